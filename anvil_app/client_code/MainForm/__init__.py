@@ -1,0 +1,113 @@
+from ._anvil_designer import MainFormTemplate
+from anvil import *
+import anvil.js
+import anvil.server
+
+from .. import presentation
+from ..ModelForm import ModelForm
+from ..ResultCard import ResultCard
+
+
+class MainForm(MainFormTemplate):
+    """The classify page: files in (chosen, or dropped anywhere on the page), one result card per file out.
+
+    Every decision about what to show is made in presentation.py; this form only calls the uplink server
+    and puts presentation's answers on screen.
+    """
+
+    def __init__(self, **properties):
+        self.init_components(**properties)
+        self.busy = False
+        self.model_names = {}
+        self.model_page = None
+        self.load_models()
+        self.accept_dropped_files()
+
+    # --- events ----------------------------------------------------------------------------------
+
+    def file_loader_change(self, files, **event_args):
+        self.classify_files(files)
+        self.file_loader.clear()  # so that choosing the same file again is a change again
+
+    def clear_button_click(self, **event_args):
+        self.results_panel.clear()
+        self.clear_button.visible = False
+        self.status_label.text = ""
+
+    def models_link_click(self, **event_args):
+        if self.model_page is None:
+            self.model_page = ModelForm(classify_page=self)
+        open_form(self.model_page)
+
+    def page_dragover(self, event):
+        event.preventDefault()  # without this the browser would open the file in place of the app
+        self.drop_zone.role = "drop-zone-active"
+
+    def page_dragleave(self, event):
+        self.drop_zone.role = "drop-zone"
+
+    def page_drop(self, event):
+        event.preventDefault()
+        self.drop_zone.role = "drop-zone"
+        dropped = event.dataTransfer.files
+        files = [dropped.item(i) for i in range(dropped.length)]
+        self.classify_files([anvil.js.to_media(file, name=file.name) for file in files])
+
+    # --- work ------------------------------------------------------------------------------------
+
+    def accept_dropped_files(self):
+        # The FileLoader itself only opens a file chooser; files dropped anywhere on the page land here.
+        page = anvil.js.get_dom_node(self)
+        page.addEventListener("dragover", self.page_dragover)
+        page.addEventListener("dragleave", self.page_dragleave)
+        page.addEventListener("drop", self.page_drop)
+
+    def load_models(self):
+        try:
+            models = anvil.server.call("list_models")
+        except Exception as error:  # most often: the uplink server is not running yet
+            self.status_label.text = presentation.error_text(type(error).__name__, str(error))
+            return
+        self.model_names = presentation.model_names(models)
+        self.model_dropdown.items = presentation.model_dropdown_items(models)
+        self.status_label.text = ""
+
+    def classify_files(self, files):
+        """One server call per file, in turn, each card added as soon as its answer is back."""
+        if self.busy or not files:
+            return
+        if not self.model_dropdown.items:
+            self.load_models()  # the uplink server may have been started since the page opened
+        choice = self.model_dropdown.selected_value
+        failed = 0
+        self.set_busy(True)
+        try:
+            for index, file in enumerate(files):
+                self.status_label.text = presentation.progress_text(index, len(files), file.name)
+                card = self.classify_file(file, choice)
+                failed += 1 if card["error"] else 0
+                # The newest files go on top, in the order they were given.
+                self.results_panel.add_component(ResultCard(card=card), index=index)
+        finally:
+            self.set_busy(False)
+        self.clear_button.visible = True
+        self.status_label.text = presentation.finished_text(len(files), failed)
+
+    def classify_file(self, file, choice):
+        try:
+            if choice == presentation.COMPARE_BOTH:
+                answer = anvil.server.call("compare_models", file)
+            else:
+                answer = anvil.server.call("classify_digit", file, choice)
+        except Exception as error:  # this file gets a red card saying why; the others are still read
+            return presentation.error_card(file.name, type(error).__name__, str(error))
+        if choice == presentation.COMPARE_BOTH:
+            return presentation.comparison_card(answer, self.model_names, upload=file)
+        return presentation.result_card(answer, self.model_names, upload=file)
+
+    def set_busy(self, busy):
+        # Anvil shows its spinner during each server call; between calls the inputs stay off.
+        self.busy = busy
+        self.file_loader.enabled = not busy
+        self.model_dropdown.enabled = not busy
+        self.clear_button.enabled = not busy

@@ -1,0 +1,36 @@
+from ._anvil_designer import ResultCardTemplate
+
+
+class ResultCard(ResultCardTemplate):
+    """One uploaded file's card. `card` is a dict made by presentation.result_card, comparison_card or
+    error_card; this form only copies it onto the components."""
+
+    def __init__(self, card, **properties):
+        self.init_components(**properties)
+        failed = bool(card["error"])
+
+        self.file_name_label.text = card["title"]
+        self.uploaded_image.source = card["upload"]
+        self.uploaded_image.visible = card["upload"] is not None and not failed
+
+        self.digit_label.text = card["digit"]
+        self.confidence_label.text = card["confidence"]
+        self.digit_label.visible = self.confidence_label.visible = not failed
+        self.detail_label.text = card["detail"]
+        self.detail_label.visible = bool(card["detail"])
+
+        self.preview_image.source = card["preview"]
+        self.preview_caption_label.text = card["preview_caption"]
+        self.preview_image.visible = self.preview_caption_label.visible = card["preview"] is not None
+
+        chart = card["chart"]
+        self.probability_plot.visible = chart is not None
+        if chart is not None:
+            self.probability_plot.data = chart["data"]
+            self.probability_plot.layout = chart["layout"]
+            self.probability_plot.config = chart["config"]
+
+        self.warnings_label.text = card["warnings"]
+        self.warnings_label.visible = bool(card["warnings"])
+        self.error_label.text = card["error"]
+        self.error_label.visible = failed

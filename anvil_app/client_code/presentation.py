@@ -1,0 +1,302 @@
+"""What the page shows, worked out from what the uplink server returns.
+
+The forms only copy these values onto components; every decision about wording, numbers and charts is
+made here, in plain functions over plain data (dicts, lists, strings), so pytest can call them under
+CPython. This module also runs in the browser (Anvil's Skulpt), so it imports nothing Anvil-specific and
+nothing outside the small standard library Skulpt has; that is why its results are dicts rather than
+dataclasses. Media objects (the server's preview PNGs, the user's uploads) are passed through untouched.
+"""
+
+COMPARE_BOTH = "compare"  # the model dropdown's value for "ask every model"
+
+HIGHLIGHT_COLOR = "#1976D2"  # the predicted digit's bar
+OTHER_COLOR = "#B0BEC5"  # every other bar
+MODEL_COLORS = ("#1976D2", "#F57C00", "#388E3C")  # one per model when comparing
+
+NOT_CONNECTED = ("The classifier is not connected. Start it with ANVIL_UPLINK_KEY=<this app's Uplink key> "
+                 "digits serve (or run its container), then try again.")
+TOO_SLOW = "The classifier took too long to answer. Try again, or try a smaller file."
+UNREADABLE = "This file could not be read."
+PREVIEW_CAPTION = "What the model saw (28 x 28)"
+
+# Exception class names the Anvil client raises when no uplink is there to answer.
+_CONNECTION_ERRORS = ("NoServerFunctionError", "UplinkDisconnectedError", "RuntimeUnavailableError")
+
+# --- numbers and short texts -------------------------------------------------------------------------
+
+def percent(fraction: float, decimals: int = 1) -> str:
+    """0.9873 -> "98.7%". Never rounds up to 100%: a model is never quite certain."""
+    template = "{:." + str(decimals) + "f}%"
+    step = 10 ** -decimals
+    if fraction * 100 >= 100 - step / 2:
+        return ">" + template.format(100 - step)
+    return template.format(fraction * 100)
+
+
+def a_digit(digit: int) -> str:
+    """7 -> "a 7", 8 -> "an 8"."""
+    return ("an " if digit == 8 else "a ") + str(digit)
+
+
+def plural(count, noun: str) -> str:
+    """(1, "epoch") -> "1 epoch"; (15, "epoch") -> "15 epochs"."""
+    return "{} {}{}".format(count, noun, "" if count == 1 else "s")
+
+
+def digit_text(result: dict) -> str:
+    return str(result["digit"])
+
+
+def confidence_text(confidence: float) -> str:
+    """0.987 -> "98.7% sure"."""
+    return percent(confidence) + " sure"
+
+
+def runner_up_text(probabilities: list, digit: int) -> str:
+    """A hint when the second choice is a real contender (10% or more), else ""."""
+    others = [(p, d) for d, p in enumerate(probabilities) if d != digit]
+    probability, runner_up = max(others)
+    if probability < 0.10:
+        return ""
+    return "It could also be {} ({}).".format(a_digit(runner_up), percent(probability))
+
+
+def warnings_text(warnings: list) -> str:
+    """The preprocessing's warnings, one per line, or "" when there are none."""
+    return "\n".join("Note: " + warning for warning in warnings)
+
+
+def error_text(error_type: str, message: str) -> str:
+    """What to tell the user when a server call failed, from the exception's class name and message."""
+    if error_type in _CONNECTION_ERRORS or "No server function matching" in message:
+        return NOT_CONNECTED
+    if error_type == "TimeoutError":
+        return TOO_SLOW
+    return message.strip() or UNREADABLE
+
+
+def progress_text(index: int, total: int, file_name: str) -> str:
+    """Status line while file number index (0-based) of total is being read."""
+    if total == 1:
+        return "Reading {}...".format(file_name)
+    return "Reading {} ({} of {})...".format(file_name, index + 1, total)
+
+
+def finished_text(total: int, failed: int) -> str:
+    if failed == 0:
+        return "Done: {} read.".format(plural(total, "file"))
+    return "Done: {} of {} read; the red cards say what went wrong.".format(total - failed, plural(total, "file"))
+
+
+def is_image(content_type) -> bool:
+    """Whether the browser can show an upload as a picture (a CSV cannot)."""
+    return bool(content_type) and content_type.startswith("image/")
+
+
+# --- models ------------------------------------------------------------------------------------------
+
+def model_names(models: list) -> dict:
+    """list_models() -> {"cnn": "CNN", ...}, to name models on the cards."""
+    return {model["id"]: model["name"] for model in models}
+
+
+def model_label(model: dict) -> str:
+    """One dropdown entry: "CNN (99.7% on the MNIST test set)"."""
+    accuracy = model.get("test_accuracy")
+    if accuracy is None:
+        return model["name"]
+    return "{} ({} on the MNIST test set)".format(model["name"], percent(accuracy))
+
+
+def model_dropdown_items(models: list) -> list:
+    """list_models() -> DropDown items [(label, value)]; "Compare both" once there are two models."""
+    items = [(model_label(model), model["id"]) for model in models]
+    if len(models) == 2:
+        items.append(("Compare both", COMPARE_BOTH))
+    elif len(models) > 2:
+        items.append(("Compare all", COMPARE_BOTH))
+    return items
+
+
+# --- charts ------------------------------------------------------------------------------------------
+
+DIGITS = [str(d) for d in range(10)]
+
+
+def probability_trace(probabilities: list, digit: int, name: str = "", color: str = "") -> dict:
+    """One plotly bar trace of the ten probabilities, in percent, the predicted digit highlighted.
+
+    With one colour (comparing models) the highlight is full opacity against faded bars; without,
+    the predicted bar takes HIGHLIGHT_COLOR and the rest OTHER_COLOR.
+    """
+    marker = {"color": [HIGHLIGHT_COLOR if d == digit else OTHER_COLOR for d in range(10)]}
+    if color:
+        marker = {"color": color, "opacity": [1.0 if d == digit else 0.35 for d in range(10)]}
+    return {
+        "type": "bar",
+        "name": name,
+        "x": DIGITS,
+        "y": [round(p * 100, 2) for p in probabilities],
+        "marker": marker,
+        "hovertemplate": "%{x}: %{y:.1f}%<extra>" + name + "</extra>",
+    }
+
+
+def probability_layout(show_legend: bool = False) -> dict:
+    return {
+        "margin": {"l": 44, "r": 8, "t": 8, "b": 36},
+        "xaxis": {"type": "category", "title": {"text": "digit"}, "fixedrange": True},
+        "yaxis": {"range": [0, 100], "ticksuffix": "%", "fixedrange": True},
+        "barmode": "group",
+        "bargap": 0.2,
+        "showlegend": show_legend,
+        "legend": {"orientation": "h", "y": 1.12},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+    }
+
+
+# No toolbar; the Plot components are also set `interactive: false`, so on a phone the chart does not
+# catch the finger that scrolls the page.
+CHART_CONFIG = {"displayModeBar": False, "responsive": True}
+
+
+def probability_chart(result: dict, name: str = "") -> dict:
+    return {"data": [probability_trace(result["probabilities"], result["digit"], name)],
+            "layout": probability_layout(), "config": CHART_CONFIG}
+
+
+def comparison_chart(results: list, names: dict) -> dict:
+    traces = [probability_trace(r["probabilities"], r["digit"], names.get(r["model"], r["model"]),
+                                MODEL_COLORS[i % len(MODEL_COLORS)])
+              for i, r in enumerate(results)]
+    return {"data": traces, "layout": probability_layout(show_legend=True), "config": CHART_CONFIG}
+
+
+# --- result cards ------------------------------------------------------------------------------------
+# A card is a dict with the same keys whatever happened, so the ResultCard form has one way to show it:
+#   title, digit, confidence, detail, chart ({data, layout, config} or None), preview (Media or None),
+#   preview_caption, upload (Media or None), warnings, error ("" unless the file could not be read)
+
+def _card(title, upload=None, **shown) -> dict:
+    card = {"title": title or "(unnamed file)", "digit": "", "confidence": "", "detail": "", "chart": None,
+            "preview": None, "preview_caption": "", "upload": None, "warnings": "", "error": ""}
+    if upload is not None and is_image(getattr(upload, "content_type", None)):
+        card["upload"] = upload
+    card.update(shown)
+    return card
+
+
+def result_card(result: dict, names: dict, upload=None) -> dict:
+    """classify_digit() -> the card for one file."""
+    name = names.get(result["model"], result["model"])
+    return _card(
+        result["file"], upload,
+        digit=digit_text(result),
+        confidence=confidence_text(result["confidence"]),
+        detail=" ".join(t for t in ("Read by the {}.".format(name),
+                                    runner_up_text(result["probabilities"], result["digit"])) if t),
+        chart=probability_chart(result, name),
+        preview=result.get("preview"),
+        preview_caption=PREVIEW_CAPTION,
+        warnings=warnings_text(result["warnings"]),
+    )
+
+
+def agreement_text(results: list, names: dict) -> str:
+    """ "Both models say 7." or "The models disagree: CNN says 7, Vision Transformer says 1." """
+    digits = set(r["digit"] for r in results)
+    if len(digits) == 1:
+        everyone = "Both models" if len(results) == 2 else "All {} models".format(len(results))
+        return "{} say {}.".format(everyone, results[0]["digit"])
+    verdicts = ", ".join("{} says {}".format(names.get(r["model"], r["model"]), r["digit"]) for r in results)
+    return "The models disagree: {}.".format(verdicts)
+
+
+def comparison_card(comparison: dict, names: dict, upload=None) -> dict:
+    """compare_models() -> one card showing every model's answer for the file."""
+    results = comparison["results"]
+    digits = []
+    for r in results:
+        if str(r["digit"]) not in digits:
+            digits.append(str(r["digit"]))
+    return _card(
+        comparison["file"], upload,
+        digit=" or ".join(digits),
+        confidence="\n".join("{}: {}".format(names.get(r["model"], r["model"]), confidence_text(r["confidence"]))
+                              for r in results),
+        detail=agreement_text(results, names),
+        chart=comparison_chart(results, names),
+        preview=comparison.get("preview"),
+        preview_caption=PREVIEW_CAPTION,
+        warnings=warnings_text(comparison["warnings"]),
+    )
+
+
+def error_card(file_name, error_type: str, message: str) -> dict:
+    """The card for a file the server could not read (or could not be asked about)."""
+    return _card(file_name, error=error_text(error_type, message))
+
+
+# --- the model page ----------------------------------------------------------------------------------
+
+def facts_text(report: dict) -> str:
+    """The headline numbers of a model_report(), one fact per line."""
+    facts = []
+    if report.get("test_accuracy") is not None:
+        facts.append("{} of the MNIST test digits read correctly (digits it never saw in training).".format(
+            percent(report["test_accuracy"], 2)))
+    if report.get("validation_accuracy") is not None:
+        facts.append("{} of the validation digits, held out from training, read correctly.".format(
+            percent(report["validation_accuracy"], 2)))
+    if report.get("parameters"):
+        facts.append("{:,} parameters (the numbers it learned).".format(report["parameters"]))
+    if report.get("epochs"):
+        minutes = report.get("training_minutes")
+        took = ""
+        if minutes is not None:
+            took = " in under a minute" if minutes < 1 else " in " + plural(int(round(minutes)), "minute")
+        facts.append("Trained for {}{}.".format(plural(report["epochs"], "epoch"), took))
+    return "\n".join(facts)
+
+
+def mistakes_text(confused_pairs: list, shown: int = 5) -> str:
+    """The most frequent confusions as a sentence, or "" if there are none."""
+    if not confused_pairs:
+        return ""
+    pairs = sorted(confused_pairs, key=lambda p: -p["count"])[:shown]
+    parts = ["{} read as {} ({})".format(a_digit(p["true"]), p["predicted"], plural(p["count"], "time"))
+             for p in pairs]
+    return "Its most frequent mistakes on the test set: " + ", ".join(parts) + "."
+
+
+def per_class_text(per_class: list) -> str:
+    """The spread of recall over the ten digits as a sentence, or "" without numbers."""
+    if not per_class:
+        return ""
+    hardest = min(per_class, key=lambda row: (row["recall"], row["digit"]))
+    easiest = max(per_class, key=lambda row: (row["recall"], -row["digit"]))
+    return "Its hardest digit is {0} ({1} of the test {0}s named correctly), its easiest {2} ({3}).".format(
+        hardest["digit"], percent(hardest["recall"], 2), easiest["digit"], percent(easiest["recall"], 2))
+
+
+def model_section(report: dict, description: str = "") -> dict:
+    """model_report() -> what the model page shows for that model: name, description, facts,
+    figures [{title, caption, image}], mistakes (sentences from the numbers), error ("").
+    """
+    return {
+        "name": report.get("name") or report["model"],
+        "description": description,
+        "facts": facts_text(report),
+        "figures": [{"title": f.get("title", ""), "caption": f.get("caption", ""), "image": f["image"]}
+                    for f in report.get("figures") or []],
+        "mistakes": " ".join(t for t in (per_class_text(report.get("per_class") or []),
+                                          mistakes_text(report.get("confused_pairs") or [])) if t),
+        "error": "",
+    }
+
+
+def model_error_section(model: dict, error_type: str, message: str) -> dict:
+    """The model page's section for a model (from list_models()) whose report could not be fetched."""
+    return {"name": model["name"], "description": model.get("description", ""), "facts": "", "figures": [],
+            "mistakes": "", "error": error_text(error_type, message)}

@@ -1,0 +1,1 @@
+"""Digit Classifier: handwritten digits from real uploads, served to an Anvil app."""

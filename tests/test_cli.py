@@ -1,0 +1,77 @@
+"""The `digits` command as a person uses it: classify files and folders, evaluate, benchmark."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from digits.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "samples"
+NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+
+
+def true_digit(path: Path) -> int:
+    return NUMBERS.index(path.stem.split("-")[0])
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("model", ["cnn", "vit", "ensemble"])
+def test_classify_a_folder_of_samples_gives_one_right_answer_per_file(model, capsys):
+    assert main(["classify", "--model", model, "--json", str(SAMPLES)]) == 0
+    results = json_lines(capsys.readouterr().out)
+    samples = sorted(p for p in SAMPLES.iterdir() if p.suffix in {".png", ".jpg", ".csv"})
+    assert [Path(r["file"]).name for r in results] == [p.name for p in samples]
+    for result, sample in zip(results, samples):
+        assert result["model"] == model and len(result["probabilities"]) == 10
+        assert result["digit"] == true_digit(sample), result
+
+
+def test_classify_goes_on_past_a_broken_file_and_exits_1(tmp_path, capsys):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    missing = tmp_path / "missing.png"
+    seven = sorted(SAMPLES.glob("seven*"))[0]
+    assert main(["classify", "--json", str(broken), str(missing), str(seven)]) == 1
+    broken_result, missing_result, seven_result = json_lines(capsys.readouterr().out)
+    assert broken_result["file"] == str(broken) and "broken.png" in broken_result["error"]
+    assert "cannot read" in missing_result["error"]
+    assert seven_result["digit"] == 7
+
+
+def test_classify_prints_a_readable_table_without_json(capsys):
+    seven = sorted(SAMPLES.glob("seven*"))[0]
+    assert main(["classify", str(seven)]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(str(seven)) and ": 7 " in line and "%" in line
+
+
+def test_evaluate_json_prints_exactly_one_object(mnist_path):
+    run = subprocess.run([sys.executable, "-m", "digits.cli", "evaluate", "cnn", "--data", str(mnist_path), "--json"],
+                         capture_output=True, text=True, check=True, cwd=REPO)
+    result = json.loads(run.stdout)
+    assert result["model"] == "cnn" and result["n"] == 10000 and result["accuracy"] > 0.99
+
+
+def test_a_missing_data_file_is_a_clear_error_not_a_traceback(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "digits.cli", "evaluate", "cnn", "--data", str(tmp_path / "x.npz")],
+                         capture_output=True, text=True, cwd=REPO)
+    assert run.returncode == 2 and "not found" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_benchmark_reports_every_figure(mnist_path):
+    from digits.bench import run_benchmark
+    from training.data import load_mnist
+
+    figures = run_benchmark(load_mnist(mnist_path).x_test, single=20, naive=3, concurrent=64, bulk=64)
+    for model in ("cnn", "vit", "naive"):
+        assert 0 < figures[model]["p50_ms"] <= figures[model]["p99_ms"]
+    for key in ("batch_images_per_s", "concurrent_1_images_per_s", "concurrent_16_images_per_s"):
+        assert figures[key] > 0
+    json.dumps(figures)

@@ -1,0 +1,113 @@
+"""The inference engine on real uploads: right answers, shared batches under load, clear errors."""
+
+import io
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digits.engine import ClassificationError, Engine, UnknownModelError
+from digits.preprocessing import InputError
+from training.data import load_mnist
+
+
+def png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def on_paper(pixels: np.ndarray, size: int = 300, at=(40, 150)) -> bytes:
+    """The digit as dark ink on a large white page, away from the centre: what a scan looks like."""
+    page = Image.new("L", (size, size), 255)
+    digit = Image.fromarray(255 - pixels).resize((112, 112), Image.Resampling.BICUBIC)
+    page.paste(digit, at)
+    buffer = io.BytesIO()
+    page.convert("RGB").save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def engine():
+    with Engine() as engine:
+        yield engine
+
+
+@pytest.fixture(scope="module")
+def mnist_test(mnist_path):
+    mnist = load_mnist(mnist_path)
+    return mnist.x_test, mnist.y_test
+
+
+def test_a_dropped_png_gets_the_right_digit_with_a_full_result(engine, mnist_test):
+    images, labels = mnist_test
+    result = engine.classify(png(images[0]), "cnn", filename="seven.png")
+    assert (result.digit, labels[0]) == (7, 7)
+    wire = result.to_dict()
+    assert wire["file"] == "seven.png" and wire["model"] == "cnn" and len(wire["probabilities"]) == 10
+    assert sum(wire["probabilities"]) == pytest.approx(1.0, abs=1e-4)
+    assert wire["confidence"] == max(wire["probabilities"]) > 0.9
+    assert wire["latency_ms"] > 0
+    preview = Image.open(io.BytesIO(result.preview_png()))
+    assert preview.size == (224, 224)
+
+
+@pytest.mark.parametrize("model", ["cnn", "vit", "ensemble"])
+def test_scanned_pages_with_off_centre_digits_are_read_correctly(engine, mnist_test, model):
+    images, labels = mnist_test
+    results = [engine.classify(on_paper(image), model) for image in images[:100]]
+    correct = sum(result.digit == label for result, label in zip(results, labels[:100]))
+    assert correct >= 97
+
+
+def test_ensemble_averages_the_two_models(engine, mnist_test):
+    images, _ = mnist_test
+    data = png(images[1])
+    cnn, vit, ensemble = (np.array(engine.classify(data, m).probabilities) for m in ("cnn", "vit", "ensemble"))
+    np.testing.assert_allclose(ensemble, (cnn + vit) / 2, atol=1e-5)
+
+
+def test_compare_gives_every_model_on_the_same_input(engine, mnist_test):
+    images, labels = mnist_test
+    results = engine.compare(png(images[2]), "one.png")
+    assert [r.model for r in results] == ["cnn", "vit"]
+    assert all(r.digit == labels[2] for r in results)
+    assert np.array_equal(results[0].pixels, results[1].pixels)
+
+
+def test_concurrent_callers_share_batches_and_get_the_same_answers(engine, mnist_test):
+    images, _ = mnist_test
+    uploads = [png(image) for image in images[:320]]
+    alone = [engine.classify(data).probabilities for data in uploads[:32]]
+    before = engine.batching_stats()["cnn"]
+    with ThreadPoolExecutor(16) as pool:
+        together = list(pool.map(lambda data: engine.classify(data).probabilities, uploads))
+    after = engine.batching_stats()["cnn"]
+    np.testing.assert_allclose(together[:32], alone, atol=1e-5)
+    requests, batches = after["requests"] - before["requests"], after["batches"] - before["batches"]
+    assert requests == 320 and batches < requests, "concurrent requests should share model calls"
+
+
+def test_upload_path_keeps_the_models_accuracy(engine, mnist_test):
+    """MNIST test digits saved as PNG files lose at most 0.15 points against the array figure."""
+    images, labels = mnist_test
+    from_arrays = np.mean(np.argmax(engine.predict_probabilities("cnn", images), axis=1) == labels)
+    results = engine.classify_batch([(None, png(image)) for image in images], "cnn")
+    from_files = np.mean([result.digit == label for result, label in zip(results, labels)])
+    assert from_arrays - from_files <= 0.0015, (from_arrays, from_files)
+
+
+def test_bad_inputs_get_readable_errors(engine, mnist_test):
+    with pytest.raises(UnknownModelError, match="Unknown model 'resnet'.*cnn, vit, ensemble"):
+        engine.classify(png(mnist_test[0][0]), "resnet")
+    with pytest.raises(InputError, match="holiday.png"):
+        engine.classify(b"definitely not an image", filename="holiday.png")
+
+
+def test_a_batch_reports_each_bad_file_and_classifies_the_rest(engine, mnist_test):
+    images, labels = mnist_test
+    results = engine.classify_batch([("a.png", png(images[0])), ("b.png", b""), ("c.png", png(images[1]))])
+    assert [type(r) for r in results] == [type(results[0]), ClassificationError, type(results[0])]
+    assert results[0].digit == labels[0] and results[2].digit == labels[1]
+    assert results[1].to_dict()["file"] == "b.png" and "empty" in results[1].error.lower()

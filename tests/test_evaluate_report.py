@@ -1,0 +1,228 @@
+"""Evaluation and the analysis report, on real (barely trained) models and a real slice of MNIST.
+
+The models are trained here by the project's own trainer, on a small MNIST file cut from the real one,
+so the tests see real .keras files, real model cards and real test digits in a few seconds.
+"""
+
+import json
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digits.preprocessing import InputError
+from training.data import DataError, load_mnist
+from training.evaluate import evaluate, open_engine
+from training.report import ReportError, load_report, mistakes_to_show, write_report
+
+MNIST = Path(os.environ.get("DIGITS_MNIST_NPZ", "/work/shared/data/mnist.npz"))
+TRAIN_IMAGES, TEST_IMAGES = 2000, 600
+
+pytestmark = pytest.mark.skipif(not MNIST.is_file(), reason=f"needs the MNIST file ({MNIST} or $DIGITS_MNIST_NPZ)")
+
+
+@pytest.fixture(scope="module")
+def small_mnist(tmp_path_factory) -> Path:
+    full = load_mnist(MNIST)
+    path = tmp_path_factory.mktemp("data") / "mnist_small.npz"
+    np.savez(path, x_train=full.x_train[:TRAIN_IMAGES], y_train=full.y_train[:TRAIN_IMAGES],
+             x_test=full.x_test[:TEST_IMAGES], y_test=full.y_test[:TEST_IMAGES])
+    return path
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory, small_mnist) -> Path:
+    from training.train import train
+
+    out = tmp_path_factory.mktemp("models")
+    logs = tmp_path_factory.mktemp("runs")
+    train("cnn", epochs=2, data=small_mnist, out=out, limit=512, log_dir=logs, verbose=0)
+    train("vit", epochs=1, data=small_mnist, out=out, limit=256, log_dir=logs, verbose=0)
+    return out
+
+
+@pytest.fixture(scope="module")
+def engine(models_dir):
+    with open_engine("ensemble", models_dir) as both_models:
+        yield both_models
+
+
+def keras_probabilities(models_dir: Path, model_id: str, images: np.ndarray) -> np.ndarray:
+    """The model's own answer, straight from Keras: no engine, no shared preprocessing code."""
+    import keras
+
+    import models  # registers the custom layers
+
+    model = keras.saving.load_model(models.model_path(model_id, models_dir), compile=False)
+    return model.predict(images[..., np.newaxis].astype(np.float32) / 255.0, batch_size=200, verbose=0)
+
+
+@pytest.fixture(scope="module")
+def cnn_keras_predictions(models_dir, small_mnist) -> np.ndarray:
+    return keras_probabilities(models_dir, "cnn", load_mnist(small_mnist).x_test).argmax(axis=1)
+
+
+# ---- evaluation ----------------------------------------------------------------------------------
+
+def test_accuracy_is_the_share_of_test_digits_keras_gets_right(engine, small_mnist, cnn_keras_predictions):
+    labels = load_mnist(small_mnist).y_test
+    evaluation = evaluate("cnn", small_mnist, engine=engine)
+
+    assert evaluation.n == TEST_IMAGES
+    np.testing.assert_array_equal(evaluation.predictions, cnn_keras_predictions)
+    assert evaluation.accuracy == pytest.approx(np.mean(cnn_keras_predictions == labels))
+    assert evaluation.errors == np.count_nonzero(cnn_keras_predictions != labels)
+
+
+def test_evaluate_loads_its_own_models_when_given_none(models_dir, small_mnist, cnn_keras_predictions):
+    evaluation = evaluate("cnn", small_mnist, models_dir=models_dir, limit=100)
+
+    assert evaluation.n == 100
+    np.testing.assert_array_equal(evaluation.predictions, cnn_keras_predictions[:100])
+
+
+def test_ensemble_is_the_mean_of_the_two_models(engine, small_mnist):
+    cnn, vit, ensemble = (evaluate(model, small_mnist, engine=engine, limit=300)
+                          for model in ("cnn", "vit", "ensemble"))
+
+    np.testing.assert_allclose(ensemble.probabilities, (cnn.probabilities + vit.probabilities) / 2, atol=1e-6)
+    mean_answers = np.argmax(cnn.probabilities + vit.probabilities, axis=1)
+    assert ensemble.accuracy == pytest.approx(np.mean(mean_answers == ensemble.labels))
+
+
+def test_json_output_is_one_object_with_the_headline_numbers(engine, small_mnist):
+    evaluation = evaluate("vit", small_mnist, engine=engine, limit=250)
+
+    printed = json.loads(evaluation.to_text(as_json=True))
+    assert printed["model"] == "vit"
+    assert printed["n"] == 250
+    assert printed["errors"] == 250 - round(printed["accuracy"] * 250)
+    assert printed["data_sha256"] == load_mnist(small_mnist).sha256
+    assert "\n" not in evaluation.to_text(as_json=True)
+    assert evaluation.to_text().startswith(f"vit: accuracy {evaluation.accuracy:.4f} on 250 ")
+
+
+def test_unknown_model_and_missing_model_file_are_explained(tmp_path, small_mnist):
+    with pytest.raises(InputError, match="choose one of: cnn, vit, ensemble"):
+        evaluate("resnet", small_mnist)
+    with pytest.raises(FileNotFoundError, match="digits train cnn"):
+        evaluate("cnn", small_mnist, models_dir=tmp_path)
+
+
+# ---- data errors -----------------------------------------------------------------------------------
+
+def test_missing_mnist_file_is_a_clear_data_error(tmp_path):
+    missing = tmp_path / "nowhere" / "mnist.npz"
+    with pytest.raises(DataError, match="MNIST file not found.*--data"):
+        load_mnist(missing)
+    with pytest.raises(DataError, match="not found"):
+        evaluate("cnn", missing)
+
+
+def test_a_file_that_is_not_an_npz_is_a_clear_data_error(tmp_path):
+    broken = tmp_path / "mnist.npz"
+    broken.write_bytes(b"<html>404 Not Found</html>")
+    with pytest.raises(DataError, match="not a readable .npz"):
+        load_mnist(broken)
+
+
+def test_an_npz_without_mnist_arrays_is_a_clear_data_error(tmp_path):
+    wrong_keys = tmp_path / "wrong_keys.npz"
+    np.savez(wrong_keys, images=np.zeros((4, 28, 28), np.uint8))
+    with pytest.raises(DataError, match="no array 'x_train'"):
+        load_mnist(wrong_keys)
+
+    wrong_shape = tmp_path / "wrong_shape.npz"
+    np.savez(wrong_shape, x_train=np.zeros((4, 32, 32), np.uint8), y_train=np.zeros(4, np.uint8),
+             x_test=np.zeros((4, 28, 28), np.uint8), y_test=np.zeros(4, np.uint8))
+    with pytest.raises(DataError, match="'x_train' has shape"):
+        load_mnist(wrong_shape)
+
+
+# ---- the report ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory, models_dir, small_mnist) -> Path:
+    out = tmp_path_factory.mktemp("reports") / "cnn"
+    write_report("cnn", out, data=small_mnist, models_dir=models_dir)
+    return out
+
+
+def test_report_figures_are_real_small_pngs(report_dir):
+    summary = json.loads((report_dir / "summary.json").read_text())
+    files = [figure["file"] for figure in summary["figures"]]
+
+    expected = {"curves.png", "confusion.png", "per_class.png", "confused_pairs.png", "mistakes.png", "correct.png"}
+    assert expected <= set(files)
+    for name in files:
+        with Image.open(report_dir / name) as image:
+            assert image.format == "PNG"
+            assert 300 <= image.width <= 1200 and 150 <= image.height <= 1000, (name, image.size)
+        assert (report_dir / name).stat().st_size < 250_000
+    for figure in summary["figures"]:
+        assert figure["title"] and figure["caption"].endswith(".")
+
+
+def test_report_numbers_agree_with_the_models_answers(report_dir, small_mnist, models_dir, cnn_keras_predictions):
+    summary = json.loads((report_dir / "summary.json").read_text())
+    labels = load_mnist(small_mnist).y_test
+    confusion = np.zeros((10, 10), int)
+    np.add.at(confusion, (labels, cnn_keras_predictions), 1)
+
+    assert summary["confusion_matrix"] == confusion.tolist()
+    assert summary["test_accuracy"] == pytest.approx(np.trace(confusion) / TEST_IMAGES, abs=1e-6)
+    for row in summary["per_class"]:
+        digit = row["digit"]
+        answered, present = confusion[:, digit].sum(), confusion[digit].sum()
+        assert row["precision"] == pytest.approx(confusion[digit, digit] / answered if answered else 0.0, abs=1e-6)
+        assert row["recall"] == pytest.approx(confusion[digit, digit] / present if present else 0.0, abs=1e-6)
+    mistakes = confusion * (1 - np.eye(10, dtype=int))
+    counts = [pair["count"] for pair in summary["confused_pairs"]]
+    assert counts == sorted(mistakes.ravel(), reverse=True)[:len(counts)]
+    for pair in summary["confused_pairs"]:
+        assert pair["true"] != pair["predicted"]
+        assert mistakes[pair["true"], pair["predicted"]] == pair["count"]
+
+    card = json.loads((models_dir / "cnn.json").read_text())
+    assert summary["validation_accuracy"] == pytest.approx(card["validation_accuracy"])
+    assert summary["parameters"] == card["parameters"] and summary["epochs"] == 2
+
+
+def test_report_markdown_links_resolve_and_state_the_numbers(report_dir):
+    summary = json.loads((report_dir / "summary.json").read_text())
+    markdown = (report_dir / "report.md").read_text()
+
+    linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
+    assert sorted(linked) == sorted(figure["file"] for figure in summary["figures"])
+    assert all((report_dir / link).is_file() for link in linked)
+    assert f"{summary['test_accuracy']:.2%}" in markdown
+    assert all(sentence in markdown for sentence in summary["findings"])
+
+
+def test_mistake_grid_shows_the_most_confident_mistakes(engine, small_mnist):
+    evaluation = evaluate("cnn", small_mnist, engine=engine)
+    shown = mistakes_to_show(evaluation, most=60)
+    assert evaluation.errors > 60  # a barely trained model: the grid must choose
+
+    hidden = np.setdiff1d(np.flatnonzero(~evaluation.correct), shown)
+    assert len(shown) == 60 and not evaluation.correct[shown].any()
+    assert evaluation.confidences[shown].min() >= evaluation.confidences[hidden].max()
+    assert len(mistakes_to_show(evaluation, most=10_000)) == evaluation.errors
+
+
+def test_load_report_gives_the_summary_with_figure_bytes(report_dir):
+    report = load_report("cnn", reports_dir=report_dir.parent)
+
+    assert report["model"] == "cnn" and report["name"] == "CNN"
+    for figure in report["figures"]:
+        assert figure["png"] == (report_dir / figure["file"]).read_bytes()
+
+
+def test_load_report_explains_a_missing_report_or_model(tmp_path):
+    with pytest.raises(ReportError, match="digits report vit"):
+        load_report("vit", reports_dir=tmp_path)
+    with pytest.raises(InputError, match="cnn, vit"):
+        load_report("../../etc", reports_dir=tmp_path)

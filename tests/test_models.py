@@ -1,0 +1,55 @@
+"""The shipped models: they load, are small, and reach their target accuracies on the MNIST test set."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import models
+from digits.engine import Engine
+from training.data import load_mnist
+
+TARGETS = {"cnn": 0.9965, "vit": 0.9955}
+
+
+@pytest.fixture(scope="module")
+def test_predictions(mnist_path):
+    mnist = load_mnist(mnist_path)
+    with Engine() as engine:
+        return {model: np.argmax(engine.predict_probabilities(model, mnist.x_test), axis=1)
+                for model in engine.choices}, mnist.y_test
+
+
+@pytest.mark.parametrize("model_id", models.MODEL_IDS)
+def test_shipped_model_reaches_its_target_accuracy(model_id, test_predictions):
+    predictions, labels = test_predictions
+    accuracy = np.mean(predictions[model_id] == labels)
+    assert accuracy >= TARGETS[model_id], f"{model_id}: {accuracy:.4f} < {TARGETS[model_id]}"
+    assert accuracy == pytest.approx(models.load_card(model_id)["test_accuracy"], abs=1e-9)
+
+
+def test_ensemble_is_at_least_as_good_as_the_better_model(test_predictions):
+    predictions, labels = test_predictions
+    accuracy = {model: np.mean(predicted == labels) for model, predicted in predictions.items()}
+    assert accuracy["ensemble"] >= max(accuracy["cnn"], accuracy["vit"])
+
+
+@pytest.mark.parametrize("model_id", models.MODEL_IDS)
+def test_shipped_model_is_small_and_loads_with_plain_keras(model_id):
+    path = models.model_path(model_id)
+    assert path.stat().st_size < 4_000_000
+    model = keras.saving.load_model(path)
+    assert model.input_shape == (None, 28, 28, 1) and model.output_shape == (None, 10)
+
+
+@pytest.mark.parametrize("model_id", models.MODEL_IDS)
+def test_model_card_records_how_the_model_was_made(model_id, mnist_path):
+    card = models.load_card(model_id)
+    assert card["model"] == model_id and card["test_size"] == 10000
+    assert card["parameters"] == keras.saving.load_model(models.model_path(model_id)).count_params()
+    assert card["data_sha256"] == load_mnist(mnist_path).sha256
+    assert card["command"].startswith(f"digits train {model_id}")
+    assert card["validation_accuracy"] > 0.99 and card["epochs"] == len(card["history"]["val_accuracy"])
+    assert {"tensorflow_version", "keras_version", "seed", "training_seconds"} <= set(card)
+    json.dumps(card)

@@ -1,0 +1,77 @@
+"""Training: a short real run of each architecture saves a model that reloads and predicts the same."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import models
+from digits.preprocessing import to_model_input
+from training.data import DataError, load_mnist, make_dataset, validation_split
+from training.train import train
+
+
+@pytest.mark.parametrize("model_id", models.MODEL_IDS)
+def test_smoke_training_saves_a_model_that_reloads_and_predicts_identically(model_id, mnist_path, tmp_path):
+    card = train(model_id, epochs=1, data=mnist_path, out=tmp_path, limit=512, log_dir=tmp_path / "runs",
+                 verbose=0)
+
+    saved = json.loads(models.card_path(model_id, tmp_path).read_text())
+    assert saved == json.loads(json.dumps(card))
+    assert saved["epochs"] == 1 and saved["training_size"] == 512
+    assert 0.0 <= saved["test_accuracy"] <= 1.0 and saved["data_sha256"]
+    assert set(saved["history"]) >= {"accuracy", "loss", "val_accuracy", "val_loss"}
+
+    reloaded = keras.saving.load_model(models.model_path(model_id, tmp_path))
+    again = keras.saving.load_model(models.model_path(model_id, tmp_path))
+    images = to_model_input(load_mnist(mnist_path).x_test[:64])
+    first = reloaded.predict(images, verbose=0)
+    np.testing.assert_allclose(first, again.predict(images, verbose=0), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(first.sum(axis=1), 1.0, rtol=1e-5)
+    assert list((tmp_path / "runs" / model_id).iterdir()), "TensorBoard logs are written"
+
+
+def test_load_mnist_from_a_path_gives_the_standard_arrays(mnist_path):
+    mnist = load_mnist(mnist_path)
+    assert mnist.x_train.shape == (60000, 28, 28) and mnist.x_test.shape == (10000, 28, 28)
+    assert mnist.y_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert len(mnist.sha256) == 64
+
+
+def test_load_mnist_reads_the_environment_variable(mnist_path, monkeypatch):
+    monkeypatch.setenv("DIGITS_MNIST_NPZ", str(mnist_path))
+    assert load_mnist().source == str(mnist_path)
+
+
+def test_missing_and_malformed_data_files_get_clear_errors(tmp_path):
+    with pytest.raises(DataError, match="not found.*--data"):
+        load_mnist(tmp_path / "nowhere.npz")
+    (tmp_path / "junk.npz").write_bytes(b"this is not a zip file")
+    with pytest.raises(DataError, match="not a readable .npz"):
+        load_mnist(tmp_path / "junk.npz")
+    np.savez(tmp_path / "partial.npz", x_train=np.zeros((5, 28, 28), np.uint8))
+    with pytest.raises(DataError, match="no array 'y_train'"):
+        load_mnist(tmp_path / "partial.npz")
+
+
+def test_validation_split_is_fixed_by_the_seed_and_disjoint():
+    x, y = np.arange(1000).reshape(1000, 1, 1), np.arange(1000) % 10
+    (train_a, _), (val_a, _) = validation_split(x, y, 100, seed=1)
+    (train_b, _), (val_b, _) = validation_split(x, y, 100, seed=1)
+    assert np.array_equal(val_a, val_b) and len(val_a) == 100 and len(train_a) == 900
+    assert not set(val_a.ravel()) & set(train_a.ravel())
+
+
+def test_augmentation_keeps_the_digit_recognisable(mnist_path):
+    """Augmented digits stay in the frame, in range, and close to their originals (not noise)."""
+    from training.config import AugmentConfig
+
+    mnist = load_mnist(mnist_path)
+    x, y = mnist.x_train[:256], mnist.y_train[:256]
+    (augmented, labels), = make_dataset(x, y, 256, augment=AugmentConfig(), seed=0).take(1)
+    augmented = augmented.numpy()
+    assert augmented.shape == (256, 28, 28, 1) and augmented.min() >= 0.0 and augmented.max() <= 1.0
+    assert sorted(np.argmax(labels, axis=1)) == sorted(y)
+    assert not np.allclose(np.sort(augmented, axis=None), np.sort(to_model_input(x), axis=None), atol=0.01)
+    assert 0.6 < augmented.sum() / to_model_input(x).sum() < 1.4

@@ -1,0 +1,89 @@
+"""Real MNIST digits turned into the files people upload: scans, drawings, photos, in every format.
+
+A digit here is an MNIST array (uint8 28x28, 0 = background, 255 = ink). "Ink" arrays are float
+(H, W) in 0-255 with 0 = no ink; the helpers below paint them onto a background and encode the result.
+"""
+
+import io
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+
+def encode(image: Image.Image, image_format: str = "PNG", **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format, **options)
+    return buffer.getvalue()
+
+
+def png(pixels: np.ndarray) -> bytes:
+    return encode(Image.fromarray(np.asarray(pixels, dtype=np.uint8)))
+
+
+def enlarged(digit: np.ndarray, length: int) -> np.ndarray:
+    """The digit's ink cropped to its box and enlarged (bicubic) to `length` pixels on its longer side."""
+    rows, cols = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
+    crop = Image.fromarray(digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+    scale = length / max(crop.size)
+    size = (max(1, round(crop.width * scale)), max(1, round(crop.height * scale)))
+    return np.asarray(crop.resize(size, Image.Resampling.BICUBIC), dtype=np.float32)
+
+
+def on_canvas(ink: np.ndarray, size: tuple[int, int], at: tuple[int, int]) -> np.ndarray:
+    """The ink placed with its top-left corner at `at` (x, y) on an empty canvas of `size` (width, height)."""
+    canvas = np.zeros((size[1], size[0]), np.float32)
+    x, y = at
+    canvas[y : y + ink.shape[0], x : x + ink.shape[1]] = ink
+    return canvas
+
+
+def painted(ink: np.ndarray, ink_colour, background_colour) -> np.ndarray:
+    """uint8 (H, W, 3): the background colour with the ink laid on it (the ink value is its opacity)."""
+    opacity = (ink / 255.0)[..., np.newaxis]
+    colour = np.asarray(ink_colour, np.float32) * opacity + np.asarray(background_colour, np.float32) * (1 - opacity)
+    return np.clip(np.rint(colour), 0, 255).astype(np.uint8)
+
+
+def transparent_drawing(ink: np.ndarray, stroke_colour=(0, 0, 0)) -> Image.Image:
+    """RGBA: strokes of one colour on a fully transparent canvas, as paint programs export them."""
+    rgba = np.zeros((*ink.shape, 4), np.uint8)
+    rgba[..., :3] = stroke_colour
+    rgba[..., 3] = np.clip(np.rint(ink), 0, 255).astype(np.uint8)
+    return Image.fromarray(rgba, "RGBA")
+
+
+def dark_on_white(digit: np.ndarray, size=(300, 300), length=160, at=(110, 25)) -> Image.Image:
+    """A scan: the digit in black ink on white paper, away from the centre."""
+    return Image.fromarray(255 - on_canvas(enlarged(digit, length), size, at).astype(np.uint8))
+
+
+def ink_photo(digit: np.ndarray, seed: int = 0, ink_colour=(35, 55, 165), paper_colour=(238, 232, 218)) -> bytes:
+    """A phone photo (JPEG) of the digit in blue ink on paper: uneven lighting, paper grain, sensor noise."""
+    rng = np.random.default_rng(seed)
+    height, width = 480, 640
+    ink = on_canvas(enlarged(digit, 260), (width, height), (300, 150))
+    y, x = np.mgrid[:height, :width] / np.array([height, width]).reshape(2, 1, 1)
+    light = 0.55 + 0.45 * (1 - 0.6 * (x - 0.2) ** 2 - 0.6 * (y - 0.1) ** 2)  # brighter towards the top left
+    image = painted(ink, ink_colour, paper_colour).astype(np.float32) * light[..., np.newaxis]
+    image += rng.normal(0, 4, (height, width, 1)) + rng.normal(0, 5, image.shape)
+    return encode(Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)), "JPEG", quality=85)
+
+
+def polyline_seven(width: int, size: int = 1000) -> Image.Image:
+    """A '7' drawn with a pen `width` pixels wide on a white canvas `size` pixels square."""
+    image = Image.new("L", (size, size), 255)
+    scale = size / 1000
+    draw = ImageDraw.Draw(image)
+    draw.line([(300 * scale, 250 * scale), (650 * scale, 250 * scale), (480 * scale, 800 * scale)], fill=0, width=width,
+              joint="curve")
+    draw.line([(400 * scale, 520 * scale), (600 * scale, 520 * scale)], fill=0, width=width)
+    return image
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(np.ravel(a).astype(float), np.ravel(b).astype(float))[0, 1])
+
+
+def best_shift_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """The correlation allowing a shift of up to one pixel: centring by mass rounds to whole pixels."""
+    return max(correlation(np.roll(a, (dy, dx), axis=(0, 1)), b) for dy in (-1, 0, 1) for dx in (-1, 0, 1))

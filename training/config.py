@@ -1,0 +1,34 @@
+"""Training hyperparameters: one small object per model, chosen on the validation split."""
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    max_rotation_degrees: float = 12.0
+    max_shear_degrees: float = 10.0
+    scale_range: tuple[float, float] = (0.85, 1.1)
+    max_shift_pixels: float = 2.5
+    max_stroke_change: float = 0.5  # fraction of the way towards a 3x3 dilation (+) or erosion (-)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int
+    batch_size: int = 128
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_epochs: int = 1
+    label_smoothing: float = 0.1
+    validation_size: int = 5000
+    seed: int = 42
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+DEFAULTS = {
+    "cnn": TrainConfig(epochs=18, learning_rate=3e-3, weight_decay=5e-2),
+    "vit": TrainConfig(epochs=32, learning_rate=1e-3, weight_decay=5e-2),
+}
