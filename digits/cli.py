@@ -42,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print one JSON object")
 
     commands.add_parser("serve", help="run the Anvil uplink server (settings from the environment)")
-    commands.add_parser("health", help="exit 0 if the uplink server is connected with its models loaded")
+    health = commands.add_parser("health", help="exit 0 if the uplink server is connected with its models loaded")
+    health.add_argument("--status-file", help="default: $DIGITS_STATUS_FILE, else the server's default")
+    health.add_argument("--max-age", type=float, default=30.0, help="seconds a heartbeat stays fresh")
     return parser
 
 
@@ -90,11 +92,11 @@ def run_classify(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
     from digits.preprocessing import InputError
     from training.data import DataError
 
-    argv = sys.argv[1:] if argv is None else argv
-    args = build_parser().parse_args(argv)
     try:
         return run(args, argv)
     except (DataError, InputError, FileNotFoundError) as error:
@@ -131,7 +133,13 @@ def run(args, argv: list[str]) -> int:
         figures = run_benchmark(load_mnist(args.data).x_test)
         print(json.dumps(figures) if args.json else json.dumps(figures, indent=2))
         return 0
-    raise SystemExit(f"digits {args.command}: not wired yet")
+    if args.command == "serve":
+        from uplink_server.main import serve_from_environment
+
+        return serve_from_environment()
+    from uplink_server.health import main as health  # no TensorFlow here: it runs every 30 s in the container
+
+    return health(args.status_file, args.max_age)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,11 @@ turns an upload into it with `prepare_upload`. Both end in `to_model_input`.
 
 An upload becomes a digit in these steps, each a small function below:
   bytes -> decoded image (or a 28x28 CSV) -> ink signal (0 = background, high = ink, whatever the
-  colours, polarity or transparency) -> background and noise removed -> cropped to the ink ->
-  thin strokes thickened -> fitted into 20x20 -> centred by centre of mass in 28x28 -> stretched to 255.
-An image that is already in MNIST form comes out unchanged.
+  colours, polarity or transparency) -> uneven lighting and noise removed -> specks and stray dots
+  dropped -> cropped to the ink -> thin strokes thickened -> fitted into 20x20 -> centred by centre of
+  mass in 28x28 -> stretched so the strongest ink is 255.
+An image already in MNIST form comes out unchanged. Anything wrong with the file itself raises
+InputError with a message naming the file; doubts about the picture become warnings in the result.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 NO_INK_WARNING = "No ink found: the image looks blank, so the prediction means nothing."
 LOW_CONTRAST_WARNING = (
     "Very low contrast: the digit barely stands out from the background, so the prediction may be unreliable."
+)
+EDGES_NOT_BACKGROUND_WARNING = (
+    "No background found: most of the picture differs from its edges (a page photographed on a table?). "
+    "Crop it to the page so the digit can be found."
 )
 SEVERAL_MARKS_WARNING = (
     "Several separate marks: the image may hold more than one digit or stray marks; they were read as one digit."
@@ -94,7 +100,9 @@ def check_file_count(count: int) -> None:
     if count < 1:
         raise InputError("No files were given.")
     if count > MAX_FILES_PER_CALL:
-        raise InputError(f"Too many files: {count} at once; the limit is {MAX_FILES_PER_CALL}. Send them in smaller batches.")
+        raise InputError(
+            f"Too many files: {count} at once; the limit is {MAX_FILES_PER_CALL}. Send them in smaller batches."
+        )
 
 
 def prepare_upload(data: bytes, filename: str | None = None) -> PreparedImage:
@@ -118,7 +126,7 @@ def preview_png(pixels: np.ndarray, scale: int = 8) -> bytes:
     image = Image.fromarray(np.asarray(pixels, dtype=np.uint8))
     image = image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    image.save(buffer, format="PNG", compress_level=1)  # half the time of the default; still about 1 KB
     return buffer.getvalue()
 
 
@@ -142,9 +150,8 @@ def _check_byte_size(data: bytes, label: str) -> None:
     if len(data) == 0:
         raise InputError(f"{label} is empty (0 bytes).")
     if len(data) > MAX_FILE_BYTES:
-        raise InputError(
-            f"{label} is {len(data) / 2**20:.1f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB per file."
-        )
+        megabytes = math.ceil(len(data) / 2**20 * 10) / 10
+        raise InputError(f"{label} is {megabytes:.1f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB per file.")
 
 
 def _open_image(data: bytes, label: str) -> tuple[Image.Image, str, tuple[int, int]]:
@@ -173,10 +180,13 @@ def _decode_image(data: bytes, label: str) -> tuple[Image.Image, str, tuple[int,
     source_format = "JPEG" if image.format == "MPO" else image.format
     try:
         if source_format == "JPEG" and max(width, height) > 2 * _WORK_MAX_SIDE:
-            image.draft(None, (width * _WORK_MAX_SIDE // max(width, height), height * _WORK_MAX_SIDE // max(width, height)))
+            shrink = max(width, height) / _WORK_MAX_SIDE
+            image.draft(None, (int(width / shrink), int(height / shrink)))  # decodes at 1/2, 1/4 or 1/8 size
         image.load()
     except Exception:
-        raise InputError(f"{label} looks truncated or damaged: its {source_format} data could not be decoded.") from None
+        raise InputError(
+            f"{label} looks truncated or damaged: its {source_format} data could not be decoded."
+        ) from None
     try:
         image = ImageOps.exif_transpose(image)  # (Pillow turns TIFFs while loading them)
     except Exception:  # broken EXIF: the pixels are still fine, as stored
@@ -316,6 +326,8 @@ def _ink_is_dark(darkest: np.ndarray, lightest: np.ndarray, background: np.ndarr
 
 def _normalise_digit(signal: np.ndarray, lossy: bool) -> tuple[np.ndarray, tuple[str, ...]]:
     ink = _subtract_uneven_background(signal)
+    if _edges_are_not_background(ink):
+        return np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.uint8), (EDGES_NOT_BACKGROUND_WARNING,)
     noise = _noise_level(ink)
     strongest = float(ink.max())
     if strongest < max(_MIN_INK_LEVEL, 6 * noise):
@@ -336,6 +348,15 @@ def _normalise_digit(signal: np.ndarray, lossy: bool) -> tuple[np.ndarray, tuple
     return _stretch(frame), notes
 
 
+def _edges_are_not_background(ink: np.ndarray) -> bool:
+    """Most of the picture is far from its edges' colour, which hardly reaches into it: a page on a table.
+
+    (A tightly cropped bold digit can also cover most of the picture, but it runs into the edges.)
+    """
+    far = ink[:: max(1, ink.shape[0] // 128), :: max(1, ink.shape[1] // 128)] > 4 * _MIN_INK_LEVEL
+    return far.mean() > 0.5 and _border(far).mean() < 0.1
+
+
 def _contrast_notes(strongest: float, noise: float) -> tuple[str, ...]:
     return (LOW_CONTRAST_WARNING,) if strongest < max(_LOW_CONTRAST_LEVEL, 10 * noise) else ()
 
@@ -349,7 +370,7 @@ def _is_in_mnist_form(ink: np.ndarray) -> bool:
     if ink.shape != (IMAGE_SIZE, IMAGE_SIZE):
         return False
     inked = ink > 0
-    rows, cols = np.nonzero(inked.any(axis=1))[0], np.nonzero(inked.any(axis=0))[0]
+    rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
     if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 != DIGIT_BOX:
         return False
     centre = np.array(_centre_of_mass(np.maximum(ink, 0)))
@@ -364,12 +385,18 @@ def _subtract_uneven_background(signal: np.ndarray) -> np.ndarray:
 
 
 def _border_is_flat(signal: np.ndarray, segments: int = 4, tolerance: float = 4.0) -> bool:
-    """Whether the median level of each of `segments` stretches of each side is about the same."""
+    """Whether the background level (the 10th percentile: ink lies above it) is the same all round."""
     height, width = signal.shape
     band = 1 + min(height, width) // 64
     sides = [signal[:band], signal[-band:], signal[:, :band].T, signal[:, -band:].T]
-    medians = [_median(_stretches(side, segments)) for side in sides]  # one per stretch
-    return float(np.ptp(np.concatenate(medians))) <= tolerance
+    levels = [_low_percentile(_stretches(side, segments)) for side in sides]  # one per stretch of a side
+    return float(np.ptp(np.concatenate(levels))) <= tolerance
+
+
+def _low_percentile(values: np.ndarray) -> np.ndarray:
+    """The 10th percentile along the first axis."""
+    tenth = len(values) // 10
+    return np.partition(values, tenth, axis=0)[tenth]
 
 
 def _stretches(side: np.ndarray, count: int) -> np.ndarray:
@@ -389,7 +416,8 @@ def _background_surface(signal: np.ndarray, grid: int = 32) -> np.ndarray:
     yy, xx = np.meshgrid(y, x, indexing="ij")
     terms = np.stack([np.ones_like(xx), xx, yy, xx * xx, xx * yy, yy * yy], axis=-1).reshape(-1, 6)
     values = blocks.ravel()
-    background = np.ones(values.shape, bool)
+    quarter = np.partition(values, len(values) // 4)[len(values) // 4]
+    background = values <= quarter  # start from the quarter of the blocks least like ink
     for _ in range(4):
         coefficients = np.linalg.lstsq(terms[background], values[background], rcond=None)[0]
         residual = values - terms @ coefficients
@@ -407,9 +435,17 @@ def _background_surface(signal: np.ndarray, grid: int = 32) -> np.ndarray:
 
 
 def _noise_level(ink: np.ndarray) -> float:
-    """The background's noise (a robust standard deviation), measured on a subsample."""
-    step = max(1, round(math.sqrt(ink.size / 4096)))
-    return float(1.4826 * _median(np.abs(ink[::step, ::step]).ravel()))
+    """The background's noise: a robust standard deviation of the dips below the background level (0).
+
+    Only noise dips below the background (ink lies above it), so this holds however much of the
+    picture the ink covers. A background that hardly ever dips (clean, or white clipped at 255) has none.
+    """
+    step = max(1, round(math.sqrt(ink.size / 65536)))
+    sample = ink[::step, ::step]
+    dips = -sample[sample < 0]
+    if dips.size < 0.05 * sample.size:
+        return 0.0
+    return float(1.4826 * _median(dips))
 
 
 def _otsu_threshold(values: np.ndarray) -> float:

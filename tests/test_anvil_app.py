@@ -497,8 +497,12 @@ def test_model_page_and_back(uplink, reports_dir):
 
 
 def test_model_page_without_reports_explains_why(engine, registered, tmp_path):
-    with serving(engine, tmp_path), Browser(APP, registered) as browser:
-        browser.start().models_link.raise_event("click")
-        for section in browser.get_open_form().reports_panel.get_components():
-            assert section.error_label.visible and "no report" in section.error_label.text.lower()
-            assert section.figures_panel.get_components() == []
+    with serving(engine, tmp_path):
+        messages = [server_error(registered["model_report"], model_id)[1] for model_id in engine.model_ids]
+        with Browser(APP, registered) as browser:
+            browser.start().models_link.raise_event("click")
+            sections = browser.get_open_form().reports_panel.get_components()
+    assert [section.error_label.text for section in sections] == messages
+    for section in sections:
+        assert section.error_label.visible and not section.facts_label.visible
+        assert section.figures_panel.get_components() == []

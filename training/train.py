@@ -78,6 +78,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
         make_dataset(x_train, y_train, config.batch_size, augment=config.augment, seed=config.seed),
         validation_data=make_dataset(x_val, y_val, 500),
         epochs=config.epochs, callbacks=callbacks, verbose=verbose,
+        shuffle=False,  # the dataset shuffles itself each epoch
     )
     training_seconds = time.perf_counter() - started
 
