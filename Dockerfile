@@ -7,9 +7,9 @@
 # No port is exposed: the server dials out to Anvil. The key is never baked in; it comes at run time
 # from ANVIL_UPLINK_KEY, or from a mounted file named by ANVIL_UPLINK_KEY_FILE. See deploy/README.md.
 
-# Python 3.11 on Debian bookworm, pinned by the digest of the multi-architecture index (the tag is
-# for people; the digest is what is pulled). Bump both together to take base-image security fixes.
-FROM python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d AS python
+# Python 3.11 on Debian bookworm, pinned to a patch release. For byte-for-byte rebuilds, add the
+# digest your registry reports for this tag (`FROM python:3.11.14-slim-bookworm@sha256:...`).
+FROM python:3.11.14-slim-bookworm AS python
 
 # Builder: turns the source tree into one wheel that carries the package and its trained models.
 FROM python AS builder

@@ -32,6 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--data", help=DATA_HELP)
     report.add_argument("--out", help="folder (default: models/reports/<model>)")
 
+    calibrate = commands.add_parser("calibrate", help="fit a trained model's confidence on the validation split")
+    calibrate.add_argument("model", choices=["cnn", "vit"])
+    calibrate.add_argument("--data", help=DATA_HELP)
+
     classify = commands.add_parser("classify", help="classify image or CSV files with the shipped models")
     classify.add_argument("paths", nargs="+", metavar="PATH", help="a file, or a folder of image and CSV files")
     classify.add_argument("--model", default="cnn", choices=["cnn", "vit", "ensemble"])
@@ -123,6 +127,11 @@ def run(args, argv: list[str]) -> int:
         from training.report import write_report
 
         print(f"report written to {write_report(args.model, out_dir=args.out, data=args.data) / 'report.md'}")
+        return 0
+    if args.command == "calibrate":
+        from training.calibrate import calibrate_card
+
+        print(f"{args.model}: temperature {calibrate_card(args.model, data=args.data):.4f}, written to its card")
         return 0
     if args.command == "classify":
         return run_classify(args)

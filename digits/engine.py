@@ -27,6 +27,15 @@ class UnknownModelError(InputError):
     pass
 
 
+def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """Softmax of log-probabilities / temperature: below 1 sharpens, above 1 softens, the ranking stays."""
+    if temperature == 1.0:
+        return probabilities
+    logits = np.log(np.clip(probabilities, 1e-12, None)) / temperature
+    exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
 @dataclass(frozen=True)
 class Classification:
     file: str | None
@@ -117,7 +126,7 @@ class _BatchingRunner:
                 future.set_result(row)
 
 
-def _compiled_predict(model):
+def _compiled_predict(model, temperature: float):
     import tensorflow as tf
 
     @tf.function(input_signature=[tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 1], tf.float32)],
@@ -125,7 +134,7 @@ def _compiled_predict(model):
     def predict(images):
         return model(images, training=False)
 
-    return lambda images: predict(images).numpy()
+    return lambda images: apply_temperature(predict(images).numpy(), temperature)
 
 
 class Engine:
@@ -137,9 +146,10 @@ class Engine:
         self._predict = {}
         for model_id in self.model_ids:
             model = keras.saving.load_model(models.model_path(model_id, models_dir), compile=False)
-            self._predict[model_id] = _compiled_predict(model)
             card = models.card_path(model_id, models_dir)
             self.cards[model_id] = models.load_card(model_id, models_dir) if card.exists() else {}
+            # The card's temperature (training/calibrate.py) makes the confidence mean what it says.
+            self._predict[model_id] = _compiled_predict(model, self.cards[model_id].get("temperature", 1.0))
         for predict in self._predict.values():  # trace and warm up before the first user arrives
             for batch in (1, 8):
                 predict(np.zeros((batch, IMAGE_SIZE, IMAGE_SIZE, 1), np.float32))

@@ -75,3 +75,19 @@ def test_augmentation_keeps_the_digit_recognisable(mnist_path):
     assert sorted(np.argmax(labels, axis=1)) == sorted(y)
     assert not np.allclose(np.sort(augmented, axis=None), np.sort(to_model_input(x), axis=None), atol=0.01)
     assert 0.6 < augmented.sum() / to_model_input(x).sum() < 1.4
+
+
+def test_temperature_fit_recovers_a_known_miscalibration():
+    from digits.engine import apply_temperature
+    from training.calibrate import fit_temperature
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, size=(5000, 10))
+    true = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    labels = np.array([rng.choice(10, p=p) for p in true])
+    underconfident = apply_temperature(true, 2.0)  # what a label-smoothed model looks like
+    temperature = fit_temperature(underconfident, labels)
+    assert temperature == pytest.approx(0.5, rel=0.1)
+    restored = apply_temperature(underconfident, temperature)
+    assert np.array_equal(np.argmax(restored, axis=1), np.argmax(true, axis=1))
+    np.testing.assert_allclose(restored.sum(axis=1), 1.0, rtol=1e-6)

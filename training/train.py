@@ -17,6 +17,7 @@ import numpy as np
 
 import models
 from digits.preprocessing import to_model_input
+from training.calibrate import fit_temperature
 from training.config import DEFAULTS, TrainConfig
 from training.data import load_mnist, make_dataset, validation_split
 
@@ -35,8 +36,11 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int):
     return optimizer
 
 
-def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
-    probabilities = model.predict(to_model_input(x), batch_size=500, verbose=0)
+def predict(model, x: np.ndarray) -> np.ndarray:
+    return model.predict(to_model_input(x), batch_size=500, verbose=0)
+
+
+def accuracy(probabilities: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.argmax(probabilities, axis=1) == y))
 
 
@@ -85,18 +89,20 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     best = keras.saving.load_model(model_file, compile=False)
     best.save(model_file)  # without the optimizer's state: a third of the size, and all serving needs
     history = {name: [round(float(v), 5) for v in values] for name, values in history.history.items()}
+    validation_probabilities = predict(best, x_val)
     card = {
         "model": model_id,
         "display_name": models.DISPLAY_NAMES[model_id],
         "description": models.DESCRIPTIONS[model_id],
-        "test_accuracy": accuracy(best, mnist.x_test, mnist.y_test),
+        "test_accuracy": accuracy(predict(best, mnist.x_test), mnist.y_test),
         "test_size": len(mnist.x_test),
-        "validation_accuracy": accuracy(best, x_val, y_val),
+        "validation_accuracy": accuracy(validation_probabilities, y_val),
         "validation_size": len(x_val),
         "training_size": len(x_train),
         "parameters": best.count_params(),
         "epochs": config.epochs,
         "best_epoch": int(np.argmax(history["val_accuracy"])) + 1,
+        "temperature": fit_temperature(validation_probabilities, y_val),
         "training_seconds": round(training_seconds, 1),
         "seed": config.seed,
         "data_sha256": mnist.sha256,
