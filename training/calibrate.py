@@ -37,8 +37,8 @@ def calibrate_card(model_id: str, data=None, models_dir: Path = models.MODELS_DI
 
     card = models.load_card(model_id, models_dir)
     mnist = load_mnist(data)
-    split = card["train_config"]
-    _, (x_val, y_val) = validation_split(mnist.x_train, mnist.y_train, card["validation_size"], split["seed"])
+    seed = card["train_config"]["seed"]  # the split the model was trained without
+    _, (x_val, y_val) = validation_split(mnist.x_train, mnist.y_train, card["validation_size"], seed)
     model = keras.saving.load_model(models.model_path(model_id, models_dir), compile=False)
     card["temperature"] = fit_temperature(model.predict(to_model_input(x_val), batch_size=500, verbose=0), y_val)
     models.card_path(model_id, models_dir).write_text(json.dumps(card, indent=2) + "\n")
