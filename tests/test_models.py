@@ -72,12 +72,9 @@ def test_model_card_records_how_the_model_was_made(model_id, mnist_path):
 @pytest.mark.parametrize("model_id", models.MODEL_IDS)
 def test_confidence_means_what_it_says_on_the_validation_images(model_id, mnist_path):
     """On images it was not trained on, the model's average confidence matches how often it is right."""
-    from training.data import validation_split
+    from training.calibrate import validation_images
 
-    card = models.load_card(model_id)
-    mnist = load_mnist(mnist_path)
-    _, (x_val, y_val) = validation_split(mnist.x_train, mnist.y_train, card["validation_size"],
-                                         card["train_config"]["seed"])
+    x_val, y_val = validation_images(models.load_card(model_id), load_mnist(mnist_path))
     with Engine(model_ids=(model_id,)) as engine:
         probabilities = engine.predict_probabilities(model_id, x_val)
     accuracy = np.mean(np.argmax(probabilities, axis=1) == y_val)

@@ -31,14 +31,19 @@ def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
     return round(float(candidates[int(np.argmin(losses))]), 4)
 
 
+def validation_images(card: dict, mnist) -> tuple[np.ndarray, np.ndarray]:
+    """The validation split a model was trained without, rebuilt from its card's seed and size."""
+    _, validation = validation_split(mnist.x_train, mnist.y_train, card["validation_size"],
+                                     card["train_config"]["seed"])
+    return validation
+
+
 def calibrate_card(model_id: str, data=None, models_dir: Path = models.MODELS_DIR) -> float:
     """Fits the temperature of a trained model on its own validation split and writes it on its card."""
     import keras
 
     card = models.load_card(model_id, models_dir)
-    mnist = load_mnist(data)
-    seed = card["train_config"]["seed"]  # the split the model was trained without
-    _, (x_val, y_val) = validation_split(mnist.x_train, mnist.y_train, card["validation_size"], seed)
+    x_val, y_val = validation_images(card, load_mnist(data))
     model = keras.saving.load_model(models.model_path(model_id, models_dir), compile=False)
     card["temperature"] = fit_temperature(model.predict(to_model_input(x_val), batch_size=500, verbose=0), y_val)
     models.card_path(model_id, models_dir).write_text(json.dumps(card, indent=2) + "\n")
