@@ -18,7 +18,7 @@ ARCHITECTURES = {
 }
 DISPLAY_NAMES = {"cnn": "CNN", "vit": "Vision Transformer"}
 DESCRIPTIONS = {
-    "cnn": "A small convnet: five conv-BN-ReLU layers, global pooling, trained with augmentation.",
+    "cnn": "A small convnet: seven conv-BN-ReLU layers, global pooling, trained with augmentation.",
     "vit": "A Vision Transformer: conv-stem patch embedding, class token, 4 pre-norm attention blocks.",
 }
 MODEL_IDS = tuple(ARCHITECTURES)

@@ -11,7 +11,7 @@ from digits.preprocessing import IMAGE_SIZE
 @dataclass(frozen=True)
 class CNNConfig:
     widths: tuple[int, ...] = (32, 64, 96)  # one stage per width; each stage after the first halves the grid
-    convs_per_stage: int = 2
+    convs_per_stage: int = 3
     dropout: float = 0.3
 
 

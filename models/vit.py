@@ -1,9 +1,10 @@
 """A Vision Transformer for 28x28 digits, with a small convolutional stem as its patch embedding.
 
-The stem (the original ViT paper's "hybrid") turns each 4x4 patch into a token through two strided
-convolutions instead of one linear projection; it converges much faster on a CPU budget. Everything
-after it is a standard pre-norm ViT: class token, learned position embedding, transformer blocks of
-multi-head self-attention and an MLP, and a linear head on the class token.
+The stem (the original ViT paper's "hybrid", shaped like Xiao et al.'s "early convolutions") turns
+each 4x4 patch into a token through two strided 3x3 convolutions and a 1x1 projection instead of one
+linear projection; it converges much faster on a CPU budget. Everything after it is a standard
+pre-norm ViT: class token, learned position embedding, transformer blocks of multi-head
+self-attention and an MLP, and a linear head on the class token.
 """
 
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import keras
 from keras import layers, ops
 
 from digits.preprocessing import IMAGE_SIZE
+from models.cnn import conv_bn_relu
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,7 @@ class ViTConfig:
     depth: int = 4
     heads: int = 4
     mlp_ratio: int = 2
-    dropout: float = 0.1
+    dropout: float = 0.0  # it underfits augmented MNIST (training accuracy below validation's)
 
 
 @keras.saving.register_keras_serializable(package="digits")
@@ -54,10 +56,9 @@ def transformer_block(x, config: ViTConfig):
 
 def build_vit(config: ViTConfig = ViTConfig()) -> keras.Model:
     inputs = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 1), name="image")
-    x = layers.Conv2D(config.stem_width, 3, strides=2, padding="same", use_bias=False)(inputs)
-    x = layers.BatchNormalization()(x)
-    x = layers.ReLU()(x)
-    x = layers.Conv2D(config.width, 3, strides=config.patch_size // 2, padding="same")(x)
+    x = conv_bn_relu(inputs, config.stem_width, strides=2)
+    x = conv_bn_relu(x, config.width, strides=config.patch_size // 2)
+    x = layers.Conv2D(config.width, 1)(x)  # the patch embedding proper: one linear map per token
     grid = IMAGE_SIZE // config.patch_size
     x = layers.Reshape((grid * grid, config.width))(x)
     x = ClassTokenAndPosition()(x)

@@ -20,6 +20,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     warmup_epochs: int = 1
     label_smoothing: float = 0.1
+    ema_momentum: float | None = None  # validate and keep an exponential moving average of the weights
     validation_size: int = 5000
     seed: int = 42
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -29,6 +30,6 @@ class TrainConfig:
 
 
 DEFAULTS = {
-    "cnn": TrainConfig(epochs=18, learning_rate=3e-3, weight_decay=5e-2),
-    "vit": TrainConfig(epochs=32, learning_rate=1e-3, weight_decay=5e-2),
+    "cnn": TrainConfig(epochs=24, learning_rate=3e-3, weight_decay=5e-2),
+    "vit": TrainConfig(epochs=56, learning_rate=1e-3, weight_decay=5e-2, ema_momentum=0.999),
 }

@@ -9,6 +9,7 @@ from the numbers).
 """
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,7 +158,8 @@ def _confidence_finding(evaluation: Evaluation) -> str:
         return "No answer was right, so confidence cannot be compared between right and wrong answers."
     usual = float(np.quantile(confidences[correct], 0.05))  # 95% of correct answers are at least this sure
     flagged = float(np.mean(confidences[~correct] < usual))
-    sentence = (f"95% of the correct answers come with a confidence of at least {usual:.0%}; "
+    at_least = math.floor(usual * 10_000) / 100  # rounded down, so "at least 99.99%" never says 100%
+    sentence = (f"95% of the correct answers come with a confidence of at least {at_least:.2f}%; "
                 f"{flagged:.0%} of the mistakes fall below that")
     if flagged >= 0.5:
         return sentence + ", so a low confidence is a useful warning that an answer may be wrong."

@@ -31,7 +31,10 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int):
         warmup_steps=min(config.warmup_epochs, config.epochs - 1) * steps_per_epoch,
         decay_steps=max(config.epochs - config.warmup_epochs, 1) * steps_per_epoch,
     )
-    optimizer = keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay)
+    optimizer = keras.optimizers.AdamW(
+        schedule, weight_decay=config.weight_decay,
+        use_ema=config.ema_momentum is not None, ema_momentum=config.ema_momentum or 0.99,
+    )
     optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "class_token", "position"])
     return optimizer
 
@@ -74,6 +77,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     out.mkdir(parents=True, exist_ok=True)
     model_file = models.model_path(model_id, out)
     callbacks = [
+        *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema_momentum else []),  # before the checkpoint
         keras.callbacks.ModelCheckpoint(model_file, monitor="val_accuracy", mode="max", save_best_only=True),
         keras.callbacks.TensorBoard(Path(log_dir) / model_id / time.strftime("%Y%m%d-%H%M%S")),
     ]
