@@ -32,8 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--data", help=DATA_HELP)
     report.add_argument("--out", help="folder (default: models/reports/<model>)")
 
-    calibrate = commands.add_parser("calibrate", help="fit a trained model's confidence on the validation split")
-    calibrate.add_argument("model", choices=["cnn", "vit"])
+    calibrate = commands.add_parser(
+        "calibrate", help="fit a trained model's confidence, or the ensemble's weights, on the validation split")
+    calibrate.add_argument("model", choices=["cnn", "vit", "ensemble"])
     calibrate.add_argument("--data", help=DATA_HELP)
 
     classify = commands.add_parser("classify", help="classify image or CSV files with the shipped models")
@@ -129,9 +130,13 @@ def run(args, argv: list[str]) -> int:
         print(f"report written to {write_report(args.model, out_dir=args.out, data=args.data) / 'report.md'}")
         return 0
     if args.command == "calibrate":
-        from training.calibrate import calibrate_card
+        from training.calibrate import calibrate_card, calibrate_ensemble
 
-        print(f"{args.model}: temperature {calibrate_card(args.model, data=args.data):.4f}, written to its card")
+        if args.model == "ensemble":
+            card = calibrate_ensemble(data=args.data)
+            print(f"ensemble: weights {card['weights']}, validation accuracy {card['validation_accuracy']:.4f}")
+        else:
+            print(f"{args.model}: temperature {calibrate_card(args.model, data=args.data):.4f}, written to its card")
         return 0
     if args.command == "classify":
         return run_classify(args)

@@ -142,6 +142,7 @@ class Engine:
         import keras
 
         self.model_ids = tuple(model_ids)
+        self.ensemble_weights = models.ensemble_weights(models_dir)
         self.cards = {}
         self._predict = {}
         for model_id in self.model_ids:
@@ -169,7 +170,7 @@ class Engine:
         """uint8 images (N, 28, 28) -> probabilities (N, 10), in large batches (evaluation, bulk CLI)."""
         self.check_model(model)
         if model == ENSEMBLE:
-            return np.mean([self.predict_probabilities(m, images, chunk) for m in models.MODEL_IDS], axis=0)
+            return self._combine([self.predict_probabilities(m, images, chunk) for m in models.MODEL_IDS])
         inputs = to_model_input(images)
         return np.concatenate([self._predict[model](inputs[i:i + chunk]) for i in range(0, len(inputs), chunk)])
 
@@ -179,7 +180,12 @@ class Engine:
         model_input = to_model_input(pixels[np.newaxis])[0]
         members = models.MODEL_IDS if model == ENSEMBLE else (model,)
         futures = [self._runners[m].submit(model_input) for m in members]
-        return np.mean([future.result() for future in futures], axis=0)
+        answers = [future.result() for future in futures]
+        return self._combine(answers) if model == ENSEMBLE else answers[0]
+
+    def _combine(self, per_model: list[np.ndarray]) -> np.ndarray:
+        """The ensemble's probabilities: the members' (in models.MODEL_IDS order), weighted by their shares."""
+        return np.average(per_model, axis=0, weights=[self.ensemble_weights[m] for m in models.MODEL_IDS])
 
     def classify_prepared(self, image: PreparedImage, model: str, filename: str | None = None,
                           started: float | None = None) -> Classification:

@@ -23,8 +23,8 @@ DESCRIPTIONS = {
 }
 MODEL_IDS = tuple(ARCHITECTURES)
 
-__all__ = ["ARCHITECTURES", "MODEL_IDS", "ClassTokenAndPosition", "build_model", "card_path", "load_card",
-           "model_path"]
+__all__ = ["ARCHITECTURES", "MODEL_IDS", "ClassTokenAndPosition", "build_model", "card_path", "ensemble_weights",
+           "load_card", "model_path"]
 
 
 def build_model(model_id: str):
@@ -42,3 +42,12 @@ def card_path(model_id: str, directory: Path = MODELS_DIR) -> Path:
 
 def load_card(model_id: str, directory: Path = MODELS_DIR) -> dict:
     return json.loads(card_path(model_id, directory).read_text())
+
+
+def ensemble_weights(directory: Path = MODELS_DIR) -> dict[str, float]:
+    """Each model's share of the ensemble's vote, as fitted on the validation split by
+    `digits calibrate ensemble` (ensemble.json); equal shares until it has been fitted."""
+    path = card_path("ensemble", directory)
+    if not path.is_file():
+        return {model_id: 1 / len(MODEL_IDS) for model_id in MODEL_IDS}
+    return json.loads(path.read_text())["weights"]

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import models
 from digits.engine import ClassificationError, Engine, UnknownModelError
 from digits.preprocessing import InputError
 from training.data import load_mnist
@@ -61,11 +62,13 @@ def test_scanned_pages_with_off_centre_digits_are_read_correctly(engine, mnist_t
     assert correct >= 97
 
 
-def test_ensemble_averages_the_two_models(engine, mnist_test):
+def test_ensemble_weighs_the_two_models_by_their_fitted_shares(engine, mnist_test):
     images, _ = mnist_test
     data = png(images[1])
     cnn, vit, ensemble = (np.array(engine.classify(data, m).probabilities) for m in ("cnn", "vit", "ensemble"))
-    np.testing.assert_allclose(ensemble, (cnn + vit) / 2, atol=1e-5)
+    shares = engine.ensemble_weights
+    np.testing.assert_allclose(ensemble, shares["cnn"] * cnn + shares["vit"] * vit, atol=1e-5)
+    assert shares == models.ensemble_weights()
 
 
 def test_compare_gives_every_model_on_the_same_input(engine, mnist_test):

@@ -7,6 +7,7 @@ so the tests see real .keras files, real model cards and real test digits in a f
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -84,13 +85,27 @@ def test_evaluate_loads_its_own_models_when_given_none(models_dir, small_mnist, 
     np.testing.assert_array_equal(evaluation.predictions, cnn_keras_predictions[:100])
 
 
-def test_ensemble_is_the_mean_of_the_two_models(engine, small_mnist):
+def test_ensemble_is_the_mean_of_the_two_models_until_its_weights_are_fitted(engine, small_mnist):
     cnn, vit, ensemble = (evaluate(model, small_mnist, engine=engine, limit=300)
                           for model in ("cnn", "vit", "ensemble"))
 
     np.testing.assert_allclose(ensemble.probabilities, (cnn.probabilities + vit.probabilities) / 2, atol=1e-6)
     mean_answers = np.argmax(cnn.probabilities + vit.probabilities, axis=1)
     assert ensemble.accuracy == pytest.approx(np.mean(mean_answers == ensemble.labels))
+
+
+def test_fitted_ensemble_weights_are_written_and_used(models_dir, small_mnist, tmp_path):
+    from training.calibrate import calibrate_ensemble
+
+    own_dir = shutil.copytree(models_dir, tmp_path / "models")
+    card = calibrate_ensemble(small_mnist, own_dir)
+
+    assert json.loads((own_dir / "ensemble.json").read_text()) == card
+    assert card["validation_accuracy"] >= max(card["member_validation_accuracy"].values())
+    with open_engine("ensemble", own_dir) as engine:
+        cnn, vit, ensemble = (evaluate(model, small_mnist, engine=engine, limit=200).probabilities
+                              for model in ("cnn", "vit", "ensemble"))
+    np.testing.assert_allclose(ensemble, card["weights"]["cnn"] * cnn + card["weights"]["vit"] * vit, atol=1e-6)
 
 
 def test_json_output_is_one_object_with_the_headline_numbers(engine, small_mnist):

@@ -77,6 +77,18 @@ def test_augmentation_keeps_the_digit_recognisable(mnist_path):
     assert 0.6 < augmented.sum() / to_model_input(x).sum() < 1.4
 
 
+def test_ensemble_weight_favours_the_model_that_is_right_more_often():
+    from training.calibrate import fit_ensemble_weight
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 2000)
+    right_often, right_sometimes = (np.eye(10)[np.where(rng.random(2000) < accuracy, labels, (labels + 1) % 10)] * 0.8
+                                    + 0.02 for accuracy in (0.95, 0.6))
+    assert fit_ensemble_weight(right_often, right_sometimes, labels) > 0.5
+    assert fit_ensemble_weight(right_sometimes, right_often, labels) < 0.5
+    assert fit_ensemble_weight(np.eye(10)[labels] * 0.8 + 0.02, right_sometimes, labels) == 1.0
+
+
 def test_temperature_fit_recovers_a_known_miscalibration():
     from digits.engine import apply_temperature
     from training.calibrate import fit_temperature
