@@ -22,6 +22,10 @@ from digits.preprocessing import to_model_input
 from training.data import load_mnist, validation_split
 
 
+def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean(np.argmax(probabilities, axis=1) == labels))
+
+
 def negative_log_likelihood(probabilities: np.ndarray, labels: np.ndarray) -> float:
     return float(-np.mean(np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-12, None))))
 
@@ -52,12 +56,16 @@ def calibrate_card(model_id: str, data=None, models_dir: Path = models.MODELS_DI
     return card["temperature"]
 
 
+def mix(first: np.ndarray, second: np.ndarray, weight: float) -> np.ndarray:
+    return weight * first + (1 - weight) * second
+
+
 def fit_ensemble_weight(first: np.ndarray, second: np.ndarray, labels: np.ndarray) -> float:
-    """The first model's share w of `w * first + (1 - w) * second`, on a grid of 0.05: the one that gets
-    the most images right, then (among equals) the lowest negative log-likelihood."""
+    """The first model's share w of `mix(first, second, w)`, on a grid of 0.05: the one that gets the
+    most images right, then (among equals) the lowest negative log-likelihood."""
     def score(weight: float) -> tuple[float, float]:
-        mixed = weight * first + (1 - weight) * second
-        return float(np.mean(np.argmax(mixed, axis=1) == labels)), -negative_log_likelihood(mixed, labels)
+        mixed = mix(first, second, weight)
+        return accuracy(mixed, labels), -negative_log_likelihood(mixed, labels)
 
     return max((round(float(w), 2) for w in np.linspace(0, 1, 21)), key=score)
 
@@ -73,13 +81,11 @@ def calibrate_ensemble(data=None, models_dir: Path = models.MODELS_DIR) -> dict:
     with Engine(model_ids=models.MODEL_IDS, models_dir=Path(models_dir)) as engine:
         answers = {model_id: engine.predict_probabilities(model_id, x_val) for model_id in models.MODEL_IDS}
     weight = fit_ensemble_weight(answers[first], answers[second], y_val)
-    mixed = weight * answers[first] + (1 - weight) * answers[second]
     card = {
         "model": "ensemble",
         "weights": {first: weight, second: round(1 - weight, 2)},
-        "validation_accuracy": round(float(np.mean(np.argmax(mixed, axis=1) == y_val)), 6),
-        "member_validation_accuracy": {m: round(float(np.mean(np.argmax(p, axis=1) == y_val)), 6)
-                                       for m, p in answers.items()},
+        "validation_accuracy": round(accuracy(mix(answers[first], answers[second], weight), y_val), 6),
+        "member_validation_accuracy": {m: round(accuracy(p, y_val), 6) for m, p in answers.items()},
         "validation_size": len(y_val),
         "seed": cards[first]["train_config"]["seed"],
         "data_sha256": mnist.sha256,

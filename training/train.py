@@ -17,7 +17,7 @@ import numpy as np
 
 import models
 from digits.preprocessing import to_model_input
-from training.calibrate import fit_temperature
+from training.calibrate import accuracy, fit_temperature
 from training.config import DEFAULTS, TrainConfig
 from training.data import load_mnist, make_dataset, validation_split
 
@@ -41,10 +41,6 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int):
 
 def predict(model, x: np.ndarray) -> np.ndarray:
     return model.predict(to_model_input(x), batch_size=500, verbose=0)
-
-
-def accuracy(probabilities: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean(np.argmax(probabilities, axis=1) == y))
 
 
 def train(model_id: str, epochs: int | None = None, data: str | None = None, out: str | Path = models.MODELS_DIR,
