@@ -5,10 +5,11 @@ its centre of mass in a 28x28 frame. Training reads MNIST arrays that are alread
 turns an upload into it with `prepare_upload`. Both end in `to_model_input`.
 
 An upload becomes a digit in these steps, each a small function below:
-  bytes -> decoded image (or a 28x28 CSV) -> ink signal (0 = background, high = ink, whatever the
-  colours, polarity or transparency) -> uneven lighting and noise removed -> specks and stray dots
-  dropped -> cropped to the ink -> thin strokes thickened -> fitted into 20x20 -> centred by centre of
-  mass in 28x28 -> stretched so the strongest ink is 255.
+  bytes -> decoded image (or a 28x28 CSV) -> the light evened out on a photographed page (shadows) ->
+  ink signal (0 = background, high = ink, whatever the colours, polarity or transparency) -> what is
+  left of uneven lighting removed -> the lines of ruled or squared paper removed -> specks and stray
+  dots dropped -> cropped to the ink -> thin strokes thickened -> fitted into 20x20 -> centred by
+  centre of mass in 28x28 -> stretched so the strongest ink is 255.
 An image already in MNIST form comes out unchanged. Anything wrong with the file itself raises
 InputError with a message naming the file; doubts about the picture become warnings in the result.
 """
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 from scipy import ndimage
+from skimage import morphology
 
 IMAGE_SIZE = 28  # the frame the models see
 DIGIT_BOX = 20  # the box the digit is fitted into, as MNIST did
@@ -57,6 +59,10 @@ _LUMINANCE = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _WORK_MAX_SIDE = 512  # larger images are box-shrunk to this first: plenty for a 20-pixel digit, and fast
 _MIN_INK_LEVEL = 12.0  # ink must differ from the background by this much (0-255) to count at all
 _LOW_CONTRAST_LEVEL = 40.0
+_LIGHTING_WINDOW_FRACTION = 3  # the paper is seen past strokes up to the picture's short side / this wide
+_DEEPEST_SHADOW = 0.3  # a shadow leaves the paper at least this share of its brightness; darker is ink
+_RULING_WIDTH = 5  # the lines of ruled and squared paper are thinner than this (pixels, at up to 512 wide) ...
+_RULING_SPAN = 0.8  # ... and run across at least this share of the picture
 _LOSSY_FORMATS = ("JPEG", "WEBP")  # their compression rings: faint grey spreads around strokes (8x8 blocks in JPEG)
 _LOSSY_BOX_SHARE = 0.1  # so in them, the digit's box holds only the ink above this share of its strongest
 _SPECK_FRACTION = 0.02  # marks with less ink than this share of the biggest mark are specks
@@ -273,7 +279,32 @@ def _high_depth_grey(image: Image.Image) -> np.ndarray:
 def _ink_signal(image: Image.Image) -> np.ndarray:
     """float32 (H, W): about 0 on the background, up to 255 on the ink."""
     pixels = np.asarray(image, dtype=np.float32)
-    return _signal_from_colour(pixels if pixels.ndim == 3 else pixels[..., np.newaxis])
+    return _signal_from_colour(_even_out_lighting(pixels if pixels.ndim == 3 else pixels[..., np.newaxis]))
+
+
+def _even_out_lighting(pixels: np.ndarray) -> np.ndarray:
+    """A light page under uneven light (shadows, even hard-edged ones) as if evenly lit.
+
+    Light falls on the paper and the ink alike, so dividing each pixel by the paper's brightness there
+    leaves only what is on the page. That brightness is a grey closing by reconstruction: a max filter
+    wider than the strokes fills them with the paper around them, then the darker areas the filter
+    could not fill (shadows) are grown back to their exact outline, so a shadow's edge stays sharp.
+    Left as they are: dark backgrounds, pages whose border is evenly lit, and ink too wide for the
+    filter (dark that survives it is ink, not shadow). A smooth gradient on those is removed later.
+    """
+    height, width = pixels.shape[:2]
+    if min(height, width) < 32:
+        return pixels
+    grey = pixels @ _LUMINANCE if pixels.shape[-1] == 3 else pixels[..., 0]
+    paper = float(np.percentile(_border(grey), 90))
+    if paper < 128 or _border_is_flat(-grey):  # (negated, as the paper is the light side here)
+        return pixels
+    grey = ndimage.median_filter(grey, size=3)  # noise would lift the estimate above the paper's mean
+    filled = ndimage.maximum_filter(grey, size=min(height, width) // _LIGHTING_WINDOW_FRACTION | 1)
+    if float(filled.min()) < _DEEPEST_SHADOW * paper:
+        return pixels
+    lighting = morphology.reconstruction(filled, grey, method="erosion")
+    return np.clip(pixels * (paper / np.maximum(lighting, 1.0))[..., np.newaxis], 0.0, 255.0)
 
 
 def _border(array: np.ndarray) -> np.ndarray:
@@ -325,7 +356,7 @@ def _ink_is_dark(darkest: np.ndarray, lightest: np.ndarray, background: np.ndarr
 
 
 def _normalise_digit(signal: np.ndarray, lossy: bool) -> tuple[np.ndarray, tuple[str, ...]]:
-    ink = _subtract_uneven_background(signal)
+    ink = _remove_ruled_lines(_subtract_uneven_background(signal))
     if _edges_are_not_background(ink):
         return np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.uint8), (EDGES_NOT_BACKGROUND_WARNING,)
     noise = _noise_level(ink)
@@ -382,6 +413,38 @@ def _subtract_uneven_background(signal: np.ndarray) -> np.ndarray:
     if min(signal.shape) < 32 or _border_is_flat(signal):
         return signal
     return signal - _background_surface(signal)
+
+
+def _remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
+    """The ink less the lines of ruled or squared paper. Strokes thicker than those lines keep all
+    their ink where they cross one; a single long thin stroke (a 7's bar drawn with a fine pen) stays.
+    """
+    if min(ink.shape) < 64:
+        return ink
+    thin = ink - ndimage.grey_opening(ink, size=(_RULING_WIDTH, _RULING_WIDTH))  # what a small square cannot fit in
+    rulings = np.zeros_like(ink)
+    for along in (thin, thin.T):  # lines across the rows (ruled paper), then down the columns (squared paper)
+        found = np.where(_rulings_along_rows(along), along, 0.0)
+        rulings = np.maximum(rulings, found if along is thin else found.T)
+    return ink - rulings
+
+
+def _rulings_along_rows(thin: np.ndarray) -> np.ndarray:
+    """Where the thin ink forms ruled lines along the rows: at least two lines across nearly the whole
+    width (plus, then, those a tilted frame cuts short at its edge), with their soft edges."""
+    length = thin.shape[1]
+    tolerant = ndimage.maximum_filter(thin, size=(5, 1))  # a page photographed slightly askew
+    on_line = ndimage.grey_opening(tolerant, size=(1, max(3, length // 12))) > _MIN_INK_LEVEL
+    # A line is cut where the digit crosses it: pieces in line with each other make one line.
+    labels, count = ndimage.label(ndimage.binary_dilation(on_line, np.ones((1, length // 3), bool)))
+    boxes = [box[1] if box else slice(0, 0) for box in ndimage.find_objects(labels * on_line, count)]
+    spans = np.array([box.stop - box.start for box in boxes], dtype=int).reshape(-1)
+    across = spans >= _RULING_SPAN * length
+    if np.count_nonzero(across) < 2:
+        return np.zeros(thin.shape, bool)
+    off_the_edge = np.array([box.start == 0 or box.stop == length for box in boxes]) & (spans >= length // 4)
+    rulings = np.isin(labels * on_line, np.flatnonzero(across | off_the_edge) + 1)
+    return ndimage.binary_dilation(rulings, np.ones((3, 3), bool))
 
 
 def _border_is_flat(signal: np.ndarray, segments: int = 4, tolerance: float = 4.0) -> bool:

@@ -62,6 +62,23 @@ def test_scanned_pages_with_off_centre_digits_are_read_correctly(engine, mnist_t
     assert correct >= 97
 
 
+def test_photos_with_a_hard_edged_shadow_across_the_digit_are_read_correctly(engine, mnist_test):
+    from upload_files import shadowed_photo
+
+    images, labels = mnist_test
+    results = [engine.classify(shadowed_photo(image, angle), "cnn") for image, angle in zip(images[:36], range(0, 360, 10))]
+    assert sum(result.digit == label for result, label in zip(results, labels[:36])) >= 34
+
+
+def test_photos_of_digits_on_notebook_paper_are_read_correctly(engine, mnist_test):
+    from upload_files import notebook_photo
+
+    images, labels = mnist_test
+    pages = [(squared, tilt) for squared in (False, True) for tilt in (-2.0, -1.0, 0.0, 1.0, 2.0)] * 4
+    results = [engine.classify(notebook_photo(image, *page), "cnn") for image, page in zip(images[:40], pages)]
+    assert sum(result.digit == label for result, label in zip(results, labels[:40])) >= 38
+
+
 def test_ensemble_weighs_the_two_models_by_their_fitted_shares(engine, mnist_test):
     images, _ = mnist_test
     data = png(images[1])

@@ -34,7 +34,9 @@ from upload_files import (
     on_canvas,
     painted,
     png,
+    notebook_photo,
     polyline_seven,
+    shadowed_photo,
     transparent_drawing,
 )
 
@@ -112,6 +114,39 @@ def test_a_phone_photo_of_blue_ink_on_unevenly_lit_noisy_paper(digits):
     for index in range(10):
         prepared = assert_reads_as(ink_photo(digits[index], seed=index), digits[index])
         assert prepared.source_format == "JPEG" and not prepared.warnings
+
+
+def test_a_photo_with_a_hard_edged_shadow_across_the_digit(digits):
+    """A hand or a phone casts a sharp shadow over part of the page: the digit still comes out whole,
+    with no trace of the shadow's edge (tests/test_engine.py checks the models then read it right)."""
+    for index, angle in enumerate(range(0, 360, 36)):
+        prepared = assert_reads_as(shadowed_photo(digits[index], angle), digits[index], minimum=0.6)
+        assert not prepared.warnings
+
+
+@pytest.mark.parametrize("squared, tilt", [(False, 0.0), (True, 0.0), (False, 2.0), (True, -1.5)],
+                         ids=["ruled", "squared", "ruled-askew", "squared-askew"])
+def test_a_digit_on_notebook_paper_comes_out_without_the_lines(digits, squared, tilt):
+    """(tests/test_engine.py checks that the models then read these right.)"""
+    for index in range(6):
+        prepared = assert_reads_as(notebook_photo(digits[index], squared, tilt), digits[index], minimum=0.6)
+        assert not prepared.warnings
+
+
+def test_a_long_thin_stroke_is_not_taken_for_a_ruled_line():
+    """A 7 whose bar crosses nearly the whole canvas, drawn with a fine pen, keeps its bar."""
+    thin = prepare_upload(encode(polyline_seven(width=3, size=600, bar=(30, 970)))).pixels
+    bold = prepare_upload(encode(polyline_seven(width=30, size=600, bar=(30, 970)))).pixels
+    assert best_shift_correlation(thin, bold) > 0.8
+
+
+def test_a_bold_digit_cropped_close_under_uneven_light_keeps_its_strokes(digits):
+    """Strokes too wide to see past are ink, not shadow: they stay, however uneven the light."""
+    for index in range(6):
+        ink = enlarged(digits[index], 120)
+        light = np.linspace(1.0, 0.6, ink.shape[1])[np.newaxis, :, np.newaxis]  # darker towards the right
+        photo = painted(ink, (20, 20, 20), (240, 238, 230)).astype(np.float32) * light
+        assert_reads_as(encode(Image.fromarray(photo.astype(np.uint8)), "JPEG", quality=90), digits[index])
 
 
 @pytest.mark.parametrize(

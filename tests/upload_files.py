@@ -7,7 +7,7 @@ A digit here is an MNIST array (uint8 28x28, 0 = background, 255 = ink). "Ink" a
 import io
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 
 def encode(image: Image.Image, image_format: str = "PNG", **options) -> bytes:
@@ -69,13 +69,47 @@ def ink_photo(digit: np.ndarray, seed: int = 0, ink_colour=(35, 55, 165), paper_
     return encode(Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)), "JPEG", quality=85)
 
 
-def polyline_seven(width: int, size: int = 1000) -> Image.Image:
+def shadowed_photo(digit: np.ndarray, angle_degrees: float, darkness: float = 0.5) -> bytes:
+    """A phone photo (JPEG) of the digit in black ink on paper, half of it under a hard-edged shadow.
+
+    The shadow's edge runs through the digit at the given angle, so part of the digit lies in it.
+    """
+    height, width = 480, 640
+    ink = on_canvas(enlarged(digit, 220), (width, height), (260, 110))
+    y, x = np.mgrid[:height, :width]
+    angle = np.radians(angle_degrees)
+    in_shadow = (x - 370) * np.sin(angle) - (y - 220) * np.cos(angle) > 0
+    edge = np.asarray(Image.fromarray(np.uint8(in_shadow * 255)).filter(ImageFilter.GaussianBlur(1.5))) / 255
+    image = painted(ink, (30, 30, 35), (236, 233, 225)).astype(np.float32) * (1 - darkness * edge)[..., np.newaxis]
+    image += np.random.default_rng(angle_degrees).normal(0, 3, image.shape)
+    return encode(Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)), "JPEG", quality=85)
+
+
+def notebook_photo(digit: np.ndarray, squared: bool = False, tilt_degrees: float = 0.0,
+                   line_colour=(150, 185, 230)) -> bytes:
+    """A photo (JPEG) of the digit in dark ink on ruled (or squared) notebook paper, maybe a little askew."""
+    height, width = 480, 640
+    lines = np.zeros((height, width), np.float32)
+    lines[17::32, :] = 255
+    if squared:
+        lines[:, 9::32] = 255
+    lines = np.asarray(Image.fromarray(lines.astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.7)), np.float32)
+    page = painted(np.clip(lines * 2.5, 0, 255), line_colour, (245, 245, 240))
+    ink = on_canvas(enlarged(digit, 200), (width, height), (330, 120))
+    page = painted(ink, (25, 25, 40), (0, 0, 0)) * (ink / 255)[..., np.newaxis] + page * (1 - ink / 255)[..., np.newaxis]
+    image = Image.fromarray(np.clip(page, 0, 255).astype(np.uint8))
+    if tilt_degrees:
+        image = image.rotate(tilt_degrees, Image.Resampling.BILINEAR, fillcolor=(245, 245, 240))
+    return encode(image, "JPEG", quality=85)
+
+
+def polyline_seven(width: int, size: int = 1000, bar=(300, 650)) -> Image.Image:
     """A '7' drawn with a pen `width` pixels wide on a white canvas `size` pixels square."""
     image = Image.new("L", (size, size), 255)
     scale = size / 1000
     draw = ImageDraw.Draw(image)
-    draw.line([(300 * scale, 250 * scale), (650 * scale, 250 * scale), (480 * scale, 800 * scale)], fill=0, width=width,
-              joint="curve")
+    draw.line([(bar[0] * scale, 250 * scale), (bar[1] * scale, 250 * scale), (480 * scale, 800 * scale)], fill=0,
+              width=width, joint="curve")
     draw.line([(400 * scale, 520 * scale), (600 * scale, 520 * scale)], fill=0, width=width)
     return image
 
