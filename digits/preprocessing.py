@@ -436,7 +436,7 @@ def _rulings_along_rows(thin: np.ndarray) -> np.ndarray:
     tolerant = ndimage.maximum_filter(thin, size=(5, 1))  # a page photographed slightly askew
     on_line = ndimage.grey_opening(tolerant, size=(1, max(3, length // 12))) > _MIN_INK_LEVEL
     # A line is cut where the digit crosses it: pieces in line with each other make one line.
-    labels, count = ndimage.label(ndimage.binary_dilation(on_line, np.ones((1, length // 3), bool)))
+    labels, count = ndimage.label(ndimage.maximum_filter1d(on_line, length // 3 | 1, axis=1))
     boxes = [box[1] if box else slice(0, 0) for box in ndimage.find_objects(labels * on_line, count)]
     spans = np.array([box.stop - box.start for box in boxes], dtype=int).reshape(-1)
     across = spans >= _RULING_SPAN * length
