@@ -134,7 +134,8 @@ def _compiled_predict(model, temperature: float):
     def predict(images):
         return model(images, training=False)
 
-    return lambda images: apply_temperature(predict(images).numpy(), temperature)
+    run = predict.get_concrete_function()  # called directly: skips tf.function's per-call dispatch (~0.2 ms)
+    return lambda images: apply_temperature(run(tf.constant(images)).numpy(), temperature)
 
 
 class Engine:
