@@ -59,6 +59,7 @@ _LUMINANCE = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _WORK_MAX_SIDE = 512  # larger images are box-shrunk to this first: plenty for a 20-pixel digit, and fast
 _MIN_INK_LEVEL = 12.0  # ink must differ from the background by this much (0-255) to count at all
 _LOW_CONTRAST_LEVEL = 40.0
+_MIN_LIGHTING_SIDE = 32  # smaller pictures are too small to show uneven light
 _LIGHTING_WINDOW_FRACTION = 3  # the paper is seen past strokes up to the picture's short side / this wide
 _DEEPEST_SHADOW = 0.3  # a shadow leaves the paper at least this share of its brightness; darker is ink
 _RULING_WIDTH = 5  # the lines of ruled and squared paper are thinner than this (pixels, at up to 512 wide) ...
@@ -293,7 +294,7 @@ def _even_out_lighting(pixels: np.ndarray) -> np.ndarray:
     filter (dark that survives it is ink, not shadow). A smooth gradient on those is removed later.
     """
     height, width = pixels.shape[:2]
-    if min(height, width) < 32:
+    if min(height, width) < _MIN_LIGHTING_SIDE:
         return pixels
     grey = pixels @ _LUMINANCE if pixels.shape[-1] == 3 else pixels[..., 0]
     paper = float(np.percentile(_border(grey), 90))
@@ -410,7 +411,7 @@ def _is_in_mnist_form(ink: np.ndarray) -> bool:
 
 def _subtract_uneven_background(signal: np.ndarray) -> np.ndarray:
     """The signal less a smooth background (uneven lighting), when its border shows one."""
-    if min(signal.shape) < 32 or _border_is_flat(signal):
+    if min(signal.shape) < _MIN_LIGHTING_SIDE or _border_is_flat(signal):
         return signal
     return signal - _background_surface(signal)
 

@@ -38,7 +38,8 @@ def on_canvas(ink: np.ndarray, size: tuple[int, int], at: tuple[int, int]) -> np
 
 
 def painted(ink: np.ndarray, ink_colour, background_colour) -> np.ndarray:
-    """uint8 (H, W, 3): the background colour with the ink laid on it (the ink value is its opacity)."""
+    """uint8 (H, W, 3): the background (a colour, or an (H, W, 3) picture) with the ink laid on it (the
+    ink value is its opacity)."""
     opacity = (ink / 255.0)[..., np.newaxis]
     colour = np.asarray(ink_colour, np.float32) * opacity + np.asarray(background_colour, np.float32) * (1 - opacity)
     return np.clip(np.rint(colour), 0, 255).astype(np.uint8)
@@ -57,6 +58,11 @@ def dark_on_white(digit: np.ndarray, size=(300, 300), length=160, at=(110, 25)) 
     return Image.fromarray(255 - on_canvas(enlarged(digit, length), size, at).astype(np.uint8))
 
 
+def photo_jpeg(image: np.ndarray) -> bytes:
+    """An (H, W, 3) picture, clipped to 0-255, as the JPEG a phone would send."""
+    return encode(Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)), "JPEG", quality=85)
+
+
 def ink_photo(digit: np.ndarray, seed: int = 0, ink_colour=(35, 55, 165), paper_colour=(238, 232, 218)) -> bytes:
     """A phone photo (JPEG) of the digit in blue ink on paper: uneven lighting, paper grain, sensor noise."""
     rng = np.random.default_rng(seed)
@@ -66,7 +72,7 @@ def ink_photo(digit: np.ndarray, seed: int = 0, ink_colour=(35, 55, 165), paper_
     light = 0.55 + 0.45 * (1 - 0.6 * (x - 0.2) ** 2 - 0.6 * (y - 0.1) ** 2)  # brighter towards the top left
     image = painted(ink, ink_colour, paper_colour).astype(np.float32) * light[..., np.newaxis]
     image += rng.normal(0, 4, (height, width, 1)) + rng.normal(0, 5, image.shape)
-    return encode(Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)), "JPEG", quality=85)
+    return photo_jpeg(image)
 
 
 def shadowed_photo(digit: np.ndarray, angle_degrees: float, darkness: float = 0.5) -> bytes:
@@ -82,7 +88,7 @@ def shadowed_photo(digit: np.ndarray, angle_degrees: float, darkness: float = 0.
     edge = np.asarray(Image.fromarray(np.uint8(in_shadow * 255)).filter(ImageFilter.GaussianBlur(1.5))) / 255
     image = painted(ink, (30, 30, 35), (236, 233, 225)).astype(np.float32) * (1 - darkness * edge)[..., np.newaxis]
     image += np.random.default_rng(angle_degrees).normal(0, 3, image.shape)
-    return encode(Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)), "JPEG", quality=85)
+    return photo_jpeg(image)
 
 
 def notebook_photo(digit: np.ndarray, squared: bool = False, tilt_degrees: float = 0.0,
@@ -96,11 +102,10 @@ def notebook_photo(digit: np.ndarray, squared: bool = False, tilt_degrees: float
     lines = np.asarray(Image.fromarray(lines.astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.7)), np.float32)
     page = painted(np.clip(lines * 2.5, 0, 255), line_colour, (245, 245, 240))
     ink = on_canvas(enlarged(digit, 200), (width, height), (330, 120))
-    page = painted(ink, (25, 25, 40), (0, 0, 0)) * (ink / 255)[..., np.newaxis] + page * (1 - ink / 255)[..., np.newaxis]
-    image = Image.fromarray(np.clip(page, 0, 255).astype(np.uint8))
+    image = Image.fromarray(painted(ink, (25, 25, 40), page))
     if tilt_degrees:
         image = image.rotate(tilt_degrees, Image.Resampling.BILINEAR, fillcolor=(245, 245, 240))
-    return encode(image, "JPEG", quality=85)
+    return photo_jpeg(np.asarray(image))
 
 
 def polyline_seven(width: int, size: int = 1000, bar=(300, 650)) -> Image.Image:
