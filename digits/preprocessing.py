@@ -64,6 +64,7 @@ _LIGHTING_WINDOW_FRACTION = 3  # the paper is seen past strokes up to the pictur
 _DEEPEST_SHADOW = 0.3  # a shadow leaves the paper at least this share of its brightness; darker is ink
 _RULING_WIDTH = 5  # the lines of ruled and squared paper are thinner than this (pixels, at up to 512 wide) ...
 _RULING_SPAN = 0.8  # ... and run across at least this share of the picture
+_MIN_RULED_SIDE = 64  # smaller pictures are too small to hold a ruled page
 _LOSSY_FORMATS = ("JPEG", "WEBP")  # their compression rings: faint grey spreads around strokes (8x8 blocks in JPEG)
 _LOSSY_BOX_SHARE = 0.1  # so in them, the digit's box holds only the ink above this share of its strongest
 _SPECK_FRACTION = 0.02  # marks with less ink than this share of the biggest mark are specks
@@ -420,14 +421,12 @@ def _remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
     """The ink less the lines of ruled or squared paper. Strokes thicker than those lines keep all
     their ink where they cross one; a single long thin stroke (a 7's bar drawn with a fine pen) stays.
     """
-    if min(ink.shape) < 64:
+    if min(ink.shape) < _MIN_RULED_SIDE:
         return ink
     thin = ink - ndimage.grey_opening(ink, size=(_RULING_WIDTH, _RULING_WIDTH))  # what a small square cannot fit in
-    rulings = np.zeros_like(ink)
-    for along in (thin, thin.T):  # lines across the rows (ruled paper), then down the columns (squared paper)
-        found = np.where(_rulings_along_rows(along), along, 0.0)
-        rulings = np.maximum(rulings, found if along is thin else found.T)
-    return ink - rulings
+    # Lines across the rows (ruled paper) and down the columns (squared paper).
+    rulings = _rulings_along_rows(thin) | _rulings_along_rows(thin.T).T
+    return ink - np.where(rulings, thin, 0.0)
 
 
 def _rulings_along_rows(thin: np.ndarray) -> np.ndarray:
@@ -438,13 +437,14 @@ def _rulings_along_rows(thin: np.ndarray) -> np.ndarray:
     on_line = ndimage.grey_opening(tolerant, size=(1, max(3, length // 12))) > _MIN_INK_LEVEL
     # A line is cut where the digit crosses it: pieces in line with each other make one line.
     labels, count = ndimage.label(ndimage.maximum_filter1d(on_line, length // 3 | 1, axis=1))
-    boxes = [box[1] if box else slice(0, 0) for box in ndimage.find_objects(labels * on_line, count)]
+    pieces = labels * on_line  # each line's own pixels, labelled by the line they belong to
+    boxes = [box[1] if box else slice(0, 0) for box in ndimage.find_objects(pieces, count)]
     spans = np.array([box.stop - box.start for box in boxes], dtype=int).reshape(-1)
     across = spans >= _RULING_SPAN * length
     if np.count_nonzero(across) < 2:
         return np.zeros(thin.shape, bool)
     off_the_edge = np.array([box.start == 0 or box.stop == length for box in boxes]) & (spans >= length // 4)
-    rulings = np.isin(labels * on_line, np.flatnonzero(across | off_the_edge) + 1)
+    rulings = np.isin(pieces, np.flatnonzero(across | off_the_edge) + 1)
     return ndimage.binary_dilation(rulings, np.ones((3, 3), bool))
 
 
