@@ -1,0 +1,178 @@
+"""Pixels to ink: how much ink each pixel holds, 0 on the background, whatever the colours.
+
+In order: the light evened out on a photographed page (shadows), the ink's polarity decided (dark on
+light or light on dark) and its strength measured from the background colour, what is left of uneven
+lighting subtracted, and the lines of ruled or squared paper removed.
+"""
+
+import functools
+import math
+
+import numpy as np
+from scipy import ndimage
+from skimage import morphology
+
+from digits.preprocessing.arrays import border, low_percentile, median
+
+MIN_INK_LEVEL = 12.0  # ink must differ from the background by this much (0-255) to count at all
+
+_LUMINANCE = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+_MIN_LIGHTING_SIDE = 32  # smaller pictures are too small to show uneven light
+_LIGHTING_WINDOW_FRACTION = 3  # the paper is seen past strokes up to the picture's short side / this wide
+_DEEPEST_SHADOW = 0.3  # a shadow leaves the paper at least this share of its brightness; darker is ink
+_RULING_WIDTH = 5  # the lines of ruled and squared paper are thinner than this (pixels, at up to 512 wide) ...
+_RULING_SPAN = 0.8  # ... and run across at least this share of the picture
+_MIN_RULED_SIDE = 64  # smaller pictures are too small to hold a ruled page
+
+
+def find_ink(pixels: np.ndarray) -> np.ndarray:
+    """float32 (H, W, C) on 0-255 -> float32 (H, W): about 0 on the background, up to 255 on the ink."""
+    signal = signal_from_colour(even_out_lighting(pixels))
+    return remove_ruled_lines(subtract_uneven_background(signal))
+
+
+def noise_level(ink: np.ndarray) -> float:
+    """The background's noise: a robust standard deviation of the dips below the background level (0).
+
+    Only noise dips below the background (ink lies above it), so this holds however much of the
+    picture the ink covers. A background that hardly ever dips (clean, or white clipped at 255) has none.
+    """
+    step = max(1, round(math.sqrt(ink.size / 65536)))
+    sample = ink[::step, ::step]
+    dips = -sample[sample < 0]
+    if dips.size < 0.05 * sample.size:
+        return 0.0
+    return float(1.4826 * median(dips))
+
+
+def even_out_lighting(pixels: np.ndarray) -> np.ndarray:
+    """A light page under uneven light (shadows, even hard-edged ones) as if evenly lit.
+
+    Light falls on the paper and the ink alike, so dividing each pixel by the paper's brightness there
+    leaves only what is on the page. That brightness is a grey closing by reconstruction: a max filter
+    wider than the strokes fills them with the paper around them, then the darker areas the filter
+    could not fill (shadows) are grown back to their exact outline, so a shadow's edge stays sharp.
+    Left as they are: dark backgrounds, pages whose border is evenly lit, and ink too wide for the
+    filter (dark that survives it is ink, not shadow). A smooth gradient on those is removed later.
+    """
+    height, width = pixels.shape[:2]
+    if min(height, width) < _MIN_LIGHTING_SIDE:
+        return pixels
+    grey = pixels @ _LUMINANCE if pixels.shape[-1] == 3 else pixels[..., 0]
+    paper = float(np.percentile(border(grey), 90))
+    if paper < 128 or _border_is_flat(-grey):  # (negated, as the paper is the light side here)
+        return pixels
+    grey = ndimage.median_filter(grey, size=3)  # noise would lift the estimate above the paper's mean
+    filled = ndimage.maximum_filter(grey, size=min(height, width) // _LIGHTING_WINDOW_FRACTION | 1)
+    if float(filled.min()) < _DEEPEST_SHADOW * paper:
+        return pixels
+    lighting = morphology.reconstruction(filled, grey, method="erosion")
+    return np.clip(pixels * (paper / np.maximum(lighting, 1.0))[..., np.newaxis], 0.0, 255.0)
+
+
+def signal_from_colour(pixels: np.ndarray) -> np.ndarray:
+    """(H, W, C) colour or grey on the 0-255 scale -> ink signal, deciding dark-on-light or light-on-dark.
+
+    The background colour is the median of the border; a pixel's ink is how far its most changed channel
+    moved from it, in the ink's direction, so that blue or red ink counts as fully as black ink.
+    """
+    background = median(border(pixels))
+    differences = [pixels[..., channel] - background[channel] for channel in range(pixels.shape[-1])]
+    darkest, lightest = functools.reduce(np.minimum, differences), functools.reduce(np.maximum, differences)
+    return -darkest if _ink_is_dark(darkest, lightest, background) else lightest
+
+
+def _ink_is_dark(darkest: np.ndarray, lightest: np.ndarray, background: np.ndarray) -> bool:
+    level = float(background @ _LUMINANCE) if background.size == 3 else float(background[0])
+    if level < 80:
+        return False
+    if level > 176:
+        return True
+    # A mid-grey background: the ink is on whichever side the image goes further.
+    step = max(1, round(math.sqrt(darkest.size / 16384)))
+    darker = np.sort(darkest[::step, ::step], axis=None)
+    lighter = np.sort(lightest[::step, ::step], axis=None)
+    tail = len(darker) // 200  # the strongest 0.5%
+    return -darker[tail] > lighter[-1 - tail]
+
+
+def subtract_uneven_background(signal: np.ndarray) -> np.ndarray:
+    """The signal less a smooth background (uneven lighting), when its border shows one."""
+    if min(signal.shape) < _MIN_LIGHTING_SIDE or _border_is_flat(signal):
+        return signal
+    return signal - _background_surface(signal)
+
+
+def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
+    """The ink less the lines of ruled or squared paper. Strokes thicker than those lines keep all
+    their ink where they cross one; a single long thin stroke (a 7's bar drawn with a fine pen) stays.
+    """
+    if min(ink.shape) < _MIN_RULED_SIDE:
+        return ink
+    thin = ink - ndimage.grey_opening(ink, size=(_RULING_WIDTH, _RULING_WIDTH))  # what a small square cannot fit in
+    # Lines across the rows (ruled paper) and down the columns (squared paper).
+    rulings = _rulings_along_rows(thin) | _rulings_along_rows(thin.T).T
+    return ink - np.where(rulings, thin, 0.0)
+
+
+def _rulings_along_rows(thin: np.ndarray) -> np.ndarray:
+    """Where the thin ink forms ruled lines along the rows: at least two lines across nearly the whole
+    width (plus, then, those a tilted frame cuts short at its edge), with their soft edges."""
+    length = thin.shape[1]
+    tolerant = ndimage.maximum_filter(thin, size=(5, 1))  # a page photographed slightly askew
+    on_line = ndimage.grey_opening(tolerant, size=(1, max(3, length // 12))) > MIN_INK_LEVEL
+    # A line is cut where the digit crosses it: pieces in line with each other make one line.
+    labels, count = ndimage.label(ndimage.maximum_filter1d(on_line, length // 3 | 1, axis=1))
+    pieces = labels * on_line  # each line's own pixels, labelled by the line they belong to
+    boxes = [box[1] if box else slice(0, 0) for box in ndimage.find_objects(pieces, count)]
+    spans = np.array([box.stop - box.start for box in boxes], dtype=int).reshape(-1)
+    across = spans >= _RULING_SPAN * length
+    if np.count_nonzero(across) < 2:
+        return np.zeros(thin.shape, bool)
+    off_the_edge = np.array([box.start == 0 or box.stop == length for box in boxes]) & (spans >= length // 4)
+    rulings = np.isin(pieces, np.flatnonzero(across | off_the_edge) + 1)
+    return ndimage.binary_dilation(rulings, np.ones((3, 3), bool))
+
+
+def _border_is_flat(signal: np.ndarray, segments: int = 4, tolerance: float = 4.0) -> bool:
+    """Whether the background level (the 10th percentile: ink lies above it) is the same all round."""
+    height, width = signal.shape
+    band = 1 + min(height, width) // 64
+    sides = [signal[:band], signal[-band:], signal[:, :band].T, signal[:, -band:].T]
+    levels = [low_percentile(_stretches(side, segments)) for side in sides]  # one per stretch of a side
+    return float(np.ptp(np.concatenate(levels))) <= tolerance
+
+
+def _stretches(side: np.ndarray, count: int) -> np.ndarray:
+    """A (band, length) side cut into `count` equal stretches along its length: (pixels per stretch, count)."""
+    length = side.shape[1] // count * count
+    return side[:, :length].reshape(side.shape[0], count, -1).transpose(0, 2, 1).reshape(-1, count)
+
+
+def _background_surface(signal: np.ndarray, grid: int = 32) -> np.ndarray:
+    """A quadratic surface fitted to the background, ignoring the ink (which lies above it)."""
+    height, width = signal.shape
+    block = max(1, max(height, width) // grid)
+    rows, cols = height // block, width // block
+    blocks = signal[: rows * block, : cols * block].reshape(rows, block, cols, block).mean(axis=(1, 3))
+    y = (np.arange(rows) + 0.5) * block / height * 2 - 1
+    x = (np.arange(cols) + 0.5) * block / width * 2 - 1
+    yy, xx = np.meshgrid(y, x, indexing="ij")
+    terms = np.stack([np.ones_like(xx), xx, yy, xx * xx, xx * yy, yy * yy], axis=-1).reshape(-1, 6)
+    values = blocks.ravel()
+    quarter = np.partition(values, len(values) // 4)[len(values) // 4]
+    background = values <= quarter  # start from the quarter of the blocks least like ink
+    for _ in range(4):
+        coefficients = np.linalg.lstsq(terms[background], values[background], rcond=None)[0]
+        residual = values - terms @ coefficients
+        spread = 1.4826 * median(np.abs(residual[background])) + 0.5
+        background = residual < 2.5 * spread
+        if np.count_nonzero(background) < 2 * terms.shape[1]:
+            break
+    y = (np.arange(height) + 0.5) / height * 2 - 1
+    x = (np.arange(width) + 0.5) / width * 2 - 1
+    c = coefficients
+    return (
+        c[0] + c[1] * x[None, :] + c[2] * y[:, None] + c[3] * (x * x)[None, :]
+        + c[4] * y[:, None] * x[None, :] + c[5] * (y * y)[:, None]
+    ).astype(np.float32)

@@ -1,0 +1,107 @@
+"""The digit's ink to MNIST's form: strokes thickened if very thin, fitted into 20x20 keeping the
+aspect ratio, centred by centre of mass in 28x28, stretched so the strongest ink is 255."""
+
+import math
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+IMAGE_SIZE = 28  # the frame the models see
+DIGIT_BOX = 20  # the box the digit is fitted into, as MNIST did
+
+_MIN_STROKE_RATIO = 0.04  # strokes thinner than this share of the digit's size get thickened (MNIST: 0.1% are) ...
+_TARGET_STROKE_RATIO = 0.10  # ... to MNIST's median share
+
+
+def to_mnist_frame(digit: np.ndarray) -> np.ndarray:
+    """float32 (h, w) ink cropped to the digit's box -> uint8 (28, 28) as MNIST has it."""
+    return stretch(_centre_by_mass(_fit_into_box(_thicken_thin_strokes(digit))))
+
+
+def is_in_mnist_form(ink: np.ndarray) -> bool:
+    """Already a clean 28x28 MNIST digit (fitted to the 20-pixel box, centred by mass): nothing to do.
+
+    Leaving such images alone keeps every faint pixel MNIST has, where the general path would drop
+    faint specks as noise.
+    """
+    if ink.shape != (IMAGE_SIZE, IMAGE_SIZE) or not (ink > 0).any():
+        return False
+    inked = ink > 0
+    rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
+    if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 != DIGIT_BOX:
+        return False
+    centre = np.array(_centre_of_mass(np.maximum(ink, 0)))
+    return bool(np.all(np.abs(centre - IMAGE_SIZE / 2) <= 0.5))
+
+
+def stretch(frame: np.ndarray) -> np.ndarray:
+    """uint8 with the strongest ink at 255."""
+    frame = np.maximum(frame, 0)
+    peak = float(frame.max())
+    if peak <= 0:
+        return np.zeros(frame.shape, np.uint8)
+    return np.clip(np.rint(frame * (255.0 / peak)), 0, 255).astype(np.uint8)
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Mean stroke width of a binary drawing: twice its area over the length of its outline."""
+    padded = np.pad(mask, 1)
+    outline = np.count_nonzero(padded[1:] != padded[:-1]) + np.count_nonzero(padded[:, 1:] != padded[:, :-1])
+    return 2.0 * np.count_nonzero(mask) / max(outline, 1)
+
+
+def _thicken_thin_strokes(digit: np.ndarray) -> np.ndarray:
+    """Strokes far thinner than MNIST's (a 1-px pen on a big canvas) widened so they survive the resize."""
+    size = max(digit.shape)
+    level = float(digit.max())
+    mask = digit >= 0.5 * level
+    if stroke_width(mask) >= _MIN_STROKE_RATIO * size:
+        return digit
+    factor = max(1, size // (4 * DIGIT_BOX))  # work at about 4x the final size: max-pooling keeps thin lines
+    if factor > 1:
+        digit = _max_pool(digit, factor)
+        size = max(digit.shape)
+        mask = digit >= 0.5 * level
+    radius = max(0.0, (_TARGET_STROKE_RATIO * size - stroke_width(mask)) / 2)
+    pad = int(math.ceil(radius)) + 1
+    digit, mask = np.pad(digit, pad), np.pad(mask, pad)
+    distance = ndimage.distance_transform_edt(~mask)
+    halo = np.clip(radius + 0.5 - distance, 0.0, 1.0) * level  # a disc of the new width, anti-aliased edge
+    return np.maximum(digit, halo.astype(np.float32))
+
+
+def _max_pool(array: np.ndarray, factor: int) -> np.ndarray:
+    height, width = array.shape
+    padded = np.pad(array, ((0, -height % factor), (0, -width % factor)))
+    return padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor).max(axis=(1, 3))
+
+
+def _fit_into_box(digit: np.ndarray) -> np.ndarray:
+    """The digit scaled (keeping its aspect ratio) so its longer side is DIGIT_BOX pixels."""
+    height, width = digit.shape
+    scale = DIGIT_BOX / max(height, width)
+    if scale == 1.0:
+        return digit
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    image = Image.fromarray(np.ascontiguousarray(digit, dtype=np.float32))
+    # reducing_gap: box-shrink first to 3x the size, then Lanczos; as good as plain Lanczos here, and faster
+    return np.maximum(np.asarray(image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)), 0.0)
+
+
+def _centre_by_mass(digit: np.ndarray) -> np.ndarray:
+    """The digit placed in the 28x28 frame with its centre of mass on the frame's centre pixel, as MNIST."""
+    height, width = digit.shape
+    centre_y, centre_x = _centre_of_mass(digit)
+    top = min(max(int(round(IMAGE_SIZE / 2 - centre_y)), 0), IMAGE_SIZE - height)
+    left = min(max(int(round(IMAGE_SIZE / 2 - centre_x)), 0), IMAGE_SIZE - width)
+    frame = np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float32)
+    frame[top : top + height, left : left + width] = digit
+    return frame
+
+
+def _centre_of_mass(weights: np.ndarray) -> tuple[float, float]:
+    total = float(weights.sum())
+    rows = weights.sum(axis=1) @ np.arange(weights.shape[0]) / total
+    cols = weights.sum(axis=0) @ np.arange(weights.shape[1]) / total
+    return float(rows), float(cols)
