@@ -12,7 +12,7 @@ import numpy as np
 from scipy import ndimage
 from skimage import morphology
 
-from digits.preprocessing.arrays import border, low_percentile, median
+from digits.preprocessing.arrays import border, low_percentile, median, otsu_threshold
 
 MIN_INK_LEVEL = 12.0  # ink must differ from the background by this much (0-255) to count at all
 
@@ -23,6 +23,7 @@ _DEEPEST_SHADOW = 0.3  # a shadow leaves the paper at least this share of its br
 _RULING_WIDTH = 5  # the lines of ruled and squared paper are thinner than this (pixels, at up to 512 wide) ...
 _RULING_SPAN = 0.8  # ... and run across at least this share of the picture
 _MIN_RULED_SIDE = 64  # smaller pictures are too small to hold a ruled page
+_INK_SHARE = 0.4  # a side of the picture's light/dark split holding less than this share of it is the ink
 
 
 def find_ink(pixels: np.ndarray) -> np.ndarray:
@@ -76,10 +77,33 @@ def signal_from_colour(pixels: np.ndarray) -> np.ndarray:
     The background colour is the median of the border; a pixel's ink is how far its most changed channel
     moved from it, in the ink's direction, so that blue or red ink counts as fully as black ink.
     """
-    background = median(border(pixels))
+    background = _background_colour(pixels)
     differences = [pixels[..., channel] - background[channel] for channel in range(pixels.shape[-1])]
     darkest, lightest = functools.reduce(np.minimum, differences), functools.reduce(np.maximum, differences)
     return -darkest if _ink_is_dark(darkest, lightest, background) else lightest
+
+
+def _background_colour(pixels: np.ndarray) -> np.ndarray:
+    """The background's colour: the median of the border, unless the border is mostly ink.
+
+    Ink that runs into the edges all round (a tight crop: a 0 or an 8 filling its box) makes the
+    border look like the ink. The background is then the other side of the picture's light/dark
+    split: in a picture of a digit the ink is the smaller share.
+    """
+    edge = border(pixels)
+    colour = median(edge)
+    grey = pixels @ _LUMINANCE if pixels.shape[-1] == 3 else pixels[..., 0]
+    threshold = otsu_threshold(grey)
+    light = grey > threshold
+    if np.ptp(grey) < 2 * MIN_INK_LEVEL:  # nothing to split: the picture is one colour
+        return colour
+    border_is_light = float(colour @ _LUMINANCE if colour.size == 3 else colour[0]) > threshold
+    light_share = float(light.mean())
+    if border_is_light and light_share < _INK_SHARE:
+        return median(pixels[~light])
+    if not border_is_light and light_share > 1 - _INK_SHARE:
+        return median(pixels[light])
+    return colour
 
 
 def _ink_is_dark(darkest: np.ndarray, lightest: np.ndarray, background: np.ndarray) -> bool:

@@ -1,0 +1,58 @@
+"""How well the product reads real pictures: per scene, the share of MNIST test digits read right,
+and the share of digit-free pictures answered "no digit" (tests/scenes.py renders them).
+
+    python scripts/measure_scenes.py --model cnn --count 40 [--json]
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+import scenes  # noqa: E402
+from digits.engine import Engine  # noqa: E402
+from training.data import load_mnist  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default="cnn")
+    parser.add_argument("--count", type=int, default=40)
+    parser.add_argument("--data")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    mnist = load_mnist(args.data)
+    figures = {}
+    members = ("cnn", "vit") if args.model == "ensemble" else (args.model,)
+    with Engine(model_ids=members) as engine:
+        for index, (name, make) in enumerate(scenes.SCENES.items()):
+            rng = np.random.default_rng(index)
+            right, no_digit, seconds = 0, 0, 0.0
+            for digit, label in zip(mnist.x_test[: args.count], mnist.y_test[: args.count]):
+                data = make(digit, rng)
+                started = time.perf_counter()
+                result = engine.classify(data, args.model)
+                seconds += time.perf_counter() - started
+                right += result.digit == label
+                no_digit += result.digit is None
+            figures[name] = {"right": right / args.count, "no_digit": no_digit / args.count,
+                             "ms": round(1000 * seconds / args.count, 1)}
+        for index, (name, make) in enumerate(scenes.BLANKS.items()):
+            rng = np.random.default_rng(100 + index)
+            said = [engine.classify(make(rng), args.model).digit is None for _ in range(args.count)]
+            figures[name] = {"no_digit": float(np.mean(said))}
+    if args.json:
+        print(json.dumps({"model": args.model, "count": args.count, "scenes": figures}))
+    else:
+        for name, figure in figures.items():
+            print(f"{name:30s} " + "  ".join(f"{key} {value:.3f}" if key != "ms" else f"{value} ms"
+                                              for key, value in figure.items()))
+
+
+if __name__ == "__main__":
+    main()
