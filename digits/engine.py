@@ -23,6 +23,12 @@ ENSEMBLE = "ensemble"
 MODEL_CHOICES = (*models.MODEL_IDS, ENSEMBLE)
 
 
+# The confidences are calibrated (training/calibrate.py): below this, the model is right less than
+# about half the time, so the person is told it hardly recognises the digit.
+UNSURE_BELOW = 0.5
+UNSURE_WARNING = "The model hardly recognises this as a digit: it is unsure, so the answer may well be wrong."
+
+
 class UnknownModelError(InputError):
     pass
 
@@ -38,21 +44,29 @@ def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarr
 
 @dataclass(frozen=True)
 class Classification:
+    """A model's answer for one upload. No digit found is an answer too: digit, confidence and
+    probabilities are then None, and the warnings say what was seen instead."""
+
     file: str | None
     model: str
-    digit: int
-    confidence: float
-    probabilities: tuple[float, ...]
+    digit: int | None
+    confidence: float | None
+    probabilities: tuple[float, ...] | None
     warnings: tuple[str, ...]
     latency_ms: float
     pixels: np.ndarray = field(repr=False)  # the 28x28 uint8 image the model saw
 
     @classmethod
-    def of(cls, filename: str | None, model: str, probabilities: np.ndarray, image: PreparedImage,
+    def of(cls, filename: str | None, model: str, probabilities: np.ndarray | None, image: PreparedImage,
            latency_ms: float) -> "Classification":
+        if probabilities is None:
+            return cls(file=filename, model=model, digit=None, confidence=None, probabilities=None,
+                       warnings=image.warnings, latency_ms=latency_ms, pixels=image.pixels)
         digit = int(np.argmax(probabilities))
-        return cls(file=filename, model=model, digit=digit, confidence=float(probabilities[digit]),
-                   probabilities=tuple(float(p) for p in probabilities), warnings=image.warnings,
+        confidence = float(probabilities[digit])
+        unsure = (UNSURE_WARNING,) if confidence < UNSURE_BELOW else ()
+        return cls(file=filename, model=model, digit=digit, confidence=confidence,
+                   probabilities=tuple(float(p) for p in probabilities), warnings=image.warnings + unsure,
                    latency_ms=latency_ms, pixels=image.pixels)
 
     def to_dict(self) -> dict:
@@ -60,8 +74,8 @@ class Classification:
             "file": self.file,
             "model": self.model,
             "digit": self.digit,
-            "confidence": round(self.confidence, 6),
-            "probabilities": [round(p, 6) for p in self.probabilities],
+            "confidence": None if self.confidence is None else round(self.confidence, 6),
+            "probabilities": None if self.probabilities is None else [round(p, 6) for p in self.probabilities],
             "warnings": list(self.warnings),
             "latency_ms": round(self.latency_ms, 3),
         }
@@ -191,7 +205,7 @@ class Engine:
     def classify_prepared(self, image: PreparedImage, model: str, filename: str | None = None,
                           started: float | None = None) -> Classification:
         started = time.perf_counter() if started is None else started
-        probabilities = self.predict_one(model, image.pixels)
+        probabilities = self.predict_one(model, image.pixels) if image.has_digit else None
         return Classification.of(filename, model, probabilities, image, (time.perf_counter() - started) * 1000)
 
     def classify(self, data: bytes, model: str = "cnn", filename: str | None = None) -> Classification:
@@ -211,7 +225,7 @@ class Engine:
                 prepared.append(prepare_upload(data, filename))
             except InputError as error:
                 prepared.append(ClassificationError(filename, str(error)))
-        good = [image for image in prepared if isinstance(image, PreparedImage)]
+        good = [image for image in prepared if isinstance(image, PreparedImage) and image.has_digit]
         probabilities = iter(self.predict_probabilities(model, np.stack([image.pixels for image in good]))
                              if good else [])
         latency_ms = (time.perf_counter() - started) * 1000 / max(len(uploads), 1)
@@ -220,7 +234,8 @@ class Engine:
             if isinstance(image, ClassificationError):
                 results.append(image)
                 continue
-            results.append(Classification.of(filename, model, next(probabilities), image, latency_ms))
+            answer = next(probabilities) if image.has_digit else None
+            results.append(Classification.of(filename, model, answer, image, latency_ms))
         return results
 
     def compare(self, data: bytes, filename: str | None = None) -> list[Classification]:

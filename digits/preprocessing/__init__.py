@@ -31,31 +31,33 @@ from digits.preprocessing.decode import (
 )
 from digits.preprocessing.ink import MIN_INK_LEVEL, find_ink, noise_level
 from digits.preprocessing.locate import (
-    EDGES_NOT_BACKGROUND_WARNING,
     LOW_CONTRAST_WARNING,
-    NO_INK_WARNING,
+    NO_DIGIT_WARNING,
     SEVERAL_MARKS_WARNING,
     contrast_notes,
+    find_surface,
     locate_digit,
 )
 from digits.preprocessing.normalise import DIGIT_BOX, IMAGE_SIZE, is_in_mnist_form, stretch, to_mnist_frame
 
 __all__ = [
-    "DIGIT_BOX", "EDGES_NOT_BACKGROUND_WARNING", "IMAGE_SIZE", "LOW_CONTRAST_WARNING", "MAX_FILES_PER_CALL",
-    "MAX_FILE_BYTES", "MAX_PIXELS", "NO_INK_WARNING", "SEVERAL_MARKS_WARNING", "InputError", "PreparedImage",
+    "DIGIT_BOX", "IMAGE_SIZE", "LOW_CONTRAST_WARNING", "MAX_FILES_PER_CALL",
+    "MAX_FILE_BYTES", "MAX_PIXELS", "NO_DIGIT_WARNING", "SEVERAL_MARKS_WARNING", "InputError", "PreparedImage",
     "check_file_count", "prepare_upload", "preview_png", "to_model_input",
 ]
 
 
 @dataclass(frozen=True, eq=False)
 class PreparedImage:
-    pixels: np.ndarray  # uint8 (28, 28), 0 = background, 255 = ink: what the model sees
+    pixels: np.ndarray  # uint8 (28, 28), 0 = background, 255 = ink: what the model sees (all 0: no digit)
     warnings: tuple[str, ...]
     source_format: str  # "PNG", "JPEG", ..., "CSV"
     source_size: tuple[int, int]  # (width, height) of the upload, after its EXIF orientation
+    has_digit: bool = True  # False: nothing digit-like was found; the warnings say what was seen
 
     def to_dict(self) -> dict:
         return {
+            "has_digit": self.has_digit,
             "pixels": self.pixels.tolist(),
             "warnings": list(self.warnings),
             "source_format": self.source_format,
@@ -74,15 +76,16 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
 def prepare_upload(data: bytes, filename: str | None = None) -> PreparedImage:
     """An uploaded file (image or 28x28 CSV) as the 28x28 MNIST-style digit a model expects."""
     decoded = decode(data, filename)
-    ink = find_ink(decoded.pixels)
+    ink = find_ink(find_surface(decoded.pixels))
     if is_in_mnist_form(ink) and noise_level(ink) == 0 and float(ink.max()) >= MIN_INK_LEVEL:
-        pixels, notes = stretch(ink), contrast_notes(float(ink.max()), 0.0)
+        pixels, notes, found = stretch(ink), contrast_notes(float(ink.max()), 0.0), True
     else:
         located = locate_digit(ink, lossy=decoded.lossy)
-        empty = np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.uint8)
-        pixels, notes = (empty if located.digit is None else to_mnist_frame(located.digit)), located.warnings
+        found = located.digit is not None
+        pixels = to_mnist_frame(located.digit) if found else np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+        notes = located.warnings
     pixels.setflags(write=False)
-    return PreparedImage(pixels, notes, decoded.source_format, decoded.source_size)
+    return PreparedImage(pixels, notes, decoded.source_format, decoded.source_size, found)
 
 
 def preview_png(pixels: np.ndarray, scale: int = 8) -> bytes:

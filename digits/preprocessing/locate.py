@@ -1,38 +1,62 @@
-"""Ink to the digit: which marks are the digit, and the box they fill, or why there is none.
+"""Locating the digit: the surface it is written on, then the marks that are the digit, or none.
 
-Marks are the connected pieces of ink. Specks and stray dots far from the digit are dropped; large
-separate marks are kept and warned about. A picture whose edges are not its background (a page
-photographed on a table) is refused with a warning, as is a picture with no ink at all.
+`find_surface` works on the picture: a page on a table, a page inside a dark border, a sticky note on a
+desk is a large, solid region of one colour that differs from what surrounds it; the picture is cropped
+to it and what lies outside it (the table, the corners a tilt uncovers) is painted over with the
+surface's own edge, so the later stages see only the page.
+
+`locate_digit` works on the ink signal. Marks are its connected pieces. Set aside first: printed boxes
+and frames (straight lines along three or four sides of a mark's box), and, when a mark away from the
+edges is there to read, what runs into the picture's edge (a table, a bar of a user interface, the next
+box on a form). Then specks and stray dots far from the digit are dropped and large separate marks are
+kept and warned about. No digit is an answer: no ink, only specks, or a solid shape rather than strokes.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
 
-from digits.preprocessing.arrays import border, otsu_threshold
+from digits.preprocessing.arrays import border, median, otsu_threshold
 from digits.preprocessing.ink import MIN_INK_LEVEL, noise_level
+from digits.preprocessing.normalise import stroke_width
 
-NO_INK_WARNING = "No ink found: the image looks blank, so the prediction means nothing."
+NO_DIGIT_WARNING = "No digit found: {}."
+NO_INK = "the picture looks blank"
+ONLY_SPECKS = "there are only specks, too small to be a digit"
+SOLID_SHAPE = "what is there is a solid shape, not handwriting"
 LOW_CONTRAST_WARNING = (
     "Very low contrast: the digit barely stands out from the background, so the prediction may be unreliable."
-)
-EDGES_NOT_BACKGROUND_WARNING = (
-    "No background found: most of the picture differs from its edges (a page photographed on a table?). "
-    "Crop it to the page so the digit can be found."
 )
 SEVERAL_MARKS_WARNING = (
     "Several separate marks: the image may hold more than one digit or stray marks; they were read as one digit."
 )
 
+_SURFACE_WORK_SIDE = 128  # the surface is looked for at about this size
+_SURFACE_CONTRAST = 40.0  # a surface differs from its surroundings by this much (0-255, any channel) ...
+_SURFACE_SHARE = 0.12  # ... covers at least this share of the picture ...
+_SURFACE_SOLIDITY = 0.75  # ... is of one colour over this share of its area (the rest: what is written on it) ...
+_SURFACE_FILL = 0.6  # ... fills this share of its box (a page, even turned, is a quadrilateral) ...
+_SURFACE_SIDES = 0.3  # ... and spans at least this share of the picture's width and of its height
+_SURFACE_EDGE_MARGIN = 0.03  # the surface's own edge (shadow, blur) is left out: this share of its size
+
 _LOW_CONTRAST_LEVEL = 40.0
+_PHOTO_INK_LEVEL = 30.0  # in lossy files (photos), fainter marks are lighting and compression, not ink
 _LOSSY_BOX_SHARE = 0.1  # in lossy files the digit's box holds only the ink above this share of its strongest
 _SPECK_FRACTION = 0.02  # marks with less ink than this share of the biggest mark are specks
 _MARK_FRACTION = 0.15  # marks with at least this share of the biggest mark's ink count as marks
 _MARK_GAP = 0.2  # ... and are separate when this far from the biggest (share of its size); smaller marks
 # that far away are stray dots. In MNIST, 1 in 10,000 digits has a part that far off.
+_FRAME_SIDE_COVER = 0.85  # a frame's straight lines run along this share of three or four sides of its box
+_FRAME_MIN_SIDE = 0.2  # frames are at least this share of the picture's shorter side ...
+_FRAME_THINNESS = 0.05  # ... and their lines at most this share of the frame's shorter side
+_EDGE_WIDER = 2.0  # an edge mark this many times thicker than the digit's strokes is a surface, not ink
+_EDGE_HEAVIER = 3.0  # ... as is one with less than this many times the ink of the digit
+_MIN_DIGIT_SIDE = 6  # pixels (at the working size): smaller is a speck
+_SOLID_SHAPE = 0.3  # strokes wider than this share of the mark's longer side make a blob, not a digit
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,22 +65,57 @@ class Located:
     warnings: tuple[str, ...]
 
 
+def find_surface(pixels: np.ndarray) -> np.ndarray:
+    """float32 (H, W, C): the picture cropped to the page, note or canvas the digit is on, if it lies on one."""
+    height, width = pixels.shape[:2]
+    if min(height, width) < 64:
+        return pixels
+    step = math.ceil(max(height, width) / _SURFACE_WORK_SIDE)
+    small = ndimage.median_filter(pixels[::step, ::step], size=(3, 3, 1))
+    distance = np.abs(small - median(border(small))).max(axis=-1)
+    labels, count = ndimage.label(distance > _SURFACE_CONTRAST)
+    if count == 0:
+        return pixels
+    region = labels == 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
+    surface = ndimage.binary_fill_holes(region)
+    rows, cols = np.flatnonzero(surface.any(axis=1)), np.flatnonzero(surface.any(axis=0))
+    area = np.count_nonzero(surface)
+    box_area = (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1)
+    colour_spread = float(np.abs(small[region] - median(small[region])).max(axis=-1).mean())
+    if (area < _SURFACE_SHARE * region.size or np.count_nonzero(region) < _SURFACE_SOLIDITY * area
+            or area < _SURFACE_FILL * box_area or colour_spread > _SURFACE_CONTRAST / 2
+            or rows[-1] - rows[0] < _SURFACE_SIDES * region.shape[0] or cols[-1] - cols[0] < _SURFACE_SIDES * region.shape[1]):
+        return pixels
+    mask = np.repeat(np.repeat(surface, step, axis=0), step, axis=1)[:height, :width]
+    margin = step + round(_SURFACE_EDGE_MARGIN * min(rows[-1] - rows[0], cols[-1] - cols[0]) * step)
+    mask = ndimage.binary_erosion(mask, np.ones((3, 3), bool), iterations=margin)
+    if not mask.any():
+        return pixels
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    crop = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    pixels, mask = pixels[crop], mask[crop]
+    nearest = ndimage.distance_transform_edt(~mask, return_distances=False, return_indices=True)
+    return pixels[nearest[0], nearest[1]]  # outside the surface: the nearest pixel of the surface's edge
+
+
 def locate_digit(ink: np.ndarray, lossy: bool) -> Located:
     """The digit's ink, cropped to its box, from a picture's ink signal."""
-    if _edges_are_not_background(ink):
-        return Located(None, (EDGES_NOT_BACKGROUND_WARNING,))
     noise = noise_level(ink)
     strongest = float(ink.max())
-    if strongest < max(MIN_INK_LEVEL, 6 * noise):
-        return Located(None, (NO_INK_WARNING,))
+    if strongest < max(MIN_INK_LEVEL, 6 * noise, _PHOTO_INK_LEVEL if lossy else 0.0):
+        return _no_digit(NO_INK)
     marks = _ink_marks(ink, noise)
     if not marks.masses.any():
-        return Located(None, (NO_INK_WARNING,))
-    notes = contrast_notes(strongest, noise) + ((SEVERAL_MARKS_WARNING,) if marks.has_separate_marks else ())
+        return _no_digit(NO_INK)
     mask = marks.mask
     boxed = mask & (ink >= _LOSSY_BOX_SHARE * float(ink[mask].max())) if lossy else mask
     rows, cols = np.flatnonzero(boxed.any(axis=1)), np.flatnonzero(boxed.any(axis=0))
+    if not len(rows) or max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < min(_MIN_DIGIT_SIDE, *ink.shape):
+        return _no_digit(ONLY_SPECKS)
     crop = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    if stroke_width(mask[crop]) > _SOLID_SHAPE * max(rows[-1] - rows[0], cols[-1] - cols[0]) + 2:
+        return _no_digit(SOLID_SHAPE)
+    notes = contrast_notes(strongest, noise) + ((SEVERAL_MARKS_WARNING,) if marks.has_separate_marks else ())
     return Located(np.where(mask[crop], np.maximum(ink[crop], 0), 0).astype(np.float32), notes)
 
 
@@ -64,13 +123,8 @@ def contrast_notes(strongest: float, noise: float) -> tuple[str, ...]:
     return (LOW_CONTRAST_WARNING,) if strongest < max(_LOW_CONTRAST_LEVEL, 10 * noise) else ()
 
 
-def _edges_are_not_background(ink: np.ndarray) -> bool:
-    """Most of the picture is far from its edges' colour, which hardly reaches into it: a page on a table.
-
-    (A tightly cropped bold digit can also cover most of the picture, but it runs into the edges.)
-    """
-    far = ink[:: max(1, ink.shape[0] // 128), :: max(1, ink.shape[1] // 128)] > 4 * MIN_INK_LEVEL
-    return far.mean() > 0.5 and border(far).mean() < 0.1
+def _no_digit(reason: str) -> Located:
+    return Located(None, (NO_DIGIT_WARNING.format(reason),))
 
 
 @dataclass(frozen=True)
@@ -93,18 +147,80 @@ def _ink_marks(ink: np.ndarray, noise: float) -> _Marks:
     """The ink worth keeping: connected marks that rise clearly above the background, specks dropped.
 
     A mark is kept whole, faint anti-aliased edges included, if part of it is clearly ink (above the
-    Otsu threshold and the noise). Marks with a tiny share of the ink are specks; small marks away
-    from the digit are stray dots. Both are dropped; large separate marks are kept (and warned about).
+    Otsu threshold and the noise). Frames and what runs into the picture's edge are set aside; marks
+    with a tiny share of the ink are specks; small marks away from the digit are stray dots. All are
+    dropped; large separate marks are kept (and warned about).
     """
     strong = ink > max(otsu_threshold(ink), 4 * noise, MIN_INK_LEVEL)
     faint = ink > 3 * noise
     labels, count = ndimage.label(faint, structure=np.ones((3, 3), bool), output=np.intp)
+    for _ in range(2):  # (a frame inside a frame, or what is left of a thick one)
+        frames = _frames(labels, count, min(ink.shape))
+        if not frames.any():
+            break
+        faint &= ~frames  # the frames' lines removed, what they held (or touched) is looked at again
+        labels, count = ndimage.label(faint, structure=np.ones((3, 3), bool), output=np.intp)
     masses = np.bincount(labels[faint], weights=ink[faint], minlength=count + 1)
-    masses[np.bincount(labels[strong], minlength=count + 1) == 0] = 0  # no clear ink in it
-    masses[masses < _SPECK_FRACTION * masses.max()] = 0
+    masses[np.bincount(labels[strong & faint], minlength=count + 1) == 0] = 0  # no clear ink in it
+    _set_aside_the_edges(labels, masses)
+    if masses.any():
+        masses[masses < _SPECK_FRACTION * masses.max()] = 0
     gaps = _gaps_from_biggest(labels, masses)
-    masses[(masses < _MARK_FRACTION * masses.max()) & (gaps > _MARK_GAP)] = 0
+    if masses.any():
+        masses[(masses < _MARK_FRACTION * masses.max()) & (gaps > _MARK_GAP)] = 0
     return _Marks(labels, masses, gaps)
+
+
+def _frames(labels: np.ndarray, count: int, shorter_side: int) -> np.ndarray:
+    """The straight lines of printed boxes and frames: marks whose lines run along three or four sides
+    of their own box. Returns those lines' pixels (a band along each covered side)."""
+    lines = np.zeros(labels.shape, bool)
+    for mark, box in enumerate(ndimage.find_objects(labels, count), start=1):
+        if box is None or min(box[0].stop - box[0].start, box[1].stop - box[1].start) < _FRAME_MIN_SIDE * shorter_side:
+            continue
+        own = labels[box] == mark
+        line = stroke_width(own)
+        if line > _FRAME_THINNESS * min(own.shape):
+            continue
+        band = math.ceil(2 * line) + 2  # the line and its soft edges
+        sides = [own[:band], own[-band:], own[:, :band].T, own[:, -band:].T]
+        covered = [side.any(axis=0).mean() >= _FRAME_SIDE_COVER for side in sides]
+        if sum(covered) < 3:
+            continue
+        in_band = np.zeros(own.shape, bool)
+        for side, is_covered in zip((np.s_[:band], np.s_[-band:], np.s_[:, :band], np.s_[:, -band:]), covered):
+            if is_covered:
+                in_band[side] = True
+        lines[box] |= own & in_band
+    return lines
+
+
+def _set_aside_the_edges(labels: np.ndarray, masses: np.ndarray) -> None:
+    """Marks that run into the picture's edge are dropped (masses set to 0) when a mark away from the
+    edges is there to read and they are not like it: wider strokes (a table, a bar) or much more ink."""
+    kept = np.flatnonzero(masses)
+    if len(kept) < 2:
+        return
+    touching = np.zeros(len(masses), bool)
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        touching[edge] = True
+    touching[0] = False
+    inside = [mark for mark in kept if not touching[mark]]
+    if not inside:
+        return
+    boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
+    digit = max(inside, key=lambda mark: masses[mark])
+    digit_thickness = _thickness(labels[boxes[digit - 1]] == digit)
+    for mark in kept:
+        if touching[mark] and (masses[mark] < _EDGE_HEAVIER * masses[digit]
+                               or _thickness(labels[boxes[mark - 1]] == mark) > _EDGE_WIDER * digit_thickness):
+            masses[mark] = 0
+
+
+def _thickness(mask: np.ndarray) -> float:
+    """The width of a mark's thickest part, pinholes (texture, noise) closed first."""
+    closed = ndimage.binary_closing(np.pad(mask, 2), np.ones((3, 3), bool), iterations=2)
+    return 2.0 * float(ndimage.distance_transform_edt(closed).max())
 
 
 def _gaps_from_biggest(labels: np.ndarray, masses: np.ndarray) -> np.ndarray:
