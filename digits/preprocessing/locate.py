@@ -54,9 +54,8 @@ _FRAME_SIDE_COVER = 0.85  # a frame's straight lines run along this share of thr
 _FRAME_MIN_SIDE = 0.2  # frames are at least this share of the picture's shorter side ...
 _FRAME_THINNESS = 0.05  # ... and their lines at most this share of the frame's shorter side
 _EDGE_WIDER = 2.0  # an edge mark this many times thicker than the digit's strokes is a surface, not ink
-_EDGE_HEAVIER = 3.0  # ... as is one with less than this many times the ink of the digit
 _MIN_DIGIT_SIDE = 6  # pixels (at the working size): smaller is a speck
-_SOLID_SHAPE = 0.3  # strokes wider than this share of the mark's longer side make a blob, not a digit
+_SOLID_SHAPE = 0.4  # strokes wider than this share of the mark's longer side make a blob, not a digit
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,7 +82,7 @@ def find_surface(pixels: np.ndarray) -> np.ndarray:
     box_area = (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1)
     colour_spread = float(np.abs(small[region] - median(small[region])).max(axis=-1).mean())
     if (area < _SURFACE_SHARE * region.size or np.count_nonzero(region) < _SURFACE_SOLIDITY * area
-            or area < _SURFACE_FILL * box_area or colour_spread > _SURFACE_CONTRAST / 2
+            or area < _SURFACE_FILL * box_area or colour_spread > 0.75 * _SURFACE_CONTRAST
             or rows[-1] - rows[0] < _SURFACE_SIDES * region.shape[0] or cols[-1] - cols[0] < _SURFACE_SIDES * region.shape[1]):
         return pixels
     mask = np.repeat(np.repeat(surface, step, axis=0), step, axis=1)[:height, :width]
@@ -153,13 +152,10 @@ def _ink_marks(ink: np.ndarray, noise: float) -> _Marks:
     """
     strong = ink > max(otsu_threshold(ink), 4 * noise, MIN_INK_LEVEL)
     faint = ink > 3 * noise
+    frames = _frames(strong, min(ink.shape))
+    if frames.any():  # the frames' lines (with their soft edges) removed, what they held is looked at alone
+        faint &= ~ndimage.binary_dilation(frames, np.ones((3, 3), bool), iterations=2)
     labels, count = ndimage.label(faint, structure=np.ones((3, 3), bool), output=np.intp)
-    for _ in range(2):  # (a frame inside a frame, or what is left of a thick one)
-        frames = _frames(labels, count, min(ink.shape))
-        if not frames.any():
-            break
-        faint &= ~frames  # the frames' lines removed, what they held (or touched) is looked at again
-        labels, count = ndimage.label(faint, structure=np.ones((3, 3), bool), output=np.intp)
     masses = np.bincount(labels[faint], weights=ink[faint], minlength=count + 1)
     masses[np.bincount(labels[strong & faint], minlength=count + 1) == 0] = 0  # no clear ink in it
     _set_aside_the_edges(labels, masses)
@@ -171,9 +167,10 @@ def _ink_marks(ink: np.ndarray, noise: float) -> _Marks:
     return _Marks(labels, masses, gaps)
 
 
-def _frames(labels: np.ndarray, count: int, shorter_side: int) -> np.ndarray:
-    """The straight lines of printed boxes and frames: marks whose lines run along three or four sides
-    of their own box. Returns those lines' pixels (a band along each covered side)."""
+def _frames(strong: np.ndarray, shorter_side: int) -> np.ndarray:
+    """The straight lines of printed boxes and frames: marks of clear ink whose lines run along three or
+    four sides of their own box. Returns those lines' pixels (a band along each covered side)."""
+    labels, count = ndimage.label(strong, structure=np.ones((3, 3), bool), output=np.intp)
     lines = np.zeros(labels.shape, bool)
     for mark, box in enumerate(ndimage.find_objects(labels, count), start=1):
         if box is None or min(box[0].stop - box[0].start, box[1].stop - box[1].start) < _FRAME_MIN_SIDE * shorter_side:
@@ -182,7 +179,7 @@ def _frames(labels: np.ndarray, count: int, shorter_side: int) -> np.ndarray:
         line = stroke_width(own)
         if line > _FRAME_THINNESS * min(own.shape):
             continue
-        band = math.ceil(2 * line) + 2  # the line and its soft edges
+        band = math.ceil(1.5 * line) + 1
         sides = [own[:band], own[-band:], own[:, :band].T, own[:, -band:].T]
         covered = [side.any(axis=0).mean() >= _FRAME_SIDE_COVER for side in sides]
         if sum(covered) < 3:
@@ -197,7 +194,7 @@ def _frames(labels: np.ndarray, count: int, shorter_side: int) -> np.ndarray:
 
 def _set_aside_the_edges(labels: np.ndarray, masses: np.ndarray) -> None:
     """Marks that run into the picture's edge are dropped (masses set to 0) when a mark away from the
-    edges is there to read and they are not like it: wider strokes (a table, a bar) or much more ink."""
+    edges is there to read and they are not part of it: far from it, or much thicker (a table, a bar)."""
     kept = np.flatnonzero(masses)
     if len(kept) < 2:
         return
@@ -206,14 +203,18 @@ def _set_aside_the_edges(labels: np.ndarray, masses: np.ndarray) -> None:
         touching[edge] = True
     touching[0] = False
     inside = [mark for mark in kept if not touching[mark]]
-    if not inside:
+    edge_marks = [mark for mark in kept if touching[mark]]
+    if not inside or not edge_marks:
         return
     boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
     digit = max(inside, key=lambda mark: masses[mark])
-    digit_thickness = _thickness(labels[boxes[digit - 1]] == digit)
-    for mark in kept:
-        if touching[mark] and (masses[mark] < _EDGE_HEAVIER * masses[digit]
-                               or _thickness(labels[boxes[mark - 1]] == mark) > _EDGE_WIDER * digit_thickness):
+    digit_box = boxes[digit - 1]
+    digit_size = max(digit_box[0].stop - digit_box[0].start, digit_box[1].stop - digit_box[1].start)
+    digit_thickness = _thickness(labels[digit_box] == digit)
+    distance = ndimage.distance_transform_edt(labels != digit)
+    nearest = ndimage.minimum(distance, labels, edge_marks)
+    for mark, gap in zip(edge_marks, np.atleast_1d(nearest)):
+        if gap > _MARK_GAP * digit_size or _thickness(labels[boxes[mark - 1]] == mark) > _EDGE_WIDER * digit_thickness:
             masses[mark] = 0
 
 
