@@ -44,6 +44,7 @@ _SURFACE_SIDES = 0.3  # ... and spans at least this share of the picture's width
 _SURFACE_EDGE_MARGIN = 0.03  # the surface's own edge (shadow, blur) is left out: this share of its size
 
 _LOW_CONTRAST_LEVEL = 40.0
+_FAINTEST_INK = 4.0  # the soft edge of a mark reaches down to this (0-255); below it, a clean background
 _PHOTO_INK_LEVEL = 30.0  # in lossy files (photos), fainter marks are lighting and compression, not ink
 _LOSSY_BOX_SHARE = 0.1  # in lossy files the digit's box holds only the ink above this share of its strongest
 _SPECK_FRACTION = 0.02  # marks with less ink than this share of the biggest mark are specks
@@ -151,7 +152,7 @@ def _ink_marks(ink: np.ndarray, noise: float) -> _Marks:
     dropped; large separate marks are kept (and warned about).
     """
     strong = ink > max(otsu_threshold(ink), 4 * noise, MIN_INK_LEVEL)
-    faint = ink > 3 * noise
+    faint = ink > max(3 * noise, _FAINTEST_INK)
     frames = _frames(strong, min(ink.shape))
     if frames.any():  # the frames' lines (with their soft edges) removed, what they held is looked at alone
         faint &= ~ndimage.binary_dilation(frames, np.ones((3, 3), bool), iterations=2)
