@@ -28,6 +28,8 @@ NO_DIGIT_WARNING = "No digit found: {}."
 NO_INK = "the picture looks blank"
 ONLY_SPECKS = "there are only specks, too small to be a digit"
 SOLID_SHAPE = "what is there is a solid shape, not handwriting"
+TEXT = "what is there looks like rows of text or small marks, not one handwritten digit"
+ONLY_TEXTURE = "there are only faint marks all over it, like the grain of a surface"
 LOW_CONTRAST_WARNING = (
     "Very low contrast: the digit barely stands out from the background, so the prediction may be unreliable."
 )
@@ -51,11 +53,16 @@ _SPECK_FRACTION = 0.02  # marks with less ink than this share of the biggest mar
 _MARK_FRACTION = 0.15  # marks with at least this share of the biggest mark's ink count as marks
 _MARK_GAP = 0.2  # ... and are separate when this far from the biggest (share of its size); smaller marks
 # that far away are stray dots. In MNIST, 1 in 10,000 digits has a part that far off.
+_TEXT_MARKS = 5  # this many marks, none with half the ink, are text
+_FAR_GAP = 1.0  # marks further than this are not read with the digit, however large (text, other things)
 _FRAME_SIDE_COVER = 0.85  # a frame's straight lines run along this share of three or four sides of its box
 _FRAME_MIN_SIDE = 0.2  # frames are at least this share of the picture's shorter side ...
 _FRAME_THINNESS = 0.05  # ... and their lines at most this share of the frame's shorter side
 _EDGE_WIDER = 2.0  # an edge mark this many times thicker than the digit's strokes is a surface, not ink
-_MIN_DIGIT_SIDE = 6  # pixels (at the working size): smaller is a speck
+_MIN_DIGIT_SIDE = 6  # pixels (at the working size) ...
+_MIN_DIGIT_SHARE = 0.025  # ... or this share of the picture's shorter side: smaller is a speck
+_FLAT = 0.4  # a mark less tall than this share of its width is flat: text, a dash, a line
+_RULER_WIDTH = 3  # a long upright mark at most this wide (pixels) is ruler-straight: a line of a layout
 _SOLID_SHAPE = 0.4  # strokes wider than this share of the mark's longer side make a blob, not a digit
 
 
@@ -110,12 +117,18 @@ def locate_digit(ink: np.ndarray, lossy: bool) -> Located:
     mask = marks.mask
     boxed = mask & (ink >= _LOSSY_BOX_SHARE * float(ink[mask].max())) if lossy else mask
     rows, cols = np.flatnonzero(boxed.any(axis=1)), np.flatnonzero(boxed.any(axis=0))
-    if not len(rows) or max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < min(_MIN_DIGIT_SIDE, *ink.shape):
+    smallest = min(max(_MIN_DIGIT_SIDE, _MIN_DIGIT_SHARE * min(ink.shape)), *ink.shape)
+    if not len(rows) or max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < smallest:
         return _no_digit(ONLY_SPECKS)
     crop = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     if stroke_width(mask[crop]) > _SOLID_SHAPE * max(rows[-1] - rows[0], cols[-1] - cols[0]) + 2:
         return _no_digit(SOLID_SHAPE)
-    notes = contrast_notes(strongest, noise) + ((SEVERAL_MARKS_WARNING,) if marks.has_separate_marks else ())
+    if marks.looks_like_text:
+        return _no_digit(TEXT)
+    faint = contrast_notes(strongest, noise)
+    if lossy and faint and marks.others:  # faint marks all over a photo: grain, not writing
+        return _no_digit(ONLY_TEXTURE)
+    notes = faint + ((SEVERAL_MARKS_WARNING,) if marks.has_separate_marks else ())
     return Located(np.where(mask[crop], np.maximum(ink[crop], 0), 0).astype(np.float32), notes)
 
 
@@ -131,7 +144,15 @@ def _no_digit(reason: str) -> Located:
 class _Marks:
     labels: np.ndarray  # (H, W) int: connected marks numbered from 1, 0 = background
     masses: np.ndarray  # (number of marks + 1,) float: ink per mark, 0 for marks dropped and for the background
-    gaps: np.ndarray  # (number of marks + 1,) float: each mark's distance from the biggest, in the biggest's sizes
+    gaps: np.ndarray  # (number of marks + 1,) float: each mark's distance from the body, in the body's sizes
+    others: int = 0  # how many large marks lay apart from the body (those further than _FAR_GAP were dropped)
+    body: int = 0  # the mark that holds the digit's body
+
+    @property
+    def looks_like_text(self) -> bool:
+        """Many small marks, none holding most of the ink: rows of writing or print, not one digit."""
+        kept = self.masses[self.masses > 0]
+        return len(kept) >= _TEXT_MARKS and self.masses[self.body] < 0.5 * kept.sum()
 
     @property
     def mask(self) -> np.ndarray:
@@ -139,7 +160,7 @@ class _Marks:
 
     @property
     def has_separate_marks(self) -> bool:
-        large = self.masses >= _MARK_FRACTION * self.masses.max()
+        large = self.masses >= _MARK_FRACTION * self.masses.max(initial=0)
         return bool(np.any(large & (self.gaps > _MARK_GAP)))
 
 
@@ -160,12 +181,30 @@ def _ink_marks(ink: np.ndarray, noise: float) -> _Marks:
     masses = np.bincount(labels[faint], weights=ink[faint], minlength=count + 1)
     masses[np.bincount(labels[strong & faint], minlength=count + 1) == 0] = 0  # no clear ink in it
     _set_aside_the_edges(labels, masses)
-    if masses.any():
-        masses[masses < _SPECK_FRACTION * masses.max()] = 0
-    gaps = _gaps_from_biggest(labels, masses)
-    if masses.any():
-        masses[(masses < _MARK_FRACTION * masses.max()) & (gaps > _MARK_GAP)] = 0
-    return _Marks(labels, masses, gaps)
+    body = _body(labels, masses)
+    if body is None:  # nothing but lines and rows of text
+        return _Marks(labels, np.zeros_like(masses), np.zeros_like(masses))
+    masses[masses < _SPECK_FRACTION * masses[body]] = 0
+    gaps = _gaps_from(labels, masses, body)
+    apart = gaps > _MARK_GAP
+    others = int(np.count_nonzero(apart & (masses >= _MARK_FRACTION * masses[body])))
+    masses[(apart & (masses < _MARK_FRACTION * masses[body])) | (gaps > _FAR_GAP)] = 0
+    return _Marks(labels, masses, gaps, others, body)
+
+
+def _body(labels: np.ndarray, masses: np.ndarray) -> int | None:
+    """The mark with the most ink that can be a digit's body: not a flat mark (a word of text, a dash,
+    a line), which may only be a part of a digit (the flag of a 5, the bar of a 7) beside it, nor a
+    ruler-straight upright line of a layout."""
+    kept = np.flatnonzero(masses)
+    if not len(kept):
+        return None
+    boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
+    sizes = {mark: (boxes[mark - 1][0].stop - boxes[mark - 1][0].start,
+                    boxes[mark - 1][1].stop - boxes[mark - 1][1].start) for mark in kept}
+    upright = [mark for mark, (height, width) in sizes.items()
+               if height >= _FLAT * width and not (width <= _RULER_WIDTH and height > 20 * width)]
+    return max(upright, key=lambda mark: masses[mark]) if upright else None
 
 
 def _frames(strong: np.ndarray, shorter_side: int) -> np.ndarray:
@@ -225,14 +264,14 @@ def _thickness(mask: np.ndarray) -> float:
     return 2.0 * float(ndimage.distance_transform_edt(closed).max())
 
 
-def _gaps_from_biggest(labels: np.ndarray, masses: np.ndarray) -> np.ndarray:
-    """How far each kept mark's box lies from the biggest mark's box, over the biggest's longer side."""
+def _gaps_from(labels: np.ndarray, masses: np.ndarray, body: int) -> np.ndarray:
+    """How far each kept mark's box lies from the body's box, over the body's longer side."""
     gaps = np.zeros_like(masses)
     kept = np.flatnonzero(masses)
     if len(kept) < 2:
         return gaps
     boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
-    biggest = boxes[int(np.argmax(masses)) - 1]
+    biggest = boxes[body - 1]
     size = max(biggest[0].stop - biggest[0].start, biggest[1].stop - biggest[1].start)
     for mark in kept:
         box = boxes[mark - 1]
