@@ -29,7 +29,7 @@ from digits.preprocessing.decode import (
     check_file_count,
     decode,
 )
-from digits.preprocessing.ink import MIN_INK_LEVEL, find_ink, noise_level
+from digits.preprocessing.ink import MIN_INK_LEVEL, even_out_lighting, find_ink, noise_level
 from digits.preprocessing.locate import (
     LOW_CONTRAST_WARNING,
     NO_DIGIT_WARNING,
@@ -76,7 +76,7 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
 def prepare_upload(data: bytes, filename: str | None = None) -> PreparedImage:
     """An uploaded file (image or 28x28 CSV) as the 28x28 MNIST-style digit a model expects."""
     decoded = decode(data, filename)
-    ink = find_ink(find_surface(decoded.pixels))
+    ink = find_ink(find_surface(even_out_lighting(decoded.pixels)))  # (a shadow is not a surface)
     if is_in_mnist_form(ink) and noise_level(ink) == 0 and float(ink.max()) >= MIN_INK_LEVEL:
         pixels, notes, found = stretch(ink), contrast_notes(float(ink.max()), 0.0), True
     else:
