@@ -2,7 +2,8 @@
 
 An interpreter is not thread-safe, so a `LiteRTModel` belongs to one thread (the engine's worker for
 that model). It holds one interpreter per batch size, each allocated once: a call is split into
-batches of those sizes and the last one padded, so no tensor is ever reallocated while serving.
+batches of those sizes (the last one padded when that costs little), so no tensor is ever reallocated
+while serving.
 """
 
 from pathlib import Path
@@ -21,14 +22,15 @@ class MissingModelError(FileNotFoundError):
 
 
 def batch_plan(count: int, sizes: tuple[int, ...] = BATCH_SIZES) -> list[int]:
-    """The fixed batch sizes that cover `count` images: the largest while more remain, then the
-    smallest that holds the rest (padded)."""
-    plan, largest = [], sizes[-1]
-    while count > largest:
-        plan.append(largest)
-        count -= largest
-    if count:
-        plan.append(min(size for size in sizes if size >= count))
+    """The fixed batch sizes that cover `count` images. A batch costs about the same per image at any
+    size on XNNPACK, so padding is wasted work: the rest is padded up to the next size only when that
+    adds at most a quarter of it, else it takes the largest size that it fills."""
+    plan = []
+    while count > 0:
+        up = min((size for size in sizes if size >= count), default=None)
+        size = up if up is not None and up - count <= up // 4 else max(s for s in sizes if s <= count)
+        plan.append(size)
+        count -= size
     return plan
 
 
