@@ -1,7 +1,7 @@
 """Measure the uplink server's peak memory, to size the container (deploy/README.md, "Sizing").
 
-Does in one process what a serving process does: import TensorFlow and the Anvil uplink library, load
-and warm up the models with the server's own engine, classify every sample with every model, run a
+Does in one process what a serving process does: import the Anvil uplink library and the server's own
+engine (LiteRT; no TensorFlow), load and warm up the models, classify every sample with every model, run a
 burst of concurrent calls, then the largest upload the limits allow. After each step it prints the
 process's peak resident memory so far (VmHWM in /proc/self/status, Linux only), as JSON lines.
 
@@ -11,6 +11,7 @@ process's peak resident memory so far (VmHWM in /proc/self/status, Linux only), 
 import argparse
 import io
 import json
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def largest_upload(pixels: int) -> bytes:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models-dir", type=Path, help="folder with cnn.keras and vit.keras (default: the shipped ones)")
+    parser.add_argument("--models-dir", type=Path, help="folder with cnn.tflite and vit.tflite (default: the shipped ones)")
     args = parser.parse_args()
 
     from digits.preprocessing import MAX_PIXELS
@@ -58,7 +59,7 @@ def main() -> None:
     import models
     from digits.engine import Engine
 
-    report("imported TensorFlow, Keras and anvil-uplink")
+    report("imported anvil-uplink and the engine")
     engine = Engine(models.MODEL_IDS, args.models_dir or models.MODELS_DIR)
     report("loaded and warmed up both models")
 
@@ -76,6 +77,7 @@ def main() -> None:
     engine.classify(big_upload, "cnn", "largest.png")
     report(f"one upload of {MAX_PIXELS / 1e6:.0f} million RGBA pixels ({len(big_upload) / 2**20:.1f} MB PNG)")
     engine.close()
+    print(json.dumps({"tensorflow_loaded": "tensorflow" in sys.modules}))
 
 
 if __name__ == "__main__":
