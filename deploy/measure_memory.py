@@ -3,7 +3,8 @@
 Does in one process what a serving process does: import the Anvil uplink library and the server's own
 engine (LiteRT; no TensorFlow), load and warm up the models, classify every sample with every model, run a
 burst of concurrent calls, then the largest upload the limits allow. After each step it prints the
-process's peak resident memory so far (VmHWM in /proc/self/status, Linux only), as JSON lines.
+process's resident memory now and its peak so far (VmRSS and VmHWM in /proc/self/status, Linux only),
+as JSON lines.
 
     python deploy/measure_memory.py [--models-dir models]
 """
@@ -20,15 +21,17 @@ CONCURRENT_CALLS = 64
 THREADS = 8
 
 
-def peak_rss_mib() -> float:
+def memory_mib(field: str) -> float:
+    """VmRSS (resident now) or VmHWM (the peak so far) from /proc/self/status."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status: this needs Linux")
+        if line.startswith(f"{field}:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError(f"no {field} in /proc/self/status: this needs Linux")
 
 
 def report(step: str) -> None:
-    print(json.dumps({"step": step, "peak_rss_mib": round(peak_rss_mib(), 1)}), flush=True)
+    print(json.dumps({"step": step, "rss_mib": memory_mib("VmRSS"), "peak_rss_mib": memory_mib("VmHWM")}),
+          flush=True)
 
 
 def largest_upload(pixels: int) -> bytes:
