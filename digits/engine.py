@@ -95,7 +95,10 @@ class _BatchingRunner:
         self._ready: Future = Future()
         self._thread = threading.Thread(target=self._serve, daemon=True, name="batcher")
         self._thread.start()
-        self._ready.result()  # the model's load error, if any, raised here in the caller's thread
+
+    def wait_until_ready(self) -> None:
+        """Blocks until the model is loaded and warm; its load error, if any, is raised here."""
+        self._ready.result()
 
     def submit(self, images: np.ndarray) -> Future:
         """float32 (N, 28, 28, 1) -> a Future of the probabilities (N, 10)."""
@@ -159,6 +162,12 @@ class Engine:
             # The card's temperature (training/calibrate.py) makes the confidence mean what it says.
             self._runners[model_id] = _BatchingRunner(functools.partial(runtime, model_id, Path(models_dir)),
                                                       self.cards[model_id].get("temperature", 1.0), max_batch)
+        try:
+            for runner in self._runners.values():  # the models load side by side, each in its own thread
+                runner.wait_until_ready()
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def choices(self) -> tuple[str, ...]:
