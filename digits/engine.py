@@ -182,12 +182,15 @@ class Engine:
     def predict_probabilities(self, model: str, images: np.ndarray, chunk: int = 64) -> np.ndarray:
         """uint8 images (N, 28, 28) -> probabilities (N, 10), in large batches (evaluation, bulk CLI)."""
         self.check_model(model)
-        if model == ENSEMBLE:
-            return self._combine([self.predict_probabilities(m, images, chunk) for m in models.MODEL_IDS])
         inputs = to_model_input(images)
-        # One chunk at a time, so that single callers get their turn between chunks.
-        return np.concatenate([self._runners[model].submit(inputs[i:i + chunk]).result()
-                               for i in range(0, len(inputs), chunk)] or [np.zeros((0, 10), np.float32)])
+        members = models.MODEL_IDS if model == ENSEMBLE else (model,)
+        answers = {m: [np.zeros((0, 10), np.float32)] for m in members}
+        for start in range(0, len(inputs), chunk):  # chunk by chunk: single callers get a turn in between
+            futures = {m: self._runners[m].submit(inputs[start:start + chunk]) for m in members}
+            for m, future in futures.items():
+                answers[m].append(future.result())
+        per_model = [np.concatenate(answers[m]) for m in members]
+        return self._combine(per_model) if model == ENSEMBLE else per_model[0]
 
     def predict_one(self, model: str, pixels: np.ndarray) -> np.ndarray:
         """One 28x28 uint8 image -> its 10 probabilities, sharing a batch with concurrent callers."""
