@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# The uplink server (`digits serve`) with its models, CPU-only TensorFlow, running as a non-root user.
+# The uplink server (`digits serve`) with its LiteRT models, running as a non-root user. No TensorFlow:
+# the wheel's base dependencies are what serving needs (training is the `train` extra, not installed here).
 #
 #   docker build -t digits .
 #   docker run --init -e ANVIL_UPLINK_KEY digits
@@ -28,8 +29,7 @@ FROM python AS runtime
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    TF_CPP_MIN_LOG_LEVEL=2
+    PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     --mount=type=bind,source=deploy/constraints.txt,target=/constraints.txt \
     pip install --no-cache-dir --constraint /constraints.txt /wheels/digit_classifier-*.whl \
@@ -38,8 +38,8 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
 USER 10001:10001
 WORKDIR /home/digits
 
-# `digits health` reads the status file the server keeps fresh; it does not load TensorFlow.
-HEALTHCHECK --interval=30s --timeout=10s --start-period=90s --retries=3 CMD ["digits", "health"]
+# `digits health` reads the status file the server keeps fresh; it loads no model.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 CMD ["digits", "health"]
 
 # Exec form: no shell in between, so SIGTERM reaches the server. Run with an init process
 # (`docker run --init`, ECS initProcessEnabled) so that PID 1 forwards signals and reaps children.

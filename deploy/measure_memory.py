@@ -1,9 +1,10 @@
 """Measure the uplink server's peak memory, to size the container (deploy/README.md, "Sizing").
 
-Does in one process what a serving process does: import TensorFlow and the Anvil uplink library, load
-and warm up the models with the server's own engine, classify every sample with every model, run a
+Does in one process what a serving process does: import the Anvil uplink library and the server's own
+engine (LiteRT; no TensorFlow), load and warm up the models, classify every sample with every model, run a
 burst of concurrent calls, then the largest upload the limits allow. After each step it prints the
-process's peak resident memory so far (VmHWM in /proc/self/status, Linux only), as JSON lines.
+process's resident memory now and its peak so far (VmRSS and VmHWM in /proc/self/status, Linux only),
+as JSON lines.
 
     python deploy/measure_memory.py [--models-dir models]
 """
@@ -11,6 +12,7 @@ process's peak resident memory so far (VmHWM in /proc/self/status, Linux only), 
 import argparse
 import io
 import json
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,15 +21,17 @@ CONCURRENT_CALLS = 64
 THREADS = 8
 
 
-def peak_rss_mib() -> float:
+def memory_mib(field: str) -> float:
+    """VmRSS (resident now) or VmHWM (the peak so far) from /proc/self/status."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status: this needs Linux")
+        if line.startswith(f"{field}:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError(f"no {field} in /proc/self/status: this needs Linux")
 
 
 def report(step: str) -> None:
-    print(json.dumps({"step": step, "peak_rss_mib": round(peak_rss_mib(), 1)}), flush=True)
+    print(json.dumps({"step": step, "rss_mib": memory_mib("VmRSS"), "peak_rss_mib": memory_mib("VmHWM")}),
+          flush=True)
 
 
 def largest_upload(pixels: int) -> bytes:
@@ -45,7 +49,7 @@ def largest_upload(pixels: int) -> bytes:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models-dir", type=Path, help="folder with cnn.keras and vit.keras (default: the shipped ones)")
+    parser.add_argument("--models-dir", type=Path, help="folder with cnn.tflite and vit.tflite (default: the shipped ones)")
     args = parser.parse_args()
 
     from digits.preprocessing import MAX_PIXELS
@@ -58,7 +62,7 @@ def main() -> None:
     import models
     from digits.engine import Engine
 
-    report("imported TensorFlow, Keras and anvil-uplink")
+    report("imported anvil-uplink and the engine")
     engine = Engine(models.MODEL_IDS, args.models_dir or models.MODELS_DIR)
     report("loaded and warmed up both models")
 
@@ -76,6 +80,7 @@ def main() -> None:
     engine.classify(big_upload, "cnn", "largest.png")
     report(f"one upload of {MAX_PIXELS / 1e6:.0f} million RGBA pixels ({len(big_upload) / 2**20:.1f} MB PNG)")
     engine.close()
+    print(json.dumps({"tensorflow_loaded": "tensorflow" in sys.modules}))
 
 
 if __name__ == "__main__":

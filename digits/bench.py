@@ -1,20 +1,33 @@
-"""`digits bench`: how fast the engine turns PNG bytes into answers, next to a naive Keras app.
+"""`digits bench`: how fast and how lean the engine turns PNG bytes into answers, against the alternatives.
 
-Inputs are MNIST test digits saved as PNG files' bytes, as a person would upload them. Figures:
-single-image end-to-end latency (p50, p99) per model; the same for a naive baseline that calls
-`model.predict` once per image; bulk throughput; throughput with 1 and with 16 concurrent callers.
+Inputs are MNIST test digits saved as PNG files' bytes, as a person would upload them. Figures, all
+from one run (the ratios are what to compare; absolute times drift with the machine's load):
+- single-image end-to-end latency (p50, p99) per model on LiteRT (the engine as it serves);
+- the same engine on TensorFlow (each model's traced graph, the engine's former way), while
+  TensorFlow is importable;
+- a naive Keras app: the same preprocessing, then `model.predict` once per image;
+- bulk throughput, and throughput with 1 and with 16 concurrent callers;
+- a serving process of its own (engine and anvil-uplink, as `digits serve` loads them): cold start
+  (process start to models ready) and resident memory after warm-up and after 1,000 calls.
 """
 
 import io
+import json
+import subprocess
+import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 import models
 from digits.engine import Engine
-from digits.preprocessing import prepare_upload, to_model_input
+from digits.preprocessing import IMAGE_SIZE, prepare_upload, to_model_input
+
+PROBE_CALLS = 1000
 
 
 def png_bytes(pixels: np.ndarray) -> bytes:
@@ -38,11 +51,40 @@ def time_each(function, items) -> list[float]:
     return times
 
 
+class TensorFlowModel:
+    """A model as the engine ran it before LiteRT: its traced graph, called directly (concrete function)."""
+
+    batch_sizes = (1, 8)
+
+    def __init__(self, model_id: str, models_dir: Path = models.MODELS_DIR):
+        import tensorflow as tf
+
+        model = models.load_keras_model(model_id, models_dir)
+        signature = [tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 1], tf.float32)]
+        self._run = tf.function(lambda images: model(images, training=False),
+                                input_signature=signature).get_concrete_function()
+        self._constant = tf.constant
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        return self._run(self._constant(images)).numpy()
+
+
+def tensorflow_importable() -> bool:
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def engine_latency(engine: Engine, uploads: list[bytes]) -> dict:
+    return {model: percentiles_ms(time_each(lambda data: engine.classify(data, model), uploads))
+            for model in engine.model_ids}
+
+
 def naive_latency(uploads: list[bytes], model_id: str = "cnn") -> dict:
     """A plain Keras app: the same preprocessing, then one `model.predict` call per request."""
-    import keras
-
-    model = keras.saving.load_model(models.model_path(model_id), compile=False)
+    model = models.load_keras_model(model_id)
     predict = lambda data: model.predict(to_model_input(prepare_upload(data).pixels[np.newaxis]), verbose=0)
     predict(uploads[0])
     return percentiles_ms(time_each(predict, uploads))
@@ -56,21 +98,69 @@ def concurrent_throughput(engine: Engine, uploads: list[bytes], callers: int, mo
         return len(uploads) / (time.perf_counter() - started)
 
 
+def serving_process(uploads: list[bytes], calls: int = PROBE_CALLS) -> dict:
+    """Cold start and memory of a fresh process that loads what `digits serve` loads (see `probe`)."""
+    with tempfile.TemporaryDirectory() as folder:
+        for number, data in enumerate(uploads):
+            (Path(folder) / f"{number:04d}.png").write_bytes(data)
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "-m", "digits.bench", folder, str(calls)],
+                                   stdout=subprocess.PIPE, text=True)
+        ready = json.loads(process.stdout.readline())
+        cold_start_s = time.perf_counter() - started
+        done = json.loads(process.stdout.readline())
+        process.wait(timeout=60)
+    return {"cold_start_s": round(cold_start_s, 3), "rss_after_warmup_mib": ready["rss_mib"],
+            "rss_after_calls_mib": done["rss_mib"], "peak_rss_mib": done["peak_rss_mib"], "calls": calls,
+            "tensorflow_loaded": done["tensorflow_loaded"]}
+
+
 def run_benchmark(test_images: np.ndarray, single: int = 500, naive: int = 50, concurrent: int = 1000,
                   bulk: int = 2000) -> dict:
     uploads = [png_bytes(pixels) for pixels in test_images[:max(single, concurrent, bulk)]]
+    figures = {"serving_process": serving_process(uploads[:100])}  # first, while this process is small
     with Engine() as engine:
-        figures = {
-            model: percentiles_ms(time_each(lambda data: engine.classify(data, model), uploads[:single]))
-            for model in engine.model_ids
-        }
-        figures["naive"] = naive_latency(uploads[:naive])
+        figures.update(engine_latency(engine, uploads[:single]))
         started = time.perf_counter()
         engine.classify_batch([(None, data) for data in uploads[:bulk]])
         figures["batch_images_per_s"] = round(bulk / (time.perf_counter() - started), 1)
         figures["concurrent_1_images_per_s"] = round(concurrent_throughput(engine, uploads[:concurrent], 1), 1)
         figures["concurrent_16_images_per_s"] = round(concurrent_throughput(engine, uploads[:concurrent], 16), 1)
-    figures["speedup_vs_naive_cnn"] = round(figures["naive"]["p50_ms"] / figures["cnn"]["p50_ms"], 1)
     figures["concurrency_gain_16_vs_1"] = round(
         figures["concurrent_16_images_per_s"] / figures["concurrent_1_images_per_s"], 2)
+    if not tensorflow_importable():
+        return figures
+    with Engine(runtime=TensorFlowModel) as engine:
+        figures["tensorflow"] = engine_latency(engine, uploads[:single])
+    figures["naive"] = naive_latency(uploads[:naive], "cnn")
+    figures["naive_vit"] = naive_latency(uploads[:naive], "vit")
+    for model, naive_figures in (("cnn", figures["naive"]), ("vit", figures["naive_vit"])):
+        figures[f"speedup_vs_naive_{model}"] = round(naive_figures["p50_ms"] / figures[model]["p50_ms"], 1)
+        figures[f"speedup_vs_tensorflow_{model}"] = round(
+            figures["tensorflow"][model]["p50_ms"] / figures[model]["p50_ms"], 2)
     return figures
+
+
+def rss_mib(field: str = "VmRSS") -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError(f"no {field} in /proc/self/status: this needs Linux")
+
+
+def probe(folder: Path, calls: int) -> None:
+    """The serving process `serving_process` starts: one JSON line when the models are ready and warm,
+    another after `calls` classifications (CNN, ViT and ensemble in turn)."""
+    import anvil.server  # noqa: F401  (the server imports it)
+
+    uploads = [path.read_bytes() for path in sorted(folder.iterdir())]
+    with Engine() as engine:
+        print(json.dumps({"rss_mib": rss_mib()}), flush=True)
+        for number in range(calls):
+            engine.classify(uploads[number % len(uploads)], engine.choices[number % len(engine.choices)])
+        print(json.dumps({"rss_mib": rss_mib(), "peak_rss_mib": rss_mib("VmHWM"),
+                          "tensorflow_loaded": "tensorflow" in sys.modules}), flush=True)
+
+
+if __name__ == "__main__":
+    probe(Path(sys.argv[1]), int(sys.argv[2]))

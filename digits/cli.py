@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 DATA_HELP = "MNIST .npz file (default: $DIGITS_MNIST_NPZ, else Keras' download)"
+NEEDS_TRAIN_EXTRA = {"train", "evaluate", "report", "calibrate", "export"}
+TRAIN_EXTRA_MODULES = {"tensorflow", "keras", "matplotlib", "tensorboard"}
 UPLOAD_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".csv"}
 
 
@@ -37,12 +39,16 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("model", choices=["cnn", "vit", "ensemble"])
     calibrate.add_argument("--data", help=DATA_HELP)
 
+    export = commands.add_parser("export", help="convert a trained model to LiteRT (<model>.tflite), the file the server runs")
+    export.add_argument("model", choices=["cnn", "vit"])
+    export.add_argument("--data", help=DATA_HELP + "; its validation split checks the result")
+
     classify = commands.add_parser("classify", help="classify image or CSV files with the shipped models")
     classify.add_argument("paths", nargs="+", metavar="PATH", help="a file, or a folder of image and CSV files")
     classify.add_argument("--model", default="cnn", choices=["cnn", "vit", "ensemble"])
     classify.add_argument("--json", action="store_true", help="one JSON object per input per line")
 
-    bench = commands.add_parser("bench", help="latency and throughput of the engine against naive Keras")
+    bench = commands.add_parser("bench", help="latency, throughput and memory of the engine, against TensorFlow and naive Keras")
     bench.add_argument("--data", help=DATA_HELP)
     bench.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -100,12 +106,22 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     from digits.preprocessing import InputError
-    from training.data import DataError
 
+    expected = (InputError, FileNotFoundError)
+    if args.command in NEEDS_TRAIN_EXTRA | {"bench"}:
+        from training.data import DataError  # not for classify or serve: nothing serving imports training/
+
+        expected += (DataError,)
     try:
         return run(args, argv)
-    except (DataError, InputError, FileNotFoundError) as error:
+    except expected as error:
         print(f"digits {args.command}: {error}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as error:
+        if args.command not in NEEDS_TRAIN_EXTRA or error.name.split(".")[0] not in TRAIN_EXTRA_MODULES:
+            raise
+        print(f"digits {args.command} needs TensorFlow and Keras, which a serving install leaves out: "
+              "pip install 'digit-classifier[train]'", file=sys.stderr)
         return 2
 
 
@@ -137,6 +153,14 @@ def run(args, argv: list[str]) -> int:
             print(f"ensemble: weights {card['weights']}, validation accuracy {card['validation_accuracy']:.4f}")
         else:
             print(f"{args.model}: temperature {calibrate_card(args.model, data=args.data):.4f}, written to its card")
+        return 0
+    if args.command == "export":
+        from training.export import export
+
+        tflite = export(args.model, data=args.data)
+        print(f"{args.model}: wrote models/{args.model}.tflite ({tflite['bytes']:,} bytes), same digits on "
+              f"{tflite['checked_images']:,} validation images, probabilities within "
+              f"{tflite['max_probability_difference']:.1g}; checksum on its card")
         return 0
     if args.command == "classify":
         return run_classify(args)

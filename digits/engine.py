@@ -1,12 +1,12 @@
 """The inference engine: preprocessed uploads in, predictions out, fast and thread-safe.
 
-Each model is loaded once, wrapped in a `tf.function` with a fixed input signature and warmed up, so a
-call runs a ready graph instead of `model.predict`'s per-call setup. Calls from many threads are
-coalesced: one worker thread per model takes every request waiting in its queue and runs them as one
-batch (micro-batching, as TF Serving does), so concurrent users share each model call and a lone
-caller waits for nobody.
+Each model runs on LiteRT (`digits/litert.py`): loaded once, at fixed batch sizes, warmed up. Calls
+from many threads are coalesced: one worker thread per model owns that model's interpreters, takes
+every request waiting in its queue and runs them as one batch (micro-batching, as TF Serving does), so
+concurrent users share each model call and a lone caller waits for nobody. No TensorFlow here.
 """
 
+import functools
 import queue
 import threading
 import time
@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 import models
+from digits.litert import load_litert
 from digits.preprocessing import IMAGE_SIZE, InputError, PreparedImage, prepare_upload, preview_png, to_model_input
 
 ENSEMBLE = "ensemble"
@@ -96,20 +97,27 @@ class ClassificationError:
 
 
 class _BatchingRunner:
-    """Runs one model; requests queued while it is busy go together in its next batch."""
+    """Runs one model in its own thread; requests queued while it is busy go together in its next batch."""
 
-    def __init__(self, predict_fn, max_batch: int):
-        self._predict = predict_fn
+    def __init__(self, load_model, temperature: float, max_batch: int):
+        self._load = load_model
+        self._temperature = temperature
         self._max_batch = max_batch
         self._requests: queue.SimpleQueue = queue.SimpleQueue()
         self.requests_served = 0
         self.batches_run = 0
+        self._ready: Future = Future()
         self._thread = threading.Thread(target=self._serve, daemon=True, name="batcher")
         self._thread.start()
 
-    def submit(self, image: np.ndarray) -> Future:
+    def wait_until_ready(self) -> None:
+        """Blocks until the model is loaded and warm; its load error, if any, is raised here."""
+        self._ready.result()
+
+    def submit(self, images: np.ndarray) -> Future:
+        """float32 (N, 28, 28, 1) -> a Future of the probabilities (N, 10)."""
         future: Future = Future()
-        self._requests.put((image, future))
+        self._requests.put((images, future))
         return future
 
     def close(self) -> None:
@@ -117,9 +125,17 @@ class _BatchingRunner:
         self._thread.join(timeout=5)
 
     def _serve(self) -> None:
+        try:
+            model = self._load()  # in this thread: it alone ever touches the model's interpreters
+            for size in model.batch_sizes:  # warm up every batch size before the first user arrives
+                model.predict(np.zeros((size, IMAGE_SIZE, IMAGE_SIZE, 1), np.float32))
+        except BaseException as error:
+            self._ready.set_exception(error)
+            return
+        self._ready.set_result(None)
         while (first := self._requests.get()) is not None:
-            batch = [first]
-            while len(batch) < self._max_batch:
+            batch, size = [first], len(first[0])
+            while size < self._max_batch:
                 try:
                     request = self._requests.get_nowait()
                 except queue.Empty:
@@ -128,48 +144,44 @@ class _BatchingRunner:
                     self._requests.put(None)  # stop after this batch
                     break
                 batch.append(request)
+                size += len(request[0])
             try:
-                probabilities = self._predict(np.stack([image for image, _ in batch]))
+                images = np.concatenate([images for images, _ in batch])
+                probabilities = apply_temperature(model.predict(images), self._temperature)
             except Exception as error:  # the callers get the error; the worker lives on
                 for _, future in batch:
                     future.set_exception(error)
                 continue
             self.batches_run += 1
             self.requests_served += len(batch)
-            for (_, future), row in zip(batch, probabilities):
-                future.set_result(row)
-
-
-def _compiled_predict(model, temperature: float):
-    import tensorflow as tf
-
-    @tf.function(input_signature=[tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 1], tf.float32)],
-                 reduce_retracing=True)
-    def predict(images):
-        return model(images, training=False)
-
-    run = predict.get_concrete_function()  # called directly: skips tf.function's per-call dispatch (~0.2 ms)
-    return lambda images: apply_temperature(run(tf.constant(images)).numpy(), temperature)
+            start = 0
+            for images, future in batch:
+                future.set_result(probabilities[start:start + len(images)])
+                start += len(images)
 
 
 class Engine:
-    def __init__(self, model_ids=models.MODEL_IDS, models_dir: Path = models.MODELS_DIR, max_batch: int = 64):
-        import keras
+    """`runtime(model_id, models_dir)` loads one model as an object with `batch_sizes` and
+    `predict(float32 (N, 28, 28, 1)) -> (N, 10)`; LiteRT by default (`digits bench` also times others)."""
 
+    def __init__(self, model_ids=models.MODEL_IDS, models_dir: Path = models.MODELS_DIR, max_batch: int = 64,
+                 runtime=load_litert):
         self.model_ids = tuple(model_ids)
         self.ensemble_weights = models.ensemble_weights(models_dir)
         self.cards = {}
-        self._predict = {}
+        self._runners = {}
         for model_id in self.model_ids:
-            model = keras.saving.load_model(models.model_path(model_id, models_dir), compile=False)
             card = models.card_path(model_id, models_dir)
             self.cards[model_id] = models.load_card(model_id, models_dir) if card.exists() else {}
             # The card's temperature (training/calibrate.py) makes the confidence mean what it says.
-            self._predict[model_id] = _compiled_predict(model, self.cards[model_id].get("temperature", 1.0))
-        for predict in self._predict.values():  # trace and warm up before the first user arrives
-            for batch in (1, 8):
-                predict(np.zeros((batch, IMAGE_SIZE, IMAGE_SIZE, 1), np.float32))
-        self._runners = {m: _BatchingRunner(self._predict[m], max_batch) for m in self.model_ids}
+            self._runners[model_id] = _BatchingRunner(functools.partial(runtime, model_id, Path(models_dir)),
+                                                      self.cards[model_id].get("temperature", 1.0), max_batch)
+        try:
+            for runner in self._runners.values():  # the models load side by side, each in its own thread
+                runner.wait_until_ready()
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def choices(self) -> tuple[str, ...]:
@@ -181,21 +193,26 @@ class Engine:
             raise UnknownModelError(f"Unknown model {model!r}; choose one of: {', '.join(self.choices)}.")
         return model
 
-    def predict_probabilities(self, model: str, images: np.ndarray, chunk: int = 500) -> np.ndarray:
+    def predict_probabilities(self, model: str, images: np.ndarray, chunk: int = 64) -> np.ndarray:
         """uint8 images (N, 28, 28) -> probabilities (N, 10), in large batches (evaluation, bulk CLI)."""
         self.check_model(model)
-        if model == ENSEMBLE:
-            return self._combine([self.predict_probabilities(m, images, chunk) for m in models.MODEL_IDS])
         inputs = to_model_input(images)
-        return np.concatenate([self._predict[model](inputs[i:i + chunk]) for i in range(0, len(inputs), chunk)])
+        members = models.MODEL_IDS if model == ENSEMBLE else (model,)
+        answers = {m: [np.zeros((0, 10), np.float32)] for m in members}
+        for start in range(0, len(inputs), chunk):  # chunk by chunk: single callers get a turn in between
+            futures = {m: self._runners[m].submit(inputs[start:start + chunk]) for m in members}
+            for m, future in futures.items():
+                answers[m].append(future.result())
+        per_model = [np.concatenate(answers[m]) for m in members]
+        return self._combine(per_model) if model == ENSEMBLE else per_model[0]
 
     def predict_one(self, model: str, pixels: np.ndarray) -> np.ndarray:
         """One 28x28 uint8 image -> its 10 probabilities, sharing a batch with concurrent callers."""
         self.check_model(model)
-        model_input = to_model_input(pixels[np.newaxis])[0]
+        model_input = to_model_input(pixels[np.newaxis])
         members = models.MODEL_IDS if model == ENSEMBLE else (model,)
         futures = [self._runners[m].submit(model_input) for m in members]
-        answers = [future.result() for future in futures]
+        answers = [future.result()[0] for future in futures]
         return self._combine(answers) if model == ENSEMBLE else answers[0]
 
     def _combine(self, per_model: list[np.ndarray]) -> np.ndarray:

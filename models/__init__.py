@@ -1,39 +1,64 @@
 """The digit models: their architectures, and the trained artefacts shipped beside this file.
 
-Importing this package registers the custom layers, so `keras.saving.load_model` reads the files.
+Serving needs only the paths and cards here and the `.tflite` files; it never imports Keras. The
+architectures (`models.cnn`, `models.vit`, which import Keras) load on first use of `build_model`,
+`ARCHITECTURES` or `load_keras_model`; loading them registers the custom layers the `.keras` files need.
 """
 
+import hashlib
+import importlib
 import json
 from pathlib import Path
-
-from models.cnn import CNNConfig, build_cnn
-from models.vit import ClassTokenAndPosition, ViTConfig, build_vit
 
 MODELS_DIR = Path(__file__).resolve().parent
 REPORTS_DIR = MODELS_DIR / "reports"
 
-ARCHITECTURES = {
-    "cnn": (build_cnn, CNNConfig),
-    "vit": (build_vit, ViTConfig),
-}
+MODEL_IDS = ("cnn", "vit")
 DISPLAY_NAMES = {"cnn": "CNN", "vit": "Vision Transformer"}
 DESCRIPTIONS = {
     "cnn": "A small convnet: seven conv-BN-ReLU layers, global pooling, trained with augmentation.",
     "vit": "A Vision Transformer: conv-stem patch embedding, class token, 4 pre-norm attention blocks.",
 }
-MODEL_IDS = tuple(ARCHITECTURES)
+_KERAS_NAMES = {"CNNConfig": "models.cnn", "build_cnn": "models.cnn", "ViTConfig": "models.vit",
+                "build_vit": "models.vit", "ClassTokenAndPosition": "models.vit"}
 
 __all__ = ["ARCHITECTURES", "MODEL_IDS", "ClassTokenAndPosition", "build_model", "card_path", "ensemble_weights",
-           "load_card", "model_path"]
+           "file_sha256", "litert_path", "load_card", "load_keras_model", "model_path"]
+
+
+def __getattr__(name: str):
+    """The Keras side of the package, imported only when asked for (PEP 562)."""
+    if name == "ARCHITECTURES":
+        from models.cnn import CNNConfig, build_cnn
+        from models.vit import ViTConfig, build_vit
+
+        return {"cnn": (build_cnn, CNNConfig), "vit": (build_vit, ViTConfig)}
+    if name in _KERAS_NAMES:
+        return getattr(importlib.import_module(_KERAS_NAMES[name]), name)
+    raise AttributeError(f"module 'models' has no attribute {name!r}")
 
 
 def build_model(model_id: str):
-    build, config = ARCHITECTURES[model_id]
+    build, config = __getattr__("ARCHITECTURES")[model_id]
     return build(config())
+
+
+def load_keras_model(model_id: str, directory: Path = MODELS_DIR):
+    """The trained `.keras` model (training, evaluation against Keras, export); needs the train extra."""
+    import keras
+
+    import models.vit  # noqa: F401  (registers the ViT's custom layer)
+
+    return keras.saving.load_model(model_path(model_id, directory), compile=False)
 
 
 def model_path(model_id: str, directory: Path = MODELS_DIR) -> Path:
     return Path(directory) / f"{model_id}.keras"
+
+
+def litert_path(model_id: str, directory: Path = MODELS_DIR) -> Path:
+    """The model as the server runs it: LiteRT, exported from the `.keras` file by `digits export`."""
+    return Path(directory) / f"{model_id}.tflite"
 
 
 def card_path(model_id: str, directory: Path = MODELS_DIR) -> Path:
@@ -42,6 +67,10 @@ def card_path(model_id: str, directory: Path = MODELS_DIR) -> Path:
 
 def load_card(model_id: str, directory: Path = MODELS_DIR) -> dict:
     return json.loads(card_path(model_id, directory).read_text())
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def ensemble_weights(directory: Path = MODELS_DIR) -> dict[str, float]:

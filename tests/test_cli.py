@@ -74,4 +74,9 @@ def test_benchmark_reports_every_figure(mnist_path):
         assert 0 < figures[model]["p50_ms"] <= figures[model]["p99_ms"]
     for key in ("batch_images_per_s", "concurrent_1_images_per_s", "concurrent_16_images_per_s"):
         assert figures[key] > 0
+    for model in ("cnn", "vit"):  # TensorFlow is installed here, so its path is timed beside LiteRT's
+        assert 0 < figures["tensorflow"][model]["p50_ms"] <= figures["tensorflow"][model]["p99_ms"]
+    serving = figures["serving_process"]
+    assert serving["calls"] == 1000 and serving["tensorflow_loaded"] is False
+    assert 0 < serving["cold_start_s"] and 0 < serving["rss_after_warmup_mib"] <= serving["peak_rss_mib"]
     json.dumps(figures)

@@ -1,6 +1,9 @@
-"""The inference engine on real uploads: right answers, shared batches under load, clear errors."""
+"""The inference engine on real uploads: right answers, shared batches under load, clear errors; the
+LiteRT files it runs, compared with the `.keras` files they were exported from."""
 
 import io
+import json
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -8,8 +11,9 @@ import pytest
 from PIL import Image
 
 import models
-from digits.engine import ClassificationError, Engine, UnknownModelError
-from digits.preprocessing import InputError
+from digits.engine import ClassificationError, Engine, UnknownModelError, apply_temperature
+from digits.litert import BATCH_SIZES, MissingModelError
+from digits.preprocessing import InputError, to_model_input
 from training.data import load_mnist
 
 
@@ -131,3 +135,81 @@ def test_a_batch_reports_each_bad_file_and_classifies_the_rest(engine, mnist_tes
     assert [type(r) for r in results] == [type(results[0]), ClassificationError, type(results[0])]
     assert results[0].digit == labels[0] and results[2].digit == labels[1]
     assert results[1].to_dict()["file"] == "b.png" and "empty" in results[1].error.lower()
+
+
+# --- the LiteRT files against the Keras files they came from ------------------------------------------
+
+
+@pytest.mark.parametrize("model_id", models.MODEL_IDS)
+def test_shipped_litert_file_is_the_one_its_card_records_from_the_shipped_keras_file(model_id):
+    recorded = models.load_card(model_id)["tflite"]
+    assert recorded["sha256"] == models.file_sha256(models.litert_path(model_id))
+    assert recorded["keras_sha256"] == models.file_sha256(models.model_path(model_id)), (
+        f"models/{model_id}.keras changed since its export: run `digits export {model_id}`")
+    assert recorded["max_probability_difference"] <= 1e-4 and recorded["checked_images"] >= 1000
+
+
+@pytest.mark.parametrize("model_id", models.MODEL_IDS)
+def test_engine_gives_the_keras_models_answers_on_test_digits(engine, mnist_test, model_id):
+    """What `digits evaluate` reports through the engine is what the Keras model scores."""
+    images, labels = mnist_test[0][:2000], mnist_test[1][:2000]
+    keras_model = models.load_keras_model(model_id)
+    expected = apply_temperature(keras_model.predict(to_model_input(images), batch_size=500, verbose=0),
+                                 engine.cards[model_id].get("temperature", 1.0))
+    served = engine.predict_probabilities(model_id, images)
+    np.testing.assert_allclose(served, expected, atol=1e-4)
+    assert np.array_equal(np.argmax(served, axis=1), np.argmax(expected, axis=1))
+    assert np.mean(np.argmax(served, axis=1) == labels) == np.mean(np.argmax(expected, axis=1) == labels)
+
+
+@pytest.mark.parametrize("count", [1, 3, 5, 17, 63, 70, 130])
+def test_any_number_of_images_gets_the_answers_each_gets_alone(engine, mnist_test, count):
+    """Batches are split into the interpreters' fixed sizes and padded; the padding never shows."""
+    images = mnist_test[0][100:100 + count]
+    together = engine.predict_probabilities("vit", images)
+    alone = np.concatenate([engine.predict_probabilities("vit", image[np.newaxis]) for image in images])
+    assert together.shape == (count, 10)
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+def copied_models(tmp_path, model_id="cnn", with_litert=True):
+    for path in (models.model_path(model_id), models.card_path(model_id),
+                 *([models.litert_path(model_id)] if with_litert else [])):
+        shutil.copy2(path, tmp_path / path.name)
+    return tmp_path
+
+
+def test_a_missing_litert_file_says_how_to_make_it(tmp_path):
+    with pytest.raises(MissingModelError, match=r"cnn\.tflite.*digits export cnn"):
+        Engine(("cnn",), copied_models(tmp_path, with_litert=False))
+
+
+def test_a_litert_file_its_card_does_not_record_is_refused(tmp_path):
+    folder = copied_models(tmp_path)
+    shutil.copy2(models.litert_path("vit"), folder / "cnn.tflite")
+    with pytest.raises(MissingModelError, match="digits export cnn"):
+        Engine(("cnn",), folder)
+
+
+def test_export_rewrites_the_litert_file_from_the_keras_file_and_records_it(tmp_path, mnist_path):
+    from training.export import export
+
+    folder = copied_models(tmp_path, with_litert=False)
+    tflite = export("cnn", data=mnist_path, directory=folder)
+    card = json.loads(models.card_path("cnn", folder).read_text())
+    assert card["tflite"] == tflite and tflite["sha256"] == models.file_sha256(folder / "cnn.tflite")
+    assert tflite["keras_sha256"] == models.file_sha256(folder / "cnn.keras")
+    assert tflite["checked_images"] == card["validation_size"] and tflite["max_probability_difference"] <= 1e-4
+    images = load_mnist(mnist_path).x_test[:64]
+    with Engine(("cnn",), folder) as exported, Engine(("cnn",)) as shipped:
+        np.testing.assert_allclose(exported.predict_probabilities("cnn", images),
+                                   shipped.predict_probabilities("cnn", images), atol=1e-5)
+
+
+def test_batches_use_only_the_interpreters_fixed_sizes_and_pad_little():
+    """One interpreter per fixed size, allocated once, so no call reallocates; only the last batch is padded."""
+    from digits.litert import batch_plan
+
+    for count in range(1, 300):
+        plan = batch_plan(count)
+        assert set(plan) <= set(BATCH_SIZES) and count <= sum(plan) <= count + plan[-1] // 4

@@ -55,7 +55,7 @@ def keras_probabilities(models_dir: Path, model_id: str, images: np.ndarray) -> 
     """The model's own answer, straight from Keras: no engine, no shared preprocessing code."""
     import keras
 
-    import models  # registers the custom layers
+    import models.vit  # registers the ViT's custom layer
 
     model = keras.saving.load_model(models.model_path(model_id, models_dir), compile=False)
     return model.predict(images[..., np.newaxis].astype(np.float32) / 255.0, batch_size=200, verbose=0)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import models
+import models.vit  # noqa: F401  (registers the ViT's custom layer, for plain keras.saving.load_model)
 from digits.engine import Engine
 from training.data import load_mnist
 

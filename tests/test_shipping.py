@@ -239,6 +239,7 @@ def test_wheel_carries_models_cards_and_reports(wheel):
     for model in ("cnn", "vit"):
         assert f"models/{model}.keras" in names, f"the wheel lacks the trained {model} model"
         assert f"models/{model}.json" in names, f"the wheel lacks the {model} model card"
+        assert f"models/{model}.tflite" in names, f"the wheel lacks the {model} LiteRT model the server runs"
     reports = sorted(path.relative_to(REPO).as_posix() for path in (REPO / "models" / "reports").rglob("*")
                      if path.is_file() and "__pycache__" not in path.parts)
     assert reports, "models/reports/ is empty: run `digits report` first"
@@ -291,6 +292,40 @@ def test_installed_health_check_reads_the_servers_status_file(installed, tmp_pat
                  "import sys; from digits.cli import main; code = main(['health']); "
                  "print('tensorflow' in sys.modules); sys.exit(code)"], cwd=tmp_path, env=env)
     assert light.returncode == 0 and light.stdout.strip().endswith("False"), light
+
+
+SERVE_PATH_IMPORTS = (
+    "import sys\n"
+    "from digits.cli import main\n"
+    "import uplink_server.functions, uplink_server.main\n"
+    "code = main(['classify', '--model', 'ensemble', sys.argv[1]])\n"
+    "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras', 'training', 'matplotlib'}))\n"
+    "sys.exit(code)\n"
+)
+
+
+def test_serving_install_has_no_tensorflow_and_the_serve_path_runs_without_it(installed, tmp_path):
+    env = outside_repo_env(installed)
+    python = installed / "bin" / "python"
+    for library in ("tensorflow", "keras"):
+        missing = run([python, "-c", f"import {library}"], cwd=tmp_path, env=env)
+        assert missing.returncode != 0 and "ModuleNotFoundError" in missing.stderr, f"{library} is installed"
+
+    served = run([python, "-c", SERVE_PATH_IMPORTS, SAMPLES], cwd=tmp_path, env=env, timeout=300)
+    assert served.returncode == 0, served.stdout + served.stderr
+    assert served.stdout.splitlines()[-1] == "[]", f"the serve path imported {served.stdout.splitlines()[-1]}"
+    assert len(served.stdout.splitlines()) == len(list(SAMPLES.iterdir())) + 1
+
+
+def test_serving_install_is_small(installed):
+    size = sum(path.stat().st_size for path in installed.rglob("*") if path.is_file() and not path.is_symlink())
+    assert size < 500 * 2**20, f"the serving virtualenv takes {size / 2**20:.0f} MiB"
+
+
+def test_serving_install_says_how_to_get_the_training_tools(installed, tmp_path):
+    result = run([installed / "bin" / "digits", "export", "cnn"], cwd=tmp_path, env=outside_repo_env(installed))
+    assert result.returncode == 2 and "pip install 'digit-classifier[train]'" in result.stderr, result
+    assert "Traceback" not in result.stderr
 
 
 # --- the samples ----------------------------------------------------------------------------------------

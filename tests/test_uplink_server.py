@@ -101,12 +101,15 @@ def served_models(folder: Path) -> tuple[Path, tuple[str, ...], bool]:
     """(models dir, model ids, trained?): the trained models, else an untrained CNN saved as a real file."""
     models_dir = REPO / "models"
     trained = tuple(m for m in ("cnn", "vit") if (models_dir / f"{m}.json").exists()
-                    and (models_dir / f"{m}.keras").exists())
+                    and (models_dir / f"{m}.tflite").exists())
     if trained:
         return models_dir, trained, True
     import models
+    from training.export import convert
 
-    models.build_model("cnn").save(folder / "cnn.keras")
+    untrained = models.build_model("cnn")
+    untrained.save(folder / "cnn.keras")
+    models.litert_path("cnn", folder).write_bytes(convert(untrained))  # what the server runs
     return folder, ("cnn",), False
 
 

@@ -46,11 +46,9 @@ def validation_images(card: dict, mnist) -> tuple[np.ndarray, np.ndarray]:
 
 def calibrate_card(model_id: str, data=None, models_dir: Path = models.MODELS_DIR) -> float:
     """Fits the temperature of a trained model on its own validation split and writes it on its card."""
-    import keras
-
     card = models.load_card(model_id, models_dir)
     x_val, y_val = validation_images(card, load_mnist(data))
-    model = keras.saving.load_model(models.model_path(model_id, models_dir), compile=False)
+    model = models.load_keras_model(model_id, models_dir)
     card["temperature"] = fit_temperature(model.predict(to_model_input(x_val), batch_size=500, verbose=0), y_val)
     models.card_path(model_id, models_dir).write_text(json.dumps(card, indent=2) + "\n")
     return card["temperature"]

@@ -18,6 +18,7 @@ import numpy as np
 
 import models
 from digits.engine import UnknownModelError
+from models.reports import ReportError, load_report  # noqa: F401  (read where the server reads them)
 from training.evaluate import Evaluation, evaluate, load_test_images
 
 DPI = 100
@@ -25,10 +26,6 @@ MOST_MISTAKES_SHOWN = 60  # all mistakes up to this many, else the most confiden
 CORRECT_SAMPLE_SIZE = 40
 TOP_PAIRS = 10
 ACCURACY_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999)
-
-
-class ReportError(Exception):
-    """No report (or an incomplete one) where one was expected; the message says how to make it."""
 
 
 @dataclass(frozen=True)
@@ -439,22 +436,3 @@ def _pairs_table(pairs: list[dict]) -> list[str]:
 def _per_class_table(per_class: list[dict]) -> list[str]:
     rows = [f"| {c['digit']} | {c['precision']:.2%} | {c['recall']:.2%} | {c['support']:,} |" for c in per_class]
     return ["| Digit | Precision | Recall | Test images |", "|---:|---:|---:|---:|", *rows, ""]
-
-
-def load_report(model: str, reports_dir: str | os.PathLike = models.REPORTS_DIR) -> dict:
-    """summary.json of `model`'s report, each figure with its PNG bytes under "png"."""
-    if model not in models.MODEL_IDS:
-        raise UnknownModelError(f"There are reports for {', '.join(models.MODEL_IDS)} only, not {model!r}.")
-    folder = Path(reports_dir) / model
-    summary_file = folder / "summary.json"
-    if not summary_file.is_file():
-        raise ReportError(f"There is no report for the {model} model yet ({summary_file} is missing); "
-                          f"generate it with `digits report {model}`.")
-    summary = json.loads(summary_file.read_text())
-    for figure in summary["figures"]:
-        path = folder / Path(figure["file"]).name  # a file beside summary.json, never elsewhere
-        if not path.is_file():
-            raise ReportError(f"The {model} report is incomplete ({path} is missing); regenerate it with "
-                              f"`digits report {model}`.")
-        figure["png"] = path.read_bytes()
-    return summary

@@ -1,4 +1,5 @@
-"""Train one model on MNIST and write `<model>.keras` with its model card `<model>.json`.
+"""Train one model on MNIST and write `<model>.keras`, its LiteRT export `<model>.tflite` and its model
+card `<model>.json`.
 
     python -m training.train cnn --epochs 18 --data ../shared/data/mnist.npz
 
@@ -20,6 +21,7 @@ from digits.preprocessing import to_model_input
 from training.calibrate import accuracy, fit_temperature
 from training.config import DEFAULTS, TrainConfig
 from training.data import load_mnist, make_dataset, validation_split
+from training.export import export_litert
 
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int):
@@ -114,6 +116,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
         "train_config": config.to_dict(),
         "history": history,
         "machine": f"{os.cpu_count()} CPU cores",
+        "tflite": export_litert(model_id, out, x_val, best),
     }
     models.card_path(model_id, out).write_text(json.dumps(card, indent=2) + "\n")
     return card

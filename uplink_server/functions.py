@@ -21,7 +21,7 @@ import anvil.server
 import models
 from digits.engine import MODEL_CHOICES, Classification, Engine
 from digits.preprocessing import InputError, check_file_count
-from training.report import ReportError, load_report
+from models.reports import ReportError, load_report
 from uplink_server.inflight import InFlightCalls
 
 log = logging.getLogger("uplink_server.calls")

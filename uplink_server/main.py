@@ -59,7 +59,7 @@ def serve(settings: Settings) -> int:
     status = _StatusWriter(settings.status_file, calls)
     status.write("loading models")
 
-    # TensorFlow loads here rather than at import, so that a settings error is reported at once.
+    # The models load here rather than at import, so that a settings error is reported at once.
     import models
     from uplink_server import functions
 
@@ -92,10 +92,11 @@ def _load_engine(models_dir: Path, model_ids: tuple[str, ...]):
     import models
     from digits.engine import Engine
 
-    missing = [str(path) for path in (models.model_path(m, models_dir) for m in model_ids) if not path.exists()]
+    missing = [str(path) for path in (models.litert_path(m, models_dir) for m in model_ids) if not path.exists()]
     if missing:
         log.error("models missing", extra={"fields": {
-            "files": missing, "hint": "train them (digits train MODEL) or name those to serve in DIGITS_MODELS"}})
+            "files": missing, "hint": "export them (digits export MODEL; digits train MODEL writes them too) "
+                                      "or name those to serve in DIGITS_MODELS"}})
         return None
     started = time.perf_counter()
     try:

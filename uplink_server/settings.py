@@ -5,7 +5,7 @@ ANVIL_UPLINK_KEY_FILE  a file holding it (a container secret)
 ANVIL_UPLINK_URL       default wss://anvil.works/uplink; an Anvil App Server's is ws://HOST:3030/_/uplink
 LOG_LEVEL              DEBUG, INFO (default), WARNING or ERROR
 DIGITS_STATUS_FILE     the status file `digits health` reads (one per server process)
-DIGITS_MODELS_DIR      where the .keras files and cards are (default: the models package)
+DIGITS_MODELS_DIR      where the .tflite files and cards are (default: the models package)
 DIGITS_MODELS          which to serve, e.g. "cnn" (default: cnn,vit)
 DIGITS_REPORTS_DIR     where `digits report` wrote (default: <models dir>/reports)
 """

@@ -1,0 +1,75 @@
+"""A model exported to LiteRT (`models/<id>.tflite`), run on XNNPACK at a few fixed batch sizes.
+
+An interpreter is not thread-safe, so a `LiteRTModel` belongs to one thread (the engine's worker for
+that model). It holds one interpreter per batch size, each allocated once: a call is split into
+batches of those sizes (the last one padded when that costs little), so no tensor is ever reallocated
+while serving.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+import models
+from digits.preprocessing import IMAGE_SIZE
+
+BATCH_SIZES = (1, 4, 16, 64)
+THREADS_PER_INTERPRETER = 1  # each model has its own worker thread; more threads per call only contend here
+
+
+class MissingModelError(FileNotFoundError):
+    pass
+
+
+def batch_plan(count: int, sizes: tuple[int, ...] = BATCH_SIZES) -> list[int]:
+    """The fixed batch sizes that cover `count` images. A batch costs about the same per image at any
+    size on XNNPACK, so padding is wasted work: the rest is padded up to the next size only when that
+    adds at most a quarter of it, else it takes the largest size that it fills."""
+    plan = []
+    while count > 0:
+        up = min((size for size in sizes if size >= count), default=None)
+        size = up if up is not None and up - count <= up // 4 else max(s for s in sizes if s <= count)
+        plan.append(size)
+        count -= size
+    return plan
+
+
+class LiteRTModel:
+    def __init__(self, path: Path, batch_sizes: tuple[int, ...] = BATCH_SIZES):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.batch_sizes = tuple(sorted(batch_sizes))
+        self._interpreters = {}
+        for size in self.batch_sizes:
+            interpreter = Interpreter(model_path=str(path), num_threads=THREADS_PER_INTERPRETER)
+            (image,), (output,) = interpreter.get_input_details(), interpreter.get_output_details()
+            interpreter.resize_tensor_input(image["index"], [size, IMAGE_SIZE, IMAGE_SIZE, 1], strict=True)
+            interpreter.allocate_tensors()
+            self._interpreters[size] = (interpreter, image["index"], output["index"])
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """float32 (N, 28, 28, 1) in [0, 1] -> probabilities (N, 10)."""
+        answers, start = [], 0
+        for size in batch_plan(len(images), self.batch_sizes):
+            batch = images[start:start + size]
+            if len(batch) < size:
+                batch = np.concatenate([batch, np.zeros((size - len(batch), *batch.shape[1:]), batch.dtype)])
+            interpreter, image, output = self._interpreters[size]
+            interpreter.set_tensor(image, np.ascontiguousarray(batch, dtype=np.float32))
+            interpreter.invoke()
+            answers.append(interpreter.get_tensor(output)[:len(images) - start])
+            start += size
+        return np.concatenate(answers) if answers else np.zeros((0, 10), np.float32)
+
+
+def load_litert(model_id: str, models_dir: Path = models.MODELS_DIR) -> LiteRTModel:
+    """The shipped LiteRT model; a clear error when it was not exported, or not from the current `.keras`."""
+    path = models.litert_path(model_id, models_dir)
+    if not path.is_file():
+        raise MissingModelError(f"No LiteRT model at {path}; run `digits export {model_id}` "
+                                f"(it converts {models.model_path(model_id, models_dir).name}).")
+    card = models.card_path(model_id, models_dir)
+    recorded = models.load_card(model_id, models_dir).get("tflite", {}).get("sha256") if card.is_file() else None
+    if recorded and recorded != models.file_sha256(path):
+        raise MissingModelError(f"{path} is not the file its card records; run `digits export {model_id}` again.")
+    return LiteRTModel(path)
