@@ -11,15 +11,14 @@ import io
 import math
 import re
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pillow_heif
 from PIL import ExifTags, Image
 
-from digits.preprocessing.arrays import border_regions, median
 from digits.preprocessing.budget import PixelBudget
+from digits.preprocessing.working import WORK_MAX_SIDE, UnconvertibleMode, working_image
 
 IMAGE_SIZE = 28  # a CSV holds one 28x28 digit
 
@@ -35,8 +34,6 @@ pillow_heif.register_heif_opener(thumbnails=False)  # Pillow itself reads AVIF
 # Blocks over 32 MB are mapped from the system and handed back when freed, so one block per picture.
 Image.core.set_block_size(256 * 2**20)
 
-WORK_MAX_SIDE = 512  # larger images are box-shrunk to this first
-BAND_PIXELS = 1_000_000  # a large picture is converted to its working mode this many pixels at a time
 # Full-size pixels being decoded at once, across threads: two of the largest PNGs (2 x 160 MB as RGBA).
 DECODE_BUDGET = PixelBudget(2 * MAX_PIXELS)
 # Full-size copies a format's decoder holds at once (measured: deploy/measure_memory.py --formats);
@@ -55,8 +52,6 @@ _EXIF_TURNS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180
                8: Image.Transpose.ROTATE_90}  # as ImageOps.exif_transpose turns them
 _QUARTER_TURNS = (Image.Transpose.TRANSPOSE, Image.Transpose.ROTATE_270, Image.Transpose.TRANSVERSE,
                   Image.Transpose.ROTATE_90)
-_HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
-_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 
 
 class InputError(ValueError):
@@ -191,10 +186,16 @@ def _load(image: Image.Image, label: str, source_format: str) -> None:
 def _exif_turn(image: Image.Image) -> Image.Transpose | None:
     """How to turn the picture upright, from its EXIF orientation (Pillow turns TIFFs while loading them)."""
     try:
-        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+        return _EXIF_TURNS.get(image.getexif().get(ExifTags.Base.Orientation, 1))
     except Exception:  # broken EXIF: the pixels are still fine, as stored
         return None
-    return _EXIF_TURNS.get(orientation)
+
+
+def _working_image(image: Image.Image, label: str) -> Image.Image:
+    try:
+        return working_image(image)
+    except UnconvertibleMode:
+        raise InputError(f"{label} uses a colour mode ({image.mode}) we cannot read.") from None
 
 
 def _looks_like_text(data: bytes) -> bool:
@@ -231,79 +232,3 @@ def _read_csv(data: bytes, label: str) -> np.ndarray:
     if values.max() <= 1.0:
         values = values * 255.0
     return values.astype(np.float32)
-
-
-def _working_image(image: Image.Image, label: str) -> Image.Image:
-    """The image as "L", "RGB" or "F" (0-255 grey), transparency resolved, at most WORK_MAX_SIDE long.
-
-    A large picture is converted and shrunk a band of rows at a time, so that no full-size copy of it
-    is made. Each band is a whole number of `factor` rows tall, so the result is exactly that of
-    converting the whole picture and then shrinking it.
-    """
-    convert = _converter(image, label)
-    factor = math.ceil(max(image.size) / WORK_MAX_SIDE)
-    if factor == 1:
-        return convert(image)
-    rows = factor * max(1, BAND_PIXELS // (image.width * factor))
-    bands = [convert(image.crop((0, top, image.width, min(top + rows, image.height)))).reduce(factor)
-             for top in range(0, image.height, rows)]
-    working = Image.new(bands[0].mode, (bands[0].width, sum(band.height for band in bands)))
-    top = 0
-    for band in bands:
-        working.paste(band, (0, top))
-        top += band.height
-    return working
-
-
-def _converter(image: Image.Image, label: str) -> Callable[[Image.Image], Image.Image]:
-    """What turns (a band of) the image into its working mode, decided once for the whole picture."""
-    if image.mode in _HIGH_DEPTH_MODES:
-        scale = _high_depth_scale(image)
-        return lambda part: Image.fromarray(_high_depth_grey(part, scale))
-    if _has_alpha(image):
-        if _background_is_transparent(image):
-            # a drawing on a transparent canvas: whatever is opaque is ink, whatever its colour
-            return lambda part: part.convert("RGBA").getchannel("A")
-        return _onto_white
-    if image.mode in ("1", "L"):
-        return lambda part: part.convert("L")
-    try:
-        image.crop((0, 0, 1, 1)).convert("RGB")
-    except Exception:  # rare modes such as LAB that Pillow cannot convert
-        raise InputError(f"{label} uses a colour mode ({image.mode}) we cannot read.") from None
-    return lambda part: part.convert("RGB")
-
-
-def _has_alpha(image: Image.Image) -> bool:
-    return image.mode in _ALPHA_MODES or "transparency" in image.info
-
-
-def _onto_white(part: Image.Image) -> Image.Image:
-    rgba = part.convert("RGBA")
-    return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
-
-
-def _high_depth_scale(image: Image.Image) -> float:
-    """What brings 16-bit, 32-bit and float greyscale to the 0-255 scale."""
-    if image.mode.startswith("I;16"):
-        return 255.0 / 65535.0
-    highest = image.getextrema()[1]
-    if image.mode == "I" and highest > 255:
-        return 255.0 / 65535.0
-    if image.mode == "F" and highest <= 1.0:
-        return 255.0
-    return 1.0
-
-
-def _high_depth_grey(image: Image.Image, scale: float) -> np.ndarray:
-    grey = np.asarray(image, dtype=np.float32) * np.float32(scale)
-    return np.ascontiguousarray(np.clip(np.nan_to_num(grey), 0.0, 255.0))
-
-
-def _background_is_transparent(image: Image.Image) -> bool:
-    """Whether the picture's border is mostly transparent, read from crops of the border alone."""
-    alpha = []
-    for rows, cols in border_regions(image.height, image.width):
-        region = image.crop((cols.start, rows.start, cols.stop, rows.stop)).convert("RGBA").getchannel("A")
-        alpha.append(np.asarray(region)[::rows.step, ::cols.step].ravel())
-    return float(median(np.concatenate(alpha))) < 128
