@@ -4,12 +4,12 @@ import argparse
 import json
 import shlex
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DATA_HELP = "MNIST .npz file (default: $DIGITS_MNIST_NPZ, else Keras' download)"
 NEEDS_TRAIN_EXTRA = {"train", "evaluate", "report", "calibrate", "export"}
 TRAIN_EXTRA_MODULES = {"tensorflow", "keras", "matplotlib", "tensorboard"}
-UPLOAD_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".csv"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,15 +59,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def expand_paths(paths: list[str]) -> list[Path]:
-    """Files as given; a folder becomes its image and CSV files, sorted by name."""
-    expanded = []
+@dataclass
+class Inputs:
+    """What `digits classify` was given, opened up: the files to read, and what folders held besides."""
+
+    files: list[Path] = field(default_factory=list)
+    folder_of: dict[Path, Path] = field(default_factory=dict)  # a file found in a folder -> that folder
+    folders: list[Path] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # (entry, why it was passed over)
+
+
+def expand_paths(paths: list[str]) -> Inputs:
+    """Files as given; a folder becomes its image and CSV files, sorted by name (not its subfolders)."""
+    from digits.preprocessing.decode import READABLE_SUFFIXES
+
+    inputs = Inputs()
     for path in map(Path, paths):
-        if path.is_dir():
-            expanded += sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in UPLOAD_SUFFIXES)
-        else:
-            expanded.append(path)
-    return expanded
+        if not path.is_dir():
+            inputs.files.append(path)
+            continue
+        inputs.folders.append(path)
+        for entry in sorted(path.iterdir()):
+            if entry.is_dir():
+                inputs.skipped.append((entry, "a folder; folders inside folders are not searched"))
+            elif not entry.is_file():
+                inputs.skipped.append((entry, "not a regular file"))
+            elif entry.suffix.lower() not in READABLE_SUFFIXES:
+                kind = f"a {entry.suffix} file" if entry.suffix else "no file-type suffix"
+                inputs.skipped.append((entry, f"{kind}, not an image or CSV file by its name"))
+            else:
+                inputs.files.append(entry)
+                inputs.folder_of[entry] = path
+    return inputs
 
 
 def read_uploads(paths: list[Path]) -> list[tuple[str, bytes | None, str | None]]:
@@ -80,26 +103,53 @@ def read_uploads(paths: list[Path]) -> list[tuple[str, bytes | None, str | None]
     return uploads
 
 
+def classify_files(engine, paths: list[Path], model: str) -> list:
+    """Classification or ClassificationError for each file, in order."""
+    from digits.engine import ClassificationError
+
+    uploads = read_uploads(paths)
+    readable = [(name, data) for name, data, _ in uploads if data is not None]
+    verdicts = iter(engine.classify_batch(readable, model))
+    return [next(verdicts) if data is not None else ClassificationError(name, error) for name, data, error in uploads]
+
+
+def print_result(result, as_json: bool) -> None:
+    from digits.engine import ClassificationError
+
+    if as_json:
+        print(json.dumps({key: value for key, value in result.to_dict().items()
+                          if key not in ("warnings", "latency_ms") or value}), flush=True)
+    elif isinstance(result, ClassificationError):
+        print(f"{result.file}: error: {result.error}", flush=True)
+    else:
+        notes = f"  ({'; '.join(result.warnings)})" if result.warnings else ""
+        print(f"{result.file}: {result.digit}  {result.confidence:6.1%}  [{result.model}]{notes}", flush=True)
+
+
 def run_classify(args) -> int:
     from digits.engine import ClassificationError, Engine
+    from digits.preprocessing import MAX_FILES_PER_CALL
 
-    uploads = read_uploads(expand_paths(args.paths))
-    members = ("cnn", "vit") if args.model == "ensemble" else (args.model,)
-    with Engine(model_ids=members) as engine:
-        readable = [(name, data) for name, data, _ in uploads if data is not None]
-        verdicts = iter(engine.classify_batch(readable, args.model))
-        results = [next(verdicts) if data is not None else ClassificationError(name, error)
-                   for name, data, error in uploads]
-    for result in results:
-        if args.json:
-            print(json.dumps({key: value for key, value in result.to_dict().items()
-                              if key not in ("warnings", "latency_ms") or value}))
-        elif isinstance(result, ClassificationError):
-            print(f"{result.file}: error: {result.error}")
-        else:
-            notes = f"  ({'; '.join(result.warnings)})" if result.warnings else ""
-            print(f"{result.file}: {result.digit}  {result.confidence:6.1%}  [{result.model}]{notes}")
-    return 1 if any(isinstance(result, ClassificationError) for result in results) else 0
+    inputs = expand_paths(args.paths)
+    for entry, reason in inputs.skipped:
+        print(f"digits classify: skipped {entry}: {reason}", file=sys.stderr)
+    failed, read = False, set()
+    if inputs.files:
+        members = ("cnn", "vit") if args.model == "ensemble" else (args.model,)
+        with Engine(model_ids=members) as engine:
+            for start in range(0, len(inputs.files), MAX_FILES_PER_CALL):  # a batch at a time: memory stays bounded
+                batch = inputs.files[start:start + MAX_FILES_PER_CALL]
+                for path, result in zip(batch, classify_files(engine, batch, args.model)):
+                    print_result(result, args.json)
+                    failed |= isinstance(result, ClassificationError)
+                    if not isinstance(result, ClassificationError):
+                        read.add(inputs.folder_of.get(path))
+    for folder in inputs.folders:
+        if folder not in read:
+            print(f"digits classify: nothing in {folder} could be classified: it holds no image or CSV file "
+                  "that we can read", file=sys.stderr)
+            failed = True
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:

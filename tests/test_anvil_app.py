@@ -305,6 +305,26 @@ def test_warnings_text_of_a_real_blank_page(uplink):
     assert card["warnings"].splitlines() == [f"Note: {warning}" for warning in result["warnings"]]
 
 
+def test_an_iphone_heic_photo_gets_its_card_without_a_picture_the_browser_cannot_show(uplink):
+    import anvil
+
+    buffer = io.BytesIO()
+    Image.open(SAMPLES / "seven-paper.png").convert("RGB").save(buffer, format="HEIF", quality=90)
+    photo = anvil.BlobMedia("image/heic", buffer.getvalue(), name="IMG_0007.HEIC")
+    result = uplink["classify_digit"](photo, "cnn")
+    card = presentation.result_card(result, presentation.model_names(uplink["list_models"]()), upload=photo)
+    assert card["digit"] == "7" and card["error"] == ""
+    assert card["upload"] is None and card["preview"] is result["preview"]  # the 28x28 preview still shows
+    png_upload = sample_media("seven-paper.png")
+    assert presentation.result_card(result, {}, upload=png_upload)["upload"] is png_upload
+
+
+def test_the_file_chooser_offers_heic_and_avif_photos():
+    (loader,) = [c for c in template_components(FORMS["MainForm"]) if c["name"] == "file_loader"]
+    accepted = loader["properties"]["file_types"].split(",")
+    assert {"image/*", ".heic", ".heif", ".avif", ".csv"} <= set(accepted)
+
+
 def test_error_text_of_a_real_unreadable_file(uplink):
     import anvil
 

@@ -1,11 +1,13 @@
 """The `digits` command as a person uses it: classify files and folders, evaluate, benchmark."""
 
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from digits.cli import main
 
@@ -43,6 +45,53 @@ def test_classify_goes_on_past_a_broken_file_and_exits_1(tmp_path, capsys):
     assert broken_result["file"] == str(broken) and "broken.png" in broken_result["error"]
     assert "cannot read" in missing_result["error"]
     assert seven_result["digit"] == 7
+
+
+def _converted(sample: Path, image_format: str) -> bytes:
+    """A sample photo as the same picture in another format (HEIC from an iPhone, AVIF)."""
+    buffer = io.BytesIO()
+    Image.open(sample).convert("RGB").save(buffer, format=image_format, quality=90)
+    return buffer.getvalue()
+
+
+def test_a_folder_run_says_what_it_skipped_and_why(tmp_path, capsys):
+    photos, broken_only = tmp_path / "photos", tmp_path / "broken-only"
+    photos.mkdir()
+    broken_only.mkdir()
+    (photos / "seven.heic").write_bytes(_converted(sorted(SAMPLES.glob("seven*"))[0], "HEIF"))
+    (photos / "four.avif").write_bytes(_converted(sorted(SAMPLES.glob("four*"))[0], "AVIF"))
+    (photos / "notes.txt").write_text("the fours are from the sticky note")
+    (photos / "Makefile").write_text("all:\n")
+    (photos / "older").mkdir()
+    (broken_only / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+
+    assert main(["classify", "--json", str(photos), str(broken_only)]) == 1
+    out, err = capsys.readouterr()
+    four, seven, broken = json_lines(out)
+    assert (four["file"], four["digit"]) == (str(photos / "four.avif"), 4)
+    assert (seven["file"], seven["digit"]) == (str(photos / "seven.heic"), 7)
+    assert broken["file"] == str(broken_only / "broken.png") and "is not an image or CSV file we can read" in broken["error"]
+    assert err.splitlines() == [
+        f"digits classify: skipped {photos / 'Makefile'}: no file-type suffix, not an image or CSV file by its name",
+        f"digits classify: skipped {photos / 'notes.txt'}: a .txt file, not an image or CSV file by its name",
+        f"digits classify: skipped {photos / 'older'}: a folder; folders inside folders are not searched",
+        f"digits classify: nothing in {broken_only} could be classified: it holds no image or CSV file that we can read",
+    ]
+
+
+def test_a_folder_with_nothing_readable_is_an_error_not_silence(tmp_path, capsys):
+    empty, notes = tmp_path / "empty", tmp_path / "notes"
+    empty.mkdir()
+    notes.mkdir()
+    (notes / "todo.md").write_text("- photograph the sevens")
+    assert main(["classify", str(empty), str(notes)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        f"digits classify: skipped {notes / 'todo.md'}: a .md file, not an image or CSV file by its name",
+        f"digits classify: nothing in {empty} could be classified: it holds no image or CSV file that we can read",
+        f"digits classify: nothing in {notes} could be classified: it holds no image or CSV file that we can read",
+    ]
 
 
 def test_classify_prints_a_readable_table_without_json(capsys):

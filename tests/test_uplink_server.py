@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 KEY = "test-uplink-key-0123456789"
 FUNCTIONS = {"list_models", "classify_digit", "classify_digits", "compare_models", "model_report"}
 MAX_FILES_PER_CALL = 64  # digits.preprocessing.MAX_FILES_PER_CALL, without importing TensorFlow here
+MAX_FILE_BYTES, MAX_BYTES_PER_CALL = 10 * 2**20, 32 * 2**20  # its MAX_FILE_BYTES and MAX_BYTES_PER_CALL, likewise
 
 
 # --- what the tests send: handwritten digits as PNG files a person would drop ----------------------------
@@ -200,6 +201,7 @@ BAD_CALLS = {
     "broken PNG": (("classify_digit", "BROKEN"), {}, "'seven.png' looks truncated or damaged"),
     "missing argument": (("classify_digit",), {}, "missing a required argument: 'file'"),
     "too many files": (("classify_digits", "TOO_MANY"), {}, f"the limit is {MAX_FILES_PER_CALL}"),
+    "too many bytes": (("classify_digits", "TOO_HEAVY"), {}, f"the limit is {MAX_BYTES_PER_CALL // 2**20} MB per call"),
     "files that are not a list": (("classify_digits", "SEVEN"), {}, "Please send a list of image files"),
     "a list with text in it": (("classify_digits", ["SEVEN", "x"]), {}, "File 2 of 2 is not an image file"),
     "compare without a file": (("compare_models", None), {}, "Please send an image file; this was nothing."),
@@ -212,7 +214,9 @@ def test_bad_input_gets_a_readable_error_and_the_server_carries_on(anvil, digits
     (function, *args), kwargs, expected = BAD_CALLS[case]
     seven = png_file(digits[7], "seven.png")
     stand_ins = {"SEVEN": seven, "BROKEN": png_file(digits[7][:len(digits[7]) // 2], "seven.png"),
-                 "TOO_MANY": [seven] * (MAX_FILES_PER_CALL + 1)}
+                 "TOO_MANY": [seven] * (MAX_FILES_PER_CALL + 1),
+                 "TOO_HEAVY": [png_file(bytes(MAX_FILE_BYTES - 1), f"scan-{i}.png")
+                               for i in range(MAX_BYTES_PER_CALL // MAX_FILE_BYTES + 1)]}
 
     def real(value):
         return [real(v) for v in value] if isinstance(value, list) else stand_ins.get(value, value)

@@ -9,6 +9,8 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from digits.preprocessing import IMAGE_SIZE, PreparedImage, prepare_upload
+
 
 def encode(image: Image.Image, image_format: str = "PNG", **options) -> bytes:
     buffer = io.BytesIO()
@@ -126,3 +128,12 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
 def best_shift_correlation(a: np.ndarray, b: np.ndarray) -> float:
     """The correlation allowing a shift of up to one pixel: centring by mass rounds to whole pixels."""
     return max(correlation(np.roll(a, (dy, dx), axis=(0, 1)), b) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+
+
+def assert_reads_as(upload: bytes, digit: np.ndarray, minimum: float = 0.9, filename=None) -> PreparedImage:
+    """The upload comes out as a full-contrast 28x28 image of the digit."""
+    prepared = prepare_upload(upload, filename)
+    assert prepared.pixels.shape == (IMAGE_SIZE, IMAGE_SIZE) and prepared.pixels.dtype == np.uint8
+    assert prepared.pixels.max() == 255
+    assert best_shift_correlation(prepared.pixels, digit) > minimum
+    return prepared

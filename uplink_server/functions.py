@@ -20,7 +20,7 @@ import anvil.server
 
 import models
 from digits.engine import MODEL_CHOICES, Classification, Engine
-from digits.preprocessing import InputError, check_file_count
+from digits.preprocessing import InputError, check_call_size, check_file_count
 from models.reports import ReportError, load_report
 from uplink_server.inflight import InFlightCalls
 
@@ -141,7 +141,9 @@ def classify_digit(file, model="cnn") -> dict:
 @_door("classifying {files}")
 def classify_digits(files, model="cnn") -> list[dict]:
     files, model = _checked_media_list(files), _checked_model(model)
-    results = _service.engine.classify_batch([(_name(file), file.get_bytes()) for file in files], model)
+    uploads = [(_name(file), file.get_bytes()) for file in files]
+    check_call_size([len(data) if isinstance(data, (bytes, bytearray)) else 0 for _, data in uploads])
+    results = _service.engine.classify_batch(uploads, model)
     return [_with_preview(result) if isinstance(result, Classification) else result.to_dict()
             for result in results]
 

@@ -88,9 +88,12 @@ def finished_text(total: int, failed: int) -> str:
     return "Done: {} of {} read; the red cards say what went wrong.".format(total - failed, plural(total, "file"))
 
 
+NOT_SHOWN_BY_BROWSERS = ("image/heic", "image/heif", "image/heic-sequence", "image/heif-sequence", "image/tiff")
+
+
 def is_image(content_type) -> bool:
-    """Whether the browser can show an upload as a picture (a CSV cannot)."""
-    return bool(content_type) and content_type.startswith("image/")
+    """Whether the browser can show an upload as a picture (a CSV cannot, most browsers not HEIC or TIFF)."""
+    return bool(content_type) and content_type.startswith("image/") and content_type not in NOT_SHOWN_BY_BROWSERS
 
 
 # --- models ------------------------------------------------------------------------------------------

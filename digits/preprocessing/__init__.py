@@ -22,10 +22,12 @@ import numpy as np
 from PIL import Image
 
 from digits.preprocessing.decode import (
+    MAX_BYTES_PER_CALL,
     MAX_FILE_BYTES,
     MAX_FILES_PER_CALL,
     MAX_PIXELS,
     InputError,
+    check_call_size,
     check_file_count,
     decode,
 )
@@ -41,9 +43,9 @@ from digits.preprocessing.locate import (
 from digits.preprocessing.normalise import DIGIT_BOX, IMAGE_SIZE, is_in_mnist_form, stretch, to_mnist_frame
 
 __all__ = [
-    "DIGIT_BOX", "IMAGE_SIZE", "LOW_CONTRAST_WARNING", "MAX_FILES_PER_CALL",
+    "DIGIT_BOX", "IMAGE_SIZE", "LOW_CONTRAST_WARNING", "MAX_BYTES_PER_CALL", "MAX_FILES_PER_CALL",
     "MAX_FILE_BYTES", "MAX_PIXELS", "NO_DIGIT_WARNING", "SEVERAL_MARKS_WARNING", "InputError", "PreparedImage",
-    "check_file_count", "prepare_upload", "preview_png", "to_model_input",
+    "check_call_size", "check_file_count", "prepare_upload", "preview_png", "to_model_input",
 ]
 
 

@@ -5,13 +5,18 @@ import math
 import numpy as np
 
 
-def border(array: np.ndarray) -> np.ndarray:
-    """The pixels of a band along the image's edges, (N, ...), subsampled to a few thousand."""
-    height, width = array.shape[:2]
+def border_regions(height: int, width: int) -> list[tuple[slice, slice]]:
+    """(rows, columns) of the four bands along an image's edges, subsampled to a few thousand pixels."""
     band = 1 + min(height, width) // 64
     step = max(1, (height + width) // 1024)
-    edges = [array[:band, ::step], array[-band:, ::step], array[::step, :band], array[::step, -band:]]
-    return np.concatenate([edge.reshape(-1, *array.shape[2:]) for edge in edges])
+    return [(slice(0, band, 1), slice(0, width, step)), (slice(height - band, height, 1), slice(0, width, step)),
+            (slice(0, height, step), slice(0, band, 1)), (slice(0, height, step), slice(width - band, width, 1))]
+
+
+def border(array: np.ndarray) -> np.ndarray:
+    """The pixels of a band along the image's edges, (N, ...), subsampled to a few thousand."""
+    regions = border_regions(*array.shape[:2])
+    return np.concatenate([array[rows, cols].reshape(-1, *array.shape[2:]) for rows, cols in regions])
 
 
 def median(values: np.ndarray) -> np.ndarray:

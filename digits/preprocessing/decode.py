@@ -14,26 +14,44 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps
+import pillow_heif
+from PIL import ExifTags, Image
 
-from digits.preprocessing.arrays import border, median
+from digits.preprocessing.budget import PixelBudget
+from digits.preprocessing.working import WORK_MAX_SIDE, UnconvertibleMode, working_image
 
 IMAGE_SIZE = 28  # a CSV holds one 28x28 digit
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 MAX_FILES_PER_CALL = 64
+MAX_BYTES_PER_CALL = 32 * 1024 * 1024  # a call's files are all in memory while it runs: 64 x 10 MB would be 640 MB
 # Pillow warns above MAX_IMAGE_PIXELS and refuses above twice that; `_open_image` turns both into InputError.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+pillow_heif.register_heif_opener(thumbnails=False)  # Pillow itself reads AVIF
+# Pillow stores a picture in blocks, 16 MB by default, that glibc serves from per-thread heaps which
+# keep them once freed: each thread that ever decoded a large upload would hold on to its memory.
+# Blocks over 32 MB are mapped from the system and handed back when freed, so one block per picture.
+Image.core.set_block_size(256 * 2**20)
 
-WORK_MAX_SIDE = 512  # larger images are box-shrunk to this first
-LOSSY_FORMATS = ("JPEG", "WEBP")  # their compression rings: faint grey spreads around strokes
+# Full-size pixels being decoded at once, across threads: two of the largest PNGs (2 x 160 MB as RGBA).
+DECODE_BUDGET = PixelBudget(2 * MAX_PIXELS)
+# Full-size copies a format's decoder holds at once (measured: deploy/measure_memory.py --formats);
+# a PNG, GIF, BMP or TIFF is decoded straight into the picture, a JPEG at its draft size.
+DECODER_COPIES = {"WEBP": 4, "AVIF": 2, "HEIF": 2}
+LOSSY_FORMATS = ("JPEG", "WEBP", "HEIF", "AVIF")  # their compression rings: faint grey spreads around strokes
 
-_IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")  # Pillow opens multi-picture JPEGs as "MPO"
-_READABLE_KINDS = "PNG, JPEG, GIF, BMP, WebP, TIFF or a 28x28 CSV"
+# Pillow opens multi-picture JPEGs as "MPO"; iPhones' HEIC photos are "HEIF", read by pillow-heif.
+_IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF", "HEIF", "AVIF")
+_READABLE_KINDS = "PNG, JPEG, GIF, BMP, WebP, TIFF, HEIC, AVIF or a 28x28 CSV"
+READABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif",
+                     ".csv")
 _CSV_SEPARATORS = re.compile(r"[\s,;]+")  # commas as written; semicolons and spaces as spreadsheets also write
-_HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
-_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+_EXIF_TURNS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+               5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+               8: Image.Transpose.ROTATE_90}  # as ImageOps.exif_transpose turns them
+_QUARTER_TURNS = (Image.Transpose.TRANSPOSE, Image.Transpose.ROTATE_270, Image.Transpose.TRANSVERSE,
+                  Image.Transpose.ROTATE_90)
 
 
 class InputError(ValueError):
@@ -61,6 +79,17 @@ def check_file_count(count: int) -> None:
         )
 
 
+def check_call_size(sizes: list[int]) -> None:
+    """Refuses a call whose files come to more than MAX_BYTES_PER_CALL bytes in all."""
+    total = sum(sizes)
+    if total > MAX_BYTES_PER_CALL:
+        megabytes = math.ceil(total / 2**20 * 10) / 10
+        raise InputError(
+            f"Too much at once: these {len(sizes)} files come to {megabytes:.1f} MB; the limit is "
+            f"{MAX_BYTES_PER_CALL // 2**20} MB per call. Send them in smaller batches."
+        )
+
+
 def decode(data: bytes, filename: str | None = None) -> Decoded:
     """An uploaded file (image or 28x28 CSV) as pixels."""
     label = _describe(filename)
@@ -68,9 +97,7 @@ def decode(data: bytes, filename: str | None = None) -> Decoded:
     data = bytes(data)
     if _looks_like_text(data):
         return Decoded(_read_csv(data, label)[..., np.newaxis], "CSV", (IMAGE_SIZE, IMAGE_SIZE))
-    image, source_format, source_size = _open_image(data, label)
-    pixels = np.asarray(_working_image(image, label), dtype=np.float32)
-    return Decoded(pixels if pixels.ndim == 3 else pixels[..., np.newaxis], source_format, source_size)
+    return _decode_image(data, label)
 
 
 def _describe(filename: str | None) -> str:
@@ -94,15 +121,31 @@ def _check_byte_size(data: bytes, label: str) -> None:
         raise InputError(f"{label} is {megabytes:.1f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB per file.")
 
 
-def _open_image(data: bytes, label: str) -> tuple[Image.Image, str, tuple[int, int]]:
-    """The decoded image (EXIF orientation applied), its format name and its (width, height) as shown."""
+def _decode_image(data: bytes, label: str) -> Decoded:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", module="PIL")  # complaints about damaged metadata: we read it or refuse it
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        return _decode_image(data, label)
+        image, source_format = _open_image(data, label)
+        stored_size = image.size
+        _draft(image, source_format)
+        # The full-size picture exists only inside this reservation, and only until it is shrunk.
+        with DECODE_BUDGET.reserve(image.width * image.height * DECODER_COPIES.get(source_format, 1)):
+            try:
+                _load(image, label, source_format)
+                turn = _exif_turn(image)
+                working = _working_image(image, label)
+            finally:
+                image.close()  # frees the full-size pixels now, not when the garbage collector gets round to it
+    if turn is not None:  # turned once small: the same picture, without a full-size copy
+        working = working.transpose(turn)
+    width, height = stored_size
+    source_size = (height, width) if turn in _QUARTER_TURNS else (width, height)
+    pixels = np.asarray(working, dtype=np.float32)
+    return Decoded(pixels if pixels.ndim == 3 else pixels[..., np.newaxis], source_format, source_size)
 
 
-def _decode_image(data: bytes, label: str) -> tuple[Image.Image, str, tuple[int, int]]:
+def _open_image(data: bytes, label: str) -> tuple[Image.Image, str]:
+    """The image with its header read and checked, nothing decoded yet, and its format's name."""
     too_many_pixels = InputError(
         f"{label} has too many pixels (over {MAX_PIXELS // 1_000_000} million); please send a smaller image."
     )
@@ -117,22 +160,42 @@ def _decode_image(data: bytes, label: str) -> tuple[Image.Image, str, tuple[int,
         raise too_many_pixels
     if width < 1 or height < 1:
         raise InputError(f"{label} has no pixels.")
-    source_format = "JPEG" if image.format == "MPO" else image.format
+    return image, "JPEG" if image.format == "MPO" else image.format
+
+
+def _draft(image: Image.Image, source_format: str) -> None:
+    """A large JPEG is decoded straight at 1/2, 1/4 or 1/8 of its size, never at full size."""
+    width, height = image.size
+    if source_format == "JPEG" and max(width, height) > 2 * WORK_MAX_SIDE:
+        shrink = max(width, height) / WORK_MAX_SIDE
+        try:
+            image.draft(None, (int(width / shrink), int(height / shrink)))
+        except Exception:  # damaged: load() says so
+            pass
+
+
+def _load(image: Image.Image, label: str, source_format: str) -> None:
     try:
-        if source_format == "JPEG" and max(width, height) > 2 * WORK_MAX_SIDE:
-            shrink = max(width, height) / WORK_MAX_SIDE
-            image.draft(None, (int(width / shrink), int(height / shrink)))  # decodes at 1/2, 1/4 or 1/8 size
         image.load()
     except Exception:
         raise InputError(
             f"{label} looks truncated or damaged: its {source_format} data could not be decoded."
         ) from None
+
+
+def _exif_turn(image: Image.Image) -> Image.Transpose | None:
+    """How to turn the picture upright, from its EXIF orientation (Pillow turns TIFFs while loading them)."""
     try:
-        image = ImageOps.exif_transpose(image)  # (Pillow turns TIFFs while loading them)
+        return _EXIF_TURNS.get(image.getexif().get(ExifTags.Base.Orientation, 1))
     except Exception:  # broken EXIF: the pixels are still fine, as stored
-        pass
-    turned = (image.width > image.height) != (width > height)
-    return image, source_format, (height, width) if turned else (width, height)
+        return None
+
+
+def _working_image(image: Image.Image, label: str) -> Image.Image:
+    try:
+        return working_image(image)
+    except UnconvertibleMode:
+        raise InputError(f"{label} uses a colour mode ({image.mode}) we cannot read.") from None
 
 
 def _looks_like_text(data: bytes) -> bool:
@@ -169,43 +232,3 @@ def _read_csv(data: bytes, label: str) -> np.ndarray:
     if values.max() <= 1.0:
         values = values * 255.0
     return values.astype(np.float32)
-
-
-def _has_alpha(image: Image.Image) -> bool:
-    return image.mode in _ALPHA_MODES or "transparency" in image.info
-
-
-def _working_image(image: Image.Image, label: str) -> Image.Image:
-    """The image as "L", "RGB" or "F" (0-255 grey), transparency resolved, at most WORK_MAX_SIDE long."""
-    if image.mode in _HIGH_DEPTH_MODES:
-        image = Image.fromarray(_high_depth_grey(image))
-    elif _has_alpha(image):
-        rgba = image.convert("RGBA")
-        alpha = rgba.getchannel("A")
-        if _background_is_transparent(np.asarray(alpha)):
-            image = alpha  # a drawing on a transparent canvas: whatever is opaque is ink, whatever its colour
-        else:
-            image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
-    elif image.mode in ("1", "L"):
-        image = image.convert("L")
-    else:
-        try:
-            image = image.convert("RGB")
-        except Exception:  # rare modes such as LAB that Pillow cannot convert
-            raise InputError(f"{label} uses a colour mode ({image.mode}) we cannot read.") from None
-    factor = math.ceil(max(image.size) / WORK_MAX_SIDE)
-    return image.reduce(factor) if factor > 1 else image
-
-
-def _high_depth_grey(image: Image.Image) -> np.ndarray:
-    """16-bit, 32-bit and float greyscale on the 0-255 scale."""
-    grey = np.asarray(image, dtype=np.float32)
-    if image.mode.startswith("I;16") or (image.mode == "I" and grey.max() > 255):
-        grey = grey * (255.0 / 65535.0)
-    elif image.mode == "F" and grey.max() <= 1.0:
-        grey = grey * 255.0
-    return np.ascontiguousarray(np.clip(np.nan_to_num(grey), 0.0, 255.0))
-
-
-def _background_is_transparent(alpha: np.ndarray) -> bool:
-    return float(median(border(alpha))) < 128
