@@ -1,6 +1,7 @@
 """The `digits` command: a thin door onto training, evaluation, classification and serving."""
 
 import argparse
+import itertools
 import json
 import shlex
 import sys
@@ -79,21 +80,32 @@ def run_classify(args) -> int:
 
     uploads = read_uploads(expand_paths(args.paths))
     members = ("cnn", "vit") if args.model == "ensemble" else (args.model,)
+    results = []
     with Engine(model_ids=members) as engine:
-        readable = [(name, data) for name, data, _ in uploads if data is not None]
-        verdicts = iter(engine.classify_batch(readable, args.model))
-        results = [next(verdicts) if data is not None else ClassificationError(name, error)
-                   for name, data, error in uploads]
+        for readable, run in itertools.groupby(uploads, key=lambda upload: upload[1] is not None):
+            run = list(run)  # files read in a row go to the engine together; a CSV gives a result per row
+            results += (engine.classify_batch([(name, data) for name, data, _ in run], args.model) if readable
+                        else [ClassificationError(name, error) for name, _, error in run])
     for result in results:
         if args.json:
             print(json.dumps({key: value for key, value in result.to_dict().items()
                               if key not in ("warnings", "latency_ms") or value}))
-        elif isinstance(result, ClassificationError):
-            print(f"{result.file}: error: {result.error}")
         else:
-            notes = f"  ({'; '.join(result.warnings)})" if result.warnings else ""
-            print(f"{result.file}: {result.digit}  {result.confidence:6.1%}  [{result.model}]{notes}")
+            print(_result_line(result))
+    labelled = [result for result in results if getattr(result, "label", None) is not None]
+    if labelled and not args.json:
+        right = sum(result.digit == result.label for result in labelled)
+        print(f"accuracy: {right / len(labelled):.2%} ({right:,} of {len(labelled):,} labelled rows right)")
     return 1 if any(isinstance(result, ClassificationError) for result in results) else 0
+
+
+def _result_line(result) -> str:
+    if not hasattr(result, "digit"):
+        return f"{result.file}: error: {result.error}"
+    where = result.file if result.row is None else f"{result.file} row {result.row}"
+    label = "" if result.label is None else f"  label {result.label}{'' if result.label == result.digit else ' (wrong)'}"
+    notes = f"  ({'; '.join(result.warnings)})" if result.warnings else ""
+    return f"{where}: {result.digit}  {result.confidence:6.1%}  [{result.model}]{label}{notes}"
 
 
 def main(argv: list[str] | None = None) -> int:

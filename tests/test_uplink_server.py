@@ -241,6 +241,20 @@ def test_a_broken_file_in_a_batch_gets_its_own_error(anvil, digits):
         assert len(answer["probabilities"]) == 10 and decoded(answer["preview"]).size == (224, 224)
 
 
+def test_a_csv_of_many_digits_gets_one_result_per_row(servers, anvil, mnist_path):
+    with np.load(mnist_path) as mnist:
+        images, labels = mnist["x_test"][:40], mnist["y_test"][:40]
+    rows = [f"{label}," + ",".join(map(str, image.ravel())) for image, label in zip(images, labels)]
+    table = "label," + ",".join(f"pixel{i}" for i in range(784)) + "\n" + "\n".join(rows)
+    answers = anvil.call("classify_digits", [MediaFile("text/csv", table.encode(), "test.csv"),
+                                             png_file(b"GIF89a broken", "two.gif")])
+    assert [(answer["file"], answer.get("row"), answer.get("label")) for answer in answers] == [
+        *(("test.csv", row, int(label)) for row, label in enumerate(labels, start=1)), ("two.gif", None, None)]
+    assert answers[4]["preview"].name == "test-row5-28x28.png" and decoded(answers[4]["preview"]).size == (224, 224)
+    if servers["trained"]:
+        assert sum(answer["digit"] == answer["label"] for answer in answers[:-1]) >= 39
+
+
 def test_compare_models_answers_with_every_model(servers, anvil, digits):
     answer = anvil.call("compare_models", png_file(digits[4], "four.png"))
     assert set(answer) == {"file", "preview", "warnings", "results"}

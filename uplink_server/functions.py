@@ -140,6 +140,7 @@ def classify_digit(file, model="cnn") -> dict:
 @anvil.server.callable
 @_door("classifying {files}")
 def classify_digits(files, model="cnn") -> list[dict]:
+    """One result per file, and one per row of a CSV of many digits (each with its "row" and "label")."""
     files, model = _checked_media_list(files), _checked_model(model)
     results = _service.engine.classify_batch([(_name(file), file.get_bytes()) for file in files], model)
     return [_with_preview(result) if isinstance(result, Classification) else result.to_dict()
@@ -183,6 +184,7 @@ def _with_preview(result: Classification) -> dict:
 
 def _preview(result: Classification):
     stem = PurePath(result.file).stem if result.file else "upload"
+    stem = stem if result.row is None else f"{stem}-row{result.row}"
     return anvil.BlobMedia("image/png", result.preview_png(), name=f"{stem}-28x28.png")
 
 

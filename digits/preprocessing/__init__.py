@@ -5,11 +5,12 @@ its centre of mass in a 28x28 frame. Training reads MNIST arrays that are alread
 turns an upload into it with `prepare_upload`. Both end in `to_model_input`.
 
 An upload goes through four stages, one module each:
-  decode     bytes -> pixels (the file checked, decoded at a working size, or a 28x28 CSV parsed)
+  decode     bytes -> pixels (the file checked, decoded at a working size, or a one-digit CSV parsed)
   ink        pixels -> ink signal (light evened out, polarity decided, background and ruled lines removed)
   locate     ink -> the digit's marks cropped to their box, or why there is no digit
   normalise  the digit -> MNIST's form (fitted into 20x20, centred by mass in 28x28, stretched)
-An image already in MNIST form comes out unchanged. Anything wrong with the file itself raises
+A CSV of many digits (csv_digits.py) gives one image per row through `prepare_file`, each row taken
+through the same stages after decoding. An image already in MNIST form comes out unchanged. Anything wrong with the file itself raises
 InputError with a message naming the file; doubts about the picture become warnings in the result.
 """
 
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from digits.preprocessing.csv_digits import MAX_CSV_BYTES, MAX_CSV_ROWS, looks_like_text, read_digit_table
 from digits.preprocessing.decode import (
     MAX_FILE_BYTES,
     MAX_FILES_PER_CALL,
@@ -29,6 +31,7 @@ from digits.preprocessing.decode import (
     check_file_count,
     decode,
 )
+from digits.preprocessing.errors import describe_file
 from digits.preprocessing.ink import MIN_INK_LEVEL, find_ink, noise_level
 from digits.preprocessing.locate import (
     EDGES_NOT_BACKGROUND_WARNING,
@@ -41,9 +44,10 @@ from digits.preprocessing.locate import (
 from digits.preprocessing.normalise import DIGIT_BOX, IMAGE_SIZE, is_in_mnist_form, stretch, to_mnist_frame
 
 __all__ = [
-    "DIGIT_BOX", "EDGES_NOT_BACKGROUND_WARNING", "IMAGE_SIZE", "LOW_CONTRAST_WARNING", "MAX_FILES_PER_CALL",
-    "MAX_FILE_BYTES", "MAX_PIXELS", "NO_INK_WARNING", "SEVERAL_MARKS_WARNING", "InputError", "PreparedImage",
-    "check_file_count", "prepare_upload", "preview_png", "to_model_input",
+    "DIGIT_BOX", "EDGES_NOT_BACKGROUND_WARNING", "IMAGE_SIZE", "LOW_CONTRAST_WARNING", "MAX_CSV_BYTES",
+    "MAX_CSV_ROWS", "MAX_FILES_PER_CALL", "MAX_FILE_BYTES", "MAX_PIXELS", "NO_INK_WARNING", "SEVERAL_MARKS_WARNING",
+    "InputError", "PreparedImage", "check_file_count", "prepare_file", "prepare_upload", "preview_png",
+    "to_model_input",
 ]
 
 
@@ -53,6 +57,8 @@ class PreparedImage:
     warnings: tuple[str, ...]
     source_format: str  # "PNG", "JPEG", ..., "CSV"
     source_size: tuple[int, int]  # (width, height) of the upload, after its EXIF orientation
+    row: int | None = None  # a CSV of many digits: the data row it came from, from 1
+    label: int | None = None  # ... and the digit its label column says it is
 
     def to_dict(self) -> dict:
         return {
@@ -60,6 +66,7 @@ class PreparedImage:
             "warnings": list(self.warnings),
             "source_format": self.source_format,
             "source_size": list(self.source_size),
+            **{key: value for key, value in (("row", self.row), ("label", self.label)) if value is not None},
         }
 
 
@@ -74,15 +81,33 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
 def prepare_upload(data: bytes, filename: str | None = None) -> PreparedImage:
     """An uploaded file (image or 28x28 CSV) as the 28x28 MNIST-style digit a model expects."""
     decoded = decode(data, filename)
-    ink = find_ink(decoded.pixels)
-    if is_in_mnist_form(ink) and noise_level(ink) == 0 and float(ink.max()) >= MIN_INK_LEVEL:
-        pixels, notes = stretch(ink), contrast_notes(float(ink.max()), 0.0)
-    else:
-        located = locate_digit(ink, lossy=decoded.lossy)
-        empty = np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.uint8)
-        pixels, notes = (empty if located.digit is None else to_mnist_frame(located.digit)), located.warnings
-    pixels.setflags(write=False)
+    pixels, notes = _digit_of(decoded.pixels, decoded.lossy)
     return PreparedImage(pixels, notes, decoded.source_format, decoded.source_size)
+
+
+def prepare_file(data: bytes, filename: str | None = None) -> list[PreparedImage]:
+    """An uploaded file as the digits it holds: one per row of a CSV of many digits (or with labels), else one."""
+    if isinstance(data, (bytes, bytearray, memoryview)) and len(data) and looks_like_text(data):
+        table = read_digit_table(data, describe_file(filename))
+        if table.one_per_row and (len(table.images) > 1 or table.labels is not None):
+            labels = [None] * len(table.images) if table.labels is None else table.labels.tolist()
+            return [PreparedImage(*_digit_of(pixels[..., np.newaxis], lossy=False), "CSV", (IMAGE_SIZE, IMAGE_SIZE),
+                                  row=row, label=label)
+                    for row, (pixels, label) in enumerate(zip(table.images, labels), start=1)]
+    return [prepare_upload(data, filename)]
+
+
+def _digit_of(pixels: np.ndarray, lossy: bool) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Decoded pixels -> the read-only 28x28 digit and the warnings about it."""
+    ink = find_ink(pixels)
+    if is_in_mnist_form(ink) and noise_level(ink) == 0 and float(ink.max()) >= MIN_INK_LEVEL:
+        digit, notes = stretch(ink), contrast_notes(float(ink.max()), 0.0)
+    else:
+        located = locate_digit(ink, lossy=lossy)
+        empty = np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+        digit, notes = (empty if located.digit is None else to_mnist_frame(located.digit)), located.warnings
+    digit.setflags(write=False)
+    return digit, notes
 
 
 def preview_png(pixels: np.ndarray, scale: int = 8) -> bytes:

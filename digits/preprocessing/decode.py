@@ -1,4 +1,4 @@
-"""Bytes to pixels: the file checked and decoded, or a 28x28 CSV parsed.
+"""Bytes to pixels: the file checked and decoded, or a one-digit CSV parsed (csv_digits.py).
 
 Everything wrong with the file itself raises InputError, with a message that names the file.
 The result is float32 (H, W, C) on the 0-255 scale (C = 1 grey, 3 colour), transparency resolved,
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import math
-import re
 import warnings
 from dataclasses import dataclass
 
@@ -17,6 +16,10 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from digits.preprocessing.arrays import border, median
+from digits.preprocessing.csv_digits import looks_like_text, read_digit_table
+from digits.preprocessing.errors import InputError
+from digits.preprocessing.errors import describe_file as _describe
+from digits.preprocessing.errors import not_readable as _not_readable
 
 IMAGE_SIZE = 28  # a CSV holds one 28x28 digit
 
@@ -30,14 +33,8 @@ WORK_MAX_SIDE = 512  # larger images are box-shrunk to this first
 LOSSY_FORMATS = ("JPEG", "WEBP")  # their compression rings: faint grey spreads around strokes
 
 _IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")  # Pillow opens multi-picture JPEGs as "MPO"
-_READABLE_KINDS = "PNG, JPEG, GIF, BMP, WebP, TIFF or a 28x28 CSV"
-_CSV_SEPARATORS = re.compile(r"[\s,;]+")  # commas as written; semicolons and spaces as spreadsheets also write
 _HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
-
-
-class InputError(ValueError):
-    """An upload we cannot use, with a message a person can read. The only error bad input raises."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,22 +63,11 @@ def decode(data: bytes, filename: str | None = None) -> Decoded:
     label = _describe(filename)
     _check_byte_size(data, label)
     data = bytes(data)
-    if _looks_like_text(data):
+    if looks_like_text(data):
         return Decoded(_read_csv(data, label)[..., np.newaxis], "CSV", (IMAGE_SIZE, IMAGE_SIZE))
     image, source_format, source_size = _open_image(data, label)
     pixels = np.asarray(_working_image(image, label), dtype=np.float32)
     return Decoded(pixels if pixels.ndim == 3 else pixels[..., np.newaxis], source_format, source_size)
-
-
-def _describe(filename: str | None) -> str:
-    if not filename:
-        return "This file"
-    name = filename if len(filename) <= 80 else filename[:77] + "..."
-    return f"'{name}'"
-
-
-def _not_readable(label: str) -> InputError:
-    return InputError(f"{label} is not an image or CSV file we can read ({_READABLE_KINDS}).")
 
 
 def _check_byte_size(data: bytes, label: str) -> None:
@@ -135,40 +121,13 @@ def _decode_image(data: bytes, label: str) -> tuple[Image.Image, str, tuple[int,
     return image, source_format, (height, width) if turned else (width, height)
 
 
-def _looks_like_text(data: bytes) -> bool:
-    head = data[:512]
-    return all(32 <= byte < 127 or byte in b"\t\r\n" for byte in head.removeprefix(b"\xef\xbb\xbf"))
-
-
 def _read_csv(data: bytes, label: str) -> np.ndarray:
-    """The 784 values of a digit CSV as a (28, 28) float32 grey image on the 0-255 scale."""
-    if len(data) > 256 * 1024:
-        raise _not_readable(label)
-    lines = [line.strip() for line in data.decode("utf-8-sig", errors="replace").splitlines()]
-    lines = [line for line in lines if line]
-    if lines and any(char.isalpha() and char not in "eE" for char in lines[0]):
-        lines = lines[1:]  # a header row such as "pixel0,pixel1,..."
-    try:
-        rows = [[float(value) for value in _CSV_SEPARATORS.split(line.strip(",;"))] for line in lines]
-    except ValueError:
-        raise _not_readable(label) from None
-    count = sum(len(row) for row in rows)
-    if count == 0:
-        raise _not_readable(label)
-    pixel_count = IMAGE_SIZE * IMAGE_SIZE
-    if len(rows) > 1 and all(len(row) == pixel_count for row in rows):
-        raise InputError(f"{label} holds {len(rows)} digits of {pixel_count} values; send one digit per file.")
-    if count != pixel_count:
-        raise InputError(
-            f"{label} holds {count} numbers; a digit CSV needs {pixel_count} "
-            f"({IMAGE_SIZE} x {IMAGE_SIZE}, one row or {IMAGE_SIZE} rows)."
-        )
-    values = np.array([value for row in rows for value in row]).reshape(IMAGE_SIZE, IMAGE_SIZE)
-    if not np.isfinite(values).all() or values.min() < 0 or values.max() > 255:
-        raise InputError(f"{label} has values outside 0-255; a digit CSV holds values 0-1 or 0-255.")
-    if values.max() <= 1.0:
-        values = values * 255.0
-    return values.astype(np.float32)
+    """The one digit of a CSV as a (28, 28) float32 grey image on the 0-255 scale."""
+    table = read_digit_table(data, label)
+    if len(table.images) > 1:
+        raise InputError(f"{label} holds {len(table.images)} digits, one per row; send one digit per file here, "
+                         "or read every row with classify_digits or `digits classify`.")
+    return table.images[0]
 
 
 def _has_alpha(image: Image.Image) -> bool:
