@@ -3,11 +3,13 @@
 import argparse
 import itertools
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
 
 DATA_HELP = "MNIST .npz file (default: $DIGITS_MNIST_NPZ, else Keras' download)"
+QUIET_COMMANDS = ("classify", "read", "evaluate")  # a newcomer's first commands print only their results
 UPLOAD_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".csv"}
 
 
@@ -108,9 +110,31 @@ def _result_line(result) -> str:
     return f"{where}: {result.digit}  {result.confidence:6.1%}  [{result.model}]{label}{notes}"
 
 
+def quiet_tensorflow(environ=os.environ) -> None:
+    """TensorFlow imported without its C++ start-up lines, unless the user set a log level (theirs, or DEBUG).
+
+    TensorFlow 2.20 and later log through absl before absl is set up, which TF_CPP_MIN_LOG_LEVEL no
+    longer silences; so standard error is pointed at /dev/null for the import only.
+    """
+    if "TF_CPP_MIN_LOG_LEVEL" in environ or environ.get("LOG_LEVEL", "").upper() == "DEBUG":
+        return
+    environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # what TensorFlow logs later, where it still honours it
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
+    if args.command in QUIET_COMMANDS:
+        quiet_tensorflow()  # before TensorFlow is first imported
     from digits.preprocessing import InputError
     from training.data import DataError
 

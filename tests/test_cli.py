@@ -1,6 +1,7 @@
 """The `digits` command as a person uses it: classify files and folders, evaluate, benchmark."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +76,19 @@ def test_benchmark_reports_every_figure(mnist_path):
     for key in ("batch_images_per_s", "concurrent_1_images_per_s", "concurrent_16_images_per_s"):
         assert figures[key] > 0
     json.dumps(figures)
+
+
+def _command_environment(**extra: str) -> dict:
+    environment = {key: value for key, value in os.environ.items() if key not in ("TF_CPP_MIN_LOG_LEVEL", "LOG_LEVEL")}
+    return {**environment, **extra}
+
+
+def test_a_first_command_prints_only_its_results_without_tensorflow_start_up_lines():
+    seven = str(sorted(SAMPLES.glob("seven*"))[0])
+    run = subprocess.run([sys.executable, "-m", "digits.cli", "classify", seven], capture_output=True, text=True,
+                         cwd=REPO, env=_command_environment())
+    assert run.returncode == 0 and run.stderr == "" and run.stdout.startswith(seven)
+    debug = subprocess.run([sys.executable, "-c", "from digits.cli import quiet_tensorflow; import os; "
+                            "quiet_tensorflow(); print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'))"],
+                           capture_output=True, text=True, cwd=REPO, env=_command_environment(LOG_LEVEL="debug"))
+    assert debug.stdout.strip() == "None" and "tensorflow" not in debug.stderr.lower()
