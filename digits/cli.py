@@ -45,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--model", default="cnn", choices=["cnn", "vit", "ensemble"])
     classify.add_argument("--json", action="store_true", help="one JSON object per input per line")
 
+    read = commands.add_parser("read", help="read whole numbers (several digits) in image files")
+    read.add_argument("paths", nargs="+", metavar="PATH", help="a file, or a folder of image files")
+    read.add_argument("--model", default="cnn", choices=["cnn", "vit", "ensemble"])
+    read.add_argument("--json", action="store_true", help="one JSON object per file per line")
+
     bench = commands.add_parser("bench", help="latency and throughput of the engine against naive Keras")
     bench.add_argument("--data", help=DATA_HELP)
     bench.add_argument("--json", action="store_true", help="print one JSON object")
@@ -99,6 +104,39 @@ def run_classify(args) -> int:
         right = sum(result.digit == result.label for result in labelled)
         print(f"accuracy: {right / len(labelled):.2%} ({right:,} of {len(labelled):,} labelled rows right)")
     return 1 if any(isinstance(result, ClassificationError) for result in results) else 0
+
+
+def run_read(args) -> int:
+    from digits.engine import Engine
+    from digits.numbers import read_number
+    from digits.preprocessing import InputError
+
+    failed = False
+    members = ("cnn", "vit") if args.model == "ensemble" else (args.model,)
+    with Engine(model_ids=members) as engine:
+        for name, data, error in read_uploads(expand_paths(args.paths)):
+            try:
+                reading = read_number(engine, data, args.model, name) if data is not None else None
+            except InputError as input_error:
+                error = str(input_error)
+            failed |= error is not None
+            if args.json:
+                print(json.dumps({"file": name, "error": error} if error else _number_line(reading)))
+            else:
+                print(f"{name}: error: {error}" if error else _number_text(reading))
+    return 1 if failed else 0
+
+
+def _number_line(reading) -> dict:
+    line = {key: reading.to_dict()[key] for key in ("file", "model", "number", "confidence")}
+    line["digits"] = [{key: digit[key] for key in ("digit", "confidence", "box")}
+                      for digit in reading.to_dict()["digits"]]
+    return {**line, **({"warnings": list(reading.warnings)} if reading.warnings else {})}
+
+
+def _number_text(reading) -> str:
+    notes = f"  ({'; '.join(reading.warnings)})" if reading.warnings else ""
+    return f"{reading.file}: {reading.number or '-'}  {reading.confidence:6.1%}  [{reading.model}]{notes}"
 
 
 def _result_line(result) -> str:
@@ -176,6 +214,8 @@ def run(args, argv: list[str]) -> int:
         return 0
     if args.command == "classify":
         return run_classify(args)
+    if args.command == "read":
+        return run_read(args)
     if args.command == "bench":
         from digits.bench import run_benchmark
         from training.data import load_mnist

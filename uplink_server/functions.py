@@ -20,6 +20,7 @@ import anvil.server
 
 import models
 from digits.engine import MODEL_CHOICES, Classification, Engine
+from digits.numbers import read_number as read_number_in
 from digits.preprocessing import InputError, check_file_count
 from training.report import ReportError, load_report
 from uplink_server.inflight import InFlightCalls
@@ -145,6 +146,19 @@ def classify_digits(files, model="cnn") -> list[dict]:
     results = _service.engine.classify_batch([(_name(file), file.get_bytes()) for file in files], model)
     return [_with_preview(result) if isinstance(result, Classification) else result.to_dict()
             for result in results]
+
+
+@anvil.server.callable
+@_door("reading the number in {file}")
+def read_number(file, model="cnn") -> dict:
+    """The digits left to right, each with its box in the upload's pixels and its 28x28 preview; the number."""
+    file, model = _checked_media(file), _checked_model(model)
+    reading = read_number_in(_service.engine, file.get_bytes(), model, _name(file))
+    stem = PurePath(reading.file).stem if reading.file else "upload"
+    digits = [{**digit.to_dict(), "preview": anvil.BlobMedia("image/png", digit.preview_png(),
+                                                             name=f"{stem}-digit{number}-28x28.png")}
+              for number, digit in enumerate(reading.digits, start=1)]
+    return {**reading.to_dict(), "digits": digits}
 
 
 @anvil.server.callable

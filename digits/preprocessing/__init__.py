@@ -10,13 +10,16 @@ An upload goes through four stages, one module each:
   locate     ink -> the digit's marks cropped to their box, or why there is no digit
   normalise  the digit -> MNIST's form (fitted into 20x20, centred by mass in 28x28, stretched)
 A CSV of many digits (csv_digits.py) gives one image per row through `prepare_file`, each row taken
-through the same stages after decoding. An image already in MNIST form comes out unchanged. Anything wrong with the file itself raises
+through the same stages after decoding. A whole number (`prepare_number`) is segmented after `ink`
+(segment.py: the digits left to right), and each digit normalised alone. An image already in MNIST
+form comes out unchanged. Anything wrong with the file itself raises
 InputError with a message naming the file; doubts about the picture become warnings in the result.
 """
 
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,12 +45,13 @@ from digits.preprocessing.locate import (
     locate_digit,
 )
 from digits.preprocessing.normalise import DIGIT_BOX, IMAGE_SIZE, is_in_mnist_form, stretch, to_mnist_frame
+from digits.preprocessing.segment import segment_digits
 
 __all__ = [
     "DIGIT_BOX", "EDGES_NOT_BACKGROUND_WARNING", "IMAGE_SIZE", "LOW_CONTRAST_WARNING", "MAX_CSV_BYTES",
     "MAX_CSV_ROWS", "MAX_FILES_PER_CALL", "MAX_FILE_BYTES", "MAX_PIXELS", "NO_INK_WARNING", "SEVERAL_MARKS_WARNING",
-    "InputError", "PreparedImage", "check_file_count", "prepare_file", "prepare_upload", "preview_png",
-    "to_model_input",
+    "InputError", "NumberDigit", "PreparedImage", "PreparedNumber", "check_file_count",
+    "prepare_file", "prepare_number", "prepare_upload", "preview_png", "to_model_input",
 ]
 
 
@@ -68,6 +72,20 @@ class PreparedImage:
             "source_size": list(self.source_size),
             **{key: value for key, value in (("row", self.row), ("label", self.label)) if value is not None},
         }
+
+
+@dataclass(frozen=True, eq=False)
+class NumberDigit:
+    pixels: np.ndarray  # uint8 (28, 28), read-only: what the model sees of this digit
+    box: tuple[int, int, int, int]  # (left, top, right, bottom) in the upload's pixels, right and bottom exclusive
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedNumber:
+    marks: tuple[tuple[tuple[NumberDigit, ...], ...], ...]  # left to right; each mark's readings, whole first
+    warnings: tuple[str, ...]
+    source_format: str
+    source_size: tuple[int, int]  # (width, height) of the upload, after its EXIF orientation
 
 
 def to_model_input(images: np.ndarray) -> np.ndarray:
@@ -95,6 +113,25 @@ def prepare_file(data: bytes, filename: str | None = None) -> list[PreparedImage
                                   row=row, label=label)
                     for row, (pixels, label) in enumerate(zip(table.images, labels), start=1)]
     return [prepare_upload(data, filename)]
+
+
+def prepare_number(data: bytes, filename: str | None = None) -> PreparedNumber:
+    """An uploaded picture of a whole number as its marks, left to right, each with its readings as digits
+    in MNIST's form: the mark whole and, for a mark wider than a digit, cut into 2, 3, ... digits."""
+    decoded = decode(data, filename)
+    ink = find_ink(decoded.pixels)
+    width, height = decoded.source_size
+    scale_x, scale_y = width / ink.shape[1], height / ink.shape[0]
+
+    def digit(segment) -> NumberDigit:
+        pixels = to_mnist_frame(segment.crop(ink))
+        pixels.setflags(write=False)
+        box = (int(segment.left * scale_x), int(segment.top * scale_y),
+               min(width, math.ceil(segment.right * scale_x)), min(height, math.ceil(segment.bottom * scale_y)))
+        return NumberDigit(pixels, box)
+
+    marks = tuple(tuple(tuple(map(digit, reading)) for reading in mark.readings) for mark in segment_digits(ink))
+    return PreparedNumber(marks, () if marks else (NO_INK_WARNING,), decoded.source_format, decoded.source_size)
 
 
 def _digit_of(pixels: np.ndarray, lossy: bool) -> tuple[np.ndarray, tuple[str, ...]]:
