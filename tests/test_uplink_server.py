@@ -30,7 +30,7 @@ from uplink_server.settings import Settings, SettingsError
 
 REPO = Path(__file__).resolve().parents[1]
 KEY = "test-uplink-key-0123456789"
-FUNCTIONS = {"list_models", "classify_digit", "classify_digits", "compare_models", "model_report"}
+FUNCTIONS = {"list_models", "classify_digit", "classify_digits", "compare_models", "model_report", "read_number"}
 MAX_FILES_PER_CALL = 64  # digits.preprocessing.MAX_FILES_PER_CALL, without importing TensorFlow here
 
 
@@ -149,7 +149,7 @@ def choices(servers) -> tuple[str, ...]:
 
 # --- the functions -------------------------------------------------------------------------------------
 
-def test_the_server_registers_its_five_functions(anvil):
+def test_the_server_registers_its_six_functions(anvil):
     assert anvil.registered_functions() == FUNCTIONS
 
 
@@ -253,6 +253,33 @@ def test_a_csv_of_many_digits_gets_one_result_per_row(servers, anvil, mnist_path
     assert answers[4]["preview"].name == "test-row5-28x28.png" and decoded(answers[4]["preview"]).size == (224, 224)
     if servers["trained"]:
         assert sum(answer["digit"] == answer["label"] for answer in answers[:-1]) >= 39
+
+
+def test_read_number_gives_the_digits_left_to_right_with_boxes_and_previews(servers, anvil, mnist_path):
+    with np.load(mnist_path) as mnist:
+        images, labels = mnist["x_test"][:3], mnist["y_test"][:3]  # 7, 2, 1
+    page = np.full((120, 300), 255, np.uint8)
+    for place, image in enumerate(images):
+        page[20:104, 20 + 90 * place : 104 + 90 * place] = 255 - np.kron(image, np.ones((3, 3), np.uint8))
+    answer = anvil.call("read_number", png_file(png_bytes(page), "number.png"), model="cnn")
+    assert set(answer) == {"file", "model", "number", "confidence", "digits", "warnings", "latency_ms"}
+    assert len(answer["digits"]) == 3 and answer["warnings"] == []
+    for place, digit in enumerate(answer["digits"]):
+        assert set(digit) == {"digit", "confidence", "probabilities", "box", "preview"}
+        left, top, right, bottom = digit["box"]
+        assert 20 + 90 * place <= left < right <= 104 + 90 * place and 20 <= top < bottom <= 104
+        assert digit["preview"].name == f"number-digit{place + 1}-28x28.png"
+        assert decoded(digit["preview"]).size == (224, 224)
+    if servers["trained"]:
+        assert answer["number"] == "".join(map(str, labels))
+    with pytest.raises(RemoteError, match="Please send an image file"):
+        anvil.call("read_number", "2026")
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def test_compare_models_answers_with_every_model(servers, anvil, digits):
