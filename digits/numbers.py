@@ -37,6 +37,7 @@ class NumberReading:
     digits: tuple[DigitReading, ...]  # left to right
     warnings: tuple[str, ...]
     latency_ms: float
+    size: tuple[int, int] = (0, 0)  # (width, height) of the upload, after its EXIF orientation: the boxes' frame
 
     @property
     def number(self) -> str:
@@ -50,7 +51,7 @@ class NumberReading:
     def to_dict(self) -> dict:
         return {"file": self.file, "model": self.model, "number": self.number,
                 "confidence": round(self.confidence, 6), "digits": [reading.to_dict() for reading in self.digits],
-                "warnings": list(self.warnings), "latency_ms": round(self.latency_ms, 3)}
+                "warnings": list(self.warnings), "latency_ms": round(self.latency_ms, 3), "size": list(self.size)}
 
 
 def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = None) -> NumberReading:
@@ -72,7 +73,8 @@ def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = 
         readings += options[best]
         cut |= best > 0
     notes = prepared.warnings + ((TOUCHING_DIGITS_WARNING,) if cut else ())
-    return NumberReading(filename, model, tuple(readings), notes, (time.perf_counter() - started) * 1000)
+    return NumberReading(filename, model, tuple(readings), notes, (time.perf_counter() - started) * 1000,
+                         prepared.source_size)
 
 
 def _reading(digit, probabilities: np.ndarray) -> DigitReading:
