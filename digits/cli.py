@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from pathlib import Path
 DATA_HELP = "MNIST .npz file (default: $DIGITS_MNIST_NPZ, else Keras' download)"
 NEEDS_TRAIN_EXTRA = {"train", "evaluate", "report", "calibrate", "export"}
 TRAIN_EXTRA_MODULES = {"tensorflow", "keras", "matplotlib", "tensorboard"}
+QUIET_COMMANDS = ("classify", "read", "evaluate")  # a newcomer's first commands print only their results
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("paths", nargs="+", metavar="PATH", help="a file, or a folder of image and CSV files")
     classify.add_argument("--model", default="cnn", choices=["cnn", "vit", "ensemble"])
     classify.add_argument("--json", action="store_true", help="one JSON object per input per line")
+
+    read = commands.add_parser("read", help="read whole numbers (several digits) in image files")
+    read.add_argument("paths", nargs="+", metavar="PATH", help="a file, or a folder of image files")
+    read.add_argument("--model", default="cnn", choices=["cnn", "vit", "ensemble"])
+    read.add_argument("--json", action="store_true", help="one JSON object per file per line")
 
     bench = commands.add_parser("bench", help="latency, throughput and memory of the engine, against TensorFlow and naive Keras")
     bench.add_argument("--data", help=DATA_HELP)
@@ -104,26 +111,23 @@ def read_uploads(paths: list[Path]) -> list[tuple[str, bytes | None, str | None]
 
 
 def classify_files(engine, paths: list[Path], model: str) -> list:
-    """Classification or ClassificationError for each file, in order."""
+    """Classification or ClassificationError for each file (for each row of a CSV of many digits), in order."""
     from digits.engine import ClassificationError
 
     uploads = read_uploads(paths)
-    readable = [(name, data) for name, data, _ in uploads if data is not None]
-    verdicts = iter(engine.classify_batch(readable, model))
-    return [next(verdicts) if data is not None else ClassificationError(name, error) for name, data, error in uploads]
+    verdicts: dict[str, list] = {}
+    for result in engine.classify_batch([(name, data) for name, data, _ in uploads if data is not None], model):
+        verdicts.setdefault(result.file, []).append(result)
+    return [result for name, data, error in uploads
+            for result in (verdicts[name] if data is not None else [ClassificationError(name, error)])]
 
 
 def print_result(result, as_json: bool) -> None:
-    from digits.engine import ClassificationError
-
     if as_json:
         print(json.dumps({key: value for key, value in result.to_dict().items()
                           if key not in ("warnings", "latency_ms") or value}), flush=True)
-    elif isinstance(result, ClassificationError):
-        print(f"{result.file}: error: {result.error}", flush=True)
     else:
-        notes = f"  ({'; '.join(result.warnings)})" if result.warnings else ""
-        print(f"{result.file}: {result.digit}  {result.confidence:6.1%}  [{result.model}]{notes}", flush=True)
+        print(_result_line(result), flush=True)
 
 
 def run_classify(args) -> int:
@@ -133,28 +137,97 @@ def run_classify(args) -> int:
     inputs = expand_paths(args.paths)
     for entry, reason in inputs.skipped:
         print(f"digits classify: skipped {entry}: {reason}", file=sys.stderr)
-    failed, read = False, set()
+    failed, read, labelled = False, set(), []
     if inputs.files:
         members = ("cnn", "vit") if args.model == "ensemble" else (args.model,)
         with Engine(model_ids=members) as engine:
             for start in range(0, len(inputs.files), MAX_FILES_PER_CALL):  # a batch at a time: memory stays bounded
                 batch = inputs.files[start:start + MAX_FILES_PER_CALL]
-                for path, result in zip(batch, classify_files(engine, batch, args.model)):
+                for result in classify_files(engine, batch, args.model):
                     print_result(result, args.json)
                     failed |= isinstance(result, ClassificationError)
                     if not isinstance(result, ClassificationError):
-                        read.add(inputs.folder_of.get(path))
+                        read.add(inputs.folder_of.get(Path(result.file)))
+                        if result.label is not None:
+                            labelled.append(result)
     for folder in inputs.folders:
         if folder not in read:
             print(f"digits classify: nothing in {folder} could be classified: it holds no image or CSV file "
                   "that we can read", file=sys.stderr)
             failed = True
+    if labelled and not args.json:
+        right = sum(result.digit == result.label for result in labelled)
+        print(f"accuracy: {right / len(labelled):.2%} ({right:,} of {len(labelled):,} labelled rows right)")
     return 1 if failed else 0
+
+def run_read(args) -> int:
+    from digits.engine import Engine
+    from digits.numbers import read_number
+    from digits.preprocessing import InputError
+
+    failed = False
+    members = ("cnn", "vit") if args.model == "ensemble" else (args.model,)
+    with Engine(model_ids=members) as engine:
+        for name, data, error in read_uploads(expand_paths(args.paths)):
+            try:
+                reading = read_number(engine, data, args.model, name) if data is not None else None
+            except InputError as input_error:
+                error = str(input_error)
+            failed |= error is not None
+            if args.json:
+                print(json.dumps({"file": name, "error": error} if error else _number_line(reading)))
+            else:
+                print(f"{name}: error: {error}" if error else _number_text(reading))
+    return 1 if failed else 0
+
+
+def _number_line(reading) -> dict:
+    line = {key: reading.to_dict()[key] for key in ("file", "model", "number", "confidence")}
+    line["digits"] = [{key: digit[key] for key in ("digit", "confidence", "box")}
+                      for digit in reading.to_dict()["digits"]]
+    return {**line, **({"warnings": list(reading.warnings)} if reading.warnings else {})}
+
+
+def _number_text(reading) -> str:
+    notes = f"  ({'; '.join(reading.warnings)})" if reading.warnings else ""
+    return f"{reading.file}: {reading.number or '-'}  {reading.confidence:6.1%}  [{reading.model}]{notes}"
+
+
+def _result_line(result) -> str:
+    if not hasattr(result, "digit"):
+        return f"{result.file}: error: {result.error}"
+    where = result.file if result.row is None else f"{result.file} row {result.row}"
+    label = "" if result.label is None else f"  label {result.label}{'' if result.label == result.digit else ' (wrong)'}"
+    notes = f"  ({'; '.join(result.warnings)})" if result.warnings else ""
+    answer = "no digit" if result.digit is None else f"{result.digit}  {result.confidence:6.1%}"
+    return f"{where}: {answer}  [{result.model}]{label}{notes}"
+
+
+def quiet_tensorflow(environ=os.environ) -> None:
+    """TensorFlow imported without its C++ start-up lines, unless the user set a log level (theirs, or DEBUG).
+
+    TensorFlow 2.20 and later log through absl before absl is set up, which TF_CPP_MIN_LOG_LEVEL no
+    longer silences; so standard error is pointed at /dev/null for the import only.
+    """
+    if "TF_CPP_MIN_LOG_LEVEL" in environ or environ.get("LOG_LEVEL", "").upper() == "DEBUG":
+        return
+    environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # what TensorFlow logs later, where it still honours it
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
+    if args.command in QUIET_COMMANDS:
+        quiet_tensorflow()  # before TensorFlow is first imported
     from digits.preprocessing import InputError
 
     expected = (InputError, FileNotFoundError)
@@ -214,6 +287,8 @@ def run(args, argv: list[str]) -> int:
         return 0
     if args.command == "classify":
         return run_classify(args)
+    if args.command == "read":
+        return run_read(args)
     if args.command == "bench":
         from digits.bench import run_benchmark
         from training.data import load_mnist

@@ -18,7 +18,16 @@ import numpy as np
 
 import models
 from digits.litert import load_litert
-from digits.preprocessing import IMAGE_SIZE, InputError, PreparedImage, prepare_upload, preview_png, to_model_input
+from digits.preprocessing import (
+    IMAGE_SIZE,
+    MAX_CSV_ROWS,
+    InputError,
+    PreparedImage,
+    prepare_file,
+    prepare_upload,
+    preview_png,
+    to_model_input,
+)
 
 ENSEMBLE = "ensemble"
 MODEL_CHOICES = (*models.MODEL_IDS, ENSEMBLE)
@@ -56,22 +65,26 @@ class Classification:
     warnings: tuple[str, ...]
     latency_ms: float
     pixels: np.ndarray = field(repr=False)  # the 28x28 uint8 image the model saw
+    row: int | None = None  # a CSV of many digits: its data row, from 1
+    label: int | None = None  # ... and the digit its label column gives
 
     @classmethod
     def of(cls, filename: str | None, model: str, probabilities: np.ndarray | None, image: PreparedImage,
            latency_ms: float) -> "Classification":
         if probabilities is None:
             return cls(file=filename, model=model, digit=None, confidence=None, probabilities=None,
-                       warnings=image.warnings, latency_ms=latency_ms, pixels=image.pixels)
+                       warnings=image.warnings, latency_ms=latency_ms, pixels=image.pixels, row=image.row,
+                       label=image.label)
         digit = int(np.argmax(probabilities))
         confidence = float(probabilities[digit])
         unsure = (UNSURE_WARNING,) if confidence < UNSURE_BELOW else ()
         return cls(file=filename, model=model, digit=digit, confidence=confidence,
                    probabilities=tuple(float(p) for p in probabilities), warnings=image.warnings + unsure,
-                   latency_ms=latency_ms, pixels=image.pixels)
+                   latency_ms=latency_ms, pixels=image.pixels, row=image.row, label=image.label)
 
     def to_dict(self) -> dict:
         return {
+            **{key: value for key, value in (("row", self.row), ("label", self.label)) if value is not None},
             "file": self.file,
             "model": self.model,
             "digit": self.digit,
@@ -232,28 +245,31 @@ class Engine:
         return self.classify_prepared(prepare_upload(data, filename), model, filename, started)
 
     def classify_batch(self, uploads: list[tuple[str | None, bytes]], model: str = "cnn",
-                       ) -> list[Classification | ClassificationError]:
-        """Many uploads at once (the CLI, bulk jobs): each prepared alone, then one batched model call."""
+                       max_rows: int = MAX_CSV_ROWS) -> list[Classification | ClassificationError]:
+        """Many uploads at once (the CLI, bulk jobs): each prepared alone, then batched model calls.
+
+        A CSV of many digits gives one result per row; all files together may hold `max_rows` digits.
+        """
         self.check_model(model)
         started = time.perf_counter()
-        prepared: list[PreparedImage | ClassificationError] = []
+        prepared: list[tuple[str | None, PreparedImage | ClassificationError]] = []
         for filename, data in uploads:
             try:
-                prepared.append(prepare_upload(data, filename))
+                images = prepare_file(data, filename)
             except InputError as error:
-                prepared.append(ClassificationError(filename, str(error)))
-        good = [image for image in prepared if isinstance(image, PreparedImage) and image.has_digit]
+                images = [ClassificationError(filename, str(error))]
+            if len(prepared) + len(images) > max_rows:
+                images = [ClassificationError(filename, f"Too many digits in one call: this file would bring them "
+                                                        f"past {max_rows:,}; please send it on its own.")]
+            prepared += [(filename, image) for image in images]
+        good = [image for _, image in prepared if isinstance(image, PreparedImage) and image.has_digit]
         probabilities = iter(self.predict_probabilities(model, np.stack([image.pixels for image in good]))
                              if good else [])
-        latency_ms = (time.perf_counter() - started) * 1000 / max(len(uploads), 1)
-        results = []
-        for (filename, _), image in zip(uploads, prepared):
-            if isinstance(image, ClassificationError):
-                results.append(image)
-                continue
-            answer = next(probabilities) if image.has_digit else None
-            results.append(Classification.of(filename, model, answer, image, latency_ms))
-        return results
+        latency_ms = (time.perf_counter() - started) * 1000 / max(len(prepared), 1)
+        return [image if isinstance(image, ClassificationError)
+                else Classification.of(filename, model, next(probabilities) if image.has_digit else None, image,
+                                       latency_ms)
+                for filename, image in prepared]
 
     def compare(self, data: bytes, filename: str | None = None) -> list[Classification]:
         started = time.perf_counter()

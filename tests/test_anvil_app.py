@@ -526,3 +526,61 @@ def test_model_page_without_reports_explains_why(engine, registered, tmp_path):
     for section in sections:
         assert section.error_label.visible and not section.facts_label.visible
         assert section.figures_panel.get_components() == []
+
+
+# --- whole numbers --------------------------------------------------------------------------------
+
+
+def _number_png(mnist_path, indices=(0, 1, 2)) -> tuple[bytes, str]:
+    """Dark MNIST test digits side by side on white, as PNG bytes, and the number they write."""
+    import numpy as np
+
+    with np.load(mnist_path) as mnist:
+        images, labels = mnist["x_test"][list(indices)], mnist["y_test"][list(indices)]
+    page = np.full((120, 40 + 90 * len(images)), 255, np.uint8)
+    for place, image in enumerate(images):
+        page[20:104, 20 + 90 * place : 104 + 90 * place] = 255 - np.kron(image, np.ones((3, 3), np.uint8))
+    buffer = io.BytesIO()
+    Image.fromarray(page).save(buffer, format="PNG")
+    return buffer.getvalue(), "".join(map(str, labels))
+
+
+def test_number_card_of_a_real_reading(uplink, mnist_path):
+    import anvil
+
+    data, number = _number_png(mnist_path)
+    reading = uplink["read_number"](anvil.BlobMedia("image/png", data, name="number.png"), "cnn")
+    card = presentation.number_card(reading, presentation.model_names(uplink["list_models"]()))
+    assert card["digit"] == reading["number"] == number and card["error"] == ""
+    assert card["confidence"] == presentation.confidence_text(reading["confidence"])
+    assert card["detail"].startswith("Read digit by digit by the CNN: " + number[0] + " (")
+    layout = card["chart"]["layout"]
+    assert [(s["x0"], s["y0"], s["x1"], s["y1"]) for s in layout["shapes"]] == [tuple(d["box"])
+                                                                                 for d in reading["digits"]]
+    assert [a["text"] for a in layout["annotations"]] == list(number)
+    assert layout["xaxis"]["range"] == [0, 310] and layout["yaxis"]["range"] == [120, 0]  # y runs down
+
+
+def test_number_card_of_a_blank_page_says_no_digits():
+    reading = {"file": "blank.png", "model": "cnn", "number": "", "confidence": 0.0, "digits": [],
+               "warnings": ["No ink found"], "size": [100, 50]}
+    card = presentation.number_card(reading, {"cnn": "CNN"})
+    assert card["digit"] == "-" and card["chart"] is None and card["detail"] == "The CNN found no digits."
+    assert presentation.number_model(presentation.COMPARE_BOTH) == "ensemble"
+    assert presentation.number_model("vit") == "vit"
+
+
+def test_whole_number_choice_reads_the_file_as_a_number(uplink, mnist_path, tmp_path):
+    data, number = _number_png(mnist_path)
+    (tmp_path / "number.png").write_bytes(data)
+    with Browser(APP, uplink) as browser:
+        page = browser.start()
+        assert page.read_dropdown.selected_value == presentation.ONE_DIGIT
+        page.read_dropdown.selected_value = presentation.WHOLE_NUMBER
+        Browser.choose_files(page.file_loader, [Browser.file(tmp_path / "number.png")])
+        (card,) = page.results_panel.get_components()
+        assert [name for name, _ in browser.calls][-1] == "read_number"
+        assert browser.calls[-1][1][1] == "cnn"
+        assert card.digit_label.text == number and card.probability_plot.visible
+        assert len(card.probability_plot.layout["shapes"]) == len(number)
+        assert card.uploaded_image.visible and not card.error_label.visible

@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -129,3 +130,19 @@ def test_benchmark_reports_every_figure(mnist_path):
     assert serving["calls"] == 1000 and serving["tensorflow_loaded"] is False
     assert 0 < serving["cold_start_s"] and 0 < serving["rss_after_warmup_mib"] <= serving["peak_rss_mib"]
     json.dumps(figures)
+
+
+def _command_environment(**extra: str) -> dict:
+    environment = {key: value for key, value in os.environ.items() if key not in ("TF_CPP_MIN_LOG_LEVEL", "LOG_LEVEL")}
+    return {**environment, **extra}
+
+
+def test_a_first_command_prints_only_its_results_without_tensorflow_start_up_lines():
+    seven = str(sorted(SAMPLES.glob("seven*"))[0])
+    run = subprocess.run([sys.executable, "-m", "digits.cli", "classify", seven], capture_output=True, text=True,
+                         cwd=REPO, env=_command_environment())
+    assert run.returncode == 0 and run.stderr == "" and run.stdout.startswith(seven)
+    debug = subprocess.run([sys.executable, "-c", "from digits.cli import quiet_tensorflow; import os; "
+                            "quiet_tensorflow(); print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'))"],
+                           capture_output=True, text=True, cwd=REPO, env=_command_environment(LOG_LEVEL="debug"))
+    assert debug.stdout.strip() == "None" and "tensorflow" not in debug.stderr.lower()

@@ -245,7 +245,7 @@ BAD_FILES = {  # what arrives, and what the person is told
     "CSV with values over 255": (lambda d: ",".join(["300"] * 784).encode(), "has values outside 0-255"),
     "CSV with negative values": (lambda d: ",".join(["-1"] * 784).encode(), "has values outside 0-255"),
     "CSV with several digits": (lambda d: "\n".join([",".join(["0"] * 784)] * 3).encode(), "holds 3 digits"),
-    "CSV with words": (lambda d: ("pixel0,pixel1\n" + "1,two\n").encode(), NOT_READABLE),
+    "CSV with words": (lambda d: ("pixel0,pixel1\n" + "1,two\n").encode(), "row 1, column 2 holds 'two', not a number"),
 }
 
 

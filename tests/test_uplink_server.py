@@ -30,7 +30,7 @@ from uplink_server.settings import Settings, SettingsError
 
 REPO = Path(__file__).resolve().parents[1]
 KEY = "test-uplink-key-0123456789"
-FUNCTIONS = {"list_models", "classify_digit", "classify_digits", "compare_models", "model_report"}
+FUNCTIONS = {"list_models", "classify_digit", "classify_digits", "compare_models", "model_report", "read_number"}
 MAX_FILES_PER_CALL = 64  # digits.preprocessing.MAX_FILES_PER_CALL, without importing TensorFlow here
 MAX_FILE_BYTES, MAX_BYTES_PER_CALL = 10 * 2**20, 32 * 2**20  # its MAX_FILE_BYTES and MAX_BYTES_PER_CALL, likewise
 
@@ -153,7 +153,7 @@ def choices(servers) -> tuple[str, ...]:
 
 # --- the functions -------------------------------------------------------------------------------------
 
-def test_the_server_registers_its_five_functions(anvil):
+def test_the_server_registers_its_six_functions(anvil):
     assert anvil.registered_functions() == FUNCTIONS
 
 
@@ -246,6 +246,48 @@ def test_a_broken_file_in_a_batch_gets_its_own_error(anvil, digits):
     assert set(answers[1]) == {"file", "error"} and "'two.gif'" in answers[1]["error"]
     for answer in (answers[0], answers[2]):
         assert len(answer["probabilities"]) == 10 and decoded(answer["preview"]).size == (224, 224)
+
+
+def test_a_csv_of_many_digits_gets_one_result_per_row(servers, anvil, mnist_path):
+    with np.load(mnist_path) as mnist:
+        images, labels = mnist["x_test"][:40], mnist["y_test"][:40]
+    rows = [f"{label}," + ",".join(map(str, image.ravel())) for image, label in zip(images, labels)]
+    table = "label," + ",".join(f"pixel{i}" for i in range(784)) + "\n" + "\n".join(rows)
+    answers = anvil.call("classify_digits", [MediaFile("text/csv", table.encode(), "test.csv"),
+                                             png_file(b"GIF89a broken", "two.gif")])
+    assert [(answer["file"], answer.get("row"), answer.get("label")) for answer in answers] == [
+        *(("test.csv", row, int(label)) for row, label in enumerate(labels, start=1)), ("two.gif", None, None)]
+    assert answers[4]["preview"].name == "test-row5-28x28.png" and decoded(answers[4]["preview"]).size == (224, 224)
+    if servers["trained"]:
+        assert sum(answer["digit"] == answer["label"] for answer in answers[:-1]) >= 39
+
+
+def test_read_number_gives_the_digits_left_to_right_with_boxes_and_previews(servers, anvil, mnist_path):
+    with np.load(mnist_path) as mnist:
+        images, labels = mnist["x_test"][:3], mnist["y_test"][:3]  # 7, 2, 1
+    page = np.full((120, 300), 255, np.uint8)
+    for place, image in enumerate(images):
+        page[20:104, 20 + 90 * place : 104 + 90 * place] = 255 - np.kron(image, np.ones((3, 3), np.uint8))
+    answer = anvil.call("read_number", png_file(png_bytes(page), "number.png"), model="cnn")
+    assert set(answer) == {"file", "model", "number", "confidence", "digits", "warnings", "latency_ms", "size"}
+    assert answer["size"] == [300, 120]
+    assert len(answer["digits"]) == 3 and answer["warnings"] == []
+    for place, digit in enumerate(answer["digits"]):
+        assert set(digit) == {"digit", "confidence", "probabilities", "box", "preview"}
+        left, top, right, bottom = digit["box"]
+        assert 20 + 90 * place <= left < right <= 104 + 90 * place and 20 <= top < bottom <= 104
+        assert digit["preview"].name == f"number-digit{place + 1}-28x28.png"
+        assert decoded(digit["preview"]).size == (224, 224)
+    if servers["trained"]:
+        assert answer["number"] == "".join(map(str, labels))
+    with pytest.raises(RemoteError, match="Please send an image file"):
+        anvil.call("read_number", "2026")
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def test_compare_models_answers_with_every_model(servers, anvil, digits):

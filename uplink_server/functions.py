@@ -20,6 +20,7 @@ import anvil.server
 
 import models
 from digits.engine import MODEL_CHOICES, Classification, Engine
+from digits.numbers import read_number as read_number_in
 from digits.preprocessing import InputError, check_call_size, check_file_count
 from models.reports import ReportError, load_report
 from uplink_server.inflight import InFlightCalls
@@ -140,12 +141,26 @@ def classify_digit(file, model="cnn") -> dict:
 @anvil.server.callable
 @_door("classifying {files}")
 def classify_digits(files, model="cnn") -> list[dict]:
+    """One result per file, and one per row of a CSV of many digits (each with its "row" and "label")."""
     files, model = _checked_media_list(files), _checked_model(model)
     uploads = [(_name(file), file.get_bytes()) for file in files]
     check_call_size([len(data) if isinstance(data, (bytes, bytearray)) else 0 for _, data in uploads])
     results = _service.engine.classify_batch(uploads, model)
     return [_with_preview(result) if isinstance(result, Classification) else result.to_dict()
             for result in results]
+
+
+@anvil.server.callable
+@_door("reading the number in {file}")
+def read_number(file, model="cnn") -> dict:
+    """The digits left to right, each with its box in the upload's pixels and its 28x28 preview; the number."""
+    file, model = _checked_media(file), _checked_model(model)
+    reading = read_number_in(_service.engine, file.get_bytes(), model, _name(file))
+    stem = PurePath(reading.file).stem if reading.file else "upload"
+    digits = [{**digit.to_dict(), "preview": anvil.BlobMedia("image/png", digit.preview_png(),
+                                                             name=f"{stem}-digit{number}-28x28.png")}
+              for number, digit in enumerate(reading.digits, start=1)]
+    return {**reading.to_dict(), "digits": digits}
 
 
 @anvil.server.callable
@@ -185,6 +200,7 @@ def _with_preview(result: Classification) -> dict:
 
 def _preview(result: Classification):
     stem = PurePath(result.file).stem if result.file else "upload"
+    stem = stem if result.row is None else f"{stem}-row{result.row}"
     return anvil.BlobMedia("image/png", result.preview_png(), name=f"{stem}-28x28.png")
 
 

@@ -8,6 +8,10 @@ dataclasses. Media objects (the server's preview PNGs, the user's uploads) are p
 """
 
 COMPARE_BOTH = "compare"  # the model dropdown's value for "ask every model"
+ONE_DIGIT = "digit"  # the read dropdown's values: each file is one digit ...
+WHOLE_NUMBER = "number"  # ... or a whole number, read digit by digit
+READ_ITEMS = [("One digit per file", ONE_DIGIT), ("Whole number", WHOLE_NUMBER)]
+BOX_COLOR = "#D32F2F"  # the boxes drawn around each digit of a number
 
 HIGHLIGHT_COLOR = "#1976D2"  # the predicted digit's bar
 OTHER_COLOR = "#B0BEC5"  # every other bar
@@ -233,6 +237,54 @@ def comparison_card(comparison: dict, names: dict, upload=None) -> dict:
         preview=comparison.get("preview"),
         preview_caption=PREVIEW_CAPTION,
         warnings=warnings_text(comparison["warnings"]),
+    )
+
+
+def number_model(choice: str) -> str:
+    """The model that reads a whole number: the one chosen, or the ensemble when every model was asked."""
+    return "ensemble" if choice == COMPARE_BOTH else choice
+
+
+def digits_detail_text(reading: dict, names: dict) -> str:
+    """ "Read digit by digit by the CNN: 2 (99.9%), 0 (98.7%)." """
+    name = names.get(reading["model"], reading["model"])
+    if not reading["digits"]:
+        return "The {} found no digits.".format(name)
+    return "Read digit by digit by the {}: {}.".format(name, ", ".join(
+        "{} ({})".format(d["digit"], percent(d["confidence"])) for d in reading["digits"]))
+
+
+def boxes_chart(reading: dict) -> dict:
+    """A plotly figure of the upload's frame with a box around each digit, labelled with the digit read.
+
+    The y axis runs downwards as in the picture, so the boxes sit where the digits are in the upload.
+    """
+    width, height = reading["size"]
+    shapes = [{"type": "rect", "xref": "x", "yref": "y", "x0": d["box"][0], "y0": d["box"][1], "x1": d["box"][2],
+               "y1": d["box"][3], "line": {"color": BOX_COLOR, "width": 2}} for d in reading["digits"]]
+    labels = [{"x": (d["box"][0] + d["box"][2]) / 2, "y": d["box"][1], "yanchor": "bottom", "showarrow": False,
+               "text": str(d["digit"]), "font": {"color": BOX_COLOR, "size": 16}} for d in reading["digits"]]
+    layout = {
+        "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+        "xaxis": {"range": [0, width], "visible": False, "fixedrange": True},
+        "yaxis": {"range": [height, 0], "visible": False, "fixedrange": True, "scaleanchor": "x"},
+        "shapes": shapes, "annotations": labels, "showlegend": False,
+        "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)",
+    }
+    return {"data": [], "layout": layout, "config": CHART_CONFIG}
+
+
+def number_card(reading: dict, names: dict, upload=None) -> dict:
+    """read_number() -> the card for one file: the number in large type, the upload with each digit boxed."""
+    return _card(
+        reading["file"], upload,
+        digit=reading["number"] or "-",
+        confidence=confidence_text(reading["confidence"]) if reading["digits"] else "",
+        detail=digits_detail_text(reading, names),
+        chart=boxes_chart(reading) if reading["digits"] else None,
+        preview=reading["digits"][0]["preview"] if len(reading["digits"]) == 1 else None,
+        preview_caption=PREVIEW_CAPTION if len(reading["digits"]) == 1 else "",
+        warnings=warnings_text(reading["warnings"]),
     )
 
 

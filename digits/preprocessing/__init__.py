@@ -5,22 +5,27 @@ its centre of mass in a 28x28 frame. Training reads MNIST arrays that are alread
 turns an upload into it with `prepare_upload`. Both end in `to_model_input`.
 
 An upload goes through four stages, one module each:
-  decode     bytes -> pixels (the file checked, decoded at a working size, or a 28x28 CSV parsed)
+  decode     bytes -> pixels (the file checked, decoded at a working size, or a one-digit CSV parsed)
   ink        pixels -> ink signal (light evened out, polarity decided, background and ruled lines removed)
   locate     ink -> the digit's marks cropped to their box, or why there is no digit
   normalise  the digit -> MNIST's form (fitted into 20x20, centred by mass in 28x28, stretched)
-An image already in MNIST form comes out unchanged. Anything wrong with the file itself raises
+A CSV of many digits (csv_digits.py) gives one image per row through `prepare_file`, each row taken
+through the same stages after decoding. A whole number (`prepare_number`) is segmented after `ink`
+(segment.py: the digits left to right), and each digit normalised alone. An image already in MNIST
+form comes out unchanged. Anything wrong with the file itself raises
 InputError with a message naming the file; doubts about the picture become warnings in the result.
 """
 
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
+from digits.preprocessing.csv_digits import MAX_CSV_BYTES, MAX_CSV_ROWS, looks_like_text, read_digit_table
 from digits.preprocessing.decode import (
     MAX_BYTES_PER_CALL,
     MAX_FILE_BYTES,
@@ -31,21 +36,25 @@ from digits.preprocessing.decode import (
     check_file_count,
     decode,
 )
+from digits.preprocessing.errors import describe_file
 from digits.preprocessing.ink import MIN_INK_LEVEL, even_out_lighting, find_ink, noise_level
 from digits.preprocessing.locate import (
     LOW_CONTRAST_WARNING,
     NO_DIGIT_WARNING,
+    NO_INK,
     SEVERAL_MARKS_WARNING,
     contrast_notes,
     find_surface,
     locate_digit,
 )
 from digits.preprocessing.normalise import DIGIT_BOX, IMAGE_SIZE, is_in_mnist_form, stretch, to_mnist_frame
+from digits.preprocessing.segment import segment_digits
 
 __all__ = [
-    "DIGIT_BOX", "IMAGE_SIZE", "LOW_CONTRAST_WARNING", "MAX_BYTES_PER_CALL", "MAX_FILES_PER_CALL",
-    "MAX_FILE_BYTES", "MAX_PIXELS", "NO_DIGIT_WARNING", "SEVERAL_MARKS_WARNING", "InputError", "PreparedImage",
-    "check_call_size", "check_file_count", "prepare_upload", "preview_png", "to_model_input",
+    "DIGIT_BOX", "IMAGE_SIZE", "LOW_CONTRAST_WARNING", "MAX_BYTES_PER_CALL", "MAX_CSV_BYTES", "MAX_CSV_ROWS",
+    "MAX_FILES_PER_CALL", "MAX_FILE_BYTES", "MAX_PIXELS", "NO_DIGIT_WARNING", "SEVERAL_MARKS_WARNING",
+    "InputError", "NumberDigit", "PreparedImage", "PreparedNumber", "check_call_size", "check_file_count",
+    "prepare_file", "prepare_number", "prepare_upload", "preview_png", "to_model_input",
 ]
 
 
@@ -56,6 +65,8 @@ class PreparedImage:
     source_format: str  # "PNG", "JPEG", ..., "CSV"
     source_size: tuple[int, int]  # (width, height) of the upload, after its EXIF orientation
     has_digit: bool = True  # False: nothing digit-like was found; the warnings say what was seen
+    row: int | None = None  # a CSV of many digits: the data row it came from, from 1
+    label: int | None = None  # ... and the digit its label column says it is
 
     def to_dict(self) -> dict:
         return {
@@ -64,7 +75,22 @@ class PreparedImage:
             "warnings": list(self.warnings),
             "source_format": self.source_format,
             "source_size": list(self.source_size),
+            **{key: value for key, value in (("row", self.row), ("label", self.label)) if value is not None},
         }
+
+
+@dataclass(frozen=True, eq=False)
+class NumberDigit:
+    pixels: np.ndarray  # uint8 (28, 28), read-only: what the model sees of this digit
+    box: tuple[int, int, int, int]  # (left, top, right, bottom) in the upload's pixels, right and bottom exclusive
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedNumber:
+    marks: tuple[tuple[tuple[NumberDigit, ...], ...], ...]  # left to right; each mark's readings, whole first
+    warnings: tuple[str, ...]
+    source_format: str
+    source_size: tuple[int, int]  # (width, height) of the upload, after its EXIF orientation
 
 
 def to_model_input(images: np.ndarray) -> np.ndarray:
@@ -78,16 +104,56 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
 def prepare_upload(data: bytes, filename: str | None = None) -> PreparedImage:
     """An uploaded file (image or 28x28 CSV) as the 28x28 MNIST-style digit a model expects."""
     decoded = decode(data, filename)
-    ink = find_ink(find_surface(even_out_lighting(decoded.pixels)))  # (a shadow is not a surface)
-    if is_in_mnist_form(ink) and noise_level(ink) == 0 and float(ink.max()) >= MIN_INK_LEVEL:
-        pixels, notes, found = stretch(ink), contrast_notes(float(ink.max()), 0.0), True
-    else:
-        located = locate_digit(ink, lossy=decoded.lossy)
-        found = located.digit is not None
-        pixels = to_mnist_frame(located.digit) if found else np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.uint8)
-        notes = located.warnings
-    pixels.setflags(write=False)
+    pixels, notes, found = _digit_of(decoded.pixels, decoded.lossy)
     return PreparedImage(pixels, notes, decoded.source_format, decoded.source_size, found)
+
+
+def prepare_file(data: bytes, filename: str | None = None) -> list[PreparedImage]:
+    """An uploaded file as the digits it holds: one per row of a CSV of many digits (or with labels), else one."""
+    if isinstance(data, (bytes, bytearray, memoryview)) and len(data) and looks_like_text(data):
+        table = read_digit_table(data, describe_file(filename))
+        if table.one_per_row and (len(table.images) > 1 or table.labels is not None):
+            labels = [None] * len(table.images) if table.labels is None else table.labels.tolist()
+            return [_csv_row(pixels, row, label) for row, (pixels, label) in enumerate(zip(table.images, labels), start=1)]
+    return [prepare_upload(data, filename)]
+
+
+def prepare_number(data: bytes, filename: str | None = None) -> PreparedNumber:
+    """An uploaded picture of a whole number as its marks, left to right, each with its readings as digits
+    in MNIST's form: the mark whole and, for a mark wider than a digit, cut into 2, 3, ... digits."""
+    decoded = decode(data, filename)
+    ink = find_ink(decoded.pixels)
+    width, height = decoded.source_size
+    scale_x, scale_y = width / ink.shape[1], height / ink.shape[0]
+
+    def digit(segment) -> NumberDigit:
+        pixels = to_mnist_frame(segment.crop(ink))
+        pixels.setflags(write=False)
+        box = (int(segment.left * scale_x), int(segment.top * scale_y),
+               min(width, math.ceil(segment.right * scale_x)), min(height, math.ceil(segment.bottom * scale_y)))
+        return NumberDigit(pixels, box)
+
+    marks = tuple(tuple(tuple(map(digit, reading)) for reading in mark.readings) for mark in segment_digits(ink))
+    return PreparedNumber(marks, () if marks else (NO_DIGIT_WARNING.format(NO_INK),), decoded.source_format, decoded.source_size)
+
+
+def _csv_row(pixels: np.ndarray, row: int, label: int | None) -> PreparedImage:
+    digit, notes, found = _digit_of(pixels[..., np.newaxis], lossy=False)
+    return PreparedImage(digit, notes, "CSV", (IMAGE_SIZE, IMAGE_SIZE), found, row=row, label=label)
+
+
+def _digit_of(pixels: np.ndarray, lossy: bool) -> tuple[np.ndarray, tuple[str, ...], bool]:
+    """Decoded pixels -> the read-only 28x28 digit, the warnings about it, and whether there is a digit."""
+    ink = find_ink(find_surface(even_out_lighting(pixels)))  # (a shadow is not a surface)
+    if is_in_mnist_form(ink) and noise_level(ink) == 0 and float(ink.max()) >= MIN_INK_LEVEL:
+        digit, notes, found = stretch(ink), contrast_notes(float(ink.max()), 0.0), True
+    else:
+        located = locate_digit(ink, lossy=lossy)
+        found = located.digit is not None
+        digit = to_mnist_frame(located.digit) if found else np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+        notes = located.warnings
+    digit.setflags(write=False)
+    return digit, notes, found
 
 
 def preview_png(pixels: np.ndarray, scale: int = 8) -> bytes:

@@ -1,4 +1,4 @@
-"""Bytes to pixels: the file checked and decoded, or a 28x28 CSV parsed.
+"""Bytes to pixels: the file checked and decoded, or a one-digit CSV parsed (csv_digits.py).
 
 Everything wrong with the file itself raises InputError, with a message that names the file.
 The result is float32 (H, W, C) on the 0-255 scale (C = 1 grey, 3 colour), transparency resolved,
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import math
-import re
 import warnings
 from dataclasses import dataclass
 
@@ -18,6 +17,10 @@ import pillow_heif
 from PIL import ExifTags, Image
 
 from digits.preprocessing.budget import PixelBudget
+from digits.preprocessing.csv_digits import looks_like_text, read_digit_table
+from digits.preprocessing.errors import InputError
+from digits.preprocessing.errors import describe_file as _describe
+from digits.preprocessing.errors import not_readable as _not_readable
 from digits.preprocessing.working import WORK_MAX_SIDE, UnconvertibleMode, working_image
 
 IMAGE_SIZE = 28  # a CSV holds one 28x28 digit
@@ -43,19 +46,13 @@ LOSSY_FORMATS = ("JPEG", "WEBP", "HEIF", "AVIF")  # their compression rings: fai
 
 # Pillow opens multi-picture JPEGs as "MPO"; iPhones' HEIC photos are "HEIF", read by pillow-heif.
 _IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF", "HEIF", "AVIF")
-_READABLE_KINDS = "PNG, JPEG, GIF, BMP, WebP, TIFF, HEIC, AVIF or a 28x28 CSV"
 READABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif",
                      ".csv")
-_CSV_SEPARATORS = re.compile(r"[\s,;]+")  # commas as written; semicolons and spaces as spreadsheets also write
 _EXIF_TURNS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
                5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
                8: Image.Transpose.ROTATE_90}  # as ImageOps.exif_transpose turns them
 _QUARTER_TURNS = (Image.Transpose.TRANSPOSE, Image.Transpose.ROTATE_270, Image.Transpose.TRANSVERSE,
                   Image.Transpose.ROTATE_90)
-
-
-class InputError(ValueError):
-    """An upload we cannot use, with a message a person can read. The only error bad input raises."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,20 +92,9 @@ def decode(data: bytes, filename: str | None = None) -> Decoded:
     label = _describe(filename)
     _check_byte_size(data, label)
     data = bytes(data)
-    if _looks_like_text(data):
+    if looks_like_text(data):
         return Decoded(_read_csv(data, label)[..., np.newaxis], "CSV", (IMAGE_SIZE, IMAGE_SIZE))
     return _decode_image(data, label)
-
-
-def _describe(filename: str | None) -> str:
-    if not filename:
-        return "This file"
-    name = filename if len(filename) <= 80 else filename[:77] + "..."
-    return f"'{name}'"
-
-
-def _not_readable(label: str) -> InputError:
-    return InputError(f"{label} is not an image or CSV file we can read ({_READABLE_KINDS}).")
 
 
 def _check_byte_size(data: bytes, label: str) -> None:
@@ -198,37 +184,11 @@ def _working_image(image: Image.Image, label: str) -> Image.Image:
         raise InputError(f"{label} uses a colour mode ({image.mode}) we cannot read.") from None
 
 
-def _looks_like_text(data: bytes) -> bool:
-    head = data[:512]
-    return all(32 <= byte < 127 or byte in b"\t\r\n" for byte in head.removeprefix(b"\xef\xbb\xbf"))
-
-
 def _read_csv(data: bytes, label: str) -> np.ndarray:
-    """The 784 values of a digit CSV as a (28, 28) float32 grey image on the 0-255 scale."""
-    if len(data) > 256 * 1024:
-        raise _not_readable(label)
-    lines = [line.strip() for line in data.decode("utf-8-sig", errors="replace").splitlines()]
-    lines = [line for line in lines if line]
-    if lines and any(char.isalpha() and char not in "eE" for char in lines[0]):
-        lines = lines[1:]  # a header row such as "pixel0,pixel1,..."
-    try:
-        rows = [[float(value) for value in _CSV_SEPARATORS.split(line.strip(",;"))] for line in lines]
-    except ValueError:
-        raise _not_readable(label) from None
-    count = sum(len(row) for row in rows)
-    if count == 0:
-        raise _not_readable(label)
-    pixel_count = IMAGE_SIZE * IMAGE_SIZE
-    if len(rows) > 1 and all(len(row) == pixel_count for row in rows):
-        raise InputError(f"{label} holds {len(rows)} digits of {pixel_count} values; send one digit per file.")
-    if count != pixel_count:
-        raise InputError(
-            f"{label} holds {count} numbers; a digit CSV needs {pixel_count} "
-            f"({IMAGE_SIZE} x {IMAGE_SIZE}, one row or {IMAGE_SIZE} rows)."
-        )
-    values = np.array([value for row in rows for value in row]).reshape(IMAGE_SIZE, IMAGE_SIZE)
-    if not np.isfinite(values).all() or values.min() < 0 or values.max() > 255:
-        raise InputError(f"{label} has values outside 0-255; a digit CSV holds values 0-1 or 0-255.")
-    if values.max() <= 1.0:
-        values = values * 255.0
-    return values.astype(np.float32)
+    """The one digit of a CSV as a (28, 28) float32 grey image on the 0-255 scale."""
+    table = read_digit_table(data, label)
+    if len(table.images) > 1:
+        raise InputError(f"{label} holds {len(table.images)} digits, one per row; send one digit per file here, "
+                         "or read every row with classify_digits or `digits classify`.")
+    return table.images[0]
+

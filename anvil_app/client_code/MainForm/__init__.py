@@ -17,6 +17,7 @@ class MainForm(MainFormTemplate):
 
     def __init__(self, **properties):
         self.init_components(**properties)
+        self.read_dropdown.items = presentation.READ_ITEMS
         self.busy = False
         self.model_names = {}
         self.model_page = None
@@ -79,12 +80,13 @@ class MainForm(MainFormTemplate):
         if not self.model_dropdown.items:
             self.load_models()  # the uplink server may have been started since the page opened
         choice = self.model_dropdown.selected_value
+        whole_number = self.read_dropdown.selected_value == presentation.WHOLE_NUMBER
         failed = 0
         self.set_busy(True)
         try:
             for index, file in enumerate(files):
                 self.status_label.text = presentation.progress_text(index, len(files), file.name)
-                card = self.classify_file(file, choice)
+                card = self.read_number(file, choice) if whole_number else self.classify_file(file, choice)
                 failed += 1 if card["error"] else 0
                 # The newest files go on top, in the order they were given.
                 self.results_panel.add_component(ResultCard(card=card), index=index)
@@ -105,9 +107,17 @@ class MainForm(MainFormTemplate):
             return presentation.comparison_card(answer, self.model_names, upload=file)
         return presentation.result_card(answer, self.model_names, upload=file)
 
+    def read_number(self, file, choice):
+        try:
+            answer = anvil.server.call("read_number", file, presentation.number_model(choice))
+        except Exception as error:
+            return presentation.error_card(file.name, type(error).__name__, str(error))
+        return presentation.number_card(answer, self.model_names, upload=file)
+
     def set_busy(self, busy):
         # Anvil shows its spinner during each server call; between calls the inputs stay off.
         self.busy = busy
         self.file_loader.enabled = not busy
         self.model_dropdown.enabled = not busy
+        self.read_dropdown.enabled = not busy
         self.clear_button.enabled = not busy

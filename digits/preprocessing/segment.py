@@ -1,0 +1,153 @@
+"""Ink to the digits of a whole number, left to right.
+
+The marks are the connected pieces of ink. Marks that lie over one another (a 5's flag above its
+body, a 4 drawn in two strokes, a stroke with a gap) are one digit. A mark wider than a digit may be
+digits that touch, or one wide digit: it gets several readings, itself whole and cut into 2, 3, ...
+digits, each cut at the column where the ink is thinnest near where a digit would end; the reader
+keeps the reading the model is surest of. Specks are dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from digits.preprocessing.arrays import otsu_threshold
+from digits.preprocessing.ink import MIN_INK_LEVEL, noise_level
+
+_SPECK_FRACTION = 0.02  # marks with less ink than this share of the biggest are specks
+_OVERLAP = 0.5  # marks one digit when they share this much of the narrower one's width
+_PIECE = 0.6  # a mark less tall than this share of the line's height is a piece of its nearest neighbour
+_WIDE = 1.1  # a mark wider than this many times the line's height may be touching digits ...
+_NARROWEST_PITCH = 0.4  # ... at most one per this many heights of width
+_MOST_TOUCHING = 4
+_CUT_WINDOW = 0.25  # a cut may move this share of a digit's width to find the thinnest ink
+
+
+@dataclass(frozen=True, eq=False)
+class DigitSegment:
+    """One digit's place in the ink: its box (bottom and right exclusive) and which pixels in it are its own."""
+
+    top: int
+    left: int
+    bottom: int
+    right: int
+    mask: np.ndarray  # bool (bottom - top, right - left)
+
+    def crop(self, ink: np.ndarray) -> np.ndarray:
+        """float32 (h, w): this digit's ink cropped to its box, other digits' ink cleared."""
+        box = ink[self.top : self.bottom, self.left : self.right]
+        return np.where(self.mask, np.maximum(box, 0), 0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One mark or group of marks, and the ways to read it: whole, or cut into 2, 3, ... digits."""
+
+    readings: tuple[tuple[DigitSegment, ...], ...]  # the first is the mark whole
+
+
+def segment_digits(ink: np.ndarray) -> tuple[Mark, ...]:
+    """The marks in a picture's ink signal (from `find_ink`) that may be digits, left to right."""
+    labels, keep = _marks(ink)
+    groups = _grouped(ndimage.find_objects(labels), keep)
+    if not groups:
+        return ()
+    line_height = float(np.median([rows.stop - rows.start for _, (rows, _) in groups]))
+    groups = _pieces_joined(groups, _PIECE * line_height)
+    marks = []
+    for members, (rows, cols) in groups:
+        mask = np.isin(labels[rows, cols], members)
+        width = cols.stop - cols.start
+        wide = width > _WIDE * line_height
+        most = max(2, min(_MOST_TOUCHING, round(width / (_NARROWEST_PITCH * line_height)))) if wide else 1
+        cuts = [_cuts(ink[rows, cols] * mask, count) for count in range(1, most + 1)]
+        readings = [tuple(_segment(mask[:, start:stop], rows.start, cols.start + start) for start, stop in parts)
+                    for parts in cuts]
+        marks.append(Mark(tuple(reading for reading in readings if all(reading))))
+    return tuple(sorted(marks, key=lambda mark: mark.readings[0][0].left))
+
+
+def _marks(ink: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Connected marks (numbered from 1) and the numbers of those worth keeping: clear ink, not specks."""
+    noise = noise_level(ink)
+    if float(ink.max()) < max(MIN_INK_LEVEL, 6 * noise):
+        return np.zeros(ink.shape, np.intp), []
+    strong = ink > max(otsu_threshold(ink), 4 * noise, MIN_INK_LEVEL)
+    faint = ink > max(3 * noise, MIN_INK_LEVEL)
+    labels, count = ndimage.label(faint, structure=np.ones((3, 3), bool), output=np.intp)
+    masses = np.bincount(labels[faint], weights=ink[faint], minlength=count + 1)
+    masses[np.bincount(labels[strong], minlength=count + 1) == 0] = 0
+    masses[0] = 0
+    keep = np.flatnonzero(masses >= max(_SPECK_FRACTION * masses.max(), 1e-9))
+    return labels, keep.tolist()
+
+
+def _grouped(boxes: list[tuple[slice, slice]], keep: list[int]) -> list[tuple[list[int], tuple[slice, slice]]]:
+    """Marks that lie over one another, as (their numbers, the box around them all), left to right."""
+    groups: list[tuple[list[int], tuple[slice, slice]]] = []
+    for mark in sorted(keep, key=lambda m: boxes[m - 1][1].start):
+        box = boxes[mark - 1]
+        for index, (members, group_box) in enumerate(groups):
+            if _shared_width(box, group_box) >= _OVERLAP:
+                groups[index] = (members + [mark], _union(box, group_box))
+                break
+        else:
+            groups.append(([mark], box))
+    return groups
+
+
+def _pieces_joined(groups: list, shortest: float) -> list:
+    """Marks too short to be a digit (a stroke written apart) joined to their nearest neighbour."""
+    groups = list(groups)
+    while len(groups) > 1:
+        short = [i for i, (_, (rows, _)) in enumerate(groups) if rows.stop - rows.start < shortest]
+        if not short:
+            break
+        piece = short[0]
+        neighbours = [i for i in (piece - 1, piece + 1) if 0 <= i < len(groups)]
+        nearest = min(neighbours, key=lambda i: _gap(groups[i][1], groups[piece][1]))
+        members, box = groups[piece]
+        groups[nearest] = (groups[nearest][0] + members, _union(groups[nearest][1], box))
+        del groups[piece]
+    return groups
+
+
+def _gap(a: tuple[slice, slice], b: tuple[slice, slice]) -> int:
+    return max(a[1].start - b[1].stop, b[1].start - a[1].stop, 0)
+
+
+def _shared_width(a: tuple[slice, slice], b: tuple[slice, slice]) -> float:
+    shared = min(a[1].stop, b[1].stop) - max(a[1].start, b[1].start)
+    return shared / min(a[1].stop - a[1].start, b[1].stop - b[1].start)
+
+
+def _union(a: tuple[slice, slice], b: tuple[slice, slice]) -> tuple[slice, slice]:
+    return tuple(slice(min(x.start, y.start), max(x.stop, y.stop)) for x, y in zip(a, b))
+
+
+def _cuts(ink: np.ndarray, count: int) -> list[tuple[int, int]]:
+    """Column ranges for `count` digits, each cut where the ink is thinnest near where a digit would end."""
+    width = ink.shape[1]
+    thickness = ink.sum(axis=0)
+    pitch = width / count
+    edges = [0]
+    for k in range(1, count):
+        low = max(edges[-1] + 1, int(k * pitch - _CUT_WINDOW * pitch))
+        high = min(width - 1, int(k * pitch + _CUT_WINDOW * pitch) + 1)
+        if low < high:
+            distance = np.abs(np.arange(low, high) - k * pitch)  # ties go to the cut nearest a digit's end
+            edges.append(low + int(np.lexsort((distance, thickness[low:high]))[0]))
+    return list(zip(edges, edges[1:] + [width]))
+
+
+def _segment(mask: np.ndarray, top: int, left: int) -> DigitSegment | None:
+    """The part's pixels tightened to their own box; None if the part holds no ink."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not len(rows):
+        return None
+    mask = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    return DigitSegment(int(top + rows[0]), int(left + cols[0]), int(top + rows[-1] + 1), int(left + cols[-1] + 1),
+                        mask)

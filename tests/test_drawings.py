@@ -1,0 +1,52 @@
+"""Digits drawn on a sketch pad: MNIST test digits' skeletons replayed as pen strokes on a square canvas,
+exported as the browser's canvas does (PNG, transparent or white), read as well as the originals."""
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from skimage.morphology import skeletonize
+from upload_files import encode
+
+from digits.engine import Engine
+
+CANVAS = 280  # pixels a side, as the page's drawing area exports it
+PEN_WIDTHS = (10, 16, 24)  # thin, the default, thick
+
+
+@pytest.fixture(scope="module")
+def engine():
+    with Engine(model_ids=("cnn",)) as engine:
+        yield engine
+
+
+@pytest.fixture(scope="module")
+def mnist_test(mnist_path):
+    with np.load(mnist_path) as mnist:
+        return mnist["x_test"][:300].copy(), mnist["y_test"][:300].copy()
+
+
+def drawn(digit: np.ndarray, pen: int, transparent: bool) -> bytes:
+    """The digit's skeleton replayed as round-capped strokes `pen` pixels wide on the canvas."""
+    scale = CANVAS / digit.shape[0]
+    skeleton = skeletonize(digit > 96)
+    image = Image.new("RGBA" if transparent else "RGB", (CANVAS, CANVAS), (0, 0, 0, 0) if transparent else "white")
+    draw = ImageDraw.Draw(image)
+    ink = (20, 20, 20, 255)
+    points = set(zip(*np.nonzero(skeleton)))
+    for y, x in points:
+        centre = ((x + 0.5) * scale, (y + 0.5) * scale)
+        for dy, dx in ((0, 1), (1, -1), (1, 0), (1, 1)):  # each stroke segment to a neighbour, once
+            if (y + dy, x + dx) in points:
+                draw.line([centre, ((x + dx + 0.5) * scale, (y + dy + 0.5) * scale)], fill=ink, width=pen)
+        draw.ellipse([centre[0] - pen / 2, centre[1] - pen / 2, centre[0] + pen / 2, centre[1] + pen / 2], fill=ink)
+    return encode(image)
+
+
+@pytest.mark.parametrize("pen", PEN_WIDTHS)
+def test_drawn_digits_read_as_well_as_the_originals(engine, mnist_test, pen):
+    images, labels = mnist_test
+    originals = engine.predict_probabilities("cnn", images).argmax(axis=1)
+    uploads = [(f"drawing-{i}.png", drawn(image, pen, transparent=i % 2 == 0)) for i, image in enumerate(images)]
+    results = engine.classify_batch(uploads)
+    drawn_right = np.mean([result.digit == label for result, label in zip(results, labels)])
+    assert drawn_right >= np.mean(originals == labels) - 0.03, drawn_right

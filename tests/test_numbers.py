@@ -1,0 +1,146 @@
+"""Whole numbers: pictures of 2 to 8 real MNIST test digits, read left to right as the number they write.
+
+The numbers (tests/number_images.py) vary gaps, sizes and baseline tilt, and come on paper, in a phone
+photo or as a drawing; some have a pair of touching digits. scripts/number_figures.py measures the
+same on more numbers.
+"""
+
+import json
+
+import numpy as np
+import pytest
+from number_images import RENDERINGS, build_number, rendered
+from PIL import Image, ImageDraw
+from upload_files import encode
+
+from digits.cli import main
+from digits.engine import Engine
+from digits.numbers import TOUCHING_DIGITS_WARNING, read_number
+from digits.preprocessing import NO_DIGIT_WARNING, InputError, prepare_number
+
+
+@pytest.fixture(scope="module")
+def engine():
+    with Engine(model_ids=("cnn",)) as engine:
+        yield engine
+
+
+@pytest.fixture(scope="module")
+def mnist_test(mnist_path):
+    with np.load(mnist_path) as mnist:
+        return mnist["x_test"].copy(), mnist["y_test"].copy()
+
+
+def numbers(mnist_test, count: int, seed: int, touch: bool = False, **options):
+    images, labels = mnist_test
+    rng = np.random.default_rng(seed)
+    built = []
+    while len(built) < count:
+        chosen = rng.choice(len(images), int(rng.integers(2, 9)), replace=False)
+        number = build_number(images[chosen], labels[chosen], rng, touch=touch, **options)
+        if number.touching == touch:
+            built.append(number)
+    return built
+
+
+def overlap(a, b) -> float:
+    """Intersection over union of two (left, top, right, bottom) boxes."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    inter = max(width, 0) * max(height, 0)
+    area = lambda box: (box[2] - box[0]) * (box[3] - box[1])  # noqa: E731
+    return inter / (area(a) + area(b) - inter)
+
+
+@pytest.mark.parametrize("how", RENDERINGS)
+def test_separate_digits_are_counted_and_read_as_well_as_alone(engine, mnist_test, how):
+    built = numbers(mnist_test, 30, seed=RENDERINGS.index(how))
+    readings = [read_number(engine, rendered(number, how, seed=i)) for i, number in enumerate(built)]
+    counted = [(n, r) for n, r in zip(built, readings) if len(r.digits) == len(n.labels)]
+    assert len(counted) >= 29  # scripts/number_figures.py: 99.7% of 300 numbers on paper
+    in_numbers = np.mean([d.digit == label for n, r in counted for d, label in zip(r.digits, n.labels)])
+    alone = np.mean(np.concatenate([engine.predict_probabilities("cnn", np.stack(n.digits)).argmax(axis=1)
+                                    == n.labels for n, _ in counted]))
+    assert in_numbers >= alone - 0.01
+    for number, reading in counted:
+        assert reading.number == "".join(str(d.digit) for d in reading.digits)
+        assert 0 < reading.confidence <= min(d.confidence for d in reading.digits)
+        assert TOUCHING_DIGITS_WARNING not in reading.warnings
+
+
+def test_each_digit_has_its_box_in_the_uploads_own_pixels(engine, mnist_test):
+    for number in numbers(mnist_test, 10, seed=7, height=160):  # wider than the working size: boxes scaled back
+        reading = read_number(engine, rendered(number, "paper"))
+        assert len(reading.digits) == len(number.boxes)
+        assert number.ink.shape[1] > 512
+        for digit, truth in zip(reading.digits, number.boxes):
+            assert overlap(digit.box, truth) > 0.6, (digit.box, truth)  # (MNIST's specks are left out)
+
+
+def test_gaps_sizes_and_tilt_at_their_extremes(engine, mnist_test):
+    hard = numbers(mnist_test, 10, seed=8, gap=(0.05, 0.1), sizes=0.3, tilt=0.15)
+    right = sum(len(read_number(engine, rendered(n, "paper")).digits) == len(n.labels) for n in hard)
+    assert right >= 9
+
+
+def test_touching_pairs_are_cut_apart_often(engine, mnist_test):
+    built = numbers(mnist_test, 30, seed=9, touch=True)
+    readings = [read_number(engine, rendered(number, "paper")) for number in built]
+    right = sum(len(r.digits) == len(n.labels) for n, r in zip(built, readings))
+    assert right >= 15  # scripts/number_figures.py: about 60% on paper
+    cut = [r for r in readings if TOUCHING_DIGITS_WARNING in r.warnings]
+    assert cut and all(len(r.digits) >= 2 for r in cut)
+
+
+def _strokes(lines, size=(200, 200), width=12) -> bytes:
+    image = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(image)
+    for line in lines:
+        draw.line(line, fill=0, width=width, joint="curve")
+    return encode(image)
+
+
+def test_a_digit_drawn_in_two_strokes_is_one_digit(engine):
+    four = _strokes([[(110, 30), (40, 120), (150, 120)], [(120, 70), (120, 180)]])  # the upright apart
+    five = _strokes([[(70, 40), (65, 95), (100, 85), (130, 110), (125, 150), (95, 165), (60, 150)],
+                     [(80, 35), (140, 35)]])  # the flag apart
+    for data, digit in ((four, 4), (five, 5)):
+        reading = read_number(engine, data)
+        assert [d.digit for d in reading.digits] == [digit]
+
+
+def test_a_blank_page_has_no_number_and_says_so(engine):
+    reading = read_number(engine, encode(Image.new("RGB", (400, 200), (240, 238, 230))))
+    assert reading.number == "" and reading.digits == () and reading.warnings == (NO_DIGIT_WARNING.format("the picture looks blank"),)
+    assert reading.confidence == 0.0
+
+
+def test_a_single_digit_reads_as_a_one_digit_number(engine, mnist_test):
+    images, labels = mnist_test
+    from upload_files import dark_on_white
+
+    for index in range(5):
+        prepared = prepare_number(encode(dark_on_white(images[index])))
+        assert len(prepared.marks) == 1
+        reading = read_number(engine, encode(dark_on_white(images[index])))
+        assert reading.number == str(labels[index])
+
+
+def test_a_broken_file_raises_an_input_error():
+    with pytest.raises(InputError, match="'n.png' looks truncated or damaged"):
+        prepare_number(encode(Image.new("L", (300, 100), 255))[:60], "n.png")
+
+
+def test_digits_read_prints_one_json_line_per_file(tmp_path, mnist_test, capsys):
+    number = numbers(mnist_test, 1, seed=10)[0]
+    good, broken = tmp_path / "number.png", tmp_path / "broken.png"
+    good.write_bytes(rendered(number, "paper"))
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    assert main(["read", "--json", str(good), str(broken)]) == 1
+    first, second = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert set(first) == {"file", "model", "number", "confidence", "digits"}
+    assert first["number"] == "".join(map(str, number.labels)) and first["model"] == "cnn"
+    assert [set(d) for d in first["digits"]] == [{"digit", "confidence", "box"}] * len(number.labels)
+    assert set(second) == {"file", "error"} and "broken.png" in second["error"]
+    assert main(["read", str(good)]) == 0
+    assert capsys.readouterr().out.startswith(f"{good}: {first['number']} ")
