@@ -1,6 +1,7 @@
 """The `digits` command: a thin door onto training, evaluation, classification and serving."""
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
@@ -11,7 +12,6 @@ from pathlib import Path
 DATA_HELP = "MNIST .npz file (default: $DIGITS_MNIST_NPZ, else Keras' download)"
 NEEDS_TRAIN_EXTRA = {"train", "evaluate", "report", "calibrate", "export"}
 TRAIN_EXTRA_MODULES = {"tensorflow", "keras", "matplotlib", "tensorboard"}
-QUIET_COMMANDS = ("classify", "read", "evaluate")  # a newcomer's first commands print only their results
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,7 +131,7 @@ def print_result(result, as_json: bool) -> None:
 
 
 def run_classify(args) -> int:
-    from digits.engine import ClassificationError, Engine
+    from digits.engine import ClassificationError
     from digits.preprocessing import MAX_FILES_PER_CALL
 
     inputs = expand_paths(args.paths)
@@ -139,8 +139,7 @@ def run_classify(args) -> int:
         print(f"digits classify: skipped {entry}: {reason}", file=sys.stderr)
     failed, read, labelled = False, set(), []
     if inputs.files:
-        members = ("cnn", "vit") if args.model == "ensemble" else (args.model,)
-        with Engine(model_ids=members) as engine:
+        with open_engine(args.model) as engine:
             for start in range(0, len(inputs.files), MAX_FILES_PER_CALL):  # a batch at a time: memory stays bounded
                 batch = inputs.files[start:start + MAX_FILES_PER_CALL]
                 for result in classify_files(engine, batch, args.model):
@@ -160,15 +159,14 @@ def run_classify(args) -> int:
         print(f"accuracy: {right / len(labelled):.2%} ({right:,} of {len(labelled):,} labelled rows right)")
     return 1 if failed else 0
 
+
 def run_read(args) -> int:
-    from digits.engine import Engine
     from digits.numbers import read_number
     from digits.preprocessing import InputError
 
     failed = False
-    members = ("cnn", "vit") if args.model == "ensemble" else (args.model,)
-    with Engine(model_ids=members) as engine:
-        for name, data, error in read_uploads(expand_paths(args.paths)):
+    with open_engine(args.model) as engine:
+        for name, data, error in read_uploads(expand_paths(args.paths).files):
             try:
                 reading = read_number(engine, data, args.model, name) if data is not None else None
             except InputError as input_error:
@@ -203,31 +201,40 @@ def _result_line(result) -> str:
     return f"{where}: {answer}  [{result.model}]{label}{notes}"
 
 
-def quiet_tensorflow(environ=os.environ) -> None:
-    """TensorFlow imported without its C++ start-up lines, unless the user set a log level (theirs, or DEBUG).
+@contextlib.contextmanager
+def native_logs_off(environ=os.environ):
+    """Standard error closed while TensorFlow or LiteRT start, unless the user set a log level (theirs, or DEBUG).
 
-    TensorFlow 2.20 and later log through absl before absl is set up, which TF_CPP_MIN_LOG_LEVEL no
-    longer silences; so standard error is pointed at /dev/null for the import only.
+    Their C++ start-up lines ("oneDNN custom operations are on", "Created TensorFlow Lite XNNPACK
+    delegate") come before any Python logging is set up, and TensorFlow 2.20 and later no longer
+    honour TF_CPP_MIN_LOG_LEVEL for them; so a newcomer's first command would print them above its results.
     """
     if "TF_CPP_MIN_LOG_LEVEL" in environ or environ.get("LOG_LEVEL", "").upper() == "DEBUG":
+        yield
         return
     environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # what TensorFlow logs later, where it still honours it
     sys.stderr.flush()
     saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 2)
     try:
-        import tensorflow  # noqa: F401
+        yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(null)
 
 
+def open_engine(model: str):
+    """The engine with the members `model` needs, started quietly."""
+    from digits.engine import Engine
+
+    with native_logs_off():
+        return Engine(model_ids=("cnn", "vit") if model == "ensemble" else (model,))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
-    if args.command in QUIET_COMMANDS:
-        quiet_tensorflow()  # before TensorFlow is first imported
     from digits.preprocessing import InputError
 
     expected = (InputError, FileNotFoundError)
@@ -261,7 +268,9 @@ def run(args, argv: list[str]) -> int:
     if args.command == "evaluate":
         from training.evaluate import evaluate
 
-        print(evaluate(args.model, data=args.data).to_text(as_json=args.json))
+        with native_logs_off():  # a newcomer's first commands print only their results
+            evaluation = evaluate(args.model, data=args.data)
+        print(evaluation.to_text(as_json=args.json))
         return 0
     if args.command == "report":
         from training.report import write_report

@@ -142,7 +142,6 @@ def test_a_first_command_prints_only_its_results_without_tensorflow_start_up_lin
     run = subprocess.run([sys.executable, "-m", "digits.cli", "classify", seven], capture_output=True, text=True,
                          cwd=REPO, env=_command_environment())
     assert run.returncode == 0 and run.stderr == "" and run.stdout.startswith(seven)
-    debug = subprocess.run([sys.executable, "-c", "from digits.cli import quiet_tensorflow; import os; "
-                            "quiet_tensorflow(); print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'))"],
-                           capture_output=True, text=True, cwd=REPO, env=_command_environment(LOG_LEVEL="debug"))
-    assert debug.stdout.strip() == "None" and "tensorflow" not in debug.stderr.lower()
+    debug = subprocess.run([sys.executable, "-m", "digits.cli", "classify", seven], capture_output=True, text=True,
+                           cwd=REPO, env=_command_environment(LOG_LEVEL="debug"))
+    assert debug.returncode == 0 and "XNNPACK" in debug.stderr  # asked for: the runtime's own lines are shown
