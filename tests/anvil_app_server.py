@@ -20,6 +20,7 @@ import mimetypes
 import re
 import secrets
 import threading
+import time
 from pathlib import Path
 
 import yaml
@@ -139,7 +140,7 @@ class AnvilAppServer:
     def __init__(self, app_dir: Path, runtime_dir: Path, stand_in: AnvilStandIn):
         self.app_dir, self.runtime_dir, self.stand_in = Path(app_dir), Path(runtime_dir), stand_in
         self.session = secrets.token_urlsafe(16)
-        self.calls: list[str] = []  # every server function the page called, in order
+        self.calls: list[tuple[str, float]] = []  # (function, seconds the uplink took) for every call, in order
         self.unanswered_paths: list[str] = []  # what the page asked for that is not here
         self._server = serve(self._handle_websocket, "127.0.0.1", 0, process_request=self._handle_http,
                              compression=None, max_size=None)
@@ -200,7 +201,7 @@ class AnvilAppServer:
         command, call_id = call["command"], call["id"]
         if command == "anvil.private.echo":
             return {"id": call_id, "response": call["args"][0], "objects": []}, []
-        self.calls.append(command)
+        started = time.perf_counter()
         try:
             response = self.stand_in.call(command, *call.get("args", []), timeout=60, **call.get("kwargs", {}))
         except LookupError:
@@ -211,6 +212,8 @@ class AnvilAppServer:
         except Exception as error:  # the uplink vanished mid-call, or took too long
             return {"id": call_id, "error": {"type": "anvil.server.UplinkDisconnectedError", "trace": [],
                                              "message": f"The uplink server did not answer: {error}"}}, []
+        finally:
+            self.calls.append((command, time.perf_counter() - started))
         reply, media = take_out_media({"id": call_id, "response": response}, {}, self.stand_in.ids)
         reply.setdefault("objects", [])
         return reply, media
