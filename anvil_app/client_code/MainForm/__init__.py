@@ -4,6 +4,7 @@ import anvil.js
 import anvil.server
 
 from .. import presentation
+from ..accessibility import mark_as_page_heading
 from ..ModelForm import ModelForm
 from ..ResultCard import ResultCard
 
@@ -78,6 +79,7 @@ class MainForm(MainFormTemplate):
         chooser.addEventListener("keydown", self.file_loader_keydown)
         chooser.setAttribute("role", "button")
         anvil.js.get_dom_node(self.status_label).setAttribute("aria-live", "polite")
+        mark_as_page_heading(self.title_label)
 
     def load_models(self):
         try:
