@@ -87,23 +87,9 @@ def page_html(runtime_dir: Path, app_dir: Path, origin: str, session: str) -> st
     for name, variable in variables.items():
         css = css.replace(f"%color:{name}%", f"var({variable})")
     css = css.replace("%anvil-banner-height%", "0px")
-    legacy = app["runtime_options"].get("version", 0) < 3
-    startup = app["startup"] or {"type": "form", "module": app["startup_form"]}
-    opener = "openMainModule" if startup["type"] == "module" else "openForm"
-    load_app = (
-        "\n$(function() {"
-        f"const loadApp = window.loadApp({json.dumps({'app': app, 'appId': 'LOOPBACK', 'appOrigin': origin, 'appStartupData': None, 'runtimeVersion': 3})});"
-        "const loadAppAfter = window.anvil._loadAppAfter || [];"
-        "loadApp.then(function() { Promise.all(loadAppAfter).then(function() {"
-        f"window.{opener}({json.dumps(startup['module'])});"
-        "});});});")
     runtime = f"{origin}{RUNTIME_PATH}"
     slots = {
-        "{{legacy-bootstrap-css}}": "".join(f'<link rel="stylesheet" href="{runtime}{path}" crossorigin/>\n'
-                                            for path in LEGACY_CSS[:3]) if legacy else "",
-        "{{legacy-classnames}}": f'<link rel="stylesheet" href="{runtime}{LEGACY_CSS[3]}" crossorigin/>' if legacy else "",
-        "{{legacy-bootstrap-js}}": f'<script src="{runtime}{LEGACY_JS[0]}" crossorigin></script>' if legacy else "",
-        "{{legacy-head-class}}": "runner" if legacy else "",
+        **_legacy_slots(runtime, app["runtime_options"].get("version", 0) < 3),
         "{{app-name}}": app["name"], "{{meta-title}}": app["name"], "{{meta-og-title}}": app["name"],
         "{{meta-description}}": "", "{{meta-og-description}}": "", "{{meta-fields}}": "", "{{body-class}}": "",
         "{{favicon}}": f"{runtime}img/default-icon.png", "{{social-image}}": f"{runtime}img/default-icon.png",
@@ -115,7 +101,7 @@ def page_html(runtime_dir: Path, app_dir: Path, origin: str, session: str) -> st
         "{{session-token}}": session, "{{oauth-info}}": "", "{{google-api-key}}": "",
         "{{app-info-object}}": json.dumps({"id": "", "branch": None, "environment": {"description": "Loopback",
                                                                                       "tags": []}}),
-        "{{load-app-code}}": load_app,
+        "{{load-app-code}}": _load_app_code(app, origin),
     }
     html = (runtime_dir / "dist" / "runner2.html").read_text()
     for slot, value in slots.items():
@@ -126,12 +112,40 @@ def page_html(runtime_dir: Path, app_dir: Path, origin: str, session: str) -> st
     return html
 
 
+def _legacy_slots(runtime: str, legacy: bool) -> dict[str, str]:
+    """Bootstrap 3 and the old class names, which apps below runtime version 3 get."""
+    def stylesheet(path):
+        return f'<link rel="stylesheet" href="{runtime}{path}" crossorigin/>\n'
+
+    return {"{{legacy-bootstrap-css}}": "".join(map(stylesheet, LEGACY_CSS[:3])) if legacy else "",
+            "{{legacy-classnames}}": stylesheet(LEGACY_CSS[3]) if legacy else "",
+            "{{legacy-bootstrap-js}}": f'<script src="{runtime}{LEGACY_JS[0]}" crossorigin></script>' if legacy else "",
+            "{{legacy-head-class}}": "runner" if legacy else ""}
+
+
+def _load_app_code(app: dict, origin: str) -> str:
+    """window.loadApp(...) with the app, then its startup form (or module) opened, as serve-app writes it."""
+    startup = app["startup"] or {"type": "form", "module": app["startup_form"]}
+    opener = "openMainModule" if startup["type"] == "module" else "openForm"
+    parameters = {"app": app, "appId": "LOOPBACK", "appOrigin": origin, "appStartupData": None, "runtimeVersion": 3}
+    return ("\n$(function() {"
+            f"const loadApp = window.loadApp({json.dumps(parameters)});"
+            "const loadAppAfter = window.anvil._loadAppAfter || [];"
+            "loadApp.then(function() { Promise.all(loadAppAfter).then(function() {"
+            f"window.{opener}({json.dumps(startup['module'])});"
+            "});});});")
+
+
 # --- the server ---------------------------------------------------------------------------------------
 
 def _response(status: int, body: bytes, content_type: str) -> Response:
     headers = Headers({"Content-Type": content_type, "Content-Length": str(len(body)), "Connection": "close",
                        "Cache-Control": "no-store"})
     return Response(status, "OK" if status == 200 else "Not Found", headers, body)
+
+
+def _error(call_id: str, error_type: str, message: str, trace=()) -> dict:
+    return {"id": call_id, "error": {"type": error_type, "message": message, "trace": list(trace)}}
 
 
 class AnvilAppServer:
@@ -203,15 +217,15 @@ class AnvilAppServer:
             return {"id": call_id, "response": call["args"][0], "objects": []}, []
         started = time.perf_counter()
         try:
-            response = self.stand_in.call(command, *call.get("args", []), timeout=60, **call.get("kwargs", {}))
+            response = self.stand_in.call(command, *call.get("args", []), timeout=60, **call.get("kwargs") or {})
         except LookupError:
-            return {"id": call_id, "error": {"type": "anvil.server.NoServerFunctionError", "trace": [],
-                                             "message": f'No server function matching "{command}" has been registered'}}, []
+            return _error(call_id, "anvil.server.NoServerFunctionError",
+                          f'No server function matching "{command}" has been registered'), []
         except RemoteError as error:
-            return {"id": call_id, "error": {"type": error.type, "message": error.message, "trace": error.trace}}, []
+            return _error(call_id, error.type, error.message, error.trace), []
         except Exception as error:  # the uplink vanished mid-call, or took too long
-            return {"id": call_id, "error": {"type": "anvil.server.UplinkDisconnectedError", "trace": [],
-                                             "message": f"The uplink server did not answer: {error}"}}, []
+            return _error(call_id, "anvil.server.UplinkDisconnectedError",
+                          f"The uplink server did not answer: {error}"), []
         finally:
             self.calls.append((command, time.perf_counter() - started))
         reply, media = take_out_media({"id": call_id, "response": response}, {}, self.stand_in.ids)
