@@ -74,7 +74,9 @@ class ConnectionLostError(Exception):
     pass
 
 
-def _take_out_media(message: dict, held: dict[str, HeldMedia], ids) -> tuple[dict, list]:
+# --- the framing, shared with the app server for browser tests (tests/anvil_app_server.py) -------------
+
+def take_out_media(message: dict, held: dict[str, HeldMedia], ids) -> tuple[dict, list]:
     """Null each MediaFile/HeldMedia in `message`; return it (with its "objects") and the bytes that follow it."""
     objects, to_send = [], []
 
@@ -104,6 +106,18 @@ def _take_out_media(message: dict, held: dict[str, HeldMedia], ids) -> tuple[dic
     return message, to_send
 
 
+def send_framed(websocket, message: dict, media: list[tuple[str, bytes]] = ()) -> None:
+    """The message, then each Media's bytes in chunks; the caller holds the socket's send lock."""
+    websocket.send(json.dumps(message))
+    for media_id, data in media:
+        chunks = [data[i:i + CHUNK_BYTES] for i in range(0, len(data), CHUNK_BYTES)] or [b""]
+        for index, chunk in enumerate(chunks):
+            websocket.send(json.dumps({
+                "type": "CHUNK_HEADER", "requestId": message["id"], "mediaId": media_id,
+                "chunkIndex": index, "lastChunk": index == len(chunks) - 1}))
+            websocket.send(chunk)
+
+
 def _put_at(message: dict, path: list, value) -> None:
     container = message
     for key in path[:-1]:
@@ -112,7 +126,7 @@ def _put_at(message: dict, path: list, value) -> None:
 
 
 class _IncomingMessage:
-    """A JSON message from the uplink whose Media are still arriving in chunks."""
+    """A JSON message whose Media are still arriving in chunks."""
 
     def __init__(self, message: dict):
         self.message = message
@@ -135,6 +149,33 @@ class _IncomingMessage:
         return self.message
 
 
+class FramedReceiver:
+    """Turns the frames one WebSocket receives back into whole messages, their Media as MediaFile."""
+
+    def __init__(self):
+        self._waiting: dict[str, _IncomingMessage] = {}
+        self._next_chunk_header: dict | None = None
+
+    def receive(self, raw: str | bytes) -> dict | None:
+        """The message `raw` completes, or None while its Media are still on the way."""
+        if isinstance(raw, bytes):
+            header, self._next_chunk_header = self._next_chunk_header, None
+            incoming = self._waiting[header["requestId"]]
+            incoming.add_chunk(header, raw)
+            if not incoming.is_ready():
+                return None
+            del self._waiting[header["requestId"]]
+            return incoming.assembled()
+        message = json.loads(raw)
+        if message.get("type") == "CHUNK_HEADER":
+            self._next_chunk_header = message
+            return None
+        if not any("DataMedia" in d.get("type", ()) for d in message.get("objects", ())):
+            return message
+        self._waiting[message["id"]] = _IncomingMessage(message)
+        return None
+
+
 class _UplinkConnection:
     """One uplink's WebSocket: what it registered, and the replies it owes."""
 
@@ -145,19 +186,11 @@ class _UplinkConnection:
         self.open = True
         self._send_lock = threading.Lock()  # a chunk header and its bytes must stay together
         self._replies: dict[str, Future] = {}
-        self._incoming: dict[str, _IncomingMessage] = {}
-        self._next_chunk_header: dict | None = None
+        self._receiver = FramedReceiver()
 
     def send(self, message: dict, media: list[tuple[str, bytes]] = ()) -> None:
         with self._send_lock:
-            self.websocket.send(json.dumps(message))
-            for media_id, data in media:
-                chunks = [data[i:i + CHUNK_BYTES] for i in range(0, len(data), CHUNK_BYTES)] or [b""]
-                for index, chunk in enumerate(chunks):
-                    self.websocket.send(json.dumps({
-                        "type": "CHUNK_HEADER", "requestId": message["id"], "mediaId": media_id,
-                        "chunkIndex": index, "lastChunk": index == len(chunks) - 1}))
-                    self.websocket.send(chunk)
+            send_framed(self.websocket, message, media)
 
     def expect_reply(self, call_id: str) -> Future:
         future: Future = Future()
@@ -165,33 +198,20 @@ class _UplinkConnection:
         return future
 
     def receive(self, raw: str | bytes) -> None:
-        if isinstance(raw, bytes):
-            header, self._next_chunk_header = self._next_chunk_header, None
-            incoming = self._incoming[header["requestId"]]
-            incoming.add_chunk(header, raw)
-            self._deliver_if_ready(header["requestId"])
+        message = self._receiver.receive(raw)
+        if message is None:
             return
-        message = json.loads(raw)
         kind = message.get("type")
         if kind == "REGISTER":
             self.registered.add(message["name"])
-        elif kind == "CHUNK_HEADER":
-            self._next_chunk_header = message
         elif kind == "CALL":
             threading.Thread(target=self._answer_call_from_uplink, args=(message,), daemon=True).start()
         elif "id" in message and ("response" in message or "error" in message):
-            self._incoming[message["id"]] = _IncomingMessage(message)
-            self._deliver_if_ready(message["id"])
+            future = self._replies.pop(message["id"], None)
+            if future is not None:
+                future.set_result(message)
         else:
             self.stand_in.unexpected_messages.append(message)
-
-    def _deliver_if_ready(self, message_id: str) -> None:
-        incoming = self._incoming[message_id]
-        if incoming.is_ready():
-            del self._incoming[message_id]
-            future = self._replies.pop(message_id, None)
-            if future is not None:
-                future.set_result(incoming.assembled())
 
     def _answer_call_from_uplink(self, message: dict) -> None:
         command = message.get("command")
@@ -201,7 +221,7 @@ class _UplinkConnection:
             held = self.stand_in.held_media[message["args"][0]["id"]]  # the LazyMedia's own descriptor
             held.fetched.set()
             held.released.wait()
-            reply, media = _take_out_media({"id": message["id"], "response": held.media},
+            reply, media = take_out_media({"id": message["id"], "response": held.media},
                                            {}, self.stand_in.ids)
             self.send(reply, media)
         else:
@@ -281,7 +301,7 @@ class AnvilStandIn:
         call_id = f"call-{next(self.ids)}"
         message = {"type": "CALL", "id": call_id, "command": function, "args": list(args), "kwargs": kwargs,
                    "client": {"type": "browser", "ip": "127.0.0.1"}, "call-stack": [{"type": "browser"}]}
-        message, media = _take_out_media(message, self.held_media, self.ids)
+        message, media = take_out_media(message, self.held_media, self.ids)
         reply = connection.expect_reply(call_id)
         connection.send(message, media)
         answer = reply.result(timeout)

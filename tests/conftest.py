@@ -23,3 +23,93 @@ def mnist_train_digits(mnist_path) -> tuple[np.ndarray, np.ndarray]:
     """The first 1,000 MNIST training digits and their labels: uint8 (1000, 28, 28) and (1000,)."""
     with np.load(mnist_path) as mnist:
         return mnist["x_train"][:1000].copy(), mnist["y_train"][:1000].copy()
+
+
+# --- the web page in a real browser: one app server, one `digits serve`, one Chromium per session --------
+
+WEB_KEY = "browser-tests-uplink-key"
+
+
+@pytest.fixture(scope="session")
+def web_tools():
+    """Skip (or, in CI, fail) with the instruction when the runtime, Chromium or axe-core is missing."""
+    from web_page import missing_pieces
+
+    missing = missing_pieces()
+    if missing:
+        message = "the browser tests need: " + "; ".join(missing)
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def uplink_stand_in(web_tools):
+    from anvil_stand_in import AnvilStandIn
+
+    with AnvilStandIn(WEB_KEY) as stand_in:
+        yield stand_in
+
+
+@pytest.fixture(scope="session")
+def uplink_server(uplink_stand_in, tmp_path_factory):
+    """`digits serve` connected to the stand-in; tests may stop() and start() it, and leave it running."""
+    from web_page import UplinkServer
+
+    server = UplinkServer(uplink_stand_in, WEB_KEY, tmp_path_factory.mktemp("digits-serve"))
+    server.start()
+    try:
+        server.wait_until_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def app_server(uplink_stand_in):
+    """anvil_app/ served to Anvil's client runtime, its server calls passed on to the uplink."""
+    from anvil_app_server import AnvilAppServer
+    from web_page import runtime_dir
+
+    with AnvilAppServer(REPO / "anvil_app", runtime_dir(), uplink_stand_in) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def chromium(web_tools):
+    from playwright.sync_api import sync_playwright
+    from web_page import launch_chromium
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+def _new_page(chromium, viewport: dict, **options):
+    context = chromium.new_context(viewport=viewport, service_workers="block", **options)
+    page = context.new_page()
+    page.console_messages = []  # what a developer would see in the browser's console
+    page.on("console", lambda m: page.console_messages.append({"type": m.type, "text": m.text}))
+    page.on("pageerror", lambda error: page.console_messages.append({"type": "pageerror", "text": str(error)}))
+    return context, page
+
+
+@pytest.fixture
+def page(chromium):
+    """A fresh desktop browser tab (its console in page.console_messages); open the app with web_page.open_app."""
+    from web_page import DESKTOP
+
+    context, page = _new_page(chromium, DESKTOP)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone_page(chromium):
+    """A fresh tab on a phone-sized touch screen (390 x 844)."""
+    from web_page import PHONE
+
+    context, page = _new_page(chromium, PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    yield page
+    context.close()

@@ -1,38 +1,54 @@
-"""The Anvil app in anvil_app/: its files, its presentation functions, and its pages driven end to end.
+"""The Anvil app in anvil_app/: its files, and its presentation functions on real server results.
 
-The browser side of Anvil cannot run here, so `anvil_browser.Browser` stands in for it (components built
-from the form templates, anvil.server.call running the real uplink functions in this process). Everything
-else is real: the uplink server's functions, the Engine with the trained models, the sample files.
+These are the fast checks in plain Python: the app's YAML, what its code calls and imports, and
+presentation.py (what every card and section shows) on answers from the real uplink functions and the
+trained models. The page itself runs in Anvil's own runtime in Chromium in tests/test_web_page.py.
 """
 
 import ast
 import contextlib
 import importlib.util
 import io
+import mimetypes
 import os
 import re
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from PIL import Image
 
-from anvil_browser import COMPONENT_SPECS, UNIVERSAL_EVENTS, Browser, form_class, form_templates, parse
-from anvil_browser import self_attributes, server_calls, template_components
-
 REPO = Path(__file__).resolve().parent.parent
 APP = REPO / "anvil_app"
 CLIENT_CODE = APP / "client_code"
 THEME = APP / "theme"
 SAMPLES = REPO / "samples"
+
+
+def parse(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(), filename=str(path))
+
+
+def form_templates(client_code: Path) -> dict:
+    """{dotted form name: parsed form_template.yaml} for every package-style form in client_code."""
+    return {".".join(path.parent.relative_to(client_code).parts): yaml.safe_load(path.read_text())
+            for path in sorted(client_code.rglob("form_template.yaml"))}
+
+
+def template_components(template: dict):
+    """Every component a form template declares, nested ones included."""
+    for component in template.get("components", []):
+        yield component
+        yield from template_components(component)
+
+
+def server_calls(module: ast.Module) -> list:
+    """The first argument of every anvil.server.call(...) in the module (an ast node)."""
+    return [node.args[0] for node in ast.walk(module)
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "anvil.server.call"]
+
+
 FORMS = form_templates(CLIENT_CODE)
-FORM_API = {"init_components", "add_component", "get_components", "clear", "raise_event", "set_event_handler",
-            "add_event_handler", "remove_from_parent", "parent", "item", "visible", "role"}
-
-
-def form_code(form_name: str) -> ast.Module:
-    return parse(CLIENT_CODE / form_name.replace(".", "/") / "__init__.py")
 
 
 def load_presentation():
@@ -68,68 +84,12 @@ def test_anvil_yaml_describes_a_classic_material_design_app():
         assert key in app
 
 
-def test_startup_form_exists():
-    startup = anvil_yaml()["startup"]["module"]
-    assert startup in FORMS
-    assert form_class(form_code(startup), startup)
-
-
 def test_every_yaml_file_of_the_app_parses():
     files = [APP / "anvil.yaml", THEME / "parameters.yaml", THEME / "templates.yaml",
              *CLIENT_CODE.rglob("form_template.yaml")]
     for path in files:
         assert yaml.safe_load(path.read_text()), path
     assert len(FORMS) >= 4  # MainForm, ModelForm, ResultCard, ModelReportCard
-
-
-@pytest.mark.parametrize("form_name", sorted(FORMS))
-def test_form_code_is_the_class_its_template_designs(form_name):
-    module = form_code(form_name)
-    cls = form_class(module, form_name)
-    assert [ast.unparse(base) for base in cls.bases] == [f"{form_name}Template"]
-    assert any(isinstance(node, ast.ImportFrom) and node.module == "_anvil_designer" and node.level == 1
-               for node in module.body)
-
-
-@pytest.mark.parametrize("form_name", sorted(FORMS))
-def test_template_components_are_real_anvil_components(form_name):
-    template = FORMS[form_name]
-    container = template["container"]
-    assert container["type"] in COMPONENT_SPECS
-    names = [c["name"] for c in template_components(template)]
-    assert len(names) == len(set(names)) and all(name.isidentifier() for name in names)
-    # Building the form's components checks every type, property and layout property against Anvil's.
-    handlers = {handler: lambda self, **event_args: None
-                for component in [container, *template_components(template)]
-                for handler in component.get("event_bindings", {}).values()}
-    with Browser(APP, {}) as browser:
-        designer = sys.modules[f"{browser.package}.{form_name}._anvil_designer"]
-        blank_form = type(form_name, (getattr(designer, f"{form_name}Template"),), handlers)
-        blank_form().init_components()
-
-
-@pytest.mark.parametrize("form_name", sorted(FORMS))
-def test_event_handlers_named_in_the_template_exist_on_the_form(form_name):
-    template = FORMS[form_name]
-    cls = form_class(form_code(form_name), form_name)
-    methods = {node.name: node for node in cls.body if isinstance(node, ast.FunctionDef)}
-    bound = [(template["container"]["type"], template["container"].get("event_bindings", {}))]
-    bound += [(c["type"], c.get("event_bindings", {})) for c in template_components(template)]
-    for component_type, bindings in bound:
-        for event, handler in bindings.items():
-            assert event in COMPONENT_SPECS[component_type][2] | UNIVERSAL_EVENTS, (component_type, event)
-            assert handler in methods, f"{form_name}.{handler} is named in the template but not defined"
-            assert methods[handler].args.kwarg is not None, f"{handler} must take **event_args"
-
-
-@pytest.mark.parametrize("form_name", sorted(FORMS))
-def test_components_the_code_uses_are_declared_in_the_template(form_name):
-    cls = form_class(form_code(form_name), form_name)
-    read, assigned = self_attributes(cls)
-    methods = {node.name for node in cls.body if isinstance(node, ast.FunctionDef)}
-    declared = {c["name"] for c in template_components(FORMS[form_name])}
-    undeclared = read - assigned - methods - declared - FORM_API
-    assert not undeclared, f"{form_name} uses self.{', self.'.join(sorted(undeclared))}, which its template lacks"
 
 
 def test_server_calls_name_functions_the_uplink_server_registers(registered):
@@ -181,7 +141,7 @@ def test_client_code_imports_only_what_runs_in_the_browser():
     imports = (ast.Import, ast.ImportFrom)
     assert not [node for node in ast.walk(parse(CLIENT_CODE / "presentation.py")) if isinstance(node, imports)]
     allowed = {"anvil", "anvil.server", "anvil.js"}
-    for path in CLIENT_CODE.rglob("__init__.py"):
+    for path in set(CLIENT_CODE.rglob("*.py")) - {CLIENT_CODE / "presentation.py"}:
         for node in ast.walk(parse(path)):
             if isinstance(node, ast.Import):
                 assert {alias.name for alias in node.names} <= allowed, path
@@ -264,7 +224,7 @@ def sample_media(name: str):
     import anvil
 
     path = SAMPLES / name
-    return anvil.BlobMedia(Browser.file(path).content_type, path.read_bytes(), name=name)
+    return anvil.BlobMedia(mimetypes.guess_type(name)[0] or "text/csv", path.read_bytes(), name=name)
 
 
 def server_error(function, *args) -> tuple[str, str]:
@@ -278,8 +238,9 @@ def server_error(function, *args) -> tuple[str, str]:
 
 
 def test_result_card_of_a_real_classification(uplink):
-    result = uplink["classify_digit"](sample_media("seven-paper.png"), "cnn")
-    card = presentation.result_card(result, presentation.model_names(uplink["list_models"]()))
+    upload = sample_media("seven-paper.png")
+    result = uplink["classify_digit"](upload, "cnn")
+    card = presentation.result_card(result, presentation.model_names(uplink["list_models"]()), upload=upload)
 
     assert card["digit"] == "7" == str(result["digit"])
     assert card["confidence"] == presentation.percent(result["confidence"]) + " sure"
@@ -293,6 +254,12 @@ def test_result_card_of_a_real_classification(uplink):
     assert max(range(10), key=trace["y"].__getitem__) == 7
     colours = trace["marker"]["color"]
     assert [d for d, colour in enumerate(colours) if colour == presentation.HIGHLIGHT_COLOR] == [7]
+
+    # The text alternatives a screen reader reads out: the upload by name, the chart's ten numbers.
+    assert card["upload"] is upload and card["upload_alt"] == "The file you uploaded, seven-paper.png"
+    description = card["chart_description"]
+    assert description.startswith("Bar chart of the CNN's probability for each digit: 0: ")
+    assert [f"{d}: {presentation.percent(p)}" in description for d, p in enumerate(result["probabilities"])] == [True] * 10
 
 
 def test_warnings_text_of_a_real_blank_page(uplink):
@@ -399,133 +366,18 @@ def test_model_section_of_a_real_report(uplink, reports_dir):
     assert len(section["figures"]) == len(report["figures"]) > 0
     for figure in section["figures"]:
         assert figure["title"] and figure["caption"] and figure["image"].get_bytes().startswith(b"\x89PNG")
+        assert figure["alt"] == f"{figure['title']} of the {report['name']}"
     pair = max(report["confused_pairs"], key=lambda p: p["count"])
     assert f"{presentation.a_digit(pair['true'])} read as {pair['predicted']}" in section["mistakes"]
 
 
-# --- the pages, driven end to end --------------------------------------------------------------------
-
-
-def shown_digits(form) -> list[str]:
-    return [card.digit_label.text if not card.error_label.visible else "error"
-            for card in form.results_panel.get_components()]
-
-
-def test_a_png_dropped_on_the_page_shows_its_digit(uplink):
-    with Browser(APP, uplink) as browser:
-        page = browser.start()
-        assert page.model_dropdown.selected_value == "cnn"
-        drop = browser.drop_files(page, [Browser.file(SAMPLES / "seven-paper.png")])
-
-        assert drop.default_prevented
-        (card,) = page.results_panel.get_components()
-        assert card.digit_label.text == "7"
-        assert re.fullmatch(r"(\d{1,2}\.\d|>99\.9)% sure", card.confidence_label.text)
-        assert card.file_name_label.text == "seven-paper.png"
-        assert card.uploaded_image.visible and card.uploaded_image.source.get_bytes() == (
-            SAMPLES / "seven-paper.png").read_bytes()
-        assert card.preview_image.visible and card.preview_image.source.get_bytes().startswith(b"\x89PNG")
-        assert card.probability_plot.visible and len(card.probability_plot.data[0]["y"]) == 10
-        assert not card.error_label.visible and not card.warnings_label.visible
-        assert page.status_label.text == "Done: 1 file read."
-        assert [name for name, _ in browser.calls] == ["list_models", "classify_digit"]
-        sent, model = browser.calls[-1][1]
-        assert model == "cnn" and sent.name == "seven-paper.png"
-        assert sent.get_bytes() == (SAMPLES / "seven-paper.png").read_bytes()
-
-
-def test_each_file_gets_its_card_as_soon_as_it_is_read(uplink, tmp_path):
-    (tmp_path / "notes.png").write_text("this is not a picture")
-    files = [Browser.file(SAMPLES / "seven-paper.png"), Browser.file(tmp_path / "notes.png"),
-             Browser.file(SAMPLES / "nine.csv")]
-    with Browser(APP, uplink) as browser:
-        page = browser.start()
-        seen = []
-        browser.on_call = lambda name, args: seen.append((name, len(page.results_panel.get_components()),
-                                                          page.file_loader.enabled, page.model_dropdown.enabled))
-        Browser.choose_files(page.file_loader, files)
-
-        # One call per file, in order; each call starts with the earlier files' cards already shown,
-        # and the inputs are off while the server works.
-        assert seen == [("classify_digit", 0, False, False), ("classify_digit", 1, False, False),
-                        ("classify_digit", 2, False, False)]
-        assert shown_digits(page) == ["7", "error", "9"]
-        broken = page.results_panel.get_components()[1]
-        assert "notes.png" in broken.error_label.text and not broken.probability_plot.visible
-        assert page.file_loader.enabled and page.model_dropdown.enabled
-        assert page.status_label.text == "Done: 2 of 3 files read; the red cards say what went wrong."
-
-        # A second batch goes above the first, in its own order.
-        Browser.choose_files(page.file_loader, [Browser.file(SAMPLES / "nine.csv")])
-        assert shown_digits(page) == ["9", "7", "error", "9"]
-        page.clear_button.raise_event("click")
-        assert page.results_panel.get_components() == [] and not page.clear_button.visible
-
-
-def test_compare_both_shows_every_models_answer(uplink):
-    with Browser(APP, uplink) as browser:
-        page = browser.start()
-        values = [value for _, value in page.model_dropdown.items]
-        if presentation.COMPARE_BOTH not in values:
-            pytest.skip("only one model is trained, nothing to compare")
-        page.model_dropdown.selected_value = presentation.COMPARE_BOTH
-        Browser.choose_files(page.file_loader, [Browser.file(SAMPLES / "seven-paper.png")])
-
-        (card,) = page.results_panel.get_components()
-        assert [name for name, _ in browser.calls][-1] == "compare_models"
-    results = uplink["compare_models"](sample_media("seven-paper.png"))["results"]
-    assert len(card.probability_plot.data) == len(results) == len(values) - 1
-    assert card.digit_label.text == " or ".join(dict.fromkeys(str(r["digit"]) for r in results))
-    names = presentation.model_names(uplink["list_models"]())
-    assert card.confidence_label.text.splitlines() == [
-        f"{names[r['model']]}: {presentation.confidence_text(r['confidence'])}" for r in results]
-
-
-def test_page_without_a_running_server_says_how_to_start_it():
-    with Browser(APP, {}) as browser:
-        page = browser.start()
-        assert page.status_label.text == presentation.NOT_CONNECTED
-        Browser.choose_files(page.file_loader, [Browser.file(SAMPLES / "seven-paper.png")])
-        (card,) = page.results_panel.get_components()
-        assert card.error_label.visible and card.error_label.text == presentation.NOT_CONNECTED
-        assert page.file_loader.enabled
-
-
-def test_model_page_and_back(uplink, reports_dir):
-    with Browser(APP, uplink) as browser:
-        page = browser.start()
-        Browser.choose_files(page.file_loader, [Browser.file(SAMPLES / "seven-paper.png")])
-        page.models_link.raise_event("click")
-
-        model_page = browser.get_open_form()
-        assert type(model_page).__name__ == "ModelForm"
-        models = uplink["list_models"]()
-        sections = model_page.reports_panel.get_components()
-        assert [s.name_label.text for s in sections] == [m["name"] for m in models]
-        for section, model in zip(sections, models):
-            if (Path(reports_dir) / model["id"] / "summary.json").is_file():
-                assert not section.error_label.visible and section.facts_label.text
-                shown = section.figures_panel.get_components()
-                images = [c for c in shown if c.component_type == "Image"]
-                assert images and all(image.source.get_bytes().startswith(b"\x89PNG") for image in images)
-                assert all(c.text for c in shown if c.component_type == "Label")
-            else:
-                assert section.error_label.visible and model["id"] in section.error_label.text
-
-        model_page.classify_link.raise_event("click")
-        assert browser.get_open_form() is page and shown_digits(page) == ["7"]
-
-
-def test_model_page_without_reports_explains_why(engine, registered, tmp_path):
+def test_model_sections_without_reports_say_why(engine, registered, tmp_path):
     with serving(engine, tmp_path):
-        messages = [server_error(registered["model_report"], model_id)[1] for model_id in engine.model_ids]
-        with Browser(APP, registered) as browser:
-            browser.start().models_link.raise_event("click")
-            sections = browser.get_open_form().reports_panel.get_components()
-    assert [section.error_label.text for section in sections] == messages
-    for section in sections:
-        assert section.error_label.visible and not section.facts_label.visible
-        assert section.figures_panel.get_components() == []
+        for model in registered["list_models"]():
+            error_type, message = server_error(registered["model_report"], model["id"])
+            section = presentation.model_error_section(model, error_type, message)
+            assert section["error"] == message and model["id"] in message
+            assert section["name"] == model["name"] and section["facts"] == "" and section["figures"] == []
 
 
 # --- whole numbers --------------------------------------------------------------------------------
@@ -568,19 +420,3 @@ def test_number_card_of_a_blank_page_says_no_digits():
     assert card["digit"] == "-" and card["chart"] is None and card["detail"] == "The CNN found no digits."
     assert presentation.number_model(presentation.COMPARE_BOTH) == "ensemble"
     assert presentation.number_model("vit") == "vit"
-
-
-def test_whole_number_choice_reads_the_file_as_a_number(uplink, mnist_path, tmp_path):
-    data, number = _number_png(mnist_path)
-    (tmp_path / "number.png").write_bytes(data)
-    with Browser(APP, uplink) as browser:
-        page = browser.start()
-        assert page.read_dropdown.selected_value == presentation.ONE_DIGIT
-        page.read_dropdown.selected_value = presentation.WHOLE_NUMBER
-        Browser.choose_files(page.file_loader, [Browser.file(tmp_path / "number.png")])
-        (card,) = page.results_panel.get_components()
-        assert [name for name, _ in browser.calls][-1] == "read_number"
-        assert browser.calls[-1][1][1] == "cnn"
-        assert card.digit_label.text == number and card.probability_plot.visible
-        assert len(card.probability_plot.layout["shapes"]) == len(number)
-        assert card.uploaded_image.visible and not card.error_label.visible

@@ -180,16 +180,28 @@ def comparison_chart(results: list, names: dict) -> dict:
     return {"data": traces, "layout": probability_layout(show_legend=True), "config": CHART_CONFIG}
 
 
+def chart_description(results: list, names: dict) -> str:
+    """The charts' text alternative: each model's probability for each digit, in words."""
+    parts = []
+    for r in results:
+        values = ", ".join("{}: {}".format(d, percent(p)) for d, p in enumerate(r["probabilities"]))
+        parts.append("the {}'s probability for each digit: {}".format(names.get(r["model"], r["model"]), values))
+    return "Bar chart of " + "; and ".join(parts) + "."
+
+
 # --- result cards ------------------------------------------------------------------------------------
 # A card is a dict with the same keys whatever happened, so the ResultCard form has one way to show it:
 #   title, digit, confidence, detail, chart ({data, layout, config} or None), preview (Media or None),
-#   preview_caption, upload (Media or None), warnings, error ("" unless the file could not be read)
+#   preview_caption, upload (Media or None), upload_alt, chart_description (the chart's text alternative),
+#   warnings, error ("" unless the file could not be read)
 
 def _card(title, upload=None, **shown) -> dict:
     card = {"title": title or "(unnamed file)", "digit": "", "confidence": "", "detail": "", "chart": None,
-            "preview": None, "preview_caption": "", "upload": None, "warnings": "", "error": ""}
+            "chart_description": "", "preview": None, "preview_caption": "", "upload": None, "upload_alt": "",
+            "warnings": "", "error": ""}
     if upload is not None and is_image(getattr(upload, "content_type", None)):
         card["upload"] = upload
+        card["upload_alt"] = "The file you uploaded, " + card["title"]
     card.update(shown)
     return card
 
@@ -204,6 +216,7 @@ def result_card(result: dict, names: dict, upload=None) -> dict:
         detail=" ".join(t for t in ("Read by the {}.".format(name),
                                     runner_up_text(result["probabilities"], result["digit"])) if t),
         chart=probability_chart(result, name),
+        chart_description=chart_description([result], names),
         preview=result.get("preview"),
         preview_caption=PREVIEW_CAPTION,
         warnings=warnings_text(result["warnings"]),
@@ -234,6 +247,7 @@ def comparison_card(comparison: dict, names: dict, upload=None) -> dict:
                               for r in results),
         detail=agreement_text(results, names),
         chart=comparison_chart(results, names),
+        chart_description=chart_description(results, names),
         preview=comparison.get("preview"),
         preview_caption=PREVIEW_CAPTION,
         warnings=warnings_text(comparison["warnings"]),
@@ -337,13 +351,15 @@ def per_class_text(per_class: list) -> str:
 
 def model_section(report: dict, description: str = "") -> dict:
     """model_report() -> what the model page shows for that model: name, description, facts,
-    figures [{title, caption, image}], mistakes (sentences from the numbers), error ("").
+    figures [{title, caption, image, alt}], mistakes (sentences from the numbers), error ("").
     """
+    name = report.get("name") or report["model"]
     return {
-        "name": report.get("name") or report["model"],
+        "name": name,
         "description": description,
         "facts": facts_text(report),
-        "figures": [{"title": f.get("title", ""), "caption": f.get("caption", ""), "image": f["image"]}
+        "figures": [{"title": f.get("title", ""), "caption": f.get("caption", ""), "image": f["image"],
+                     "alt": "{} of the {}".format(f.get("title") or "Figure", name)}
                     for f in report.get("figures") or []],
         "mistakes": " ".join(t for t in (per_class_text(report.get("per_class") or []),
                                           mistakes_text(report.get("confused_pairs") or [])) if t),

@@ -4,6 +4,7 @@ import anvil.js
 import anvil.server
 
 from .. import presentation
+from ..accessibility import mark_as_page_heading
 from ..ModelForm import ModelForm
 from ..ResultCard import ResultCard
 
@@ -23,6 +24,7 @@ class MainForm(MainFormTemplate):
         self.model_page = None
         self.load_models()
         self.accept_dropped_files()
+        self.make_inputs_accessible()
 
     # --- events ----------------------------------------------------------------------------------
 
@@ -39,6 +41,11 @@ class MainForm(MainFormTemplate):
         if self.model_page is None:
             self.model_page = ModelForm(classify_page=self)
         open_form(self.model_page)
+
+    def file_loader_keydown(self, event):
+        if event.key in ("Enter", " "):
+            event.preventDefault()
+            self.file_loader.open_file_selector()
 
     def page_dragover(self, event):
         event.preventDefault()  # without this the browser would open the file in place of the app
@@ -62,6 +69,18 @@ class MainForm(MainFormTemplate):
         page.addEventListener("dragover", self.page_dragover)
         page.addEventListener("dragleave", self.page_dragleave)
         page.addEventListener("drop", self.page_drop)
+
+    def make_inputs_accessible(self):
+        # Anvil's DropDown carries no label of its own, and its FileLoader is a link around a hidden file
+        # input that Enter does not open: name the one, make the other a button the keyboard can press,
+        # and let screen readers hear the status line change.
+        select = anvil.js.get_dom_node(self.model_dropdown).querySelector("select")
+        select.setAttribute("aria-label", self.model_prompt_label.text)
+        chooser = anvil.js.get_dom_node(self.file_loader)
+        chooser.addEventListener("keydown", self.file_loader_keydown)
+        chooser.setAttribute("role", "button")
+        anvil.js.get_dom_node(self.status_label).setAttribute("aria-live", "polite")
+        mark_as_page_heading(self.title_label)
 
     def load_models(self):
         try:

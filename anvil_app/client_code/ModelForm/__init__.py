@@ -3,6 +3,7 @@ from anvil import *
 import anvil.server
 
 from .. import presentation
+from ..accessibility import mark_as_page_heading
 from ..ModelReportCard import ModelReportCard
 
 
@@ -12,6 +13,7 @@ class ModelForm(ModelFormTemplate):
     def __init__(self, classify_page=None, **properties):
         self.init_components(**properties)
         self.classify_page = classify_page  # the classify page to go back to, results and all
+        mark_as_page_heading(self.title_label)
         self.load_reports()
 
     def classify_link_click(self, **event_args):

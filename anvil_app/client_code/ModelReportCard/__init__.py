@@ -18,5 +18,6 @@ class ModelReportCard(ModelReportCardTemplate):
 
         for figure in section["figures"]:
             self.figures_panel.add_component(Label(text=figure["title"], role="subheading", spacing_above="large"))
-            self.figures_panel.add_component(Image(source=figure["image"], display_mode="fill_width"))
+            self.figures_panel.add_component(Image(source=figure["image"], display_mode="fill_width",
+                                                       alt_text=figure["alt"]))
             self.figures_panel.add_component(Label(text=figure["caption"], role="caption"))

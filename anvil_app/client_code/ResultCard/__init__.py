@@ -1,4 +1,5 @@
 from ._anvil_designer import ResultCardTemplate
+import anvil.js
 
 
 class ResultCard(ResultCardTemplate):
@@ -12,6 +13,7 @@ class ResultCard(ResultCardTemplate):
         self.file_name_label.text = card["title"]
         self.uploaded_image.source = card["upload"]
         self.uploaded_image.visible = card["upload"] is not None and not failed
+        self.uploaded_image.alt_text = card["upload_alt"]
 
         self.digit_label.text = card["digit"]
         self.confidence_label.text = card["confidence"]
@@ -29,6 +31,10 @@ class ResultCard(ResultCardTemplate):
             self.probability_plot.data = chart["data"]
             self.probability_plot.layout = chart["layout"]
             self.probability_plot.config = chart["config"]
+            # Plotly draws an SVG that says nothing to a screen reader: one image, described in words.
+            plot = anvil.js.get_dom_node(self.probability_plot)
+            plot.setAttribute("role", "img")
+            plot.setAttribute("aria-label", card["chart_description"])
 
         self.warnings_label.text = card["warnings"]
         self.warnings_label.visible = bool(card["warnings"])

@@ -1,0 +1,220 @@
+"""The web page as people use it: Anvil's own client runtime in Chromium, through the real uplink server.
+
+Anvil's runtime (Skulpt, its component classes, its websocket client) runs anvil_app/ in Debian's
+Chromium, driven by Playwright; tests/anvil_app_server.py does the App Server's part and passes each
+call to `digits serve`, connected to the Uplink stand-in. Nothing of the app is replaced. The test run
+also writes the README's screenshots (docs/).
+"""
+
+import re
+
+import pytest
+from web_page import CARDS, REPO, axe_violations, card_facts, console_problems, drop_files, open_app
+from web_page import missing_pieces, open_app_without_models, wait_until_read
+
+SAMPLES = REPO / "samples"
+DOCS = REPO / "docs"
+CONFIDENCE = re.compile(r"(\d{1,2}\.\d|>99\.9)% sure")
+NOT_CONNECTED = "The classifier is not connected"
+# The three kinds of file a person brings: a scan, a phone photo of a digit on paper, a 28x28 CSV.
+THREE_FILES = {"seven-paper.png": "7", "four-photo.jpg": "4", "nine.csv": "9"}
+
+
+@pytest.fixture
+def classify_page(page, uplink_server, app_server):
+    open_app(page, app_server.url)
+    return page
+
+
+def choose_files(page, names) -> None:
+    page.locator("input[type=file]").set_input_files([SAMPLES / name for name in names])
+
+
+def cards(page) -> list[dict]:
+    return [card_facts(card) for card in page.locator(CARDS).all()]
+
+
+def assert_read(card: dict, name: str, digit: str) -> None:
+    assert card["title"] == name and card["digit"] == digit, card
+    assert CONFIDENCE.fullmatch(card["confidence"]) and not card["error"], card
+    assert card["bars"] == 10, card  # the ten-bar chart drawn
+    seen = [image for image in card["images"] if "model" in image["alt"]]
+    assert len(seen) == 1 and seen[0]["loaded"], card  # "what the model saw", loaded
+    assert all(image["loaded"] for image in card["images"]), card
+
+
+def test_the_page_opens_without_errors_and_lists_the_models(classify_page, uplink_stand_in):
+    models = uplink_stand_in.call("list_models")
+    dropdown = classify_page.get_by_role("combobox", name="Model")
+    options = dropdown.locator("option").all_inner_texts()
+    assert [option.split(" (")[0] for option in options] == [m["name"] for m in models] + ["Compare both"]
+    assert dropdown.locator("option:checked").inner_text().startswith(models[0]["name"])
+    assert console_problems(classify_page.console_messages) == []
+
+
+def test_three_files_chosen_at_once_each_get_their_card(classify_page, app_server):
+    choose_files(classify_page, THREE_FILES)
+    assert wait_until_read(classify_page) == "Done: 3 files read."
+    shown = cards(classify_page)
+    assert [card["title"] for card in shown] == list(THREE_FILES)
+    for card, (name, digit) in zip(shown, THREE_FILES.items()):
+        assert_read(card, name, digit)
+    uploads = [image for card in shown for image in card["images"] if image["alt"].startswith("The file")]
+    assert len(uploads) == 2  # the PNG and the photo are shown as uploaded; a CSV is no picture
+    assert console_problems(classify_page.console_messages) == []
+    DOCS.mkdir(exist_ok=True)
+    classify_page.screenshot(path=DOCS / "classify-desktop.png", full_page=True)
+
+
+def test_files_dropped_on_the_page_are_read(classify_page):
+    drop_files(classify_page, ".content", [SAMPLES / name for name in THREE_FILES])
+    assert wait_until_read(classify_page) == "Done: 3 files read."
+    for card, (name, digit) in zip(cards(classify_page), THREE_FILES.items()):
+        assert_read(card, name, digit)
+
+
+def test_compare_both_shows_both_models_side_by_side(classify_page, uplink_stand_in):
+    names = [model["name"] for model in uplink_stand_in.call("list_models")]
+    classify_page.get_by_role("combobox", name="Model").select_option(label="Compare both")
+    choose_files(classify_page, ["seven-paper.png"])
+    wait_until_read(classify_page)
+    (card,) = cards(classify_page)
+    assert card["digit"] == "7" and card["traces"] == 2 and card["bars"] == 20
+    assert card["legend"] == names
+    confidence = classify_page.locator(f"{CARDS} .anvil-role-confidence .label-text").inner_text().splitlines()
+    assert [line.split(": ")[0] for line in confidence] == names
+    assert all(CONFIDENCE.fullmatch(line.split(": ")[1]) for line in confidence)
+
+
+def test_a_broken_file_gets_a_red_card_and_the_others_are_read(classify_page, tmp_path):
+    broken = tmp_path / "notes.png"
+    broken.write_text("this is not a picture")
+    classify_page.locator("input[type=file]").set_input_files(
+        [SAMPLES / "seven-paper.png", broken, SAMPLES / "nine.csv"])
+    assert wait_until_read(classify_page) == "Done: 2 of 3 files read; the red cards say what went wrong."
+    seven, notes, nine = cards(classify_page)
+    assert_read(seven, "seven-paper.png", "7")
+    assert_read(nine, "nine.csv", "9")
+    assert "notes.png" in notes["error"] and "Traceback" not in notes["error"]
+    assert notes["digit"] == "" and notes["bars"] == 0
+    red = classify_page.locator(f"{CARDS} .anvil-role-error").first
+    assert red.evaluate("e => getComputedStyle(e).color") == "rgb(198, 40, 40)"  # theme colour "Error"
+
+
+def test_without_the_uplink_server_the_page_says_so_and_recovers(page, uplink_server, app_server):
+    uplink_server.stop()
+    try:
+        open_app_without_models(page, app_server.url)
+        choose_files(page, ["seven-paper.png"])
+        wait_until_read(page)
+        (card,) = cards(page)
+        assert card["error"].startswith(NOT_CONNECTED) and "digits serve" in card["error"]
+    finally:
+        uplink_server.start()
+        uplink_server.wait_until_ready()
+    choose_files(page, ["seven-paper.png"])  # the same page, not reloaded
+    page.locator(CARDS).nth(1).wait_for()
+    wait_until_read(page)
+    assert_read(cards(page)[0], "seven-paper.png", "7")
+    assert page.get_by_role("combobox", name="Model").locator("option").count() >= 1
+
+
+def test_the_model_page_shows_every_figure_and_leads_back(classify_page, uplink_stand_in):
+    models = uplink_stand_in.call("list_models")
+    choose_files(classify_page, ["seven-paper.png"])
+    wait_until_read(classify_page)
+    classify_page.get_by_role("link", name="Models").click()
+    headlines = classify_page.locator(".anvil-role-headline .label-text")
+    headlines.nth(len(models) - 1).wait_for()
+    assert headlines.all_inner_texts() == [model["name"] for model in models]
+    figures = classify_page.locator(".anvil-role-card img")
+    figures.last.wait_for()
+    expected = sum(len(uplink_stand_in.call("model_report", model["id"])["figures"]) for model in models)
+    assert figures.count() == expected > 0
+    for figure in figures.all():
+        figure.scroll_into_view_if_needed()
+        assert figure.evaluate("img => img.complete && img.naturalWidth > 0"), figure.get_attribute("src")
+        assert figure.get_attribute("alt")
+    text = classify_page.locator(".anvil-role-card").first.inner_text()
+    assert re.search(r"\d{2}\.\d{2}% of the MNIST test digits", text) and "parameters" in text
+    classify_page.evaluate("window.scrollTo(0, 0)")
+    classify_page.screenshot(path=DOCS / "models-desktop.png")
+
+    classify_page.get_by_role("link", name="Classify").click()
+    classify_page.locator(CARDS).first.wait_for()
+    assert [card["digit"] for card in cards(classify_page)] == ["7"]  # the results are still there
+
+
+def test_on_a_phone_nothing_is_wider_than_the_screen(phone_page, uplink_server, app_server):
+    open_app(phone_page, app_server.url)
+    width = phone_page.viewport_size["width"]
+    chooser = phone_page.locator(".file-loader")
+    assert chooser.is_visible() and chooser.bounding_box()["width"] <= width
+    choose_files(phone_page, ["seven-paper.png", "four-photo.jpg"])
+    wait_until_read(phone_page)
+    assert phone_page.evaluate("document.documentElement.scrollWidth") <= width
+    # The chooser and the model dropdown stack instead of sitting side by side.
+    dropdown = phone_page.get_by_role("combobox", name="Model").bounding_box()
+    assert dropdown["y"] >= chooser.bounding_box()["y"] + chooser.bounding_box()["height"]
+    for card in phone_page.locator(CARDS).all():
+        box = card.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    phone_page.screenshot(path=DOCS / "classify-phone.png")
+
+    phone_page.get_by_role("link", name="Models").click()
+    phone_page.locator(".anvil-role-card img").first.wait_for()
+    assert phone_page.evaluate("document.documentElement.scrollWidth") <= width
+    phone_page.screenshot(path=DOCS / "models-phone.png")
+
+
+def test_the_file_chooser_opens_from_the_keyboard(classify_page):
+    # Listen before pressing: a chooser opened while Playwright is still arming its interception is missed.
+    opened = []
+    classify_page.on("filechooser", lambda chooser: opened.append(chooser))
+    chooser = classify_page.get_by_role("button", name="Choose files")
+    for _ in range(10):  # Tab from the top of the page, as a keyboard user does
+        classify_page.keyboard.press("Tab")
+        if chooser.evaluate("element => element === document.activeElement"):
+            break
+    else:
+        pytest.fail("Tab never reaches the file chooser")
+    classify_page.keyboard.press("Enter")
+    for _ in range(50):
+        if opened:
+            break
+        classify_page.wait_for_timeout(100)
+    assert opened, "Enter on the file chooser opened no file dialog"
+    opened[0].set_files([SAMPLES / "seven-paper.png"])
+    wait_until_read(classify_page)
+    assert_read(cards(classify_page)[0], "seven-paper.png", "7")
+
+
+# Anvil's runtime itself adds the "made with Anvil" badge, a link around an image without alt text
+# (runner2.html's #anvil-badge); it is not the app's, and the App Server sends it to every page.
+FROM_ANVILS_RUNTIME = {("link-name", "#anvil-badge")}
+
+
+def our_violations(page) -> list[dict]:
+    """axe's findings on the page, of any impact, less those that come from Anvil's runtime itself."""
+    ours = []
+    for violation in axe_violations(page):
+        targets = [t for t in violation["targets"] if (violation["id"], t) not in FROM_ANVILS_RUNTIME]
+        if targets:
+            ours.append({**violation, "targets": targets})
+    return ours
+
+
+def test_both_pages_pass_an_accessibility_audit(classify_page):
+    choose_files(classify_page, ["seven-paper.png", "nine.csv"])
+    wait_until_read(classify_page)
+    assert our_violations(classify_page) == []
+
+    classify_page.get_by_role("link", name="Models").click()
+    classify_page.locator(".anvil-role-card img").first.wait_for()
+    assert our_violations(classify_page) == []
+
+
+def test_without_the_runtime_the_browser_tests_say_how_to_build_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("ANVIL_RUNTIME_DIR", str(tmp_path))
+    (runtime,) = [piece for piece in missing_pieces() if "runtime" in piece]
+    assert str(tmp_path) in runtime and "scripts/build_anvil_runtime.sh" in runtime

@@ -1,0 +1,165 @@
+"""The pieces the browser tests stand on: Anvil's runtime, Chromium, `digits serve`, and reading the page.
+
+The fixtures in conftest.py put them together: one `digits serve` process connected to an
+`AnvilStandIn`, one `AnvilAppServer` serving anvil_app/ to Anvil's real client runtime, one Chromium,
+and for each test a fresh page (a new browser context) opened on the app.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+AXE = REPO / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+UPLINK_FUNCTIONS = {"list_models", "classify_digit", "compare_models", "model_report"}
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def runtime_dir() -> Path:
+    """Anvil's built client runtime: $ANVIL_RUNTIME_DIR, else ../shared/anvil-runtime/client."""
+    return Path(os.environ.get("ANVIL_RUNTIME_DIR") or REPO.parent / "shared" / "anvil-runtime" / "client")
+
+
+def missing_pieces() -> list[str]:
+    """What the browser tests need and this machine lacks, each with how to get it."""
+    missing = []
+    if not (runtime_dir() / "dist" / "runner2.html").is_file():
+        missing.append(f"Anvil's client runtime is not at {runtime_dir()}: build it with "
+                       "scripts/build_anvil_runtime.sh, or set ANVIL_RUNTIME_DIR to a built runtime's client/ folder")
+    if not CHROMIUM.is_file():
+        missing.append(f"no Chromium at {CHROMIUM}: apt-get install chromium (bash .ci/run does)")
+    if not AXE.is_file():
+        missing.append(f"no axe-core at {AXE}: npm ci --prefix tests/js (bash .ci/run does)")
+    return missing
+
+
+def launch_chromium(playwright):
+    """Debian's Chromium, headless, asking nothing of the network."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+class UplinkServer:
+    """`digits serve`, as a person starts it, pointed at the stand-in for Anvil; its log in `folder`."""
+
+    def __init__(self, stand_in, key: str, folder: Path):
+        self.stand_in, self.folder = stand_in, folder
+        self.environment = {name: value for name, value in os.environ.items()
+                            if not name.startswith(("ANVIL_", "DIGITS_"))}
+        self.environment.update(ANVIL_UPLINK_KEY=key, ANVIL_UPLINK_URL=stand_in.url, TF_CPP_MIN_LOG_LEVEL="2",
+                                DIGITS_STATUS_FILE=str(folder / "uplink-status.json"))
+        self.process = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        log = open(self.folder / f"digits-serve-{self.starts}.log", "wb")
+        with log:
+            self.process = subprocess.Popen([sys.executable, "-m", "digits.cli", "serve"], cwd=REPO,
+                                            env=self.environment, stdout=log, stderr=subprocess.STDOUT)
+
+    def wait_until_ready(self, timeout: float = 240) -> None:
+        try:
+            self.stand_in.wait_for_functions(UPLINK_FUNCTIONS, timeout=timeout)
+        except TimeoutError:
+            log = (self.folder / f"digits-serve-{self.starts}.log").read_text()[-3000:]
+            raise TimeoutError(f"`digits serve` did not register its functions:\n{log}") from None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        deadline = time.monotonic() + 10
+        while self.stand_in.open_connections() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+# --- reading the page as a person sees it ----------------------------------------------------------------
+
+CARDS = ".anvil-role-card"
+
+
+def open_app(page, url: str) -> None:
+    """Open the classify page and wait until it has asked the server for the models."""
+    page.goto(url)
+    page.locator("select option").first.wait_for(state="attached", timeout=60_000)
+
+
+def open_app_without_models(page, url: str) -> None:
+    page.goto(url)
+    page.locator(".anvil-role-status .label-text").filter(has_text="not connected").wait_for(timeout=60_000)
+
+
+def wait_until_read(page, timeout: float = 90_000) -> str:
+    """Wait for the status line to say the files are read; return it."""
+    status = page.locator(".anvil-role-status .label-text").filter(has_text="Done:")
+    status.wait_for(timeout=timeout)
+    return status.inner_text()
+
+
+def card_facts(card) -> dict:
+    """What one result card shows once drawn: title, digit, confidence, error, chart bars, images loaded."""
+    def text(selector: str) -> str:
+        found = card.locator(f"{selector}:visible .label-text")
+        return found.first.inner_text() if found.count() else ""
+
+    if not card.locator(".anvil-role-error:visible").count():
+        card.locator(".js-plotly-plot .trace.bars .point").first.wait_for(state="attached", timeout=30_000)  # Plotly draws later
+    images = card.locator("img:visible")
+    for image in images.all():
+        image.page.wait_for_function("img => img.complete", arg=image.element_handle(), timeout=30_000)
+    return {
+        "title": text(".anvil-role-subheading"),
+        "digit": text(".anvil-role-digit"),
+        "confidence": text(".anvil-role-confidence"),
+        "error": text(".anvil-role-error"),
+        "warnings": text(".anvil-role-warning"),
+        "bars": card.locator(".js-plotly-plot .trace.bars .point").count(),
+        "traces": card.locator(".js-plotly-plot .trace.bars").count(),
+        "legend": card.locator(".js-plotly-plot .legendtext").evaluate_all("texts => texts.map(t => t.textContent)"),
+        "images": [{"alt": image.get_attribute("alt"), "loaded": image.evaluate("img => img.naturalWidth > 0")}
+                   for image in images.all()],
+    }
+
+
+def drop_files(page, target: str, paths: list[Path]) -> None:
+    """Drop files on `target` as a person dragging them from a file manager: a DataTransfer holding them,
+    then dragenter, dragover and drop events."""
+    files = [{"name": path.name, "type": _content_type(path), "data": list(path.read_bytes())} for path in paths]
+    transfer = page.evaluate_handle("""files => {
+        const transfer = new DataTransfer();
+        for (const f of files) transfer.items.add(new File([new Uint8Array(f.data)], f.name, {type: f.type}));
+        return transfer;
+    }""", files)
+    for event in ("dragenter", "dragover", "drop"):
+        page.dispatch_event(target, event, {"dataTransfer": transfer})
+
+
+def _content_type(path: Path) -> str:
+    return {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".csv": "text/csv"}.get(
+        path.suffix.lower(), "application/octet-stream")
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's audit of the page as it is now: [{id, impact, help, targets}]."""
+    page.add_script_tag(content=AXE.read_text())
+    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
+             "targets": [" ".join(map(str, node["target"])) for node in v["nodes"]]}
+            for v in result["violations"]]
+
+
+def console_problems(messages) -> list[str]:
+    """The errors among a page's console messages and uncaught exceptions."""
+    return [json.dumps(m) for m in messages if m["type"] in ("error", "pageerror")]
