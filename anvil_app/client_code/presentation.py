@@ -176,11 +176,13 @@ def comparison_chart(results: list, names: dict) -> dict:
 # --- result cards ------------------------------------------------------------------------------------
 # A card is a dict with the same keys whatever happened, so the ResultCard form has one way to show it:
 #   title, digit, confidence, detail, chart ({data, layout, config} or None), preview (Media or None),
-#   preview_caption, upload (Media or None), warnings, error ("" unless the file could not be read)
+#   preview_caption, upload (Media or None), warnings, error ("" unless the file could not be read),
+#   result_ids, confirm_digit, feedback_note (see feedback_fields)
 
 def _card(title, upload=None, **shown) -> dict:
     card = {"title": title or "(unnamed file)", "digit": "", "confidence": "", "detail": "", "chart": None,
-            "preview": None, "preview_caption": "", "upload": None, "warnings": "", "error": ""}
+            "preview": None, "preview_caption": "", "upload": None, "warnings": "", "error": "",
+            "result_ids": [], "confirm_digit": None, "feedback_note": ""}
     if upload is not None and is_image(getattr(upload, "content_type", None)):
         card["upload"] = upload
     card.update(shown)
@@ -200,6 +202,7 @@ def result_card(result: dict, names: dict, upload=None) -> dict:
         preview=result.get("preview"),
         preview_caption=PREVIEW_CAPTION,
         warnings=warnings_text(result["warnings"]),
+        **feedback_fields([result])
     )
 
 
@@ -230,6 +233,7 @@ def comparison_card(comparison: dict, names: dict, upload=None) -> dict:
         preview=comparison.get("preview"),
         preview_caption=PREVIEW_CAPTION,
         warnings=warnings_text(comparison["warnings"]),
+        **feedback_fields(results)
     )
 
 
@@ -280,9 +284,10 @@ def per_class_text(per_class: list) -> str:
         hardest["digit"], percent(hardest["recall"], 2), easiest["digit"], percent(easiest["recall"], 2))
 
 
-def model_section(report: dict, description: str = "") -> dict:
+def model_section(report: dict, description: str = "", feedback=None) -> dict:
     """model_report() -> what the model page shows for that model: name, description, facts,
-    figures [{title, caption, image}], mistakes (sentences from the numbers), error ("").
+    figures [{title, caption, image}], mistakes (sentences from the numbers), corrections (from
+    feedback_summary(), or "" without it), error ("").
     """
     return {
         "name": report.get("name") or report["model"],
@@ -292,6 +297,7 @@ def model_section(report: dict, description: str = "") -> dict:
                     for f in report.get("figures") or []],
         "mistakes": " ".join(t for t in (per_class_text(report.get("per_class") or []),
                                           mistakes_text(report.get("confused_pairs") or [])) if t),
+        "corrections": "" if feedback is None else corrections_text(feedback),
         "error": "",
     }
 
@@ -299,4 +305,56 @@ def model_section(report: dict, description: str = "") -> dict:
 def model_error_section(model: dict, error_type: str, message: str) -> dict:
     """The model page's section for a model (from list_models()) whose report could not be fetched."""
     return {"name": model["name"], "description": model.get("description", ""), "facts": "", "figures": [],
-            "mistakes": "", "error": error_text(error_type, message)}
+            "mistakes": "", "corrections": "", "error": error_text(error_type, message)}
+
+
+# --- feedback: "Right" / "Wrong? It's a [0-9]" on the cards, "What people corrected" on the model page --
+
+FEEDBACK_NOTE = ("Telling us keeps only the 28 x 28 image the model saw (never your upload), the model's "
+                 "answer and yours, so the models can learn from their mistakes.")
+WRONG_PLACEHOLDER = "Wrong? It's a ..."
+SAVING = "Saving..."
+RESTARTING = "The server is restarting"  # the start of the uplink server's "try again" message
+
+
+def feedback_digit_items() -> list:
+    """The "Wrong? It's a [0-9]" dropdown's items: (label, digit)."""
+    return [(str(d), d) for d in range(10)]
+
+
+def feedback_fields(results: list) -> dict:
+    """What a card needs to take feedback on `results` (one result, or every model's when comparing):
+    result_ids (empty: no feedback), confirm_digit (the digit "Right" confirms, or None: no "Right"
+    button, because the model saw no digit or the models disagree), feedback_note."""
+    ids = [r["result_id"] for r in results if r.get("result_id")]
+    digits = set(r.get("digit") for r in results)
+    confirm = results[0].get("digit") if ids and len(digits) == 1 else None
+    return {"result_ids": ids, "confirm_digit": confirm, "feedback_note": FEEDBACK_NOTE if ids else ""}
+
+
+def feedback_thanks(answer: dict) -> str:
+    """record_feedback()'s answer -> the thank-you shown in place of the buttons."""
+    if answer.get("confirmed"):
+        return "Thank you! Noted that {} was right.".format(answer["digit"])
+    return "Thank you! Noted that it is {}; the models will learn from it.".format(a_digit(answer["digit"]))
+
+
+def worth_retrying(error_type: str, message: str) -> bool:
+    """Whether a failed call should be sent once more: the uplink that had it went away (another
+    server process takes the retry), or it was restarting."""
+    return error_type == "UplinkDisconnectedError" or message.startswith(RESTARTING)
+
+
+def corrections_text(summary: dict) -> str:
+    """feedback_summary() -> the model page's "What people corrected" paragraph."""
+    confirmed, corrected = summary.get("confirmed", 0), summary.get("corrected", 0)
+    if confirmed + corrected == 0:
+        return "Nobody has told us yet whether its answers were right. Each result card asks."
+    text = "People confirmed {} and corrected {}.".format(plural(confirmed, "answer"), corrected)
+    mistakes = summary.get("common_mistakes") or []
+    if mistakes:
+        parts = ["{} it read as {} ({})".format(a_digit(m["true"]),
+                                                 "no digit" if m["predicted"] is None else m["predicted"],
+                                                 plural(m["count"], "time")) for m in mistakes]
+        text += " The most common mistakes: " + ", ".join(parts) + "."
+    return text
