@@ -1,23 +1,27 @@
 """Feedback calls per second: what record_feedback does (check the signed result id and the digit, save
 the row), from 1 and from 16 concurrent callers, on each store named.
 
-    python scripts/bench_feedback.py --database sqlite:////tmp/bench/feedback.sqlite3 \
-        --database postgresql://USER@/DB?host=/SOCKET/DIR
+    python scripts/bench_feedback.py --sqlite --throwaway-postgres     # as the README's figures
+    python scripts/bench_feedback.py --database postgresql://USER:PASSWORD@HOST/DB
 
-Each store gets fresh rows (MNIST-sized random images; every call is a new result). Prints one JSON
-line per store; compare figures from one run.
+--sqlite uses a file in a temporary folder; --throwaway-postgres starts a local PostgreSQL cluster as
+the tests do (tests/postgres_cluster.py), with fsync on, and removes it afterwards. Each store gets
+fresh rows (MNIST-sized random images; every call is a new result). Prints one JSON line per store;
+compare figures from one run.
 """
 
 import argparse
 import json
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from digits.feedback_store import FeedbackStore, database_url, describe  # noqa: E402
 from uplink_server.feedback import FeedbackDesk  # noqa: E402
@@ -59,11 +63,27 @@ def bench(url: str, calls: int, seed: int = 0) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database", action="append", required=True, metavar="URL")
+    parser.add_argument("--database", action="append", default=[], metavar="URL")
+    parser.add_argument("--sqlite", action="store_true", help="a SQLite file in a temporary folder")
+    parser.add_argument("--throwaway-postgres", action="store_true", help="a local PostgreSQL cluster")
     parser.add_argument("--calls", type=int, default=1600, help="calls from the 16 callers (a quarter from 1)")
     args = parser.parse_args()
-    for url in args.database:
-        print(json.dumps(bench(url, args.calls)))
+    urls = list(args.database)
+    with tempfile.TemporaryDirectory() as scratch:
+        if args.sqlite:
+            urls.append(f"sqlite:///{scratch}/feedback.sqlite3")
+        cluster = None
+        if args.throwaway_postgres:
+            from postgres_cluster import PostgresCluster, postgres_bin
+
+            cluster = PostgresCluster(postgres_bin(), fsync=True)
+            urls.append(cluster.create_database("bench"))
+        try:
+            for url in urls:
+                print(json.dumps(bench(url, args.calls)))
+        finally:
+            if cluster:
+                cluster.remove()
 
 
 if __name__ == "__main__":

@@ -28,8 +28,9 @@ def postgres_bin() -> Path | None:
 
 
 class PostgresCluster:
-    def __init__(self, bin_dir: Path):
+    def __init__(self, bin_dir: Path, fsync: bool = False):
         self.bin_dir = bin_dir
+        self.fsync = fsync  # off for tests (nothing to keep); on for benchmarks
         self.folder = Path(tempfile.mkdtemp(prefix="digits-pg-"))
         self.data_dir = self.folder / "data"
         self.socket_dir = self.folder
@@ -50,7 +51,8 @@ class PostgresCluster:
 
     def start(self) -> None:
         self._run("pg_ctl", "-D", self.data_dir, "-l", self.log_file, "-w", "-t", "60", "-o",
-                  f"-c listen_addresses='' -c unix_socket_directories={self.socket_dir} -c fsync=off "
+                  f"-c listen_addresses='' -c unix_socket_directories={self.socket_dir} "
+                  f"-c fsync={'on' if self.fsync else 'off'} "
                   "-c max_connections=200", "start")
 
     def stop(self) -> None:
