@@ -107,9 +107,6 @@ def finetune(model_id: str, feedback: str | Path, data: str | None = None, model
     y_mix = np.concatenate([y_train[mixed], *[y_learn] * config.correction_repeats])
 
     model = keras.saving.load_model(models.model_path(model_id, models_dir), compile=False)
-    for layer in model.layers:  # as Keras' fine-tuning guide advises: batch statistics stay as learned on
-        if isinstance(layer, keras.layers.BatchNormalization):  # 55,000 digits, not a few hundred
-            layer.trainable = False
     before = (accuracy(predict(model, x_val), y_val), accuracy(predict(model, x_held), y_held))
     steps_per_epoch = -(-len(x_mix) // config.batch_size)
     model.compile(optimizer=make_optimizer(config, steps_per_epoch),

@@ -133,7 +133,7 @@ def _open_store(settings: Settings):
         log.info("feedback store ready", extra={"fields": {"store": describe(store.url)}})
     except Exception as error:  # serve all the same; the store is tried again at the first feedback
         log.warning("feedback store unavailable", extra={"fields": {
-            "store": describe(store.url), "error": f"{type(error).__name__}: {str(error).splitlines()[0]}"}})
+            "store": describe(store.url), "error": f"{type(error).__name__}: {(str(error).splitlines() or [''])[0]}"}})
     return store
 
 

@@ -41,7 +41,7 @@ class Settings:
     models_dir: Path | None = None  # None: the models shipped in the `models` package
     reports_dir: Path | None = None  # None: <models dir>/reports, where `digits report` writes
     model_ids: tuple[str, ...] | None = None  # None: every model there is (cnn and vit)
-    database_url: sa.URL = field(default=sa.URL.create("sqlite", database=":memory:"), repr=False)
+    database_url: sa.URL = field(default_factory=lambda: database_url({}), repr=False)  # may hold a password
     feedback_key: str = field(default="", repr=False)  # a secret; "" means: derived from the uplink key
 
     @classmethod

@@ -192,7 +192,7 @@ def _card(title, upload=None, **shown) -> dict:
 def result_card(result: dict, names: dict, upload=None) -> dict:
     """classify_digit() -> the card for one file."""
     name = names.get(result["model"], result["model"])
-    return _card(
+    card = _card(
         result["file"], upload,
         digit=digit_text(result),
         confidence=confidence_text(result["confidence"]),
@@ -202,8 +202,9 @@ def result_card(result: dict, names: dict, upload=None) -> dict:
         preview=result.get("preview"),
         preview_caption=PREVIEW_CAPTION,
         warnings=warnings_text(result["warnings"]),
-        **feedback_fields([result])
     )
+    card.update(feedback_fields([result]))
+    return card
 
 
 def agreement_text(results: list, names: dict) -> str:
@@ -223,7 +224,7 @@ def comparison_card(comparison: dict, names: dict, upload=None) -> dict:
     for r in results:
         if str(r["digit"]) not in digits:
             digits.append(str(r["digit"]))
-    return _card(
+    card = _card(
         comparison["file"], upload,
         digit=" or ".join(digits),
         confidence="\n".join("{}: {}".format(names.get(r["model"], r["model"]), confidence_text(r["confidence"]))
@@ -233,8 +234,9 @@ def comparison_card(comparison: dict, names: dict, upload=None) -> dict:
         preview=comparison.get("preview"),
         preview_caption=PREVIEW_CAPTION,
         warnings=warnings_text(comparison["warnings"]),
-        **feedback_fields(results)
     )
+    card.update(feedback_fields(results))
+    return card
 
 
 def error_card(file_name, error_type: str, message: str) -> dict:
