@@ -130,3 +130,21 @@ def test_corrections_text_before_anyone_answered():
 def test_feedback_fields_for_a_result_with_no_digit():
     fields = presentation.feedback_fields([{"digit": None, "result_id": "abc"}])
     assert fields["result_ids"] == ["abc"] and fields["confirm_digit"] is None  # "Wrong? It's a" only
+
+
+def test_a_classification_lost_with_its_server_is_retried_once(uplink):
+    class UplinkDisconnectedError(Exception):
+        pass
+
+    failures = ["classify_digit"]
+
+    def lose_the_first(name, args):
+        if name in failures:
+            failures.remove(name)
+            raise UplinkDisconnectedError("the uplink disconnected")
+
+    with Browser(APP, uplink) as browser:
+        browser.on_call = lose_the_first
+        card = dropped(browser, "seven-paper.png")
+        assert [name for name, _ in browser.calls].count("classify_digit") == 2
+    assert card.digit_label.text == "7" and not card.error_label.visible
