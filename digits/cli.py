@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DATA_HELP = "MNIST .npz file (default: $DIGITS_MNIST_NPZ, else Keras' download)"
-NEEDS_TRAIN_EXTRA = {"train", "evaluate", "report", "calibrate", "export"}
+NEEDS_TRAIN_EXTRA = {"train", "evaluate", "report", "calibrate", "export", "finetune"}
 TRAIN_EXTRA_MODULES = {"tensorflow", "keras", "matplotlib", "tensorboard"}
 
 
@@ -58,6 +58,25 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="latency, throughput and memory of the engine, against TensorFlow and naive Keras")
     bench.add_argument("--data", help=DATA_HELP)
     bench.add_argument("--json", action="store_true", help="print one JSON object")
+
+    finetune = commands.add_parser(
+        "finetune", help="fine-tune a shipped model on exported corrections; kept only if nothing got worse")
+    finetune.add_argument("model", choices=["cnn", "vit"])
+    finetune.add_argument("--feedback", required=True, metavar="FILE.npz", help="from `digits feedback export`")
+    finetune.add_argument("--data", help=DATA_HELP)
+    finetune.add_argument("--out", help="folder for the accepted <model>.keras and card (default: models/)")
+    finetune.add_argument("--epochs", type=int, help="default: training/config.py's FinetuneConfig")
+    finetune.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
+    finetune.add_argument("--mnist-limit", type=int, help=argparse.SUPPRESS)  # smoke runs
+
+    feedback = commands.add_parser("feedback", help="what people said about the answers (the feedback store)")
+    feedback.add_argument("--database", metavar="URL",
+                          help="default: $DIGITS_DATABASE_URL, else SQLite under $DIGITS_DATA_DIR")
+    feedback_commands = feedback.add_subparsers(dest="feedback_command", required=True)
+    stats = feedback_commands.add_parser("stats", help="counts, corrections per model, the most common mistakes")
+    stats.add_argument("--json", action="store_true", help="print one JSON object")
+    export = feedback_commands.add_parser("export", help="every saved answer as an .npz in MNIST's form")
+    export.add_argument("--out", required=True, metavar="FILE.npz")
 
     commands.add_parser("serve", help="run the Anvil uplink server (settings from the environment)")
     health = commands.add_parser("health", help="exit 0 if the uplink server is connected with its models loaded")
@@ -232,12 +251,45 @@ def open_engine(model: str):
         return Engine(model_ids=("cnn", "vit") if model == "ensemble" else (model,))
 
 
+def run_feedback(args) -> int:
+    import numpy as np
+
+    from digits import feedback_store
+
+    url = feedback_store.database_url({**os.environ, **({"DIGITS_DATABASE_URL": args.database}
+                                                        if args.database else {})})
+    store = feedback_store.FeedbackStore(url)
+    try:
+        if args.feedback_command == "export":
+            arrays = store.export()
+            np.savez_compressed(args.out, **arrays)
+            print(f"{len(arrays['y'])} answers written to {args.out}")
+            return 0
+        summary = store.summary()
+        print(json.dumps(summary.to_dict()) if args.json else summary_text(summary))
+        return 0
+    finally:
+        store.close()
+
+
+def summary_text(summary) -> str:
+    lines = [f"{summary.confirmed + summary.corrected} answers: {summary.confirmed} confirmed, "
+             f"{summary.corrected} corrected"]
+    lines += [f"  {m.model}: {m.confirmed} confirmed, {m.corrected} corrected" for m in summary.per_model]
+    if summary.common_mistakes:
+        lines.append("most common mistakes (true digit, model's answer):")
+        lines += [f"  {m.true} read as {'no digit' if m.predicted is None else m.predicted}: {m.count}"
+                  for m in summary.common_mistakes]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
+    from digits.feedback_store import StoreError, StoreSettingsError
     from digits.preprocessing import InputError
 
-    expected = (InputError, FileNotFoundError)
+    expected = (InputError, FileNotFoundError, StoreError, StoreSettingsError)
     if args.command in NEEDS_TRAIN_EXTRA | {"bench"}:
         from training.data import DataError  # not for classify or serve: nothing serving imports training/
 
@@ -298,6 +350,21 @@ def run(args, argv: list[str]) -> int:
         return run_classify(args)
     if args.command == "read":
         return run_read(args)
+    if args.command == "feedback":
+        return run_feedback(args)
+    if args.command == "finetune":
+        from dataclasses import replace
+
+        import models
+        from training.config import FinetuneConfig
+        from training.finetune import finetune
+
+        config = FinetuneConfig() if args.epochs is None else replace(FinetuneConfig(), epochs=args.epochs)
+        verdict = finetune(args.model, args.feedback, data=args.data, out=args.out or models.MODELS_DIR,
+                           config=config, mnist_limit=args.mnist_limit, command=shlex.join(["digits", *argv]),
+                           verbose=0 if args.json else 2)
+        print(json.dumps(verdict.to_dict()) if args.json else verdict.to_text())
+        return 0
     if args.command == "bench":
         from digits.bench import run_benchmark
         from training.data import load_mnist

@@ -292,12 +292,15 @@ class AnvilStandIn:
                                    f"(registered: {sorted(self.registered_functions())})")
             time.sleep(0.05)
 
-    def call(self, function: str, *args, timeout: float = 30.0, **kwargs):
-        """Call a registered function as the page would; Media come back as MediaFile."""
+    def call(self, function: str, *args, timeout: float = 30.0, via: "_UplinkConnection | None" = None, **kwargs):
+        """Call a registered function as the page would; Media come back as MediaFile.
+
+        `via` sends it to one uplink; otherwise the calls are spread over them all, as Anvil does.
+        """
         candidates = [c for c in self.open_connections() if function in c.registered]
         if not candidates:
             raise LookupError(f"no open uplink has registered {function!r}")
-        connection = candidates[next(self.ids) % len(candidates)]  # spread calls, as Anvil does
+        connection = via or candidates[next(self.ids) % len(candidates)]
         call_id = f"call-{next(self.ids)}"
         message = {"type": "CALL", "id": call_id, "command": function, "args": list(args), "kwargs": kwargs,
                    "client": {"type": "browser", "ip": "127.0.0.1"}, "call-stack": [{"type": "browser"}]}

@@ -113,3 +113,20 @@ def phone_page(chromium):
     context, page = _new_page(chromium, PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL cluster (tests/postgres_cluster.py), removed at the end of the session.
+
+    CI installs PostgreSQL (.ci/run), so there a missing one fails; elsewhere the tests that need it skip.
+    """
+    from postgres_cluster import PostgresCluster, postgres_bin
+
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        message = "PostgreSQL is not installed (Debian: apt-get install postgresql; .ci/run does it)"
+        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+    cluster = PostgresCluster(bin_dir)
+    yield cluster
+    cluster.remove()

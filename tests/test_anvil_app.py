@@ -12,6 +12,8 @@ import io
 import mimetypes
 import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -185,15 +187,23 @@ def engine():
 @contextlib.contextmanager
 def serving(engine, reports_dir):
     """The uplink functions attached to `engine`, as `digits serve` attaches them; detached afterwards."""
+    from digits.feedback_store import FeedbackStore
     from uplink_server import functions
+    from uplink_server.feedback import FeedbackDesk, model_checksums
     from uplink_server.inflight import InFlightCalls
+    from uplink_server.result_tokens import ResultSigner
 
     before = functions._service  # no public way to detach; put back whatever was there
-    functions.attach(engine, Path(reports_dir), InFlightCalls())
+    data_dir = Path(tempfile.mkdtemp(prefix="digits-feedback-"))
+    store = FeedbackStore(f"sqlite:///{data_dir / 'feedback.sqlite3'}")
+    feedback = FeedbackDesk(ResultSigner("test-feedback-key"), store, model_checksums(models_dir(), engine.model_ids))
+    functions.attach(engine, Path(reports_dir), InFlightCalls(), feedback=feedback)
     try:
         yield
     finally:
         functions._service = before
+        store.close()
+        shutil.rmtree(data_dir)
 
 
 @pytest.fixture(scope="module")

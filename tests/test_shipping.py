@@ -113,6 +113,7 @@ def test_runtime_image_is_pinned_non_root_and_healthchecked():
 
 def test_builder_copies_every_package_and_the_context_lets_them_in():
     packages = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    packages = {package.split(".")[0] for package in packages}  # a subpackage travels in its package's folder
     stages = dockerfile_stages(DOCKERFILE.read_text())
     copied = set(builder_copy_sources(stages[1]))
     assert set(packages) <= copied, f"the builder stage does not copy {set(packages) - copied}"
@@ -166,21 +167,40 @@ def test_cfn_lint_really_lints(tmp_path):
 
 
 def test_tasks_take_no_inbound_traffic(template):
-    (group,) = resources_of_type(template, "AWS::EC2::SecurityGroup")
-    assert "SecurityGroupIngress" not in group
+    (task,) = resources_of_type(template, "AWS::ECS::Service")
+    (group_name,) = task["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"]
+    assert "SecurityGroupIngress" not in template["Resources"][group_name["Ref"]]["Properties"]
     assert not resources_of_type(template, "AWS::EC2::SecurityGroupIngress")
     assert not resources_of_type(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+
+
+def test_the_optional_database_takes_postgresql_from_the_tasks_only(template):
+    groups = {name: r for name, r in template["Resources"].items() if r["Type"] == "AWS::EC2::SecurityGroup"}
+    database_group = groups["DatabaseSecurityGroup"]
+    assert database_group["Condition"] == "CreateDatabase"
+    assert database_group["Properties"]["SecurityGroupIngress"] == [{
+        "Description": "PostgreSQL from the uplink tasks", "IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+        "SourceSecurityGroupId": {"Ref": "TaskSecurityGroup"}}]
+    (database,) = resources_of_type(template, "AWS::RDS::DBInstance")
+    assert database["Engine"] == "postgres" and database["PubliclyAccessible"] is False
+    assert "{{resolve:secretsmanager:" in json.dumps(database["MasterUserPassword"])  # never a parameter
+    assert template["Parameters"]["FeedbackDatabase"]["AllowedValues"] == ["sqlite", "rds", "url"]
 
 
 def test_uplink_key_comes_from_secrets_manager_only(template):
     (task,) = resources_of_type(template, "AWS::ECS::TaskDefinition")
     (container,) = task["ContainerDefinitions"]
-    assert container["Secrets"] == [{"Name": "ANVIL_UPLINK_KEY", "ValueFrom": {"Ref": "UplinkKeySecretArn"}}]
+    condition, with_database, without = container["Secrets"]["Fn::If"]  # the feedback store's URL is a secret too
+    uplink_key = {"Name": "ANVIL_UPLINK_KEY", "ValueFrom": {"Ref": "UplinkKeySecretArn"}}
+    assert condition == "SharedDatabase" and without == [uplink_key]
+    assert with_database == [uplink_key, {"Name": "DIGITS_DATABASE_URL", "ValueFrom": {
+        "Fn::If": ["CreateDatabase", {"Ref": "DatabaseUrlSecret"}, {"Ref": "DatabaseUrlSecretArn"}]}}]
     assert "ANVIL_UPLINK_KEY" not in json.dumps(container.get("Environment", []))
     execution_role = template["Resources"][task["ExecutionRoleArn"]["Fn::GetAtt"].split(".")[0]]
     statements = [s for p in execution_role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
-    assert {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-            "Resource": {"Ref": "UplinkKeySecretArn"}} in statements
+    assert [s["Action"] for s in statements] == ["secretsmanager:GetSecretValue"]
+    readable = json.dumps(statements[0]["Resource"])
+    assert readable.count('{"Ref": "UplinkKeySecretArn"}') == 3  # in every branch, and only secrets
 
 
 def test_container_is_health_checked_and_stopped_gracefully(template):
@@ -245,6 +265,15 @@ def test_wheel_carries_models_cards_and_reports(wheel):
     assert reports, "models/reports/ is empty: run `digits report` first"
     missing = [name for name in reports if name not in names]
     assert not missing, f"the wheel lacks {missing}"
+    assert "digits/migrations/versions/0001_feedback.py" in names, "the wheel lacks the feedback store's migrations"
+
+
+def test_installed_feedback_store_migrates_outside_the_repo(installed, tmp_path):
+    env = {**outside_repo_env(installed), "DIGITS_DATA_DIR": str(tmp_path / "data")}
+    result = run([installed / "bin" / "digits", "feedback", "stats", "--json"], cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout) == {"confirmed": 0, "corrected": 0, "per_model": [], "common_mistakes": []}
+    assert (tmp_path / "data" / "feedback.sqlite3").is_file()
 
 
 def test_installed_command_classifies_samples_outside_the_repo(installed, tmp_path):

@@ -30,7 +30,8 @@ from uplink_server.settings import Settings, SettingsError
 
 REPO = Path(__file__).resolve().parents[1]
 KEY = "test-uplink-key-0123456789"
-FUNCTIONS = {"list_models", "classify_digit", "classify_digits", "compare_models", "model_report", "read_number"}
+FUNCTIONS = {"list_models", "classify_digit", "classify_digits", "compare_models", "model_report", "read_number",
+             "record_feedback", "feedback_summary"}
 MAX_FILES_PER_CALL = 64  # digits.preprocessing.MAX_FILES_PER_CALL, without importing TensorFlow here
 MAX_FILE_BYTES, MAX_BYTES_PER_CALL = 10 * 2**20, 32 * 2**20  # its MAX_FILE_BYTES and MAX_BYTES_PER_CALL, likewise
 
@@ -70,7 +71,7 @@ class ServerProcess:
         self.log_file = folder / f"{name}.log"
         env = {key: value for key, value in os.environ.items() if not key.startswith(("ANVIL_", "DIGITS_"))}
         env.update(DIGITS_STATUS_FILE=str(self.status_file), LOG_LEVEL="INFO", TF_CPP_MIN_LOG_LEVEL="2",
-                   **environment)
+                   DIGITS_DATA_DIR=str(folder / f"{name}-data"), **environment)
         with open(self.log_file, "wb") as log:
             self.process = subprocess.Popen([sys.executable, "-m", "uplink_server"], cwd=REPO, env=env,
                                             stdout=log, stderr=subprocess.STDOUT)
@@ -153,7 +154,7 @@ def choices(servers) -> tuple[str, ...]:
 
 # --- the functions -------------------------------------------------------------------------------------
 
-def test_the_server_registers_its_six_functions(anvil):
+def test_the_server_registers_its_functions(anvil):
     assert anvil.registered_functions() == FUNCTIONS
 
 
@@ -171,7 +172,7 @@ def test_classify_digit_answers_for_a_handwritten_png(servers, anvil, digits):
     for model in choices(servers):
         answer = anvil.call("classify_digit", png_file(digits[7], "seven.png"), model=model)
         assert set(answer) == {"file", "model", "digit", "confidence", "probabilities", "warnings", "latency_ms",
-                               "preview"}
+                               "preview", "result_id"}
         assert (answer["file"], answer["model"]) == ("seven.png", model)
         assert len(answer["probabilities"]) == 10 and abs(sum(answer["probabilities"]) - 1) < 1e-3
         assert answer["confidence"] == max(answer["probabilities"])
@@ -414,11 +415,13 @@ def test_the_uplink_reconnects_by_itself_after_the_connection_drops(servers, anv
     wait_for_health(servers["server"].status_file, healthy)
 
 
-def test_a_key_anvil_refuses_shows_in_health(servers):
-    message = wait_for_health(servers["refused_server"].status_file,
-                              lambda ok, message: "Anvil said" in message, timeout=60)
-    assert message == "unhealthy: the uplink is not connected: Anvil said 'Incorrect uplink key'"
-    assert servers["refused_server"].process.poll() is None  # it keeps trying: the key may yet be set in Anvil
+def test_a_key_anvil_refuses_stops_the_server_with_one_clear_line(servers):
+    server = servers["refused_server"]
+    assert server.process.wait(60) == 2  # a failing task, not one retrying for ever
+    [refused] = [line for line in server.log_lines() if line["event"] == "uplink refused"]
+    assert (refused["level"], refused["anvil_said"]) == ("ERROR", "Incorrect uplink key")
+    assert "ANVIL_UPLINK_KEY" in refused["fix"] and KEY not in server.log_file.read_text()
+    assert health.health_check(server.status_file)[1].endswith("is stopped")
 
 
 def test_sigterm_lets_the_call_in_flight_answer_then_exits_cleanly(servers, digits):
@@ -452,6 +455,17 @@ def test_a_missing_key_stops_the_server_with_a_clear_message(tmp_path):
     assert result.stderr.startswith("digits serve: No Anvil Uplink key: set ANVIL_UPLINK_KEY")
     assert "Traceback" not in result.stderr
     assert time.monotonic() - started < 10  # said at once, before loading any model
+
+
+@pytest.mark.parametrize("url", ["anvil.works/uplink", "https://anvil.works/uplink", "ws://"])
+def test_an_uplink_url_that_is_not_a_websocket_url_stops_the_server_at_once(url):
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("ANVIL_", "DIGITS_"))}
+    env.update(ANVIL_UPLINK_KEY=KEY, ANVIL_UPLINK_URL=url)
+    result = subprocess.run([sys.executable, "-m", "uplink_server"], cwd=REPO, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == (f"digits serve: ANVIL_UPLINK_URL={url} is not a WebSocket URL: it should look like "
+                             "wss://anvil.works/uplink or ws://localhost:3030/_/uplink.\n")
 
 
 def test_the_key_can_come_from_a_file_and_is_never_shown(tmp_path):

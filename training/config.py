@@ -33,3 +33,25 @@ DEFAULTS = {
     "cnn": TrainConfig(epochs=24, learning_rate=3e-3, weight_decay=5e-2),
     "vit": TrainConfig(epochs=56, learning_rate=1e-3, weight_decay=5e-2, ema_momentum=0.999),
 }
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Fine-tuning a shipped model on people's corrections (training/finetune.py)."""
+
+    epochs: int = 3
+    batch_size: int = 128
+    learning_rate: float = 1e-4  # a nudge, not a retraining: the shipped weights are already good
+    weight_decay: float = 1e-4
+    warmup_epochs: int = 1
+    ema_momentum: float | None = None
+    label_smoothing: float = 0.1
+    holdout_fraction: float = 0.25  # corrections kept aside to judge the result
+    mnist_per_correction: int = 8  # MNIST training digits mixed in per correction, so nothing is forgotten
+    correction_repeats: int = 2  # each correction seen this many times per epoch
+    min_corrections: int = 8
+    seed: int = 42
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -23,6 +23,7 @@ from digits.engine import MODEL_CHOICES, Classification, Engine
 from digits.numbers import read_number as read_number_in
 from digits.preprocessing import InputError, check_call_size, check_file_count
 from models.reports import ReportError, load_report
+from uplink_server.feedback import FeedbackDesk, FeedbackNotSaved
 from uplink_server.inflight import InFlightCalls
 
 log = logging.getLogger("uplink_server.calls")
@@ -69,15 +70,16 @@ class _Service:
     engine: Engine
     reports_dir: Path
     calls: InFlightCalls
+    feedback: FeedbackDesk
 
 
 _service: _Service | None = None  # set by attach() once the models are loaded
 
 
-def attach(engine: Engine, reports_dir: Path, calls: InFlightCalls | None = None) -> None:
+def attach(engine: Engine, reports_dir: Path, calls: InFlightCalls | None = None, *, feedback: FeedbackDesk) -> None:
     """Give the functions their engine; until then, and after `calls` closes, they answer "unavailable"."""
     global _service
-    _service = _Service(engine, Path(reports_dir), calls or InFlightCalls())
+    _service = _Service(engine, Path(reports_dir), calls or InFlightCalls(), feedback)
 
 
 class _NotServingError(Exception):
@@ -111,6 +113,10 @@ def _door(activity: str):
             except _NotServingError:
                 outcome = "unavailable"
                 raise ServerError("The server is restarting; please try again in a moment.") from None
+            except FeedbackNotSaved as error:  # the store is down or full: say so, and log why
+                outcome = "store unavailable"
+                line["detail"] = str(error.__cause__)
+                raise ServerError(str(error)) from None
             except Exception:
                 outcome, traceback = "error", sys.exc_info()
                 doing = activity.format(**{name: _describe(value) for name, value in arguments.items()})
@@ -169,7 +175,20 @@ def compare_models(file) -> dict:
     file = _checked_media(file)
     results = _service.engine.compare(file.get_bytes(), _name(file))
     return {"file": _name(file), "preview": _preview(results[0]), "warnings": list(results[0].warnings),
-            "results": [result.to_dict() for result in results]}
+            "results": [_with_result_id(result) for result in results]}
+
+
+@anvil.server.callable
+@_door("saving your answer")
+def record_feedback(result_id, digit) -> dict:
+    """A person says which digit a result really was (the model's answer or another)."""
+    return _service.feedback.record(result_id, digit).to_dict()
+
+
+@anvil.server.callable
+@_door("loading what people corrected for {model}")
+def feedback_summary(model) -> dict:
+    return _service.feedback.summary(_checked_model(model))
 
 
 @anvil.server.callable
@@ -195,7 +214,11 @@ def _model_entry(model_id: str) -> dict:
 
 
 def _with_preview(result: Classification) -> dict:
-    return {**result.to_dict(), "preview": _preview(result)}
+    return {**_with_result_id(result), "preview": _preview(result)}
+
+
+def _with_result_id(result: Classification) -> dict:
+    return {**result.to_dict(), "result_id": _service.feedback.result_id(result)}
 
 
 def _preview(result: Classification):

@@ -2,11 +2,16 @@
 
 anvil-uplink runs each incoming call in a thread of its own, which sends the answer after the function
 returns. Waiting for those threads to end (not merely for the functions to return) is what makes sure
-every caller gets its answer before the connection closes.
+every caller gets its answer before the connection closes. Calls turned away while stopping are
+counted too: their "restarting, try again" must also be sent before the connection closes, and calls
+that were already on the wire keep arriving for a moment after SIGTERM, so the wait lasts until none
+has arrived for QUIET_S.
 """
 
 import threading
 import time
+
+QUIET_S = 0.5  # a stop waits until no call has arrived for this long
 
 
 class InFlightCalls:
@@ -14,15 +19,15 @@ class InFlightCalls:
         self._lock = threading.Lock()
         self._threads: set[threading.Thread] = set()
         self._closed = False
+        self._last_arrival = time.monotonic()
 
     def enter(self) -> bool:
-        """Note that the current thread is serving a call; False once closed (the server is stopping)."""
+        """Note that the current thread is answering a call; False once closed (the server is stopping)."""
         with self._lock:
-            if self._closed:
-                return False
             self._threads = {thread for thread in self._threads if thread.is_alive()}
             self._threads.add(threading.current_thread())
-            return True
+            self._last_arrival = time.monotonic()
+            return not self._closed
 
     def count(self) -> int:
         with self._lock:
@@ -34,11 +39,16 @@ class InFlightCalls:
             self._closed = True
             return sum(thread.is_alive() for thread in self._threads)
 
-    def wait(self, timeout_s: float) -> int:
-        """Wait up to `timeout_s` for the running calls to answer; return how many are still running."""
-        with self._lock:
-            threads = list(self._threads)
+    def wait(self, timeout_s: float, quiet_s: float = QUIET_S) -> int:
+        """Wait up to `timeout_s` for every call to answer and none to arrive for `quiet_s`;
+        return how many are still running."""
         deadline = time.monotonic() + timeout_s
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        return sum(thread.is_alive() for thread in threads)
+        while True:
+            with self._lock:
+                threads, quiet_since = list(self._threads), self._last_arrival
+            for thread in threads:
+                thread.join(max(0.0, deadline - time.monotonic()))
+            now = time.monotonic()
+            if now >= deadline or (now - quiet_since >= quiet_s and self.count() == 0):
+                return self.count()
+            time.sleep(min(0.05, max(0.0, deadline - now)))

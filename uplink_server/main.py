@@ -2,11 +2,14 @@
 
 The life of a server process:
 1. load and warm up the models (the status file says "loading models");
-2. connect, retrying until Anvil answers; after that anvil-uplink reconnects by itself whenever the
-   connection drops, and registers the functions again;
-3. every STATUS_INTERVAL_S, rewrite the status file that `digits health` reads;
-4. on SIGTERM/SIGINT: refuse new calls, let the running ones finish and answer (up to
-   SHUTDOWN_GRACE_S), disconnect, exit 0.
+2. open the feedback store (bringing its schema up to date); if it is down, serve all the same: only
+   feedback waits for it;
+3. connect, retrying until Anvil answers; after that anvil-uplink reconnects by itself whenever the
+   connection drops, and registers the functions again. If Anvil refuses the key, exit 2 at once
+   with one log line saying so (a wrong key does not fix itself);
+4. every STATUS_INTERVAL_S, rewrite the status file that `digits health` reads;
+5. on SIGTERM/SIGINT: turn new calls away with "restarting, try again", let the running ones finish
+   and answer (up to SHUTDOWN_GRACE_S, until no call has arrived for a moment), disconnect, exit 0.
 Several processes may serve the same app at once; Anvil spreads the calls over all of them.
 """
 
@@ -62,19 +65,30 @@ def serve(settings: Settings) -> int:
     # The models load here rather than at import, so that a settings error is reported at once.
     import models
     from uplink_server import functions
+    from uplink_server.feedback import FeedbackDesk, model_checksums
+    from uplink_server.result_tokens import ResultSigner
 
     models_dir = settings.models_dir or models.MODELS_DIR
     engine = _load_engine(models_dir, settings.model_ids or models.MODEL_IDS)
     if engine is None:
         status.write("stopped")
         return 1
-    functions.attach(engine, settings.reports_dir or models_dir / "reports", calls)
+    store = _open_store(settings)
+    feedback = FeedbackDesk(ResultSigner(settings.signing_secret), store,
+                            model_checksums(models_dir, engine.model_ids))
+    functions.attach(engine, settings.reports_dir or models_dir / "reports", calls, feedback=feedback)
     status.models = engine.model_ids
     status.write("serving")
 
-    threading.Thread(target=_connect, args=(settings, stop, status), daemon=True, name="connect").start()
+    refused = threading.Event()
+    threading.Thread(target=_connect, args=(settings, stop, refused, status), daemon=True, name="connect").start()
     while not stop.wait(STATUS_INTERVAL_S):
         status.write("serving")
+    if refused.is_set():
+        anvil.server.disconnect()
+        engine.close()
+        status.write("stopped")
+        return 2
 
     in_flight = calls.close()
     status.write("stopping")
@@ -82,6 +96,7 @@ def serve(settings: Settings) -> int:
     abandoned = calls.wait(SHUTDOWN_GRACE_S)
     anvil.server.disconnect()
     engine.close()
+    store.close()
     status.write("stopped")
     log.log(logging.WARNING if abandoned else logging.INFO, "stopped",
             extra={"fields": {"calls_abandoned": abandoned}})
@@ -110,12 +125,37 @@ def _load_engine(models_dir: Path, model_ids: tuple[str, ...]):
     return engine
 
 
-def _connect(settings: Settings, stop: threading.Event, status: "_StatusWriter") -> None:
-    """Connect once, retrying with growing waits; from then on anvil-uplink reconnects by itself."""
+def _open_store(settings: Settings):
+    from digits.feedback_store import FeedbackStore, describe
+
+    store = FeedbackStore(settings.database_url)
+    try:
+        store.migrate()
+        log.info("feedback store ready", extra={"fields": {"store": describe(store.url)}})
+    except Exception as error:  # serve all the same; the store is tried again at the first feedback
+        log.warning("feedback store unavailable", extra={"fields": {
+            "store": describe(store.url), "error": f"{type(error).__name__}: {(str(error).splitlines() or [''])[0]}"}})
+    return store
+
+
+def _connect(settings: Settings, stop: threading.Event, refused: threading.Event,
+             status: "_StatusWriter") -> None:
+    """Connect once, retrying with growing waits; from then on anvil-uplink reconnects by itself.
+
+    A key Anvil refuses sets `refused` and `stop`: retrying would never help.
+    """
     delay = 1.0
     while not stop.is_set():
         try:
             anvil.server.connect(settings.uplink_key, url=settings.uplink_url)
+            connected, refusal = uplink_state()
+            if refusal is not None:
+                log.error("uplink refused", extra={"fields": {
+                    "url": settings.uplink_url, "anvil_said": refusal,
+                    "fix": "set ANVIL_UPLINK_KEY to this app's server Uplink key"}})
+                refused.set()
+                stop.set()
+                return
             status.write("serving")
             return
         except Exception as error:

@@ -193,12 +193,13 @@ def chart_description(results: list, names: dict) -> str:
 # A card is a dict with the same keys whatever happened, so the ResultCard form has one way to show it:
 #   title, digit, confidence, detail, chart ({data, layout, config} or None), preview (Media or None),
 #   preview_caption, upload (Media or None), upload_alt, chart_description (the chart's text alternative),
-#   warnings, error ("" unless the file could not be read)
+#   warnings, error ("" unless the file could not be read), result_ids, confirm_digit, feedback_note
+#   (see feedback_fields)
 
 def _card(title, upload=None, **shown) -> dict:
     card = {"title": title or "(unnamed file)", "digit": "", "confidence": "", "detail": "", "chart": None,
             "chart_description": "", "preview": None, "preview_caption": "", "upload": None, "upload_alt": "",
-            "warnings": "", "error": ""}
+            "warnings": "", "error": "", "result_ids": [], "confirm_digit": None, "feedback_note": ""}
     if upload is not None and is_image(getattr(upload, "content_type", None)):
         card["upload"] = upload
         card["upload_alt"] = "The file you uploaded, " + card["title"]
@@ -209,7 +210,7 @@ def _card(title, upload=None, **shown) -> dict:
 def result_card(result: dict, names: dict, upload=None) -> dict:
     """classify_digit() -> the card for one file."""
     name = names.get(result["model"], result["model"])
-    return _card(
+    card = _card(
         result["file"], upload,
         digit=digit_text(result),
         confidence=confidence_text(result["confidence"]),
@@ -221,6 +222,8 @@ def result_card(result: dict, names: dict, upload=None) -> dict:
         preview_caption=PREVIEW_CAPTION,
         warnings=warnings_text(result["warnings"]),
     )
+    card.update(feedback_fields([result]))
+    return card
 
 
 def agreement_text(results: list, names: dict) -> str:
@@ -240,7 +243,7 @@ def comparison_card(comparison: dict, names: dict, upload=None) -> dict:
     for r in results:
         if str(r["digit"]) not in digits:
             digits.append(str(r["digit"]))
-    return _card(
+    card = _card(
         comparison["file"], upload,
         digit=" or ".join(digits),
         confidence="\n".join("{}: {}".format(names.get(r["model"], r["model"]), confidence_text(r["confidence"]))
@@ -252,6 +255,8 @@ def comparison_card(comparison: dict, names: dict, upload=None) -> dict:
         preview_caption=PREVIEW_CAPTION,
         warnings=warnings_text(comparison["warnings"]),
     )
+    card.update(feedback_fields(results))
+    return card
 
 
 def number_model(choice: str) -> str:
@@ -349,9 +354,10 @@ def per_class_text(per_class: list) -> str:
         hardest["digit"], percent(hardest["recall"], 2), easiest["digit"], percent(easiest["recall"], 2))
 
 
-def model_section(report: dict, description: str = "") -> dict:
+def model_section(report: dict, description: str = "", feedback=None) -> dict:
     """model_report() -> what the model page shows for that model: name, description, facts,
-    figures [{title, caption, image, alt}], mistakes (sentences from the numbers), error ("").
+    figures [{title, caption, image, alt}], mistakes (sentences from the numbers), corrections (from
+    feedback_summary(), or "" without it), error ("").
     """
     name = report.get("name") or report["model"]
     return {
@@ -363,6 +369,7 @@ def model_section(report: dict, description: str = "") -> dict:
                     for f in report.get("figures") or []],
         "mistakes": " ".join(t for t in (per_class_text(report.get("per_class") or []),
                                           mistakes_text(report.get("confused_pairs") or [])) if t),
+        "corrections": "" if feedback is None else corrections_text(feedback),
         "error": "",
     }
 
@@ -370,4 +377,56 @@ def model_section(report: dict, description: str = "") -> dict:
 def model_error_section(model: dict, error_type: str, message: str) -> dict:
     """The model page's section for a model (from list_models()) whose report could not be fetched."""
     return {"name": model["name"], "description": model.get("description", ""), "facts": "", "figures": [],
-            "mistakes": "", "error": error_text(error_type, message)}
+            "mistakes": "", "corrections": "", "error": error_text(error_type, message)}
+
+
+# --- feedback: "Right" / "Wrong? It's a [0-9]" on the cards, "What people corrected" on the model page --
+
+FEEDBACK_NOTE = ("Telling us keeps only the 28 x 28 image the model saw (never your upload), the model's "
+                 "answer and yours, so the models can learn from their mistakes.")
+WRONG_PLACEHOLDER = "Wrong? It's a ..."
+SAVING = "Saving..."
+RESTARTING = "The server is restarting"  # the start of the uplink server's "try again" message
+
+
+def feedback_digit_items() -> list:
+    """The "Wrong? It's a [0-9]" dropdown's items: (label, digit)."""
+    return [(str(d), d) for d in range(10)]
+
+
+def feedback_fields(results: list) -> dict:
+    """What a card needs to take feedback on `results` (one result, or every model's when comparing):
+    result_ids (empty: no feedback), confirm_digit (the digit "Right" confirms, or None: no "Right"
+    button, because the model saw no digit or the models disagree), feedback_note."""
+    ids = [r["result_id"] for r in results if r.get("result_id")]
+    digits = set(r.get("digit") for r in results)
+    confirm = results[0].get("digit") if ids and len(digits) == 1 else None
+    return {"result_ids": ids, "confirm_digit": confirm, "feedback_note": FEEDBACK_NOTE if ids else ""}
+
+
+def feedback_thanks(answer: dict) -> str:
+    """record_feedback()'s answer -> the thank-you shown in place of the buttons."""
+    if answer.get("confirmed"):
+        return "Thank you! Noted that {} was right.".format(answer["digit"])
+    return "Thank you! Noted that it is {}; the models will learn from it.".format(a_digit(answer["digit"]))
+
+
+def worth_retrying(error_type: str, message: str) -> bool:
+    """Whether a failed call should be sent once more: the uplink that had it went away (another
+    server process takes the retry), or it was restarting."""
+    return error_type == "UplinkDisconnectedError" or message.startswith(RESTARTING)
+
+
+def corrections_text(summary: dict) -> str:
+    """feedback_summary() -> the model page's "What people corrected" paragraph."""
+    confirmed, corrected = summary.get("confirmed", 0), summary.get("corrected", 0)
+    if confirmed + corrected == 0:
+        return "Nobody has told us yet whether its answers were right. Each result card asks."
+    text = "People confirmed {} and corrected {}.".format(plural(confirmed, "answer"), corrected)
+    mistakes = summary.get("common_mistakes") or []
+    if mistakes:
+        parts = ["{} it read as {} ({})".format(a_digit(m["true"]),
+                                                 "no digit" if m["predicted"] is None else m["predicted"],
+                                                 plural(m["count"], "time")) for m in mistakes]
+        text += " The most common mistakes: " + ", ".join(parts) + "."
+    return text

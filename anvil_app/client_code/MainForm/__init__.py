@@ -116,10 +116,12 @@ class MainForm(MainFormTemplate):
 
     def classify_file(self, file, choice):
         try:
-            if choice == presentation.COMPARE_BOTH:
-                answer = anvil.server.call("compare_models", file)
-            else:
-                answer = anvil.server.call("classify_digit", file, choice)
+            try:
+                answer = self.ask_server(file, choice)
+            except Exception as error:  # once more if the server that had it went away or was restarting
+                if not presentation.worth_retrying(type(error).__name__, str(error)):
+                    raise
+                answer = self.ask_server(file, choice)
         except Exception as error:  # this file gets a red card saying why; the others are still read
             return presentation.error_card(file.name, type(error).__name__, str(error))
         if choice == presentation.COMPARE_BOTH:
@@ -132,6 +134,11 @@ class MainForm(MainFormTemplate):
         except Exception as error:
             return presentation.error_card(file.name, type(error).__name__, str(error))
         return presentation.number_card(answer, self.model_names, upload=file)
+
+    def ask_server(self, file, choice):
+        if choice == presentation.COMPARE_BOTH:
+            return anvil.server.call("compare_models", file)
+        return anvil.server.call("classify_digit", file, choice)
 
     def set_busy(self, busy):
         # Anvil shows its spinner during each server call; between calls the inputs stay off.

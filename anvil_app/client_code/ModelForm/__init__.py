@@ -31,5 +31,13 @@ class ModelForm(ModelFormTemplate):
             except Exception as error:  # e.g. no report written for this model yet
                 section = presentation.model_error_section(model, type(error).__name__, str(error))
             else:
-                section = presentation.model_section(report, model.get("description", ""))
+                section = presentation.model_section(report, model.get("description", ""),
+                                                     self.feedback_summary(model["id"]))
             self.reports_panel.add_component(ModelReportCard(section=section))
+
+    def feedback_summary(self, model_id):
+        """What people said of this model's answers, or None if the store cannot say just now."""
+        try:
+            return anvil.server.call("feedback_summary", model_id)
+        except Exception:
+            return None

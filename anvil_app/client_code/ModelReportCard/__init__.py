@@ -15,6 +15,8 @@ class ModelReportCard(ModelReportCardTemplate):
                             (self.error_label, section["error"])):
             label.text = text
             label.visible = bool(text)
+        self.corrections_label.text = section["corrections"]
+        self.corrections_label.visible = self.corrections_heading.visible = bool(section["corrections"])
 
         for figure in section["figures"]:
             self.figures_panel.add_component(Label(text=figure["title"], role="subheading", spacing_above="large"))

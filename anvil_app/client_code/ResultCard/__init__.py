@@ -1,5 +1,8 @@
 from ._anvil_designer import ResultCardTemplate
 import anvil.js
+import anvil.server
+
+from .. import presentation
 
 
 class ResultCard(ResultCardTemplate):
@@ -40,3 +43,39 @@ class ResultCard(ResultCardTemplate):
         self.warnings_label.visible = bool(card["warnings"])
         self.error_label.text = card["error"]
         self.error_label.visible = failed
+
+        self.result_ids = card["result_ids"]
+        self.confirm_digit = card["confirm_digit"]
+        self.feedback_panel.visible = bool(self.result_ids)
+        self.right_button.visible = self.confirm_digit is not None
+        self.wrong_dropdown.items = presentation.feedback_digit_items()
+        self.feedback_label.text = card["feedback_note"]
+        self.feedback_label.visible = bool(card["feedback_note"])
+
+    def right_button_click(self, **event_args):
+        self.send_feedback(self.confirm_digit)
+
+    def wrong_dropdown_change(self, **event_args):
+        if self.wrong_dropdown.selected_value is not None:
+            self.send_feedback(self.wrong_dropdown.selected_value)
+
+    def send_feedback(self, digit):
+        """record_feedback for each result on the card (one per model when comparing), retried once
+        if the server that took it went away; then a thank-you, or why it could not be saved."""
+        self.feedback_label.text = presentation.SAVING
+        try:
+            for result_id in self.result_ids:
+                answer = self.record_with_one_retry(result_id, digit)
+        except Exception as error:
+            self.feedback_label.text = presentation.error_text(type(error).__name__, str(error))
+            return
+        self.feedback_panel.visible = False
+        self.feedback_label.text = presentation.feedback_thanks(answer)
+
+    def record_with_one_retry(self, result_id, digit):
+        try:
+            return anvil.server.call("record_feedback", result_id, digit)
+        except Exception as error:
+            if not presentation.worth_retrying(type(error).__name__, str(error)):
+                raise
+            return anvil.server.call("record_feedback", result_id, digit)

@@ -1,0 +1,1 @@
+"""The feedback store's schema, as Alembic migrations (run by digits.feedback_store.migrate)."""
