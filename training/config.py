@@ -75,6 +75,6 @@ DEFAULTS = {
 # Fine-tuning a trained model (`digits train MODEL --init-from FILE`) for the styles MNIST rarely shows:
 # a few epochs at a lower peak rate, with the style-shift augmentation.
 FINE_TUNES = {
-    "cnn": replace(DEFAULTS["cnn"], epochs=6, learning_rate=6e-4, augment=STYLE_SHIFT, styled=STYLED),
-    "vit": replace(DEFAULTS["vit"], epochs=6, learning_rate=2e-4, augment=STYLE_SHIFT, styled=STYLED),
+    "cnn": replace(DEFAULTS["cnn"], epochs=3, learning_rate=6e-4, augment=STYLE_SHIFT, styled=STYLED),
+    "vit": replace(DEFAULTS["vit"], epochs=3, learning_rate=2e-4, augment=STYLE_SHIFT, styled=STYLED),
 }
