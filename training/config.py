@@ -76,5 +76,5 @@ DEFAULTS = {
 # a few epochs at a lower peak rate, with the style-shift augmentation.
 FINE_TUNES = {
     "cnn": replace(DEFAULTS["cnn"], epochs=3, learning_rate=6e-4, augment=STYLE_SHIFT, styled=STYLED),
-    "vit": replace(DEFAULTS["vit"], epochs=3, learning_rate=2e-4, augment=STYLE_SHIFT, styled=STYLED),
+    "vit": replace(DEFAULTS["vit"], epochs=5, learning_rate=1e-4, augment=STYLE_SHIFT, styled=STYLED),
 }
