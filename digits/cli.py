@@ -20,13 +20,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", help=DATA_HELP)
     train.add_argument("--out", help="folder for <model>.keras and <model>.json (default: models/)")
     train.add_argument("--seed", type=int)
-    train.add_argument("--init-from", metavar="FILE", help="fine-tune this trained .keras model (training/config.py's FINE_TUNES)")
+    train.add_argument("--init-from", metavar="FILE",
+                       help="fine-tune this trained .keras model (training/config.py's FINE_TUNES)")
     train.add_argument("--limit", type=int, help=argparse.SUPPRESS)  # smoke runs: first N training images
 
     evaluate = commands.add_parser("evaluate", help="accuracy on the 10,000 MNIST test images, or another suite")
     evaluate.add_argument("model", choices=["cnn", "vit", "ensemble"])
     evaluate.add_argument("--suite", choices=["mnist-test", "style-shift"], default="mnist-test",
-                          help="style-shift: validation digits rendered in styles MNIST rarely has (training/styles.py)")
+                          help="style-shift: validation digits in styles MNIST rarely has (training/styles.py)")
     evaluate.add_argument("--data", help=DATA_HELP)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 

@@ -153,7 +153,8 @@ def test_style_shift_augmentation_leaves_digits_the_shipped_model_still_reads(mn
 
 def test_fine_tuning_starts_from_the_given_model_and_says_so(mnist_path, tmp_path):
     card = train("cnn", epochs=1, data=mnist_path, out=tmp_path, limit=256, log_dir=tmp_path / "runs",
-                 verbose=0, suite_per_style=2, init_from=models.model_path("cnn"), command="digits train cnn --init-from models/cnn.keras")
+                 verbose=0, suite_per_style=2, init_from=models.model_path("cnn"),
+                 command="digits train cnn --init-from models/cnn.keras")
 
     shipped = models.load_card("cnn")
     assert card["init_from"]["file"] == "cnn.keras"

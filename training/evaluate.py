@@ -150,7 +150,8 @@ class StyleShiftEvaluation(Evaluation):
     def summary_line(self) -> str:
         lines = [f"{self.model}: accuracy {self.accuracy:.4f} on the {self.suite} suite "
                  f"({self.n:,} images, {self.errors:,} wrong), {self.seconds:.1f} s"]
-        lines += [f"  {name:26s} {scores['accuracy']:7.2%}  of {scores['n']}" for name, scores in self.per_style().items()]
+        lines += [f"  {name:26s} {scores['accuracy']:7.2%}  of {scores['n']}"
+                  for name, scores in self.per_style().items()]
         return "\n".join(lines)
 
 

@@ -449,7 +449,8 @@ def _draw_style_shift_figures(out: Path, shifted: StyleShiftEvaluation, images: 
     labels, predictions, confidences = shifted.labels, shifted.predictions, shifted.confidences
     plot_digit_grid(images[shown], [f"{labels[i]} → {predictions[i]} {confidences[i]:.0%}\n{shifted.styles[i][:12]}"
                                     for i in shown],
-                    "Style shift, worst mistakes: true → predicted, confidence, style", out / "style_shift_mistakes.png",
+                    "Style shift, worst mistakes: true → predicted, confidence, style",
+                    out / "style_shift_mistakes.png",
                     title_colour="tab:red")
     return [
         ReportFigure("style_shift.png", "Style shift: accuracy per style",
