@@ -24,10 +24,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", help=DATA_HELP)
     train.add_argument("--out", help="folder for <model>.keras and <model>.json (default: models/)")
     train.add_argument("--seed", type=int)
+    train.add_argument("--init-from", metavar="FILE",
+                       help="fine-tune this trained .keras model (training/config.py's FINE_TUNES)")
     train.add_argument("--limit", type=int, help=argparse.SUPPRESS)  # smoke runs: first N training images
 
-    evaluate = commands.add_parser("evaluate", help="accuracy on the 10,000 MNIST test images")
+    evaluate = commands.add_parser("evaluate", help="accuracy on the 10,000 MNIST test images, or another suite")
     evaluate.add_argument("model", choices=["cnn", "vit", "ensemble"])
+    evaluate.add_argument("--suite", choices=["mnist-test", "style-shift"], default="mnist-test",
+                          help="style-shift: validation digits in styles MNIST rarely has (training/styles.py)")
     evaluate.add_argument("--data", help=DATA_HELP)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -313,15 +317,17 @@ def run(args, argv: list[str]) -> int:
         from training.train import train
 
         card = train(args.model, epochs=args.epochs, data=args.data, out=args.out or models.MODELS_DIR,
-                     seed=args.seed, limit=args.limit, command=shlex.join(["digits", *argv]))
+                     seed=args.seed, limit=args.limit, command=shlex.join(["digits", *argv]),
+                     init_from=args.init_from)
         print(f"{card['model']}: validation accuracy {card['validation_accuracy']:.4f}, "
               f"test accuracy {card['test_accuracy']:.4f}, {card['training_seconds'] / 60:.1f} min")
         return 0
     if args.command == "evaluate":
-        from training.evaluate import evaluate
+        from training.evaluate import evaluate, evaluate_style_shift
 
+        score = evaluate_style_shift if args.suite == "style-shift" else evaluate
         with native_logs_off():  # a newcomer's first commands print only their results
-            evaluation = evaluate(args.model, data=args.data)
+            evaluation = score(args.model, data=args.data)
         print(evaluation.to_text(as_json=args.json))
         return 0
     if args.command == "report":

@@ -4,6 +4,7 @@ The models are trained here by the project's own trainer, on a small MNIST file 
 so the tests see real .keras files, real model cards and real test digits in a few seconds.
 """
 
+import io
 import json
 import os
 import re
@@ -14,13 +15,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digits.preprocessing import InputError
+from digits.preprocessing import NO_INK_WARNING, InputError, prepare_upload
 from training.data import DataError, load_mnist
-from training.evaluate import evaluate, open_engine
+from training.evaluate import evaluate, evaluate_style_shift, open_engine
 from training.report import ReportError, load_report, mistakes_to_show, write_report
+from training.style_shift import SEED, build_suite, render_style, validation_digits
+from training.styles import STYLES
 
 MNIST = Path(os.environ.get("DIGITS_MNIST_NPZ", "/work/shared/data/mnist.npz"))
 TRAIN_IMAGES, TEST_IMAGES = 2000, 600
+SUITE_PER_STYLE = 4  # digits per style in the tests' style-shift suite
 
 pytestmark = pytest.mark.skipif(not MNIST.is_file(), reason=f"needs the MNIST file ({MNIST} or $DIGITS_MNIST_NPZ)")
 
@@ -40,8 +44,8 @@ def models_dir(tmp_path_factory, small_mnist) -> Path:
 
     out = tmp_path_factory.mktemp("models")
     logs = tmp_path_factory.mktemp("runs")
-    train("cnn", epochs=2, data=small_mnist, out=out, limit=512, log_dir=logs, verbose=0)
-    train("vit", epochs=1, data=small_mnist, out=out, limit=256, log_dir=logs, verbose=0)
+    train("cnn", epochs=2, data=small_mnist, out=out, limit=512, log_dir=logs, verbose=0, suite_per_style=2)
+    train("vit", epochs=1, data=small_mnist, out=out, limit=256, log_dir=logs, verbose=0, suite_per_style=2)
     return out
 
 
@@ -157,12 +161,78 @@ def test_an_npz_without_mnist_arrays_is_a_clear_data_error(tmp_path):
         load_mnist(wrong_shape)
 
 
+# ---- the style-shift suite -----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def style_suite(small_mnist):
+    return build_suite(load_mnist(small_mnist), per_style=SUITE_PER_STYLE)
+
+
+def test_style_shift_suite_is_seeded_and_identical_on_rebuild(style_suite, small_mnist):
+    mnist = load_mnist(small_mnist)
+    again = build_suite(mnist, per_style=SUITE_PER_STYLE)
+    for name in ("images", "labels", "styles", "sources"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(style_suite, name))
+    assert style_suite.n == SUITE_PER_STYLE * len(STYLES)
+    other_seed = build_suite(mnist, per_style=SUITE_PER_STYLE, seed=SEED + 1)
+    assert not np.array_equal(other_seed.sources, style_suite.sources)
+
+
+def test_every_style_is_a_readable_file_of_a_validation_digit(small_mnist):
+    x_val, y_val = validation_digits(load_mnist(small_mnist))
+    formats = {".png": "PNG", ".jpg": "JPEG"}
+    for name, (only, _) in STYLES.items():
+        rendered = list(render_style(name, x_val, y_val, 3, SEED))
+        assert len(rendered) == 3, name
+        for index, upload in rendered:
+            with Image.open(io.BytesIO(upload.data)) as image:
+                assert image.format == formats[Path(upload.filename).suffix], name
+            prepared = prepare_upload(upload.data, upload.filename)
+            assert NO_INK_WARNING not in prepared.warnings and prepared.pixels.max() == 255, name
+            assert only is None or y_val[index] in only, name
+
+
+def test_style_shift_scores_per_style_as_keras_reads_the_prepared_files(engine, style_suite, models_dir):
+    evaluation = evaluate_style_shift("cnn", engine=engine, suite=style_suite)
+    printed = json.loads(evaluation.to_text(as_json=True))
+
+    assert {"model", "suite", "accuracy", "n", "per_style"} <= set(printed)
+    assert printed["model"] == "cnn" and printed["suite"] == "style-shift" and printed["n"] == style_suite.n
+    assert list(printed["per_style"]) == list(STYLES)
+    assert all(scores["n"] == SUITE_PER_STYLE for scores in printed["per_style"].values())
+    mean = sum(s["accuracy"] * s["n"] for s in printed["per_style"].values()) / printed["n"]
+    assert printed["accuracy"] == pytest.approx(mean, abs=1e-5)
+    keras_answers = keras_probabilities(models_dir, "cnn", style_suite.images).argmax(axis=1)
+    np.testing.assert_array_equal(evaluation.predictions, keras_answers)
+    assert evaluation.to_text().splitlines()[1].split()[0] == next(iter(STYLES))
+
+
+def test_evaluate_style_shift_from_the_command_line_builds_once_then_reads_the_cache(
+        small_mnist, tmp_path, monkeypatch, capsys):
+    import training.style_shift
+    from digits.cli import main
+
+    monkeypatch.setattr(training.style_shift, "DIGITS_PER_STYLE", 2)
+    monkeypatch.setenv("DIGITS_CACHE", str(tmp_path))
+    command = ["evaluate", "cnn", "--suite", "style-shift", "--json", "--data", str(small_mnist)]
+    assert main(command) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert len(list(tmp_path.glob("style-shift-*.npz"))) == 1
+    assert main(command) == 0
+    second = json.loads(capsys.readouterr().out)
+
+    assert first["suite"] == "style-shift" and first["n"] == 2 * len(STYLES)
+    assert {key: first[key] for key in ("accuracy", "n", "per_style")} == \
+        {key: second[key] for key in ("accuracy", "n", "per_style")}
+    assert first["accuracy"] > 0.5  # the shipped CNN: it reads most of them
+
+
 # ---- the report ----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory, models_dir, small_mnist) -> Path:
     out = tmp_path_factory.mktemp("reports") / "cnn"
-    write_report("cnn", out, data=small_mnist, models_dir=models_dir)
+    write_report("cnn", out, data=small_mnist, models_dir=models_dir, style_shift_per_style=SUITE_PER_STYLE)
     return out
 
 
@@ -170,7 +240,8 @@ def test_report_figures_are_real_small_pngs(report_dir):
     summary = json.loads((report_dir / "summary.json").read_text())
     files = [figure["file"] for figure in summary["figures"]]
 
-    expected = {"curves.png", "confusion.png", "per_class.png", "confused_pairs.png", "mistakes.png", "correct.png"}
+    expected = {"curves.png", "confusion.png", "per_class.png", "confused_pairs.png", "mistakes.png", "correct.png",
+                "style_shift.png", "style_shift_mistakes.png"}
     assert expected <= set(files)
     for name in files:
         with Image.open(report_dir / name) as image:
@@ -201,6 +272,9 @@ def test_report_numbers_agree_with_the_models_answers(report_dir, small_mnist, m
         assert pair["true"] != pair["predicted"]
         assert mistakes[pair["true"], pair["predicted"]] == pair["count"]
 
+    assert set(summary["style_shift"]["per_style"]) == set(STYLES)
+    assert summary["style_shift"]["n"] == SUITE_PER_STYLE * len(STYLES)
+
     card = json.loads((models_dir / "cnn.json").read_text())
     assert summary["validation_accuracy"] == pytest.approx(card["validation_accuracy"])
     assert summary["parameters"] == card["parameters"] and summary["epochs"] == 2
@@ -214,6 +288,7 @@ def test_report_markdown_links_resolve_and_state_the_numbers(report_dir):
     assert sorted(linked) == sorted(figure["file"] for figure in summary["figures"])
     assert all((report_dir / link).is_file() for link in linked)
     assert f"{summary['test_accuracy']:.2%}" in markdown
+    assert f"**{summary['style_shift']['accuracy']:.2%}**" in markdown
     assert all(sentence in markdown for sentence in summary["findings"])
 
 

@@ -15,13 +15,14 @@ from training.train import train
 @pytest.mark.parametrize("model_id", models.MODEL_IDS)
 def test_smoke_training_saves_a_model_that_reloads_and_predicts_identically(model_id, mnist_path, tmp_path):
     card = train(model_id, epochs=1, data=mnist_path, out=tmp_path, limit=512, log_dir=tmp_path / "runs",
-                 verbose=0)
+                 verbose=0, suite_per_style=2)
 
     saved = json.loads(models.card_path(model_id, tmp_path).read_text())
     assert saved == json.loads(json.dumps(card))
     assert saved["epochs"] == 1 and saved["training_size"] == 512
     assert 0.0 <= saved["test_accuracy"] <= 1.0 and saved["data_sha256"]
-    assert set(saved["history"]) >= {"accuracy", "loss", "val_accuracy", "val_loss"}
+    assert set(saved["history"]) >= {"accuracy", "loss", "val_accuracy", "val_loss", "style_shift_accuracy"}
+    assert saved["style_shift"]["n"] == 2 * len(saved["style_shift"]["per_style"])
 
     reloaded = keras.saving.load_model(models.model_path(model_id, tmp_path))
     again = keras.saving.load_model(models.model_path(model_id, tmp_path))
@@ -103,3 +104,61 @@ def test_temperature_fit_recovers_a_known_miscalibration():
     restored = apply_temperature(underconfident, temperature)
     assert np.array_equal(np.argmax(restored, axis=1), np.argmax(true, axis=1))
     np.testing.assert_allclose(restored.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def ink_aspect(images: np.ndarray) -> np.ndarray:
+    """Width over height of each image's ink box."""
+    ink = images[..., 0] > 0.3 if images.ndim == 4 else images > 76
+    widths = [np.ptp(np.flatnonzero(row)) + 1 for row in ink.any(axis=1)]
+    heights = [np.ptp(np.flatnonzero(column)) + 1 for column in ink.any(axis=2)]
+    return np.array(widths) / np.array(heights)
+
+
+def test_box_stretch_widens_narrow_digits_towards_a_square(mnist_path):
+    """A 1 stretched as scanners that fill a square box do: wider, but never wider than tall."""
+    from training.augment import augment_batch
+    from training.config import AugmentConfig
+
+    mnist = load_mnist(mnist_path)
+    ones = mnist.x_train[mnist.y_train == 1][:200]
+    still = dict(max_rotation_degrees=0.0, max_shear_degrees=0.0, scale_range=(1.0, 1.0), max_shift_pixels=0.0,
+                 max_stroke_change=0.0)
+    stretched = augment_batch(to_model_input(ones), AugmentConfig(**still, box_stretch_share=1.0)).numpy()
+    unchanged = augment_batch(to_model_input(ones), AugmentConfig(**still)).numpy()
+
+    assert np.median(ink_aspect(stretched)) > np.median(ink_aspect(ones)) + 0.2
+    assert ink_aspect(stretched).max() <= 1.15
+    assert abs(np.median(ink_aspect(unchanged)) - np.median(ink_aspect(ones))) < 0.05
+
+
+def test_style_shift_augmentation_leaves_digits_the_shipped_model_still_reads(mnist_path):
+    """Each new style on its own (elastic, box stretch, bold, low resolution, blur, binarised, erased), and
+    the mix training uses: changed images, still digits the shipped CNN reads, not noise."""
+    from dataclasses import replace
+
+    from training.augment import augment_batch
+    from training.config import STYLE_SHIFT, AugmentConfig
+
+    mnist = load_mnist(mnist_path)
+    x, y = mnist.x_train[:500], mnist.y_train[:500]
+    model = keras.saving.load_model(models.model_path("cnn"), compile=False)
+    shares = ("elastic_share", "box_stretch_share", "bold_share", "low_resolution_share", "blur_share",
+              "binarise_share", "erase_share")
+    for config, least in [(STYLE_SHIFT, 0.95), *((replace(AugmentConfig(), **{share: 1.0}), 0.9) for share in shares)]:
+        augmented = augment_batch(to_model_input(x), config).numpy()
+        assert augmented.min() >= 0.0 and np.allclose(augmented.max(axis=(1, 2, 3)), 1.0)
+        read = np.argmax(model.predict(augmented, batch_size=250, verbose=0), axis=1)
+        assert np.mean(read == y) > least, config
+
+
+def test_fine_tuning_starts_from_the_given_model_and_says_so(mnist_path, tmp_path):
+    card = train("cnn", epochs=1, data=mnist_path, out=tmp_path, limit=256, log_dir=tmp_path / "runs",
+                 verbose=0, suite_per_style=2, init_from=models.model_path("cnn"),
+                 command="digits train cnn --init-from models/cnn.keras")
+
+    shipped = models.load_card("cnn")
+    assert card["init_from"]["file"] == "cnn.keras"
+    assert card["init_from"]["test_accuracy"] == shipped["test_accuracy"]
+    assert card["validation_accuracy"] > 0.95  # 256 images from scratch would not get near this
+    assert card["epochs"] == len(card["history"]["val_accuracy"]) == 1
+    assert card["train_config"]["augment"]["elastic_share"] > 0

@@ -1,6 +1,7 @@
-"""How well a model reads the MNIST test set, through the same engine that serves the app.
+"""How well a model reads the MNIST test set, or the style-shift suite, through the engine that serves the app.
 
     digits evaluate cnn --json
+    digits evaluate cnn --suite style-shift
 
 Predictions come from `digits.engine.Engine.predict_probabilities`, so the number printed here is the
 number the served model earns, preprocessing included.
@@ -122,3 +123,51 @@ def evaluate(model: str, data: Mnist | str | os.PathLike | None = None,
         return evaluate_with(engine, model, images, labels, mnist.sha256)
     with open_engine(model, models_dir) as own_engine:
         return evaluate_with(own_engine, model, images, labels, mnist.sha256)
+
+
+@dataclass(frozen=True, eq=False)
+class StyleShiftEvaluation(Evaluation):
+    styles: np.ndarray = field(default=None, repr=False)  # (N,) the style of each image
+    suite: str = "style-shift"
+
+    def per_style(self) -> dict[str, dict]:
+        """{style: {"accuracy", "n"}}, in the suite's order of styles."""
+        names = list(dict.fromkeys(self.styles.tolist()))
+        return {name: {"accuracy": round(float(np.mean(self.correct[self.styles == name])), 6),
+                       "n": int(np.count_nonzero(self.styles == name))} for name in names}
+
+    def worst_style(self) -> str:
+        return min(self.per_style().items(), key=lambda item: item[1]["accuracy"])[0]
+
+    def figures(self) -> dict:
+        """What a model card and a report record: accuracy, n, errors, per_style and worst_style."""
+        return {"accuracy": round(self.accuracy, 6), "n": self.n, "errors": self.errors,
+                "per_style": self.per_style(), "worst_style": self.worst_style()}
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "suite": self.suite, **self.figures()}
+
+    def summary_line(self) -> str:
+        lines = [f"{self.model}: accuracy {self.accuracy:.4f} on the {self.suite} suite "
+                 f"({self.n:,} images, {self.errors:,} wrong), {self.seconds:.1f} s"]
+        lines += [f"  {name:26s} {scores['accuracy']:7.2%}  of {scores['n']}"
+                  for name, scores in self.per_style().items()]
+        return "\n".join(lines)
+
+
+def evaluate_style_shift(model: str, data: Mnist | str | os.PathLike | None = None,
+                         models_dir: str | os.PathLike = models.MODELS_DIR, engine: Engine | None = None,
+                         suite=None) -> StyleShiftEvaluation:
+    """Scores `model` on the style-shift suite (training/style_shift.py; built once, then cached)."""
+    from training.style_shift import load_suite
+
+    member_models(model)
+    suite = suite or load_suite(data)
+    if engine is None:
+        with open_engine(model, models_dir) as own_engine:
+            return evaluate_style_shift(model, models_dir=models_dir, engine=own_engine, suite=suite)
+    started = time.perf_counter()
+    probabilities = engine.predict_probabilities(model, suite.images)
+    return StyleShiftEvaluation(model=model, labels=suite.labels, probabilities=probabilities,
+                                data_sha256=suite.data_sha256, seconds=time.perf_counter() - started,
+                                styles=suite.styles)

@@ -19,7 +19,8 @@ import numpy as np
 import models
 from digits.engine import UnknownModelError
 from models.reports import ReportError, load_report  # noqa: F401  (read where the server reads them)
-from training.evaluate import Evaluation, evaluate, load_test_images
+from training.evaluate import Evaluation, StyleShiftEvaluation, evaluate, evaluate_style_shift, load_test_images
+from training.style_shift import load_suite
 
 DPI = 100
 MOST_MISTAKES_SHOWN = 60  # all mistakes up to this many, else the most confident ones
@@ -133,10 +134,11 @@ def findings(name: str, card: dict, evaluation: Evaluation, scores: list[ClassSc
 
 def _training_finding(card: dict) -> str:
     history = card["history"]
-    best = int(np.argmax(history["val_accuracy"]))
+    best = best_epoch(card) - 1
     train_accuracy, val_accuracy = history["accuracy"][best], history["val_accuracy"][best]
-    sentence = (f"Validation accuracy peaked at epoch {best + 1} of {len(history['val_accuracy'])} "
-                f"({val_accuracy:.2%}); those weights were kept.")
+    chosen_on = ("validation + style-shift accuracy" if "style_shift_accuracy" in history else "validation accuracy")
+    sentence = (f"The weights of epoch {best + 1} of {len(history['val_accuracy'])}, the best on {chosen_on}, were "
+                f"kept (validation {val_accuracy:.2%}).")
     gap = (train_accuracy - val_accuracy) * 100
     training = f" Training accuracy then was {train_accuracy:.2%}"
     if gap < 0:
@@ -183,14 +185,19 @@ def _save(figure, path: Path) -> None:
     figure.savefig(path, dpi=DPI, metadata={"Software": None})  # no version stamp: same input, same bytes
 
 
-def plot_curves(history: dict, path: Path) -> None:
-    """Accuracy (logit scale, so 99% and 99.5% are apart) and loss per epoch, training and validation."""
+def best_epoch(card: dict) -> int:
+    """The epoch whose weights were kept (counted from 1): as the card says, else the best on validation."""
+    return card.get("best_epoch") or int(np.argmax(card["history"]["val_accuracy"])) + 1
+
+
+def plot_curves(history: dict, path: Path, best_epoch: int) -> None:
+    """Accuracy (logit scale, so 99% and 99.5% are apart) and loss per epoch, training and validation
+    (and the style-shift suite, where the card has it)."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
     figure = _new_figure(8, 3.2)
     accuracy_axes, loss_axes = figure.subplots(1, 2)
     epochs = np.arange(1, len(history["val_accuracy"]) + 1)
-    best_epoch = int(np.argmax(history["val_accuracy"])) + 1
     for axes, metric, label in ((accuracy_axes, "accuracy", "Accuracy"), (loss_axes, "loss", "Loss")):
         axes.plot(epochs, history[metric], "o-", markersize=3, label="training (augmented)")
         axes.plot(epochs, history[f"val_{metric}"], "s-", markersize=3, label="validation")
@@ -198,7 +205,10 @@ def plot_curves(history: dict, path: Path) -> None:
         axes.set(title=label, xlabel="epoch")
         axes.grid(alpha=0.3)
         axes.xaxis.get_major_locator().set_params(integer=True)
-    accuracies = np.clip([*history["accuracy"], *history["val_accuracy"]], 1e-4, 1 - 1e-4)
+    if "style_shift_accuracy" in history:
+        accuracy_axes.plot(epochs, history["style_shift_accuracy"], "^-", markersize=3, label="style-shift suite")
+    accuracies = np.clip([*history["accuracy"], *history["val_accuracy"], *history.get("style_shift_accuracy", [])],
+                         1e-4, 1 - 1e-4)
     accuracy_axes.set_yscale("logit")
     accuracy_axes.set_ylim(accuracies.min() * 0.9, 1 - (1 - accuracies.max()) * 0.7)
     accuracy_axes.yaxis.set_major_locator(FixedLocator(ACCURACY_TICKS))
@@ -308,9 +318,11 @@ def plot_digit_grid(images: np.ndarray, titles: list[str], title: str, path: Pat
 # ---- the report ----------------------------------------------------------------------------------
 
 def write_report(model: str, out_dir: str | os.PathLike | None = None, data=None,
-                 models_dir: str | os.PathLike = models.MODELS_DIR, limit: int | None = None) -> Path:
+                 models_dir: str | os.PathLike = models.MODELS_DIR, limit: int | None = None,
+                 style_shift_per_style: int | None = None) -> Path:
     """Writes the report of `model` ("cnn" or "vit") into `out_dir` (default models/reports/<model>) and
-    returns that folder. `data`: an MNIST path, a loaded Mnist or None; `limit`: only the first N test images.
+    returns that folder. `data`: an MNIST path, a loaded Mnist or None; `limit`: only the first N test
+    images; `style_shift_per_style`: digits per style of the style-shift suite (default: all of it).
     """
     if model not in models.MODEL_IDS:
         raise UnknownModelError(f"Reports are made for {' and '.join(models.MODEL_IDS)}, not {model!r}.")
@@ -328,6 +340,9 @@ def write_report(model: str, out_dir: str | os.PathLike | None = None, data=None
     scores = per_class_scores(confusion)
     pairs = confused_pairs(confusion)
     figures = _draw_figures(out, card, evaluation, images, confusion, scores, pairs)
+    suite = load_suite(mnist, per_style=style_shift_per_style)
+    shifted = evaluate_style_shift(model, models_dir=models_dir, suite=suite)
+    figures += _draw_style_shift_figures(out, shifted, suite.images)
 
     summary = {
         "model": model,
@@ -338,14 +353,15 @@ def write_report(model: str, out_dir: str | os.PathLike | None = None, data=None
         "validation_accuracy": round(card["validation_accuracy"], 6),
         "parameters": card["parameters"],
         "epochs": card["epochs"],
-        "best_epoch": int(np.argmax(card["history"]["val_accuracy"])) + 1,
+        "best_epoch": best_epoch(card),
         "training_minutes": round(card["training_seconds"] / 60, 1),
         "data_sha256": evaluation.data_sha256,
         "figures": [figure.to_dict() for figure in figures],
         "confused_pairs": [pair.to_dict() for pair in pairs],
         "per_class": [score.to_dict() for score in scores],
         "confusion_matrix": confusion.tolist(),
-        "findings": findings(name, card, evaluation, scores, pairs),
+        "findings": findings(name, card, evaluation, scores, pairs) + [_style_shift_finding(shifted)],
+        "style_shift": shifted.figures(),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "report.md").write_text(report_markdown(summary, card))
@@ -356,13 +372,13 @@ def _draw_figures(out: Path, card: dict, evaluation: Evaluation, images: np.ndar
                   scores: list[ClassScores], pairs: list[ConfusedPair]) -> list[ReportFigure]:
     history = card["history"]
     epochs = len(history["val_accuracy"])
-    best = int(np.argmax(history["val_accuracy"]))
+    best = best_epoch(card) - 1
     labels, predictions, confidences = evaluation.labels, evaluation.predictions, evaluation.confidences
     n, errors = evaluation.n, evaluation.errors
     worst = min(scores, key=lambda s: (min(s.precision, s.recall), s.digit))
     worst_measure = "recall" if worst.recall <= worst.precision else "precision"
 
-    plot_curves(history, out / "curves.png")
+    plot_curves(history, out / "curves.png", best + 1)
     plot_confusion(confusion, out / "confusion.png")
     plot_per_class(scores, out / "per_class.png")
     plot_confused_pairs(pairs, out / "confused_pairs.png")
@@ -380,8 +396,8 @@ def _draw_figures(out: Path, card: dict, evaluation: Evaluation, images: np.ndar
     return [
         ReportFigure("curves.png", "Training curves",
                      f"Accuracy and loss after each of the {epochs} training epochs, on the (augmented) training "
-                     f"images and on held-out validation images; the dashed line marks epoch {best + 1}, the best "
-                     f"on validation ({history['val_accuracy'][best]:.2%}), whose weights were kept."),
+                     f"images and on held-out validation images; the dashed line marks epoch {best + 1} "
+                     f"(validation {history['val_accuracy'][best]:.2%}), whose weights were kept."),
         ReportFigure("confusion.png", "Confusion matrix",
                      f"How often each true digit (row) was read as each digit (column) on {n:,} test images: "
                      f"the grey diagonal holds the {n - errors:,} correct answers, the red cells the "
@@ -399,6 +415,58 @@ def _draw_figures(out: Path, card: dict, evaluation: Evaluation, images: np.ndar
     ]
 
 
+def _style_shift_finding(shifted: StyleShiftEvaluation) -> str:
+    per_style = shifted.per_style()
+    worst = shifted.worst_style()
+    return (f"On the style-shift suite ({shifted.n:,} validation digits drawn in {len(per_style)} styles MNIST "
+            f"rarely has, read through the upload pipeline) it reads {shifted.accuracy:.2%}; its hardest style is "
+            f"{worst.replace('_', ' ')} ({per_style[worst]['accuracy']:.2%}).")
+
+
+def plot_style_accuracy(per_style: dict[str, dict], path: Path) -> None:
+    """Horizontal bars: accuracy per style, worst at the top."""
+    ordered = sorted(per_style.items(), key=lambda item: item[1]["accuracy"])
+    figure = _new_figure(6.4, 0.22 * len(ordered) + 1.0)
+    axes = figure.subplots()
+    values = [scores["accuracy"] for _, scores in ordered]
+    axes.barh([name.replace("_", " ") for name, _ in ordered], values, color="tab:blue")
+    for row, value in enumerate(values):
+        axes.text(value, row, f" {value:.1%}", va="center", fontsize=7)
+    axes.set_xlim(min(0.5, min(values) - 0.05), 1.04)
+    axes.set_xlabel("accuracy")
+    axes.tick_params(axis="y", labelsize=7)
+    axes.invert_yaxis()
+    axes.set_title("Style-shift suite: accuracy per style", fontsize=10)
+    _save(figure, path)
+
+
+def _draw_style_shift_figures(out: Path, shifted: StyleShiftEvaluation, images: np.ndarray) -> list[ReportFigure]:
+    plot_style_accuracy(shifted.per_style(), out / "style_shift.png")
+    shown = mistakes_to_show(shifted, most=40)
+    labels, predictions, confidences = shifted.labels, shifted.predictions, shifted.confidences
+    plot_digit_grid(images[shown], [f"{labels[i]} → {predictions[i]} {confidences[i]:.0%}\n{shifted.styles[i][:12]}"
+                                    for i in shown],
+                    "Style shift, worst mistakes: true → predicted, confidence, style",
+                    out / "style_shift_mistakes.png",
+                    title_colour="tab:red")
+    return [
+        ReportFigure("style_shift.png", "Style shift: accuracy per style",
+                     f"Accuracy on {shifted.n:,} MNIST validation digits rendered in styles MNIST rarely has (other "
+                     f"schools' glyphs, pens, scans, photos), each saved as a file and read through the upload "
+                     f"pipeline as the page reads it: {shifted.accuracy:.2%} overall."),
+        ReportFigure("style_shift_mistakes.png", "Style shift: worst mistakes",
+                     f"The {len(shown)} most confident of the {shifted.errors:,} mistakes on the style-shift suite, "
+                     f"each as the model saw it (after the upload pipeline), with its style."),
+    ]
+
+
+def _style_table(style_shift: dict) -> list[str]:
+    rows = [f"| {name.replace('_', ' ')} | {scores['accuracy']:.2%} | {scores['n']:,} |"
+            for name, scores in style_shift["per_style"].items()]
+    return ["| Style | Accuracy | Digits |", "|---|---:|---:|", *rows,
+            f"| **all** | **{style_shift['accuracy']:.2%}** | {style_shift['n']:,} |", ""]
+
+
 def report_markdown(summary: dict, card: dict) -> str:
     machine = f" on {card['machine']}" if card.get("machine") else ""
     lines = [
@@ -412,7 +480,7 @@ def report_markdown(summary: dict, card: dict) -> str:
         f"| Test accuracy | {summary['test_accuracy']:.2%} ({summary['errors']:,} of {summary['test_size']:,} wrong) |",
         f"| Validation accuracy | {summary['validation_accuracy']:.2%} |",
         f"| Parameters | {summary['parameters']:,} |",
-        f"| Epochs | {summary['epochs']} (best on validation: {summary['best_epoch']}) |",
+        f"| Epochs | {summary['epochs']} (kept: {summary['best_epoch']}) |",
         f"| Training time | {summary['training_minutes']} min{machine} |",
         "",
         "## Findings",
@@ -421,7 +489,8 @@ def report_markdown(summary: dict, card: dict) -> str:
         "",
     ]
     tables = {"confused_pairs.png": _pairs_table(summary["confused_pairs"]),
-              "per_class.png": _per_class_table(summary["per_class"])}
+              "per_class.png": _per_class_table(summary["per_class"]),
+              "style_shift.png": _style_table(summary["style_shift"])}
     for figure in summary["figures"]:
         lines += [f"## {figure['title']}", "", f"![{figure['title']}]({figure['file']})", "",
                   f"*{figure['caption']}*", "", *tables.get(figure["file"], [])]

@@ -3,8 +3,10 @@ card `<model>.json`.
 
     python -m training.train cnn --epochs 18 --data ../shared/data/mnist.npz
 
-(the same as `digits train cnn ...`). The model with the best validation accuracy is kept; the test
-set is only read once, at the end, for the figure on the card.
+(the same as `digits train cnn ...`). After each epoch the model also reads the style-shift suite
+(training/style_shift.py: validation digits in styles MNIST rarely has); the epoch with the best
+validation + suite accuracy is kept. The test set is only read once, at the end, for the figure on
+the card.
 """
 
 import json
@@ -19,9 +21,11 @@ import numpy as np
 import models
 from digits.preprocessing import to_model_input
 from training.calibrate import accuracy, fit_temperature
-from training.config import DEFAULTS, TrainConfig
+from training.config import DEFAULTS, FINE_TUNES, TrainConfig
 from training.data import load_mnist, make_dataset, validation_split
 from training.export import export_litert
+from training.evaluate import StyleShiftEvaluation
+from training.style_shift import StyleShiftSuite, load_suite, styled_training_digits
 
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int):
@@ -45,26 +49,57 @@ def predict(model, x: np.ndarray) -> np.ndarray:
     return model.predict(to_model_input(x), batch_size=500, verbose=0)
 
 
+def style_shift_callback(suite: StyleShiftSuite):
+    """Adds `style_shift_accuracy` and `selection_score` (validation + suite accuracy) to each epoch's logs."""
+    import keras
+
+    class StyleShiftScore(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["style_shift_accuracy"] = accuracy(predict(self.model, suite.images), suite.labels)
+            logs["selection_score"] = logs["val_accuracy"] + logs["style_shift_accuracy"]
+
+    return StyleShiftScore()
+
+
+def fine_tuned_from(path: str | Path) -> dict:
+    """What a fine-tuned model started from: the file, and its card's figures if it has one beside it."""
+    card_file = Path(path).with_suffix(".json")
+    card = json.loads(card_file.read_text()) if card_file.is_file() else {}
+    keep = ("test_accuracy", "validation_accuracy", "epochs", "training_seconds", "command")
+    return {"file": Path(path).name, **{key: card[key] for key in keep if key in card}}
+
+
 def train(model_id: str, epochs: int | None = None, data: str | None = None, out: str | Path = models.MODELS_DIR,
           seed: int | None = None, limit: int | None = None, log_dir: str | Path = "runs",
-          command: str = "", verbose: int = 1) -> dict:
-    """Trains `model_id`, saves the best-on-validation model and its card in `out`; returns the card.
+          command: str = "", verbose: int = 1, init_from: str | Path | None = None,
+          suite_per_style: int | None = None) -> dict:
+    """Trains `model_id`, saves the model of its best epoch (validation + style-shift suite) and its card
+    in `out`; returns the card.
 
-    `limit` trains on only the first N training images (for smoke tests).
+    `init_from` fine-tunes a trained model file (with FINE_TUNES' settings) instead of starting from
+    scratch; `limit` trains on only the first N training images and `suite_per_style` shrinks the
+    style-shift suite (both for smoke tests).
     """
     import keras
     import tensorflow as tf
 
-    config = DEFAULTS[model_id]
+    config = (FINE_TUNES if init_from else DEFAULTS)[model_id]
     config = replace(config, epochs=epochs or config.epochs, seed=config.seed if seed is None else seed)
     keras.utils.set_random_seed(config.seed)
     mnist = load_mnist(data)
     (x_train, y_train), (x_val, y_val) = validation_split(
         mnist.x_train, mnist.y_train, min(config.validation_size, len(mnist.x_train) // 10), config.seed)
+    styled = config.styled.scaled(limit / len(x_train)) if limit else config.styled
     if limit:
         x_train, y_train = x_train[:limit], y_train[:limit]
+    mnist_training_size = len(x_train)
+    if styled.glyph_per_style or styled.other_per_style:
+        extra = styled_training_digits(mnist, styled, limit)
+        x_train, y_train = np.concatenate([x_train, extra.images]), np.concatenate([y_train, extra.labels])
 
-    model = models.build_model(model_id)
+    source = fine_tuned_from(init_from) if init_from else None  # read before `out` may overwrite it
+    suite = load_suite(mnist, per_style=suite_per_style)
+    model = keras.saving.load_model(init_from, compile=False) if init_from else models.build_model(model_id)
     steps_per_epoch = -(-len(x_train) // config.batch_size)
     model.compile(
         optimizer=make_optimizer(config, steps_per_epoch),
@@ -75,8 +110,9 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     out.mkdir(parents=True, exist_ok=True)
     model_file = models.model_path(model_id, out)
     callbacks = [
-        *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema_momentum else []),  # before the checkpoint
-        keras.callbacks.ModelCheckpoint(model_file, monitor="val_accuracy", mode="max", save_best_only=True),
+        *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema_momentum else []),  # before the scores
+        style_shift_callback(suite),  # before the checkpoint that reads its score
+        keras.callbacks.ModelCheckpoint(model_file, monitor="selection_score", mode="max", save_best_only=True),
         keras.callbacks.TensorBoard(Path(log_dir) / model_id / time.strftime("%Y%m%d-%H%M%S")),
     ]
     started = time.perf_counter()
@@ -92,6 +128,8 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     best.save(model_file)  # without the optimizer's state: a third of the size, and all serving needs
     history = {name: [round(float(v), 5) for v in values] for name, values in history.history.items()}
     validation_probabilities = predict(best, x_val)
+    shifted = StyleShiftEvaluation(model=model_id, labels=suite.labels, probabilities=predict(best, suite.images),
+                                   data_sha256=mnist.sha256, seconds=0.0, styles=suite.styles)
     card = {
         "model": model_id,
         "display_name": models.DISPLAY_NAMES[model_id],
@@ -100,12 +138,15 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
         "test_size": len(mnist.x_test),
         "validation_accuracy": accuracy(validation_probabilities, y_val),
         "validation_size": len(x_val),
-        "training_size": len(x_train),
+        "training_size": mnist_training_size,
+        "styled_training_size": len(x_train) - mnist_training_size,
         "parameters": best.count_params(),
         "epochs": config.epochs,
-        "best_epoch": int(np.argmax(history["val_accuracy"])) + 1,
+        "best_epoch": int(np.argmax(history["selection_score"])) + 1,
+        "style_shift": shifted.figures(),
         "temperature": fit_temperature(validation_probabilities, y_val),
         "training_seconds": round(training_seconds, 1),
+        **({"init_from": source} if source else {}),
         "seed": config.seed,
         "data_sha256": mnist.sha256,
         "tensorflow_version": tf.__version__,
