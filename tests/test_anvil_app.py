@@ -272,14 +272,21 @@ def test_result_card_of_a_real_classification(uplink):
     assert [f"{d}: {presentation.percent(p)}" in description for d, p in enumerate(result["probabilities"])] == [True] * 10
 
 
-def test_warnings_text_of_a_real_blank_page(uplink):
+def test_a_real_blank_page_gets_a_no_digit_card(uplink):
     import anvil
 
     blank = anvil.BlobMedia("image/png", png(Image.new("L", (200, 150), 255)), name="blank.png")
     result = uplink["classify_digit"](blank, "cnn")
-    card = presentation.result_card(result, {})
-    assert result["warnings"]
+    assert result["digit"] is None and result["confidence"] is None and result["probabilities"] is None
+    card = presentation.result_card(result, presentation.model_names(uplink["list_models"]()))
+    assert card["digit"] == "No digit found" and card["confidence"] == "" and card["error"] == ""
+    assert card["chart"] is None and card["chart_description"] == "" and card["preview"] is None
+    assert card["detail"] == "The CNN found nothing in it that looks like one handwritten digit."
     assert card["warnings"].splitlines() == [f"Note: {warning}" for warning in result["warnings"]]
+    assert card["warnings"] == "Note: No digit found: the picture looks blank."
+    comparison = presentation.comparison_card(uplink["compare_models"](blank), {})
+    assert comparison["digit"] == "No digit found" and comparison["chart"] is None
+    assert comparison["detail"] == "Both models found nothing that looks like a handwritten digit."
 
 
 def test_an_iphone_heic_photo_gets_its_card_without_a_picture_the_browser_cannot_show(uplink):

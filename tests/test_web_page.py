@@ -101,6 +101,19 @@ def test_a_broken_file_gets_a_red_card_and_the_others_are_read(classify_page, tm
     assert red.evaluate("e => getComputedStyle(e).color") == "rgb(198, 40, 40)"  # theme colour "Error"
 
 
+def test_a_picture_with_no_digit_gets_a_card_that_says_so(classify_page, tmp_path):
+    from PIL import Image
+
+    blank = tmp_path / "blank-page.jpg"
+    Image.new("RGB", (640, 480), (236, 233, 225)).save(blank, quality=85)
+    classify_page.locator("input[type=file]").set_input_files([blank, SAMPLES / "seven-paper.png"])
+    assert wait_until_read(classify_page).startswith("Done: 2 of 2 files read")
+    nothing, seven = cards(classify_page)
+    assert nothing["digit"] == "No digit found" and nothing["confidence"] == "" and not nothing["error"]
+    assert nothing["bars"] == 0 and "No digit found: the picture looks blank." in nothing["warnings"]
+    assert_read(seven, "seven-paper.png", "7")
+
+
 def test_without_the_uplink_server_the_page_says_so_and_recovers(page, uplink_server, app_server):
     uplink_server.stop()
     try:

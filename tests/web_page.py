@@ -114,7 +114,7 @@ def card_facts(card) -> dict:
         found = card.locator(f"{selector}:visible .label-text")
         return found.first.inner_text() if found.count() else ""
 
-    if not card.locator(".anvil-role-error:visible").count():
+    if card.locator(".js-plotly-plot:visible").count():
         card.locator(".js-plotly-plot .trace.bars .point").first.wait_for(state="attached", timeout=30_000)  # Plotly draws later
     images = card.locator("img:visible")
     for image in images.all():

@@ -47,11 +47,17 @@ def plural(count, noun: str) -> str:
     return "{} {}{}".format(count, noun, "" if count == 1 else "s")
 
 
+NO_DIGIT_TEXT = "No digit found"
+NO_DIGIT_DETAIL = "The {} found nothing in it that looks like one handwritten digit."
+
+
 def digit_text(result: dict) -> str:
-    return str(result["digit"])
+    return NO_DIGIT_TEXT if result["digit"] is None else str(result["digit"])
 
 
-def confidence_text(confidence: float) -> str:
+def confidence_text(confidence) -> str:
+    if confidence is None:  # no digit found: nothing to be sure of
+        return ""
     """0.987 -> "98.7% sure"."""
     return percent(confidence) + " sure"
 
@@ -183,10 +189,10 @@ def comparison_chart(results: list, names: dict) -> dict:
 def chart_description(results: list, names: dict) -> str:
     """The charts' text alternative: each model's probability for each digit, in words."""
     parts = []
-    for r in results:
+    for r in (r for r in results if r["probabilities"] is not None):
         values = ", ".join("{}: {}".format(d, percent(p)) for d, p in enumerate(r["probabilities"]))
         parts.append("the {}'s probability for each digit: {}".format(names.get(r["model"], r["model"]), values))
-    return "Bar chart of " + "; and ".join(parts) + "."
+    return "Bar chart of " + "; and ".join(parts) + "." if parts else ""
 
 
 # --- result cards ------------------------------------------------------------------------------------
@@ -210,6 +216,11 @@ def _card(title, upload=None, **shown) -> dict:
 def result_card(result: dict, names: dict, upload=None) -> dict:
     """classify_digit() -> the card for one file."""
     name = names.get(result["model"], result["model"])
+    if result["digit"] is None:
+        card = _card(result["file"], upload, digit=NO_DIGIT_TEXT, detail=NO_DIGIT_DETAIL.format(name),
+                     warnings=warnings_text(result["warnings"]))
+        card.update(feedback_fields([result]))
+        return card
     card = _card(
         result["file"], upload,
         digit=digit_text(result),
@@ -231,8 +242,11 @@ def agreement_text(results: list, names: dict) -> str:
     digits = set(r["digit"] for r in results)
     if len(digits) == 1:
         everyone = "Both models" if len(results) == 2 else "All {} models".format(len(results))
+        if results[0]["digit"] is None:
+            return "{} found nothing that looks like a handwritten digit.".format(everyone)
         return "{} say {}.".format(everyone, results[0]["digit"])
-    verdicts = ", ".join("{} says {}".format(names.get(r["model"], r["model"]), r["digit"]) for r in results)
+    verdicts = ", ".join("{} says {}".format(names.get(r["model"], r["model"]),
+                                             "no digit" if r["digit"] is None else r["digit"]) for r in results)
     return "The models disagree: {}.".format(verdicts)
 
 
@@ -241,18 +255,19 @@ def comparison_card(comparison: dict, names: dict, upload=None) -> dict:
     results = comparison["results"]
     digits = []
     for r in results:
-        if str(r["digit"]) not in digits:
-            digits.append(str(r["digit"]))
+        if digit_text(r) not in digits:
+            digits.append(digit_text(r))
+    read = [r for r in results if r["digit"] is not None]
     card = _card(
         comparison["file"], upload,
         digit=" or ".join(digits),
         confidence="\n".join("{}: {}".format(names.get(r["model"], r["model"]), confidence_text(r["confidence"]))
-                              for r in results),
+                              for r in read),
         detail=agreement_text(results, names),
-        chart=comparison_chart(results, names),
-        chart_description=chart_description(results, names),
-        preview=comparison.get("preview"),
-        preview_caption=PREVIEW_CAPTION,
+        chart=comparison_chart(read, names) if read else None,
+        chart_description=chart_description(read, names),
+        preview=comparison.get("preview") if read else None,
+        preview_caption=PREVIEW_CAPTION if read else "",
         warnings=warnings_text(comparison["warnings"]),
     )
     card.update(feedback_fields(results))
