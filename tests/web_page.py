@@ -114,7 +114,8 @@ def card_facts(card) -> dict:
         found = card.locator(f"{selector}:visible .label-text")
         return found.first.inner_text() if found.count() else ""
 
-    if card.locator(".js-plotly-plot:visible").count():
+    no_chart = card.locator(".anvil-role-error:visible").count() or card.get_by_text("No digit found").count()
+    if not no_chart:
         card.locator(".js-plotly-plot .trace.bars .point").first.wait_for(state="attached", timeout=30_000)  # Plotly draws later
     images = card.locator("img:visible")
     for image in images.all():

@@ -8,3 +8,8 @@ def mark_as_page_heading(label):
     node = anvil.js.get_dom_node(label)
     node.setAttribute("role", "heading")
     node.setAttribute("aria-level", "1")
+
+
+def name_dropdown(dropdown, name):
+    """Give a DropDown's <select> the accessible name its visible label or placeholder gives sighted people."""
+    anvil.js.get_dom_node(dropdown).querySelector("select").setAttribute("aria-label", name)

@@ -409,6 +409,9 @@ def feedback_digit_items() -> list:
     return [(str(d), d) for d in range(10)]
 
 
+WRONG_DIGIT_NAME = "Wrong? Choose the digit it really is"
+
+
 def feedback_fields(results: list) -> dict:
     """What a card needs to take feedback on `results` (one result, or every model's when comparing):
     result_ids (empty: no feedback), confirm_digit (the digit "Right" confirms, or None: no "Right"

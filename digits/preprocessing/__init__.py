@@ -144,7 +144,9 @@ def _csv_row(pixels: np.ndarray, row: int, label: int | None) -> PreparedImage:
 
 def _digit_of(pixels: np.ndarray, lossy: bool) -> tuple[np.ndarray, tuple[str, ...], bool]:
     """Decoded pixels -> the read-only 28x28 digit, the warnings about it, and whether there is a digit."""
-    ink = find_ink(find_surface(even_out_lighting(pixels)))  # (a shadow is not a surface)
+    lit = even_out_lighting(pixels)  # first, as a shadow is not a surface
+    surface = find_surface(lit)
+    ink = find_ink(surface, evenly_lit=surface is lit)  # a page cut out of a photo gets its own lighting
     if is_in_mnist_form(ink) and noise_level(ink) == 0 and float(ink.max()) >= MIN_INK_LEVEL:
         digit, notes, found = stretch(ink), contrast_notes(float(ink.max()), 0.0), True
     else:

@@ -26,9 +26,12 @@ _MIN_RULED_SIDE = 64  # smaller pictures are too small to hold a ruled page
 _INK_SHARE = 0.4  # a side of the picture's light/dark split holding less than this share of it is the ink
 
 
-def find_ink(pixels: np.ndarray) -> np.ndarray:
-    """float32 (H, W, C) on 0-255 -> float32 (H, W): about 0 on the background, up to 255 on the ink."""
-    signal = signal_from_colour(even_out_lighting(pixels))
+def find_ink(pixels: np.ndarray, evenly_lit: bool = False) -> np.ndarray:
+    """float32 (H, W, C) on 0-255 -> float32 (H, W): about 0 on the background, up to 255 on the ink.
+
+    `evenly_lit`: the light has been evened out already (`even_out_lighting`).
+    """
+    signal = signal_from_colour(pixels if evenly_lit else even_out_lighting(pixels))
     return remove_ruled_lines(subtract_uneven_background(signal))
 
 
@@ -92,6 +95,8 @@ def _background_colour(pixels: np.ndarray) -> np.ndarray:
     """
     edge = border(pixels)
     colour = median(edge)
+    if np.mean(np.abs(edge - colour).max(axis=-1) > 4 * MIN_INK_LEVEL) < _INK_SHARE / 2:
+        return colour  # the border is mostly of one colour: the background
     grey = pixels @ _LUMINANCE if pixels.shape[-1] == 3 else pixels[..., 0]
     threshold = otsu_threshold(grey)
     light = grey > threshold

@@ -4,7 +4,7 @@ import anvil.js
 import anvil.server
 
 from .. import presentation
-from ..accessibility import mark_as_page_heading
+from ..accessibility import mark_as_page_heading, name_dropdown
 from ..ModelForm import ModelForm
 from ..ResultCard import ResultCard
 
@@ -74,8 +74,8 @@ class MainForm(MainFormTemplate):
         # Anvil's DropDown carries no label of its own, and its FileLoader is a link around a hidden file
         # input that Enter does not open: name the one, make the other a button the keyboard can press,
         # and let screen readers hear the status line change.
-        select = anvil.js.get_dom_node(self.model_dropdown).querySelector("select")
-        select.setAttribute("aria-label", self.model_prompt_label.text)
+        name_dropdown(self.model_dropdown, self.model_prompt_label.text)
+        name_dropdown(self.read_dropdown, self.read_prompt_label.text)
         chooser = anvil.js.get_dom_node(self.file_loader)
         chooser.addEventListener("keydown", self.file_loader_keydown)
         chooser.setAttribute("role", "button")

@@ -3,6 +3,7 @@ import anvil.js
 import anvil.server
 
 from .. import presentation
+from ..accessibility import name_dropdown
 
 
 class ResultCard(ResultCardTemplate):
@@ -49,6 +50,7 @@ class ResultCard(ResultCardTemplate):
         self.feedback_panel.visible = bool(self.result_ids)
         self.right_button.visible = self.confirm_digit is not None
         self.wrong_dropdown.items = presentation.feedback_digit_items()
+        name_dropdown(self.wrong_dropdown, presentation.WRONG_DIGIT_NAME)
         self.feedback_label.text = card["feedback_note"]
         self.feedback_label.visible = bool(card["feedback_note"])
 
