@@ -131,7 +131,7 @@ def main() -> None:
     import models
     from digits.engine import Engine
 
-    memory.step("imported TensorFlow, Keras and anvil-uplink")
+    memory.step("imported anvil-uplink and the engine (LiteRT)")
     engine = Engine(models.MODEL_IDS, args.models_dir or models.MODELS_DIR)
     memory.step("loaded and warmed up both models")
 
