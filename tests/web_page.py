@@ -54,7 +54,8 @@ class UplinkServer:
         self.environment = {name: value for name, value in os.environ.items()
                             if not name.startswith(("ANVIL_", "DIGITS_"))}
         self.environment.update(ANVIL_UPLINK_KEY=key, ANVIL_UPLINK_URL=stand_in.url, TF_CPP_MIN_LOG_LEVEL="2",
-                                DIGITS_STATUS_FILE=str(folder / "uplink-status.json"))
+                                DIGITS_STATUS_FILE=str(folder / "uplink-status.json"),
+                                DIGITS_DATA_DIR=str(folder / "data"))  # its feedback store, thrown away after
         self.process = None
         self.starts = 0
 
