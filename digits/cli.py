@@ -290,10 +290,13 @@ def summary_text(summary) -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
-    from digits.feedback_store import StoreError, StoreSettingsError
     from digits.preprocessing import InputError
 
-    expected = (InputError, FileNotFoundError, StoreError, StoreSettingsError)
+    expected = (InputError, FileNotFoundError)
+    if args.command == "feedback":
+        from digits.feedback_store import StoreError, StoreSettingsError
+
+        expected += (StoreError, StoreSettingsError)
     if args.command in NEEDS_TRAIN_EXTRA | {"bench"}:
         from training.data import DataError  # not for classify or serve: nothing serving imports training/
 

@@ -242,11 +242,13 @@ def _set_aside_the_edges(labels: np.ndarray, masses: np.ndarray) -> None:
     for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
         touching[edge] = True
     touching[0] = False
-    inside = [mark for mark in kept if not touching[mark]]
+    boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
+    smallest = max(_MIN_DIGIT_SIDE, _MIN_DIGIT_SHARE * min(labels.shape))
+    inside = [mark for mark in kept if not touching[mark]
+              and max(box.stop - box.start for box in boxes[mark - 1]) >= smallest]  # not a speck
     edge_marks = [mark for mark in kept if touching[mark]]
     if not inside or not edge_marks:
         return
-    boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
     digit = max(inside, key=lambda mark: masses[mark])
     digit_box = boxes[digit - 1]
     digit_size = max(digit_box[0].stop - digit_box[0].start, digit_box[1].stop - digit_box[1].start)
