@@ -19,7 +19,7 @@ from digits.preprocessing import InputError, prepare_upload
 from training.data import DataError, load_mnist
 from training.evaluate import evaluate, evaluate_style_shift, open_engine
 from training.report import ReportError, load_report, mistakes_to_show, write_report
-from training.style_shift import SEED, build_suite, render_style, validation_digits
+from training.style_shift import SEED, build_suite, render_style, rendering_sources, validation_digits
 from training.styles import STYLES
 
 MNIST = Path(os.environ.get("DIGITS_MNIST_NPZ", "/work/shared/data/mnist.npz"))
@@ -225,6 +225,23 @@ def test_evaluate_style_shift_from_the_command_line_builds_once_then_reads_the_c
     assert {key: first[key] for key in ("accuracy", "n", "per_style")} == \
         {key: second[key] for key in ("accuracy", "n", "per_style")}
     assert first["accuracy"] > 0.5  # the shipped CNN: it reads most of them
+
+
+def test_the_shipped_cnn_reads_every_style_through_the_upload_pipeline(mnist_path):
+    """Guards the pipeline, not the model: a change to decoding or locating that breaks one kind of
+    upload (bold strokes taken for the page, say) shows here as that style falling."""
+    suite = build_suite(load_mnist(mnist_path), per_style=40)
+    with open_engine("cnn") as engine:
+        answers = engine.predict_probabilities("cnn", suite.images).argmax(axis=1)
+    right = answers == suite.labels
+    per_style = {name: float(right[suite.styles == name].mean()) for name in STYLES}
+    assert right.mean() >= 0.95, per_style
+    assert min(per_style.values()) >= 0.85, per_style
+
+
+def test_the_cached_suite_is_rebuilt_when_any_stage_of_the_pipeline_changes():
+    sources = {path.name for path in rendering_sources()}
+    assert {"styles.py", "__init__.py", "decode.py", "ink.py", "locate.py", "normalise.py"} <= sources
 
 
 # ---- the report ----------------------------------------------------------------------------------

@@ -96,13 +96,16 @@ def build_suite(mnist: Mnist, per_style: int = DIGITS_PER_STYLE, seed: int = SEE
     return render_set(x_val, y_val, {name: per_style for name in STYLES}, seed, mnist.sha256)
 
 
+def rendering_sources() -> list[Path]:
+    """The source files a styled set depends on: the styles, and every stage of the upload pipeline."""
+    pipeline = Path(digits.preprocessing.__file__).parent
+    return [Path(training.styles.__file__), *sorted(pipeline.rglob("*.py"))]
+
+
 def cache_key(*parts) -> str:
     """Changes whenever the set would: other data, split or sample, styles, or upload pipeline."""
     digest = hashlib.sha256(" ".join(map(str, (*parts, VERSION))).encode())
-    pipeline = Path(digits.preprocessing.__file__)
-    sources = [Path(training.styles.__file__), *sorted(pipeline.parent.glob("preprocessing*.py")),
-               *sorted(pipeline.parent.glob("preprocessing/*.py"))]
-    for source in sources:
+    for source in rendering_sources():
         digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
 

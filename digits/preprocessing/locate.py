@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
+from scipy.spatial import ConvexHull
 
 from digits.preprocessing.arrays import border, median, otsu_threshold
 from digits.preprocessing.ink import MIN_INK_LEVEL, noise_level
@@ -41,7 +42,9 @@ _SURFACE_WORK_SIDE = 128  # the surface is looked for at about this size
 _SURFACE_CONTRAST = 40.0  # a surface differs from its surroundings by this much (0-255, any channel) ...
 _SURFACE_SHARE = 0.12  # ... covers at least this share of the picture ...
 _SURFACE_SOLIDITY = 0.75  # ... is of one colour over this share of its area (the rest: what is written on it) ...
-_SURFACE_FILL = 0.6  # ... fills this share of its box (a page, even turned, is a quadrilateral) ...
+_SURFACE_FILL = 0.85  # ... fills this share of its tightest turned rectangle (a page is a quadrilateral,
+# even turned or seen at a slant; a bold digit, a blob or a ring is not) ...
+_SURFACE_ASPECT = 0.4  # ... that rectangle's short side at least this share of its long side (not a bar) ...
 _SURFACE_SIDES = 0.3  # ... and spans at least this share of the picture's width and of its height
 _SURFACE_EDGE_MARGIN = 0.03  # the surface's own edge (shadow, blur) is left out: this share of its size
 
@@ -87,10 +90,10 @@ def find_surface(pixels: np.ndarray) -> np.ndarray:
     surface = ndimage.binary_fill_holes(region)
     rows, cols = np.flatnonzero(surface.any(axis=1)), np.flatnonzero(surface.any(axis=0))
     area = np.count_nonzero(surface)
-    box_area = (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1)
+    rectangle_fill, rectangle_aspect = _rectangle_fit(surface)
     colour_spread = float(np.abs(small[region] - median(small[region])).max(axis=-1).mean())
     if (area < _SURFACE_SHARE * region.size or np.count_nonzero(region) < _SURFACE_SOLIDITY * area
-            or area < _SURFACE_FILL * box_area or colour_spread > 0.75 * _SURFACE_CONTRAST
+            or rectangle_fill < _SURFACE_FILL or rectangle_aspect < _SURFACE_ASPECT or colour_spread > 0.75 * _SURFACE_CONTRAST
             or rows[-1] - rows[0] < _SURFACE_SIDES * region.shape[0] or cols[-1] - cols[0] < _SURFACE_SIDES * region.shape[1]):
         return pixels
     mask = np.repeat(np.repeat(surface, step, axis=0), step, axis=1)[:height, :width]
@@ -103,6 +106,21 @@ def find_surface(pixels: np.ndarray) -> np.ndarray:
     pixels, mask = pixels[crop], mask[crop]
     nearest = ndimage.distance_transform_edt(~mask, return_distances=False, return_indices=True)
     return pixels[nearest[0], nearest[1]]  # outside the surface: the nearest pixel of the surface's edge
+
+
+def _rectangle_fit(region: np.ndarray) -> tuple[float, float]:
+    """How much of its smallest enclosing rectangle (at any angle) a region fills, and that rectangle's
+    short side over its long side. The rectangle lies along one edge of the region's convex hull."""
+    rows, cols = np.nonzero(region)
+    corners = np.concatenate([np.stack([rows + dy, cols + dx], axis=1) for dy in (0, 1) for dx in (0, 1)])
+    hull = corners[ConvexHull(corners).vertices].astype(np.float64)
+    edges = np.roll(hull, -1, axis=0) - hull
+    angles = np.unique(np.mod(np.arctan2(edges[:, 0], edges[:, 1]), np.pi / 2))
+    cos, sin = np.cos(angles)[:, None], np.sin(angles)[:, None]
+    along, across = hull[:, 1] * cos + hull[:, 0] * sin, hull[:, 0] * cos - hull[:, 1] * sin
+    sides = np.stack([np.ptp(along, axis=1), np.ptp(across, axis=1)], axis=1)
+    best = int(np.argmin(sides.prod(axis=1)))
+    return float(len(rows) / sides[best].prod()), float(sides[best].min() / sides[best].max())
 
 
 def locate_digit(ink: np.ndarray, lossy: bool) -> Located:
