@@ -25,6 +25,22 @@ def mnist_train_digits(mnist_path) -> tuple[np.ndarray, np.ndarray]:
         return mnist["x_train"][:1000].copy(), mnist["y_train"][:1000].copy()
 
 
+@pytest.fixture(scope="session")
+def mnist_test_digits(mnist_path) -> tuple[np.ndarray, np.ndarray]:
+    """The first 500 MNIST test digits and their labels: what the tests read with a real model."""
+    with np.load(mnist_path) as mnist:
+        return mnist["x_test"][:500].copy(), mnist["y_test"][:500].copy()
+
+
+@pytest.fixture(scope="session")
+def cnn_engine():
+    """The shipped CNN, served as `digits serve` serves it."""
+    from digits.engine import Engine
+
+    with Engine(model_ids=("cnn",)) as engine:
+        yield engine
+
+
 # --- the web page in a real browser: one app server, one `digits serve`, one Chromium per session --------
 
 WEB_KEY = "browser-tests-uplink-key"

@@ -23,6 +23,7 @@ _DEEPEST_SHADOW = 0.3  # a shadow leaves the paper at least this share of its br
 _RULING_WIDTH = 5  # the lines of ruled and squared paper are thinner than this (pixels, at up to 512 wide) ...
 _RULING_SPAN = 0.8  # ... and run across at least this share of the picture
 _MIN_RULED_SIDE = 64  # smaller pictures are too small to hold a ruled page
+_BRIGHTNESS_BAND = 8.0  # brightness (0-255) is binned this finely to find the paper's commonest level
 _INK_SHARE = 0.4  # a side of the picture's light/dark split holding less than this share of it is the ink
 
 
@@ -87,7 +88,8 @@ def signal_from_colour(pixels: np.ndarray) -> np.ndarray:
 
 
 def _background_colour(pixels: np.ndarray) -> np.ndarray:
-    """The background's colour: the median of the border, unless the border is mostly ink.
+    """The background's colour: the median of the border, leaving out the ink that touches it, unless
+    the border is mostly ink.
 
     Ink that runs into the edges all round (a tight crop: a 0 or an 8 filling its box) makes the
     border look like the ink. The background is then the other side of the picture's light/dark
@@ -95,8 +97,9 @@ def _background_colour(pixels: np.ndarray) -> np.ndarray:
     """
     edge = border(pixels)
     colour = median(edge)
-    if np.mean(np.abs(edge - colour).max(axis=-1) > 4 * MIN_INK_LEVEL) < _INK_SHARE / 2:
-        return colour  # the border is mostly of one colour: the background
+    off = np.abs(edge - colour).max(axis=-1) > 4 * MIN_INK_LEVEL
+    if off.mean() < _INK_SHARE / 2:  # the border is mostly of one colour: the background ...
+        return median(edge[~off]) if off.any() else colour  # ... without the ink that runs into it
     grey = pixels @ _LUMINANCE if pixels.shape[-1] == 3 else pixels[..., 0]
     threshold = otsu_threshold(grey)
     light = grey > threshold
@@ -108,7 +111,16 @@ def _background_colour(pixels: np.ndarray) -> np.ndarray:
         return median(pixels[~light])
     if not border_is_light and light_share > 1 - _INK_SHARE:
         return median(pixels[light])
-    return colour
+    return _commonest(pixels[light] if border_is_light else pixels[~light])  # the border's side
+
+
+def _commonest(pixels: np.ndarray) -> np.ndarray:
+    """The commonest colour of (N, C) pixels: the median of those in the fullest band of brightness.
+    Paper is one brightness; the soft edges of strokes spread over many."""
+    grey = pixels @ _LUMINANCE if pixels.shape[-1] == 3 else pixels[:, 0]
+    band = np.floor(grey / _BRIGHTNESS_BAND)
+    fullest = np.bincount(band.astype(int)).argmax()
+    return median(pixels[np.abs(band - fullest) <= 1])
 
 
 def _ink_is_dark(darkest: np.ndarray, lightest: np.ndarray, background: np.ndarray) -> bool:
@@ -126,8 +138,11 @@ def _ink_is_dark(darkest: np.ndarray, lightest: np.ndarray, background: np.ndarr
 
 
 def subtract_uneven_background(signal: np.ndarray) -> np.ndarray:
-    """The signal less a smooth background (uneven lighting), when its border shows one."""
+    """The signal less a smooth background (uneven lighting), when its border shows one. Not when ink
+    covers much of the border (a tight crop): the fit would follow the ink, not the light."""
     if min(signal.shape) < _MIN_LIGHTING_SIDE or _border_is_flat(signal):
+        return signal
+    if np.mean(border(signal) > 4 * MIN_INK_LEVEL) > _INK_SHARE / 2:
         return signal
     return signal - _background_surface(signal)
 
