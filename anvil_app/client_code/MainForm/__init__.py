@@ -7,6 +7,7 @@ from .. import presentation
 from ..accessibility import mark_as_page_heading, name_dropdown
 from ..ModelForm import ModelForm
 from ..ResultCard import ResultCard
+from ..SketchPad import SketchPad
 
 
 class MainForm(MainFormTemplate):
@@ -23,6 +24,7 @@ class MainForm(MainFormTemplate):
         self.model_names = {}
         self.model_page = None
         self.load_models()
+        self.sketch_slot.add_component(SketchPad(read_drawing=self.read_drawing, keep_card=self.keep_card))
         self.accept_dropped_files()
         self.make_inputs_accessible()
 
@@ -96,16 +98,12 @@ class MainForm(MainFormTemplate):
         """One server call per file, in turn, each card added as soon as its answer is back."""
         if self.busy or not files:
             return
-        if not self.model_dropdown.items:
-            self.load_models()  # the uplink server may have been started since the page opened
-        choice = self.model_dropdown.selected_value
-        whole_number = self.read_dropdown.selected_value == presentation.WHOLE_NUMBER
         failed = 0
         self.set_busy(True)
         try:
             for index, file in enumerate(files):
                 self.status_label.text = presentation.progress_text(index, len(files), file.name)
-                card = self.read_number(file, choice) if whole_number else self.classify_file(file, choice)
+                card = self.read_file(file)
                 failed += 1 if card["error"] else 0
                 # The newest files go on top, in the order they were given.
                 self.results_panel.add_component(ResultCard(card=card), index=index)
@@ -113,6 +111,23 @@ class MainForm(MainFormTemplate):
             self.set_busy(False)
         self.clear_button.visible = True
         self.status_label.text = presentation.finished_text(len(files), failed)
+
+    def read_drawing(self, drawing):
+        """The sketch pad's drawing (a PNG Media), read as an uploaded file."""
+        return self.read_file(drawing)
+
+    def keep_card(self, card):
+        self.results_panel.add_component(ResultCard(card=card), index=0)
+        self.clear_button.visible = True
+
+    def read_file(self, file):
+        """The card for one file, read as the model and read dropdowns say."""
+        if not self.model_dropdown.items:
+            self.load_models()  # the uplink server may have been started since the page opened
+        choice = self.model_dropdown.selected_value
+        if self.read_dropdown.selected_value == presentation.WHOLE_NUMBER:
+            return self.read_number(file, choice)
+        return self.classify_file(file, choice)
 
     def classify_file(self, file, choice):
         try:
