@@ -48,7 +48,7 @@ def skeleton_strokes(digit: np.ndarray, threshold: int = 96) -> list[list[tuple[
     return strokes
 
 
-def on_canvas(strokes: list, side: int = 280, pen: float = 20) -> "Image.Image":
+def drawn_on_pad(strokes: list, side: int = 280, pen: float = 20) -> "Image.Image":
     """The strokes drawn as the sketch pad draws them: dark ink, round caps and joins, on white."""
     from PIL import Image, ImageDraw
 

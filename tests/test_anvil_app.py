@@ -142,7 +142,7 @@ def test_client_code_imports_only_what_runs_in_the_browser():
     """Anvil's client Python (Skulpt) has no dataclasses, numpy or the like; presentation.py needs nothing."""
     imports = (ast.Import, ast.ImportFrom)
     assert not [node for node in ast.walk(parse(CLIENT_CODE / "presentation.py")) if isinstance(node, imports)]
-    allowed = {"anvil", "anvil.server", "anvil.js"}
+    allowed = {"anvil", "anvil.server", "anvil.js", "anvil.media"}
     for path in set(CLIENT_CODE.rglob("*.py")) - {CLIENT_CODE / "presentation.py"}:
         for node in ast.walk(parse(path)):
             if isinstance(node, ast.Import):
@@ -428,6 +428,25 @@ def test_number_card_of_a_real_reading(uplink, mnist_path):
                                                                                  for d in reading["digits"]]
     assert [a["text"] for a in layout["annotations"]] == list(number)
     assert layout["xaxis"]["range"] == [0, 310] and layout["yaxis"]["range"] == [120, 0]  # y runs down
+    assert not card["chart_over_upload"]  # no upload given: the boxes on an empty frame of its size
+    assert card["chart_description"] == "The frame of number.png, with a box drawn around each digit read: {}.".format(
+        ", ".join(number))
+
+
+def test_number_card_draws_the_boxes_over_the_upload(uplink, mnist_path):
+    import anvil
+
+    data, number = _number_png(mnist_path)
+    upload = anvil.BlobMedia("image/png", data, name="number.png")
+    reading = uplink["read_number"](upload, "cnn")
+    card = presentation.number_card(reading, {"cnn": "CNN"}, upload=upload)
+    assert card["upload"] is upload and card["chart_over_upload"]
+    chart = presentation.over_upload(card["chart"], "blob:the-upload")
+    (image,) = chart["layout"]["images"]
+    assert image["source"] == "blob:the-upload" and (image["x"], image["y"]) == (0, 0)
+    assert (image["sizex"], image["sizey"]) == (310, 120) and image["layer"] == "below"  # the whole frame
+    assert chart["layout"]["shapes"] == card["chart"]["layout"]["shapes"] and "images" not in card["chart"]["layout"]
+    assert card["chart_description"].startswith("The file you uploaded, number.png, with a box drawn around each")
 
 
 def test_number_card_of_a_blank_page_says_no_digits():

@@ -4,7 +4,7 @@ exported as the browser's canvas does (PNG, transparent or white), read as well 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
-from digit_strokes import on_canvas, skeleton_strokes
+from digit_strokes import drawn_on_pad, skeleton_strokes
 from skimage.morphology import skeletonize
 from upload_files import encode
 
@@ -58,6 +58,6 @@ def test_strokes_traced_as_the_browser_tests_draw_them_read_as_well_as_the_origi
     a 20 px round pen, dark on white): the preprocessing reads them as well as the MNIST originals."""
     images, labels = mnist_test
     originals = engine.predict_probabilities("cnn", images).argmax(axis=1)
-    uploads = [(f"Drawing {i}", encode(on_canvas(skeleton_strokes(image)))) for i, image in enumerate(images)]
+    uploads = [(f"Drawing {i}", encode(drawn_on_pad(skeleton_strokes(image)))) for i, image in enumerate(images)]
     drawn_right = np.mean([result.digit == label for result, label in zip(engine.classify_batch(uploads), labels)])
     assert drawn_right >= np.mean(originals == labels) - 0.03, drawn_right

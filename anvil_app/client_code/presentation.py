@@ -200,12 +200,14 @@ def chart_description(results: list, names: dict) -> str:
 #   title, digit, confidence, detail, chart ({data, layout, config} or None), preview (Media or None),
 #   preview_caption, upload (Media or None), upload_alt, chart_description (the chart's text alternative),
 #   warnings, error ("" unless the file could not be read), result_ids, confirm_digit, feedback_note
-#   (see feedback_fields)
+#   (see feedback_fields), chart_over_upload (the chart is drawn over the upload, which is then not
+#   shown on its own: see over_upload)
 
 def _card(title, upload=None, **shown) -> dict:
     card = {"title": title or "(unnamed file)", "digit": "", "confidence": "", "detail": "", "chart": None,
             "chart_description": "", "preview": None, "preview_caption": "", "upload": None, "upload_alt": "",
-            "warnings": "", "error": "", "result_ids": [], "confirm_digit": None, "feedback_note": ""}
+            "warnings": "", "error": "", "result_ids": [], "confirm_digit": None, "feedback_note": "",
+            "chart_over_upload": False}
     if upload is not None and is_image(getattr(upload, "content_type", None)):
         card["upload"] = upload
         card["upload_alt"] = "The file you uploaded, " + card["title"]
@@ -308,9 +310,24 @@ def boxes_chart(reading: dict) -> dict:
     return {"data": [], "layout": layout, "config": CHART_CONFIG}
 
 
+def over_upload(chart: dict, image_url: str) -> dict:
+    """A boxes_chart drawn over the upload itself (at image_url), which fills the chart's frame."""
+    layout = dict(chart["layout"])
+    width, height = layout["xaxis"]["range"][1], layout["yaxis"]["range"][0]
+    layout["images"] = [{"source": image_url, "xref": "x", "yref": "y", "x": 0, "y": 0, "sizex": width,
+                         "sizey": height, "xanchor": "left", "yanchor": "top", "sizing": "stretch", "layer": "below"}]
+    return dict(chart, layout=layout)
+
+
+def boxes_description(reading: dict, title: str) -> str:
+    """The boxes chart's text alternative."""
+    return "{}, with a box drawn around each digit read: {}.".format(
+        title, ", ".join(str(d["digit"]) for d in reading["digits"]))
+
+
 def number_card(reading: dict, names: dict, upload=None) -> dict:
     """read_number() -> the card for one file: the number in large type, the upload with each digit boxed."""
-    return _card(
+    card = _card(
         reading["file"], upload,
         digit=reading["number"] or "-",
         confidence=confidence_text(reading["confidence"]) if reading["digits"] else "",
@@ -320,6 +337,12 @@ def number_card(reading: dict, names: dict, upload=None) -> dict:
         preview_caption=PREVIEW_CAPTION if len(reading["digits"]) == 1 else "",
         warnings=warnings_text(reading["warnings"]),
     )
+    if card["chart"] is not None:
+        # The boxes go over the picture when the browser can show it, else on an empty frame of its size.
+        card["chart_over_upload"] = card["upload"] is not None
+        card["chart_description"] = boxes_description(
+            reading, card["upload_alt"] or "The frame of " + card["title"])
+    return card
 
 
 def error_card(file_name, error_type: str, message: str) -> dict:
