@@ -2,6 +2,8 @@
 by digit (Read: Whole number), and a CSV of many MNIST digits, one card per row. The run writes
 docs/whole-number.png and docs/csv-rows.png."""
 
+import re
+
 import numpy as np
 import pytest
 from number_images import build_number, rendered
@@ -69,3 +71,29 @@ def test_a_whole_number_card_shows_the_number_in_large_type_and_a_box_per_digit(
     DOCS.mkdir(exist_ok=True)
     classify_page.locator("#loadingSpinner").wait_for(state="hidden")
     card.screenshot(path=DOCS / "whole-number.png")
+
+
+def test_a_csv_of_many_digits_gets_a_card_per_row_and_the_accuracy(classify_page, mnist_test, tmp_path):
+    images, labels = mnist_test
+    rows = ["label," + ",".join(f"pixel{i}" for i in range(784))]
+    rows += [f"{label}," + ",".join(map(str, image.ravel())) for image, label in zip(images[:60], labels[:60])]
+    upload = tmp_path / "digit-recognizer.csv"
+    upload.write_text("\n".join(rows) + "\n")
+    classify_page.locator("input[type=file]").set_input_files(upload)
+    assert wait_until_read(classify_page, timeout=120_000) == "Done: 1 file read."
+    shown = classify_page.locator(CARDS)
+    assert shown.count() == 1 + 50  # the summary, then the first 50 rows
+    summary = shown.first.inner_text()
+    assert re.search(r"60 digits read, one per row\. (5\d|60) of the 60 labelled rows read as labelled "
+                     r"\(\d+\.\d%\)", summary)
+    assert "The first 50 rows are shown" in summary
+    for index in (1, 2, 50):
+        card = card_facts(shown.nth(index))
+        assert card["title"] == f"digit-recognizer.csv, row {index} (label {labels[index - 1]})", card
+        assert card["digit"] == str(labels[index - 1]) and card["bars"] == 10, card
+    assert console_problems(classify_page.console_messages) == []
+    classify_page.locator("#loadingSpinner").wait_for(state="hidden")
+    top, second = shown.first.bounding_box(), shown.nth(2).bounding_box()
+    classify_page.screenshot(path=DOCS / "csv-rows.png", full_page=True,
+                             clip={"x": top["x"] - 16, "y": top["y"] - 16, "width": top["width"] + 32,
+                                   "height": second["y"] + second["height"] - top["y"] + 32})

@@ -345,6 +345,67 @@ def number_card(reading: dict, names: dict, upload=None) -> dict:
     return card
 
 
+# --- CSV files of many digits: one card per row -------------------------------------------------------
+
+ROW_CARDS_SHOWN = 50  # a CSV may hold thousands of rows; the page draws the first ones, and counts them all
+CSV_TYPES = ("text/csv", "application/csv", "application/vnd.ms-excel")
+
+
+def is_csv(file_name, content_type) -> bool:
+    """Whether an upload is a CSV file (read with classify_digits, one result per row)."""
+    return (file_name or "").lower().endswith(".csv") or content_type in CSV_TYPES
+
+
+def row_title(result: dict) -> str:
+    """ "digits.csv, row 2 (label 7)"; the file's name alone for a file of one digit."""
+    if "row" not in result:
+        return result["file"]
+    title = "{}, row {}".format(result["file"], result["row"])
+    return title + (" (label {})".format(result["label"]) if "label" in result else "")
+
+
+def _row_card(results: list, names: dict) -> dict:
+    """One row (one digit) as read by each model asked: its card."""
+    first = results[0]
+    if "error" in first:
+        return _card(row_title(first), error=first["error"])
+    if len(results) == 1:
+        card = result_card(first, names)
+    else:
+        card = comparison_card({"file": first["file"], "preview": first.get("preview"),
+                                "warnings": first["warnings"], "results": results}, names)
+    card["title"] = row_title(first)
+    return card
+
+
+def rows_summary(results: list, shown: int = ROW_CARDS_SHOWN) -> str:
+    """ "2,000 digits read, one per row; 1,994 of the 2,000 labelled rows read as labelled (99.7%).
+    The first 50 rows are shown; every row is counted here." """
+    read = [r for r in results if "error" not in r]
+    text = "{:,} digits read, one per row.".format(len(read))
+    if len(read) < len(results):
+        text = "{:,} of {:,} rows read; the red cards say why.".format(len(read), len(results))
+    labelled = [r for r in read if "label" in r]
+    if labelled:
+        right = sum(1 for r in labelled if r["digit"] == r["label"])
+        text += " {:,} of the {:,} labelled rows read as labelled ({:.1f}%).".format(
+            right, len(labelled), 100.0 * right / len(labelled))
+    if len(results) > shown:
+        text += " The first {} rows are shown; every row is counted here.".format(shown)
+    return text
+
+
+def table_cards(answers: list, names: dict, file_name, shown: int = ROW_CARDS_SHOWN) -> list:
+    """classify_digits([csv], model) for each model asked (one list of results per model) -> the cards:
+    for a CSV of many digits a summary card, then one card per row (the first `shown`); for a CSV of
+    one digit, its card as for any file."""
+    rows = [list(per_model) for per_model in zip(*answers)]
+    if len(rows) == 1 and "row" not in rows[0][0]:
+        return [_row_card(rows[0], names)]
+    summary = _card(file_name, detail=rows_summary(answers[0], shown))
+    return [summary] + [_row_card(row, names) for row in rows[:shown]]
+
+
 def error_card(file_name, error_type: str, message: str) -> dict:
     """The card for a file the server could not read (or could not be asked about)."""
     return _card(file_name, error=error_text(error_type, message))

@@ -22,7 +22,8 @@ class ResultCard(ResultCardTemplate):
 
         self.digit_label.text = card["digit"]
         self.confidence_label.text = card["confidence"]
-        self.digit_label.visible = self.confidence_label.visible = not failed
+        self.digit_label.visible = not failed and bool(card["digit"])  # a CSV's summary card has none
+        self.confidence_label.visible = not failed
         self.detail_label.text = card["detail"]
         self.detail_label.visible = bool(card["detail"])
 
