@@ -102,13 +102,33 @@ def test_two_quick_strokes_send_one_call_and_a_later_stroke_reads_again(sketch_p
     live_reading(sketch_page, digit)
     sketch_page.wait_for_timeout(800)
     assert classify_calls(app_server) - before == 1
-    # The drawing grows: a bar across the bottom turns the reading into something else, read once more.
+    chart = sketch_page.locator(f"{LIVE_CARD} .js-plotly-plot[role=img]")
+    first_reading = chart.get_attribute("aria-label")
+    # The drawing grows: a bar across the bottom changes what the model sees; it is read once more, in place.
     draw_with_mouse(sketch_page, [[(0.15, 0.9), (0.85, 0.9)]])
-    for _ in range(100):
-        if classify_calls(app_server) - before == 2:
-            break
-        sketch_page.wait_for_timeout(100)
+    sketch_page.wait_for_function("""([selector, before]) => {
+        const chart = document.querySelector(selector);
+        return chart && chart.getAttribute("aria-label") !== before;
+    }""", arg=[f"{LIVE_CARD} .js-plotly-plot[role=img]", first_reading], timeout=60_000)
     assert classify_calls(app_server) - before == 2
+    assert sketch_page.locator(LIVE_CARD).count() == 1
+
+
+def test_in_whole_number_mode_a_drawn_number_is_read_digit_by_digit(sketch_page, app_server, strokes):
+    sketch_page.get_by_role("combobox", name="Read").select_option(label="Whole number")
+    four, _ = strokes(FOUR)
+    two, _ = strokes(TWO)
+    side_by_side = [[(0.04 + x * 0.48, 0.25 + y * 0.5) for x, y in stroke] for stroke in four]
+    side_by_side += [[(0.5 + x * 0.48, 0.25 + y * 0.5) for x, y in stroke] for stroke in two]
+    before = sum(1 for name, _ in app_server.calls if name == "read_number")
+    draw_with_mouse(sketch_page, side_by_side)
+    live = sketch_page.locator(LIVE_CARD)
+    live.locator(".anvil-role-digit .label-text").filter(has_text="42").wait_for(timeout=60_000)
+    assert live.locator(".anvil-role-subheading .label-text").inner_text() == "Drawing 1"
+    boxes = live.locator(".js-plotly-plot .shapelayer path")
+    boxes.first.wait_for(state="attached")
+    assert boxes.count() == 2  # a box per digit, over the drawing
+    assert sum(1 for name, _ in app_server.calls if name == "read_number") - before == 1
 
 
 def test_clear_empties_the_pad_and_its_reading(sketch_page, strokes):
