@@ -5,6 +5,7 @@ draws them as the canvas does, so both read the same strokes.
 """
 
 import numpy as np
+from PIL import Image, ImageDraw
 from skimage.morphology import skeletonize
 
 ORTHOGONAL = ((0, 1), (1, 0), (0, -1), (-1, 0))
@@ -48,10 +49,8 @@ def skeleton_strokes(digit: np.ndarray, threshold: int = 96) -> list[list[tuple[
     return strokes
 
 
-def drawn_on_pad(strokes: list, side: int = 280, pen: float = 20) -> "Image.Image":
+def drawn_on_pad(strokes: list, side: int = 280, pen: float = 20) -> Image.Image:
     """The strokes drawn as the sketch pad draws them: dark ink, round caps and joins, on white."""
-    from PIL import Image, ImageDraw
-
     image = Image.new("RGB", (side, side), "white")
     draw = ImageDraw.Draw(image)
     for stroke in strokes:

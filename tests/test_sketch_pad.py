@@ -86,7 +86,8 @@ def test_the_pen_is_round_dark_on_white_and_suits_the_box(sketch_page):
         const context = canvas.getContext("2d");
         const column = x => Array.from({length: canvas.height}, (_, y) => context.getImageData(x, y, 1, 1).data[0]);
         return {size: [canvas.width, canvas.height], middle: column(canvas.width / 2),
-                end: column(Math.round(canvas.width * 0.8 + 8)), corner: Array.from(context.getImageData(2, 2, 1, 1).data)};
+                end: column(Math.round(canvas.width * 0.8 + 8)),
+                corner: Array.from(context.getImageData(2, 2, 1, 1).data)};
     }""")
     assert pixels["size"] == [280, 280] and pixels["corner"] == [255, 255, 255, 255]  # white paper, not transparent
     inked = [value for value in pixels["middle"] if value < 128]
@@ -201,3 +202,41 @@ def test_on_a_phone_a_finger_draws_and_the_page_does_not_scroll(phone_page, upli
     assert phone_page.evaluate("window.scrollY") == before
     assert phone_page.evaluate("visualViewport.scale") == 1
     assert console_problems(phone_page.console_messages) == []
+
+
+def ink_share(page) -> float:
+    """The share of the pad's pixels that are ink."""
+    return page.locator(SKETCH_CANVAS).evaluate("""canvas => {
+        const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+        let ink = 0;
+        for (let i = 0; i < data.length; i += 4) ink += data[i] < 128;
+        return ink / (data.length / 4);
+    }""")
+
+
+def test_a_drawing_survives_the_pad_being_resized(sketch_page, strokes):
+    drawing, digit = strokes(SEVEN)
+    draw_with_mouse(sketch_page, drawing)
+    live_reading(sketch_page, digit)
+    drawn = ink_share(sketch_page)
+    sketch_page.set_viewport_size({"width": 300, "height": 800})  # narrower than the pad: it shrinks
+    sketch_page.wait_for_function(f"document.querySelector('{SKETCH_CANVAS}').width < 280")
+    sketch_page.wait_for_timeout(300)
+    assert abs(ink_share(sketch_page) - drawn) < 0.25 * drawn  # painted again, to scale, not emptied
+
+
+def test_without_the_classifier_the_drawing_gets_a_red_card_in_place(page, uplink_server, app_server, strokes):
+    uplink_server.stop()
+    try:
+        page.goto(app_server.url)
+        page.locator(SKETCH_CANVAS).wait_for()
+        drawing, _ = strokes(SEVEN)
+        draw_with_mouse(page, drawing)
+        error = page.locator(f"{LIVE_CARD} .anvil-role-error .label-text")
+        error.wait_for(timeout=60_000)
+        assert error.inner_text().startswith("The classifier is not connected")
+        assert hint(page) == "Your drawing could not be read; Clear and try again."
+        assert button(page, "Keep").is_disabled() and button(page, "Clear").is_enabled()
+    finally:
+        uplink_server.start()
+        uplink_server.wait_until_ready()

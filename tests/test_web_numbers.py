@@ -51,7 +51,8 @@ def test_a_whole_number_card_shows_the_number_in_large_type_and_a_box_per_digit(
     assert float(number_label.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 48  # large type
     boxes = card.locator(".js-plotly-plot .shapelayer path")
     assert boxes.count() == 4  # one box per digit
-    labels_drawn = card.locator(".js-plotly-plot .annotation-text").evaluate_all("texts => texts.map(t => t.textContent)")
+    labels_drawn = card.locator(".js-plotly-plot .annotation-text").evaluate_all(
+        "texts => texts.map(t => t.textContent)")
     assert labels_drawn == list("2026")  # each box labelled with its digit
     assert card.get_by_text("Read digit by digit by the CNN").count() == 1
     # The boxes are drawn over the upload itself: the plot's picture is the file, each box inside it.

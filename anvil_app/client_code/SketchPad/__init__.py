@@ -25,7 +25,9 @@ class SketchPad(SketchPadTemplate):
         canvas = anvil.js.get_dom_node(self.canvas)
         canvas.setAttribute("role", "img")
         canvas.setAttribute("aria-label", "Drawing area: draw one digit")
-        anvil.js.get_dom_node(self.hint_label).setAttribute("data-testid", "sketch-hint")
+        hint = anvil.js.get_dom_node(self.hint_label)
+        hint.setAttribute("aria-live", "polite")  # "Reading your drawing...", "Kept as Drawing 1. ..."
+        hint.setAttribute("data-testid", "sketch-hint")
         self.show(sketch.EMPTY)
 
     # --- drawing ---------------------------------------------------------------------------------
@@ -95,9 +97,11 @@ class SketchPad(SketchPadTemplate):
             return
         image = self.canvas.get_image().get_bytes()
         drawing = anvil.BlobMedia("image/png", image, name=sketch.drawing_name(self.kept + 1))
-        with anvil.server.no_loading_indicator:  # no spinner over the page at every stroke
-            card = self.read_drawing(drawing)
-        shown, again = self.scheduler.read_finished(read)
+        try:
+            with anvil.server.no_loading_indicator:  # no spinner over the page at every stroke
+                card = self.read_drawing(drawing)
+        finally:  # whatever happened, this read is no longer out
+            shown, again = self.scheduler.read_finished(read)
         if again:
             self.restart_timer()
         if shown:
