@@ -1,5 +1,6 @@
 """Figures for drawings: MNIST test digits' skeletons replayed as canvas pen strokes (tests/test_drawings.py),
-classified with the CNN, against the same digits as MNIST arrays.
+classified with the CNN, against the same digits as MNIST arrays; and the same skeletons traced into the
+strokes the sketch pad's browser tests draw, as the page's pad draws them (280 px, 20 px pen, white).
 
     python scripts/drawing_figures.py --data ../shared/data/mnist.npz --digits 300
 """
@@ -13,7 +14,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from digit_strokes import drawn_on_pad, skeleton_strokes  # noqa: E402
 from test_drawings import PEN_WIDTHS, drawn  # noqa: E402
+from upload_files import encode  # noqa: E402
 
 from digits.engine import Engine  # noqa: E402
 
@@ -32,6 +35,9 @@ def main() -> None:
             uploads = [(None, drawn(image, pen, transparent=i % 2 == 0)) for i, image in enumerate(images)]
             results = engine.classify_batch(uploads)
             figures[f"pen_{pen}px"] = round(float(np.mean([r.digit == y for r, y in zip(results, labels)])), 4)
+        uploads = [(None, encode(drawn_on_pad(skeleton_strokes(image)))) for image in images]
+        results = engine.classify_batch(uploads)
+        figures["sketch_pad_strokes"] = round(float(np.mean([r.digit == y for r, y in zip(results, labels)])), 4)
     print(json.dumps(figures))
 
 

@@ -142,7 +142,7 @@ def test_client_code_imports_only_what_runs_in_the_browser():
     """Anvil's client Python (Skulpt) has no dataclasses, numpy or the like; presentation.py needs nothing."""
     imports = (ast.Import, ast.ImportFrom)
     assert not [node for node in ast.walk(parse(CLIENT_CODE / "presentation.py")) if isinstance(node, imports)]
-    allowed = {"anvil", "anvil.server", "anvil.js"}
+    allowed = {"anvil", "anvil.server", "anvil.js", "anvil.media"}
     for path in set(CLIENT_CODE.rglob("*.py")) - {CLIENT_CODE / "presentation.py"}:
         for node in ast.walk(parse(path)):
             if isinstance(node, ast.Import):
@@ -428,6 +428,25 @@ def test_number_card_of_a_real_reading(uplink, mnist_path):
                                                                                  for d in reading["digits"]]
     assert [a["text"] for a in layout["annotations"]] == list(number)
     assert layout["xaxis"]["range"] == [0, 310] and layout["yaxis"]["range"] == [120, 0]  # y runs down
+    assert not card["chart_over_upload"]  # no upload given: the boxes on an empty frame of its size
+    assert card["chart_description"] == "The frame of number.png, with a box drawn around each digit read: {}.".format(
+        ", ".join(number))
+
+
+def test_number_card_draws_the_boxes_over_the_upload(uplink, mnist_path):
+    import anvil
+
+    data, number = _number_png(mnist_path)
+    upload = anvil.BlobMedia("image/png", data, name="number.png")
+    reading = uplink["read_number"](upload, "cnn")
+    card = presentation.number_card(reading, {"cnn": "CNN"}, upload=upload)
+    assert card["upload"] is upload and card["chart_over_upload"]
+    chart = presentation.over_upload(card["chart"], "blob:the-upload")
+    (image,) = chart["layout"]["images"]
+    assert image["source"] == "blob:the-upload" and (image["x"], image["y"]) == (0, 0)
+    assert (image["sizex"], image["sizey"]) == (310, 120) and image["layer"] == "below"  # the whole frame
+    assert chart["layout"]["shapes"] == card["chart"]["layout"]["shapes"] and "images" not in card["chart"]["layout"]
+    assert card["chart_description"].startswith("The file you uploaded, number.png, with a box drawn around each")
 
 
 def test_number_card_of_a_blank_page_says_no_digits():
@@ -437,3 +456,74 @@ def test_number_card_of_a_blank_page_says_no_digits():
     assert card["digit"] == "-" and card["chart"] is None and card["detail"] == "The CNN found no digits."
     assert presentation.number_model(presentation.COMPARE_BOTH) == "ensemble"
     assert presentation.number_model("vit") == "vit"
+
+
+# --- CSV files of many digits: a summary card, then one card per row -------------------------------------
+
+
+def _labelled_csv(mnist_path, count: int, header: bool = True) -> tuple[bytes, list[int]]:
+    """The first `count` MNIST test digits in the "digit recognizer" layout: label,pixel0,...,pixel783."""
+    import numpy as np
+
+    with np.load(mnist_path) as mnist:
+        images, labels = mnist["x_test"][:count], mnist["y_test"][:count]
+    lines = ["label," + ",".join(f"pixel{i}" for i in range(784))] if header else []
+    lines += [f"{label}," + ",".join(map(str, image.ravel())) for image, label in zip(images, labels)]
+    return "\n".join(lines).encode(), [int(label) for label in labels]
+
+
+def test_a_csv_of_labelled_rows_gets_a_summary_and_a_card_per_row(uplink, mnist_path):
+    import anvil
+
+    data, labels = _labelled_csv(mnist_path, 6)
+    file = anvil.BlobMedia("text/csv", data, name="digits.csv")
+    assert presentation.is_csv(file.name, file.content_type)
+    answers = [uplink["classify_digits"]([file], "cnn")]
+    summary, *rows = presentation.table_cards(answers, {"cnn": "CNN"}, "digits.csv", shown=4)
+    right = sum(r["digit"] == r["label"] for r in answers[0])
+    assert summary["title"] == "digits.csv" and summary["chart"] is None and not summary["error"]
+    assert summary["detail"] == ("6 digits read, one per row. {} of the 6 labelled rows read as labelled ({}). "
+                                 "The first 4 rows are shown; every row is counted here.").format(
+        right, "{:.1f}%".format(100 * right / 6))
+    assert [card["title"] for card in rows] == [f"digits.csv, row {n} (label {labels[n - 1]})" for n in range(1, 5)]
+    for card, result in zip(rows, answers[0]):
+        assert card["digit"] == str(result["digit"]) and card["chart"] and card["preview"] is not None
+        assert card["result_ids"] == [result["result_id"]]  # each row can be corrected like any upload
+
+
+def test_a_csv_compared_shows_every_model_per_row(uplink, mnist_path):
+    import anvil
+
+    data, labels = _labelled_csv(mnist_path, 2, header=False)
+    file = anvil.BlobMedia("text/csv", data, name="two.csv")
+    names = presentation.model_names(uplink["list_models"]())
+    answers = [uplink["classify_digits"]([file], model) for model in names]
+    _, *rows = presentation.table_cards(answers, names, "two.csv")
+    assert len(rows) == 2
+    for card in rows:
+        assert len(card["chart"]["data"]) == len(names)  # one trace per model
+        assert card["detail"] == presentation.agreement_text(
+            [answer[rows.index(card)] for answer in answers], names)
+
+
+def test_a_csv_of_one_digit_is_one_card_as_before(uplink):
+    import anvil
+
+    file = anvil.BlobMedia("text/csv", (SAMPLES / "nine.csv").read_bytes(), name="nine.csv")
+    (card,) = presentation.table_cards([uplink["classify_digits"]([file], "cnn")], {"cnn": "CNN"}, "nine.csv")
+    assert card["title"] == "nine.csv" and card["digit"] == "9"
+
+
+def test_a_broken_csv_gets_one_red_card_saying_which_row(uplink):
+    import anvil
+
+    good = "7," + ",".join(["0"] * 784)
+    file = anvil.BlobMedia("text/csv", f"{good}\n{good}\n3,1,2\n".encode(), name="short.csv")
+    (card,) = presentation.table_cards([uplink["classify_digits"]([file], "cnn")], {"cnn": "CNN"}, "short.csv")
+    assert card["title"] == "short.csv" and card["chart"] is None
+    assert card["error"] == "'short.csv': row 3 holds 3 values; expected 785 like row 1 (a label, then 784 pixels)."
+
+
+def test_only_csv_files_are_read_row_by_row():
+    assert presentation.is_csv("Digits.CSV", None) and presentation.is_csv("export", "text/csv")
+    assert not presentation.is_csv("seven.png", "image/png") and not presentation.is_csv(None, None)

@@ -4,13 +4,14 @@ exported as the browser's canvas does (PNG, transparent or white), read as well 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+from digit_strokes import drawn_on_pad, skeleton_strokes
 from skimage.morphology import skeletonize
 from upload_files import encode
 
 from digits.engine import Engine
 
 CANVAS = 280  # pixels a side, as the page's drawing area exports it
-PEN_WIDTHS = (10, 16, 24)  # thin, the default, thick
+PEN_WIDTHS = (10, 16, 20, 24)  # thin, medium, the page's pen (1/14 of its side), thick
 
 
 @pytest.fixture(scope="module")
@@ -49,4 +50,14 @@ def test_drawn_digits_read_as_well_as_the_originals(engine, mnist_test, pen):
     uploads = [(f"drawing-{i}.png", drawn(image, pen, transparent=i % 2 == 0)) for i, image in enumerate(images)]
     results = engine.classify_batch(uploads)
     drawn_right = np.mean([result.digit == label for result, label in zip(results, labels)])
+    assert drawn_right >= np.mean(originals == labels) - 0.03, drawn_right
+
+
+def test_strokes_traced_as_the_browser_tests_draw_them_read_as_well_as_the_originals(engine, mnist_test):
+    """The strokes the sketch pad's browser tests replay, drawn as the page's canvas draws them (280 px,
+    a 20 px round pen, dark on white): the preprocessing reads them as well as the MNIST originals."""
+    images, labels = mnist_test
+    originals = engine.predict_probabilities("cnn", images).argmax(axis=1)
+    uploads = [(f"Drawing {i}", encode(drawn_on_pad(skeleton_strokes(image)))) for i, image in enumerate(images)]
+    drawn_right = np.mean([result.digit == label for result, label in zip(engine.classify_batch(uploads), labels)])
     assert drawn_right >= np.mean(originals == labels) - 0.03, drawn_right

@@ -165,3 +165,48 @@ def axe_violations(page) -> list[dict]:
 def console_problems(messages) -> list[str]:
     """The errors among a page's console messages and uncaught exceptions."""
     return [json.dumps(m) for m in messages if m["type"] in ("error", "pageerror")]
+
+
+# --- the sketch pad ----------------------------------------------------------------------------------
+
+SKETCH_CANVAS = "canvas.anvil-role-sketch-canvas"
+LIVE_CARD = f".anvil-role-sketch-result {CARDS}"
+KEPT_CARDS = f"{CARDS}:not(.anvil-role-sketch-result *)"  # the results' cards, not the live reading
+
+
+def _on_canvas(page, strokes: list) -> list[list[tuple[float, float]]]:
+    """Strokes in fractions of the side (digit_strokes.skeleton_strokes) as page coordinates on the pad."""
+    box = page.locator(SKETCH_CANVAS).bounding_box()
+    return [[(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke] for stroke in strokes]
+
+
+def draw_with_mouse(page, strokes: list, pause_ms: float = 0) -> None:
+    """Each stroke as a person draws it: press, move through its points, release; `pause_ms` between strokes."""
+    for index, stroke in enumerate(_on_canvas(page, strokes)):
+        if index and pause_ms:
+            page.wait_for_timeout(pause_ms)
+        page.mouse.move(*stroke[0])
+        page.mouse.down()
+        for point in stroke[1:]:
+            page.mouse.move(*point)
+        page.mouse.up()
+
+
+def draw_with_finger(page, strokes: list) -> None:
+    """Each stroke as a finger on a touch screen: touchStart, touchMove through its points, touchEnd (CDP)."""
+    session = page.context.new_cdp_session(page)
+    for stroke in _on_canvas(page, strokes):
+        swipe(session, stroke)
+    session.detach()
+
+
+def swipe(session, points: list) -> None:
+    """One finger down at the first point, through the others, and up: real touch events, as a phone sends them."""
+    def touch(kind, point=None):
+        session.send("Input.dispatchTouchEvent",
+                     {"type": kind, "touchPoints": [] if point is None else [{"x": point[0], "y": point[1]}]})
+
+    touch("touchStart", points[0])
+    for point in points[1:]:
+        touch("touchMove", point)
+    touch("touchEnd")

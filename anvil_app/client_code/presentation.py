@@ -200,12 +200,14 @@ def chart_description(results: list, names: dict) -> str:
 #   title, digit, confidence, detail, chart ({data, layout, config} or None), preview (Media or None),
 #   preview_caption, upload (Media or None), upload_alt, chart_description (the chart's text alternative),
 #   warnings, error ("" unless the file could not be read), result_ids, confirm_digit, feedback_note
-#   (see feedback_fields)
+#   (see feedback_fields), chart_over_upload (the chart is drawn over the upload, which is then not
+#   shown on its own: see over_upload)
 
 def _card(title, upload=None, **shown) -> dict:
     card = {"title": title or "(unnamed file)", "digit": "", "confidence": "", "detail": "", "chart": None,
             "chart_description": "", "preview": None, "preview_caption": "", "upload": None, "upload_alt": "",
-            "warnings": "", "error": "", "result_ids": [], "confirm_digit": None, "feedback_note": ""}
+            "warnings": "", "error": "", "result_ids": [], "confirm_digit": None, "feedback_note": "",
+            "chart_over_upload": False}
     if upload is not None and is_image(getattr(upload, "content_type", None)):
         card["upload"] = upload
         card["upload_alt"] = "The file you uploaded, " + card["title"]
@@ -308,9 +310,24 @@ def boxes_chart(reading: dict) -> dict:
     return {"data": [], "layout": layout, "config": CHART_CONFIG}
 
 
+def over_upload(chart: dict, image_url: str) -> dict:
+    """A boxes_chart drawn over the upload itself (at image_url), which fills the chart's frame."""
+    layout = dict(chart["layout"])
+    width, height = layout["xaxis"]["range"][1], layout["yaxis"]["range"][0]
+    layout["images"] = [{"source": image_url, "xref": "x", "yref": "y", "x": 0, "y": 0, "sizex": width,
+                         "sizey": height, "xanchor": "left", "yanchor": "top", "sizing": "stretch", "layer": "below"}]
+    return dict(chart, layout=layout)
+
+
+def boxes_description(reading: dict, title: str) -> str:
+    """The boxes chart's text alternative."""
+    return "{}, with a box drawn around each digit read: {}.".format(
+        title, ", ".join(str(d["digit"]) for d in reading["digits"]))
+
+
 def number_card(reading: dict, names: dict, upload=None) -> dict:
     """read_number() -> the card for one file: the number in large type, the upload with each digit boxed."""
-    return _card(
+    card = _card(
         reading["file"], upload,
         digit=reading["number"] or "-",
         confidence=confidence_text(reading["confidence"]) if reading["digits"] else "",
@@ -320,6 +337,73 @@ def number_card(reading: dict, names: dict, upload=None) -> dict:
         preview_caption=PREVIEW_CAPTION if len(reading["digits"]) == 1 else "",
         warnings=warnings_text(reading["warnings"]),
     )
+    if card["chart"] is not None:
+        # The boxes go over the picture when the browser can show it, else on an empty frame of its size.
+        card["chart_over_upload"] = card["upload"] is not None
+        card["chart_description"] = boxes_description(
+            reading, card["upload_alt"] or "The frame of " + card["title"])
+    return card
+
+
+# --- CSV files of many digits: one card per row -------------------------------------------------------
+
+ROW_CARDS_SHOWN = 50  # a CSV may hold thousands of rows; the page draws the first ones, and counts them all
+CSV_TYPES = ("text/csv", "application/csv", "application/vnd.ms-excel")
+
+
+def is_csv(file_name, content_type) -> bool:
+    """Whether an upload is a CSV file (read with classify_digits, one result per row)."""
+    return (file_name or "").lower().endswith(".csv") or content_type in CSV_TYPES
+
+
+def row_title(result: dict) -> str:
+    """ "digits.csv, row 2 (label 7)"; the file's name alone for a file of one digit."""
+    if "row" not in result:
+        return result["file"]
+    title = "{}, row {}".format(result["file"], result["row"])
+    return title + (" (label {})".format(result["label"]) if "label" in result else "")
+
+
+def _row_card(results: list, names: dict) -> dict:
+    """One row (one digit) as read by each model asked: its card."""
+    first = results[0]
+    if "error" in first:
+        return _card(row_title(first), error=first["error"])
+    if len(results) == 1:
+        card = result_card(first, names)
+    else:
+        card = comparison_card({"file": first["file"], "preview": first.get("preview"),
+                                "warnings": first["warnings"], "results": results}, names)
+    card["title"] = row_title(first)
+    return card
+
+
+def rows_summary(results: list, shown: int = ROW_CARDS_SHOWN) -> str:
+    """ "2,000 digits read, one per row; 1,994 of the 2,000 labelled rows read as labelled (99.7%).
+    The first 50 rows are shown; every row is counted here." """
+    read = [r for r in results if "error" not in r]
+    text = "{:,} digits read, one per row.".format(len(read))
+    if len(read) < len(results):
+        text = "{:,} of {:,} rows read; the red cards say why.".format(len(read), len(results))
+    labelled = [r for r in read if "label" in r]
+    if labelled:
+        right = sum(1 for r in labelled if r["digit"] == r["label"])
+        text += " {:,} of the {:,} labelled rows read as labelled ({:.1f}%).".format(
+            right, len(labelled), 100.0 * right / len(labelled))
+    if len(results) > shown:
+        text += " The first {} rows are shown; every row is counted here.".format(shown)
+    return text
+
+
+def table_cards(answers: list, names: dict, file_name, shown: int = ROW_CARDS_SHOWN) -> list:
+    """classify_digits([csv], model) for each model asked (one list of results per model) -> the cards:
+    for a CSV of many digits a summary card, then one card per row (the first `shown`); for a CSV of
+    one digit, its card as for any file."""
+    rows = [list(per_model) for per_model in zip(*answers)]
+    if len(rows) == 1 and "row" not in rows[0][0]:
+        return [_row_card(rows[0], names)]
+    summary = _card(file_name, detail=rows_summary(answers[0], shown))
+    return [summary] + [_row_card(row, names) for row in rows[:shown]]
 
 
 def error_card(file_name, error_type: str, message: str) -> dict:

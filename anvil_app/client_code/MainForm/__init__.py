@@ -7,6 +7,7 @@ from .. import presentation
 from ..accessibility import mark_as_page_heading, name_dropdown
 from ..ModelForm import ModelForm
 from ..ResultCard import ResultCard
+from ..SketchPad import SketchPad
 
 
 class MainForm(MainFormTemplate):
@@ -23,6 +24,7 @@ class MainForm(MainFormTemplate):
         self.model_names = {}
         self.model_page = None
         self.load_models()
+        self.sketch_slot.add_component(SketchPad(read_drawing=self.read_drawing, keep_card=self.keep_card))
         self.accept_dropped_files()
         self.make_inputs_accessible()
 
@@ -96,23 +98,49 @@ class MainForm(MainFormTemplate):
         """One server call per file, in turn, each card added as soon as its answer is back."""
         if self.busy or not files:
             return
-        if not self.model_dropdown.items:
-            self.load_models()  # the uplink server may have been started since the page opened
-        choice = self.model_dropdown.selected_value
-        whole_number = self.read_dropdown.selected_value == presentation.WHOLE_NUMBER
         failed = 0
         self.set_busy(True)
         try:
+            place = 0  # the newest files go on top, in the order they were given
             for index, file in enumerate(files):
                 self.status_label.text = presentation.progress_text(index, len(files), file.name)
-                card = self.read_number(file, choice) if whole_number else self.classify_file(file, choice)
-                failed += 1 if card["error"] else 0
-                # The newest files go on top, in the order they were given.
-                self.results_panel.add_component(ResultCard(card=card), index=index)
+                cards = self.read_file(file)
+                failed += 1 if cards[0]["error"] else 0
+                for card in cards:
+                    self.results_panel.add_component(ResultCard(card=card), index=place)
+                    place += 1
         finally:
             self.set_busy(False)
         self.clear_button.visible = True
         self.status_label.text = presentation.finished_text(len(files), failed)
+
+    def read_drawing(self, drawing):
+        """The sketch pad's drawing (a PNG Media), read as an uploaded file."""
+        return self.read_file(drawing)[0]
+
+    def keep_card(self, card):
+        self.results_panel.add_component(ResultCard(card=card), index=0)
+        self.clear_button.visible = True
+
+    def read_file(self, file):
+        """The cards for one file, read as the model and read dropdowns say: one, or a CSV's rows."""
+        if not self.model_dropdown.items:
+            self.load_models()  # the uplink server may have been started since the page opened
+        choice = self.model_dropdown.selected_value
+        if self.read_dropdown.selected_value == presentation.WHOLE_NUMBER:
+            return [self.read_number(file, choice)]
+        if presentation.is_csv(file.name, file.content_type):
+            return self.read_rows(file, choice)
+        return [self.classify_file(file, choice)]
+
+    def read_rows(self, file, choice):
+        """A CSV, one digit per row (or the original single 28 x 28 digit), by each model asked."""
+        models = list(self.model_names) if choice == presentation.COMPARE_BOTH else [choice]
+        try:
+            answers = [anvil.server.call("classify_digits", [file], model) for model in models]
+        except Exception as error:
+            return [presentation.error_card(file.name, type(error).__name__, str(error))]
+        return presentation.table_cards(answers, self.model_names, file.name)
 
     def classify_file(self, file, choice):
         try:

@@ -1,5 +1,6 @@
 from ._anvil_designer import ResultCardTemplate
 import anvil.js
+import anvil.media
 import anvil.server
 
 from .. import presentation
@@ -16,12 +17,13 @@ class ResultCard(ResultCardTemplate):
 
         self.file_name_label.text = card["title"]
         self.uploaded_image.source = card["upload"]
-        self.uploaded_image.visible = card["upload"] is not None and not failed
+        self.uploaded_image.visible = card["upload"] is not None and not failed and not card["chart_over_upload"]
         self.uploaded_image.alt_text = card["upload_alt"]
 
         self.digit_label.text = card["digit"]
         self.confidence_label.text = card["confidence"]
-        self.digit_label.visible = self.confidence_label.visible = not failed
+        self.digit_label.visible = not failed and bool(card["digit"])  # a CSV's summary card has none
+        self.confidence_label.visible = not failed
         self.detail_label.text = card["detail"]
         self.detail_label.visible = bool(card["detail"])
 
@@ -32,6 +34,8 @@ class ResultCard(ResultCardTemplate):
         chart = card["chart"]
         self.probability_plot.visible = chart is not None
         if chart is not None:
+            if card["chart_over_upload"]:  # kept for the card's life: the chart shows it for as long
+                chart = presentation.over_upload(chart, anvil.media.TempUrl(card["upload"]).url)
             self.probability_plot.data = chart["data"]
             self.probability_plot.layout = chart["layout"]
             self.probability_plot.config = chart["config"]
