@@ -27,9 +27,9 @@ def mnist_train_digits(mnist_path) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture(scope="session")
 def mnist_test_digits(mnist_path) -> tuple[np.ndarray, np.ndarray]:
-    """The first 500 MNIST test digits and their labels: what the tests read with a real model."""
+    """The 10,000 MNIST test digits and their labels: what the tests read with a real model."""
     with np.load(mnist_path) as mnist:
-        return mnist["x_test"][:500].copy(), mnist["y_test"][:500].copy()
+        return mnist["x_test"].copy(), mnist["y_test"].copy()
 
 
 @pytest.fixture(scope="session")

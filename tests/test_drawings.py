@@ -8,22 +8,20 @@ from digit_strokes import drawn_on_pad, skeleton_strokes
 from skimage.morphology import skeletonize
 from upload_files import encode
 
-from digits.engine import Engine
 
 CANVAS = 280  # pixels a side, as the page's drawing area exports it
 PEN_WIDTHS = (10, 16, 20, 24)  # thin, medium, the page's pen (1/14 of its side), thick
 
 
 @pytest.fixture(scope="module")
-def engine():
-    with Engine(model_ids=("cnn",)) as engine:
-        yield engine
+def engine(cnn_engine):
+    return cnn_engine
 
 
 @pytest.fixture(scope="module")
-def mnist_test(mnist_path):
-    with np.load(mnist_path) as mnist:
-        return mnist["x_test"][:300].copy(), mnist["y_test"][:300].copy()
+def mnist_test(mnist_test_digits):
+    images, labels = mnist_test_digits
+    return images[:300], labels[:300]
 
 
 def drawn(digit: np.ndarray, pen: int, transparent: bool) -> bytes:

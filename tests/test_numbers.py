@@ -14,21 +14,18 @@ from PIL import Image, ImageDraw
 from upload_files import encode
 
 from digits.cli import main
-from digits.engine import Engine
 from digits.numbers import TOUCHING_DIGITS_WARNING, read_number
 from digits.preprocessing import NO_DIGIT_WARNING, InputError, prepare_number
 
 
 @pytest.fixture(scope="module")
-def engine():
-    with Engine(model_ids=("cnn",)) as engine:
-        yield engine
+def engine(cnn_engine):
+    return cnn_engine
 
 
 @pytest.fixture(scope="module")
-def mnist_test(mnist_path):
-    with np.load(mnist_path) as mnist:
-        return mnist["x_test"].copy(), mnist["y_test"].copy()
+def mnist_test(mnist_test_digits):
+    return mnist_test_digits
 
 
 def numbers(mnist_test, count: int, seed: int, touch: bool = False, **options):

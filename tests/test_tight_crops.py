@@ -18,8 +18,14 @@ def accuracy(engine, uploads, labels) -> float:
 
 
 @pytest.fixture(scope="module")
-def uncropped(cnn_engine, mnist_test_digits):
+def test_digits(mnist_test_digits):
     images, labels = mnist_test_digits
+    return images[:500], labels[:500]
+
+
+@pytest.fixture(scope="module")
+def uncropped(cnn_engine, test_digits):
+    images, labels = test_digits
     return accuracy(cnn_engine, [png(255 - digit) for digit in images], labels)
 
 
@@ -27,8 +33,8 @@ def uncropped(cnn_engine, mnist_test_digits):
 # ink: those few are answered "no digit", and that size gets 2 points, the others 1.
 @pytest.mark.parametrize("side, allowed", [(16, 0.02), (28, 0.01), (100, 0.01), (400, 0.01)])
 @pytest.mark.parametrize("light_on_dark", [False, True], ids=["dark on light", "light on dark"])
-def test_digits_cropped_to_their_ink_read_as_well_as_uncropped(cnn_engine, mnist_test_digits, uncropped, side,
-                                                                allowed, light_on_dark):
-    images, labels = mnist_test_digits
+def test_digits_cropped_to_their_ink_read_as_well_as_uncropped(cnn_engine, test_digits, uncropped, side, allowed,
+                                                                light_on_dark):
+    images, labels = test_digits
     cropped = accuracy(cnn_engine, [cropped_to_ink(digit, side, light_on_dark) for digit in images], labels)
     assert cropped >= uncropped - allowed, f"{cropped:.3f} cropped vs {uncropped:.3f} uncropped"
