@@ -126,8 +126,6 @@ def run_benchmark(test_images: np.ndarray, single: int = 500, naive: int = 50, c
         figures["batch_images_per_s"] = round(bulk / (time.perf_counter() - started), 1)
         figures["concurrent_1_images_per_s"] = round(concurrent_throughput(engine, uploads[:concurrent], 1), 1)
         figures["concurrent_16_images_per_s"] = round(concurrent_throughput(engine, uploads[:concurrent], 16), 1)
-    with Engine(test_time_shifts=False) as engine:  # what the cards' test-time shifts cost
-        figures["without_test_time_shifts"] = engine_latency(engine, uploads[:single])
     figures["concurrency_gain_16_vs_1"] = round(
         figures["concurrent_16_images_per_s"] / figures["concurrent_1_images_per_s"], 2)
     if not tensorflow_importable():

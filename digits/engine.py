@@ -28,7 +28,6 @@ from digits.preprocessing import (
     preview_png,
     to_model_input,
 )
-from digits.tta import SHIFTS, predict_with_shifts
 
 ENSEMBLE = "ensemble"
 MODEL_CHOICES = (*models.MODEL_IDS, ENSEMBLE)
@@ -113,10 +112,9 @@ class ClassificationError:
 class _BatchingRunner:
     """Runs one model in its own thread; requests queued while it is busy go together in its next batch."""
 
-    def __init__(self, load_model, temperature: float, max_batch: int, shifts: tuple = SHIFTS):
+    def __init__(self, load_model, temperature: float, max_batch: int):
         self._load = load_model
         self._temperature = temperature
-        self._shifts = shifts
         self._max_batch = max_batch
         self._requests: queue.SimpleQueue = queue.SimpleQueue()
         self.requests_served = 0
@@ -162,8 +160,7 @@ class _BatchingRunner:
                 size += len(request[0])
             try:
                 images = np.concatenate([images for images, _ in batch])
-                probabilities = apply_temperature(predict_with_shifts(model.predict, images, self._shifts),
-                                                  self._temperature)
+                probabilities = apply_temperature(model.predict(images), self._temperature)
             except Exception as error:  # the callers get the error; the worker lives on
                 for _, future in batch:
                     future.set_exception(error)
@@ -178,12 +175,10 @@ class _BatchingRunner:
 
 class Engine:
     """`runtime(model_id, models_dir)` loads one model as an object with `batch_sizes` and
-    `predict(float32 (N, 28, 28, 1)) -> (N, 10)`; LiteRT by default (`digits bench` also times others).
-    A model whose card asks for it reads each digit with test-time shifts (`digits/tta.py`), unless
-    `test_time_shifts` is False."""
+    `predict(float32 (N, 28, 28, 1)) -> (N, 10)`; LiteRT by default (`digits bench` also times others)."""
 
     def __init__(self, model_ids=models.MODEL_IDS, models_dir: Path = models.MODELS_DIR, max_batch: int = 64,
-                 runtime=load_litert, test_time_shifts: bool = True):
+                 runtime=load_litert):
         self.model_ids = tuple(model_ids)
         self.ensemble_weights = models.ensemble_weights(models_dir)
         self.cards = {}
@@ -192,12 +187,8 @@ class Engine:
             card = models.card_path(model_id, models_dir)
             self.cards[model_id] = models.load_card(model_id, models_dir) if card.exists() else {}
             # The card's temperature (training/calibrate.py) makes the confidence mean what it says.
-            # So does the card say whether the model reads each digit with test-time shifts (chosen on
-            # the validation split: they help the CNN, not the ViT).
-            shifted = test_time_shifts and self.cards[model_id].get("test_time_shifts", False)
             self._runners[model_id] = _BatchingRunner(functools.partial(runtime, model_id, Path(models_dir)),
-                                                      self.cards[model_id].get("temperature", 1.0), max_batch,
-                                                      SHIFTS if shifted else SHIFTS[:1])
+                                                      self.cards[model_id].get("temperature", 1.0), max_batch)
         try:
             for runner in self._runners.values():  # the models load side by side, each in its own thread
                 runner.wait_until_ready()

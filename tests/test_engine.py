@@ -14,7 +14,6 @@ import models
 from digits.engine import ClassificationError, Engine, UnknownModelError, apply_temperature
 from digits.litert import BATCH_SIZES, MissingModelError
 from digits.preprocessing import InputError, to_model_input
-from digits.tta import SHIFTS, averaged, predict_with_shifts, shifted_copies
 from training.data import load_mnist
 
 
@@ -150,39 +149,13 @@ def test_shipped_litert_file_is_the_one_its_card_records_from_the_shipped_keras_
     assert recorded["max_probability_difference"] <= 1e-4 and recorded["checked_images"] >= 1000
 
 
-def test_each_digit_is_read_as_it_is_and_shifted_a_pixel_each_way(mnist_test):
-    digit = mnist_test[0][0]
-    copies = shifted_copies(digit[np.newaxis])
-    assert copies.shape == (len(SHIFTS), 28, 28)
-    np.testing.assert_array_equal(copies[0], digit)
-    for copy, (down, right) in zip(copies[1:], SHIFTS[1:]):  # MNIST digits have empty edges: nothing is lost
-        np.testing.assert_array_equal(copy, np.roll(digit, (down, right), axis=(0, 1)))
-    probabilities = np.eye(10)[[3, 3, 3, 5, 5]]
-    np.testing.assert_allclose(averaged(probabilities), [[0, 0, 0, 0.6, 0, 0.4, 0, 0, 0, 0]])
-
-
-def test_test_time_shifts_can_be_switched_off(mnist_test):
-    images = mnist_test[0][:64]
-    with Engine(model_ids=("cnn",)) as shifted, Engine(model_ids=("cnn",), test_time_shifts=False) as plain:
-        keras_model = models.load_keras_model("cnn")
-        temperature = plain.cards["cnn"]["temperature"]
-        inputs = to_model_input(images)
-        np.testing.assert_allclose(plain.predict_probabilities("cnn", images),
-                                   apply_temperature(keras_model.predict(inputs, verbose=0), temperature), atol=1e-4)
-        with_shifts = predict_with_shifts(lambda batch: keras_model.predict(batch, verbose=0), inputs)
-        np.testing.assert_allclose(shifted.predict_probabilities("cnn", images),
-                                   apply_temperature(with_shifts, temperature), atol=1e-4)
-
-
 @pytest.mark.parametrize("model_id", models.MODEL_IDS)
 def test_engine_gives_the_keras_models_answers_on_test_digits(engine, mnist_test, model_id):
     """What `digits evaluate` reports through the engine is what the Keras model scores."""
     images, labels = mnist_test[0][:2000], mnist_test[1][:2000]
     keras_model = models.load_keras_model(model_id)
-    shifts = SHIFTS if engine.cards[model_id]["test_time_shifts"] else SHIFTS[:1]
-    keras_answers = predict_with_shifts(lambda batch: keras_model.predict(batch, batch_size=500, verbose=0),
-                                        to_model_input(images), shifts)
-    expected = apply_temperature(keras_answers, engine.cards[model_id].get("temperature", 1.0))
+    expected = apply_temperature(keras_model.predict(to_model_input(images), batch_size=500, verbose=0),
+                                 engine.cards[model_id].get("temperature", 1.0))
     served = engine.predict_probabilities(model_id, images)
     np.testing.assert_allclose(served, expected, atol=1e-4)
     assert np.array_equal(np.argmax(served, axis=1), np.argmax(expected, axis=1))

@@ -16,7 +16,6 @@ import pytest
 from PIL import Image
 
 from digits.preprocessing import InputError, prepare_upload
-from digits.tta import predict_with_shifts
 from training.data import DataError, load_mnist
 from training.evaluate import evaluate, evaluate_style_shift, open_engine
 from training.report import ReportError, load_report, mistakes_to_show, write_report
@@ -57,15 +56,13 @@ def engine(models_dir):
 
 
 def keras_probabilities(models_dir: Path, model_id: str, images: np.ndarray) -> np.ndarray:
-    """The model's own answer, straight from Keras, read as the engine reads (each digit and its four
-    one-pixel shifts, averaged): no engine, no shared preprocessing code."""
+    """The model's own answer, straight from Keras: no engine, no shared preprocessing code."""
     import keras
 
     import models.vit  # registers the ViT's custom layer
 
     model = keras.saving.load_model(models.model_path(model_id, models_dir), compile=False)
-    return predict_with_shifts(lambda batch: model.predict(batch, batch_size=200, verbose=0),
-                               images[..., np.newaxis].astype(np.float32) / 255.0)
+    return model.predict(images[..., np.newaxis].astype(np.float32) / 255.0, batch_size=200, verbose=0)
 
 
 @pytest.fixture(scope="module")

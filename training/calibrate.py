@@ -4,9 +4,8 @@ Then the ensemble's weights: how much each (calibrated) model counts in the vote
 Label smoothing (training/config.py) teaches a model to say about 90% even when it is certain, so its
 raw confidence understates what it knows. One number per model, the temperature T, divides the
 log-probabilities before a softmax (Guo et al. 2017, "On Calibration of Modern Neural Networks"); it
-is chosen to minimise the negative log-likelihood on the validation images, as the engine reads them,
-stored on the model card and applied by the engine. Whether the engine reads each digit with
-test-time shifts (digits/tta.py) is chosen there too: when they get more validation digits right. It never changes which digit wins.
+is chosen to minimise the negative log-likelihood on the validation images, stored on the model card
+and applied by the engine. It never changes which digit wins.
 
     digits calibrate cnn        # (re)fits the temperature of a trained model and writes it on its card
     digits calibrate ensemble   # fits the models' shares of the ensemble and writes models/ensemble.json
@@ -20,7 +19,6 @@ import numpy as np
 import models
 from digits.engine import Engine, apply_temperature
 from digits.preprocessing import to_model_input
-from digits.tta import predict_with_shifts
 from training.data import load_mnist, validation_split
 
 
@@ -39,19 +37,6 @@ def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
     return round(float(candidates[int(np.argmin(losses))]), 4)
 
 
-def calibration(model, images: np.ndarray, labels: np.ndarray) -> dict:
-    """How the engine should read with a Keras model, chosen on validation digits: with test-time shifts
-    (digits/tta.py) when they get more of them right, and the temperature for the way it reads."""
-    def predict(batch):
-        return model.predict(batch, batch_size=500, verbose=0)
-
-    inputs = to_model_input(images)
-    plain, shifted = predict(inputs), predict_with_shifts(predict, inputs)
-    use_shifts = accuracy(shifted, labels) > accuracy(plain, labels)
-    return {"test_time_shifts": use_shifts, "temperature": fit_temperature(shifted if use_shifts else plain, labels),
-            "validation_accuracy_served": accuracy(shifted if use_shifts else plain, labels)}
-
-
 def validation_images(card: dict, mnist) -> tuple[np.ndarray, np.ndarray]:
     """The validation split a model was trained without, rebuilt from its card's seed and size."""
     _, validation = validation_split(mnist.x_train, mnist.y_train, card["validation_size"],
@@ -59,14 +44,14 @@ def validation_images(card: dict, mnist) -> tuple[np.ndarray, np.ndarray]:
     return validation
 
 
-def calibrate_card(model_id: str, data=None, models_dir: Path = models.MODELS_DIR) -> dict:
-    """Chooses test-time shifts and fits the temperature of a trained model on its own validation split,
-    and writes them on its card; returns them."""
+def calibrate_card(model_id: str, data=None, models_dir: Path = models.MODELS_DIR) -> float:
+    """Fits the temperature of a trained model on its own validation split and writes it on its card."""
     card = models.load_card(model_id, models_dir)
     x_val, y_val = validation_images(card, load_mnist(data))
-    card.update(calibration(models.load_keras_model(model_id, models_dir), x_val, y_val))
+    model = models.load_keras_model(model_id, models_dir)
+    card["temperature"] = fit_temperature(model.predict(to_model_input(x_val), batch_size=500, verbose=0), y_val)
     models.card_path(model_id, models_dir).write_text(json.dumps(card, indent=2) + "\n")
-    return {key: card[key] for key in ("test_time_shifts", "temperature", "validation_accuracy_served")}
+    return card["temperature"]
 
 
 def mix(first: np.ndarray, second: np.ndarray, weight: float) -> np.ndarray:

@@ -20,7 +20,7 @@ import numpy as np
 
 import models
 from digits.preprocessing import to_model_input
-from training.calibrate import accuracy, calibration
+from training.calibrate import accuracy, fit_temperature
 from training.config import DEFAULTS, FINE_TUNES, TrainConfig
 from training.data import load_mnist, make_dataset, validation_split
 from training.export import export_litert
@@ -144,7 +144,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
         "epochs": config.epochs,
         "best_epoch": int(np.argmax(history["selection_score"])) + 1,
         "style_shift": shifted.figures(),
-        **calibration(best, x_val, y_val),
+        "temperature": fit_temperature(validation_probabilities, y_val),
         "training_seconds": round(training_seconds, 1),
         **({"init_from": source} if source else {}),
         "seed": config.seed,

@@ -209,9 +209,7 @@ def model_report(model) -> dict:
 def _model_entry(model_id: str) -> dict:
     card = _service.engine.cards.get(model_id, {})
     return {"id": model_id, "name": card.get("display_name", models.DISPLAY_NAMES.get(model_id, model_id)),
-            # as served (with the test-time shifts its card chose), when measured; else as trained
-            "test_accuracy": card.get("test_accuracy_served", card.get("test_accuracy")),
-            "parameters": card.get("parameters"),
+            "test_accuracy": card.get("test_accuracy"), "parameters": card.get("parameters"),
             "description": card.get("description", models.DESCRIPTIONS.get(model_id, ""))}
 
 
