@@ -41,6 +41,7 @@ _SURFACE_WORK_SIDE = 128  # the surface is looked for at about this size
 _SURFACE_CONTRAST = 40.0  # a surface differs from its surroundings by this much (0-255, any channel) ...
 _SURFACE_SHARE = 0.12  # ... covers at least this share of the picture ...
 _SURFACE_SOLIDITY = 0.75  # ... is of one colour over this share of its area (the rest: what is written on it) ...
+_SURFACE_ROUGHNESS = 9.0  # ... is smooth: its colour changes by at most this much from pixel to pixel on average ...
 _SURFACE_FILL = 0.6  # ... fills this share of its box (a page, even turned, is a quadrilateral) ...
 _SURFACE_SIDES = 0.3  # ... and spans at least this share of the picture's width and of its height
 _SURFACE_EDGE_MARGIN = 0.03  # the surface's own edge (shadow, blur) is left out: this share of its size
@@ -48,6 +49,7 @@ _SURFACE_EDGE_MARGIN = 0.03  # the surface's own edge (shadow, blur) is left out
 _LOW_CONTRAST_LEVEL = 40.0
 _FAINTEST_INK = 4.0  # the soft edge of a mark reaches down to this (0-255); below it, a clean background
 _PHOTO_INK_LEVEL = 30.0  # in lossy files (photos), fainter marks are lighting and compression, not ink
+_GRAINY = 5.0  # a photo's background this noisy (0-255) is grained: wood, cloth, a carpet, not paper
 _LOSSY_BOX_SHARE = 0.1  # in lossy files the digit's box holds only the ink above this share of its strongest
 _SPECK_FRACTION = 0.02  # marks with less ink than this share of the biggest mark are specks
 _MARK_FRACTION = 0.15  # marks with at least this share of the biggest mark's ink count as marks
@@ -63,6 +65,14 @@ _MIN_DIGIT_SIDE = 6  # pixels (at the working size) ...
 _MIN_DIGIT_SHARE = 0.025  # ... or this share of the picture's shorter side: smaller is a speck
 _FLAT = 0.4  # a mark less tall than this share of its width is flat: text, a dash, a line
 _RULER_WIDTH = 3  # a long upright mark at most this wide (pixels) is ruler-straight: a line of a layout
+_LAYOUT_LINE = 0.15  # a line of a layout runs straight along a row or a column for this share of the picture ...
+_LINE_WIDTH = 5  # ... and is at most this many pixels wide
+_TINTED_SHARE = 0.02  # a mark this large (share of the picture) ...
+_TINTED_CLEAR = 0.2  # ... with clear ink in less than this share of it is an area of another shade
+_ALIKE = 0.3  # marks with this share of the body's ink and size are like it ...
+_LINE_THINNESS = 0.02  # a mark from edge to edge this thin for its length is a line, not a stroke
+_BLOCK_FILL = 0.85  # a mark filling this share of its box ...
+_BLOCK_CONTACT = 0.8  # ... along this share of a side of the picture is a block: a surface, not ink
 _SOLID_SHAPE = 0.4  # strokes wider than this share of the mark's longer side make a blob, not a digit
 
 
@@ -88,9 +98,8 @@ def find_surface(pixels: np.ndarray) -> np.ndarray:
     rows, cols = np.flatnonzero(surface.any(axis=1)), np.flatnonzero(surface.any(axis=0))
     area = np.count_nonzero(surface)
     box_area = (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1)
-    colour_spread = float(np.abs(small[region] - median(small[region])).max(axis=-1).mean())
     if (area < _SURFACE_SHARE * region.size or np.count_nonzero(region) < _SURFACE_SOLIDITY * area
-            or area < _SURFACE_FILL * box_area or colour_spread > 0.75 * _SURFACE_CONTRAST
+            or area < _SURFACE_FILL * box_area or _roughness(small, region) > _SURFACE_ROUGHNESS
             or rows[-1] - rows[0] < _SURFACE_SIDES * region.shape[0] or cols[-1] - cols[0] < _SURFACE_SIDES * region.shape[1]):
         return pixels
     mask = np.repeat(np.repeat(surface, step, axis=0), step, axis=1)[:height, :width]
@@ -103,6 +112,14 @@ def find_surface(pixels: np.ndarray) -> np.ndarray:
     pixels, mask = pixels[crop], mask[crop]
     nearest = ndimage.distance_transform_edt(~mask, return_distances=False, return_indices=True)
     return pixels[nearest[0], nearest[1]]  # outside the surface: the nearest pixel of the surface's edge
+
+
+def _roughness(small: np.ndarray, region: np.ndarray) -> float:
+    """How much the colour changes from one pixel to the next inside the region (0-255, any channel):
+    small on a page, even under a shadow's slow change; large on grained wood or a textured cloth."""
+    step_down = np.abs(np.diff(small, axis=0)).max(axis=-1)[region[1:] & region[:-1]]
+    step_across = np.abs(np.diff(small, axis=1)).max(axis=-1)[region[:, 1:] & region[:, :-1]]
+    return float(np.concatenate([step_down, step_across]).mean())
 
 
 def locate_digit(ink: np.ndarray, lossy: bool) -> Located:
@@ -121,12 +138,12 @@ def locate_digit(ink: np.ndarray, lossy: bool) -> Located:
     if not len(rows) or max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < smallest:
         return _no_digit(ONLY_SPECKS)
     crop = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    if stroke_width(mask[crop]) > _SOLID_SHAPE * max(rows[-1] - rows[0], cols[-1] - cols[0]) + 2:
+    if stroke_width(mask[crop]) > _SOLID_SHAPE * max(rows[-1] - rows[0], cols[-1] - cols[0]) + 2 or marks.body_is_solid:
         return _no_digit(SOLID_SHAPE)
     if marks.looks_like_text:
         return _no_digit(TEXT)
     faint = contrast_notes(strongest, noise)
-    if lossy and faint and marks.others:  # faint marks all over a photo: grain, not writing
+    if lossy and faint and (marks.others or noise >= _GRAINY):  # faint marks on a grained photo: not writing
         return _no_digit(ONLY_TEXTURE)
     notes = faint + ((SEVERAL_MARKS_WARNING,) if marks.has_separate_marks else ())
     return Located(np.where(mask[crop], np.maximum(ink[crop], 0), 0).astype(np.float32), notes)
@@ -147,12 +164,19 @@ class _Marks:
     gaps: np.ndarray  # (number of marks + 1,) float: each mark's distance from the body, in the body's sizes
     others: int = 0  # how many large marks lay apart from the body (those further than _FAR_GAP were dropped)
     body: int = 0  # the mark that holds the digit's body
+    alike: int = 0  # how many other marks, anywhere, are about as large as the body (text, icons)
 
     @property
     def looks_like_text(self) -> bool:
         """Many small marks, none holding most of the ink: rows of writing or print, not one digit."""
         kept = self.masses[self.masses > 0]
-        return len(kept) >= _TEXT_MARKS and self.masses[self.body] < 0.5 * kept.sum()
+        return (len(kept) >= _TEXT_MARKS and self.masses[self.body] < 0.5 * kept.sum()) or self.alike >= _TEXT_MARKS - 1
+
+    @property
+    def body_is_solid(self) -> bool:
+        box = ndimage.find_objects(self.labels == self.body, max_label=1)[0]
+        own = self.labels[box] == self.body
+        return stroke_width(own) > _SOLID_SHAPE * max(own.shape) + 2
 
     @property
     def mask(self) -> np.ndarray:
@@ -174,22 +198,30 @@ def _ink_marks(ink: np.ndarray, noise: float) -> _Marks:
     """
     strong = ink > max(otsu_threshold(ink), 4 * noise, MIN_INK_LEVEL)
     faint = ink > max(3 * noise, _FAINTEST_INK)
+    lines = _layout_lines(faint, min(ink.shape))  # the lines of a layout or a form, where no stroke crosses them
+    strong, faint = strong & ~lines, faint & ~lines
     frames = _frames(strong, min(ink.shape))
     if frames.any():  # the frames' lines (with their soft edges) removed, what they held is looked at alone
         faint &= ~ndimage.binary_dilation(frames, np.ones((3, 3), bool), iterations=2)
     labels, count = ndimage.label(faint, structure=np.ones((3, 3), bool), output=np.intp)
+    tinted = _tinted_areas(labels, count, ink, strong, max(3 * noise, _FAINTEST_INK))
+    if tinted.any():  # a panel or a bar of another shade: its own colour is the background of what is on it
+        strong, faint = strong & ~tinted, faint & ~tinted
+        labels, count = ndimage.label(faint, structure=np.ones((3, 3), bool), output=np.intp)
     masses = np.bincount(labels[faint], weights=ink[faint], minlength=count + 1)
     masses[np.bincount(labels[strong & faint], minlength=count + 1) == 0] = 0  # no clear ink in it
+    _set_aside_lines_and_blocks(labels, masses)
     _set_aside_the_edges(labels, masses)
     body = _body(labels, masses)
     if body is None:  # nothing but lines and rows of text
         return _Marks(labels, np.zeros_like(masses), np.zeros_like(masses))
+    alike = _alike(labels, masses, body)
     masses[masses < _SPECK_FRACTION * masses[body]] = 0
     gaps = _gaps_from(labels, masses, body)
     apart = gaps > _MARK_GAP
     others = int(np.count_nonzero(apart & (masses >= _MARK_FRACTION * masses[body])))
     masses[(apart & (masses < _MARK_FRACTION * masses[body])) | (gaps > _FAR_GAP)] = 0
-    return _Marks(labels, masses, gaps, others, body)
+    return _Marks(labels, masses, gaps, others, body, alike)
 
 
 def _body(labels: np.ndarray, masses: np.ndarray) -> int | None:
@@ -205,6 +237,75 @@ def _body(labels: np.ndarray, masses: np.ndarray) -> int | None:
     upright = [mark for mark, (height, width) in sizes.items()
                if height >= _FLAT * width and not (width <= _RULER_WIDTH and height > 20 * width)]
     return max(upright, key=lambda mark: masses[mark]) if upright else None
+
+
+def _alike(labels: np.ndarray, masses: np.ndarray, body: int) -> int:
+    """How many marks besides the body are about its size and ink: a digit stands out from what is
+    around it (labels, text, icons); a body among many marks like it is one of them."""
+    kept = np.flatnonzero(masses)
+    boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
+    def size(mark: int) -> int:
+        return max(part.stop - part.start for part in boxes[mark - 1])
+    return sum(1 for mark in kept if mark != body and masses[mark] >= _ALIKE * masses[body]
+               and size(mark) >= _ALIKE * size(body))
+
+
+def _set_aside_lines_and_blocks(labels: np.ndarray, masses: np.ndarray) -> None:
+    """Dropped (masses set to 0), wherever they are: thin lines right across the picture (a fold, a
+    crease, a separator, a ruler's edge) and solid blocks along one side that do not reach the other
+    (the edge of a laptop or a book, a bar of a user interface). Handwriting is neither."""
+    kept = np.flatnonzero(masses)
+    if not len(kept):
+        return
+    height, width = labels.shape
+    boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
+    for mark in kept:
+        rows, cols = boxes[mark - 1]
+        own = labels[rows, cols] == mark
+        tall, wide = rows.stop - rows.start, cols.stop - cols.start
+        across = (rows.start == 0 and rows.stop == height) or (cols.start == 0 and cols.stop == width)
+        if across and stroke_width(own) <= _LINE_THINNESS * max(tall, wide):
+            masses[mark] = 0
+            continue
+        if own.mean() < _BLOCK_FILL:
+            continue
+        sides = ((rows.start == 0, own[0].sum() / width, rows.stop == height),
+                 (rows.stop == height, own[-1].sum() / width, rows.start == 0),
+                 (cols.start == 0, own[:, 0].sum() / height, cols.stop == width),
+                 (cols.stop == width, own[:, -1].sum() / height, cols.start == 0))
+        if any(touches and contact >= _BLOCK_CONTACT and not opposite for touches, contact, opposite in sides):
+            masses[mark] = 0
+
+
+def _tinted_areas(labels: np.ndarray, count: int, ink: np.ndarray, strong: np.ndarray, margin: float) -> np.ndarray:
+    """Large marks made mostly of weak ink: areas of a slightly different shade (the panels and bars of
+    a user interface, a shaded part of a page), perhaps with marks on them. Returns the pixels of
+    those areas at about their own level, so that what stands above it is looked at alone."""
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    clear = np.bincount(labels[strong], minlength=count + 1)
+    areas = np.flatnonzero((sizes >= _TINTED_SHARE * labels.size) & (clear < _TINTED_CLEAR * sizes))
+    tinted = np.zeros(labels.shape, bool)
+    boxes = ndimage.find_objects(labels, max_label=count)
+    for area in areas[areas > 0]:
+        box = boxes[area - 1]
+        own = labels[box] == area
+        level = float(median(ink[box][own]))
+        tinted[box] |= own & (ink[box] <= level + margin)
+    return tinted
+
+
+def _layout_lines(mask: np.ndarray, shorter_side: int) -> np.ndarray:
+    """Thin lines exactly along the rows or the columns, longer than a digit's strokes are straight:
+    the separators, frames and rulings of a user interface or a printed form. A stroke that crosses
+    such a line keeps its ink there (the line is thin; the stroke is not, along the line's width)."""
+    length = max(_MIN_DIGIT_SIDE, round(_LAYOUT_LINE * shorter_side)) | 1
+    lines = np.zeros(mask.shape, bool)
+    for along in (0, 1):
+        full = ndimage.uniform_filter1d(mask.astype(np.float32), length, axis=along) > 0.999
+        run = ndimage.maximum_filter1d(full, length, axis=along)
+        deep = ndimage.uniform_filter1d(mask.astype(np.float32), _LINE_WIDTH + 1, axis=1 - along) > 0.999
+        lines |= run & ~ndimage.maximum_filter1d(deep, _LINE_WIDTH + 1, axis=1 - along)
+    return lines
 
 
 def _frames(strong: np.ndarray, shorter_side: int) -> np.ndarray:
