@@ -146,7 +146,8 @@ def _digit_of(pixels: np.ndarray, lossy: bool) -> tuple[np.ndarray, tuple[str, .
     """Decoded pixels -> the read-only 28x28 digit, the warnings about it, and whether there is a digit."""
     lit = even_out_lighting(pixels)  # first, as a shadow is not a surface
     surface = find_surface(lit)
-    ink = find_ink(surface, evenly_lit=surface is lit)  # a page cut out of a photo gets its own lighting
+    # Evened out once: over the whole picture when its edge is paper, else over the page cut out of it.
+    ink = find_ink(surface, evenly_lit=surface is lit or lit is not pixels)
     if is_in_mnist_form(ink) and noise_level(ink) == 0 and float(ink.max()) >= MIN_INK_LEVEL:
         digit, notes, found = stretch(ink), contrast_notes(float(ink.max()), 0.0), True
     else:

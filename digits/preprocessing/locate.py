@@ -28,6 +28,7 @@ NO_DIGIT_WARNING = "No digit found: {}."
 NO_INK = "the picture looks blank"
 ONLY_SPECKS = "there are only specks, too small to be a digit"
 SOLID_SHAPE = "what is there is a solid shape, not handwriting"
+STRAIGHT_BAR = "what is there is a straight bar, like a pen or the edge of something, not handwriting"
 TEXT = "what is there looks like rows of text or small marks, not one handwritten digit"
 ONLY_TEXTURE = "there are only faint marks all over it, like the grain of a surface"
 LOW_CONTRAST_WARNING = (
@@ -66,6 +67,7 @@ _MIN_DIGIT_SHARE = 0.025  # ... or this share of the picture's shorter side: sma
 _FLAT = 0.4  # a mark less tall than this share of its width is flat: text, a dash, a line
 _RULER_WIDTH = 3  # a long upright mark at most this wide (pixels) is ruler-straight: a line of a layout
 _LAYOUT_LINE = 0.15  # a line of a layout runs straight along a row or a column for this share of the picture ...
+_MIN_LAYOUT_SIDE = 128  # smaller pictures are too small to hold a layout or a form
 _LINE_WIDTH = 5  # ... and is at most this many pixels wide
 _TINTED_SHARE = 0.02  # a mark this large (share of the picture) ...
 _TINTED_CLEAR = 0.2  # ... with clear ink in less than this share of it is an area of another shade
@@ -73,6 +75,10 @@ _ALIKE = 0.3  # marks with this share of the body's ink and size are like it ...
 _LINE_THINNESS = 0.02  # a mark from edge to edge this thin for its length is a line, not a stroke
 _BLOCK_FILL = 0.85  # a mark filling this share of its box ...
 _BLOCK_CONTACT = 0.8  # ... along this share of a side of the picture is a block: a surface, not ink
+_HOLLOW = 0.5  # a mark along two sides of the picture filling less than this share of its box surrounds it
+_BAR_ASPECT = 12.0  # a mark this many times longer than wide ...
+_BAR_PIECES = 8  # ... whose centre line, followed in this many pieces, ...
+_BAR_WANDER = 0.02  # ... wanders by less than this share of its length is a straight bar (MNIST's 1s: under 10 long)
 _SOLID_SHAPE = 0.4  # strokes wider than this share of the mark's longer side make a blob, not a digit
 
 
@@ -142,6 +148,8 @@ def locate_digit(ink: np.ndarray, lossy: bool) -> Located:
         return _no_digit(SOLID_SHAPE)
     if marks.looks_like_text:
         return _no_digit(TEXT)
+    if lossy and marks.body_is_a_bar:
+        return _no_digit(STRAIGHT_BAR)
     faint = contrast_notes(strongest, noise)
     if lossy and faint and (marks.others or noise >= _GRAINY):  # faint marks on a grained photo: not writing
         return _no_digit(ONLY_TEXTURE)
@@ -165,12 +173,30 @@ class _Marks:
     others: int = 0  # how many large marks lay apart from the body (those further than _FAR_GAP were dropped)
     body: int = 0  # the mark that holds the digit's body
     alike: int = 0  # how many other marks, anywhere, are about as large as the body (text, icons)
+    clear: np.ndarray | None = None  # (H, W) bool: the clear ink (its soft edges and faint grain left out)
 
     @property
     def looks_like_text(self) -> bool:
         """Many small marks, none holding most of the ink: rows of writing or print, not one digit."""
         kept = self.masses[self.masses > 0]
         return (len(kept) >= _TEXT_MARKS and self.masses[self.body] < 0.5 * kept.sum()) or self.alike >= _TEXT_MARKS - 1
+
+    @property
+    def body_is_a_bar(self) -> bool:
+        """Straighter and longer than a handwritten 1: a pen, a pencil, the edge of something. Its
+        clear ink is many times longer than wide, and its centre line does not wander."""
+        ys, xs = np.nonzero((self.labels == self.body) & self.clear)
+        if len(ys) < 2:
+            return False
+        points = np.stack([ys, xs], axis=1).astype(np.float32)
+        points -= points.mean(axis=0)
+        along, across = (points @ np.linalg.svd(points, full_matrices=False)[2].T).T
+        length, width = np.ptp(along) + 1, np.ptp(across) + 1
+        if length < _BAR_ASPECT * width:
+            return False
+        stretch = np.minimum((along - along.min()) * _BAR_PIECES // length, _BAR_PIECES - 1).astype(int)
+        centre = [np.median(across[stretch == piece]) for piece in range(_BAR_PIECES) if np.any(stretch == piece)]
+        return float(np.ptp(centre)) <= max(1.5, _BAR_WANDER * length)
 
     @property
     def body_is_solid(self) -> bool:
@@ -221,7 +247,7 @@ def _ink_marks(ink: np.ndarray, noise: float) -> _Marks:
     apart = gaps > _MARK_GAP
     others = int(np.count_nonzero(apart & (masses >= _MARK_FRACTION * masses[body])))
     masses[(apart & (masses < _MARK_FRACTION * masses[body])) | (gaps > _FAR_GAP)] = 0
-    return _Marks(labels, masses, gaps, others, body, alike)
+    return _Marks(labels, masses, gaps, others, body, alike, strong)
 
 
 def _body(labels: np.ndarray, masses: np.ndarray) -> int | None:
@@ -267,6 +293,12 @@ def _set_aside_lines_and_blocks(labels: np.ndarray, masses: np.ndarray) -> None:
         if across and stroke_width(own) <= _LINE_THINNESS * max(tall, wide):
             masses[mark] = 0
             continue
+        contacts = (own[0].sum() / width if rows.start == 0 else 0, own[-1].sum() / width if rows.stop == height else 0,
+                    own[:, 0].sum() / height if cols.start == 0 else 0, own[:, -1].sum() / height if cols.stop == width else 0)
+        if (min(height, width) >= _MIN_LAYOUT_SIDE and own.mean() < _HOLLOW
+                and sum(contact >= _BLOCK_CONTACT for contact in contacts) >= 2):
+            masses[mark] = 0  # what surrounds the picture: the window's bars and panels, a frame
+            continue
         if own.mean() < _BLOCK_FILL:
             continue
         sides = ((rows.start == 0, own[0].sum() / width, rows.stop == height),
@@ -297,14 +329,33 @@ def _tinted_areas(labels: np.ndarray, count: int, ink: np.ndarray, strong: np.nd
 def _layout_lines(mask: np.ndarray, shorter_side: int) -> np.ndarray:
     """Thin lines exactly along the rows or the columns, longer than a digit's strokes are straight:
     the separators, frames and rulings of a user interface or a printed form. A stroke that crosses
-    such a line keeps its ink there (the line is thin; the stroke is not, along the line's width)."""
-    length = max(_MIN_DIGIT_SIDE, round(_LAYOUT_LINE * shorter_side)) | 1
+    such a line keeps its ink there (the line is thin; the stroke is not, along the line's width),
+    and a line that is a stroke of a digit drawn with a fine pen (a 7's bar) is kept: it joins a mark
+    of strokes as thin as itself."""
     lines = np.zeros(mask.shape, bool)
+    if shorter_side < _MIN_LAYOUT_SIDE:
+        return lines
+    length = round(_LAYOUT_LINE * shorter_side) | 1
     for along in (0, 1):
         full = ndimage.uniform_filter1d(mask.astype(np.float32), length, axis=along) > 0.999
         run = ndimage.maximum_filter1d(full, length, axis=along)
         deep = ndimage.uniform_filter1d(mask.astype(np.float32), _LINE_WIDTH + 1, axis=1 - along) > 0.999
         lines |= run & ~ndimage.maximum_filter1d(deep, _LINE_WIDTH + 1, axis=1 - along)
+    if not lines.any():
+        return lines
+    rest, _ = ndimage.label(mask & ~lines, structure=np.ones((3, 3), bool), output=np.intp)
+    pieces, count = ndimage.label(lines, structure=np.ones((3, 3), bool), output=np.intp)
+    rest_boxes = ndimage.find_objects(rest)
+    for piece, box in enumerate(ndimage.find_objects(pieces, count), start=1):
+        grown = tuple(slice(max(0, part.start - 1), part.stop + 1) for part in box)
+        own = pieces[grown] == piece
+        touched = np.unique(rest[grown][ndimage.binary_dilation(own, np.ones((3, 3), bool))])
+        width = stroke_width(own)
+        for mark in touched[touched > 0]:
+            other = rest[rest_boxes[mark - 1]] == mark
+            if stroke_width(other) <= 2 * width + 1 and max(other.shape) >= length // 2:
+                lines[grown] &= ~own  # one of the digit's own strokes
+                break
     return lines
 
 
