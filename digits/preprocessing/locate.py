@@ -58,7 +58,7 @@ _MARK_GAP = 0.2  # ... and are separate when this far from the biggest (share of
 # that far away are stray dots. In MNIST, 1 in 10,000 digits has a part that far off.
 _TEXT_MARKS = 5  # this many marks, none with half the ink, are text
 _FAR_GAP = 1.0  # marks further than this are not read with the digit, however large (text, other things)
-_FRAME_SIDE_COVER = 0.85  # a frame's straight lines run along this share of three or four sides of its box
+_FRAME_SIDE_COVER = 0.75  # a frame's straight lines run along this share of three or four sides of its box
 _FRAME_MIN_SIDE = 0.2  # frames are at least this share of the picture's shorter side ...
 _FRAME_THINNESS = 0.05  # ... and their lines at most this share of the frame's shorter side
 _EDGE_WIDER = 2.0  # an edge mark this many times thicker than the digit's strokes is a surface, not ink
@@ -71,6 +71,7 @@ _MIN_LAYOUT_SIDE = 128  # smaller pictures are too small to hold a layout or a f
 _LINE_WIDTH = 5  # ... and is at most this many pixels wide
 _TINTED_SHARE = 0.02  # a mark this large (share of the picture) ...
 _TINTED_CLEAR = 0.2  # ... with clear ink in less than this share of it is an area of another shade
+_LOW = 0.3  # ... and a mark less tall than this share of the body, apart from it, is text or a dash
 _ALIKE = 0.3  # marks with this share of the body's ink and size are like it ...
 _LINE_THINNESS = 0.02  # a mark from edge to edge this thin for its length is a line, not a stroke
 _BLOCK_FILL = 0.85  # a mark filling this share of its box ...
@@ -224,11 +225,11 @@ def _ink_marks(ink: np.ndarray, noise: float) -> _Marks:
     """
     strong = ink > max(otsu_threshold(ink), 4 * noise, MIN_INK_LEVEL)
     faint = ink > max(3 * noise, _FAINTEST_INK)
-    lines = _layout_lines(faint, min(ink.shape))  # the lines of a layout or a form, where no stroke crosses them
-    strong, faint = strong & ~lines, faint & ~lines
     frames = _frames(strong, min(ink.shape))
     if frames.any():  # the frames' lines (with their soft edges) removed, what they held is looked at alone
         faint &= ~ndimage.binary_dilation(frames, np.ones((3, 3), bool), iterations=2)
+    lines = _layout_lines(faint, min(ink.shape))  # the lines of a layout or a form, where no stroke crosses them
+    strong, faint = strong & ~lines, faint & ~lines
     labels, count = ndimage.label(faint, structure=np.ones((3, 3), bool), output=np.intp)
     tinted = _tinted_areas(labels, count, ink, strong, max(3 * noise, _FAINTEST_INK))
     if tinted.any():  # a panel or a bar of another shade: its own colour is the background of what is on it
@@ -245,6 +246,7 @@ def _ink_marks(ink: np.ndarray, noise: float) -> _Marks:
     masses[masses < _SPECK_FRACTION * masses[body]] = 0
     gaps = _gaps_from(labels, masses, body)
     apart = gaps > _MARK_GAP
+    masses[apart & _flat_and_low(labels, masses, body)] = 0  # a word of a label or a caption, a dash
     others = int(np.count_nonzero(apart & (masses >= _MARK_FRACTION * masses[body])))
     masses[(apart & (masses < _MARK_FRACTION * masses[body])) | (gaps > _FAR_GAP)] = 0
     return _Marks(labels, masses, gaps, others, body, alike, strong)
@@ -263,6 +265,19 @@ def _body(labels: np.ndarray, masses: np.ndarray) -> int | None:
     upright = [mark for mark, (height, width) in sizes.items()
                if height >= _FLAT * width and not (width <= _RULER_WIDTH and height > 20 * width)]
     return max(upright, key=lambda mark: masses[mark]) if upright else None
+
+
+def _flat_and_low(labels: np.ndarray, masses: np.ndarray, body: int) -> np.ndarray:
+    """Per mark: whether it is flat and low beside the body (printed words, a dash), not a digit's part."""
+    flat = np.zeros(len(masses), bool)
+    kept = np.flatnonzero(masses)
+    boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
+    body_height = boxes[body - 1][0].stop - boxes[body - 1][0].start
+    for mark in kept:
+        rows, cols = boxes[mark - 1]
+        height = rows.stop - rows.start
+        flat[mark] = height < _FLAT * (cols.stop - cols.start) and height < _LOW * body_height
+    return flat
 
 
 def _alike(labels: np.ndarray, masses: np.ndarray, body: int) -> int:
@@ -353,7 +368,7 @@ def _layout_lines(mask: np.ndarray, shorter_side: int) -> np.ndarray:
         width = stroke_width(own)
         for mark in touched[touched > 0]:
             other = rest[rest_boxes[mark - 1]] == mark
-            if stroke_width(other) <= 2 * width + 1 and max(other.shape) >= length // 2:
+            if stroke_width(other) <= 2 * width + 1 and max(other.shape) >= length:
                 lines[grown] &= ~own  # one of the digit's own strokes
                 break
     return lines
