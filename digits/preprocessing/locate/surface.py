@@ -1,0 +1,68 @@
+"""The surface a digit is written on: a page on a table, a page inside a dark border, a sticky note on a
+desk, the canvas of a drawing app. It is a large, smooth region of one colour that differs from what
+surrounds it; the picture is cropped to it and what lies outside it (the table, the corners a tilt
+uncovers) is painted over with the surface's own edge, so the later stages see only the page.
+"""
+
+import math
+
+import numpy as np
+from scipy import ndimage
+
+from digits.preprocessing.arrays import border, median
+
+_SURFACE_WORK_SIDE = 128  # the surface is looked for at about this size
+
+_SURFACE_CONTRAST = 40.0  # a surface differs from its surroundings by this much (0-255, any channel) ...
+
+_SURFACE_SHARE = 0.12  # ... covers at least this share of the picture ...
+
+_SURFACE_SOLIDITY = 0.75  # ... is of one colour over this share of its area (the rest: what is written on it) ...
+
+_SURFACE_ROUGHNESS = 9.0  # ... is smooth: its colour changes by at most this much from pixel to pixel on average ...
+
+_SURFACE_FILL = 0.6  # ... fills this share of its box (a page, even turned, is a quadrilateral) ...
+
+_SURFACE_SIDES = 0.3  # ... and spans at least this share of the picture's width and of its height
+
+_SURFACE_EDGE_MARGIN = 0.03  # the surface's own edge (shadow, blur) is left out: this share of its size
+
+
+def find_surface(pixels: np.ndarray) -> np.ndarray:
+    """float32 (H, W, C): the picture cropped to the page, note or canvas the digit is on, if it lies on one."""
+    height, width = pixels.shape[:2]
+    if min(height, width) < 64:
+        return pixels
+    step = math.ceil(max(height, width) / _SURFACE_WORK_SIDE)
+    small = ndimage.median_filter(pixels[::step, ::step], size=(3, 3, 1))
+    distance = np.abs(small - median(border(small))).max(axis=-1)
+    labels, count = ndimage.label(distance > _SURFACE_CONTRAST)
+    if count == 0:
+        return pixels
+    region = labels == 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
+    surface = ndimage.binary_fill_holes(region)
+    rows, cols = np.flatnonzero(surface.any(axis=1)), np.flatnonzero(surface.any(axis=0))
+    area = np.count_nonzero(surface)
+    box_area = (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1)
+    if (area < _SURFACE_SHARE * region.size or np.count_nonzero(region) < _SURFACE_SOLIDITY * area
+            or area < _SURFACE_FILL * box_area or _roughness(small, region) > _SURFACE_ROUGHNESS
+            or rows[-1] - rows[0] < _SURFACE_SIDES * region.shape[0] or cols[-1] - cols[0] < _SURFACE_SIDES * region.shape[1]):
+        return pixels
+    mask = np.repeat(np.repeat(surface, step, axis=0), step, axis=1)[:height, :width]
+    margin = step + round(_SURFACE_EDGE_MARGIN * min(rows[-1] - rows[0], cols[-1] - cols[0]) * step)
+    mask = ndimage.binary_erosion(mask, np.ones((3, 3), bool), iterations=margin)
+    if not mask.any():
+        return pixels
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    crop = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    pixels, mask = pixels[crop], mask[crop]
+    nearest = ndimage.distance_transform_edt(~mask, return_distances=False, return_indices=True)
+    return pixels[nearest[0], nearest[1]]  # outside the surface: the nearest pixel of the surface's edge
+
+
+def _roughness(small: np.ndarray, region: np.ndarray) -> float:
+    """How much the colour changes from one pixel to the next inside the region (0-255, any channel):
+    small on a page, even under a shadow's slow change; large on grained wood or a textured cloth."""
+    step_down = np.abs(np.diff(small, axis=0)).max(axis=-1)[region[1:] & region[:-1]]
+    step_across = np.abs(np.diff(small, axis=1)).max(axis=-1)[region[:, 1:] & region[:, :-1]]
+    return float(np.concatenate([step_down, step_across]).mean())
