@@ -105,3 +105,21 @@ def test_the_light_is_evened_out_once_when_a_page_is_cut_out_of_a_photo(test_dig
         evened.clear()
         prepared = prepare_upload(scenes.page_on_table(test_digits[0][seed], np.random.default_rng(seed)))
         assert prepared.has_digit and sum(evened) <= 1
+
+
+def test_a_bold_digit_is_not_taken_for_the_page_it_is_on(test_digits):
+    from training.styles import bold
+
+    rng = np.random.default_rng(0)
+    prepared = [prepare_upload(bold(digit, rng).data) for digit in test_digits[0][:20]]
+    assert all(result.has_digit for result in prepared)
+
+
+def test_a_digit_drawn_with_straight_strokes_is_not_taken_for_a_box_of_a_layout():
+    one = Image.new("L", (300, 300), 255)
+    draw = ImageDraw.Draw(one)
+    draw.line([(150, 40), (150, 250)], fill=0, width=4)  # the stem
+    draw.line([(100, 80), (150, 40)], fill=0, width=4)  # the flag
+    draw.line([(90, 250), (210, 250)], fill=0, width=4)  # the base
+    prepared = prepare_upload(encode(one))
+    assert prepared.has_digit and not prepared.warnings

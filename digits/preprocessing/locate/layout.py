@@ -115,8 +115,10 @@ def tinted_areas(labels: np.ndarray, count: int, ink: np.ndarray, strong: np.nda
 
 
 def set_aside_boxes(labels: np.ndarray, masses: np.ndarray) -> None:
-    """Dropped: marks whose outline runs exactly straight along a row and along a column for a long
-    way, the panels, buttons and frames of a user interface. A hand draws no such edges, even with a mouse."""
+    """Dropped: marks whose outline runs exactly straight for a long way along three or four sides of
+    their own box: the panels, buttons and frames of a user interface. A hand draws no such outline,
+    even with a mouse; a digit of straight strokes (a 1 with a flag and a base) has its straight
+    edges inside its box, not round it."""
     kept = np.flatnonzero(masses)
     if not len(kept) or min(labels.shape) < _MIN_LAYOUT_SIDE:
         return
@@ -126,11 +128,13 @@ def set_aside_boxes(labels: np.ndarray, masses: np.ndarray) -> None:
         own = np.pad(labels[boxes[mark - 1]] == mark, 1)
         if min(own.shape) < length:
             continue
-        straight = []
+        sides = 0  # of its box's top, bottom, left and right sides, how many its outline runs straight along
         for axis in (0, 1):
-            edge = (own & ~np.roll(own, 1, axis=axis)).astype(np.float32)
-            straight.append(bool((ndimage.uniform_filter1d(edge, length, axis=1 - axis) > 0.999).any()))
-        if all(straight):
+            for shift, side in ((1, np.s_[: _LINE_WIDTH + 2]), (-1, np.s_[-_LINE_WIDTH - 2 :])):
+                edge = (own & ~np.roll(own, shift, axis=axis)).astype(np.float32)
+                edge = edge[side] if axis == 0 else edge[:, side]
+                sides += bool((ndimage.uniform_filter1d(edge, length, axis=1 - axis) > 0.999).any())
+        if sides >= 3:
             masses[mark] = 0
 
 

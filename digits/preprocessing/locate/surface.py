@@ -1,6 +1,6 @@
 """The surface a digit is written on: a page on a table, a page inside a dark border, a sticky note on a
-desk, the canvas of a drawing app. It is a large, smooth region of one colour that differs from what
-surrounds it; the picture is cropped to it and what lies outside it (the table, the corners a tilt
+desk, the canvas of a drawing app. It is a large, smooth region of one colour, lighter than what
+surrounds it (a darker one is the ink: a bold digit); the picture is cropped to it and what lies outside it (the table, the corners a tilt
 uncovers) is painted over with the surface's own edge, so the later stages see only the page.
 """
 
@@ -46,6 +46,7 @@ def find_surface(pixels: np.ndarray) -> np.ndarray:
     box_area = (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1)
     if (area < _SURFACE_SHARE * region.size or np.count_nonzero(region) < _SURFACE_SOLIDITY * area
             or area < _SURFACE_FILL * box_area or _roughness(small, region) > _SURFACE_ROUGHNESS
+            or median(small[region]).mean() < median(border(small)).mean()  # darker than round it: the ink
             or rows[-1] - rows[0] < _SURFACE_SIDES * region.shape[0] or cols[-1] - cols[0] < _SURFACE_SIDES * region.shape[1]):
         return pixels
     mask = np.repeat(np.repeat(surface, step, axis=0), step, axis=1)[:height, :width]
