@@ -30,6 +30,7 @@ _TINTED_CLEAR = 0.2  # ... with clear ink in less than this share of it is an ar
 
 _BOX_EDGE = 0.2  # an outline straight along a row and a column for this share of the picture: a box of a layout
 
+_BOX_SIDE = 0.7  # ... along this share of each of three or four sides of its own box
 _LINE_THINNESS = 0.02  # a mark from edge to edge this thin for its length is a line, not a stroke
 
 _BLOCK_FILL = 0.85  # a mark filling this share of its box ...
@@ -133,7 +134,8 @@ def set_aside_boxes(labels: np.ndarray, masses: np.ndarray) -> None:
             for shift, side in ((1, np.s_[: _LINE_WIDTH + 2]), (-1, np.s_[-_LINE_WIDTH - 2 :])):
                 edge = (own & ~np.roll(own, shift, axis=axis)).astype(np.float32)
                 edge = edge[side] if axis == 0 else edge[:, side]
-                sides += bool((ndimage.uniform_filter1d(edge, length, axis=1 - axis) > 0.999).any())
+                run = max(length, round(_BOX_SIDE * own.shape[1 - axis])) | 1  # nearly the whole side
+                sides += bool((ndimage.uniform_filter1d(edge, run, axis=1 - axis) > 0.999).any())
         if sides >= 3:
             masses[mark] = 0
 
