@@ -85,16 +85,15 @@ def layout_lines(mask: np.ndarray, shorter_side: int) -> np.ndarray:
     rest, _ = ndimage.label(mask & ~lines, structure=np.ones((3, 3), bool), output=np.intp)
     pieces, count = ndimage.label(lines, structure=np.ones((3, 3), bool), output=np.intp)
     rest_boxes = ndimage.find_objects(rest)
+    long_marks = {mark: stroke_width(rest[box] == mark) for mark, box in enumerate(rest_boxes, start=1)
+                  if box is not None and max(part.stop - part.start for part in box) >= length}
     for piece, box in enumerate(ndimage.find_objects(pieces, count), start=1):
         grown = tuple(slice(max(0, part.start - 1), part.stop + 1) for part in box)
         own = pieces[grown] == piece
-        touched = np.unique(rest[grown][ndimage.binary_dilation(own, np.ones((3, 3), bool))])
-        width = stroke_width(own)
-        for mark in touched[touched > 0]:
-            other = rest[rest_boxes[mark - 1]] == mark
-            if stroke_width(other) <= 2 * width + 1 and max(other.shape) >= length:
-                lines[grown] &= ~own  # one of the digit's own strokes
-                break
+        touched = [mark for mark in np.unique(rest[grown][ndimage.binary_dilation(own, np.ones((3, 3), bool))])
+                   if mark in long_marks]
+        if touched and min(long_marks[mark] for mark in touched) <= 2 * stroke_width(own) + 1:
+            lines[grown] &= ~own  # one of the digit's own strokes
     return lines
 
 
