@@ -23,7 +23,6 @@ _DEEPEST_SHADOW = 0.3  # a shadow leaves the paper at least this share of its br
 _RULING_WIDTH = 5  # the lines of ruled and squared paper are thinner than this (pixels, at up to 512 wide) ...
 _RULING_SPAN = 0.8  # ... and run across at least this share of the picture
 _MIN_RULED_SIDE = 64  # smaller pictures are too small to hold a ruled page
-_GRAIN = 2.5  # the edge of a photo whose grey level changes by this much every few pixels is grained, not paper
 _INK_SHARE = 0.4  # a side of the picture's light/dark split holding less than this share of it is the ink
 
 
@@ -67,25 +66,12 @@ def even_out_lighting(pixels: np.ndarray) -> np.ndarray:
     paper = float(np.percentile(border(grey), 90))
     if paper < 128 or _border_is_flat(-grey):  # (negated, as the paper is the light side here)
         return pixels
-    if _border_is_grained(grey):  # a table or a desk round the page: the page is cut out first
-        return pixels
     grey = ndimage.median_filter(grey, size=3)  # noise would lift the estimate above the paper's mean
     filled = ndimage.maximum_filter(grey, size=min(height, width) // _LIGHTING_WINDOW_FRACTION | 1)
     if float(filled.min()) < _DEEPEST_SHADOW * paper:
         return pixels
     lighting = morphology.reconstruction(filled, grey, method="erosion")
     return np.clip(pixels * (paper / np.maximum(lighting, 1.0))[..., np.newaxis], 0.0, 255.0)
-
-
-def _border_is_grained(grey: np.ndarray) -> bool:
-    """Whether the picture's edge shows a texture (wood grain, cloth) rather than paper: along bands of
-    three rows (or columns) near the edge, their median changes on average by more than _GRAIN over
-    a few pixels."""
-    offset = max(2, min(grey.shape) // 64)
-    bands = (grey[offset : offset + 3], grey[-offset - 3 : -offset], grey[:, offset : offset + 3].T,
-             grey[:, -offset - 3 : -offset].T)
-    changes = [np.abs(np.diff(np.median(band, axis=0)[::offset])) for band in bands]
-    return float(np.concatenate(changes).mean()) > _GRAIN
 
 
 def signal_from_colour(pixels: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ _SURFACE_SOLIDITY = 0.75  # ... is of one colour over this share of its area (th
 
 _SURFACE_ROUGHNESS = 9.0  # ... is smooth: its colour changes by at most this much from pixel to pixel on average ...
 
+_HUE_SPREAD = 0.15  # colours whose channels' ratios spread by more than this are of another hue
 _SURFACE_FILL = 0.6  # ... fills this share of its box (a page, even turned, is a quadrilateral) ...
 
 _SURFACE_SIDES = 0.3  # ... and spans at least this share of the picture's width and of its height
@@ -28,8 +29,12 @@ _SURFACE_SIDES = 0.3  # ... and spans at least this share of the picture's width
 _SURFACE_EDGE_MARGIN = 0.03  # the surface's own edge (shadow, blur) is left out: this share of its size
 
 
-def find_surface(pixels: np.ndarray) -> np.ndarray:
-    """float32 (H, W, C): the picture cropped to the page, note or canvas the digit is on, if it lies on one."""
+def find_surface(pixels: np.ndarray, of_another_colour: bool = False) -> np.ndarray:
+    """float32 (H, W, C): the picture cropped to the page, note or canvas the digit is on, if it lies on one.
+
+    `of_another_colour`: only a surface whose colour is not its surroundings' in other light (a shadow
+    darkens every channel alike; a note on a desk differs in hue).
+    """
     height, width = pixels.shape[:2]
     if min(height, width) < 64:
         return pixels
@@ -47,6 +52,7 @@ def find_surface(pixels: np.ndarray) -> np.ndarray:
     if (area < _SURFACE_SHARE * region.size or np.count_nonzero(region) < _SURFACE_SOLIDITY * area
             or area < _SURFACE_FILL * box_area or _roughness(small, region) > _SURFACE_ROUGHNESS
             or median(small[region]).mean() < median(border(small)).mean()  # darker than round it: the ink
+            or (of_another_colour and not _differs_in_hue(median(small[region]), median(border(small))))
             or rows[-1] - rows[0] < _SURFACE_SIDES * region.shape[0] or cols[-1] - cols[0] < _SURFACE_SIDES * region.shape[1]):
         return pixels
     mask = np.repeat(np.repeat(surface, step, axis=0), step, axis=1)[:height, :width]
@@ -59,6 +65,14 @@ def find_surface(pixels: np.ndarray) -> np.ndarray:
     pixels, mask = pixels[crop], mask[crop]
     nearest = ndimage.distance_transform_edt(~mask, return_distances=False, return_indices=True)
     return pixels[nearest[0], nearest[1]]  # outside the surface: the nearest pixel of the surface's edge
+
+
+def _differs_in_hue(colour: np.ndarray, surroundings: np.ndarray) -> bool:
+    """Whether two colours differ by more than a change of light: their channels' ratios spread apart."""
+    if colour.size < 3:
+        return False
+    ratios = (colour + 1.0) / (surroundings + 1.0)
+    return float(ratios.max() / ratios.min()) > 1 + _HUE_SPREAD
 
 
 def _roughness(small: np.ndarray, region: np.ndarray) -> float:
