@@ -22,33 +22,22 @@ __all__ = ["LOW_CONTRAST_WARNING", "NO_DIGIT_WARNING", "NO_INK", "SEVERAL_MARKS_
            "contrast_notes", "find_surface", "locate_digit"]
 
 NO_DIGIT_WARNING = "No digit found: {}."
-
 NO_INK = "the picture looks blank"
-
 ONLY_SPECKS = "there are only specks, too small to be a digit"
-
 SOLID_SHAPE = "what is there is a solid shape, not handwriting"
-
 STRAIGHT_BAR = "what is there is a straight bar, like a pen or the edge of something, not handwriting"
-
 TEXT = "what is there looks like rows of text or small marks, not one handwritten digit"
-
 ONLY_TEXTURE = "there are only faint marks all over it, like the grain of a surface"
-
 LOW_CONTRAST_WARNING = (
     "Very low contrast: the digit barely stands out from the background, so the prediction may be unreliable."
 )
-
 SEVERAL_MARKS_WARNING = (
     "Several separate marks: the image may hold more than one digit or stray marks; they were read as one digit."
 )
 
 _LOW_CONTRAST_LEVEL = 40.0
-
 _PHOTO_INK_LEVEL = 30.0  # in lossy files (photos), fainter marks are lighting and compression, not ink
-
 _GRAINY = 5.0  # a photo's background this noisy (0-255) is grained: wood, cloth, a carpet, not paper
-
 _LOSSY_BOX_SHARE = 0.1  # in lossy files the digit's box holds only the ink above this share of its strongest
 
 

@@ -13,30 +13,18 @@ from digits.preprocessing.arrays import median
 from digits.preprocessing.normalise import stroke_width
 
 _FRAME_SIDE_COVER = 0.75  # a frame's straight lines run along this share of three or four sides of its box
-
 _FRAME_MIN_SIDE = 0.2  # frames are at least this share of the picture's shorter side ...
-
 _FRAME_THINNESS = 0.05  # ... and their lines at most this share of the frame's shorter side
-
 _MIN_LAYOUT_SIDE = 128  # smaller pictures are too small to hold a layout or a form
-
 _LAYOUT_LINE = 0.15  # a line of a layout runs straight along a row or a column for this share of the picture ...
-
 _LINE_WIDTH = 5  # ... and is at most this many pixels wide
-
 _TINTED_SHARE = 0.02  # a mark this large (share of the picture) ...
-
 _TINTED_CLEAR = 0.2  # ... with clear ink in less than this share of it is an area of another shade
-
-_BOX_EDGE = 0.2  # an outline straight along a row and a column for this share of the picture: a box of a layout
-
-_BOX_SIDE = 0.7  # ... along this share of each of three or four sides of its own box
+_BOX_EDGE = 0.2  # a box of a layout (drawn pictures) has an outline straight for this share of the picture ...
+_BOX_SIDE = 0.7  # ... and for this share of each of three or four sides of its own box
 _LINE_THINNESS = 0.02  # a mark from edge to edge this thin for its length is a line, not a stroke
-
 _BLOCK_FILL = 0.85  # a mark filling this share of its box ...
-
 _BLOCK_CONTACT = 0.8  # ... along this share of a side of the picture is a block: a surface, not ink
-
 _HOLLOW = 0.5  # a mark along two sides of the picture filling less than this share of its box surrounds it
 
 

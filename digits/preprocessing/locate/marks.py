@@ -14,38 +14,22 @@ from digits.preprocessing.locate.layout import frames, layout_lines, set_aside_b
 from digits.preprocessing.normalise import stroke_width
 
 MIN_DIGIT_SIDE = 6  # pixels (at the working size) ...
-
 MIN_DIGIT_SHARE = 0.025  # ... or this share of the picture's shorter side: smaller is a speck
-
 FLAT = 0.4  # a mark less tall than this share of its width is flat: text, a dash, a line
-
 SOLID_STROKES = 0.4  # strokes wider than this share of the mark's longer side make a blob, not a digit
-
 _FAINTEST_INK = 4.0  # the soft edge of a mark reaches down to this (0-255); below it, a clean background
-
 _SPECK_FRACTION = 0.02  # marks with less ink than this share of the biggest mark are specks
-
 _MARK_FRACTION = 0.15  # marks with at least this share of the biggest mark's ink count as marks
-
 _MARK_GAP = 0.2  # ... and are separate when this far from the biggest (share of its size); smaller marks
 # that far away are stray dots. In MNIST, 1 in 10,000 digits has a part that far off.
-
 _TEXT_MARKS = 5  # this many marks, none with half the ink, are text
-
 _FAR_GAP = 1.0  # marks further than this are not read with the digit, however large (text, other things)
-
 _EDGE_WIDER = 2.0  # an edge mark this many times thicker than the digit's strokes is a surface, not ink
-
 _RULER_WIDTH = 3  # a long upright mark at most this wide (pixels) is ruler-straight: a line of a layout
-
-_LOW = 0.3  # ... and a mark less tall than this share of the body, apart from it, is text or a dash
-
+_LOW = 0.3  # a flat mark apart from the body and less tall than this share of it is text or a dash
 _ALIKE = 0.3  # marks with this share of the body's ink and size are like it ...
-
 _BAR_ASPECT = 12.0  # a mark this many times longer than wide ...
-
 _BAR_PIECES = 8  # ... whose centre line, followed in this many pieces, ...
-
 _BAR_WANDER = 0.02  # ... wanders by less than this share of its length is a straight bar (MNIST's 1s: under 10 long)
 
 

@@ -12,20 +12,13 @@ from scipy import ndimage
 from digits.preprocessing.arrays import border, median
 
 _SURFACE_WORK_SIDE = 128  # the surface is looked for at about this size
-
 _SURFACE_CONTRAST = 40.0  # a surface differs from its surroundings by this much (0-255, any channel) ...
-
 _SURFACE_SHARE = 0.12  # ... covers at least this share of the picture ...
-
 _SURFACE_SOLIDITY = 0.75  # ... is of one colour over this share of its area (the rest: what is written on it) ...
-
 _SURFACE_ROUGHNESS = 9.0  # ... is smooth: its colour changes by at most this much from pixel to pixel on average ...
-
 _HUE_SPREAD = 0.15  # colours whose channels' ratios spread by more than this are of another hue
 _SURFACE_FILL = 0.6  # ... fills this share of its box (a page, even turned, is a quadrilateral) ...
-
 _SURFACE_SIDES = 0.3  # ... and spans at least this share of the picture's width and of its height
-
 _SURFACE_EDGE_MARGIN = 0.03  # the surface's own edge (shadow, blur) is left out: this share of its size
 
 
