@@ -2,6 +2,9 @@
 and the share of digit-free pictures answered "no digit" (tests/scenes.py renders them).
 
     python scripts/measure_scenes.py --model cnn --count 40 [--json]
+
+With --styles N, also the share of N digits in each of the style-shift suite's styles (MNIST
+validation digits, training/styles.py) that come out as "no digit": a clear digit never should.
 """
 
 import argparse
@@ -19,12 +22,28 @@ from digits.engine import Engine  # noqa: E402
 from training.data import load_mnist  # noqa: E402
 
 
+def no_digit_by_style(mnist, per_style: int) -> dict:
+    """Per style-shift style: the share of its digits that prepare_upload calls "no digit"."""
+    from digits.preprocessing import prepare_upload
+    from training.style_shift import SEED, render_style, validation_digits
+    from training.styles import STYLES
+
+    x_val, y_val = validation_digits(mnist)
+    figures = {}
+    for name in STYLES:
+        said = [not prepare_upload(upload.data, upload.filename).has_digit
+                for _, upload in render_style(name, x_val, y_val, per_style, SEED)]
+        figures[f"style: {name}"] = {"no_digit": float(np.mean(said))}
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default="cnn")
     parser.add_argument("--count", type=int, default=40)
     parser.add_argument("--data")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--styles", type=int, default=0, help="digits per style-shift style to check for 'no digit'")
     args = parser.parse_args()
     mnist = load_mnist(args.data)
     figures = {}
@@ -46,6 +65,8 @@ def main() -> None:
             rng = np.random.default_rng(100 + index)
             said = [engine.classify(make(rng), args.model).digit is None for _ in range(args.count)]
             figures[name] = {"no_digit": float(np.mean(said))}
+    if args.styles:
+        figures.update(no_digit_by_style(mnist, args.styles))
     if args.json:
         print(json.dumps({"model": args.model, "count": args.count, "scenes": figures}))
     else:

@@ -12,6 +12,7 @@ from upload_files import encode, enlarged, painted, photo_jpeg
 
 TABLES = [(62, 44, 30), (120, 84, 52), (40, 42, 46), (150, 150, 145), (25, 25, 28), (95, 110, 125)]
 PAPER = (240, 238, 230)
+NOTES = [(250, 232, 120), (250, 190, 200), (200, 240, 170), (170, 215, 245)]
 INK = (28, 28, 36)
 
 
@@ -50,7 +51,7 @@ def plain_paper(digit, rng) -> bytes:
 def page_on_table(digit, rng) -> bytes:
     """A photo of a page lying on a table, the page 40-90% of the frame, somewhere in it."""
     height, width = 480, 640
-    table = _texture(rng, height, width, TABLES[rng.integers(len(TABLES))])
+    table = _table(rng, height, width, objects=rng.random() < 0.5)
     share = rng.uniform(0.4, 0.9)
     page_h, page_w = int(height * np.sqrt(share)), int(width * np.sqrt(share) * rng.uniform(0.8, 1.0))
     top, left = rng.integers(0, height - page_h + 1), rng.integers(0, width - page_w + 1)
@@ -81,21 +82,47 @@ def tilted_page(digit, rng) -> bytes:
     return photo_jpeg(image + rng.normal(0, 3, image.shape))
 
 
+def _frame(draw: ImageDraw.ImageDraw, box, colour, line: int, rounded: bool) -> None:
+    if rounded:
+        draw.rounded_rectangle(box, radius=3 * line + 4, outline=colour, width=line)
+    else:
+        draw.rectangle(box, outline=colour, width=line)
+
+
 def boxed(digit, rng) -> bytes:
-    """The digit written in a printed box on a form: a thin dark frame round it, sometimes more boxes
-    beside it, cut by the picture's edge."""
+    """The digit written in a printed box on a form, in one of five layouts: a single box; a box with
+    its label printed above it; a row of adjacent boxes, cut by the picture's edge; a box on ruled
+    lines; a box so tight that the digit touches or crosses its lines."""
     size = 300
     image = Image.fromarray(np.full((size, size, 3), PAPER, np.uint8))
     draw = ImageDraw.Draw(image)
-    margin, line = rng.integers(20, 50), int(rng.integers(2, 5))
-    colour = tuple(int(c) for c in rng.choice([(30, 30, 30), (60, 60, 140), (120, 120, 120)]))
-    draw.rectangle([margin, margin, size - margin, size - margin], outline=colour, width=line)
-    if rng.random() < 0.5:  # the neighbouring boxes of a row of boxes
-        draw.rectangle([size - margin + 15, margin, size + 200, size - margin], outline=colour, width=line)
-        draw.rectangle([-200, margin, margin - 15, size - margin], outline=colour, width=line)
-    inner = size - 2 * margin
+    line = int(rng.integers(1, 5))
+    colour = tuple(int(c) for c in rng.choice([(30, 30, 30), (60, 60, 140), (120, 120, 120), (170, 60, 60)]))
+    layout = rng.integers(5)
+    rounded = rng.random() < 0.3
+    margin = int(rng.integers(20, 50))
+    top, bottom, left, right = margin, size - margin, margin, size - margin
+    if layout == 1:  # a label above the box
+        top = int(rng.integers(60, 90))
+        _text_row(draw, left, top - 30, 14, right - 40, colour, rng)
+    if layout == 2:  # a form row: boxes side by side, sharing a wall or a little apart
+        gap = int(rng.choice([0, 0, 8, 15]))
+        width = right - left
+        for shift in (-2, -1, 1, 2):
+            x0 = left + shift * (width + gap)
+            _frame(draw, [x0, top, x0 + width, bottom], colour, line, rounded)
+    if layout == 3:  # ruled lines across the page, the box drawn over them
+        spacing = int(rng.integers(24, 40))
+        for y in range(int(rng.integers(5, spacing)), size, spacing):
+            draw.line([(0, y), (size, y)], fill=(150, 180, 220), width=1)
+    if layout == 4:  # a tight box: the digit runs into and across its lines
+        top, bottom, left, right = 60, size - 60, 60, size - 60
+    _frame(draw, [left, top, right, bottom], colour, line, rounded)
+    inner = min(bottom - top, right - left)
+    length = int(inner * (rng.uniform(1.0, 1.2) if layout == 4 else rng.uniform(0.55, 0.8)))
     canvas = np.asarray(image, np.float32)
-    canvas = _ink_on(canvas, digit, int(inner * rng.uniform(0.55, 0.8)), (size // 2 + rng.integers(-10, 11), size // 2))
+    centre = ((left + right) // 2 + rng.integers(-10, 11), (top + bottom) // 2)
+    canvas = _ink_on(canvas, digit, length, centre)
     return photo_jpeg(canvas * _lighting(size, size, rng) + rng.normal(0, 3, canvas.shape))
 
 
@@ -112,14 +139,15 @@ def dark_border(digit, rng) -> bytes:
 
 
 def sticky_note(digit, rng) -> bytes:
-    """A yellow sticky note on a desk, a little turned, the digit written on it."""
+    """A sticky note (yellow, pink, green or blue) on a desk, a little turned, the digit written on it."""
     height, width = 480, 640
     note_side = int(height * rng.uniform(0.5, 0.75))
-    note = np.full((note_side, note_side, 3), (250, 232, 120), np.float32)
+    paper = NOTES[rng.integers(len(NOTES))]
+    note = np.full((note_side, note_side, 3), paper, np.float32)
     note = _ink_on(note, digit, int(note_side * rng.uniform(0.5, 0.7)), (note_side // 2, note_side // 2))
     turned = Image.fromarray(np.clip(note, 0, 255).astype(np.uint8)).convert("RGBA").rotate(
         rng.uniform(-12, 12), Image.Resampling.BICUBIC, expand=True)
-    desk = _texture(rng, height, width, TABLES[rng.integers(len(TABLES))])
+    desk = _table(rng, height, width, objects=False)
     photo = Image.fromarray(np.clip(desk, 0, 255).astype(np.uint8))
     shadow = Image.new("L", turned.size, 0)
     shadow.paste(90, mask=turned.getchannel("A"))
@@ -144,49 +172,107 @@ def _text_row(draw: ImageDraw.ImageDraw, x: int, y: int, height: int, length: in
         x += height
 
 
-def screenshot(digit, rng) -> bytes:
-    """A screenshot of a drawing app: title bar, tool bar of icons, side bar, the digit drawn in the canvas."""
+_LIGHT_THEME = {"bar": [(225, 228, 232), (30, 90, 160), (240, 240, 242)], "panel": (246, 246, 248),
+                "text": (60, 60, 66), "canvas": (255, 255, 255), "workspace": (200, 200, 204), "pen": (0, 0, 0)}
+_DARK_THEME = {"bar": [(45, 45, 50), (32, 33, 36), (60, 63, 70)], "panel": (37, 37, 40),
+               "text": (200, 200, 205), "canvas": (30, 30, 32), "workspace": (20, 20, 22), "pen": (250, 250, 250)}
+
+
+def _icon(draw: ImageDraw.ImageDraw, box, colour, rng) -> None:
+    kind = rng.integers(4)
+    if kind == 0:
+        draw.rectangle(box, outline=colour, width=2)
+    elif kind == 1:
+        draw.ellipse(box, fill=colour)
+    elif kind == 2:
+        draw.line([(box[0], box[3]), (box[2], box[1])], fill=colour, width=3)
+    else:
+        draw.polygon([(box[0], box[3]), ((box[0] + box[2]) // 2, box[1]), (box[2], box[3])], fill=colour)
+
+
+def _button(draw: ImageDraw.ImageDraw, x: int, y: int, height: int, theme, rng) -> int:
+    """A toolbar button: a rounded box with a short label. Returns its right end."""
+    width = int(height * rng.uniform(2.0, 3.5))
+    draw.rounded_rectangle([x, y, x + width, y + height], radius=height // 4,
+                           fill=theme["bar"][rng.integers(len(theme["bar"]))], outline=theme["text"], width=1)
+    _text_row(draw, x + height // 3, y + height // 3, height // 3, x + width - height // 3, theme["text"], rng)
+    return x + width
+
+
+def _window(rng) -> tuple[Image.Image, dict, tuple[int, int, int, int]]:
+    """A drawing app's window in a random layout and theme: title bar, toolbar of icons or buttons,
+    side bar (left or right) of text rows and icons, status bar, each there or not. Returns the
+    window, its theme and the canvas's box (left, top, right, bottom)."""
+    theme = _DARK_THEME if rng.random() < 0.35 else _LIGHT_THEME
     width, height = int(rng.integers(700, 1100)), int(rng.integers(500, 800))
-    image = Image.new("RGB", (width, height), (255, 255, 255))
+    image = Image.new("RGB", (width, height), theme["canvas"])
     draw = ImageDraw.Draw(image)
-    title, tools, side = int(rng.integers(24, 40)), int(rng.integers(30, 50)), int(rng.integers(120, 220))
-    chrome = tuple(int(c) for c in rng.choice([(45, 45, 50), (225, 228, 232), (30, 90, 160)]))
-    text = (255, 255, 255) if sum(chrome) < 400 else (40, 40, 40)
-    draw.rectangle([0, 0, width, title], fill=chrome)
-    _text_row(draw, 12, title // 4, title // 2, width // 3, text, rng)
-    for i in range(3):  # window buttons
-        draw.ellipse([width - 30 * (i + 1), title // 4, width - 30 * (i + 1) + title // 2, title // 4 + title // 2],
-                     fill=(200, 80, 70) if i == 0 else text)
-    draw.rectangle([0, title, width, title + tools], fill=(240, 240, 242))
-    draw.line([(0, title + tools), (width, title + tools)], fill=(190, 190, 195), width=1)
-    x = 10
-    while x < width - tools:
-        icon = tools - 12
-        kind = rng.integers(3)
-        box = [x, title + 6, x + icon, title + 6 + icon]
-        if kind == 0:
-            draw.rectangle(box, outline=(60, 60, 70), width=2)
-        elif kind == 1:
-            draw.ellipse(box, fill=(70, 70, 80))
-        else:
-            draw.line([(box[0], box[3]), (box[2], box[1])], fill=(60, 60, 70), width=3)
-        x += icon + 14
-    draw.rectangle([0, title + tools + 1, side, height], fill=(246, 246, 248))
-    draw.line([(side, title + tools), (side, height)], fill=(200, 200, 205), width=1)
-    for row in range(title + tools + 16, height - 30, 28):
-        _text_row(draw, 14, row, 10, side - 20, (90, 90, 95), rng)
-    status = 22
-    draw.rectangle([0, height - status, width, height], fill=(235, 235, 238))
-    _text_row(draw, side + 10, height - status + 6, 10, side + 200, (90, 90, 95), rng)
+    text = theme["text"]
+    top, bottom, left, right = 0, height, 0, width
+    if rng.random() < 0.8:  # a title bar with the window's buttons
+        title = int(rng.integers(24, 40))
+        bar = tuple(theme["bar"][rng.integers(len(theme["bar"]))])
+        draw.rectangle([0, 0, width, title], fill=bar)
+        title_text = (255, 255, 255) if sum(bar) < 400 else (40, 40, 40)
+        _text_row(draw, 12, title // 4, title // 2, width // 3, title_text, rng)
+        for i in range(3):
+            x = width - 30 * (i + 1)
+            draw.ellipse([x, title // 4, x + title // 2, title // 4 + title // 2], fill=(200, 80, 70) if i == 0 else title_text)
+        top = title
+    if rng.random() < 0.85:  # a toolbar: icons or labelled buttons
+        tools = int(rng.integers(30, 50))
+        draw.rectangle([0, top, width, top + tools], fill=theme["bar"][-1])
+        draw.line([(0, top + tools), (width, top + tools)], fill=text, width=1)
+        x = 10
+        while x < width - 2 * tools:
+            if rng.random() < 0.4:
+                x = _button(draw, x, top + 6, tools - 12, theme, rng) + 10
+            else:
+                _icon(draw, [x, top + 6, x + tools - 12, top + tools - 6], text, rng)
+                x += tools + 2
+        top += tools + 1
+    if rng.random() < 0.7:  # a status bar
+        status = int(rng.integers(18, 28))
+        draw.rectangle([0, height - status, width, height], fill=theme["bar"][-1])
+        _text_row(draw, 10, height - status + 6, status // 2, width // 2, text, rng)
+        bottom = height - status
+    if rng.random() < 0.85:  # a side bar of text rows, some with an icon
+        side = int(rng.integers(120, 240))
+        on_left = rng.random() < 0.7
+        x0, x1 = (0, side) if on_left else (width - side, width)
+        draw.rectangle([x0, top, x1, bottom], fill=theme["panel"])
+        draw.line([(x1 if on_left else x0, top), (x1 if on_left else x0, bottom)], fill=text, width=1)
+        row_height = int(rng.integers(20, 34))
+        for row in range(top + 14, bottom - row_height, row_height):
+            x = x0 + 12
+            if rng.random() < 0.5:
+                _icon(draw, [x, row, x + 12, row + 12], text, rng)
+                x += 20
+            _text_row(draw, x, row, int(rng.integers(8, 13)), x1 - 14, text, rng)
+        left, right = (side + 1, width) if on_left else (0, width - side - 1)
+    if rng.random() < 0.4:  # the canvas framed on a workspace of another shade
+        draw.rectangle([left, top, right, bottom], fill=theme["workspace"])
+        inset = int(rng.integers(12, 40))
+        left, top, right, bottom = left + inset, top + inset, right - inset, bottom - inset
+        draw.rectangle([left, top, right, bottom], fill=theme["canvas"], outline=text if rng.random() < 0.5 else None)
+    return image, theme, (left, top, right, bottom)
+
+
+def screenshot(digit, rng) -> bytes:
+    """A screenshot of a drawing app (`_window`: light or dark, with its bars and panels), the digit
+    drawn in its canvas with hard-edged strokes."""
+    image, theme, (left, top, right, bottom) = _window(rng)
     canvas = np.asarray(image, np.float32)
-    canvas_w, canvas_h = width - side, height - title - tools - status
+    if digit.max() < 8:  # an empty canvas
+        return encode(image)
+    canvas_w, canvas_h = right - left, bottom - top
     length = int(min(canvas_w, canvas_h) * rng.uniform(0.4, 0.7))
-    centre = (side + canvas_w // 2 + rng.integers(-canvas_w // 6, canvas_w // 6 + 1), title + tools + canvas_h // 2)
+    centre = (left + canvas_w // 2 + rng.integers(-canvas_w // 6, canvas_w // 6 + 1), top + canvas_h // 2)
     stroke = enlarged(digit, length) > 100  # a drawing app paints hard-edged strokes
     layer = np.zeros(canvas.shape[:2], np.float32)
-    top, left = centre[1] - stroke.shape[0] // 2, centre[0] - stroke.shape[1] // 2
-    layer[top : top + stroke.shape[0], left : left + stroke.shape[1]] = stroke * 255.0
-    return encode(Image.fromarray(painted(layer, (0, 0, 0), canvas)))
+    y, x = centre[1] - stroke.shape[0] // 2, centre[0] - stroke.shape[1] // 2
+    layer[y : y + stroke.shape[0], x : x + stroke.shape[1]] = stroke * 255.0
+    return encode(Image.fromarray(painted(layer, theme["pen"], canvas)))
 
 
 def small_in_large(digit, rng) -> bytes:
@@ -238,24 +324,77 @@ def noise(rng) -> bytes:
     return encode(Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)))
 
 
+def _wood(rng, height: int, width: int, colour) -> np.ndarray:
+    """(H, W, 3) float: wood, its grain rings bent by a slow wave, with knots of darker colour."""
+    y, x = np.mgrid[:height, :width].astype(np.float32)
+    angle = rng.uniform(0, np.pi)
+    along, across = x * np.cos(angle) + y * np.sin(angle), -x * np.sin(angle) + y * np.cos(angle)
+    bend = 12 * np.sin(along / rng.uniform(60, 160) + rng.uniform(0, 6))
+    rings = np.sin((across + bend) / rng.uniform(3, 9)) ** 8  # thin dark lines between lighter bands
+    knots = np.zeros((height, width), np.float32)
+    for _ in range(rng.integers(0, 3)):
+        cy, cx, radius = rng.uniform(0, height), rng.uniform(0, width), rng.uniform(8, 25)
+        knots += np.exp(-((y - cy) ** 2 + ((x - cx) / 2.5) ** 2) / radius**2)
+    shade = 1.0 - rng.uniform(0.08, 0.25) * rings - 0.3 * np.minimum(knots, 1)
+    return np.asarray(colour, np.float32) * shade[..., None] + rng.normal(0, 3, (height, width, 1))
+
+
+def _table(rng, height: int, width: int, objects: bool = True) -> np.ndarray:
+    """(H, W, 3) float: a table top (streaked or wood-grained), maybe with the edge of something on
+    it (a laptop, a book) coming in from a side and a pen lying on it."""
+    colour = TABLES[rng.integers(len(TABLES))]
+    table = _wood(rng, height, width, colour) if rng.random() < 0.5 else _texture(rng, height, width, colour, grain=14)
+    if not objects:
+        return table
+    photo = Image.fromarray(np.clip(table, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(photo)
+    if rng.random() < 0.5:  # the edge of an object: a block of another colour from one side
+        shade = tuple(int(c) for c in rng.choice([(30, 30, 34), (200, 200, 205), (150, 40, 40), (60, 90, 140)]))
+        depth = int(rng.uniform(0.1, 0.3) * width)
+        side = rng.integers(4)
+        box = [[0, 0, depth, height], [width - depth, 0, width, height], [0, 0, width, depth // 2],
+               [0, height - depth // 2, width, height]][side]
+        draw.rounded_rectangle(box, radius=12, fill=shade)
+    if rng.random() < 0.6:  # a pen: a long thin body with a cap
+        length, thick = rng.uniform(0.3, 0.6) * width, int(rng.integers(7, 14))
+        angle = rng.uniform(0, np.pi)
+        cx, cy = rng.uniform(0.2, 0.8) * width, rng.uniform(0.2, 0.8) * height
+        dx, dy = length / 2 * np.cos(angle), length / 2 * np.sin(angle)
+        body = tuple(int(c) for c in rng.choice([(20, 40, 140), (15, 15, 15), (230, 230, 230), (180, 30, 30)]))
+        draw.line([(cx - dx, cy - dy), (cx + dx, cy + dy)], fill=body, width=thick)
+        draw.line([(cx + 0.6 * dx, cy + 0.6 * dy), (cx + dx, cy + dy)], fill=(40, 40, 40), width=thick + 2)
+    return np.asarray(photo.filter(ImageFilter.GaussianBlur(1)), np.float32)
+
+
 def table_photo(rng) -> bytes:
-    image = _texture(rng, 480, 640, TABLES[rng.integers(len(TABLES))], grain=14) * _lighting(480, 640, rng)
+    image = _table(rng, 480, 640) * _lighting(480, 640, rng)
     return photo_jpeg(image)
 
 
 def empty_page_on_table(rng) -> bytes:
+    """An empty page on a table, maybe with a soft shadow across it or a fold line down or across it."""
     height, width = 480, 640
-    image = _texture(rng, height, width, TABLES[rng.integers(len(TABLES))])
+    image = _table(rng, height, width, objects=rng.random() < 0.5)
     top, left = rng.integers(20, 120), rng.integers(20, 160)
-    image[top : height - top, left : width - left] = PAPER
+    page = np.full((height - 2 * top, width - 2 * left, 3), PAPER, np.float32)
+    kind = rng.integers(3)
+    if kind == 1:  # a soft shadow, as of a hand or a phone, from one side
+        x = np.linspace(0, 1, page.shape[1])[None, :]
+        edge = rng.uniform(0.2, 0.8)
+        page *= (1 - rng.uniform(0.2, 0.45) / (1 + np.exp(-(x - edge) / 0.03)))[..., None]
+    if kind == 2:  # a fold: a thin line of shade, the paper a touch darker on one side
+        along = rng.integers(2)
+        at = int(rng.uniform(0.3, 0.7) * page.shape[along])
+        line = np.arange(page.shape[along]) - at
+        profile = 1 - 0.08 * np.exp(-(line / 1.5) ** 2) - 0.03 * (line > 0)
+        page *= profile[:, None, None] if along == 0 else profile[None, :, None]
+    image[top : height - top, left : width - left] = page
     image = image * _lighting(height, width, rng)
     return photo_jpeg(image + rng.normal(0, 3, image.shape))
 
 
 def empty_screenshot(rng) -> bytes:
-    blank = np.zeros((28, 28), np.uint8)
-    blank[0, 0] = 1  # ink too faint to see: the canvas holds nothing
-    return screenshot(blank, rng)
+    return screenshot(np.zeros((28, 28), np.uint8), rng)  # the same layouts, the canvas empty
 
 
 BLANKS = {

@@ -6,12 +6,15 @@ The scenes are rendered from MNIST test digits by tests/scenes.py; the real CNN 
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
+import digits.preprocessing
+import digits.preprocessing.ink
 import scenes
 from digits.engine import Engine
 from digits.preprocessing import prepare_upload
-from digits.preprocessing.locate import find_surface
-from upload_files import best_shift_correlation
+from digits.preprocessing.locate import STRAIGHT_BAR, find_surface
+from upload_files import best_shift_correlation, encode, photo_jpeg
 
 COUNT = 40  # digits per scene, as the maintainers measure
 
@@ -42,7 +45,7 @@ def test_pictures_without_a_digit_say_so(engine, blank):
     rng = np.random.default_rng(100 + list(scenes.BLANKS).index(blank))
     results = [engine.classify(scenes.BLANKS[blank](rng), "cnn") for _ in range(20)]
     said = [result for result in results if result.digit is None]
-    assert len(said) >= (10 if blank == "empty screenshot" else 18), f"{blank}: {len(said)} of 20 said no digit"
+    assert len(said) >= 18, f"{blank}: {len(said)} of 20 said no digit"
     for result in said:
         assert result.confidence is None and result.probabilities is None
         assert result.warnings[0].startswith("No digit found: ")
@@ -68,3 +71,55 @@ def test_a_page_inside_a_dark_border_is_cut_out_and_the_border_painted_over():
     surface = find_surface(picture)
     assert surface.shape[0] < 240 and surface.shape[1] < 320  # inside the page, its edge left out
     assert surface.min() == 30.0 and np.count_nonzero(surface < 100) == 60 * 100 * 3  # only the mark is dark
+
+
+def test_a_digit_written_across_the_lines_of_a_printed_box_keeps_its_strokes(test_digits):
+    digit = test_digits[0][1]  # a 2
+    form = Image.new("RGB", (300, 300), scenes.PAPER)
+    ImageDraw.Draw(form).rectangle([70, 70, 230, 230], outline=(30, 30, 30), width=2)
+    picture = scenes._ink_on(np.asarray(form, np.float32), digit, 210, (150, 150))  # runs across the box's lines
+    prepared = prepare_upload(encode(Image.fromarray(picture.astype(np.uint8))))
+    assert prepared.has_digit and best_shift_correlation(prepared.pixels, digit) > 0.8
+
+
+def test_a_pen_lying_on_a_table_is_not_a_digit():
+    table = scenes._wood(np.random.default_rng(0), 480, 640, scenes.TABLES[1])
+    photo = Image.fromarray(np.clip(table, 0, 255).astype(np.uint8))
+    ImageDraw.Draw(photo).line([(200, 300), (460, 150)], fill=(20, 40, 140), width=10)
+    prepared = prepare_upload(photo_jpeg(np.asarray(photo, np.float32)))
+    assert not prepared.has_digit and prepared.warnings == (f"No digit found: {STRAIGHT_BAR}.",)
+
+
+def test_the_light_is_evened_out_once_when_a_page_is_cut_out_of_a_photo(test_digits, monkeypatch):
+    evened = []
+    real = digits.preprocessing.ink.even_out_lighting
+
+    def counted(pixels):
+        result = real(pixels)
+        evened.append(result is not pixels)
+        return result
+
+    monkeypatch.setattr(digits.preprocessing.ink, "even_out_lighting", counted)
+    monkeypatch.setattr(digits.preprocessing, "even_out_lighting", counted)
+    for seed in range(6):  # tables of several colours, some grained, some light
+        evened.clear()
+        prepared = prepare_upload(scenes.page_on_table(test_digits[0][seed], np.random.default_rng(seed)))
+        assert prepared.has_digit and sum(evened) <= 1
+
+
+def test_a_bold_digit_is_not_taken_for_the_page_it_is_on(test_digits):
+    from training.styles import bold
+
+    rng = np.random.default_rng(0)
+    prepared = [prepare_upload(bold(digit, rng).data) for digit in test_digits[0][:20]]
+    assert all(result.has_digit for result in prepared)
+
+
+def test_a_digit_drawn_with_straight_strokes_is_not_taken_for_a_box_of_a_layout():
+    one = Image.new("L", (300, 300), 255)
+    draw = ImageDraw.Draw(one)
+    draw.line([(150, 40), (150, 250)], fill=0, width=4)  # the stem
+    draw.line([(100, 80), (150, 40)], fill=0, width=4)  # the flag
+    draw.line([(90, 250), (210, 250)], fill=0, width=4)  # the base
+    prepared = prepare_upload(encode(one))
+    assert prepared.has_digit and not prepared.warnings

@@ -146,7 +146,12 @@ def _digit_of(pixels: np.ndarray, lossy: bool) -> tuple[np.ndarray, tuple[str, .
     """Decoded pixels -> the read-only 28x28 digit, the warnings about it, and whether there is a digit."""
     lit = even_out_lighting(pixels)  # first, as a shadow is not a surface
     surface = find_surface(lit)
-    ink = find_ink(surface, evenly_lit=surface is lit)  # a page cut out of a photo gets its own lighting
+    evenly_lit = surface is lit or lit is not pixels  # the light is evened out once, on the whole or on the page
+    if surface is lit and lit is not pixels:  # evening out a light desk can hide the note of another colour on it
+        surface, evenly_lit = find_surface(pixels, of_another_colour=True), False
+        if surface is pixels:
+            surface, evenly_lit = lit, True
+    ink = find_ink(surface, evenly_lit=evenly_lit)
     if is_in_mnist_form(ink) and noise_level(ink) == 0 and float(ink.max()) >= MIN_INK_LEVEL:
         digit, notes, found = stretch(ink), contrast_notes(float(ink.max()), 0.0), True
     else:

@@ -148,15 +148,29 @@ def subtract_uneven_background(signal: np.ndarray) -> np.ndarray:
 
 
 def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
-    """The ink less the lines of ruled or squared paper. Strokes thicker than those lines keep all
-    their ink where they cross one; a single long thin stroke (a 7's bar drawn with a fine pen) stays.
+    """The ink less the lines of ruled or squared paper. Strokes keep their ink where they cross one
+    (a thick one as it is thicker than the line, a thin one or a printed box's line as it goes on
+    beyond it); a single long thin stroke (a 7's bar drawn with a fine pen) stays.
     """
     if min(ink.shape) < _MIN_RULED_SIDE:
         return ink
     thin = ink - ndimage.grey_opening(ink, size=(_RULING_WIDTH, _RULING_WIDTH))  # what a small square cannot fit in
     # Lines across the rows (ruled paper) and down the columns (squared paper).
-    rulings = _rulings_along_rows(thin) | _rulings_along_rows(thin.T).T
-    return ink - np.where(rulings, thin, 0.0)
+    along_rows, along_columns = _rulings_along_rows(thin), _rulings_along_rows(thin.T).T
+    # Where a thin stroke or a printed box's line crosses a ruling, it keeps its ink there.
+    crossings = (_crossed(thin, along_rows) & ~along_columns) | (_crossed(thin.T, along_columns.T).T & ~along_rows)
+    return ink - np.where((along_rows | along_columns) & ~crossings, thin, 0.0)
+
+
+def _crossed(thin: np.ndarray, rulings: np.ndarray, reach: int = 10) -> np.ndarray:
+    """The pixels of row-wise rulings with thin ink just above and just below them, off the rulings:
+    where something crosses the line."""
+    outside = (thin > MIN_INK_LEVEL) & ~rulings
+    above, below = np.zeros_like(outside), np.zeros_like(outside)
+    for step in range(1, reach + 1):
+        above[step:] |= outside[:-step]
+        below[:-step] |= outside[step:]
+    return rulings & above & below
 
 
 def _rulings_along_rows(thin: np.ndarray) -> np.ndarray:

@@ -1,0 +1,84 @@
+"""Locating the digit: the surface it is written on, then the marks that are the digit, or none.
+
+One stage, three modules: `surface` finds the page, note or canvas and cuts it out of the picture;
+`layout` finds what a layout or a form puts round a digit (boxes, frames, lines, panels, bars, blocks);
+`marks` takes the ink's connected pieces, sets those aside and chooses the digit's. Here the marks
+are judged: no digit is an answer when there is no ink, only specks, a solid shape, text, a straight
+bar on a photo (a pen), or faint marks on a grained ground.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from digits.preprocessing.ink import MIN_INK_LEVEL, noise_level
+from digits.preprocessing.locate.marks import FLAT, MIN_DIGIT_SHARE, MIN_DIGIT_SIDE, SOLID_STROKES, ink_marks
+from digits.preprocessing.locate.surface import find_surface
+from digits.preprocessing.normalise import stroke_width
+
+__all__ = ["LOW_CONTRAST_WARNING", "NO_DIGIT_WARNING", "NO_INK", "SEVERAL_MARKS_WARNING", "Located",
+           "contrast_notes", "find_surface", "locate_digit"]
+
+NO_DIGIT_WARNING = "No digit found: {}."
+NO_INK = "the picture looks blank"
+ONLY_SPECKS = "there are only specks, too small to be a digit"
+SOLID_SHAPE = "what is there is a solid shape, not handwriting"
+STRAIGHT_BAR = "what is there is a straight bar, like a pen or the edge of something, not handwriting"
+TEXT = "what is there looks like rows of text or small marks, not one handwritten digit"
+ONLY_TEXTURE = "there are only faint marks all over it, like the grain of a surface"
+LOW_CONTRAST_WARNING = (
+    "Very low contrast: the digit barely stands out from the background, so the prediction may be unreliable."
+)
+SEVERAL_MARKS_WARNING = (
+    "Several separate marks: the image may hold more than one digit or stray marks; they were read as one digit."
+)
+
+_LOW_CONTRAST_LEVEL = 40.0
+_PHOTO_INK_LEVEL = 30.0  # in lossy files (photos), fainter marks are lighting and compression, not ink
+_GRAINY = 5.0  # a photo's background this noisy (0-255) is grained: wood, cloth, a carpet, not paper
+_LOSSY_BOX_SHARE = 0.1  # in lossy files the digit's box holds only the ink above this share of its strongest
+
+
+@dataclass(frozen=True, eq=False)
+class Located:
+    digit: np.ndarray | None  # float32 (h, w): the digit's ink cropped to its box, other marks cleared; None: no digit
+    warnings: tuple[str, ...]
+
+
+def locate_digit(ink: np.ndarray, lossy: bool) -> Located:
+    """The digit's ink, cropped to its box, from a picture's ink signal."""
+    noise = noise_level(ink)
+    strongest = float(ink.max())
+    if strongest < max(MIN_INK_LEVEL, 6 * noise, _PHOTO_INK_LEVEL if lossy else 0.0):
+        return _no_digit(NO_INK)
+    marks = ink_marks(ink, noise, drawn=not lossy)
+    if not marks.masses.any():
+        return _no_digit(NO_INK)
+    mask = marks.mask
+    boxed = mask & (ink >= _LOSSY_BOX_SHARE * float(ink[mask].max())) if lossy else mask
+    rows, cols = np.flatnonzero(boxed.any(axis=1)), np.flatnonzero(boxed.any(axis=0))
+    smallest = min(max(MIN_DIGIT_SIDE, MIN_DIGIT_SHARE * min(ink.shape)), *ink.shape)
+    if not len(rows) or max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < smallest:
+        return _no_digit(ONLY_SPECKS)
+    crop = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    if stroke_width(mask[crop]) > SOLID_STROKES * max(rows[-1] - rows[0], cols[-1] - cols[0]) + 2 or marks.body_is_solid:
+        return _no_digit(SOLID_SHAPE)
+    if marks.looks_like_text or rows[-1] - rows[0] < FLAT * (cols[-1] - cols[0]):  # a digit is never that flat
+        return _no_digit(TEXT)
+    if lossy and marks.body_is_a_bar:
+        return _no_digit(STRAIGHT_BAR)
+    faint = contrast_notes(strongest, noise)
+    if lossy and faint and (marks.others or noise >= _GRAINY):  # faint marks on a grained photo: not writing
+        return _no_digit(ONLY_TEXTURE)
+    notes = faint + ((SEVERAL_MARKS_WARNING,) if marks.has_separate_marks else ())
+    return Located(np.where(mask[crop], np.maximum(ink[crop], 0), 0).astype(np.float32), notes)
+
+
+def contrast_notes(strongest: float, noise: float) -> tuple[str, ...]:
+    return (LOW_CONTRAST_WARNING,) if strongest < max(_LOW_CONTRAST_LEVEL, 10 * noise) else ()
+
+
+def _no_digit(reason: str) -> Located:
+    return Located(None, (NO_DIGIT_WARNING.format(reason),))

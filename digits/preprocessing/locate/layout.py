@@ -1,0 +1,160 @@
+"""What a layout or a form puts round a digit, found among the ink's marks so that it can be set aside:
+printed boxes and frames, the thin straight lines of a layout or a form, areas of another shade (the
+panels and bars of a user interface), boxes with ruler-straight outlines, blocks along an edge (the
+edge of a laptop or a book), lines right across the picture (a fold, a crease).
+"""
+
+import math
+
+import numpy as np
+from scipy import ndimage
+
+from digits.preprocessing.arrays import median
+from digits.preprocessing.normalise import stroke_width
+
+_FRAME_SIDE_COVER = 0.75  # a frame's straight lines run along this share of three or four sides of its box
+_FRAME_MIN_SIDE = 0.2  # frames are at least this share of the picture's shorter side ...
+_FRAME_THINNESS = 0.05  # ... and their lines at most this share of the frame's shorter side
+_MIN_LAYOUT_SIDE = 128  # smaller pictures are too small to hold a layout or a form
+_LAYOUT_LINE = 0.15  # a line of a layout runs straight along a row or a column for this share of the picture ...
+_LINE_WIDTH = 5  # ... and is at most this many pixels wide
+_TINTED_SHARE = 0.02  # a mark this large (share of the picture) ...
+_TINTED_CLEAR = 0.2  # ... with clear ink in less than this share of it is an area of another shade
+_BOX_EDGE = 0.2  # a box of a layout (drawn pictures) has an outline straight for this share of the picture ...
+_BOX_SIDE = 0.7  # ... and for this share of each of three or four sides of its own box
+_LINE_THINNESS = 0.02  # a mark from edge to edge this thin for its length is a line, not a stroke
+_BLOCK_FILL = 0.85  # a mark filling this share of its box ...
+_BLOCK_CONTACT = 0.8  # ... along this share of a side of the picture is a block: a surface, not ink
+_HOLLOW = 0.5  # a mark along two sides of the picture filling less than this share of its box surrounds it
+
+
+def frames(strong: np.ndarray, shorter_side: int) -> np.ndarray:
+    """The straight lines of printed boxes and frames: marks of clear ink whose lines run along three or
+    four sides of their own box. Returns those lines' pixels (a band along each covered side)."""
+    labels, count = ndimage.label(strong, structure=np.ones((3, 3), bool), output=np.intp)
+    lines = np.zeros(labels.shape, bool)
+    for mark, box in enumerate(ndimage.find_objects(labels, count), start=1):
+        if box is None or min(box[0].stop - box[0].start, box[1].stop - box[1].start) < _FRAME_MIN_SIDE * shorter_side:
+            continue
+        own = labels[box] == mark
+        line = stroke_width(own)
+        if line > _FRAME_THINNESS * min(own.shape):
+            continue
+        band = math.ceil(1.5 * line) + 1
+        sides = [own[:band], own[-band:], own[:, :band].T, own[:, -band:].T]
+        covered = [side.any(axis=0).mean() >= _FRAME_SIDE_COVER for side in sides]
+        if sum(covered) < 3:
+            continue
+        in_band = np.zeros(own.shape, bool)
+        for side, is_covered in zip((np.s_[:band], np.s_[-band:], np.s_[:, :band], np.s_[:, -band:]), covered):
+            if is_covered:
+                in_band[side] = True
+        lines[box] |= own & in_band
+    return lines
+
+
+def layout_lines(mask: np.ndarray, shorter_side: int) -> np.ndarray:
+    """Thin lines exactly along the rows or the columns, longer than a digit's strokes are straight:
+    the separators, frames and rulings of a user interface or a printed form. A stroke that crosses
+    such a line keeps its ink there (the line is thin; the stroke is not, along the line's width),
+    and a line that is a stroke of a digit drawn with a fine pen (a 7's bar) is kept: it joins a mark
+    of strokes as thin as itself."""
+    lines = np.zeros(mask.shape, bool)
+    if shorter_side < _MIN_LAYOUT_SIDE:
+        return lines
+    length = round(_LAYOUT_LINE * shorter_side) | 1
+    for along in (0, 1):
+        full = ndimage.uniform_filter1d(mask.astype(np.float32), length, axis=along) > 0.999
+        run = ndimage.maximum_filter1d(full, length, axis=along)
+        deep = ndimage.uniform_filter1d(mask.astype(np.float32), _LINE_WIDTH + 1, axis=1 - along) > 0.999
+        lines |= run & ~ndimage.maximum_filter1d(deep, _LINE_WIDTH + 1, axis=1 - along)
+    if not lines.any():
+        return lines
+    rest, _ = ndimage.label(mask & ~lines, structure=np.ones((3, 3), bool), output=np.intp)
+    pieces, count = ndimage.label(lines, structure=np.ones((3, 3), bool), output=np.intp)
+    rest_boxes = ndimage.find_objects(rest)
+    long_marks = {mark: stroke_width(rest[box] == mark) for mark, box in enumerate(rest_boxes, start=1)
+                  if box is not None and max(part.stop - part.start for part in box) >= length}
+    for piece, box in enumerate(ndimage.find_objects(pieces, count), start=1):
+        grown = tuple(slice(max(0, part.start - 1), part.stop + 1) for part in box)
+        own = pieces[grown] == piece
+        touched = [mark for mark in np.unique(rest[grown][ndimage.binary_dilation(own, np.ones((3, 3), bool))])
+                   if mark in long_marks]
+        if touched and min(long_marks[mark] for mark in touched) <= 2 * stroke_width(own) + 1:
+            lines[grown] &= ~own  # one of the digit's own strokes
+    return lines
+
+
+def tinted_areas(labels: np.ndarray, count: int, ink: np.ndarray, strong: np.ndarray, margin: float) -> np.ndarray:
+    """Large marks made mostly of weak ink: areas of a slightly different shade (the panels and bars of
+    a user interface, a shaded part of a page), perhaps with marks on them. Returns the pixels of
+    those areas at about their own level, so that what stands above it is looked at alone."""
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    clear = np.bincount(labels[strong], minlength=count + 1)
+    areas = np.flatnonzero((sizes >= _TINTED_SHARE * labels.size) & (clear < _TINTED_CLEAR * sizes))
+    tinted = np.zeros(labels.shape, bool)
+    boxes = ndimage.find_objects(labels, max_label=count)
+    for area in areas[areas > 0]:
+        box = boxes[area - 1]
+        own = labels[box] == area
+        level = float(median(ink[box][own]))
+        tinted[box] |= own & (ink[box] <= level + margin)
+    return tinted
+
+
+def set_aside_boxes(labels: np.ndarray, masses: np.ndarray) -> None:
+    """Dropped: marks whose outline runs exactly straight for a long way along three or four sides of
+    their own box: the panels, buttons and frames of a user interface. A hand draws no such outline,
+    even with a mouse; a digit of straight strokes (a 1 with a flag and a base) has its straight
+    edges inside its box, not round it."""
+    kept = np.flatnonzero(masses)
+    if not len(kept) or min(labels.shape) < _MIN_LAYOUT_SIDE:
+        return
+    length = round(_BOX_EDGE * min(labels.shape))
+    boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
+    for mark in kept:
+        own = np.pad(labels[boxes[mark - 1]] == mark, 1)
+        if min(own.shape) < length:
+            continue
+        sides = 0  # of its box's top, bottom, left and right sides, how many its outline runs straight along
+        for axis in (0, 1):
+            for shift, side in ((1, np.s_[: _LINE_WIDTH + 2]), (-1, np.s_[-_LINE_WIDTH - 2 :])):
+                edge = (own & ~np.roll(own, shift, axis=axis)).astype(np.float32)
+                edge = edge[side] if axis == 0 else edge[:, side]
+                run = max(length, round(_BOX_SIDE * own.shape[1 - axis])) | 1  # nearly the whole side
+                sides += bool((ndimage.uniform_filter1d(edge, run, axis=1 - axis) > 0.999).any())
+        if sides >= 3:
+            masses[mark] = 0
+
+
+def set_aside_lines_and_blocks(labels: np.ndarray, masses: np.ndarray) -> None:
+    """Dropped (masses set to 0), wherever they are: thin lines right across the picture (a fold, a
+    crease, a separator, a ruler's edge) and solid blocks along one side that do not reach the other
+    (the edge of a laptop or a book, a bar of a user interface). Handwriting is neither."""
+    kept = np.flatnonzero(masses)
+    if not len(kept):
+        return
+    height, width = labels.shape
+    boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
+    for mark in kept:
+        rows, cols = boxes[mark - 1]
+        own = labels[rows, cols] == mark
+        tall, wide = rows.stop - rows.start, cols.stop - cols.start
+        across = (rows.start == 0 and rows.stop == height) or (cols.start == 0 and cols.stop == width)
+        if across and stroke_width(own) <= _LINE_THINNESS * max(tall, wide):
+            masses[mark] = 0
+            continue
+        contacts = (own[0].sum() / width if rows.start == 0 else 0, own[-1].sum() / width if rows.stop == height else 0,
+                    own[:, 0].sum() / height if cols.start == 0 else 0, own[:, -1].sum() / height if cols.stop == width else 0)
+        if (min(height, width) >= _MIN_LAYOUT_SIDE and own.mean() < _HOLLOW
+                and sum(contact >= _BLOCK_CONTACT for contact in contacts) >= 2):
+            masses[mark] = 0  # what surrounds the picture: the window's bars and panels, a frame
+            continue
+        if own.mean() < _BLOCK_FILL:
+            continue
+        sides = ((rows.start == 0, own[0].sum() / width, rows.stop == height),
+                 (rows.stop == height, own[-1].sum() / width, rows.start == 0),
+                 (cols.start == 0, own[:, 0].sum() / height, cols.stop == width),
+                 (cols.stop == width, own[:, -1].sum() / height, cols.start == 0))
+        if any(touches and contact >= _BLOCK_CONTACT and not opposite for touches, contact, opposite in sides):
+            masses[mark] = 0

@@ -1,0 +1,211 @@
+"""The marks of the ink: its connected pieces, with what the layout puts round them set aside, and the
+one that holds the digit's body chosen; specks, stray dots and what lies far from the body dropped,
+large separate marks kept (and warned about).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from digits.preprocessing.arrays import otsu_threshold
+from digits.preprocessing.ink import MIN_INK_LEVEL
+from digits.preprocessing.locate.layout import frames, layout_lines, set_aside_boxes, set_aside_lines_and_blocks, tinted_areas
+from digits.preprocessing.normalise import stroke_width
+
+MIN_DIGIT_SIDE = 6  # pixels (at the working size) ...
+MIN_DIGIT_SHARE = 0.025  # ... or this share of the picture's shorter side: smaller is a speck
+FLAT = 0.4  # a mark less tall than this share of its width is flat: text, a dash, a line
+SOLID_STROKES = 0.4  # strokes wider than this share of the mark's longer side make a blob, not a digit
+_FAINTEST_INK = 4.0  # the soft edge of a mark reaches down to this (0-255); below it, a clean background
+_SPECK_FRACTION = 0.02  # marks with less ink than this share of the biggest mark are specks
+_MARK_FRACTION = 0.15  # marks with at least this share of the biggest mark's ink count as marks
+_MARK_GAP = 0.2  # ... and are separate when this far from the biggest (share of its size); smaller marks
+# that far away are stray dots. In MNIST, 1 in 10,000 digits has a part that far off.
+_TEXT_MARKS = 5  # this many marks, none with half the ink, are text
+_FAR_GAP = 1.0  # marks further than this are not read with the digit, however large (text, other things)
+_EDGE_WIDER = 2.0  # an edge mark this many times thicker than the digit's strokes is a surface, not ink
+_RULER_WIDTH = 3  # a long upright mark at most this wide (pixels) is ruler-straight: a line of a layout
+_LOW = 0.3  # a flat mark apart from the body and less tall than this share of it is text or a dash
+_ALIKE = 0.3  # marks with this share of the body's ink and size are like it ...
+_BAR_ASPECT = 12.0  # a mark this many times longer than wide ...
+_BAR_PIECES = 8  # ... whose centre line, followed in this many pieces, ...
+_BAR_WANDER = 0.02  # ... wanders by less than this share of its length is a straight bar (MNIST's 1s: under 10 long)
+
+
+@dataclass(frozen=True)
+class Marks:
+    labels: np.ndarray  # (H, W) int: connected marks numbered from 1, 0 = background
+    masses: np.ndarray  # (number of marks + 1,) float: ink per mark, 0 for marks dropped and for the background
+    gaps: np.ndarray  # (number of marks + 1,) float: each mark's distance from the body, in the body's sizes
+    others: int = 0  # how many large marks lay apart from the body (those further than _FAR_GAP were dropped)
+    body: int = 0  # the mark that holds the digit's body
+    alike: int = 0  # how many other marks, anywhere, are about as large as the body (text, icons)
+    clear: np.ndarray | None = None  # (H, W) bool: the clear ink (its soft edges and faint grain left out)
+
+    @property
+    def looks_like_text(self) -> bool:
+        """Many small marks, none holding most of the ink: rows of writing or print, not one digit."""
+        kept = self.masses[self.masses > 0]
+        return (len(kept) >= _TEXT_MARKS and self.masses[self.body] < 0.5 * kept.sum()) or self.alike >= _TEXT_MARKS - 1
+
+    @property
+    def body_is_a_bar(self) -> bool:
+        """Straighter and longer than a handwritten 1: a pen, a pencil, the edge of something. Its
+        clear ink is many times longer than wide, and its centre line does not wander."""
+        ys, xs = np.nonzero((self.labels == self.body) & self.clear)
+        if len(ys) < 2:
+            return False
+        points = np.stack([ys, xs], axis=1).astype(np.float32)
+        points -= points.mean(axis=0)
+        along, across = (points @ np.linalg.svd(points, full_matrices=False)[2].T).T
+        length, width = np.ptp(along) + 1, np.ptp(across) + 1
+        if length < _BAR_ASPECT * width:
+            return False
+        stretch = np.minimum((along - along.min()) * _BAR_PIECES // length, _BAR_PIECES - 1).astype(int)
+        centre = [np.median(across[stretch == piece]) for piece in range(_BAR_PIECES) if np.any(stretch == piece)]
+        return float(np.ptp(centre)) <= max(1.5, _BAR_WANDER * length)
+
+    @property
+    def body_is_solid(self) -> bool:
+        box = ndimage.find_objects(self.labels == self.body, max_label=1)[0]
+        own = self.labels[box] == self.body
+        return stroke_width(own) > SOLID_STROKES * max(own.shape) + 2
+
+    @property
+    def mask(self) -> np.ndarray:
+        return (self.masses > 0).take(self.labels)
+
+    @property
+    def has_separate_marks(self) -> bool:
+        large = self.masses >= _MARK_FRACTION * self.masses.max(initial=0)
+        return bool(np.any(large & (self.gaps > _MARK_GAP)))
+
+
+def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False) -> Marks:
+    """The ink worth keeping: connected marks that rise clearly above the background, specks dropped.
+
+    A mark is kept whole, faint anti-aliased edges included, if part of it is clearly ink (above the
+    Otsu threshold and the noise). Frames and what runs into the picture's edge are set aside; marks
+    with a tiny share of the ink are specks; small marks away from the digit are stray dots. All are
+    dropped; large separate marks are kept (and warned about).
+    """
+    strong = ink > max(otsu_threshold(ink), 4 * noise, MIN_INK_LEVEL)
+    faint = ink > max(3 * noise, _FAINTEST_INK)
+    framing = frames(strong, min(ink.shape))
+    if framing.any():  # the frames' lines (with their soft edges) removed, what they held is looked at alone
+        faint &= ~ndimage.binary_dilation(framing, np.ones((3, 3), bool), iterations=2)
+    lines = layout_lines(faint, min(ink.shape))  # the lines of a layout or a form, where no stroke crosses them
+    strong, faint = strong & ~lines, faint & ~lines
+    labels, count = ndimage.label(faint, structure=np.ones((3, 3), bool), output=np.intp)
+    tinted = tinted_areas(labels, count, ink, strong, max(3 * noise, _FAINTEST_INK))
+    if tinted.any():  # a panel or a bar of another shade: its own colour is the background of what is on it
+        strong, faint = strong & ~tinted, faint & ~tinted
+        labels, count = ndimage.label(faint, structure=np.ones((3, 3), bool), output=np.intp)
+    masses = np.bincount(labels[faint], weights=ink[faint], minlength=count + 1)
+    masses[np.bincount(labels[strong & faint], minlength=count + 1) == 0] = 0  # no clear ink in it
+    set_aside_lines_and_blocks(labels, masses)
+    if drawn:  # a lossless picture: a screenshot, a drawing, a scan saved as PNG
+        set_aside_boxes(labels, masses)
+    _set_aside_the_edges(labels, masses)
+    body = _body(labels, masses)
+    if body is None:  # nothing but lines and rows of text
+        return Marks(labels, np.zeros_like(masses), np.zeros_like(masses))
+    alike = _alike(labels, masses, body)
+    masses[masses < _SPECK_FRACTION * masses[body]] = 0
+    gaps = _gaps_from(labels, masses, body)
+    apart = gaps > _MARK_GAP
+    masses[apart & _flat_and_low(labels, masses, body)] = 0  # a word of a label or a caption, a dash
+    others = int(np.count_nonzero(apart & (masses >= _MARK_FRACTION * masses[body])))
+    masses[(apart & (masses < _MARK_FRACTION * masses[body])) | (gaps > _FAR_GAP)] = 0
+    return Marks(labels, masses, gaps, others, body, alike, strong)
+
+
+def _body(labels: np.ndarray, masses: np.ndarray) -> int | None:
+    """The mark with the most ink that can be a digit's body: not a flat mark (a word of text, a dash,
+    a line), which may only be a part of a digit (the flag of a 5, the bar of a 7) beside it, nor a
+    ruler-straight upright line of a layout."""
+    kept = np.flatnonzero(masses)
+    if not len(kept):
+        return None
+    boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
+    sizes = {mark: (boxes[mark - 1][0].stop - boxes[mark - 1][0].start,
+                    boxes[mark - 1][1].stop - boxes[mark - 1][1].start) for mark in kept}
+    upright = [mark for mark, (height, width) in sizes.items()
+               if height >= FLAT * width and not (width <= _RULER_WIDTH and height > 20 * width)]
+    return max(upright, key=lambda mark: masses[mark]) if upright else None
+
+
+def _flat_and_low(labels: np.ndarray, masses: np.ndarray, body: int) -> np.ndarray:
+    """Per mark: whether it is flat and low beside the body (printed words, a dash), not a digit's part."""
+    flat = np.zeros(len(masses), bool)
+    kept = np.flatnonzero(masses)
+    boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
+    body_height = boxes[body - 1][0].stop - boxes[body - 1][0].start
+    for mark in kept:
+        rows, cols = boxes[mark - 1]
+        height = rows.stop - rows.start
+        flat[mark] = height < FLAT * (cols.stop - cols.start) and height < _LOW * body_height
+    return flat
+
+
+def _alike(labels: np.ndarray, masses: np.ndarray, body: int) -> int:
+    """How many marks besides the body are about its size and ink: a digit stands out from what is
+    around it (labels, text, icons); a body among many marks like it is one of them."""
+    kept = np.flatnonzero(masses)
+    boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
+    def size(mark: int) -> int:
+        return max(part.stop - part.start for part in boxes[mark - 1])
+    return sum(1 for mark in kept if mark != body and masses[mark] >= _ALIKE * masses[body]
+               and size(mark) >= _ALIKE * size(body))
+
+
+def _set_aside_the_edges(labels: np.ndarray, masses: np.ndarray) -> None:
+    """Marks that run into the picture's edge are dropped (masses set to 0) when a mark away from the
+    edges is there to read and they are not part of it: far from it, or much thicker (a table, a bar)."""
+    kept = np.flatnonzero(masses)
+    if len(kept) < 2:
+        return
+    touching = np.zeros(len(masses), bool)
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        touching[edge] = True
+    touching[0] = False
+    boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
+    smallest = max(MIN_DIGIT_SIDE, MIN_DIGIT_SHARE * min(labels.shape))
+    inside = [mark for mark in kept if not touching[mark]
+              and max(box.stop - box.start for box in boxes[mark - 1]) >= smallest]  # not a speck
+    edge_marks = [mark for mark in kept if touching[mark]]
+    if not inside or not edge_marks:
+        return
+    digit = max(inside, key=lambda mark: masses[mark])
+    digit_box = boxes[digit - 1]
+    digit_size = max(digit_box[0].stop - digit_box[0].start, digit_box[1].stop - digit_box[1].start)
+    digit_thickness = _thickness(labels[digit_box] == digit)
+    distance = ndimage.distance_transform_edt(labels != digit)
+    nearest = ndimage.minimum(distance, labels, edge_marks)
+    for mark, gap in zip(edge_marks, np.atleast_1d(nearest)):
+        if gap > _MARK_GAP * digit_size or _thickness(labels[boxes[mark - 1]] == mark) > _EDGE_WIDER * digit_thickness:
+            masses[mark] = 0
+
+
+def _thickness(mask: np.ndarray) -> float:
+    """The width of a mark's thickest part, pinholes (texture, noise) closed first."""
+    closed = ndimage.binary_closing(np.pad(mask, 2), np.ones((3, 3), bool), iterations=2)
+    return 2.0 * float(ndimage.distance_transform_edt(closed).max())
+
+
+def _gaps_from(labels: np.ndarray, masses: np.ndarray, body: int) -> np.ndarray:
+    """How far each kept mark's box lies from the body's box, over the body's longer side."""
+    gaps = np.zeros_like(masses)
+    kept = np.flatnonzero(masses)
+    if len(kept) < 2:
+        return gaps
+    boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
+    biggest = boxes[body - 1]
+    size = max(biggest[0].stop - biggest[0].start, biggest[1].stop - biggest[1].start)
+    for mark in kept:
+        box = boxes[mark - 1]
+        gap_y = max(box[0].start - biggest[0].stop, biggest[0].start - box[0].stop, 0)
+        gap_x = max(box[1].start - biggest[1].stop, biggest[1].start - box[1].stop, 0)
+        gaps[mark] = max(gap_y, gap_x) / size
+    return gaps

@@ -1,0 +1,96 @@
+"""The surface a digit is written on: a page on a table, a page inside a dark border, a sticky note on a
+desk, the canvas of a drawing app. It is a large, smooth region of one colour, lighter than what
+surrounds it (a darker one is the ink: a bold digit) and close to a rectangle, even turned (a bold
+light digit on a dark ground is not). The picture is cropped to it and what lies outside it (the
+table, the corners a tilt uncovers) is painted over with the surface's own edge, so the later stages
+see only the page.
+"""
+
+import math
+
+import numpy as np
+from scipy import ndimage
+from scipy.spatial import ConvexHull
+
+from digits.preprocessing.arrays import border, median
+
+_SURFACE_WORK_SIDE = 128  # the surface is looked for at about this size
+_SURFACE_CONTRAST = 40.0  # a surface differs from its surroundings by this much (0-255, any channel) ...
+_SURFACE_SHARE = 0.12  # ... covers at least this share of the picture ...
+_SURFACE_SOLIDITY = 0.75  # ... is of one colour over this share of its area (the rest: what is written on it) ...
+_SURFACE_ROUGHNESS = 12.0  # ... is smooth: its colour changes by at most this much from pixel to pixel on average ...
+_HUE_SPREAD = 0.15  # colours whose channels' ratios spread by more than this are of another hue
+_SURFACE_FILL = 0.85  # ... fills this share of its tightest turned rectangle (a page is a quadrilateral,
+# even turned or seen at a slant; a bold digit, a blob or a ring is not) ...
+_SURFACE_ASPECT = 0.4  # ... that rectangle's short side at least this share of its long side (not a bar) ...
+_SURFACE_SIDES = 0.3  # ... and spans at least this share of the picture's width and of its height
+_SURFACE_EDGE_MARGIN = 0.03  # the surface's own edge (shadow, blur) is left out: this share of its size
+
+
+def find_surface(pixels: np.ndarray, of_another_colour: bool = False) -> np.ndarray:
+    """float32 (H, W, C): the picture cropped to the page, note or canvas the digit is on, if it lies on one.
+
+    `of_another_colour`: only a surface whose colour is not its surroundings' in other light (a shadow
+    darkens every channel alike; a note on a desk differs in hue).
+    """
+    height, width = pixels.shape[:2]
+    if min(height, width) < 64:
+        return pixels
+    step = math.ceil(max(height, width) / _SURFACE_WORK_SIDE)
+    small = ndimage.median_filter(pixels[::step, ::step], size=(3, 3, 1))
+    distance = np.abs(small - median(border(small))).max(axis=-1)
+    labels, count = ndimage.label(distance > _SURFACE_CONTRAST)
+    if count == 0:
+        return pixels
+    region = labels == 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
+    surface = ndimage.binary_fill_holes(region)
+    rows, cols = np.flatnonzero(surface.any(axis=1)), np.flatnonzero(surface.any(axis=0))
+    area = np.count_nonzero(surface)
+    rectangle_fill, rectangle_aspect = _rectangle_fit(surface)
+    if (area < _SURFACE_SHARE * region.size or np.count_nonzero(region) < _SURFACE_SOLIDITY * area
+            or rectangle_fill < _SURFACE_FILL or rectangle_aspect < _SURFACE_ASPECT or _roughness(small, region) > _SURFACE_ROUGHNESS
+            or median(small[region]).mean() < median(border(small)).mean()  # darker than round it: the ink
+            or (of_another_colour and not _differs_in_hue(median(small[region]), median(border(small))))
+            or rows[-1] - rows[0] < _SURFACE_SIDES * region.shape[0] or cols[-1] - cols[0] < _SURFACE_SIDES * region.shape[1]):
+        return pixels
+    mask = np.repeat(np.repeat(surface, step, axis=0), step, axis=1)[:height, :width]
+    margin = step + round(_SURFACE_EDGE_MARGIN * min(rows[-1] - rows[0], cols[-1] - cols[0]) * step)
+    mask = ndimage.binary_erosion(mask, np.ones((3, 3), bool), iterations=margin)
+    if not mask.any():
+        return pixels
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    crop = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    pixels, mask = pixels[crop], mask[crop]
+    nearest = ndimage.distance_transform_edt(~mask, return_distances=False, return_indices=True)
+    return pixels[nearest[0], nearest[1]]  # outside the surface: the nearest pixel of the surface's edge
+
+
+def _rectangle_fit(region: np.ndarray) -> tuple[float, float]:
+    """How much of its smallest enclosing rectangle (at any angle) a region fills, and that rectangle's
+    short side over its long side. The rectangle lies along one edge of the region's convex hull."""
+    rows, cols = np.nonzero(region)
+    corners = np.concatenate([np.stack([rows + dy, cols + dx], axis=1) for dy in (0, 1) for dx in (0, 1)])
+    hull = corners[ConvexHull(corners).vertices].astype(np.float64)
+    edges = np.roll(hull, -1, axis=0) - hull
+    angles = np.unique(np.mod(np.arctan2(edges[:, 0], edges[:, 1]), np.pi / 2))
+    cos, sin = np.cos(angles)[:, None], np.sin(angles)[:, None]
+    along, across = hull[:, 1] * cos + hull[:, 0] * sin, hull[:, 0] * cos - hull[:, 1] * sin
+    sides = np.stack([np.ptp(along, axis=1), np.ptp(across, axis=1)], axis=1)
+    best = int(np.argmin(sides.prod(axis=1)))
+    return float(len(rows) / sides[best].prod()), float(sides[best].min() / sides[best].max())
+
+
+def _differs_in_hue(colour: np.ndarray, surroundings: np.ndarray) -> bool:
+    """Whether two colours differ by more than a change of light: their channels' ratios spread apart."""
+    if colour.size < 3:
+        return False
+    ratios = (colour + 1.0) / (surroundings + 1.0)
+    return float(ratios.max() / ratios.min()) > 1 + _HUE_SPREAD
+
+
+def _roughness(small: np.ndarray, region: np.ndarray) -> float:
+    """How much the colour changes from one pixel to the next inside the region (0-255, any channel):
+    small on a page, even under a shadow's slow change; large on grained wood or a textured cloth."""
+    step_down = np.abs(np.diff(small, axis=0)).max(axis=-1)[region[1:] & region[:-1]]
+    step_across = np.abs(np.diff(small, axis=1)).max(axis=-1)[region[:, 1:] & region[:, :-1]]
+    return float(np.concatenate([step_down, step_across]).mean())
