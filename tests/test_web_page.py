@@ -175,7 +175,9 @@ def test_on_a_phone_nothing_is_wider_than_the_screen(phone_page, uplink_server, 
     phone_page.screenshot(path=DOCS / "classify-phone.png")
 
     phone_page.get_by_role("link", name="Models").click()
-    phone_page.locator(".anvil-role-card img").first.wait_for()
+    phone_page.locator(".anvil-role-headline .label-text").first.wait_for()  # the models page, not the result cards
+    phone_page.locator(".anvil-role-headline").first.locator("xpath=ancestor::*[contains(@class, 'anvil-role-card')]") \
+        .locator("img").first.wait_for()
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= width
     phone_page.screenshot(path=DOCS / "models-phone.png")
 
