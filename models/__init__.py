@@ -23,7 +23,7 @@ _KERAS_NAMES = {"CNNConfig": "models.cnn", "build_cnn": "models.cnn", "ViTConfig
                 "build_vit": "models.vit", "ClassTokenAndPosition": "models.vit"}
 
 __all__ = ["ARCHITECTURES", "MODEL_IDS", "ClassTokenAndPosition", "build_model", "card_path", "ensemble_weights",
-           "file_sha256", "litert_path", "load_card", "load_keras_model", "model_path"]
+           "file_sha256", "litert_path", "load_card", "load_keras_file", "load_keras_model", "model_path"]
 
 
 def __getattr__(name: str):
@@ -45,11 +45,16 @@ def build_model(model_id: str):
 
 def load_keras_model(model_id: str, directory: Path = MODELS_DIR):
     """The trained `.keras` model (training, evaluation against Keras, export); needs the train extra."""
+    return load_keras_file(model_path(model_id, directory))
+
+
+def load_keras_file(path: str | Path):
+    """A `.keras` file of either architecture, wherever it lies (a run's output, `--init-from`)."""
     import keras
 
     import models.vit  # noqa: F401  (registers the ViT's custom layer)
 
-    return keras.saving.load_model(model_path(model_id, directory), compile=False)
+    return keras.saving.load_model(path, compile=False)
 
 
 def model_path(model_id: str, directory: Path = MODELS_DIR) -> Path:

@@ -1,6 +1,9 @@
 """Training: a short real run of each architecture saves a model that reloads and predicts the same."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -151,13 +154,18 @@ def test_style_shift_augmentation_leaves_digits_the_shipped_model_still_reads(mn
         assert np.mean(read == y) > least, config
 
 
-def test_fine_tuning_starts_from_the_given_model_and_says_so(mnist_path, tmp_path):
-    card = train("cnn", epochs=1, data=mnist_path, out=tmp_path, limit=256, log_dir=tmp_path / "runs",
-                 verbose=0, suite_per_style=2, init_from=models.model_path("cnn"),
-                 command="digits train cnn --init-from models/cnn.keras")
+@pytest.mark.parametrize("model_id", ["cnn", "vit"])
+def test_fine_tuning_starts_from_the_given_model_and_says_so(model_id, mnist_path, tmp_path):
+    # In a fresh interpreter, as `digits train MODEL --init-from FILE` runs: loading the file must not
+    # depend on the architecture's module having been imported already.
+    run = (f"from training.train import train; train({model_id!r}, epochs=1, data={str(mnist_path)!r}, "
+           f"out={str(tmp_path)!r}, limit=256, log_dir={str(tmp_path / 'runs')!r}, verbose=0, suite_per_style=2, "
+           f"init_from={str(models.model_path(model_id))!r}, command='digits train {model_id} --init-from')")
+    subprocess.run([sys.executable, "-c", run], check=True, cwd=Path(models.__file__).parent.parent)
 
-    shipped = models.load_card("cnn")
-    assert card["init_from"]["file"] == "cnn.keras"
+    card = json.loads((tmp_path / f"{model_id}.json").read_text())
+    shipped = models.load_card(model_id)
+    assert card["init_from"]["file"] == f"{model_id}.keras"
     assert card["init_from"]["test_accuracy"] == shipped["test_accuracy"]
     assert card["validation_accuracy"] > 0.95  # 256 images from scratch would not get near this
     assert card["epochs"] == len(card["history"]["val_accuracy"]) == 1

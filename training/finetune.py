@@ -106,7 +106,7 @@ def finetune(model_id: str, feedback: str | Path, data: str | None = None, model
     x_mix = np.concatenate([x_train[mixed], *[x_learn] * config.correction_repeats])
     y_mix = np.concatenate([y_train[mixed], *[y_learn] * config.correction_repeats])
 
-    model = keras.saving.load_model(models.model_path(model_id, models_dir), compile=False)
+    model = models.load_keras_model(model_id, models_dir)
     before = (accuracy(predict(model, x_val), y_val), accuracy(predict(model, x_held), y_held))
     steps_per_epoch = -(-len(x_mix) // config.batch_size)
     model.compile(optimizer=make_optimizer(config, steps_per_epoch),

@@ -311,6 +311,27 @@ def phone_photo(digit: np.ndarray, rng) -> Upload:
     return encode(np.asarray(photo), "JPEG", "photo.jpg", quality=int(rng.integers(70, 90)))
 
 
+def lamp_photo(digit: np.ndarray, rng) -> Upload:
+    """A phone photo of a page under a desk lamp: a pool of light fading to dark corners, a dim exposure,
+    a small digit (a twentieth to a sixth of the frame) in pen or pencil, noise, blur, JPEG."""
+    height, width = 900, 1200
+    ink = upscaled(digit)
+    if rng.random() < 0.5:  # a pen's line, thinner than MNIST's strokes
+        line = ndimage.binary_dilation(skeletonize(ink > 0.5), iterations=int(rng.integers(1, 4)))
+        ink = ndimage.gaussian_filter(line.astype(np.float32), 1.0)
+    ink = placed(ink, (height, width), int(rng.integers(50, 160)), rng)
+    rows, columns = np.mgrid[0:height, 0:width].astype(np.float32)
+    angle = rng.uniform(0, 2 * np.pi)
+    gradient = np.cos(angle) * columns / width + np.sin(angle) * rows / height
+    light = 0.8 + rng.uniform(0.2, 0.5) * (gradient - gradient.mean())
+    light *= 1 - rng.uniform(0.3, 0.8) * (((columns - width / 2) / width) ** 2 + ((rows - height / 2) / height) ** 2)
+    paper = np.array([225, 215, 195], np.float32) * rng.uniform(0.75, 1.0)
+    colour = np.array([40, 40, 60], np.float32) + rng.uniform(0, 80)
+    rgb = (paper + (colour - paper) * ink[..., None]) * light[..., None] + rng.normal(0, rng.uniform(4, 10), (height, width, 1))
+    photo = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(rng.uniform(0.8, 2.0)))
+    return encode(np.asarray(photo), "JPEG", "lamp.jpg", quality=int(rng.integers(55, 85)))
+
+
 def transparent_drawing(digit: np.ndarray, rng) -> Upload:
     """Drawn in an app on a transparent background: the ink only in the alpha channel."""
     ink = resized(upscaled(digit), 280)
@@ -339,4 +360,5 @@ STYLES = {  # name: (the digits it applies to, or None for all; the renderer)
     "jpeg_scan": (None, jpeg_scan),
     "phone_photo": (None, phone_photo),
     "transparent_drawing": (None, transparent_drawing),
+    "lamp_photo": (None, lamp_photo),  # (new styles go last: the others keep their seeds)
 }

@@ -99,7 +99,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
 
     source = fine_tuned_from(init_from) if init_from else None  # read before `out` may overwrite it
     suite = load_suite(mnist, per_style=suite_per_style)
-    model = keras.saving.load_model(init_from, compile=False) if init_from else models.build_model(model_id)
+    model = models.load_keras_file(init_from) if init_from else models.build_model(model_id)
     steps_per_epoch = -(-len(x_train) // config.batch_size)
     model.compile(
         optimizer=make_optimizer(config, steps_per_epoch),
@@ -124,7 +124,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     )
     training_seconds = time.perf_counter() - started
 
-    best = keras.saving.load_model(model_file, compile=False)
+    best = models.load_keras_file(model_file)
     best.save(model_file)  # without the optimizer's state: a third of the size, and all serving needs
     history = {name: [round(float(v), 5) for v in values] for name, values in history.history.items()}
     validation_probabilities = predict(best, x_val)

@@ -17,13 +17,16 @@ from digits.preprocessing.arrays import border, low_percentile, median, otsu_thr
 MIN_INK_LEVEL = 12.0  # ink must differ from the background by this much (0-255) to count at all
 
 _LUMINANCE = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+_DARK_LEVEL = 80  # a background darker than this (0-255) has light ink on it
 _MIN_LIGHTING_SIDE = 32  # smaller pictures are too small to show uneven light
 _LIGHTING_WINDOW_FRACTION = 3  # the paper is seen past strokes up to the picture's short side / this wide
+_SMOOTH_LIGHT_TOLERANCE = 6.0  # a smooth surface follows the light on a border when most of it is this close
 _DEEPEST_SHADOW = 0.3  # a shadow leaves the paper at least this share of its brightness; darker is ink
 _RULING_WIDTH = 5  # the lines of ruled and squared paper are thinner than this (pixels, at up to 512 wide) ...
 _RULING_SPAN = 0.8  # ... and run across at least this share of the picture
 _MIN_RULED_SIDE = 64  # smaller pictures are too small to hold a ruled page
 _BRIGHTNESS_BAND = 8.0  # brightness (0-255) is binned this finely to find the paper's commonest level
+_NARROW = 0.4  # a picture narrower than this share of its height is narrow
 _INK_SHARE = 0.4  # a side of the picture's light/dark split holding less than this share of it is the ink
 
 
@@ -65,14 +68,26 @@ def even_out_lighting(pixels: np.ndarray) -> np.ndarray:
         return pixels
     grey = pixels @ _LUMINANCE if pixels.shape[-1] == 3 else pixels[..., 0]
     paper = float(np.percentile(border(grey), 90))
-    if paper < 128 or _border_is_flat(-grey):  # (negated, as the paper is the light side here)
+    if paper < _DARK_LEVEL or _border_is_flat(-grey):  # (negated, as the paper is the light side here)
+        return pixels
+    if paper < 128 and not _goes_further(grey - paper, grey - paper):  # a grey ground with light ink on it
         return pixels
     grey = ndimage.median_filter(grey, size=3)  # noise would lift the estimate above the paper's mean
-    filled = ndimage.maximum_filter(grey, size=min(height, width) // _LIGHTING_WINDOW_FRACTION | 1)
-    if float(filled.min()) < _DEEPEST_SHADOW * paper:
-        return pixels
-    lighting = morphology.reconstruction(filled, grey, method="erosion")
+    lighting = _smooth_lighting(grey, paper)
+    if lighting is None:
+        filled = ndimage.maximum_filter(grey, size=min(height, width) // _LIGHTING_WINDOW_FRACTION | 1)
+        if float(filled.min()) < _DEEPEST_SHADOW * paper:
+            return pixels
+        lighting = morphology.reconstruction(filled, grey, method="erosion")
     return np.clip(pixels * (paper / np.maximum(lighting, 1.0))[..., np.newaxis], 0.0, 255.0)
+
+
+def _smooth_lighting(grey: np.ndarray, paper: float) -> np.ndarray | None:
+    """The light on the page as a smooth surface (a lamp's pool of light, darker corners), or None
+    where the page's border shows light that no smooth surface follows (a hard-edged shadow)."""
+    lighting = paper - _background_surface(paper - grey)
+    residual = np.abs(border(grey) - border(lighting))
+    return lighting if float(np.percentile(residual, 80)) <= _SMOOTH_LIGHT_TOLERANCE else None
 
 
 def signal_from_colour(pixels: np.ndarray) -> np.ndarray:
@@ -93,7 +108,8 @@ def _background_colour(pixels: np.ndarray) -> np.ndarray:
 
     Ink that runs into the edges all round (a tight crop: a 0 or an 8 filling its box) makes the
     border look like the ink. The background is then the other side of the picture's light/dark
-    split: in a picture of a digit the ink is the smaller share.
+    split: in a picture of a digit the ink is the smaller share, except in a 1 cropped to its ink,
+    which the picture's layout tells (`_stroke_side`).
     """
     edge = border(pixels)
     colour = median(edge)
@@ -106,12 +122,44 @@ def _background_colour(pixels: np.ndarray) -> np.ndarray:
     if np.ptp(grey) < 2 * MIN_INK_LEVEL:  # nothing to split: the picture is one colour
         return colour
     border_is_light = float(colour @ _LUMINANCE if colour.size == 3 else colour[0]) > threshold
+    ink_is_light = _stroke_side(light)
+    if ink_is_light is not None:  # the slivers of paper are mostly the strokes' soft edges: take their far end
+        paper = ~light if ink_is_light else light
+        order = np.argsort(grey[paper])
+        return pixels[paper][order[len(order) // 10 if ink_is_light else len(order) - 1 - len(order) // 10]]
     light_share = float(light.mean())
     if border_is_light and light_share < _INK_SHARE:
         return median(pixels[~light])
     if not border_is_light and light_share > 1 - _INK_SHARE:
         return median(pixels[light])
     return _commonest(pixels[light] if border_is_light else pixels[~light])  # the border's side
+
+
+def _stroke_side(light: np.ndarray) -> bool | None:
+    """In a tall, narrow picture (a 1 cropped to its ink), which side of the light/dark split is the ink.
+
+    The ink is a stroke: it runs from the top to the bottom in one piece and crosses each row once,
+    the paper being left in slivers beside it. True: the light side; None: the picture is not tall and
+    narrow (a wide crop is a row of digits), or neither side looks like that (noise, say).
+    """
+    if light.shape[1] > _NARROW * light.shape[0]:
+        return None
+    end = max(2, len(light) // 8)  # the soft tip of a stroke may stop short of the picture's end
+
+    def is_a_stroke(side: np.ndarray) -> bool:
+        labels, _ = ndimage.label(side, structure=np.ones((3, 3), bool))
+        top, bottom = labels[:end], labels[-end:]
+        if not np.intersect1d(top[top > 0], bottom[bottom > 0]).size:
+            return False
+        runs = np.count_nonzero(np.diff(side.astype(np.int8), axis=1) == 1, axis=1) + side[:, 0]
+        return np.mean(runs[runs > 0] == 1) >= 0.8
+
+    light_is_stroke, dark_is_stroke = is_a_stroke(light), is_a_stroke(~light)
+    if light_is_stroke != dark_is_stroke:
+        return light_is_stroke
+    if light_is_stroke:  # both, in a picture a few pixels wide: the slivers lie at the sides, the 1 in the middle
+        return bool(np.mean(light[:, light.shape[1] // 2]) > 0.5)
+    return None
 
 
 def _commonest(pixels: np.ndarray) -> np.ndarray:
@@ -125,16 +173,21 @@ def _commonest(pixels: np.ndarray) -> np.ndarray:
 
 def _ink_is_dark(darkest: np.ndarray, lightest: np.ndarray, background: np.ndarray) -> bool:
     level = float(background @ _LUMINANCE) if background.size == 3 else float(background[0])
-    if level < 80:
+    if level < _DARK_LEVEL:
         return False
     if level > 176:
         return True
-    # A mid-grey background: the ink is on whichever side the image goes further.
-    step = max(1, round(math.sqrt(darkest.size / 16384)))
-    darker = np.sort(darkest[::step, ::step], axis=None)
-    lighter = np.sort(lightest[::step, ::step], axis=None)
-    tail = len(darker) // 200  # the strongest 0.5%
-    return -darker[tail] > lighter[-1 - tail]
+    return _goes_further(darkest, lightest)  # a mid-grey background: a dim photo of a page, a grey canvas
+
+
+def _goes_further(darkest: np.ndarray, lightest: np.ndarray) -> bool:
+    """Whether the picture goes further below its background (`darkest`, negative there) than above
+    it (`lightest`): the side the ink is on. A small digit in a photo covers a few hundredths of the
+    picture, so only its strongest few pixels in ten thousand (and at least ten) are compared."""
+    step = max(1, round(math.sqrt(darkest.size / 65536)))
+    darker, lighter = darkest[::step, ::step].ravel(), lightest[::step, ::step].ravel()
+    tail = min(max(10, darker.size // 5000), darker.size // 200)
+    return -float(np.partition(darker, tail)[tail]) > float(np.partition(lighter, lighter.size - 1 - tail)[-1 - tail])
 
 
 def subtract_uneven_background(signal: np.ndarray) -> np.ndarray:
