@@ -37,7 +37,8 @@ from digits.preprocessing.decode import (
     decode,
 )
 from digits.preprocessing.errors import describe_file
-from digits.preprocessing.ink import MIN_INK_LEVEL, even_out_lighting, find_ink, noise_level
+from digits.preprocessing.ink import MIN_INK_LEVEL, find_ink, noise_level
+from digits.preprocessing.lighting import even_out_lighting
 from digits.preprocessing.locate import (
     LOW_CONTRAST_WARNING,
     NO_DIGIT_WARNING,

@@ -1,0 +1,55 @@
+"""The lines of ruled and squared paper, removed from the ink signal; the strokes that cross them stay."""
+
+import numpy as np
+from scipy import ndimage
+
+from digits.preprocessing.polarity import MIN_INK_LEVEL
+
+_RULING_WIDTH = 5  # the lines of ruled and squared paper are thinner than this (pixels, at up to 512 wide) ...
+_RULING_SPAN = 0.8  # ... and run across at least this share of the picture
+_MIN_RULED_SIDE = 64  # smaller pictures are too small to hold a ruled page
+
+
+def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
+    """The ink less the lines of ruled or squared paper. Strokes keep their ink where they cross one
+    (a thick one as it is thicker than the line, a thin one or a printed box's line as it goes on
+    beyond it); a single long thin stroke (a 7's bar drawn with a fine pen) stays.
+    """
+    if min(ink.shape) < _MIN_RULED_SIDE:
+        return ink
+    thin = ink - ndimage.grey_opening(ink, size=(_RULING_WIDTH, _RULING_WIDTH))  # what a small square cannot fit in
+    # Lines across the rows (ruled paper) and down the columns (squared paper).
+    along_rows, along_columns = _rulings_along_rows(thin), _rulings_along_rows(thin.T).T
+    # Where a thin stroke or a printed box's line crosses a ruling, it keeps its ink there.
+    crossings = (_crossed(thin, along_rows) & ~along_columns) | (_crossed(thin.T, along_columns.T).T & ~along_rows)
+    return ink - np.where((along_rows | along_columns) & ~crossings, thin, 0.0)
+
+
+def _crossed(thin: np.ndarray, rulings: np.ndarray, reach: int = 10) -> np.ndarray:
+    """The pixels of row-wise rulings with thin ink just above and just below them, off the rulings:
+    where something crosses the line."""
+    outside = (thin > MIN_INK_LEVEL) & ~rulings
+    above, below = np.zeros_like(outside), np.zeros_like(outside)
+    for step in range(1, reach + 1):
+        above[step:] |= outside[:-step]
+        below[:-step] |= outside[step:]
+    return rulings & above & below
+
+
+def _rulings_along_rows(thin: np.ndarray) -> np.ndarray:
+    """Where the thin ink forms ruled lines along the rows: at least two lines across nearly the whole
+    width (plus, then, those a tilted frame cuts short at its edge), with their soft edges."""
+    length = thin.shape[1]
+    tolerant = ndimage.maximum_filter(thin, size=(5, 1))  # a page photographed slightly askew
+    on_line = ndimage.grey_opening(tolerant, size=(1, max(3, length // 12))) > MIN_INK_LEVEL
+    # A line is cut where the digit crosses it: pieces in line with each other make one line.
+    labels, count = ndimage.label(ndimage.maximum_filter1d(on_line, length // 3 | 1, axis=1))
+    pieces = labels * on_line  # each line's own pixels, labelled by the line they belong to
+    boxes = [box[1] if box else slice(0, 0) for box in ndimage.find_objects(pieces, count)]
+    spans = np.array([box.stop - box.start for box in boxes], dtype=int).reshape(-1)
+    across = spans >= _RULING_SPAN * length
+    if np.count_nonzero(across) < 2:
+        return np.zeros(thin.shape, bool)
+    off_the_edge = np.array([box.start == 0 or box.stop == length for box in boxes]) & (spans >= length // 4)
+    rulings = np.isin(pieces, np.flatnonzero(across | off_the_edge) + 1)
+    return ndimage.binary_dilation(rulings, np.ones((3, 3), bool))
