@@ -1,13 +1,15 @@
 """What a layout or a form puts round a digit, found among the ink's marks so that it can be set aside:
 printed boxes and frames, the thin straight lines of a layout or a form, areas of another shade (the
 panels and bars of a user interface), boxes with ruler-straight outlines, blocks along an edge (the
-edge of a laptop or a book), lines right across the picture (a fold, a crease).
+edge of a laptop or a book), lines right across the picture (a fold, a crease), solid shapes lying
+along the picture's edge (the table beyond a page that crosses the frame, a corner a tilt uncovers).
 """
 
 import math
 
 import numpy as np
 from scipy import ndimage
+from scipy.spatial import ConvexHull, QhullError
 
 from digits.preprocessing.arrays import median
 from digits.preprocessing.normalise import stroke_width
@@ -150,6 +152,9 @@ def set_aside_lines_and_blocks(labels: np.ndarray, masses: np.ndarray) -> None:
                 and sum(contact >= _BLOCK_CONTACT for contact in contacts) >= 2):
             masses[mark] = 0  # what surrounds the picture: the window's bars and panels, a frame
             continue
+        if _lies_along_an_edge(own, (rows.start == 0, rows.stop == height, cols.start == 0, cols.stop == width)):
+            masses[mark] = 0
+            continue
         if own.mean() < _BLOCK_FILL:
             continue
         sides = ((rows.start == 0, own[0].sum() / width, rows.stop == height),
@@ -158,3 +163,27 @@ def set_aside_lines_and_blocks(labels: np.ndarray, masses: np.ndarray) -> None:
                  (cols.stop == width, own[:, -1].sum() / height, cols.start == 0))
         if any(touches and contact >= _BLOCK_CONTACT and not opposite for touches, contact, opposite in sides):
             masses[mark] = 0
+
+
+def _lies_along_an_edge(own: np.ndarray, touches: tuple[bool, bool, bool, bool]) -> bool:
+    """Whether a mark (its box's pixels) is a solid shape lying along one side of the picture, its
+    contact there nearly as long as the mark itself, away from the opposite side: what lies beyond a
+    page's edge (the table), a corner a tilt uncovers. A stroke meets the edge only across its width;
+    a digit cropped tight reaches the opposite side too; a solid shape is nearly its own convex hull."""
+    top, bottom, left, right = touches
+    contacts = ((top and not bottom, own[0]), (bottom and not top, own[-1]),
+                (left and not right, own[:, 0]), (right and not left, own[:, -1]))
+    if not any(alone and line.mean() >= _BLOCK_CONTACT for alone, line in contacts):
+        return False
+    return _solidity(own) >= _BLOCK_FILL
+
+
+def _solidity(own: np.ndarray) -> float:
+    """The share of its convex hull that a mark fills."""
+    rows, cols = np.nonzero(own)
+    corners = np.concatenate([np.stack([rows + dy, cols + dx], axis=1) for dy in (0, 1) for dx in (0, 1)])
+    try:
+        hull = ConvexHull(corners)
+    except QhullError:  # a straight line of pixels
+        return 1.0
+    return float(len(rows) / hull.volume)
