@@ -9,9 +9,9 @@ import math
 
 import numpy as np
 from scipy import ndimage
-from scipy.spatial import ConvexHull, QhullError
 
 from digits.preprocessing.arrays import median
+from digits.preprocessing.locate.shapes import solidity
 from digits.preprocessing.normalise import stroke_width
 
 _FRAME_SIDE_COVER = 0.75  # a frame's straight lines run along this share of three or four sides of its box
@@ -175,15 +175,5 @@ def _lies_along_an_edge(own: np.ndarray, touches: tuple[bool, bool, bool, bool])
                 (left and not right, own[:, 0]), (right and not left, own[:, -1]))
     if not any(alone and line.mean() >= _BLOCK_CONTACT for alone, line in contacts):
         return False
-    return _solidity(own) >= _BLOCK_FILL
+    return solidity(own) >= _BLOCK_FILL
 
-
-def _solidity(own: np.ndarray) -> float:
-    """The share of its convex hull that a mark fills."""
-    rows, cols = np.nonzero(own)
-    corners = np.concatenate([np.stack([rows + dy, cols + dx], axis=1) for dy in (0, 1) for dx in (0, 1)])
-    try:
-        hull = ConvexHull(corners)
-    except QhullError:  # a straight line of pixels
-        return 1.0
-    return float(len(rows) / hull.volume)

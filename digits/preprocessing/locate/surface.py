@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 from scipy import ndimage
-from scipy.spatial import ConvexHull
 
 from digits.preprocessing.arrays import border, median
+from digits.preprocessing.locate.shapes import rectangle_fit
 
 _SURFACE_WORK_SIDE = 128  # the surface is looked for at about this size
 _SURFACE_CONTRAST = 40.0  # a surface differs from its surroundings by this much (0-255, any channel) ...
@@ -71,7 +71,7 @@ def _as_surface(small: np.ndarray, region: np.ndarray, surroundings: np.ndarray,
     area = np.count_nonzero(surface)
     if not area or area < _SURFACE_SHARE * region.size or np.count_nonzero(region) < _SURFACE_SOLIDITY * area:
         return None
-    rectangle_fill, rectangle_aspect = _rectangle_fit(surface)
+    rectangle_fill, rectangle_aspect = rectangle_fit(surface)
     colour = median(small[region])
     if (rectangle_fill < _SURFACE_FILL or rectangle_aspect < _SURFACE_ASPECT or _roughness(small, region) > _SURFACE_ROUGHNESS
             or colour.mean() < surroundings.mean()  # darker than round it: the ink
@@ -97,21 +97,6 @@ def _cut_at_edges(small: np.ndarray, region: np.ndarray) -> np.ndarray:
         return region
     largest = labels == 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
     return ndimage.binary_dilation(largest, mask=region)  # its own edge pixels back
-
-
-def _rectangle_fit(region: np.ndarray) -> tuple[float, float]:
-    """How much of its smallest enclosing rectangle (at any angle) a region fills, and that rectangle's
-    short side over its long side. The rectangle lies along one edge of the region's convex hull."""
-    rows, cols = np.nonzero(region)
-    corners = np.concatenate([np.stack([rows + dy, cols + dx], axis=1) for dy in (0, 1) for dx in (0, 1)])
-    hull = corners[ConvexHull(corners).vertices].astype(np.float64)
-    edges = np.roll(hull, -1, axis=0) - hull
-    angles = np.unique(np.mod(np.arctan2(edges[:, 0], edges[:, 1]), np.pi / 2))
-    cos, sin = np.cos(angles)[:, None], np.sin(angles)[:, None]
-    along, across = hull[:, 1] * cos + hull[:, 0] * sin, hull[:, 0] * cos - hull[:, 1] * sin
-    sides = np.stack([np.ptp(along, axis=1), np.ptp(across, axis=1)], axis=1)
-    best = int(np.argmin(sides.prod(axis=1)))
-    return float(len(rows) / sides[best].prod()), float(sides[best].min() / sides[best].max())
 
 
 def _differs_in_hue(colour: np.ndarray, surroundings: np.ndarray) -> bool:
