@@ -166,14 +166,16 @@ def set_aside_lines_and_blocks(labels: np.ndarray, masses: np.ndarray) -> None:
 
 
 def _lies_along_an_edge(own: np.ndarray, touches: tuple[bool, bool, bool, bool]) -> bool:
-    """Whether a mark (its box's pixels) is a solid shape lying along one side of the picture, its
-    contact there nearly as long as the mark itself, away from the opposite side: what lies beyond a
-    page's edge (the table), a corner a tilt uncovers. A stroke meets the edge only across its width;
-    a digit cropped tight reaches the opposite side too; a solid shape is nearly its own convex hull."""
+    """Whether a mark (its box's pixels) lies along the picture's edge, its contact there nearly as long
+    as the mark itself and away from the opposite side: a solid shape along one side (what lies beyond
+    a page's edge: the table), or any shape along two sides that meet (a corner a tilt uncovers). A
+    stroke meets the edge only across its width; a digit cropped tight reaches the opposite side too;
+    a solid shape is nearly its own convex hull."""
     top, bottom, left, right = touches
-    contacts = ((top and not bottom, own[0]), (bottom and not top, own[-1]),
-                (left and not right, own[:, 0]), (right and not left, own[:, -1]))
-    if not any(alone and line.mean() >= _BLOCK_CONTACT for alone, line in contacts):
-        return False
-    return solidity(own) >= _BLOCK_FILL
+    along = [alone and line.mean() >= _BLOCK_CONTACT for alone, line in
+             ((top and not bottom, own[0]), (bottom and not top, own[-1]), (left and not right, own[:, 0]),
+              (right and not left, own[:, -1]))]
+    if (along[0] or along[1]) and (along[2] or along[3]):
+        return True  # along two sides that meet: a corner of the picture, filled (a table's corner, a tilt's)
+    return any(along) and solidity(own) >= _BLOCK_FILL
 
