@@ -104,10 +104,12 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
     return (images.astype(np.float32) / 255.0)[..., np.newaxis]
 
 
-def prepare_upload(data: bytes, filename: str | None = None) -> PreparedImage:
-    """An uploaded file (image or 28x28 CSV) as the 28x28 MNIST-style digit a model expects."""
+def prepare_upload(data: bytes, filename: str | None = None, judged: bool = True) -> PreparedImage:
+    """An uploaded file (image or 28x28 CSV) as the 28x28 MNIST-style digit a model expects.
+
+    `judged`: what locate finds in a photo is judged by the digit scorer (off only to train it)."""
     decoded = decode(data, filename)
-    pixels, notes, found = _digit_of(decoded.pixels, decoded.lossy)
+    pixels, notes, found = _digit_of(decoded.pixels, decoded.lossy, judged)
     return PreparedImage(pixels, notes, decoded.source_format, decoded.source_size, found)
 
 
@@ -145,7 +147,7 @@ def _csv_row(pixels: np.ndarray, row: int, label: int | None) -> PreparedImage:
     return PreparedImage(digit, notes, "CSV", (IMAGE_SIZE, IMAGE_SIZE), found, row=row, label=label)
 
 
-def _digit_of(pixels: np.ndarray, lossy: bool) -> tuple[np.ndarray, tuple[str, ...], bool]:
+def _digit_of(pixels: np.ndarray, lossy: bool, judged: bool = True) -> tuple[np.ndarray, tuple[str, ...], bool]:
     """Decoded pixels -> the read-only 28x28 digit, the warnings about it, and whether there is a digit."""
     lit = even_out_lighting(pixels)  # first, as a shadow is not a surface
     surface = find_surface(lit)
@@ -162,7 +164,7 @@ def _digit_of(pixels: np.ndarray, lossy: bool) -> tuple[np.ndarray, tuple[str, .
         found = located.digit is not None
         digit = to_mnist_frame(located.digit) if found else np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.uint8)
         notes = located.warnings
-        if found and lossy and not looks_like_handwriting(digit):  # a photo: the scorer judges what was found
+        if found and lossy and judged and not looks_like_handwriting(digit):  # a photo: the scorer judges what was found
             digit, notes, found = np.zeros_like(digit), (NO_DIGIT_WARNING.format(NOT_HANDWRITING),), False
     digit.setflags(write=False)
     return digit, notes, found
