@@ -17,9 +17,9 @@ from digits.preprocessing.locate import ONLY_SPECKS, ONLY_TEXTURE, STRAIGHT_BAR,
 from upload_files import best_shift_correlation, encode, photo_jpeg
 
 COUNT = 40  # digits (or pictures without one) per scene, as the maintainers measure
-# The target is "no digit" for 95% of each kind of picture without a digit; these two, added to widen
-# the judge, are held where the locate stage has them so far (scripts/measure_scenes.py, README).
-NO_DIGIT_SHARE = {"table with things on it": 0.4, "empty page close up": 0.9}
+# The target is "no digit" for 95% of each kind of picture without a digit; this kind, added to widen
+# the judge, is held where the locate stage and the scorer have it so far (README, "Reading real uploads").
+NO_DIGIT_SHARE = {"table with things on it": 0.65}
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,8 @@ One stage, three modules: `surface` finds the page, note or canvas and cuts it o
 `layout` finds what a layout or a form puts round a digit (boxes, frames, lines, panels, bars, blocks);
 `marks` takes the ink's connected pieces, sets those aside and chooses the digit's. Here the marks
 are judged: no digit is an answer when there is no ink, only specks, a solid shape, text, a straight
-bar on a photo (a pen), or faint marks on a grained ground or soft ones hardly anywhere clear.
+bar on a photo (a pen), faint marks on a grained ground, soft ones hardly anywhere clear (a knot in
+wood), or small faint ones in a photo (dust, grain).
 """
 
 from __future__ import annotations

@@ -131,8 +131,9 @@ def set_aside_boxes(labels: np.ndarray, masses: np.ndarray) -> None:
 
 def set_aside_lines_and_blocks(labels: np.ndarray, masses: np.ndarray) -> None:
     """Dropped (masses set to 0), wherever they are: thin lines right across the picture (a fold, a
-    crease, a separator, a ruler's edge) and solid blocks along one side that do not reach the other
-    (the edge of a laptop or a book, a bar of a user interface). Handwriting is neither."""
+    crease, a separator, a ruler's edge), solid blocks along one side that do not reach the other
+    (the edge of a laptop or a book, a bar of a user interface), and shapes lying along the edge
+    (`_lies_along_an_edge`: the table beyond a page, a corner). Handwriting is none of these."""
     kept = np.flatnonzero(masses)
     if not len(kept):
         return
