@@ -19,7 +19,7 @@ from upload_files import best_shift_correlation, encode, photo_jpeg
 COUNT = 40  # digits (or pictures without one) per scene, as the maintainers measure
 # The target is "no digit" for 95% of each kind of picture without a digit; this kind, added to widen
 # the judge, is held where the locate stage and the scorer have it so far (README, "Reading real uploads").
-NO_DIGIT_SHARE = {"table with things on it": 0.65}
+NO_DIGIT_SHARE = {"table with things on it": 0.625}
 
 
 @pytest.fixture(scope="module")
