@@ -1,5 +1,6 @@
 """Train the digit/not-digit scorer (models/digit_scorer.py): a tiny MLP on the shape measures of the
-28x28 image the upload pipeline hands the models (digits/preprocessing/shape_features.py).
+28x28 image the upload pipeline hands the models, and that image at 7x7
+(digits/preprocessing/shape_features.py).
 
 Positives: MNIST *training* digits (the training part of the models' seeded split) rendered into the
 scenes of tests/scenes.py and into the style-shift styles, read by `prepare_upload`. Negatives:
@@ -119,6 +120,13 @@ def fit(features: np.ndarray, labels: np.ndarray, config: ScorerConfig) -> Digit
     return DigitScorer(mean, scale, w1, b1, w2, float(b2[0]), threshold=0.5)
 
 
+def threshold_for(digit_scores: np.ndarray, config: ScorerConfig) -> float:
+    """The score below which a picture is "no digit": that of the lowest `max_digits_rejected` of the
+    validation digits, lowered by `threshold_margin` in log-odds."""
+    at_share = float(np.sort(digit_scores)[int(np.floor(config.max_digits_rejected * len(digit_scores)))])
+    return float(1 / (1 + np.exp(config.threshold_margin - np.log(at_share / (1 - at_share)))))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data")
@@ -138,11 +146,8 @@ def main() -> None:
     validation = np.random.default_rng(config.seed).random(len(labels)) < config.validation_share
     scorer = fit(features[~validation], labels[~validation], config)
     scores = scorer.score(features)
-    digit_scores = np.sort(scores[validation & labels])
-    at_share = float(digit_scores[int(np.floor(config.max_digits_rejected * len(digit_scores)))])
-    threshold = 1 / (1 + np.exp(config.threshold_margin - np.log(at_share / (1 - at_share))))
-    scorer = DigitScorer(**{**scorer.__dict__, "threshold": threshold})
-    said_no = scores < threshold
+    scorer = DigitScorer(**{**scorer.__dict__, "threshold": threshold_for(scores[validation & labels], config)})
+    said_no = scores < scorer.threshold
     kinds = np.array(kinds)
     per_kind = {kind: {"validation_pictures": int(np.sum(validation & (kinds == kind))),
                        "said_no_digit": round(float(np.mean(said_no[validation & (kinds == kind)])), 4)}
