@@ -393,6 +393,131 @@ def empty_page_on_table(rng) -> bytes:
     return photo_jpeg(image + rng.normal(0, 3, image.shape))
 
 
+PALE_WOODS = [(196, 164, 120), (214, 190, 150), (175, 140, 100)]
+CLOTHS = [(70, 80, 110), (150, 40, 50), (200, 200, 190), (60, 100, 70), (120, 120, 125)]
+PENS = [(20, 40, 140), (15, 15, 15), (235, 235, 235), (180, 30, 30), (30, 120, 60), (240, 200, 40)]
+
+
+def _cloth(rng, height: int, width: int, colour) -> np.ndarray:
+    """(H, W, 3) float: a woven cloth (a table cloth, a sofa, jeans): fine threads both ways, a few folds."""
+    y, x = np.mgrid[:height, :width].astype(np.float32)
+    period = rng.uniform(2.5, 5.0)
+    weave = np.sin(2 * np.pi * x / period) * np.sin(2 * np.pi * y / period)
+    folds = np.sin(x / rng.uniform(40, 120) + y / rng.uniform(60, 200) + rng.uniform(0, 6))
+    shade = 1.0 + rng.uniform(0.04, 0.1) * weave + rng.uniform(0.03, 0.1) * folds
+    return np.asarray(colour, np.float32) * shade[..., None] + rng.normal(0, 4, (height, width, 1))
+
+
+def _keyboard(draw: ImageDraw.ImageDraw, width: int, height: int, rng) -> None:
+    """The edge of a laptop's keyboard from one side: a dark or silver body with rows of keys, letters on them."""
+    body, key, letter = [((35, 35, 38), (20, 20, 22), (200, 200, 200)), ((190, 190, 195), (240, 240, 242), (60, 60, 60))][rng.integers(2)]
+    depth = int(rng.uniform(0.25, 0.45) * height)
+    top = height - depth if rng.random() < 0.5 else 0
+    draw.rectangle([0, top, width, top + depth], fill=body)
+    side = int(rng.integers(26, 40))
+    for row_top in range(top + 8, top + depth - side, side + 6):
+        for left in range(int(rng.integers(4, 20)), width - side, side + 6):
+            draw.rounded_rectangle([left, row_top, left + side, row_top + side], radius=4, fill=key)
+            if rng.random() < 0.8:
+                _text_row(draw, left + side // 3, row_top + side // 3, side // 3, left + side // 2, letter, rng)
+
+
+def _mug(draw: ImageDraw.ImageDraw, width: int, height: int, rng) -> None:
+    """A mug seen from above: a thick ring of one colour with coffee in it and a handle."""
+    radius = int(rng.uniform(0.1, 0.18) * height)
+    cx, cy = int(rng.uniform(0.15, 0.85) * width), int(rng.uniform(0.15, 0.85) * height)
+    colour = tuple(int(c) for c in rng.choice([(240, 240, 235), (30, 60, 120), (170, 40, 40), (40, 40, 40)]))
+    draw.ellipse([cx + radius - 10, cy - radius // 3, cx + radius + radius // 2, cy + radius // 3], outline=colour, width=9)
+    draw.ellipse([cx - radius, cy - radius, cx + radius, cy + radius], fill=colour)
+    inner = int(radius * 0.8)
+    draw.ellipse([cx - inner, cy - inner, cx + inner, cy + inner], fill=(70, 40, 25))
+
+
+def _phone(draw: ImageDraw.ImageDraw, width: int, height: int, rng) -> None:
+    """A phone lying on the table, a little turned: a dark slab with a dark or lit screen."""
+    long_side, short_side = rng.uniform(0.35, 0.55) * height, 0.0
+    short_side = long_side * 0.48
+    angle = rng.uniform(0, np.pi)
+    cx, cy = rng.uniform(0.2, 0.8) * width, rng.uniform(0.25, 0.75) * height
+    def corners(along: float, across: float):
+        u, v = np.array([np.cos(angle), np.sin(angle)]), np.array([-np.sin(angle), np.cos(angle)])
+        return [tuple(np.array([cx, cy]) + a * along / 2 * u + b * across / 2 * v) for a, b in ((-1, -1), (1, -1), (1, 1), (-1, 1))]
+    draw.polygon(corners(long_side, short_side), fill=(25, 25, 28))
+    screen = (15, 15, 18) if rng.random() < 0.6 else (90, 130, 190)
+    draw.polygon(corners(long_side * 0.9, short_side * 0.86), fill=screen)
+
+
+def _pen(draw: ImageDraw.ImageDraw, width: int, height: int, rng) -> None:
+    """A pen or a pencil of any colour lying anywhere, a cap or a tip at one end."""
+    length, thick = rng.uniform(0.25, 0.6) * width, int(rng.integers(6, 15))
+    angle = rng.uniform(0, np.pi)
+    cx, cy = rng.uniform(0.15, 0.85) * width, rng.uniform(0.15, 0.85) * height
+    dx, dy = length / 2 * np.cos(angle), length / 2 * np.sin(angle)
+    body = PENS[rng.integers(len(PENS))]
+    draw.line([(cx - dx, cy - dy), (cx + dx, cy + dy)], fill=body, width=thick)
+    end = tuple(int(c) for c in rng.choice([(40, 40, 40), (200, 170, 120), (190, 190, 195)]))
+    draw.line([(cx + 0.75 * dx, cy + 0.75 * dy), (cx + dx, cy + dy)], fill=end, width=max(3, thick - 2))
+
+
+def table_with_things(rng) -> bytes:
+    """A photo of a table and what lies on it, with no page: pale or dark wood or a cloth, and a
+    keyboard's edge, a mug, a phone or pens of several colours (a white one on pale wood too)."""
+    height, width = 480, 640
+    kind = rng.integers(3)
+    if kind == 0:
+        ground = _wood(rng, height, width, PALE_WOODS[rng.integers(len(PALE_WOODS))])
+    elif kind == 1:
+        ground = _cloth(rng, height, width, CLOTHS[rng.integers(len(CLOTHS))])
+    else:
+        ground = _table(rng, height, width, objects=False)
+    photo = Image.fromarray(np.clip(ground, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(photo)
+    things = [_keyboard, _mug, _phone, _pen, _pen]
+    for index in rng.choice(len(things), size=int(rng.integers(1, 4)), replace=False):
+        things[index](draw, width, height, rng)
+    image = np.asarray(photo.filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 1.5))), np.float32)
+    image = image * _lighting(height, width, rng)
+    return photo_jpeg(image + rng.normal(0, 3, image.shape))
+
+
+def _paper_grain(rng, height: int, width: int) -> np.ndarray:
+    """(H, W, 1): paper's own texture, fibres and a slight mottling, around 1."""
+    mottling = np.asarray(Image.fromarray(rng.normal(0, 1, (height // 16 + 1, width // 16 + 1)).astype(np.float32))
+                          .resize((width, height), Image.Resampling.BICUBIC))
+    return (1.0 + 0.012 * mottling + rng.normal(0, 0.01, (height, width)))[..., None]
+
+
+def empty_page_close_up(rng) -> bytes:
+    """An empty page photographed close, with what a close photo of paper has: its edge crossing the
+    frame (the table beyond it), a hand's or a phone's shadow with a straight or soft edge, a fold or
+    a crease, the paper's grain; maybe a little turned."""
+    height, width = 480, 640
+    image = _table(rng, height, width, objects=False)
+    page = np.zeros((height, width), bool)
+    page[int(rng.integers(0, 2)) * int(rng.integers(30, 160)):, : width - int(rng.integers(0, 2)) * int(rng.integers(40, 200))] = True
+    if rng.random() < 0.5:  # the page's edge crosses the frame at a slant
+        slope, at = rng.uniform(-0.3, 0.3), rng.uniform(0.55, 0.9) * width
+        page &= np.arange(width)[None, :] < at + slope * np.arange(height)[:, None]
+    paper = np.asarray(PAPER, np.float32) * _paper_grain(rng, height, width)
+    image = np.where(page[..., None], paper, image)
+    y, x = np.mgrid[:height, :width].astype(np.float32)
+    kind = rng.integers(3)
+    if kind == 0:  # a shadow whose edge is straight: a phone held over the page, a ruler, a book
+        angle = rng.uniform(0, np.pi)
+        distance = (x - rng.uniform(0.3, 0.7) * width) * np.cos(angle) + (y - rng.uniform(0.3, 0.7) * height) * np.sin(angle)
+        softness = rng.uniform(0.7, 6.0)
+        image *= (1 - rng.uniform(0.2, 0.5) / (1 + np.exp(-distance / softness)))[..., None]
+    elif kind == 1:  # a fold or a crease: a thin line of shade, brighter on one side
+        angle = rng.uniform(0, np.pi)
+        distance = (x - rng.uniform(0.3, 0.7) * width) * np.cos(angle) + (y - rng.uniform(0.3, 0.7) * height) * np.sin(angle)
+        image *= (1 - rng.uniform(0.05, 0.15) * np.exp(-(distance / rng.uniform(1.0, 2.5)) ** 2)
+                  + rng.uniform(-0.04, 0.04) * (distance > 0))[..., None]
+    turned = Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).rotate(
+        rng.uniform(-4, 4), Image.Resampling.BILINEAR, expand=False, fillcolor=TABLES[rng.integers(len(TABLES))])
+    image = np.asarray(turned, np.float32) * _lighting(height, width, rng)
+    return photo_jpeg(image + rng.normal(0, 3, image.shape))
+
+
 def empty_screenshot(rng) -> bytes:
     return screenshot(np.zeros((28, 28), np.uint8), rng)  # the same layouts, the canvas empty
 
@@ -405,4 +530,6 @@ BLANKS = {
     "table": table_photo,
     "empty page on a table": empty_page_on_table,
     "empty screenshot": empty_screenshot,
+    "table with things on it": table_with_things,
+    "empty page close up": empty_page_close_up,
 }

@@ -9,6 +9,8 @@ An upload goes through four stages, one module each:
   ink        pixels -> ink signal (light evened out, polarity decided, background and ruled lines removed)
   locate     ink -> the digit's marks cropped to their box, or why there is no digit
   normalise  the digit -> MNIST's form (fitted into 20x20, centred by mass in 28x28, stretched)
+In a photo, what locate found is then judged once more in that form, by a small learned scorer
+(shape_features.py, models/digit_scorer.py): an object or a shape is "no digit" too.
 A CSV of many digits (csv_digits.py) gives one image per row through `prepare_file`, each row taken
 through the same stages after decoding. A whole number (`prepare_number`) is segmented after `ink`
 (segment.py: the digits left to right), and each digit normalised alone. An image already in MNIST
@@ -50,6 +52,7 @@ from digits.preprocessing.locate import (
 )
 from digits.preprocessing.normalise import DIGIT_BOX, IMAGE_SIZE, is_in_mnist_form, stretch, to_mnist_frame
 from digits.preprocessing.segment import segment_digits
+from digits.preprocessing.shape_features import NOT_HANDWRITING, looks_like_handwriting
 
 __all__ = [
     "DIGIT_BOX", "IMAGE_SIZE", "LOW_CONTRAST_WARNING", "MAX_BYTES_PER_CALL", "MAX_CSV_BYTES", "MAX_CSV_ROWS",
@@ -102,10 +105,12 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
     return (images.astype(np.float32) / 255.0)[..., np.newaxis]
 
 
-def prepare_upload(data: bytes, filename: str | None = None) -> PreparedImage:
-    """An uploaded file (image or 28x28 CSV) as the 28x28 MNIST-style digit a model expects."""
+def prepare_upload(data: bytes, filename: str | None = None, judged: bool = True) -> PreparedImage:
+    """An uploaded file (image or 28x28 CSV) as the 28x28 MNIST-style digit a model expects.
+
+    `judged`: what locate finds in a photo is judged by the digit scorer (off only to train it)."""
     decoded = decode(data, filename)
-    pixels, notes, found = _digit_of(decoded.pixels, decoded.lossy)
+    pixels, notes, found = _digit_of(decoded.pixels, decoded.lossy, judged)
     return PreparedImage(pixels, notes, decoded.source_format, decoded.source_size, found)
 
 
@@ -143,7 +148,7 @@ def _csv_row(pixels: np.ndarray, row: int, label: int | None) -> PreparedImage:
     return PreparedImage(digit, notes, "CSV", (IMAGE_SIZE, IMAGE_SIZE), found, row=row, label=label)
 
 
-def _digit_of(pixels: np.ndarray, lossy: bool) -> tuple[np.ndarray, tuple[str, ...], bool]:
+def _digit_of(pixels: np.ndarray, lossy: bool, judged: bool = True) -> tuple[np.ndarray, tuple[str, ...], bool]:
     """Decoded pixels -> the read-only 28x28 digit, the warnings about it, and whether there is a digit."""
     lit = even_out_lighting(pixels)  # first, as a shadow is not a surface
     surface = find_surface(lit)
@@ -160,6 +165,8 @@ def _digit_of(pixels: np.ndarray, lossy: bool) -> tuple[np.ndarray, tuple[str, .
         found = located.digit is not None
         digit = to_mnist_frame(located.digit) if found else np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.uint8)
         notes = located.warnings
+        if found and lossy and judged and not looks_like_handwriting(digit):  # a photo: the scorer judges what was found
+            digit, notes, found = np.zeros_like(digit), (NO_DIGIT_WARNING.format(NOT_HANDWRITING),), False
     digit.setflags(write=False)
     return digit, notes, found
 

@@ -4,7 +4,8 @@ One stage, three modules: `surface` finds the page, note or canvas and cuts it o
 `layout` finds what a layout or a form puts round a digit (boxes, frames, lines, panels, bars, blocks);
 `marks` takes the ink's connected pieces, sets those aside and chooses the digit's. Here the marks
 are judged: no digit is an answer when there is no ink, only specks, a solid shape, text, a straight
-bar on a photo (a pen), or faint marks on a grained ground.
+bar on a photo (a pen), faint marks on a grained ground, soft ones hardly anywhere clear (a knot in
+wood), or small faint ones in a photo (dust, grain).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ SEVERAL_MARKS_WARNING = (
 _LOW_CONTRAST_LEVEL = 40.0
 _PHOTO_INK_LEVEL = 30.0  # in lossy files (photos), fainter marks are lighting and compression, not ink
 _GRAINY = 5.0  # a photo's background this noisy (0-255) is grained: wood, cloth, a carpet, not paper
+_SMALL_SHARE = 0.05  # in lossy files, marks smaller than this share of the picture's shorter side must not be faint
+_CLEAR_SHARE = 0.25  # in lossy files, marks with clear ink in less than this share of them are not writing
 _LOSSY_BOX_SHARE = 0.1  # in lossy files the digit's box holds only the ink above this share of its strongest
 
 
@@ -60,8 +63,11 @@ def locate_digit(ink: np.ndarray, lossy: bool) -> Located:
     boxed = mask & (ink >= _LOSSY_BOX_SHARE * float(ink[mask].max())) if lossy else mask
     rows, cols = np.flatnonzero(boxed.any(axis=1)), np.flatnonzero(boxed.any(axis=0))
     smallest = min(max(MIN_DIGIT_SIDE, MIN_DIGIT_SHARE * min(ink.shape)), *ink.shape)
-    if not len(rows) or max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < smallest:
+    size = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 if len(rows) else 0
+    if size < smallest:
         return _no_digit(ONLY_SPECKS)
+    if lossy and size < _SMALL_SHARE * min(ink.shape) and float(ink[mask].max()) < _LOW_CONTRAST_LEVEL:
+        return _no_digit(ONLY_SPECKS)  # small and faint in a photo: the paper's grain, a speck of dust
     crop = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     if stroke_width(mask[crop]) > SOLID_STROKES * max(rows[-1] - rows[0], cols[-1] - cols[0]) + 2 or marks.body_is_solid:
         return _no_digit(SOLID_SHAPE)
@@ -72,6 +78,8 @@ def locate_digit(ink: np.ndarray, lossy: bool) -> Located:
     faint = contrast_notes(strongest, noise)
     if lossy and faint and (marks.others or noise >= _GRAINY):  # faint marks on a grained photo: not writing
         return _no_digit(ONLY_TEXTURE)
+    if lossy and np.count_nonzero(marks.clear[mask]) < _CLEAR_SHARE * np.count_nonzero(mask):
+        return _no_digit(ONLY_TEXTURE)  # a soft patch (a knot in wood, a smudge) fainter than what was set aside
     notes = faint + ((SEVERAL_MARKS_WARNING,) if marks.has_separate_marks else ())
     return Located(np.where(mask[crop], np.maximum(ink[crop], 0), 0).astype(np.float32), notes)
 

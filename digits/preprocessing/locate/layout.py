@@ -1,7 +1,8 @@
 """What a layout or a form puts round a digit, found among the ink's marks so that it can be set aside:
 printed boxes and frames, the thin straight lines of a layout or a form, areas of another shade (the
 panels and bars of a user interface), boxes with ruler-straight outlines, blocks along an edge (the
-edge of a laptop or a book), lines right across the picture (a fold, a crease).
+edge of a laptop or a book), lines right across the picture (a fold, a crease), solid shapes lying
+along the picture's edge (the table beyond a page that crosses the frame, a corner a tilt uncovers).
 """
 
 import math
@@ -10,6 +11,7 @@ import numpy as np
 from scipy import ndimage
 
 from digits.preprocessing.arrays import median
+from digits.preprocessing.locate.shapes import solidity
 from digits.preprocessing.normalise import stroke_width
 
 _FRAME_SIDE_COVER = 0.75  # a frame's straight lines run along this share of three or four sides of its box
@@ -129,8 +131,9 @@ def set_aside_boxes(labels: np.ndarray, masses: np.ndarray) -> None:
 
 def set_aside_lines_and_blocks(labels: np.ndarray, masses: np.ndarray) -> None:
     """Dropped (masses set to 0), wherever they are: thin lines right across the picture (a fold, a
-    crease, a separator, a ruler's edge) and solid blocks along one side that do not reach the other
-    (the edge of a laptop or a book, a bar of a user interface). Handwriting is neither."""
+    crease, a separator, a ruler's edge), solid blocks along one side that do not reach the other
+    (the edge of a laptop or a book, a bar of a user interface), and shapes lying along the edge
+    (`_lies_along_an_edge`: the table beyond a page, a corner). Handwriting is none of these."""
     kept = np.flatnonzero(masses)
     if not len(kept):
         return
@@ -150,6 +153,9 @@ def set_aside_lines_and_blocks(labels: np.ndarray, masses: np.ndarray) -> None:
                 and sum(contact >= _BLOCK_CONTACT for contact in contacts) >= 2):
             masses[mark] = 0  # what surrounds the picture: the window's bars and panels, a frame
             continue
+        if _lies_along_an_edge(own, (rows.start == 0, rows.stop == height, cols.start == 0, cols.stop == width)):
+            masses[mark] = 0
+            continue
         if own.mean() < _BLOCK_FILL:
             continue
         sides = ((rows.start == 0, own[0].sum() / width, rows.stop == height),
@@ -158,3 +164,19 @@ def set_aside_lines_and_blocks(labels: np.ndarray, masses: np.ndarray) -> None:
                  (cols.stop == width, own[:, -1].sum() / height, cols.start == 0))
         if any(touches and contact >= _BLOCK_CONTACT and not opposite for touches, contact, opposite in sides):
             masses[mark] = 0
+
+
+def _lies_along_an_edge(own: np.ndarray, touches: tuple[bool, bool, bool, bool]) -> bool:
+    """Whether a mark (its box's pixels) lies along the picture's edge, its contact there nearly as long
+    as the mark itself and away from the opposite side: a solid shape along one side (what lies beyond
+    a page's edge: the table), or any shape along two sides that meet (a corner a tilt uncovers). A
+    stroke meets the edge only across its width; a digit cropped tight reaches the opposite side too;
+    a solid shape is nearly its own convex hull."""
+    top, bottom, left, right = touches
+    along = [alone and line.mean() >= _BLOCK_CONTACT for alone, line in
+             ((top and not bottom, own[0]), (bottom and not top, own[-1]), (left and not right, own[:, 0]),
+              (right and not left, own[:, -1]))]
+    if (along[0] or along[1]) and (along[2] or along[3]):
+        return True  # along two sides that meet: a corner of the picture, filled (a table's corner, a tilt's)
+    return any(along) and solidity(own) >= _BLOCK_FILL
+

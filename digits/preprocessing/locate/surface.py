@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 from scipy import ndimage
-from scipy.spatial import ConvexHull
 
 from digits.preprocessing.arrays import border, median
+from digits.preprocessing.locate.shapes import rectangle_fit
 
 _SURFACE_WORK_SIDE = 128  # the surface is looked for at about this size
 _SURFACE_CONTRAST = 40.0  # a surface differs from its surroundings by this much (0-255, any channel) ...
@@ -24,6 +24,7 @@ _SURFACE_FILL = 0.85  # ... fills this share of its tightest turned rectangle (a
 # even turned or seen at a slant; a bold digit, a blob or a ring is not) ...
 _SURFACE_ASPECT = 0.4  # ... that rectangle's short side at least this share of its long side (not a bar) ...
 _SURFACE_SIDES = 0.3  # ... and spans at least this share of the picture's width and of its height
+_EDGE_STEP = 16.0  # a change of colour this sharp (0-255 from one pixel to the next, any channel) is an edge
 _SURFACE_EDGE_MARGIN = 0.03  # the surface's own edge (shadow, blur) is left out: this share of its size
 
 
@@ -38,21 +39,18 @@ def find_surface(pixels: np.ndarray, of_another_colour: bool = False) -> np.ndar
         return pixels
     step = math.ceil(max(height, width) / _SURFACE_WORK_SIDE)
     small = ndimage.median_filter(pixels[::step, ::step], size=(3, 3, 1))
-    distance = np.abs(small - median(border(small))).max(axis=-1)
-    labels, count = ndimage.label(distance > _SURFACE_CONTRAST)
+    surroundings = median(border(small))
+    labels, count = ndimage.label(np.abs(small - surroundings).max(axis=-1) > _SURFACE_CONTRAST)
     if count == 0:
         return pixels
     region = labels == 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
-    surface = ndimage.binary_fill_holes(region)
-    rows, cols = np.flatnonzero(surface.any(axis=1)), np.flatnonzero(surface.any(axis=0))
-    area = np.count_nonzero(surface)
-    rectangle_fill, rectangle_aspect = _rectangle_fit(surface)
-    if (area < _SURFACE_SHARE * region.size or np.count_nonzero(region) < _SURFACE_SOLIDITY * area
-            or rectangle_fill < _SURFACE_FILL or rectangle_aspect < _SURFACE_ASPECT or _roughness(small, region) > _SURFACE_ROUGHNESS
-            or median(small[region]).mean() < median(border(small)).mean()  # darker than round it: the ink
-            or (of_another_colour and not _differs_in_hue(median(small[region]), median(border(small))))
-            or rows[-1] - rows[0] < _SURFACE_SIDES * region.shape[0] or cols[-1] - cols[0] < _SURFACE_SIDES * region.shape[1]):
+    surface = _as_surface(small, region, surroundings, of_another_colour)
+    if surface is None:  # the page may touch something else that differs from the table: a laptop, a book
+        region = _cut_at_edges(small, region)
+        surface = _as_surface(small, region, surroundings, of_another_colour)
+    if surface is None:
         return pixels
+    rows, cols = np.flatnonzero(surface.any(axis=1)), np.flatnonzero(surface.any(axis=0))
     mask = np.repeat(np.repeat(surface, step, axis=0), step, axis=1)[:height, :width]
     margin = step + round(_SURFACE_EDGE_MARGIN * min(rows[-1] - rows[0], cols[-1] - cols[0]) * step)
     mask = ndimage.binary_erosion(mask, np.ones((3, 3), bool), iterations=margin)
@@ -65,19 +63,40 @@ def find_surface(pixels: np.ndarray, of_another_colour: bool = False) -> np.ndar
     return pixels[nearest[0], nearest[1]]  # outside the surface: the nearest pixel of the surface's edge
 
 
-def _rectangle_fit(region: np.ndarray) -> tuple[float, float]:
-    """How much of its smallest enclosing rectangle (at any angle) a region fills, and that rectangle's
-    short side over its long side. The rectangle lies along one edge of the region's convex hull."""
-    rows, cols = np.nonzero(region)
-    corners = np.concatenate([np.stack([rows + dy, cols + dx], axis=1) for dy in (0, 1) for dx in (0, 1)])
-    hull = corners[ConvexHull(corners).vertices].astype(np.float64)
-    edges = np.roll(hull, -1, axis=0) - hull
-    angles = np.unique(np.mod(np.arctan2(edges[:, 0], edges[:, 1]), np.pi / 2))
-    cos, sin = np.cos(angles)[:, None], np.sin(angles)[:, None]
-    along, across = hull[:, 1] * cos + hull[:, 0] * sin, hull[:, 0] * cos - hull[:, 1] * sin
-    sides = np.stack([np.ptp(along, axis=1), np.ptp(across, axis=1)], axis=1)
-    best = int(np.argmin(sides.prod(axis=1)))
-    return float(len(rows) / sides[best].prod()), float(sides[best].min() / sides[best].max())
+def _as_surface(small: np.ndarray, region: np.ndarray, surroundings: np.ndarray,
+                of_another_colour: bool) -> np.ndarray | None:
+    """The region with its holes (what is written on it) filled, if it is a page, a note or a canvas."""
+    surface = ndimage.binary_fill_holes(region)
+    rows, cols = np.flatnonzero(surface.any(axis=1)), np.flatnonzero(surface.any(axis=0))
+    area = np.count_nonzero(surface)
+    if not area or area < _SURFACE_SHARE * region.size or np.count_nonzero(region) < _SURFACE_SOLIDITY * area:
+        return None
+    rectangle_fill, rectangle_aspect = rectangle_fit(surface)
+    colour = median(small[region])
+    if (rectangle_fill < _SURFACE_FILL or rectangle_aspect < _SURFACE_ASPECT or _roughness(small, region) > _SURFACE_ROUGHNESS
+            or colour.mean() < surroundings.mean()  # darker than round it: the ink
+            or (of_another_colour and not _differs_in_hue(colour, surroundings))
+            or rows[-1] - rows[0] < _SURFACE_SIDES * region.shape[0] or cols[-1] - cols[0] < _SURFACE_SIDES * region.shape[1]):
+        return None
+    return surface
+
+
+def _cut_at_edges(small: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """The largest part of the region left when it is cut along its sharp changes of colour: a page
+    lying against the edge of a laptop or a book, lighter than the table too, is one region with it;
+    between them runs an edge that no page has inside it (a shadow's edge is soft, writing is small)."""
+    step_down = np.abs(np.diff(small, axis=0)).max(axis=-1) > _EDGE_STEP
+    step_across = np.abs(np.diff(small, axis=1)).max(axis=-1) > _EDGE_STEP
+    edges = np.zeros(region.shape, bool)
+    edges[1:] |= step_down
+    edges[:-1] |= step_down
+    edges[:, 1:] |= step_across
+    edges[:, :-1] |= step_across
+    labels, count = ndimage.label(region & ~edges)
+    if count < 2:
+        return region
+    largest = labels == 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
+    return ndimage.binary_dilation(largest, mask=region)  # its own edge pixels back
 
 
 def _differs_in_hue(colour: np.ndarray, surroundings: np.ndarray) -> bool:

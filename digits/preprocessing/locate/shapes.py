@@ -1,0 +1,33 @@
+"""Shape measures the locate stage shares: how convex a region is and how well a turned rectangle fits it."""
+
+import numpy as np
+from scipy.spatial import ConvexHull, QhullError
+
+
+def _pixel_corners(region: np.ndarray) -> np.ndarray:
+    """(N, 2): the corners of the region's pixels, so that a hull encloses the pixels whole."""
+    rows, cols = np.nonzero(region)
+    return np.concatenate([np.stack([rows + dy, cols + dx], axis=1) for dy in (0, 1) for dx in (0, 1)])
+
+
+def solidity(own: np.ndarray) -> float:
+    """The share of its convex hull that a mark fills."""
+    try:
+        hull = ConvexHull(_pixel_corners(own))
+    except QhullError:  # a straight line of pixels
+        return 1.0
+    return float(np.count_nonzero(own) / hull.volume)
+
+
+def rectangle_fit(region: np.ndarray) -> tuple[float, float]:
+    """How much of its smallest enclosing rectangle (at any angle) a region fills, and that rectangle's
+    short side over its long side. The rectangle lies along one edge of the region's convex hull."""
+    corners = _pixel_corners(region)
+    hull = corners[ConvexHull(corners).vertices].astype(np.float64)
+    edges = np.roll(hull, -1, axis=0) - hull
+    angles = np.unique(np.mod(np.arctan2(edges[:, 0], edges[:, 1]), np.pi / 2))
+    cos, sin = np.cos(angles)[:, None], np.sin(angles)[:, None]
+    along, across = hull[:, 1] * cos + hull[:, 0] * sin, hull[:, 0] * cos - hull[:, 1] * sin
+    sides = np.stack([np.ptp(along, axis=1), np.ptp(across, axis=1)], axis=1)
+    best = int(np.argmin(sides.prod(axis=1)))
+    return float(np.count_nonzero(region) / sides[best].prod()), float(sides[best].min() / sides[best].max())

@@ -1,0 +1,52 @@
+"""What a 28x28 image's shape says about whether it is handwriting: what the digit/not-digit scorer
+(models/digit_scorer.py) reads, a few shape measures and the image itself at 7x7. A handwritten
+digit is a few strokes of even width, with holes and bends; what else a photo holds (a phone, a mug,
+a keyboard's keys, the table beyond a page, a shadow) is solid, convex, or box-like.
+"""
+
+import numpy as np
+from scipy import ndimage
+
+from digits.preprocessing.locate.shapes import rectangle_fit, solidity
+from digits.preprocessing.normalise import stroke_width
+from models.digit_scorer import load_digit_scorer
+
+FEATURES = ("ink_area", "mean_ink", "saturated", "ink_spread", "solidity", "rectangle_fill", "rectangle_aspect",
+            "box_fill", "box_aspect", "hole_share", "holes", "pieces", "stroke_width")
+NOT_HANDWRITING = "what is there looks like an object or a shape (a phone, a mug, a block), not handwriting"
+_INK = 0.25  # a pixel this bright (0-1) is ink
+_COARSE = 7  # the image is also read at this size (mean of each 4x4 block)
+
+
+def scorer_inputs(pixels: np.ndarray) -> np.ndarray:
+    """float64 (len(FEATURES) + 49,): the shape measures, then the image at 7x7 (0-1)."""
+    coarse = np.asarray(pixels, np.float64).reshape(_COARSE, 4, _COARSE, 4).mean(axis=(1, 3)) / 255.0
+    return np.concatenate([shape_features(pixels), coarse.ravel()])
+
+
+def shape_features(pixels: np.ndarray) -> np.ndarray:
+    """float64 (len(FEATURES),) for a uint8 (28, 28) image in MNIST's form (ink light on black)."""
+    ink = np.asarray(pixels, np.float64) / 255.0
+    mask = ink > _INK
+    if not mask.any():
+        return np.zeros(len(FEATURES))
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    box = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    filled = ndimage.binary_fill_holes(mask)
+    _, holes = ndimage.label(filled & ~mask)
+    _, pieces = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    rectangle_fill, rectangle_aspect = rectangle_fit(mask)
+    values = ink[mask]
+    return np.array([
+        mask.mean(), values.mean(), np.mean(values > 0.9), values.std(), solidity(mask), rectangle_fill,
+        rectangle_aspect, box.mean(), min(box.shape) / max(box.shape),
+        np.count_nonzero(filled & ~mask) / np.count_nonzero(mask), min(holes, 3), min(pieces, 4),
+        stroke_width(box) / max(box.shape),
+    ])
+
+
+def looks_like_handwriting(pixels: np.ndarray) -> bool:
+    """Whether the shipped scorer takes a 28x28 image in MNIST's form for a handwritten digit (always
+    true where no scorer has been trained)."""
+    scorer = load_digit_scorer()
+    return scorer is None or bool(scorer.score(scorer_inputs(pixels)) >= scorer.threshold)
