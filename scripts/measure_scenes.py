@@ -1,5 +1,5 @@
 """How well the product reads real pictures: per scene, the share of MNIST test digits read right,
-and the share of digit-free pictures answered "no digit" (tests/scenes.py renders them).
+and the share of digit-free pictures answered "no digit" (training/scenes.py renders them).
 
     python scripts/measure_scenes.py --model cnn --count 40 [--json]
 
@@ -9,17 +9,13 @@ validation digits, training/styles.py) that come out as "no digit": a clear digi
 
 import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-import scenes  # noqa: E402
-from digits.engine import Engine  # noqa: E402
-from training.data import load_mnist  # noqa: E402
+from digits.engine import Engine
+from training import scenes
+from training.data import load_mnist
 
 
 def no_digit_by_style(mnist, per_style: int) -> dict:

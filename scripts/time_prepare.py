@@ -1,5 +1,5 @@
 """How long `prepare_upload` takes (p50, ms) for a 28x28 PNG, a 1200x900 photo of a page on a table
-and a 3000x2250 photo with a small digit, each made from MNIST test digits (tests/scenes.py).
+and a 3000x2250 photo with a small digit, each made from MNIST test digits (training/scenes.py).
 
     python scripts/time_prepare.py --data ../shared/data/mnist.npz [--repeat 20]
 
@@ -9,18 +9,14 @@ Run it on two checkouts (PYTHONPATH=...) one after the other to compare; the rat
 import argparse
 import io
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-import scenes  # noqa: E402
-from digits.preprocessing import prepare_upload  # noqa: E402
-from upload_files import encode, photo_jpeg  # noqa: E402
+from digits.preprocessing import prepare_upload
+from training import scenes
+from training.scenes import encode, photo_jpeg
 
 
 def photo_1200x900(digit: np.ndarray, rng) -> bytes:

@@ -7,7 +7,7 @@ import json
 import numpy as np
 from PIL import Image
 
-import scenes
+from training import scenes
 from digits.preprocessing import prepare_upload
 from digits.preprocessing.shape_features import NOT_HANDWRITING, looks_like_handwriting
 from models.digit_scorer import SCORER_PATH, load_digit_scorer

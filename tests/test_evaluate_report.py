@@ -241,8 +241,9 @@ def test_the_shipped_cnn_reads_every_style_through_the_upload_pipeline(mnist_pat
 
 def test_the_cached_suite_is_rebuilt_when_any_stage_of_the_pipeline_changes():
     sources = {path.name for path in rendering_sources()}
-    assert {"styles.py", "__init__.py", "decode.py", "ink.py", "surface.py", "layout.py", "marks.py",
-            "normalise.py"} <= sources  # the locate stage is a package of its own: its files too
+    assert {"styles.py", "__init__.py", "decode.py", "ink.py", "lighting.py", "polarity.py", "surface.py",
+            "layout.py", "marks.py", "normalise.py"} <= sources  # the locate stage is a package of its own: its files too
+    assert {"digit_scorer.py", "digit_scorer.json"} <= sources  # what judges a photo's find, and its weights
 
 
 # ---- the report ----------------------------------------------------------------------------------

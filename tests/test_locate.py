@@ -1,7 +1,7 @@
 """Locating the digit in real pictures: a page on a table, tilted, boxed, in a dark border, a sticky
 note, a screenshot, a small digit in a big photo; and "no digit" for pictures that hold none.
 
-The scenes are rendered from MNIST test digits by tests/scenes.py; the real CNN reads them.
+The scenes are rendered from MNIST test digits by training/scenes.py; the real CNN reads them.
 """
 
 import numpy as np
@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 
 import digits.preprocessing
 import digits.preprocessing.ink
-import scenes
+from training import scenes
 from digits.engine import Engine
 from digits.preprocessing import prepare_upload
 from digits.preprocessing.locate import ONLY_SPECKS, ONLY_TEXTURE, STRAIGHT_BAR, find_surface

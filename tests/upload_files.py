@@ -4,31 +4,15 @@ A digit here is an MNIST array (uint8 28x28, 0 = background, 255 = ink). "Ink" a
 (H, W) in 0-255 with 0 = no ink; the helpers below paint them onto a background and encode the result.
 """
 
-import io
-
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from digits.preprocessing import IMAGE_SIZE, PreparedImage, prepare_upload
-
-
-def encode(image: Image.Image, image_format: str = "PNG", **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=image_format, **options)
-    return buffer.getvalue()
+from training.scenes import encode, enlarged, painted, photo_jpeg  # noqa: F401  (the tests' helpers too)
 
 
 def png(pixels: np.ndarray) -> bytes:
     return encode(Image.fromarray(np.asarray(pixels, dtype=np.uint8)))
-
-
-def enlarged(digit: np.ndarray, length: int) -> np.ndarray:
-    """The digit's ink cropped to its box and enlarged (bicubic) to `length` pixels on its longer side."""
-    rows, cols = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
-    crop = Image.fromarray(digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
-    scale = length / max(crop.size)
-    size = (max(1, round(crop.width * scale)), max(1, round(crop.height * scale)))
-    return np.asarray(crop.resize(size, Image.Resampling.BICUBIC), dtype=np.float32)
 
 
 def on_canvas(ink: np.ndarray, size: tuple[int, int], at: tuple[int, int]) -> np.ndarray:
@@ -37,14 +21,6 @@ def on_canvas(ink: np.ndarray, size: tuple[int, int], at: tuple[int, int]) -> np
     x, y = at
     canvas[y : y + ink.shape[0], x : x + ink.shape[1]] = ink
     return canvas
-
-
-def painted(ink: np.ndarray, ink_colour, background_colour) -> np.ndarray:
-    """uint8 (H, W, 3): the background (a colour, or an (H, W, 3) picture) with the ink laid on it (the
-    ink value is its opacity)."""
-    opacity = (ink / 255.0)[..., np.newaxis]
-    colour = np.asarray(ink_colour, np.float32) * opacity + np.asarray(background_colour, np.float32) * (1 - opacity)
-    return np.clip(np.rint(colour), 0, 255).astype(np.uint8)
 
 
 def transparent_drawing(ink: np.ndarray, stroke_colour=(0, 0, 0)) -> Image.Image:
@@ -58,11 +34,6 @@ def transparent_drawing(ink: np.ndarray, stroke_colour=(0, 0, 0)) -> Image.Image
 def dark_on_white(digit: np.ndarray, size=(300, 300), length=160, at=(110, 25)) -> Image.Image:
     """A scan: the digit in black ink on white paper, away from the centre."""
     return Image.fromarray(255 - on_canvas(enlarged(digit, length), size, at).astype(np.uint8))
-
-
-def photo_jpeg(image: np.ndarray) -> bytes:
-    """An (H, W, 3) picture, clipped to 0-255, as the JPEG a phone would send."""
-    return encode(Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)), "JPEG", quality=85)
 
 
 def ink_photo(digit: np.ndarray, seed: int = 0, ink_colour=(35, 55, 165), paper_colour=(238, 232, 218)) -> bytes:

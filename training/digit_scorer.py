@@ -3,8 +3,8 @@
 (digits/preprocessing/shape_features.py).
 
 Positives: MNIST *training* digits (the training part of the models' seeded split) rendered into the
-scenes of tests/scenes.py and into the style-shift styles, read by `prepare_upload`. Negatives:
-pictures without a digit rendered by tests/scenes.py (tables, tables with things on them, empty pages)
+scenes of training/scenes.py and into the style-shift styles, read by `prepare_upload`. Negatives:
+pictures without a digit rendered by training/scenes.py (tables, tables with things on them, empty pages)
 that the locate stage's rules still read as a digit. Only photos (lossy files) are used: the scorer
 judges only those. The threshold is chosen on a validation split of these renders so that at most
 `max_digits_rejected` of its digits are called "no digit"; MNIST test digits are never read here.
@@ -31,8 +31,7 @@ from training.data import load_mnist
 from training.style_shift import split_digits
 from training.styles import STYLES
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-import scenes  # noqa: E402  (the renderers of real pictures live with the tests)
+from training import scenes
 
 NEGATIVE_KINDS = {"table": 500, "empty page on a table": 500, "table with things on it": 1500, "empty page close up": 800}
 

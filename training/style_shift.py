@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import digits.preprocessing
+import models.digit_scorer
 import training.styles
 from digits.preprocessing import prepare_upload
 from training.config import DEFAULTS, StyledDigits
@@ -97,9 +98,11 @@ def build_suite(mnist: Mnist, per_style: int = DIGITS_PER_STYLE, seed: int = SEE
 
 
 def rendering_sources() -> list[Path]:
-    """The source files a styled set depends on: the styles, and every stage of the upload pipeline."""
+    """The source files a styled set depends on: the styles, every stage of the upload pipeline, and the
+    digit scorer that judges what it finds in a photo (its code and its weights)."""
     pipeline = Path(digits.preprocessing.__file__).parent
-    return [Path(training.styles.__file__), *sorted(pipeline.rglob("*.py"))]
+    scorer = Path(models.digit_scorer.__file__)
+    return [Path(training.styles.__file__), *sorted(pipeline.rglob("*.py")), scorer, models.digit_scorer.SCORER_PATH]
 
 
 def cache_key(*parts) -> str:

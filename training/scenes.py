@@ -2,18 +2,48 @@
 a tilted page, a printed box, a page inside a dark border, a sticky note on a desk, a screenshot of a
 drawing app, a small digit in a big photo; and pictures that hold no digit at all.
 
-Each scene is a function (digit, rng) -> file bytes; the digit is an MNIST array (uint8 28x28).
+Each scene is a function (digit, rng) -> file bytes; the digit is an MNIST array (uint8 28x28). The
+tests draw MNIST test digits into them; the digit scorer (training/digit_scorer.py) is trained on
+training digits drawn into them. "Ink" arrays are float (H, W) in 0-255 with 0 = no ink.
 """
+
+import io
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
-
-from upload_files import encode, enlarged, painted, photo_jpeg
 
 TABLES = [(62, 44, 30), (120, 84, 52), (40, 42, 46), (150, 150, 145), (25, 25, 28), (95, 110, 125)]
 PAPER = (240, 238, 230)
 NOTES = [(250, 232, 120), (250, 190, 200), (200, 240, 170), (170, 215, 245)]
 INK = (28, 28, 36)
+
+
+def encode(image: Image.Image, image_format: str = "PNG", **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format, **options)
+    return buffer.getvalue()
+
+
+def enlarged(digit: np.ndarray, length: int) -> np.ndarray:
+    """The digit's ink cropped to its box and enlarged (bicubic) to `length` pixels on its longer side."""
+    rows, cols = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
+    crop = Image.fromarray(digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+    scale = length / max(crop.size)
+    size = (max(1, round(crop.width * scale)), max(1, round(crop.height * scale)))
+    return np.asarray(crop.resize(size, Image.Resampling.BICUBIC), dtype=np.float32)
+
+
+def painted(ink: np.ndarray, ink_colour, background_colour) -> np.ndarray:
+    """uint8 (H, W, 3): the background (a colour, or an (H, W, 3) picture) with the ink laid on it (the
+    ink value is its opacity)."""
+    opacity = (ink / 255.0)[..., np.newaxis]
+    colour = np.asarray(ink_colour, np.float32) * opacity + np.asarray(background_colour, np.float32) * (1 - opacity)
+    return np.clip(np.rint(colour), 0, 255).astype(np.uint8)
+
+
+def photo_jpeg(image: np.ndarray) -> bytes:
+    """An (H, W, 3) picture, clipped to 0-255, as the JPEG a phone would send."""
+    return encode(Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)), "JPEG", quality=85)
 
 
 def _texture(rng, height: int, width: int, colour, grain: float = 10.0) -> np.ndarray:
