@@ -40,7 +40,7 @@ _LOW_CONTRAST_LEVEL = 40.0
 _PHOTO_INK_LEVEL = 30.0  # in lossy files (photos), fainter marks are lighting and compression, not ink
 _GRAINY = 5.0  # a photo's background this noisy (0-255) is grained: wood, cloth, a carpet, not paper
 _SMALL_SHARE = 0.05  # in lossy files, marks smaller than this share of the picture's shorter side must not be faint
-_CLEAR_SHARE = 0.25  # in lossy files, marks with clear ink in less than this share of them are not writing
+_CLEAR_SHARE = 0.2  # in lossy files, marks with clear ink in less than this share of them are not writing (more, and blurred photos of real digits fall to it)
 _LOSSY_BOX_SHARE = 0.1  # in lossy files the digit's box holds only the ink above this share of its strongest
 
 
