@@ -7,7 +7,6 @@ trained models. The page itself runs in Anvil's own runtime in Chromium in tests
 
 import ast
 import contextlib
-import importlib.util
 import io
 import mimetypes
 import os
@@ -19,6 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 from PIL import Image
+
+from client_code import load_client_module
 
 REPO = Path(__file__).resolve().parent.parent
 APP = REPO / "anvil_app"
@@ -53,15 +54,7 @@ def server_calls(module: ast.Module) -> list:
 FORMS = form_templates(CLIENT_CODE)
 
 
-def load_presentation():
-    """presentation.py as plain CPython imports it: on its own, no Anvil anywhere."""
-    spec = importlib.util.spec_from_file_location("presentation", CLIENT_CODE / "presentation.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-presentation = load_presentation()
+presentation = load_client_module("presentation")
 
 
 def png(image: Image.Image) -> bytes:

@@ -6,31 +6,20 @@ database away and bring it back, kill one process during a burst of calls (the p
 lost with it, once), and stop one with SIGTERM while 200 calls wait for it.
 """
 
-import importlib.util
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
 from anvil_stand_in import AnvilStandIn, ConnectionLostError, RemoteError
+from client_code import load_client_module
 from test_uplink_server import FUNCTIONS, KEY, ServerProcess, assert_readable, png_file, png_of, served_models
 from websockets.exceptions import ConnectionClosed
 
 SERVERS = 3
-PRESENTATION = Path(__file__).resolve().parents[1] / "anvil_app" / "client_code" / "presentation.py"
-
-
-def load_presentation():
-    spec = importlib.util.spec_from_file_location("presentation", PRESENTATION)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-presentation = load_presentation()
+presentation = load_client_module("presentation")
 
 
 @pytest.fixture(scope="module")

@@ -3,21 +3,11 @@ for redrawing, when a drawing is read, and what the pad shows. The pad itself, i
 Chromium, is tests/test_sketch_pad.py."""
 
 import ast
-import importlib.util
-from pathlib import Path
 
-CLIENT_CODE = Path(__file__).resolve().parent.parent / "anvil_app" / "client_code"
+from client_code import CLIENT_CODE, load_client_module
 
 
-def load_sketch():
-    """sketch.py as plain CPython imports it: on its own, no Anvil anywhere."""
-    spec = importlib.util.spec_from_file_location("sketch", CLIENT_CODE / "sketch.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-sketch = load_sketch()
+sketch = load_client_module("sketch")
 
 
 def test_it_imports_nothing_so_it_runs_in_the_browser_as_it_runs_here():
