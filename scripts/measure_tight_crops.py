@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from test_tight_crops import cropped_to_ink  # noqa: E402
 from upload_files import png  # noqa: E402
 from digits.engine import Engine  # noqa: E402
-from training.config import DEFAULTS  # noqa: E402
-from training.data import load_mnist, validation_split  # noqa: E402
+from training.data import load_mnist  # noqa: E402
+from training.style_shift import validation_digits  # noqa: E402
 
 SIDES = (16, 28, 100, 400)
 
@@ -34,11 +34,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     mnist = load_mnist(args.data)
-    if args.split == "test":
-        images, labels = mnist.x_test, mnist.y_test
-    else:
-        config = DEFAULTS["cnn"]
-        _, (images, labels) = validation_split(mnist.x_train, mnist.y_train, config.validation_size, config.seed)
+    images, labels = (mnist.x_test, mnist.y_test) if args.split == "test" else validation_digits(mnist)
     images, labels = images[: args.count], labels[: args.count]
     members = ("cnn", "vit") if args.model == "ensemble" else (args.model,)
     with Engine(model_ids=members) as engine:
