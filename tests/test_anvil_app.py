@@ -357,6 +357,13 @@ def test_agreement_text_says_which_model_said_what(uplink):
     assert presentation.agreement_text(agreeing, names) == f"Both models say {seven['digit']}."
 
 
+def test_a_new_card_below_the_screen_is_out_of_sight_one_on_it_is_not():
+    phone_screen = 844
+    assert presentation.out_of_sight(1200, phone_screen)  # below the sketch pad on a phone
+    assert presentation.out_of_sight(phone_screen - 20, phone_screen)  # only its top edge showing
+    assert not presentation.out_of_sight(490, 800)  # under the drop zone on a desktop
+
+
 def test_percentages_never_claim_certainty():
     assert presentation.percent(0.987) == "98.7%"
     assert presentation.percent(0.99949) == "99.9%"

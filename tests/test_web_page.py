@@ -150,7 +150,9 @@ def test_the_model_page_shows_every_figure_and_leads_back(classify_page, uplink_
         assert figure.get_attribute("alt")
     text = classify_page.locator(".anvil-role-card").first.inner_text()
     assert re.search(r"\d{2}\.\d{2}% of the MNIST test digits", text) and "parameters" in text
+    assert text.index("What people corrected") < text.index("Nobody has told us yet")  # the heading, then its text
     classify_page.evaluate("window.scrollTo(0, 0)")
+    classify_page.locator("#loadingSpinner").wait_for(state="hidden")
     classify_page.screenshot(path=DOCS / "models-desktop.png")
 
     classify_page.get_by_role("link", name="Classify").click()
@@ -172,6 +174,11 @@ def test_on_a_phone_nothing_is_wider_than_the_screen(phone_page, uplink_server, 
     for card in phone_page.locator(CARDS).all():
         box = card.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    # The cards land below the sketch pad, out of sight on a phone: the page scrolls to the first.
+    phone_page.wait_for_function("""selector => {
+        const top = document.querySelector(selector).getBoundingClientRect().top;
+        return top >= 0 && top < window.innerHeight / 2;
+    }""", arg=CARDS)
     phone_page.screenshot(path=DOCS / "classify-phone.png")
 
     phone_page.get_by_role("link", name="Models").click()
@@ -179,6 +186,8 @@ def test_on_a_phone_nothing_is_wider_than_the_screen(phone_page, uplink_server, 
     phone_page.locator(".anvil-role-headline").first.locator("xpath=ancestor::*[contains(@class, 'anvil-role-card')]") \
         .locator("img").first.wait_for()
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= width
+    assert phone_page.evaluate("window.scrollY") == 0  # the models page opens at its top
+    phone_page.locator("#loadingSpinner").wait_for(state="hidden")  # every section's call answered
     phone_page.screenshot(path=DOCS / "models-phone.png")
 
 

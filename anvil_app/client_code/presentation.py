@@ -92,6 +92,15 @@ def progress_text(index: int, total: int, file_name: str) -> str:
     return "Reading {} ({} of {})...".format(file_name, index + 1, total)
 
 
+REVEAL_MARGIN = 80  # px: a new card whose top is this close to the bottom of the screen is out of sight
+
+
+def out_of_sight(card_top: float, screen_height: float) -> bool:
+    """Whether a new result card, its top `card_top` px below the top of the screen, is out of sight and
+    should be scrolled to: on a phone the cards land below the sketch pad."""
+    return card_top > screen_height - REVEAL_MARGIN
+
+
 def finished_text(total: int, failed: int) -> str:
     if failed == 0:
         return "Done: {} read.".format(plural(total, "file"))

@@ -43,6 +43,7 @@ class MainForm(MainFormTemplate):
         if self.model_page is None:
             self.model_page = ModelForm(classify_page=self)
         open_form(self.model_page)
+        anvil.js.window.scrollTo(0, 0)  # a new page starts at its top, wherever the results had been scrolled to
 
     def file_loader_keydown(self, event):
         if event.key in ("Enter", " "):
@@ -107,12 +108,20 @@ class MainForm(MainFormTemplate):
                 cards = self.read_file(file)
                 failed += 1 if cards[0]["error"] else 0
                 for card in cards:
-                    self.results_panel.add_component(ResultCard(card=card), index=place)
+                    shown = ResultCard(card=card)
+                    self.results_panel.add_component(shown, index=place)
+                    if place == 0:
+                        self.reveal(shown)
                     place += 1
         finally:
             self.set_busy(False)
         self.clear_button.visible = True
         self.status_label.text = presentation.finished_text(len(files), failed)
+
+    def reveal(self, card):
+        node = anvil.js.get_dom_node(card)
+        if presentation.out_of_sight(node.getBoundingClientRect().top, anvil.js.window.innerHeight):
+            node.scrollIntoView({"behavior": "smooth", "block": "start"})
 
     def read_drawing(self, drawing):
         """The sketch pad's drawing (a PNG Media), read as an uploaded file."""

@@ -1,5 +1,6 @@
 from ._anvil_designer import ModelFormTemplate
 from anvil import *
+import anvil.js
 import anvil.server
 
 from .. import presentation
@@ -18,6 +19,7 @@ class ModelForm(ModelFormTemplate):
 
     def classify_link_click(self, **event_args):
         open_form(self.classify_page or "MainForm")
+        anvil.js.window.scrollTo(0, 0)
 
     def load_reports(self):
         try:
