@@ -9,9 +9,11 @@ also writes the README's screenshots (docs/).
 import re
 
 import pytest
+from client_code import load_client_module
 from web_page import CARDS, REPO, axe_violations, card_facts, console_problems, drop_files, open_app
 from web_page import missing_pieces, open_app_without_models, wait_until_read
 
+presentation = load_client_module("presentation")
 SAMPLES = REPO / "samples"
 DOCS = REPO / "docs"
 CONFIDENCE = re.compile(r"(\d{1,2}\.\d|>99\.9)% sure")
@@ -150,7 +152,8 @@ def test_the_model_page_shows_every_figure_and_leads_back(classify_page, uplink_
         assert figure.get_attribute("alt")
     text = classify_page.locator(".anvil-role-card").first.inner_text()
     assert re.search(r"\d{2}\.\d{2}% of the MNIST test digits", text) and "parameters" in text
-    assert text.index("What people corrected") < text.index("Nobody has told us yet")  # the heading, then its text
+    corrections = presentation.corrections_text(uplink_stand_in.call("feedback_summary", models[0]["id"]))
+    assert text.index("What people corrected") < text.index(corrections)  # the heading, then its text
     classify_page.evaluate("window.scrollTo(0, 0)")
     classify_page.locator("#loadingSpinner").wait_for(state="hidden")
     classify_page.screenshot(path=DOCS / "models-desktop.png")
