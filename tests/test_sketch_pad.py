@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from digit_strokes import skeleton_strokes
 from web_page import KEPT_CARDS, LIVE_CARD, REPO, SKETCH_CANVAS, card_facts, console_problems, draw_with_finger
-from web_page import draw_with_mouse, open_app, swipe
+from web_page import draw_with_mouse, open_app, swipe, wait_until_still
 
 DOCS = REPO / "docs"
 CONFIDENCE = re.compile(r"(\d{1,2}\.\d|>99\.9)% sure")
@@ -164,6 +164,7 @@ def test_keep_adds_the_drawing_to_the_results_as_a_card(sketch_page, strokes):
     draw_with_mouse(sketch_page, drawing)
     live_reading(sketch_page, digit)
     DOCS.mkdir(exist_ok=True)
+    wait_until_still(sketch_page)
     sketch_page.screenshot(path=DOCS / "sketch-pad.png", full_page=True)
 
 

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 from number_images import build_number, rendered
-from web_page import CARDS, REPO, card_facts, console_problems, open_app, wait_until_read
+from web_page import CARDS, REPO, card_facts, console_problems, open_app, wait_until_read, wait_until_still
 
 DOCS = REPO / "docs"
 
@@ -70,7 +70,7 @@ def test_a_whole_number_card_shows_the_number_in_large_type_and_a_box_per_digit(
     assert card.locator("img[alt^='The file you uploaded']:visible").count() == 0  # not shown twice
     assert console_problems(classify_page.console_messages) == []
     DOCS.mkdir(exist_ok=True)
-    classify_page.locator("#loadingSpinner").wait_for(state="hidden")
+    wait_until_still(classify_page)
     card.screenshot(path=DOCS / "whole-number.png")
 
 
@@ -93,7 +93,7 @@ def test_a_csv_of_many_digits_gets_a_card_per_row_and_the_accuracy(classify_page
         assert card["title"] == f"digit-recognizer.csv, row {index} (label {labels[index - 1]})", card
         assert card["digit"] == str(labels[index - 1]) and card["bars"] == 10, card
     assert console_problems(classify_page.console_messages) == []
-    classify_page.locator("#loadingSpinner").wait_for(state="hidden")
+    wait_until_still(classify_page)
     top, second = shown.first.bounding_box(), shown.nth(2).bounding_box()
     classify_page.screenshot(path=DOCS / "csv-rows.png", full_page=True,
                              clip={"x": top["x"] - 16, "y": top["y"] - 16, "width": top["width"] + 32,

@@ -11,7 +11,7 @@ import re
 import pytest
 from client_code import load_client_module
 from web_page import CARDS, REPO, axe_violations, card_facts, console_problems, drop_files, open_app
-from web_page import missing_pieces, open_app_without_models, wait_until_read
+from web_page import missing_pieces, open_app_without_models, wait_until_read, wait_until_still
 
 presentation = load_client_module("presentation")
 SAMPLES = REPO / "samples"
@@ -155,7 +155,7 @@ def test_the_model_page_shows_every_figure_and_leads_back(classify_page, uplink_
     corrections = presentation.corrections_text(uplink_stand_in.call("feedback_summary", models[0]["id"]))
     assert text.index("What people corrected") < text.index(corrections)  # the heading, then its text
     classify_page.evaluate("window.scrollTo(0, 0)")
-    classify_page.locator("#loadingSpinner").wait_for(state="hidden")
+    wait_until_still(classify_page)
     classify_page.screenshot(path=DOCS / "models-desktop.png")
 
     classify_page.get_by_role("link", name="Classify").click()
@@ -182,6 +182,7 @@ def test_on_a_phone_nothing_is_wider_than_the_screen(phone_page, uplink_server, 
         const top = document.querySelector(selector).getBoundingClientRect().top;
         return top >= 0 && top < window.innerHeight / 2;
     }""", arg=CARDS)
+    wait_until_still(phone_page)
     phone_page.screenshot(path=DOCS / "classify-phone.png")
 
     phone_page.get_by_role("link", name="Models").click()
@@ -190,7 +191,7 @@ def test_on_a_phone_nothing_is_wider_than_the_screen(phone_page, uplink_server, 
         .locator("img").first.wait_for()
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= width
     assert phone_page.evaluate("window.scrollY") == 0  # the models page opens at its top
-    phone_page.locator("#loadingSpinner").wait_for(state="hidden")  # every section's call answered
+    wait_until_still(phone_page)  # every section's call answered
     phone_page.screenshot(path=DOCS / "models-phone.png")
 
 

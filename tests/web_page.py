@@ -102,6 +102,14 @@ def open_app_without_models(page, url: str) -> None:
     page.locator(".anvil-role-status .label-text").filter(has_text="not connected").wait_for(timeout=60_000)
 
 
+def wait_until_still(page) -> None:
+    """Wait until no spinner shows (Anvil's, while a server call runs; a chart's, while it draws)."""
+    page.wait_for_function("""() => Array.from(document.querySelectorAll(".anvil-spinner")).every(spinner => {
+        const style = getComputedStyle(spinner);
+        return style.display === "none" || Number(style.opacity) === 0;
+    })""")
+
+
 def wait_until_read(page, timeout: float = 90_000) -> str:
     """Wait for the status line to say the files are read; return it."""
     status = page.locator(".anvil-role-status .label-text").filter(has_text="Done:")
