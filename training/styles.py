@@ -288,6 +288,20 @@ def raw_16x16(digit: np.ndarray, rng) -> Upload:
                   "PNG", "raw_16x16.png")
 
 
+def binary_box_16(digit: np.ndarray, rng) -> Upload | None:
+    """A 1-bit 16x16 scan stretched to fill its box, as some digit databases store them: a 1 becomes a
+    wide bar, a 0 a round ring; dark on light or light on dark."""
+    mask = upscaled(digit) > rng.uniform(0.3, 0.5)
+    top, bottom, left, right = ink_box(mask)
+    ink = resized(mask[top:bottom + 1, left:right + 1].astype(np.float32), 16) > 0.5
+    if ink.mean() > 0.8:
+        return None  # a straight 1 stretched into a black square: nothing left to read
+    pixels = np.where(ink, 0, 255).astype(np.uint8)
+    if rng.random() < 0.5:
+        pixels = 255 - pixels
+    return encode(pixels, "PNG", "binary_box_16.png")
+
+
 def jpeg_scan(digit: np.ndarray, rng) -> Upload:
     """A grey scan of a page, saved as a strongly compressed JPEG."""
     ink = placed(upscaled(digit), (200, 200), int(rng.integers(60, 140)), rng)
@@ -360,5 +374,6 @@ STYLES = {  # name: (the digits it applies to, or None for all; the renderer)
     "jpeg_scan": (None, jpeg_scan),
     "phone_photo": (None, phone_photo),
     "transparent_drawing": (None, transparent_drawing),
-    "lamp_photo": (None, lamp_photo),  # (new styles go last: the others keep their seeds)
+    "lamp_photo": (None, lamp_photo),
+    "binary_box_16": (None, binary_box_16),  # (new styles go last: the others keep their seeds)
 }

@@ -8,16 +8,15 @@ import functools
 import math
 
 import numpy as np
-from scipy import ndimage
 
 from digits.preprocessing.arrays import border, median, otsu_threshold
+from digits.preprocessing.ink_side import TINY, box_filling_side, stroke_side
 
 MIN_INK_LEVEL = 12.0  # ink must differ from the background by this much (0-255) to count at all
 LUMINANCE = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 DARK_LEVEL = 80  # a background darker than this (0-255) has light ink on it
 INK_SHARE = 0.4  # a side of the picture's light/dark split holding less than this share of it is the ink
 _BRIGHTNESS_BAND = 8.0  # brightness (0-255) is binned this finely to find the paper's commonest level
-_NARROW = 0.4  # a picture narrower than this share of its height is narrow
 
 
 def signal_from_colour(pixels: np.ndarray) -> np.ndarray:
@@ -39,24 +38,28 @@ def _background_colour(pixels: np.ndarray) -> np.ndarray:
     Ink that runs into the edges all round (a tight crop: a 0 or an 8 filling its box) makes the
     border look like the ink. The background is then the other side of the picture's light/dark
     split: in a picture of a digit the ink is the smaller share, except in a 1 cropped to its ink,
-    which the picture's layout tells (`_stroke_side`).
+    which the picture's layout tells (`stroke_side`), and a bold digit stretched to fill a tiny box
+    (`box_filling_side`).
     """
     edge = border(pixels)
     colour = median(edge)
+    grey = pixels @ LUMINANCE if pixels.shape[-1] == 3 else pixels[..., 0]
+    if max(grey.shape) <= TINY and _is_two_level(grey):  # a 1-bit scan, whose border may be mostly ink
+        light = grey > otsu_threshold(grey)
+        ink_is_light = box_filling_side(light)
+        if ink_is_light is not None:
+            return _paper_colour(pixels, grey, light, ink_is_light)
     off = np.abs(edge - colour).max(axis=-1) > 4 * MIN_INK_LEVEL
     if off.mean() < INK_SHARE / 2:  # the border is mostly of one colour: the background ...
         return median(edge[~off]) if off.any() else colour  # ... without the ink that runs into it
-    grey = pixels @ LUMINANCE if pixels.shape[-1] == 3 else pixels[..., 0]
     threshold = otsu_threshold(grey)
     light = grey > threshold
     if np.ptp(grey) < 2 * MIN_INK_LEVEL:  # nothing to split: the picture is one colour
         return colour
     border_is_light = float(colour @ LUMINANCE if colour.size == 3 else colour[0]) > threshold
-    ink_is_light = _stroke_side(light)
-    if ink_is_light is not None:  # the slivers of paper are mostly the strokes' soft edges: take their far end
-        paper = ~light if ink_is_light else light
-        order = np.argsort(grey[paper])
-        return pixels[paper][order[len(order) // 10 if ink_is_light else len(order) - 1 - len(order) // 10]]
+    ink_is_light = stroke_side(light)
+    if ink_is_light is not None:
+        return _paper_colour(pixels, grey, light, ink_is_light)
     light_share = float(light.mean())
     if border_is_light and light_share < INK_SHARE:
         return median(pixels[~light])
@@ -65,31 +68,21 @@ def _background_colour(pixels: np.ndarray) -> np.ndarray:
     return _commonest(pixels[light] if border_is_light else pixels[~light])  # the border's side
 
 
-def _stroke_side(light: np.ndarray) -> bool | None:
-    """In a tall, narrow picture (a 1 cropped to its ink), which side of the light/dark split is the ink.
+def _paper_colour(pixels: np.ndarray, grey: np.ndarray, light: np.ndarray, ink_is_light: bool) -> np.ndarray:
+    """The paper's colour where the ink is one side of the light/dark split: the slivers of paper are
+    mostly the strokes' soft edges, so their far end."""
+    paper = ~light if ink_is_light else light
+    order = np.argsort(grey[paper])
+    return pixels[paper][order[len(order) // 10 if ink_is_light else len(order) - 1 - len(order) // 10]]
 
-    The ink is a stroke: it runs from the top to the bottom in one piece and crosses each row once,
-    the paper being left in slivers beside it. True: the light side; None: the picture is not tall and
-    narrow (a wide crop is a row of digits), or neither side looks like that (noise, say).
-    """
-    if light.shape[1] > _NARROW * light.shape[0]:
-        return None
-    end = max(2, len(light) // 8)  # the soft tip of a stroke may stop short of the picture's end
 
-    def is_a_stroke(side: np.ndarray) -> bool:
-        labels, _ = ndimage.label(side, structure=np.ones((3, 3), bool))
-        top, bottom = labels[:end], labels[-end:]
-        if not np.intersect1d(top[top > 0], bottom[bottom > 0]).size:
-            return False
-        runs = np.count_nonzero(np.diff(side.astype(np.int8), axis=1) == 1, axis=1) + side[:, 0]
-        return np.mean(runs[runs > 0] == 1) >= 0.8
-
-    light_is_stroke, dark_is_stroke = is_a_stroke(light), is_a_stroke(~light)
-    if light_is_stroke != dark_is_stroke:
-        return light_is_stroke
-    if light_is_stroke:  # both, in a picture a few pixels wide: the slivers lie at the sides, the 1 in the middle
-        return bool(np.mean(light[:, light.shape[1] // 2]) > 0.5)
-    return None
+def _is_two_level(grey: np.ndarray) -> bool:
+    """Whether nearly every pixel is near the darkest or the lightest level: a 1-bit scan, no soft edges."""
+    low, high = float(grey.min()), float(grey.max())
+    if high - low < 2 * MIN_INK_LEVEL:
+        return False
+    near = (grey - low < 0.1 * (high - low)) | (high - grey < 0.1 * (high - low))
+    return float(near.mean()) >= 0.95
 
 
 def _commonest(pixels: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ a keyboard's keys, the table beyond a page, a shadow) is solid, convex, or box-l
 import numpy as np
 from scipy import ndimage
 
-from digits.preprocessing.locate.shapes import rectangle_fit, solidity
+from digits.preprocessing.shapes import rectangle_fit, solidity
 from digits.preprocessing.normalise import stroke_width
 from models.digit_scorer import load_digit_scorer
 

@@ -11,7 +11,7 @@ import numpy as np
 from scipy import ndimage
 
 from digits.preprocessing.arrays import median
-from digits.preprocessing.locate.shapes import solidity
+from digits.preprocessing.shapes import solidity
 from digits.preprocessing.normalise import stroke_width
 
 _FRAME_SIDE_COVER = 0.75  # a frame's straight lines run along this share of three or four sides of its box

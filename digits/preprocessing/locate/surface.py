@@ -12,7 +12,7 @@ import numpy as np
 from scipy import ndimage
 
 from digits.preprocessing.arrays import border, median
-from digits.preprocessing.locate.shapes import rectangle_fit
+from digits.preprocessing.shapes import rectangle_fit
 
 _SURFACE_WORK_SIDE = 128  # the surface is looked for at about this size
 _SURFACE_CONTRAST = 40.0  # a surface differs from its surroundings by this much (0-255, any channel) ...

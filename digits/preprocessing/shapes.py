@@ -1,4 +1,4 @@
-"""Shape measures the locate stage shares: how convex a region is and how well a turned rectangle fits it."""
+"""Shape measures the stages share: how convex a region is and how well a turned rectangle fits it."""
 
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError
