@@ -372,6 +372,13 @@ def test_percentages_never_claim_certainty():
     assert presentation.confidence_text(0.5) == "50.0% sure"
 
 
+def test_a_fine_tuned_model_says_its_epochs_were_a_fine_tune():
+    trained = {"epochs": 24, "training_minutes": 28.4}
+    assert presentation.facts_text(trained) == "Trained for 24 epochs in 28 minutes."
+    assert presentation.facts_text({**trained, "epochs": 3, "training_minutes": 4.1, "fine_tuned": True}) == (
+        "Fine-tuned for 3 epochs in 4 minutes, from a model trained before.")
+
+
 def test_model_section_of_a_real_report(uplink, reports_dir):
     if not (Path(reports_dir) / "cnn" / "summary.json").is_file():
         pytest.skip("no model report (run `digits report cnn`, or set DIGITS_MNIST_NPZ to make one here)")

@@ -65,7 +65,7 @@ STYLE_SHIFT = AugmentConfig(
     binarise_share=0.1, erase_share=0.05,
 )
 
-STYLED = StyledDigits(glyph_per_style=1000, other_per_style=200)
+STYLED = StyledDigits(glyph_per_style=1000, other_per_style=400)
 
 DEFAULTS = {
     "cnn": TrainConfig(epochs=24, learning_rate=3e-3, weight_decay=5e-2),

@@ -355,6 +355,7 @@ def write_report(model: str, out_dir: str | os.PathLike | None = None, data=None
         "epochs": card["epochs"],
         "best_epoch": best_epoch(card),
         "training_minutes": round(card["training_seconds"] / 60, 1),
+        "fine_tuned": "init_from" in card,  # the epochs and minutes above are the last fine-tune's only
         "data_sha256": evaluation.data_sha256,
         "figures": [figure.to_dict() for figure in figures],
         "confused_pairs": [pair.to_dict() for pair in pairs],
@@ -469,6 +470,7 @@ def _style_table(style_shift: dict) -> list[str]:
 
 def report_markdown(summary: dict, card: dict) -> str:
     machine = f" on {card['machine']}" if card.get("machine") else ""
+    fine_tune = ", a fine-tune of a model trained before" if summary.get("fine_tuned") else ""
     lines = [
         f"# {summary['name']} ({summary['model']}): analysis report",
         "",
@@ -480,7 +482,7 @@ def report_markdown(summary: dict, card: dict) -> str:
         f"| Test accuracy | {summary['test_accuracy']:.2%} ({summary['errors']:,} of {summary['test_size']:,} wrong) |",
         f"| Validation accuracy | {summary['validation_accuracy']:.2%} |",
         f"| Parameters | {summary['parameters']:,} |",
-        f"| Epochs | {summary['epochs']} (kept: {summary['best_epoch']}) |",
+        f"| Epochs | {summary['epochs']} (kept: {summary['best_epoch']}){fine_tune} |",
         f"| Training time | {summary['training_minutes']} min{machine} |",
         "",
         "## Findings",

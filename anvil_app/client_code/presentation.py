@@ -438,7 +438,10 @@ def facts_text(report: dict) -> str:
         took = ""
         if minutes is not None:
             took = " in under a minute" if minutes < 1 else " in " + plural(int(round(minutes)), "minute")
-        facts.append("Trained for {}{}.".format(plural(report["epochs"], "epoch"), took))
+        if report.get("fine_tuned"):
+            facts.append("Fine-tuned for {}{}, from a model trained before.".format(plural(report["epochs"], "epoch"), took))
+        else:
+            facts.append("Trained for {}{}.".format(plural(report["epochs"], "epoch"), took))
     return "\n".join(facts)
 
 
