@@ -292,8 +292,7 @@ def binary_box_16(digit: np.ndarray, rng) -> Upload | None:
     """A 1-bit 16x16 scan stretched to fill its box, as some digit databases store them: a 1 becomes a
     wide bar, a 0 a round ring; dark on light or light on dark."""
     mask = upscaled(digit) > rng.uniform(0.3, 0.5)
-    top, bottom, left, right = ink_box(mask)
-    ink = resized(mask[top:bottom + 1, left:right + 1].astype(np.float32), 16) > 0.5
+    ink = resized(cropped_to_ink(mask.astype(np.float32)), 16) > 0.5
     if ink.mean() > 0.8:
         return None  # a straight 1 stretched into a black square: nothing left to read
     pixels = np.where(ink, 0, 255).astype(np.uint8)

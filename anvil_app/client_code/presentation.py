@@ -438,10 +438,9 @@ def facts_text(report: dict) -> str:
         took = ""
         if minutes is not None:
             took = " in under a minute" if minutes < 1 else " in " + plural(int(round(minutes)), "minute")
-        if report.get("fine_tuned"):
-            facts.append("Fine-tuned for {}{}, from a model trained before.".format(plural(report["epochs"], "epoch"), took))
-        else:
-            facts.append("Trained for {}{}.".format(plural(report["epochs"], "epoch"), took))
+        fine_tuned = report.get("fine_tuned")
+        facts.append("{} for {}{}{}.".format("Fine-tuned" if fine_tuned else "Trained", plural(report["epochs"], "epoch"),
+                                             took, ", from a model trained before" if fine_tuned else ""))
     return "\n".join(facts)
 
 

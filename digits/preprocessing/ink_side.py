@@ -61,10 +61,14 @@ _CORNERS = {frozenset({_TOP, _RIGHT}): (0, -1), frozenset({_RIGHT, _BOTTOM}): (-
             frozenset({_BOTTOM, _LEFT}): (-1, 0), frozenset({_LEFT, _TOP}): (0, 0)}  # (row, column) of each corner
 
 
+def _edge_lines(piece: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The piece's pixels along the top, right, bottom and left edge, in that order."""
+    return piece[0], piece[:, -1], piece[-1], piece[:, 0]
+
+
 def _edges_touched(piece: np.ndarray) -> set[int]:
     """The edges (_TOP, _RIGHT, _BOTTOM, _LEFT) the piece runs into."""
-    lines = (piece[0], piece[:, -1], piece[-1], piece[:, 0])
-    return {edge for edge, line in enumerate(lines) if line.any()}
+    return {edge for edge, line in enumerate(_edge_lines(piece)) if line.any()}
 
 
 def _one_piece_across(side: np.ndarray) -> bool:
@@ -91,7 +95,7 @@ def _corners_and_notches(side: np.ndarray) -> bool:
         depth_across_columns = np.count_nonzero(piece.any(axis=0))  # ... from the left or right
         if len(touched) == 1:
             edge = next(iter(touched))
-            contact = np.count_nonzero((piece[0], piece[:, -1], piece[-1], piece[:, 0])[edge])
+            contact = np.count_nonzero(_edge_lines(piece)[edge])
             shaped = contact >= (depth_across_rows if edge in (_TOP, _BOTTOM) else depth_across_columns)
         elif len(touched) == 2:
             corner = _CORNERS.get(frozenset(touched))
