@@ -1,0 +1,69 @@
+"""A whole number's line of ink, in the fixed frame the number reader sees (LINE_HEIGHT x LINE_WIDTH).
+
+`locate_line` keeps the marks of the ink signal that are worth reading (clear ink, not specks: the same
+test as segment.py) and crops the ink to their box, other pixels cleared. `fit_line` scales the crop
+to the reader's frame, keeping its aspect ratio (the height fills the frame less a margin, unless the
+line is too long to fit, then its width does), and stretches its ink to [0, 1]. Training composes its
+lines straight as ink and fits them with the same `fit_line` (training/number_data.py), so the reader
+sees the same frame in training and in serving.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from digits.preprocessing.segment import _marks
+
+LINE_HEIGHT = 32
+LINE_WIDTH = 256
+MARGIN = 4  # pixels of background kept around the line: the reader's first convolutions see its edges
+_INK_PEAK_PERCENTILE = 90  # the ink's "full strength": this percentile of the clear ink, so faint pens fill the range
+
+
+@dataclass(frozen=True, eq=False)
+class LocatedLine:
+    ink: np.ndarray  # float32 (h, w): the kept marks' ink in their box, the rest cleared
+    top: int  # where the box lies in the ink signal
+    left: int
+
+
+@dataclass(frozen=True, eq=False)
+class FittedLine:
+    pixels: np.ndarray  # float32 (LINE_HEIGHT, LINE_WIDTH) in [0, 1], light ink on black
+    scale: float  # frame pixels per crop pixel
+    left: int  # where the crop's left and top edges lie in the frame
+    top: int
+
+    def crop_columns(self, start: float, stop: float) -> tuple[int, int]:
+        """Frame columns [start, stop) -> the crop's columns they cover."""
+        return int(np.floor((start - self.left) / self.scale)), int(np.ceil((stop - self.left) / self.scale))
+
+
+def locate_line(ink: np.ndarray) -> LocatedLine | None:
+    """The marks worth reading, cropped to their box; None when there are none."""
+    labels, keep = _marks(ink)
+    if not keep:
+        return None
+    mask = np.isin(labels, keep)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    crop = np.where(mask[top:bottom, left:right], np.maximum(ink[top:bottom, left:right], 0), 0).astype(np.float32)
+    return LocatedLine(crop, int(top), int(left))
+
+
+def fit_line(crop: np.ndarray) -> FittedLine:
+    """A line's ink (float, any scale, 0 = background) in the reader's frame."""
+    height, width = crop.shape
+    scale = min((LINE_HEIGHT - 2 * MARGIN) / height, (LINE_WIDTH - 2 * MARGIN) / width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    clear = crop[crop > 0.2 * float(crop.max())] if crop.max() > 0 else crop.ravel()
+    peak = max(float(np.percentile(clear, _INK_PEAK_PERCENTILE)), 1e-6)
+    image = Image.fromarray(np.clip(crop / peak, 0, 1).astype(np.float32), mode="F")
+    resized = np.asarray(image.resize(size, Image.Resampling.BILINEAR), np.float32).clip(0, 1)
+    frame = np.zeros((LINE_HEIGHT, LINE_WIDTH), np.float32)
+    top = (LINE_HEIGHT - size[1]) // 2
+    frame[top : top + size[1], MARGIN : MARGIN + size[0]] = resized
+    return FittedLine(frame, scale, MARGIN, top)

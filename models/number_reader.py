@@ -1,0 +1,55 @@
+"""The number reader: a whole number's line of ink -> per column of the line, how likely each digit is.
+
+A small convnet reads the line (32x256) down to 64 columns of features (one per 4 pixels of the line),
+its height collapsed; dilated 1-D convolutions along the line let each column see about two digits
+either side; a dense layer gives each column 11 classes: the digits 0-9 and a blank (no digit
+begins or ends here). Trained with CTC (training/number_reader.py), it needs no cuts between digits,
+so digits that touch or overlap read like digits apart. Convolutions only: it exports to LiteRT as is.
+"""
+
+from dataclasses import dataclass
+
+import keras
+from keras import layers
+
+from digits.preprocessing.number_line import LINE_HEIGHT, LINE_WIDTH
+
+BLANK = 10
+CLASSES = 11
+
+
+@dataclass(frozen=True)
+class NumberReaderConfig:
+    widths: tuple[int, ...] = (24, 48, 72, 96)  # conv stages; the first two halve both sides, the rest the height
+    temporal_width: int = 128
+    dilations: tuple[int, ...] = (1, 2, 4)  # one residual conv1d (kernel 3) per dilation
+    dropout: float = 0.1
+
+
+def conv_bn_relu(x, filters: int, pool: tuple[int, int]):
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    return layers.MaxPooling2D(pool)(x)
+
+
+def build_number_reader(config: NumberReaderConfig = NumberReaderConfig()) -> keras.Model:
+    """(N, 32, 256, 1) light ink in [0, 1] -> logits (N, 64, 11)."""
+    inputs = keras.Input((LINE_HEIGHT, LINE_WIDTH, 1), name="line")
+    x = inputs
+    for stage, width in enumerate(config.widths):
+        x = conv_bn_relu(x, width, (2, 2) if stage < 2 else (2, 1))  # 32x256 -> 16x128 -> 8x64 -> 4x64 -> 2x64
+    x = layers.Permute((2, 1, 3))(x)  # columns first
+    x = layers.Reshape((x.shape[1], x.shape[2] * x.shape[3]))(x)
+    x = layers.Dense(config.temporal_width, activation="relu")(x)
+    for dilation in config.dilations:
+        y = layers.Conv1D(config.temporal_width, 3, dilation_rate=dilation, padding="same", activation="relu")(x)
+        x = layers.LayerNormalization()(layers.Add()([x, y]))
+    x = layers.Dropout(config.dropout)(x)
+    outputs = layers.Dense(CLASSES, name="logits")(x)
+    return keras.Model(inputs, outputs, name="number_reader")
+
+
+def with_probabilities(model: keras.Model) -> keras.Model:
+    """The model as served: softmax over the 11 classes at each column."""
+    return keras.Model(model.inputs, layers.Softmax(name="probabilities")(model.outputs[0]), name="number_reader")

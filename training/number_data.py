@@ -1,0 +1,126 @@
+"""Whole numbers composed from MNIST digits, as people write them: lines of ink for the number reader.
+
+Each digit is cropped to its ink, scaled to a height that varies from digit to digit, slanted, its
+stroke made bolder or thinner, and set beside the last one with the spacing people use:
+  apart        a gap of 5% to 70% of the line's height between the two digits' boxes
+  touching     the boxes meet or overlap by up to 12% of the narrower digit's width
+  overlapping  the boxes overlap by 12% to 34% of the narrower digit's width (about a third)
+along a baseline that slopes and wanders. The line is then blurred, thinned or coarsened now and
+then (pens, scans, photos) and fitted to the reader's frame with the serving code's own `fit_line`.
+Training composes from the training digits; the validation suite and checkpoint choice from the
+validation digits (training/data.validation_split); tests from the MNIST test digits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from digits.preprocessing.number_line import LINE_HEIGHT, LINE_WIDTH, fit_line
+
+SPACINGS = ("apart", "touching", "overlapping")
+GAPS = {  # spacing: (low, high) gap, in line heights for "apart", else in the narrower digit's widths
+    "apart": (0.05, 0.7),
+    "touching": (-0.12, 0.0),
+    "overlapping": (-0.34, -0.12),
+}
+DIGIT_HEIGHT = 40  # pixels: digits are composed above the reader's resolution, then fitted down
+LENGTHS = (1, 2, 3, 4, 5, 6, 7, 8)
+LENGTH_WEIGHTS = (0.04, 0.16, 0.18, 0.18, 0.16, 0.14, 0.08, 0.06)  # 2-6 digits mostly
+
+
+@dataclass(frozen=True)
+class ComposedNumber:
+    ink: np.ndarray  # float32 (h, w) in [0, 1], light ink on black
+    labels: tuple[int, ...]
+    boxes: tuple[tuple[int, int, int, int], ...]  # (left, top, right, bottom) of each digit in `ink`
+    spacings: tuple[str, ...]  # between each digit and the next
+
+
+def _digit_ink(digit: np.ndarray, height: int, slant_degrees: float, stroke: int) -> np.ndarray:
+    rows, cols = np.flatnonzero(digit.max(axis=1) > 30), np.flatnonzero(digit.max(axis=0) > 30)
+    crop = digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    width = max(1, round(crop.shape[1] * height / crop.shape[0]))
+    image = Image.fromarray(crop).resize((width, height), Image.Resampling.BICUBIC)
+    tan = np.tan(np.radians(slant_degrees))
+    pad = int(abs(tan) * height) + 1
+    image = image.crop((-pad, 0, width + pad, height))
+    image = image.transform(image.size, Image.Transform.AFFINE, (1, tan, -tan * height / 2, 0, 1, 0),
+                            Image.Resampling.BILINEAR)
+    ink = np.asarray(image, np.float32) / 255.0
+    if stroke > 0:
+        ink = ndimage.grey_dilation(ink, size=(stroke + 1, stroke + 1))
+    elif stroke < 0:
+        ink = ndimage.grey_erosion(ink, size=(2, 2))
+    cols = np.flatnonzero(ink.max(axis=0) > 0.1)
+    return ink[:, cols[0] : cols[-1] + 1] if len(cols) else ink
+
+
+def compose_number(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
+                   spacing: str | None = None) -> ComposedNumber:
+    """The digits written left to right as one line of ink. `spacing`: every gap of that kind; None: each
+    gap drawn at random (half apart, a quarter touching, a quarter overlapping)."""
+    base = DIGIT_HEIGHT * rng.uniform(0.8, 1.2)
+    slant = rng.uniform(-18, 18)
+    stroke = int(rng.choice([-1, 0, 0, 0, 1, 2], p=[0.1, 0.35, 0.15, 0.1, 0.2, 0.1]))
+    inks = [_digit_ink(d, max(8, round(base * rng.uniform(0.82, 1.18))), slant + rng.normal(0, 4), stroke)
+            for d in digits]
+    kinds = [spacing or str(rng.choice(SPACINGS, p=[0.5, 0.25, 0.25])) for _ in range(len(inks) - 1)]
+    slope, wander = rng.uniform(-0.08, 0.08), base * rng.uniform(0, 0.08)
+    xs = [0]
+    for previous, ink, kind in zip(inks, inks[1:], kinds):
+        low, high = GAPS[kind]
+        unit = base if kind == "apart" else min(previous.shape[1], ink.shape[1])
+        xs.append(xs[-1] + previous.shape[1] + int(round(rng.uniform(low, high) * unit)))
+    bottoms = [x * slope + rng.normal(0, wander) for x in xs]
+    tops = [b - ink.shape[0] for b, ink in zip(bottoms, inks)]
+    lift = -min(tops)
+    height = int(np.ceil(max(bottoms) + lift)) + 1
+    width = max(x + ink.shape[1] for x, ink in zip(xs, inks))
+    canvas = np.zeros((height, width), np.float32)
+    boxes = []
+    for x, top, ink in zip(xs, tops, inks):
+        y = int(round(top + lift))
+        area = canvas[y : y + ink.shape[0], x : x + ink.shape[1]]
+        np.maximum(area, ink[: area.shape[0]], out=area)
+        boxes.append((x, y, x + ink.shape[1], y + ink.shape[0]))
+    return ComposedNumber(canvas, tuple(int(v) for v in labels), tuple(boxes), tuple(kinds))
+
+
+def roughened(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """How the ink reaches us now and then: a soft pen or focus, a coarse scan, a faint or uneven stroke."""
+    if rng.random() < 0.3:
+        ink = ndimage.gaussian_filter(ink, rng.uniform(0.5, 1.5))
+    if rng.random() < 0.15:  # a coarse scan: drawn at a fraction of the size and scaled back
+        factor = rng.uniform(0.3, 0.6)
+        small = Image.fromarray(ink).resize((max(1, int(ink.shape[1] * factor)), max(1, int(ink.shape[0] * factor))),
+                                            Image.Resampling.BILINEAR)
+        ink = np.asarray(small.resize(ink.shape[::-1], Image.Resampling.BILINEAR), np.float32)
+    if rng.random() < 0.1:  # a 1-bit scan
+        ink = (ink > rng.uniform(0.3, 0.6)).astype(np.float32)
+    if rng.random() < 0.3:  # uneven pressure along the line
+        ink = ink * np.linspace(*rng.uniform(0.5, 1.0, 2), ink.shape[1], dtype=np.float32)
+    return ink
+
+
+def line_batch(x: np.ndarray, y: np.ndarray, count: int, rng: np.random.Generator, spacing: str | None = None,
+               lengths=LENGTHS, weights=LENGTH_WEIGHTS, rough: bool = True):
+    """`count` composed numbers fitted to the reader's frame: images (count, H, W, 1) float32, labels
+    padded with -1 (count, max length) int32, lengths (count,) int32, and the numbers themselves."""
+    images = np.zeros((count, LINE_HEIGHT, LINE_WIDTH, 1), np.float32)
+    targets = np.full((count, max(lengths)), -1, np.int32)
+    sizes = np.zeros(count, np.int32)
+    numbers = []
+    for i in range(count):
+        length = int(rng.choice(lengths, p=np.asarray(weights) / np.sum(weights)))
+        chosen = rng.integers(0, len(x), length)
+        number = compose_number(x[chosen], y[chosen], rng, spacing)
+        ink = roughened(number.ink, rng) if rough else number.ink
+        images[i, ..., 0] = fit_line(ink).pixels
+        targets[i, :length] = number.labels
+        sizes[i] = length
+        numbers.append(number)
+    return images, targets, sizes, numbers

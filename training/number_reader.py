@@ -1,0 +1,146 @@
+"""Train the number reader (models/number_reader.py) with CTC on whole numbers composed from MNIST
+training digits, and write models/number_reader.{keras,tflite,json}.
+
+    python -m training.number_reader --data ../shared/data/mnist.npz [--steps N] [--out models]
+
+Every step reads a fresh batch of composed lines (training/number_data.py). Every `steps_per_epoch`
+steps the model reads the validation lines, composed from the held-out validation digits, an equal
+number at each spacing (apart, touching, overlapping); the checkpoint that reads the most whole
+numbers right is kept. The MNIST test set is not read here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+import models
+from digits.number_reader import MODEL_ID, decode_text
+from training.config import NumberReaderTrainConfig
+from training.data import load_mnist, validation_split
+from training.number_data import SPACINGS, line_batch
+
+
+def validation_lines(x_val, y_val, per_spacing: int, seed: int) -> dict:
+    """spacing -> (images, truth strings), composed from the validation digits with a fixed seed."""
+    lines = {}
+    for index, spacing in enumerate(SPACINGS):
+        rng = np.random.default_rng([seed, index])
+        images, targets, lengths, _ = line_batch(x_val, y_val, per_spacing, rng, spacing, lengths=(2, 3, 4, 5, 6),
+                                                 weights=(1, 1, 1, 1, 1))
+        lines[spacing] = (images, ["".join(map(str, t[:n])) for t, n in zip(targets, lengths)])
+    return lines
+
+
+def whole_number_accuracy(predict, lines: dict) -> dict:
+    scores = {}
+    for spacing, (images, truths) in lines.items():
+        probabilities = predict(images)
+        scores[spacing] = float(np.mean([decode_text(p) == t for p, t in zip(probabilities, truths)]))
+    scores["mean"] = float(np.mean([scores[s] for s in lines]))
+    return scores
+
+
+def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_DIR, log=print) -> dict:
+    import keras
+    import tensorflow as tf
+
+    from models.number_reader import BLANK, build_number_reader, with_probabilities
+    from training.export import convert
+
+    keras.utils.set_random_seed(config.seed)
+    mnist = load_mnist(data)
+    (x_train, y_train), (x_val, y_val) = validation_split(mnist.x_train, mnist.y_train, config.validation_size,
+                                                          config.seed)
+    lines = validation_lines(x_val, y_val, config.validation_per_spacing, config.seed)
+    model = build_number_reader()
+    schedule = keras.optimizers.schedules.CosineDecay(0.0, config.steps - config.warmup_steps,
+                                                      warmup_target=config.learning_rate,
+                                                      warmup_steps=config.warmup_steps)
+    optimizer = keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay, global_clipnorm=5.0)
+    columns = model.output_shape[1]
+
+    @tf.function
+    def step(images, targets, lengths):
+        with tf.GradientTape() as tape:
+            logits = model(images, training=True)
+            loss = tf.reduce_mean(keras.ops.ctc_loss(tf.maximum(targets, 0), logits, lengths,
+                                                     tf.fill([tf.shape(images)[0]], columns), mask_index=BLANK))
+        gradients = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        return loss
+
+    def predict(images):
+        return tf.nn.softmax(model.predict(images, batch_size=256, verbose=0)).numpy()
+
+    rng = np.random.default_rng(config.seed)
+    started, best, history, losses = time.time(), None, [], []
+    for number in range(1, config.steps + 1):
+        images, targets, lengths, _ = line_batch(x_train, y_train, config.batch_size, rng)
+        losses.append(float(step(images, targets, lengths)))
+        if number % config.steps_per_epoch == 0 or number == config.steps:
+            scores = whole_number_accuracy(predict, lines)
+            minutes = (time.time() - started) / 60
+            history.append({"step": number, "loss": float(np.mean(losses)), "minutes": round(minutes, 2), **scores})
+            losses = []
+            log(json.dumps({"event": "validation", **history[-1]}), flush=True)
+            if best is None or scores["mean"] > best["mean"]:
+                best = {"step": number, **scores}
+                weights = model.get_weights()
+            if minutes > config.max_minutes:
+                log(json.dumps({"event": "stopped_early", "minutes": round(minutes, 2)}), flush=True)
+                break
+    model.set_weights(weights)
+    served = with_probabilities(model)
+    out.mkdir(parents=True, exist_ok=True)
+    served.save(models.model_path(MODEL_ID, out))
+    tflite = models.litert_path(MODEL_ID, out)
+    tflite.write_bytes(convert(served))
+    from digits.number_reader import NumberReaderModel
+
+    runtime = NumberReaderModel(tflite)
+    images = lines["touching"][0][:100]
+    difference = float(np.max(np.abs(served.predict(images, verbose=0) - np.stack([runtime.predict(i[..., 0]) for i in images]))))
+    card = {
+        "model": MODEL_ID,
+        "description": "CNN over the line of ink (32x256), dilated 1-D convolutions along it, CTC over 10 digits "
+                       "and a blank; trained on numbers composed from MNIST training digits.",
+        "train_config": config.to_dict(),
+        "chosen_step": best["step"],
+        "validation_whole_number_accuracy": {k: round(v, 4) for k, v in best.items() if k != "step"},
+        "history": history,
+        "training_minutes": round((time.time() - started) / 60, 1),
+        "mnist_sha256": mnist.sha256,
+        "command": "python -m training.number_reader " + " ".join(sys.argv[1:]),
+        "tflite": {"sha256": models.file_sha256(tflite), "bytes": tflite.stat().st_size,
+                   "keras_sha256": models.file_sha256(models.model_path(MODEL_ID, out)),
+                   "max_probability_difference": float(f"{difference:.3g}")},
+    }
+    models.card_path(MODEL_ID, out).write_text(json.dumps(card, indent=2) + "\n")
+    return card
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="MNIST .npz (else $DIGITS_MNIST_NPZ, else Keras' download)")
+    parser.add_argument("--steps", type=int, help="training steps (default: the config's)")
+    parser.add_argument("--out", type=Path, default=models.MODELS_DIR)
+    args = parser.parse_args(argv)
+    config = NumberReaderTrainConfig()
+    if args.steps:
+        config = replace(config, steps=args.steps, steps_per_epoch=min(config.steps_per_epoch, args.steps),
+                         warmup_steps=min(config.warmup_steps, args.steps // 4))
+    card = train(config, args.data, args.out)
+    print(json.dumps({"event": "done", "chosen_step": card["chosen_step"],
+                      **card["validation_whole_number_accuracy"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
