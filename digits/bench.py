@@ -7,6 +7,8 @@ from one run (the ratios are what to compare; absolute times drift with the mach
   TensorFlow is importable;
 - a naive Keras app: the same preprocessing, then `model.predict` once per image;
 - bulk throughput, and throughput with 1 and with 16 concurrent callers;
+- a whole number: `read_number` (the number reader, the CNN confirming digits apart) on 6 test digits
+  written in a row on white paper (p50, p99);
 - a serving process of its own (engine and anvil-uplink, as `digits serve` loads them): cold start
   (process start to models ready) and resident memory after warm-up and after 1,000 calls.
 """
@@ -77,6 +79,26 @@ def tensorflow_importable() -> bool:
     return True
 
 
+def six_digit_numbers(test_images: np.ndarray, count: int) -> list[bytes]:
+    """`count` numbers of 6 MNIST test digits side by side (some gaps tight), dark on white, 84 px tall."""
+    numbers = []
+    for start in range(0, 6 * count, 6):
+        cols = [image[:, image.max(axis=0) > 0] for image in test_images[start:start + 6]]
+        gaps = [np.zeros((IMAGE_SIZE, 1 + (i * 3 + start) % 6), np.uint8) for i in range(6)]
+        row = np.concatenate([np.zeros((IMAGE_SIZE, 10), np.uint8)] + [a for pair in zip(cols, gaps) for a in pair]
+                             + [np.zeros((IMAGE_SIZE, 10), np.uint8)], axis=1)
+        image = Image.fromarray(255 - row).resize((row.shape[1] * 3, IMAGE_SIZE * 3), Image.Resampling.BICUBIC)
+        numbers.append(png_bytes(np.asarray(image)))
+    return numbers
+
+
+def number_latency(engine: Engine, uploads: list[bytes]) -> dict:
+    from digits.numbers import read_number
+
+    read_number(engine, uploads[0])  # loads the number reader
+    return percentiles_ms(time_each(lambda data: read_number(engine, data, "cnn"), uploads))
+
+
 def engine_latency(engine: Engine, uploads: list[bytes]) -> dict:
     return {model: percentiles_ms(time_each(lambda data: engine.classify(data, model), uploads))
             for model in engine.model_ids}
@@ -121,6 +143,7 @@ def run_benchmark(test_images: np.ndarray, single: int = 500, naive: int = 50, c
     figures = {"serving_process": serving_process(uploads[:100])}  # first, while this process is small
     with Engine() as engine:
         figures.update(engine_latency(engine, uploads[:single]))
+        figures["read_number_6_digits"] = number_latency(engine, six_digit_numbers(test_images, 200))
         started = time.perf_counter()
         engine.classify_batch([(None, data) for data in uploads[:bulk]])
         figures["batch_images_per_s"] = round(bulk / (time.perf_counter() - started), 1)

@@ -29,9 +29,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--limit", type=int, help=argparse.SUPPRESS)  # smoke runs: first N training images
 
     evaluate = commands.add_parser("evaluate", help="accuracy on the 10,000 MNIST test images, or another suite")
-    evaluate.add_argument("model", choices=["cnn", "vit", "ensemble"])
-    evaluate.add_argument("--suite", choices=["mnist-test", "style-shift"], default="mnist-test",
-                          help="style-shift: validation digits in styles MNIST rarely has (training/styles.py)")
+    evaluate.add_argument("model", choices=["cnn", "vit", "ensemble", "reader"])
+    evaluate.add_argument("--suite", choices=["mnist-test", "style-shift", "numbers"], default="mnist-test",
+                          help="style-shift: validation digits in styles MNIST rarely has (training/styles.py); "
+                               "numbers: whole numbers from validation digits, for the reader (training/number_suite.py)")
+    evaluate.add_argument("--confirm-with", choices=["cnn", "vit", "ensemble"], default="cnn",
+                          help="numbers: the classifier that confirms the reader's digits")
+    evaluate.add_argument("--confirm", choices=["apart", "every", "none"], default="apart",
+                          help="numbers: which digits it confirms (none: the reader alone)")
     evaluate.add_argument("--data", help=DATA_HELP)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -202,8 +207,22 @@ def run_read(args) -> int:
     return 1 if failed else 0
 
 
+def run_number_suite(args) -> int:
+    from digits.engine import Engine
+    from digits.preprocessing import InputError
+    from training.data import load_mnist
+    from training.number_suite import evaluate_numbers, format_figures
+
+    if args.model != "reader" or args.suite != "numbers":
+        raise InputError("whole numbers are read by the reader: digits evaluate reader --suite numbers")
+    with native_logs_off(), Engine() as engine:
+        figures = evaluate_numbers(engine, load_mnist(args.data), args.confirm_with, confirm=args.confirm)
+    print(json.dumps(figures) if args.json else format_figures(figures))
+    return 0
+
+
 def _number_line(reading) -> dict:
-    line = {key: reading.to_dict()[key] for key in ("file", "model", "number", "confidence")}
+    line = {key: reading.to_dict()[key] for key in ("file", "model", "reader", "number", "confidence")}
     line["digits"] = [{key: digit[key] for key in ("digit", "confidence", "box")}
                       for digit in reading.to_dict()["digits"]]
     return {**line, **({"warnings": list(reading.warnings)} if reading.warnings else {})}
@@ -325,6 +344,8 @@ def run(args, argv: list[str]) -> int:
         print(f"{card['model']}: validation accuracy {card['validation_accuracy']:.4f}, "
               f"test accuracy {card['test_accuracy']:.4f}, {card['training_seconds'] / 60:.1f} min")
         return 0
+    if args.command == "evaluate" and (args.model == "reader" or args.suite == "numbers"):
+        return run_number_suite(args)
     if args.command == "evaluate":
         from training.evaluate import evaluate, evaluate_style_shift
 

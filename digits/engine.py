@@ -183,6 +183,8 @@ class Engine:
         self.ensemble_weights = models.ensemble_weights(models_dir)
         self.cards = {}
         self._runners = {}
+        self._models_dir = Path(models_dir)
+        self._line_reader, self._line_lock = None, threading.Lock()  # the number reader, loaded on first use
         for model_id in self.model_ids:
             card = models.card_path(model_id, models_dir)
             self.cards[model_id] = models.load_card(model_id, models_dir) if card.exists() else {}
@@ -279,6 +281,16 @@ class Engine:
     def batching_stats(self) -> dict[str, dict[str, int]]:
         """Per model: requests served and the model calls they took (fewer calls = more sharing)."""
         return {m: {"requests": r.requests_served, "batches": r.batches_run} for m, r in self._runners.items()}
+
+    def read_line(self, line: np.ndarray) -> np.ndarray:
+        """A whole number's line of ink (32x256, from prepare_number) -> the number reader's (64, 11)
+        probabilities (digits/number_reader.py). One interpreter, taken in turn."""
+        from digits.number_reader import load_number_reader
+
+        with self._line_lock:
+            if self._line_reader is None:
+                self._line_reader = load_number_reader(self._models_dir)
+            return self._line_reader.predict(line)
 
     def close(self) -> None:
         for runner in self._runners.values():

@@ -1,4 +1,13 @@
-"""Whole numbers: a picture of several digits read as the number they write, digit by digit."""
+"""Whole numbers: a picture of several digits read as the number they write, digit by digit.
+
+The number reader (digits/number_reader.py, a CTC model over the whole line of ink) reads the line
+without cutting it first, so digits that touch or overlap read like digits apart. Each digit it reads
+gets the columns around where it was read (halfway to its neighbours), its box tightened to the ink
+there. Where the digits stand apart (each read digit in a mark of its own, as many marks as digits),
+the chosen classifier (CNN, ViT or ensemble) also reads each mark on its own 28x28 crop: where the two
+disagree the surer one is kept, and the digit's box is its mark's. docs/numbers.md has the figures
+behind this choice.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +16,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from digits.preprocessing import prepare_number, preview_png
+from digits.number_reader import COLUMN_WIDTH, MODEL_ID, greedy_decode
+from digits.preprocessing import NO_DIGIT_WARNING, NumberDigit, prepare_number, preview_png
+from digits.preprocessing.number_line import LINE_WIDTH
 
-TOUCHING_DIGITS_WARNING = (
-    "Some digits touch: they were cut apart where the ink is thinnest, so check the digits read there."
-)
+READER = MODEL_ID
+CONFIRM = "apart"  # docs/numbers.md: measured against "every" and "none" on the validation suite
+UNSURE = 0.6  # a digit read with less confidence than this gets the warning below
+UNSURE_DIGIT_WARNING = "Not sure of the {}: check what was read there."
+NOTHING_READ = "the marks do not read as digits"
 
 
 @dataclass(frozen=True)
@@ -20,11 +33,18 @@ class DigitReading:
     confidence: float
     probabilities: tuple[float, ...]
     box: tuple[int, int, int, int]  # (left, top, right, bottom) in the upload's pixels
-    pixels: np.ndarray = field(repr=False)  # the 28x28 uint8 image the model saw
+    crop: NumberDigit = field(repr=False)  # the digit's ink
+    read_by: str = READER  # the number reader, or the classifier that confirmed it
+
+    @property
+    def pixels(self) -> np.ndarray:
+        """The 28x28 uint8 image of this digit's ink (as a classifier sees it)."""
+        return self.crop.pixels
 
     def to_dict(self) -> dict:
         return {"digit": self.digit, "confidence": round(self.confidence, 6),
-                "probabilities": [round(p, 6) for p in self.probabilities], "box": list(self.box)}
+                "probabilities": [round(p, 6) for p in self.probabilities], "box": list(self.box),
+                "read_by": self.read_by}
 
     def preview_png(self, scale: int = 8) -> bytes:
         return preview_png(self.pixels, scale)
@@ -33,11 +53,12 @@ class DigitReading:
 @dataclass(frozen=True)
 class NumberReading:
     file: str | None
-    model: str
+    model: str  # the classifier chosen to confirm digits that stand apart
     digits: tuple[DigitReading, ...]  # left to right
     warnings: tuple[str, ...]
     latency_ms: float
     size: tuple[int, int] = (0, 0)  # (width, height) of the upload, after its EXIF orientation: the boxes' frame
+    reader: str = READER
 
     @property
     def number(self) -> str:
@@ -45,39 +66,70 @@ class NumberReading:
 
     @property
     def confidence(self) -> float:
-        """How sure the model is of every digit at once: the product of the digits' confidences."""
+        """How sure the models are of every digit at once: the product of the digits' confidences."""
         return float(np.prod([reading.confidence for reading in self.digits])) if self.digits else 0.0
 
     def to_dict(self) -> dict:
-        return {"file": self.file, "model": self.model, "number": self.number,
+        return {"file": self.file, "model": self.model, "reader": self.reader, "number": self.number,
                 "confidence": round(self.confidence, 6), "digits": [reading.to_dict() for reading in self.digits],
                 "warnings": list(self.warnings), "latency_ms": round(self.latency_ms, 3), "size": list(self.size)}
 
 
-def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = None) -> NumberReading:
+def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = None,
+                confirm: str = CONFIRM) -> NumberReading:
     """Upload bytes -> the number they show. Raises InputError for a file a person must fix.
 
-    A mark that may be touching digits has several readings (whole, cut in 2, ...): the one kept is
-    the one whose digits the model is surest of (the highest geometric mean of their confidences).
-    """
+    `confirm`: which digits the chosen classifier confirms: "apart" (digits that stand apart, on their
+    marks), "every" (also touching digits, on the reader's columns) or "none" (the reader alone)."""
     started = time.perf_counter()
     engine.check_model(model)
     prepared = prepare_number(data, filename)
-    candidates = [digit for mark in prepared.marks for reading in mark for digit in reading]
-    probabilities = iter(engine.predict_probabilities(model, np.stack([d.pixels for d in candidates]))
-                         if candidates else [])
-    readings, cut = [], False
-    for mark in prepared.marks:
-        options = [[_reading(digit, next(probabilities)) for digit in reading] for reading in mark]
-        best = max(range(len(options)), key=lambda i: np.mean([np.log(r.confidence) for r in options[i]]))
-        readings += options[best]
-        cut |= best > 0
-    notes = prepared.warnings + ((TOUCHING_DIGITS_WARNING,) if cut else ())
+    readings: list[DigitReading] = []
+    if prepared.line is not None:
+        decoded = greedy_decode(engine.read_line(prepared.line.fitted.pixels))
+        centres = [(d.columns[0] + d.columns[1]) / 2 * COLUMN_WIDTH for d in decoded]
+        edges = [0.0] + [(a + b) / 2 for a, b in zip(centres, centres[1:])] + [float(LINE_WIDTH)]
+        for d, start, stop in zip(decoded, edges, edges[1:]):
+            piece = prepared.line.digit(start, stop)
+            if piece is not None:
+                readings.append(DigitReading(d.digit, d.confidence, d.probabilities, piece.box, piece))
+        marks = [mark[0][0] for mark in prepared.marks]
+        if confirm != "none" and readings:
+            apart = _stand_apart(readings, [m.box for m in marks])
+            if apart or confirm == "every":
+                readings = _confirmed(engine, model, readings, marks if apart else readings)
+    unsure = [str(i + 1) for i, r in enumerate(readings) if r.confidence < UNSURE]
+    notes = prepared.warnings + ((UNSURE_DIGIT_WARNING.format(_ordinals(unsure)),) if unsure else ())
+    if not readings and not notes:
+        notes = (NO_DIGIT_WARNING.format(NOTHING_READ),)
     return NumberReading(filename, model, tuple(readings), notes, (time.perf_counter() - started) * 1000,
                          prepared.source_size)
 
 
-def _reading(digit, probabilities: np.ndarray) -> DigitReading:
-    best = int(np.argmax(probabilities))
-    return DigitReading(best, float(probabilities[best]), tuple(float(p) for p in probabilities), digit.box,
-                        digit.pixels)
+def _stand_apart(readings: list[DigitReading], marks: list[tuple[int, int, int, int]]) -> bool:
+    """Each digit read lies in a mark of its own, and there are as many marks as digits."""
+    if len(marks) != len(readings):
+        return False
+    return all(mark[0] <= (r.box[0] + r.box[2]) / 2 < mark[2] for r, mark in zip(readings, marks))
+
+
+def _confirmed(engine, model: str, readings: list[DigitReading], crops) -> list[DigitReading]:
+    """The classifier reads each digit's crop alone; where it disagrees with the reader, the surer one
+    stands. The digit's box and image become its crop's."""
+    crops = [crop.crop if isinstance(crop, DigitReading) else crop for crop in crops]
+    probabilities = engine.predict_probabilities(model, np.stack([crop.pixels for crop in crops]))
+    confirmed = []
+    for reading, crop, p in zip(readings, crops, probabilities):
+        best = int(np.argmax(p))
+        if best == reading.digit or float(p[best]) > reading.confidence:
+            confirmed.append(DigitReading(best, float(p[best]), tuple(float(v) for v in p), crop.box, crop, model))
+        else:
+            confirmed.append(DigitReading(reading.digit, reading.confidence, reading.probabilities, crop.box, crop))
+    return confirmed
+
+
+def _ordinals(positions: list[str]) -> str:
+    names = {"1": "1st", "2": "2nd", "3": "3rd"}
+    named = [names.get(p, p + "th") for p in positions]
+    return (", ".join(named[:-1]) + " and " + named[-1] if len(named) > 1 else named[0]) + \
+        (" digits" if len(named) > 1 else " digit")

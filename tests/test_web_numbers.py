@@ -34,11 +34,21 @@ def first_of_each(labels: np.ndarray, digits: str) -> list[int]:
     return chosen
 
 
-def test_a_whole_number_card_shows_the_number_in_large_type_and_a_box_per_digit(classify_page, mnist_test,
-                                                                                   tmp_path):
+def year_2026(mnist_test, touching: bool):
+    """2026 in MNIST test digits on paper; `touching`: a pair of neighbours joined (the first seed that joins)."""
     images, labels = mnist_test
     chosen = first_of_each(labels, "2026")
-    number = build_number(images[chosen], labels[chosen], np.random.default_rng(7))
+    if not touching:
+        return build_number(images[chosen], labels[chosen], np.random.default_rng(7))
+    return next(number for seed in range(7, 100)
+                for number in [build_number(images[chosen], labels[chosen], np.random.default_rng(seed), touch=True)]
+                if number.touching)
+
+
+@pytest.mark.parametrize("touching", [False, True], ids=["apart", "touching"])
+def test_a_whole_number_card_shows_the_number_in_large_type_and_a_box_per_digit(classify_page, mnist_test,
+                                                                                   tmp_path, touching):
+    number = year_2026(mnist_test, touching)
     upload = tmp_path / "year.png"
     upload.write_bytes(rendered(number, "paper"))
     classify_page.get_by_role("combobox", name="Read").select_option(label="Whole number")
@@ -54,7 +64,7 @@ def test_a_whole_number_card_shows_the_number_in_large_type_and_a_box_per_digit(
     labels_drawn = card.locator(".js-plotly-plot .annotation-text").evaluate_all(
         "texts => texts.map(t => t.textContent)")
     assert labels_drawn == list("2026")  # each box labelled with its digit
-    assert card.get_by_text("Read digit by digit by the CNN").count() == 1
+    assert card.get_by_text("Read by the number reader, digits standing apart checked by the CNN").count() == 1
     # The boxes are drawn over the upload itself: the plot's picture is the file, each box inside it.
     picture = card.locator(".js-plotly-plot .layer-below image, .js-plotly-plot .imagelayer image")
     assert picture.count() == 1 and picture.get_attribute("href").startswith("blob:")
@@ -69,6 +79,8 @@ def test_a_whole_number_card_shows_the_number_in_large_type_and_a_box_per_digit(
         assert abs(box["x"] - frame["x"] - truth[0] * scale) < 0.03 * frame["width"], (box, truth)
     assert card.locator("img[alt^='The file you uploaded']:visible").count() == 0  # not shown twice
     assert console_problems(classify_page.console_messages) == []
+    if touching:
+        return
     DOCS.mkdir(exist_ok=True)
     wait_until_still(classify_page)
     card.screenshot(path=DOCS / "whole-number.png")

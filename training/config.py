@@ -105,17 +105,18 @@ class FinetuneConfig:
 @dataclass(frozen=True)
 class NumberReaderTrainConfig:
     """The number reader (training/number_reader.py): lines composed afresh for every step, so no epochs
-    of a fixed set; an "epoch" is just how often the validation lines are read to choose the checkpoint."""
+    of a fixed set. The run lasts a fixed time, not a fixed number of steps: on shared cores a step's
+    time varies several-fold, so the learning rate follows a cosine over the time spent (after a warmup
+    in steps), and the validation lines are read every `minutes_between_checks` to choose the checkpoint."""
 
-    steps: int = 2200  # about 35 minutes on 2 shared cores (0.9 s a step)
-    steps_per_epoch: int = 200
+    minutes: float = 40.0
     batch_size: int = 64
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
-    warmup_steps: int = 150
-    validation_per_spacing: int = 300  # validation lines per spacing (apart, touching, overlapping)
+    warmup_steps: int = 100
+    minutes_between_checks: float = 4.0
+    validation_per_spacing: int = 150  # validation lines per spacing (apart, touching, overlapping)
     validation_size: int = 5000  # the models' validation split (DEFAULTS["cnn"]): its digits are held out
-    max_minutes: float = 50.0  # stop early (keeping the best checkpoint) if the machine is slower than planned
     seed: int = 42
 
     def to_dict(self) -> dict:

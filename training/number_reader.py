@@ -1,10 +1,10 @@
 """Train the number reader (models/number_reader.py) with CTC on whole numbers composed from MNIST
 training digits, and write models/number_reader.{keras,tflite,json}.
 
-    python -m training.number_reader --data ../shared/data/mnist.npz [--steps N] [--out models]
+    python -m training.number_reader --data ../shared/data/mnist.npz [--minutes M] [--out models]
 
-Every step reads a fresh batch of composed lines (training/number_data.py). Every `steps_per_epoch`
-steps the model reads the validation lines, composed from the held-out validation digits, an equal
+Every step reads a fresh batch of composed lines (training/number_data.py), for a fixed time
+(training/config.py says why). Every few minutes the model reads the validation lines, composed from the held-out validation digits, an equal
 number at each spacing (apart, touching, overlapping); the checkpoint that reads the most whole
 numbers right is kept. The MNIST test set is not read here.
 """
@@ -47,7 +47,9 @@ def whole_number_accuracy(predict, lines: dict) -> dict:
     return scores
 
 
-def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_DIR, log=print) -> dict:
+def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_DIR, log=print,
+          init_from: Path | None = None) -> dict:
+    """`init_from`: a trained number_reader.keras to go on training (its softmax head dropped)."""
     import keras
     import tensorflow as tf
 
@@ -60,10 +62,9 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
                                                           config.seed)
     lines = validation_lines(x_val, y_val, config.validation_per_spacing, config.seed)
     model = build_number_reader()
-    schedule = keras.optimizers.schedules.CosineDecay(0.0, config.steps - config.warmup_steps,
-                                                      warmup_target=config.learning_rate,
-                                                      warmup_steps=config.warmup_steps)
-    optimizer = keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay, global_clipnorm=5.0)
+    if init_from:
+        model.set_weights(keras.saving.load_model(init_from, compile=False).get_weights())
+    optimizer = keras.optimizers.AdamW(0.0, weight_decay=config.weight_decay, global_clipnorm=5.0)
     columns = model.output_shape[1]
 
     @tf.function
@@ -80,21 +81,26 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
         return tf.nn.softmax(model.predict(images, batch_size=256, verbose=0)).numpy()
 
     rng = np.random.default_rng(config.seed)
-    started, best, history, losses = time.time(), None, [], []
-    for number in range(1, config.steps + 1):
+    started, best, history, losses, number, checked = time.time(), None, [], [], 0, 0.0
+    while True:
+        number += 1
+        spent = (time.time() - started) / 60 / config.minutes
+        optimizer.learning_rate = config.learning_rate * min(1.0, number / config.warmup_steps) * \
+            0.5 * (1 + np.cos(np.pi * min(spent, 1.0)))
         images, targets, lengths, _ = line_batch(x_train, y_train, config.batch_size, rng)
         losses.append(float(step(images, targets, lengths)))
-        if number % config.steps_per_epoch == 0 or number == config.steps:
+        minutes = (time.time() - started) / 60
+        if minutes - checked >= config.minutes_between_checks or spent >= 1:
+            checked = minutes
             scores = whole_number_accuracy(predict, lines)
-            minutes = (time.time() - started) / 60
-            history.append({"step": number, "loss": float(np.mean(losses)), "minutes": round(minutes, 2), **scores})
+            history.append({"step": number, "loss": round(float(np.mean(losses)), 4), "minutes": round(minutes, 2),
+                            **{k: round(v, 4) for k, v in scores.items()}})
             losses = []
             log(json.dumps({"event": "validation", **history[-1]}), flush=True)
             if best is None or scores["mean"] > best["mean"]:
                 best = {"step": number, **scores}
                 weights = model.get_weights()
-            if minutes > config.max_minutes:
-                log(json.dumps({"event": "stopped_early", "minutes": round(minutes, 2)}), flush=True)
+            if spent >= 1:
                 break
     model.set_weights(weights)
     served = with_probabilities(model)
@@ -112,7 +118,9 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
         "description": "CNN over the line of ink (32x256), dilated 1-D convolutions along it, CTC over 10 digits "
                        "and a blank; trained on numbers composed from MNIST training digits.",
         "train_config": config.to_dict(),
+        "init_from": str(init_from) if init_from else None,
         "chosen_step": best["step"],
+        "steps": number,
         "validation_whole_number_accuracy": {k: round(v, 4) for k, v in best.items() if k != "step"},
         "history": history,
         "training_minutes": round((time.time() - started) / 60, 1),
@@ -129,14 +137,19 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="MNIST .npz (else $DIGITS_MNIST_NPZ, else Keras' download)")
-    parser.add_argument("--steps", type=int, help="training steps (default: the config's)")
+    parser.add_argument("--minutes", type=float, help="how long to train (default: the config's)")
     parser.add_argument("--out", type=Path, default=models.MODELS_DIR)
+    parser.add_argument("--init-from", type=Path, help="go on training this number_reader.keras")
+    parser.add_argument("--learning-rate", type=float, help="peak learning rate (default: the config's)")
     args = parser.parse_args(argv)
     config = NumberReaderTrainConfig()
-    if args.steps:
-        config = replace(config, steps=args.steps, steps_per_epoch=min(config.steps_per_epoch, args.steps),
-                         warmup_steps=min(config.warmup_steps, args.steps // 4))
-    card = train(config, args.data, args.out)
+    if args.minutes:
+        config = replace(config, minutes=args.minutes, minutes_between_checks=min(config.minutes_between_checks,
+                                                                                  args.minutes),
+                         warmup_steps=min(config.warmup_steps, max(1, int(args.minutes * 20))))
+    if args.learning_rate:
+        config = replace(config, learning_rate=args.learning_rate)
+    card = train(config, args.data, args.out, init_from=args.init_from)
     print(json.dumps({"event": "done", "chosen_step": card["chosen_step"],
                       **card["validation_whole_number_accuracy"]}))
     return 0

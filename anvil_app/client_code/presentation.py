@@ -291,11 +291,13 @@ def number_model(choice: str) -> str:
 
 
 def digits_detail_text(reading: dict, names: dict) -> str:
-    """ "Read digit by digit by the CNN: 2 (99.9%), 0 (98.7%)." """
+    """ "Read by the number reader, digits standing apart checked by the CNN: 2 (99.9%), 0 (98.7%)." """
     name = names.get(reading["model"], reading["model"])
+    reader = "the number reader, digits standing apart checked by the {}".format(name) if reading.get("reader") \
+        else "the " + name
     if not reading["digits"]:
-        return "The {} found no digits.".format(name)
-    return "Read digit by digit by the {}: {}.".format(name, ", ".join(
+        return "The {} found no digits.".format("number reader" if reading.get("reader") else name)
+    return "Read by {}: {}.".format(reader, ", ".join(
         "{} ({})".format(d["digit"], percent(d["confidence"])) for d in reading["digits"]))
 
 

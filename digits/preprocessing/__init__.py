@@ -12,14 +12,16 @@ An upload goes through four stages, one module each:
 In a photo, what locate found is then judged once more in that form, by a small learned scorer
 (shape_features.py, models/digit_scorer.py): an object or a shape is "no digit" too.
 A CSV of many digits (csv_digits.py) gives one image per row through `prepare_file`, each row taken
-through the same stages after decoding. A whole number (`prepare_number`) is segmented after `ink`
-(segment.py: the digits left to right), and each digit normalised alone. An image already in MNIST
+through the same stages after decoding. A whole number (`prepare_number`) is located after `ink` as one line of
+ink fitted to the number reader's frame (number_line.py), and segmented (segment.py: the marks left to
+right, each normalised alone) for the classifier to confirm digits that stand apart. An image already in MNIST
 form comes out unchanged. Anything wrong with the file itself raises
 InputError with a message naming the file; doubts about the picture become warnings in the result.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from dataclasses import dataclass
@@ -50,6 +52,7 @@ from digits.preprocessing.locate import (
     find_surface,
     locate_digit,
 )
+from digits.preprocessing.number_line import FittedLine, LocatedLine, fit_line, locate_line
 from digits.preprocessing.normalise import DIGIT_BOX, IMAGE_SIZE, is_in_mnist_form, stretch, to_mnist_frame
 from digits.preprocessing.segment import segment_digits
 from digits.preprocessing.shape_features import NOT_HANDWRITING, looks_like_handwriting
@@ -57,7 +60,7 @@ from digits.preprocessing.shape_features import NOT_HANDWRITING, looks_like_hand
 __all__ = [
     "DIGIT_BOX", "IMAGE_SIZE", "LOW_CONTRAST_WARNING", "MAX_BYTES_PER_CALL", "MAX_CSV_BYTES", "MAX_CSV_ROWS",
     "MAX_FILES_PER_CALL", "MAX_FILE_BYTES", "MAX_PIXELS", "NO_DIGIT_WARNING", "SEVERAL_MARKS_WARNING",
-    "InputError", "NumberDigit", "PreparedImage", "PreparedNumber", "check_call_size", "check_file_count",
+    "InputError", "NumberDigit", "NumberLine", "PreparedImage", "PreparedNumber", "check_call_size", "check_file_count",
     "prepare_file", "prepare_number", "prepare_upload", "preview_png", "to_model_input",
 ]
 
@@ -85,16 +88,52 @@ class PreparedImage:
 
 @dataclass(frozen=True, eq=False)
 class NumberDigit:
-    pixels: np.ndarray  # uint8 (28, 28), read-only: what the model sees of this digit
+    ink: np.ndarray  # float32 (h, w): this digit's ink, cropped to its box
     box: tuple[int, int, int, int]  # (left, top, right, bottom) in the upload's pixels, right and bottom exclusive
+
+    @functools.cached_property
+    def pixels(self) -> np.ndarray:
+        """uint8 (28, 28), read-only: what a classifier sees of this digit (made when first asked for)."""
+        pixels = to_mnist_frame(self.ink)
+        pixels.setflags(write=False)
+        return pixels
+
+
+@dataclass(frozen=True, eq=False)
+class NumberLine:
+    """The number's line of ink as the number reader sees it (`fitted`), and the way back to the upload."""
+
+    located: LocatedLine  # the kept marks' ink, cropped to their box
+    fitted: FittedLine  # ... in the reader's frame
+    scale: tuple[float, float]  # upload pixels per ink pixel, across and down
+    source_size: tuple[int, int]
+
+    def digit(self, start: float, stop: float) -> NumberDigit | None:
+        """The ink between two of the frame's columns as one digit: its box tightened to its ink, in the
+        upload's pixels, and its 28x28 image; None when those columns hold no ink."""
+        ink = self.located.ink
+        first, last = self.fitted.crop_columns(start, stop)
+        first, last = max(first, 0), min(last, ink.shape[1])
+        part = ink[:, first:last] if last > first else ink[:, :0]
+        clear = part > 0.1 * float(ink.max())
+        rows, cols = np.flatnonzero(clear.any(axis=1)), np.flatnonzero(clear.any(axis=0))
+        if not len(rows):
+            return None
+        top, bottom, left, right = rows[0], rows[-1] + 1, first + cols[0], first + cols[-1] + 1
+        (scale_x, scale_y), (width, height) = self.scale, self.source_size
+        box = (int((self.located.left + left) * scale_x), int((self.located.top + top) * scale_y),
+               min(width, math.ceil((self.located.left + right) * scale_x)),
+               min(height, math.ceil((self.located.top + bottom) * scale_y)))
+        return NumberDigit(ink[top:bottom, left:right], box)
 
 
 @dataclass(frozen=True, eq=False)
 class PreparedNumber:
-    marks: tuple[tuple[tuple[NumberDigit, ...], ...], ...]  # left to right; each mark's readings, whole first
+    marks: tuple[tuple[tuple[NumberDigit, ...], ...], ...]  # left to right; each mark's readings: the mark whole
     warnings: tuple[str, ...]
     source_format: str
     source_size: tuple[int, int]  # (width, height) of the upload, after its EXIF orientation
+    line: NumberLine | None = None  # None: no ink worth reading
 
 
 def to_model_input(images: np.ndarray) -> np.ndarray:
@@ -125,22 +164,24 @@ def prepare_file(data: bytes, filename: str | None = None) -> list[PreparedImage
 
 
 def prepare_number(data: bytes, filename: str | None = None) -> PreparedNumber:
-    """An uploaded picture of a whole number as its marks, left to right, each with its readings as digits
-    in MNIST's form: the mark whole and, for a mark wider than a digit, cut into 2, 3, ... digits."""
+    """An uploaded picture of a whole number as its line of ink in the number reader's frame, and as its
+    marks, left to right, each whole as a digit in MNIST's form (digits/numbers.py has the classifier
+    confirm digits that stand apart)."""
     decoded = decode(data, filename)
     ink = find_ink(decoded.pixels)
     width, height = decoded.source_size
     scale_x, scale_y = width / ink.shape[1], height / ink.shape[0]
 
     def digit(segment) -> NumberDigit:
-        pixels = to_mnist_frame(segment.crop(ink))
-        pixels.setflags(write=False)
         box = (int(segment.left * scale_x), int(segment.top * scale_y),
                min(width, math.ceil(segment.right * scale_x)), min(height, math.ceil(segment.bottom * scale_y)))
-        return NumberDigit(pixels, box)
+        return NumberDigit(segment.crop(ink), box)
 
-    marks = tuple(tuple(tuple(map(digit, reading)) for reading in mark.readings) for mark in segment_digits(ink))
-    return PreparedNumber(marks, () if marks else (NO_DIGIT_WARNING.format(NO_INK),), decoded.source_format, decoded.source_size)
+    marks = tuple((tuple(map(digit, mark.readings[0])),) for mark in segment_digits(ink))  # each mark whole
+    located = locate_line(ink)
+    line = NumberLine(located, fit_line(located.ink), (scale_x, scale_y), decoded.source_size) if located else None
+    return PreparedNumber(marks, () if marks else (NO_DIGIT_WARNING.format(NO_INK),), decoded.source_format,
+                          decoded.source_size, line)
 
 
 def _csv_row(pixels: np.ndarray, row: int, label: int | None) -> PreparedImage:
