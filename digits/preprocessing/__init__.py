@@ -129,7 +129,7 @@ class NumberLine:
 
 @dataclass(frozen=True, eq=False)
 class PreparedNumber:
-    marks: tuple[tuple[tuple[NumberDigit, ...], ...], ...]  # left to right; each mark's readings: the mark whole
+    marks: tuple[tuple[tuple[NumberDigit, ...], ...], ...]  # left to right; each mark's readings, whole first
     warnings: tuple[str, ...]
     source_format: str
     source_size: tuple[int, int]  # (width, height) of the upload, after its EXIF orientation
@@ -165,8 +165,8 @@ def prepare_file(data: bytes, filename: str | None = None) -> list[PreparedImage
 
 def prepare_number(data: bytes, filename: str | None = None) -> PreparedNumber:
     """An uploaded picture of a whole number as its line of ink in the number reader's frame, and as its
-    marks, left to right, each whole as a digit in MNIST's form (digits/numbers.py has the classifier
-    confirm digits that stand apart)."""
+    marks, left to right, each with its readings as digits (their MNIST form made when asked for): the
+    mark whole and, for a mark wider than a digit, cut into 2, 3, ... digits."""
     decoded = decode(data, filename)
     ink = find_ink(decoded.pixels)
     width, height = decoded.source_size
@@ -177,7 +177,7 @@ def prepare_number(data: bytes, filename: str | None = None) -> PreparedNumber:
                min(width, math.ceil(segment.right * scale_x)), min(height, math.ceil(segment.bottom * scale_y)))
         return NumberDigit(segment.crop(ink), box)
 
-    marks = tuple((tuple(map(digit, mark.readings[0])),) for mark in segment_digits(ink))  # each mark whole
+    marks = tuple(tuple(tuple(map(digit, reading)) for reading in mark.readings) for mark in segment_digits(ink))
     located = locate_line(ink)
     line = NumberLine(located, fit_line(located.ink), (scale_x, scale_y), decoded.source_size) if located else None
     return PreparedNumber(marks, () if marks else (NO_DIGIT_WARNING.format(NO_INK),), decoded.source_format,
