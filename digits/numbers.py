@@ -5,9 +5,8 @@ without cutting it first, so digits that touch or overlap read like digits apart
 gets the columns around where it was read (halfway to its neighbours), its box tightened to the ink
 there. Where the digits stand apart (each read digit in a mark of its own, as many marks as digits),
 the chosen classifier (CNN, ViT or ensemble) also reads each mark on its own 28x28 crop: where the two
-disagree the surer one is kept, and the digit's box is its mark's. Where every mark is narrower than
-two digits and the reader read fewer digits than there are marks, it missed one standing apart: the
-classifier reads each mark. docs/numbers.md has the figures behind these choices.
+disagree the surer one is kept, and the digit's box is its mark's. docs/numbers.md has the figures
+behind this choice.
 """
 
 from __future__ import annotations
@@ -95,11 +94,8 @@ def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = 
             if piece is not None:
                 readings.append(DigitReading(d.digit, d.confidence, d.probabilities, piece.box, piece))
         marks = [mark[0][0] for mark in prepared.marks]
-        narrow = all(len(mark) == 1 for mark in prepared.marks)  # no mark wide enough to be digits touching
         if confirm != "none" and readings and _stand_apart(readings, [m.box for m in marks]):
             readings = _confirmed(engine, model, readings, marks)
-        elif confirm != "none" and narrow and len(marks) > len(readings):  # the reader missed a digit standing apart
-            readings = _classified(engine, model, marks)
         elif confirm == "every" and readings:
             readings = _confirmed(engine, model, readings, readings)
     unsure = [str(i + 1) for i, r in enumerate(readings) if r.confidence < UNSURE]
@@ -130,13 +126,6 @@ def _confirmed(engine, model: str, readings: list[DigitReading], crops) -> list[
         else:
             confirmed.append(DigitReading(reading.digit, reading.confidence, reading.probabilities, crop.box, crop))
     return confirmed
-
-
-def _classified(engine, model: str, crops) -> list[DigitReading]:
-    """Each crop read by the classifier alone."""
-    probabilities = engine.predict_probabilities(model, np.stack([crop.pixels for crop in crops]))
-    return [DigitReading(int(np.argmax(p)), float(np.max(p)), tuple(float(v) for v in p), crop.box, crop, model)
-            for crop, p in zip(crops, probabilities)]
 
 
 def _ordinals(positions: list[str]) -> str:
