@@ -143,7 +143,7 @@ def run_benchmark(test_images: np.ndarray, single: int = 500, naive: int = 50, c
     figures = {"serving_process": serving_process(uploads[:100])}  # first, while this process is small
     with Engine() as engine:
         figures.update(engine_latency(engine, uploads[:single]))
-        figures["read_number_6_digits"] = number_latency(engine, six_digit_numbers(test_images, 200))
+        figures["read_number_6_digits"] = number_latency(engine, six_digit_numbers(test_images, max(10, single // 3)))
         started = time.perf_counter()
         engine.classify_batch([(None, data) for data in uploads[:bulk]])
         figures["batch_images_per_s"] = round(bulk / (time.perf_counter() - started), 1)

@@ -120,7 +120,7 @@ def test_benchmark_reports_every_figure(mnist_path):
     from training.data import load_mnist
 
     figures = run_benchmark(load_mnist(mnist_path).x_test, single=20, naive=3, concurrent=64, bulk=64)
-    for model in ("cnn", "vit", "naive"):
+    for model in ("cnn", "vit", "naive", "read_number_6_digits"):
         assert 0 < figures[model]["p50_ms"] <= figures[model]["p99_ms"]
     for key in ("batch_images_per_s", "concurrent_1_images_per_s", "concurrent_16_images_per_s"):
         assert figures[key] > 0

@@ -180,3 +180,8 @@ def test_digits_read_prints_one_json_line_per_file(tmp_path, mnist_test, capsys)
     assert set(second) == {"file", "error"} and "broken.png" in second["error"]
     assert main(["read", str(good)]) == 0
     assert capsys.readouterr().out.startswith(f"{good}: {first['number']} ")
+
+
+def test_the_number_suite_is_the_readers(capsys):
+    assert main(["evaluate", "cnn", "--suite", "numbers"]) == 2
+    assert "digits evaluate reader --suite numbers" in capsys.readouterr().err

@@ -270,11 +270,12 @@ def test_read_number_gives_the_digits_left_to_right_with_boxes_and_previews(serv
     for place, image in enumerate(images):
         page[20:104, 20 + 90 * place : 104 + 90 * place] = 255 - np.kron(image, np.ones((3, 3), np.uint8))
     answer = anvil.call("read_number", png_file(png_bytes(page), "number.png"), model="cnn")
-    assert set(answer) == {"file", "model", "number", "confidence", "digits", "warnings", "latency_ms", "size"}
+    assert set(answer) == {"file", "model", "reader", "number", "confidence", "digits", "warnings", "latency_ms", "size"}
+    assert answer["reader"] == "number_reader"
     assert answer["size"] == [300, 120]
     assert len(answer["digits"]) == 3 and answer["warnings"] == []
     for place, digit in enumerate(answer["digits"]):
-        assert set(digit) == {"digit", "confidence", "probabilities", "box", "preview"}
+        assert set(digit) == {"digit", "confidence", "probabilities", "box", "read_by", "preview"}
         left, top, right, bottom = digit["box"]
         assert 20 + 90 * place <= left < right <= 104 + 90 * place and 20 <= top < bottom <= 104
         assert digit["preview"].name == f"number-digit{place + 1}-28x28.png"
