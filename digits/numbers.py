@@ -12,7 +12,7 @@ behind this choice.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -98,6 +98,7 @@ def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = 
             readings = _confirmed(engine, model, readings, marks)
         elif confirm == "every" and readings:
             readings = _confirmed(engine, model, readings, readings)
+        readings = _boxed_by_marks(readings, prepared.marks)
     unsure = [str(i + 1) for i, r in enumerate(readings) if r.confidence < UNSURE]
     notes = prepared.warnings + ((UNSURE_DIGIT_WARNING.format(_ordinals(unsure)),) if unsure else ())
     if not readings and not notes:
@@ -126,6 +127,22 @@ def _confirmed(engine, model: str, readings: list[DigitReading], crops) -> list[
         else:
             confirmed.append(DigitReading(reading.digit, reading.confidence, reading.probabilities, crop.box, crop))
     return confirmed
+
+
+def _boxed_by_marks(readings: list[DigitReading], marks) -> list[DigitReading]:
+    """The boxes of the reader's digits, from the marks they were read in: a digit alone in its mark gets
+    the mark's box, and where the segmenter can cut a mark into as many digits as were read in it (at
+    the thinnest ink), each gets its part's box and crop. The reader's columns only say roughly where
+    a digit ends."""
+    boxed = list(readings)
+    for mark in marks:
+        whole = mark[0][0].box
+        inside = [i for i, r in enumerate(readings) if whole[0] <= (r.box[0] + r.box[2]) / 2 < whole[2]
+                  and r.read_by == READER]
+        parts = next((reading for reading in mark if len(reading) == len(inside)), None)
+        for index, part in zip(inside, parts or ()):
+            boxed[index] = replace(readings[index], box=part.box, crop=part)
+    return boxed
 
 
 def _ordinals(positions: list[str]) -> str:
