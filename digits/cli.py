@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("model", choices=["cnn", "vit", "ensemble", "reader"])
     evaluate.add_argument("--suite", choices=["mnist-test", "style-shift", "numbers"], default="mnist-test",
                           help="style-shift: validation digits in styles MNIST rarely has (training/styles.py); "
-                               "numbers: whole numbers from validation digits, for the reader (training/number_suite.py)")
+                               "numbers: whole numbers from validation digits, for the reader "
+                               "(training/number_suite.py)")
     evaluate.add_argument("--confirm-with", choices=["cnn", "vit", "ensemble"], default="cnn",
                           help="numbers: the classifier that confirms the reader's digits")
     evaluate.add_argument("--confirm", choices=["apart", "every", "none"], default="apart",

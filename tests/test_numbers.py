@@ -144,7 +144,8 @@ def test_a_blank_page_has_no_number_and_says_so(engine):
 
 
 def test_an_unsure_digit_is_named_in_a_warning(engine, mnist_test):
-    readings = [read_number(engine, rendered(n, "photo", seed=i)) for i, n in enumerate(numbers(mnist_test, 40, seed=11))]
+    built = numbers(mnist_test, 40, seed=11)
+    readings = [read_number(engine, rendered(n, "photo", seed=i)) for i, n in enumerate(built)]
     for reading in readings:
         unsure = [i for i, d in enumerate(reading.digits) if d.confidence < 0.6]
         assert any(w.startswith(UNSURE_DIGIT_WARNING.split("{")[0]) for w in reading.warnings) == bool(unsure)
