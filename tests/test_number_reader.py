@@ -1,0 +1,65 @@
+"""The number reader's parts: greedy CTC decoding, the line's frame, and a short training run that
+writes a LiteRT reader the server can run."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import models
+from digits.number_reader import BLANK, NumberReaderModel, decode_text, greedy_decode
+from digits.preprocessing.number_line import LINE_HEIGHT, LINE_WIDTH, MARGIN, fit_line
+
+
+def columns(*labels: int) -> np.ndarray:
+    """Probabilities (len(labels), 11): each column sure of its label (0.9)."""
+    probabilities = np.full((len(labels), 11), 0.01, np.float32)
+    probabilities[np.arange(len(labels)), labels] = 0.9
+    return probabilities
+
+
+def test_greedy_decoding_merges_runs_and_drops_blanks():
+    probabilities = columns(BLANK, 1, 1, BLANK, 1, 2, 2, BLANK, BLANK, 0)
+    digits = greedy_decode(probabilities)
+    assert decode_text(probabilities) == "1120"
+    assert [d.columns for d in digits] == [(1, 3), (4, 5), (5, 7), (9, 10)]
+    assert all(0 < d.confidence < 0.9 and abs(sum(d.probabilities) - 1) < 1e-6 for d in digits)
+    assert decode_text(columns(*[BLANK] * 64)) == ""
+
+
+def test_a_hesitant_column_makes_a_digit_unsure():
+    sure, hesitant = columns(BLANK, 7, BLANK), columns(BLANK, 7, BLANK)
+    hesitant[2] = 0.0
+    hesitant[2, [7, BLANK]] = [0.45, 0.55]  # the next column nearly reads the 7 again
+    assert greedy_decode(hesitant)[0].confidence < 0.5 < greedy_decode(sure)[0].confidence
+
+
+def test_a_line_keeps_its_aspect_in_the_frame():
+    short, long = np.zeros((40, 60), np.float32), np.zeros((40, 2000), np.float32)
+    short[5:35, 10:50] = long[5:35, 10:1990] = 200.0
+    fitted = fit_line(short)
+    assert fitted.pixels.shape == (LINE_HEIGHT, LINE_WIDTH) and fitted.pixels.max() == pytest.approx(1.0)
+    assert fitted.scale == pytest.approx((LINE_HEIGHT - 2 * MARGIN) / 40)  # the height fills the frame
+    assert fitted.crop_columns(MARGIN, MARGIN + 24) == (0, 40)
+    assert fit_line(long).scale == pytest.approx((LINE_WIDTH - 2 * MARGIN) / 2000)  # too long: the width does
+
+
+@pytest.mark.slow
+def test_a_short_training_run_writes_a_reader_the_server_runs(tmp_path, mnist_path):
+    from training.config import NumberReaderTrainConfig
+    from training.number_reader import train
+
+    config = replace(NumberReaderTrainConfig(), minutes=0.02, minutes_between_checks=0.02, warmup_steps=2,
+                     validation_per_spacing=4, batch_size=8)
+    card = train(config, mnist_path, tmp_path, log=lambda *args, **kwargs: None)
+    path = models.litert_path("number_reader", tmp_path)
+    assert card["tflite"]["sha256"] == models.file_sha256(path) and card["tflite"]["max_probability_difference"] < 1e-4
+    assert set(card["validation_whole_number_accuracy"]) == {"apart", "touching", "overlapping", "mean"}
+    probabilities = NumberReaderModel(path).predict(np.zeros((LINE_HEIGHT, LINE_WIDTH), np.float32))
+    assert probabilities.shape == (64, 11) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+
+
+def test_the_shipped_reader_is_the_file_its_card_records():
+    card = models.load_card("number_reader")
+    assert card["tflite"]["sha256"] == models.file_sha256(models.litert_path("number_reader"))
+    assert card["validation_whole_number_accuracy"]["mean"] > 0.85
