@@ -117,7 +117,7 @@ def evaluate_numbers(engine, mnist, model: str = "cnn", per_spacing: int = PER_S
 
 
 def format_figures(figures: dict) -> str:
-    lines = [f"Whole numbers composed from validation digits, read by {figures['model']} "
+    lines = [f"Whole numbers composed from MNIST digits, read by {figures['model']} "
              f"(seed {figures['seed']}, {figures['ms_per_number']:.1f} ms a number):",
              f"  {'spacing':<12} {'numbers':>7} {'whole':>7} {'count':>7} {'digits':>7} {'ceiling':>8}"]
     for spacing in (*SPACINGS, "all"):
