@@ -82,6 +82,11 @@ class Classification:
                    probabilities=tuple(float(p) for p in probabilities), warnings=image.warnings + unsure,
                    latency_ms=latency_ms, pixels=image.pixels, row=image.row, label=image.label)
 
+    @property
+    def seen(self) -> np.ndarray:
+        """The 28x28 uint8 image the model saw (0 = background, 255 = ink); all 0 when there is no digit."""
+        return self.pixels
+
     def to_dict(self) -> dict:
         return {
             **{key: value for key, value in (("row", self.row), ("label", self.label)) if value is not None},
