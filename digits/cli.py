@@ -133,13 +133,15 @@ def read_uploads(paths: list[Path]) -> list[tuple[str, bytes | None, str | None]
     return uploads
 
 
-def classify_files(engine, paths: list[Path], model: str) -> list:
+def classify_files(reader, paths: list[Path], model: str) -> list:
     """Classification or ClassificationError for each file (for each row of a CSV of many digits), in order."""
     from digits.engine import ClassificationError
 
     uploads = read_uploads(paths)
+    readable = [(name, data) for name, data, _ in uploads if data is not None]
     verdicts: dict[str, list] = {}
-    for result in engine.classify_batch([(name, data) for name, data, _ in uploads if data is not None], model):
+    for result in reader.classify_many([data for _, data in readable], model=model,
+                                       names=[name for name, _ in readable]):
         verdicts.setdefault(result.file, []).append(result)
     return [result for name, data, error in uploads
             for result in (verdicts[name] if data is not None else [ClassificationError(name, error)])]
@@ -162,10 +164,10 @@ def run_classify(args) -> int:
         print(f"digits classify: skipped {entry}: {reason}", file=sys.stderr)
     failed, read, labelled = False, set(), []
     if inputs.files:
-        with open_engine(args.model) as engine:
+        with open_reader(args.model) as reader:
             for start in range(0, len(inputs.files), MAX_FILES_PER_CALL):  # a batch at a time: memory stays bounded
                 batch = inputs.files[start:start + MAX_FILES_PER_CALL]
-                for result in classify_files(engine, batch, args.model):
+                for result in classify_files(reader, batch, args.model):
                     print_result(result, args.json)
                     failed |= isinstance(result, ClassificationError)
                     if not isinstance(result, ClassificationError):
@@ -184,14 +186,13 @@ def run_classify(args) -> int:
 
 
 def run_read(args) -> int:
-    from digits.numbers import read_number
     from digits.preprocessing import InputError
 
     failed = False
-    with open_engine(args.model) as engine:
+    with open_reader(args.model) as reader:
         for name, data, error in read_uploads(expand_paths(args.paths).files):
             try:
-                reading = read_number(engine, data, args.model, name) if data is not None else None
+                reading = reader.read_number(data, name=name) if data is not None else None
             except InputError as input_error:
                 error = str(input_error)
             failed |= error is not None
@@ -247,12 +248,12 @@ def native_logs_off(environ=os.environ):
         os.close(null)
 
 
-def open_engine(model: str):
-    """The engine with the members `model` needs, started quietly."""
-    from digits.engine import Engine
+def open_reader(model: str):
+    """The Python API's reader (digits/reader.py), answering with `model`, started quietly."""
+    from digits.reader import Reader
 
     with native_logs_off():
-        return Engine(model_ids=("cnn", "vit") if model == "ensemble" else (model,))
+        return Reader(model)
 
 
 def run_feedback(args) -> int:

@@ -1,4 +1,4 @@
-"""The functions the Anvil page calls over the Uplink: thin doors onto the Engine.
+"""The functions the Anvil page calls over the Uplink: thin doors onto the Python API (digits/reader.py).
 
 The page is public, so every argument is checked. When a call fails, the caller gets one of two errors:
 - RequestError: the request cannot be served (not an image, an unknown model, too many files); the
@@ -20,8 +20,9 @@ import anvil.server
 
 import models
 from digits.engine import MODEL_CHOICES, Classification, Engine
-from digits.numbers import read_number as read_number_in
 from digits.preprocessing import InputError, check_call_size, check_file_count
+from digits.preprocessing.errors import describe_file
+from digits.reader import Reader
 from models.reports import ReportError, load_report
 from uplink_server.feedback import FeedbackDesk, FeedbackNotSaved
 from uplink_server.inflight import InFlightCalls
@@ -71,6 +72,7 @@ class _Service:
     reports_dir: Path
     calls: InFlightCalls
     feedback: FeedbackDesk
+    reader: Reader  # the API onto `engine`: every call goes through it
 
 
 _service: _Service | None = None  # set by attach() once the models are loaded
@@ -79,7 +81,8 @@ _service: _Service | None = None  # set by attach() once the models are loaded
 def attach(engine: Engine, reports_dir: Path, calls: InFlightCalls | None = None, *, feedback: FeedbackDesk) -> None:
     """Give the functions their engine; until then, and after `calls` closes, they answer "unavailable"."""
     global _service
-    _service = _Service(engine, Path(reports_dir), calls or InFlightCalls(), feedback)
+    _service = _Service(engine, Path(reports_dir), calls or InFlightCalls(), feedback,
+                        Reader(engine.model_ids[0], engine=engine))
 
 
 class _NotServingError(Exception):
@@ -141,7 +144,7 @@ def list_models() -> list[dict]:
 @_door("classifying {file}")
 def classify_digit(file, model="cnn") -> dict:
     file, model = _checked_media(file), _checked_model(model)
-    return _with_preview(_service.engine.classify(file.get_bytes(), model, _name(file)))
+    return _with_preview(_service.reader.classify(_contents(file), model=model, name=_name(file)))
 
 
 @anvil.server.callable
@@ -149,9 +152,10 @@ def classify_digit(file, model="cnn") -> dict:
 def classify_digits(files, model="cnn") -> list[dict]:
     """One result per file, and one per row of a CSV of many digits (each with its "row" and "label")."""
     files, model = _checked_media_list(files), _checked_model(model)
-    uploads = [(_name(file), file.get_bytes()) for file in files]
-    check_call_size([len(data) if isinstance(data, (bytes, bytearray)) else 0 for _, data in uploads])
-    results = _service.engine.classify_batch(uploads, model)
+    uploads = [(_name(file), _contents(file)) for file in files]
+    check_call_size([len(data) for _, data in uploads])
+    results = _service.reader.classify_many([data for _, data in uploads], model=model,
+                                            names=[name for name, _ in uploads])
     return [_with_preview(result) if isinstance(result, Classification) else result.to_dict()
             for result in results]
 
@@ -161,7 +165,7 @@ def classify_digits(files, model="cnn") -> list[dict]:
 def read_number(file, model="cnn") -> dict:
     """The digits left to right, each with its box in the upload's pixels and its 28x28 preview; the number."""
     file, model = _checked_media(file), _checked_model(model)
-    reading = read_number_in(_service.engine, file.get_bytes(), model, _name(file))
+    reading = _service.reader.read_number(_contents(file), model=model, name=_name(file))
     stem = PurePath(reading.file).stem if reading.file else "upload"
     digits = [{**digit.to_dict(), "preview": anvil.BlobMedia("image/png", digit.preview_png(),
                                                              name=f"{stem}-digit{number}-28x28.png")}
@@ -173,7 +177,7 @@ def read_number(file, model="cnn") -> dict:
 @_door("comparing the models on {file}")
 def compare_models(file) -> dict:
     file = _checked_media(file)
-    results = _service.engine.compare(file.get_bytes(), _name(file))
+    results = list(_service.reader.compare(_contents(file), name=_name(file)))
     return {"file": _name(file), "preview": _preview(results[0]), "warnings": list(results[0].warnings),
             "results": [_with_result_id(result) for result in results]}
 
@@ -259,6 +263,14 @@ def _checked_model(model) -> str:
     if not isinstance(model, str) or len(model) > 40:
         raise InputError(f"Please choose a model: one of {', '.join(choices)}.")
     return _service.engine.check_model(model)
+
+
+def _contents(file) -> bytes:
+    """The file's bytes; never anything else, which the Reader would take for a path to open."""
+    data = file.get_bytes()
+    if not isinstance(data, (bytes, bytearray)):
+        raise InputError(f"{describe_file(_name(file))} did not arrive as file contents.")
+    return data
 
 
 def _name(file) -> str | None:
