@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeAlias, overload
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard, overload
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -121,15 +121,16 @@ class Reader:
         return self._engine.choices
 
     @overload
-    def classify(self, image: ImageInput, *, model: str | None = None, name: str | None = None) -> Classification:
-        ...
+    def classify(self, image: ImageInput, *, model: str | None = None,  # type: ignore[overload-overlap]
+                 name: str | None = None) -> Classification:
+        ...  # (a str is one path, never a sequence of pictures)
 
     @overload
-    def classify(self, image: list[ImageInput] | tuple[ImageInput, ...], *, model: str | None = None,
+    def classify(self, image: Sequence[ImageInput], *, model: str | None = None,
                  name: None = None) -> list[Classification]:
         ...
 
-    def classify(self, image: ImageInput | list[ImageInput] | tuple[ImageInput, ...], *, model: str | None = None,
+    def classify(self, image: ImageInput | Sequence[ImageInput], *, model: str | None = None,
                  name: str | None = None) -> Classification | list[Classification]:
         """The digit in a picture, or in each picture of a list (read together, in batches).
 
@@ -144,7 +145,7 @@ class Reader:
         a single picture (default: a path as given; otherwise none).
         Raises InputError for a picture that cannot be read (in a list: the first such picture).
         """
-        if isinstance(image, (list, tuple)):
+        if _is_many(image):
             results = []
             for result in self.classify_many(image, model=model):
                 if isinstance(result, ClassificationError):
@@ -283,9 +284,9 @@ def _as_uint8(array: np.ndarray) -> np.ndarray:
     if pixels.dtype == np.bool_:
         return pixels.astype(np.uint8) * 255
     if np.issubdtype(pixels.dtype, np.integer):
-        low, high = int(pixels.min()), int(pixels.max())
-        if low < 0 or high > 255:
-            raise InputError(f"An integer array's pixels must lie in 0-255; these run from {low} to {high}.")
+        lowest, highest = int(pixels.min()), int(pixels.max())
+        if lowest < 0 or highest > 255:
+            raise InputError(f"An integer array's pixels must lie in 0-255; these run from {lowest} to {highest}.")
         return pixels.astype(np.uint8)
     if np.issubdtype(pixels.dtype, np.floating):
         if not np.isfinite(pixels).all():
@@ -296,6 +297,11 @@ def _as_uint8(array: np.ndarray) -> np.ndarray:
         scale = 255.0 if high <= 1.0 else 1.0
         return np.rint(pixels.astype(np.float64) * scale).astype(np.uint8)
     raise InputError(f"An array of {pixels.dtype} is not a picture: give uint8, another integer type, bool or float.")
+
+
+def _is_many(image: object) -> TypeGuard[Sequence[ImageInput]]:
+    """A list, tuple or other sequence of pictures (a str, bytes or array is one picture)."""
+    return isinstance(image, Sequence) and not isinstance(image, (str, bytes, bytearray, memoryview))
 
 
 def _given_name(image: object, names: Sequence[str | None] | None, index: int) -> str | None:
