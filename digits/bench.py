@@ -3,6 +3,8 @@
 Inputs are MNIST test digits saved as PNG files' bytes, as a person would upload them. Figures, all
 from one run (the ratios are what to compare; absolute times drift with the machine's load):
 - single-image end-to-end latency (p50, p99) per model on LiteRT (the engine as it serves);
+- the Python API (`digits.Reader`) beside the engine it calls, on the same 28x28 uploads, and on the
+  same digits given as uint8 arrays;
 - the same engine on TensorFlow (each model's traced graph, the engine's former way), while
   TensorFlow is importable;
 - a naive Keras app: the same preprocessing, then `model.predict` once per image;
@@ -82,6 +84,24 @@ def engine_latency(engine: Engine, uploads: list[bytes]) -> dict:
             for model in engine.model_ids}
 
 
+def api_latency(engine: Engine, uploads: list[bytes], arrays: np.ndarray, model: str = "cnn") -> dict:
+    """`Reader.classify` against `Engine.classify` on the same PNG bytes, timed in turns so both meet the
+    same machine; and `Reader.classify` on the same digits as uint8 arrays (written as PNG first)."""
+    from digits.reader import Reader
+
+    reader = Reader(model, engine=engine)
+    engine_times, api_times, array_times = [], [], []
+    for number, (data, pixels) in enumerate(zip(uploads, arrays)):
+        turns = [(engine_times, lambda item: engine.classify(item, model)), (api_times, reader.classify)]
+        for times, classify in turns[::-1] if number % 2 else turns:  # each goes first half the time
+            times += time_each(classify, [data])
+        array_times += time_each(reader.classify, [pixels])
+    figures = {"engine": percentiles_ms(engine_times), "api": percentiles_ms(api_times),
+               "api_array": percentiles_ms(array_times)}
+    figures["api_vs_engine_p50"] = round(figures["api"]["p50_ms"] / figures["engine"]["p50_ms"], 3)
+    return figures
+
+
 def naive_latency(uploads: list[bytes], model_id: str = "cnn") -> dict:
     """A plain Keras app: the same preprocessing, then one `model.predict` call per request."""
     model = models.load_keras_model(model_id)
@@ -121,6 +141,7 @@ def run_benchmark(test_images: np.ndarray, single: int = 500, naive: int = 50, c
     figures = {"serving_process": serving_process(uploads[:100])}  # first, while this process is small
     with Engine() as engine:
         figures.update(engine_latency(engine, uploads[:single]))
+        figures["api_cnn"] = api_latency(engine, uploads[:single], test_images[:single])
         started = time.perf_counter()
         engine.classify_batch([(None, data) for data in uploads[:bulk]])
         figures["batch_images_per_s"] = round(bulk / (time.perf_counter() - started), 1)

@@ -122,6 +122,9 @@ def test_benchmark_reports_every_figure(mnist_path):
     figures = run_benchmark(load_mnist(mnist_path).x_test, single=20, naive=3, concurrent=64, bulk=64)
     for model in ("cnn", "vit", "naive"):
         assert 0 < figures[model]["p50_ms"] <= figures[model]["p99_ms"]
+    for way in ("engine", "api", "api_array"):  # the Python API's latency beside the engine's, in one run
+        assert 0 < figures["api_cnn"][way]["p50_ms"] <= figures["api_cnn"][way]["p99_ms"]
+    assert figures["api_cnn"]["api_vs_engine_p50"] > 0
     for key in ("batch_images_per_s", "concurrent_1_images_per_s", "concurrent_16_images_per_s"):
         assert figures[key] > 0
     for model in ("cnn", "vit"):  # TensorFlow is installed here, so its path is timed beside LiteRT's
