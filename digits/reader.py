@@ -29,7 +29,7 @@ from PIL import Image, ImageOps
 import models
 from digits.engine import Classification, ClassificationError, Engine, UnknownModelError
 from digits.numbers import read_number
-from digits.preprocessing import MAX_FILES_PER_CALL, InputError
+from digits.preprocessing import MAX_FILES_PER_CALL, MAX_PIXELS, InputError
 
 if TYPE_CHECKING:
     from digits.numbers import NumberReading
@@ -245,7 +245,9 @@ def picture_bytes(image: object) -> tuple[bytes, str | None]:
     if isinstance(image, Image.Image):
         return _png_of_image(image), None
     if isinstance(image, np.ndarray):
-        return _png_of_image(Image.fromarray(_as_uint8(image), _ARRAY_MODES[_channels(image)])), None
+        mode = _ARRAY_MODES[_channels(image)]
+        _check_pixel_count(image.shape[1], image.shape[0])
+        return _png_of_image(Image.fromarray(_as_uint8(image), mode)), None
     raise InputError(f"Cannot read a {type(image).__name__} as a picture: give a path, a file's bytes, a PIL image "
                      "or a NumPy array (HxW or HxWxC).")
 
@@ -253,6 +255,11 @@ def picture_bytes(image: object) -> tuple[bytes, str | None]:
 def _png_of_image(image: Image.Image) -> bytes:
     """The PNG a person would save of the picture: turned upright by its EXIF orientation, if any
     (the pipeline turns a file so), in a mode PNG stores (others, such as CMYK, as RGB)."""
+    _check_pixel_count(image.width, image.height)
+    try:
+        image.load()  # a lazily opened file is read now: it may be damaged
+    except (OSError, SyntaxError, ValueError) as error:
+        raise InputError(f"This PIL image could not be loaded: {error}.") from None
     image = ImageOps.exif_transpose(image)
     if image.mode == "F":  # 32-bit float pixels: the array rule
         image = Image.fromarray(_as_uint8(np.asarray(image)), "L")
@@ -261,6 +268,15 @@ def _png_of_image(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=1)  # the level changes the size, never the pixels
     return buffer.getvalue()
+
+
+def _check_pixel_count(width: int, height: int) -> None:
+    """The pipeline's limits on a picture's size, checked before it is written as PNG."""
+    if width < 1 or height < 1:
+        raise InputError(f"A picture of {width}x{height} has no pixels.")
+    if width * height > MAX_PIXELS:
+        raise InputError(f"This picture has too many pixels (over {MAX_PIXELS // 1_000_000} million); "
+                         "please send a smaller one.")
 
 
 def _channels(array: np.ndarray) -> int:
