@@ -266,6 +266,7 @@ def test_wheel_carries_models_cards_and_reports(wheel):
     missing = [name for name in reports if name not in names]
     assert not missing, f"the wheel lacks {missing}"
     assert "digits/migrations/versions/0001_feedback.py" in names, "the wheel lacks the feedback store's migrations"
+    assert "digits/py.typed" in names, "the wheel lacks py.typed: users' type checkers would ignore the API's types"
     assert {"models/digit_scorer.json", "models/digit_scorer.py"} <= names, "the wheel lacks the digit scorer"
 
 
