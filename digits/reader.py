@@ -67,6 +67,10 @@ class Comparison:
 class Reader:
     """Reads handwritten digits in pictures with the shipped models, loaded once.
 
+        with Reader() as reader:
+            result = reader.classify("scan.png")
+            print(result.digit, result.confidence, result.warnings)
+
     `Reader(model="cnn", models_dir=None)`:
       model       the model that answers unless a call names another: "cnn", "vit" or "ensemble"
                   (the ensemble needs both); `reader.models` lists what this reader can use.
