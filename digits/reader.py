@@ -29,7 +29,8 @@ from PIL import Image, ImageOps
 import models
 from digits.engine import Classification, ClassificationError, Engine, UnknownModelError
 from digits.numbers import read_number
-from digits.preprocessing import MAX_FILES_PER_CALL, MAX_PIXELS, InputError
+from digits.preprocessing import MAX_FILE_BYTES, MAX_FILES_PER_CALL, MAX_PIXELS, InputError
+from digits.preprocessing.working import WORK_MAX_SIDE
 
 if TYPE_CHECKING:
     from digits.numbers import NumberReading
@@ -270,7 +271,12 @@ def _png_of_image(image: Image.Image) -> bytes:
     elif image.mode not in _PNG_MODES:
         image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=1)  # the level changes the size, never the pixels
+    # The level changes the size, never the pixels: fast for small pictures, smaller for large ones.
+    image.save(buffer, format="PNG", compress_level=1 if image.width * image.height < 1_000_000 else 6)
+    if buffer.tell() > MAX_FILE_BYTES:  # the pipeline's limit on a file, said for a picture in memory
+        raise InputError(f"This {image.width}x{image.height} picture comes to {buffer.tell() / 2**20:.1f} MB as PNG; "
+                         f"the limit is {MAX_FILE_BYTES // 2**20} MB. Shrink it first (the reader works at "
+                         f"{WORK_MAX_SIDE} pixels on its longer side), or give the photo's own JPEG file.")
     return buffer.getvalue()
 
 

@@ -189,6 +189,7 @@ def _truncated_png() -> bytes:
     (12, "Cannot read a int as a picture"),
     (Image.new("RGB", (0, 0)), "no pixels"),
     (np.zeros((1, 50_000_000), np.uint8), "too many pixels"),
+    (np.random.default_rng(0).integers(0, 256, (2000, 2000, 3), np.uint8), "MB as PNG; the limit is 10 MB. Shrink"),
     (Image.open(io.BytesIO(_truncated_png())), "could not be loaded"),
 ])
 def test_a_bad_array_or_object_is_a_readable_error(reader, bad, words):
