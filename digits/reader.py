@@ -41,7 +41,7 @@ ImageInput: TypeAlias = str | os.PathLike[str] | bytes | bytearray | memoryview 
 """What the Reader reads: a path, a file's bytes, a PIL image, or a NumPy array (HxW or HxWxC)."""
 
 _PNG_MODES = ("1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA")  # PIL modes a PNG stores as they are
-_ARRAY_MODES = {1: "L", 3: "RGB", 4: "RGBA"}  # an array's channels -> its PIL mode (2: grey with alpha)
+_CHANNELS = (1, 2, 3, 4)  # grey, grey and alpha, RGB, RGBA: the PIL modes L, LA, RGB, RGBA
 
 
 @dataclass(frozen=True)
@@ -81,12 +81,12 @@ class Reader:
 
     A picture (`ImageInput`) is a path (str or pathlib.Path), a file's bytes (PNG, JPEG, GIF, BMP,
     WebP, TIFF, HEIC, AVIF, or a 28x28 CSV), a PIL image, or a NumPy array, HxW (grey) or HxWxC with
-    C = 1, 3 or 4 (grey, RGB, RGBA). Arrays: uint8 (or any integer type) on the 0-255 scale; bool as
-    black and white; float arrays whose largest value is at most 1.0 on the 0-1 scale, others on the
-    0-255 scale (a float array must lie in [0, 255] and be finite). Dark or light ink, any background:
-    the pipeline decides which is ink. An array or PIL image is read as the PNG a person would save of
-    it; a photo read from its JPEG file (path or bytes) is known to be a photo, which makes the reader
-    warier of marks that are not writing.
+    C = 1, 2, 3 or 4 (grey, grey and alpha, RGB, RGBA). Arrays: uint8 (or any integer type) on the
+    0-255 scale; bool as black and white; float arrays whose largest value is at most 1.0 on the 0-1
+    scale, others on the 0-255 scale (a float array must lie in [0, 255] and be finite). Dark or light
+    ink, any background: the pipeline decides which is ink. An array or PIL image is read as the PNG a
+    person would save of it; a photo read from its JPEG file (path or bytes) is known to be a photo,
+    which makes the reader warier of marks that are not writing.
 
     Methods: `classify` (one digit per picture, or a list of pictures at once), `classify_many` (a
     list, with each unreadable picture's reason in place of its result), `read_number` (several
@@ -250,9 +250,9 @@ def picture_bytes(image: object) -> tuple[bytes, str | None]:
     if isinstance(image, Image.Image):
         return _png_of_image(image), None
     if isinstance(image, np.ndarray):
-        mode = _ARRAY_MODES[_channels(image)]
+        _channels(image)
         _check_pixel_count(image.shape[1], image.shape[0])
-        return _png_of_image(Image.fromarray(_as_uint8(image), mode)), None
+        return _png_of_image(Image.fromarray(_as_uint8(image))), None  # its mode from its channels
     raise InputError(f"Cannot read a {type(image).__name__} as a picture: give a path, a file's bytes, a PIL image "
                      "or a NumPy array (HxW or HxWxC).")
 
@@ -292,10 +292,10 @@ def _check_pixel_count(width: int, height: int) -> None:
 def _channels(array: np.ndarray) -> int:
     if array.ndim == 2:
         return 1
-    if array.ndim == 3 and array.shape[2] in _ARRAY_MODES:
+    if array.ndim == 3 and array.shape[2] in _CHANNELS:
         return int(array.shape[2])
-    raise InputError(f"An array of shape {array.shape} is not a picture: give HxW (grey) or HxWxC with C = 1, 3 "
-                     "or 4 (grey, RGB, RGBA). For many pictures, give a list of arrays.")
+    raise InputError(f"An array of shape {array.shape} is not a picture: give HxW (grey) or HxWxC with C = 1, 2, "
+                     "3 or 4 (grey, grey and alpha, RGB, RGBA). For many pictures, give a list of arrays.")
 
 
 def _as_uint8(array: np.ndarray) -> np.ndarray:
