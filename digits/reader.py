@@ -269,7 +269,10 @@ def _png_of_image(image: Image.Image) -> bytes:
     if image.mode == "F":  # 32-bit float pixels: the array rule
         image = Image.fromarray(_as_uint8(np.asarray(image)), "L")
     elif image.mode not in _PNG_MODES:
-        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+        try:
+            image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+        except ValueError:  # rare modes such as LAB that Pillow cannot convert
+            raise InputError(f"This PIL image uses a colour mode ({image.mode}) we cannot read.") from None
     buffer = io.BytesIO()
     # The level changes the size, never the pixels: fast for small pictures, smaller for large ones.
     image.save(buffer, format="PNG", compress_level=1 if image.width * image.height < 1_000_000 else 6)

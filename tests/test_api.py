@@ -106,6 +106,8 @@ def test_a_blank_picture_is_no_digit_with_a_warning_saying_so(reader, mnist, tmp
     assert result.to_dict()["digit"] is None
     Image.fromarray(blank).save(tmp_path / "blank.png")
     assert cli_reads(tmp_path / "blank.png", capsys)["warnings"] == list(result.warnings)
+    for mode in ("CMYK", "YCbCr", "F", "I;16", "1", "P"):  # a PIL image in any mode
+        assert reader.classify(Image.new(mode, (40, 30))).digit is None, mode
 
 
 def test_a_number_reads_digit_by_digit_with_boxes_in_the_pictures_own_pixels(reader, mnist):
