@@ -577,7 +577,10 @@ def _evidence_traces(explained: dict, axis: str) -> list:
     """The image the model saw (grey) and, over it, its evidence (orange for, blue against)."""
     evidence = explained["explanation"]
     strongest = max(max(abs(v) for v in row) for row in evidence) or 1.0
-    shown = [[v / strongest if abs(v) >= SHOWN_FROM * strongest else None for v in row] for row in evidence]
+    # The square root keeps weaker evidence in sight next to the strongest (the colours show ranks of
+    # strength, the hover the value); what is under SHOWN_FROM of the strongest is left uncoloured.
+    shown = [[(1 if v > 0 else -1) * (abs(v) / strongest) ** 0.5 if abs(v) >= SHOWN_FROM * strongest else None
+              for v in row] for row in evidence]
     return [
         {"type": "heatmap", "z": explained["seen"], "zmin": 0, "zmax": 255, "showscale": False,
          "colorscale": [[0, "#000000"], [1, "#9E9E9E"]], "hoverinfo": "skip", "xaxis": "x" + axis, "yaxis": "y" + axis},
