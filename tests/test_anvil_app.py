@@ -613,6 +613,8 @@ def test_a_card_folds_its_chart_behind_small_bars_and_offers_why(uplink):
     (bars,) = card["bars"]["data"]
     assert bars["y"] == card["chart"]["data"][0]["y"]  # the same ten numbers, drawn small
     assert card["bars"]["layout"]["yaxis"]["visible"] is False and card["bars"]["layout"]["showlegend"] is False
+    compared = presentation.small_bars_chart([result, dict(result, model="vit")], {"cnn": "CNN", "vit": "ViT"})
+    assert [trace["name"] for trace in compared["data"]] == ["CNN", "ViT"] and compared["layout"]["showlegend"]
     assert card["explain_ids"] == [result["result_id"]]
     assert presentation.chart_toggle_text(False) == "Show chart" and presentation.chart_toggle_text(True) == "Hide chart"
     nothing = uplink["classify_digit"](sample_media("seven-paper.png"), "cnn") | {"digit": None}

@@ -82,10 +82,11 @@ def test_compare_both_shows_both_models_side_by_side(classify_page, uplink_stand
     wait_until_read(classify_page)
     (card,) = cards(classify_page)
     assert card["digit"] == "7" and card["traces"] == 2 and card["bars"] == 20  # the small bars, both models
+    assert card["legend"] == names
     classify_page.locator(CARDS).get_by_role("link", name="Show chart").click()
-    classify_page.locator(f"{CARDS} .js-plotly-plot .legendtext").first.wait_for()
+    classify_page.locator(f"{CARDS} .js-plotly-plot .legendtext").nth(3).wait_for()
     (card,) = cards(classify_page)
-    assert card["traces"] == 4 and card["bars"] == 40 and card["legend"] == names  # and the full chart
+    assert card["traces"] == 4 and card["bars"] == 40 and card["legend"] == names * 2  # and the full chart
     classify_page.locator(CARDS).get_by_role("link", name="Why?").click()
     maps = classify_page.locator(f"{CARDS} .js-plotly-plot .heatmaplayer .hm")
     maps.nth(3).wait_for()  # each model: the image it saw, its evidence over it
@@ -235,10 +236,11 @@ def test_on_a_phone_nothing_is_wider_than_the_screen(phone_page, uplink_server, 
     for card in phone_page.locator(CARDS).all():
         box = card.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= width
-    # The cards land below the sketch pad, out of sight on a phone: the page scrolls to the first.
+    # The cards land below the sketch pad, out of sight on a phone: the page scrolls to the first (as far
+    # as the page goes: compact cards near its end may stay in the lower half, wholly in sight).
     phone_page.wait_for_function("""selector => {
-        const top = document.querySelector(selector).getBoundingClientRect().top;
-        return top >= 0 && top < window.innerHeight / 2;
+        const box = document.querySelector(selector).getBoundingClientRect();
+        return box.top >= 0 && (box.top < window.innerHeight / 2 || box.bottom <= window.innerHeight);
     }""", arg=CARDS)
     wait_until_still(phone_page)
     phone_page.screenshot(path=DOCS / "classify-phone.png")

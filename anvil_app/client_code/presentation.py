@@ -199,14 +199,17 @@ def comparison_chart(results: list, names: dict) -> dict:
 
 
 def small_bars_chart(results: list, names: dict) -> dict:
-    """The ten bars, small, beside the digit on a folded card: no axis but the digits, no legend (the
-    full chart, on demand, has them)."""
+    """The ten bars, small, beside the digit on a folded card: no axis but the digits (the full chart,
+    on demand, has the percentages); a small legend when comparing, to tell the models' colours apart."""
     if len(results) == 1:
         data = [probability_trace(results[0]["probabilities"], results[0]["digit"],
                                   names.get(results[0]["model"], results[0]["model"]))]
     else:
         data = comparison_chart(results, names)["data"]
-    layout = dict(probability_layout(), margin={"l": 4, "r": 4, "t": 4, "b": 20}, showlegend=False,
+    compared = len(results) > 1
+    layout = dict(probability_layout(), margin={"l": 4, "r": 4, "t": 18 if compared else 4, "b": 20},
+                  showlegend=compared, legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom",
+                                               "font": {"size": 10}},
                   bargap=0.15, yaxis={"range": [0, 100], "visible": False, "fixedrange": True},
                   xaxis={"type": "category", "fixedrange": True, "tickfont": {"size": 11}})
     return {"data": data, "layout": layout, "config": CHART_CONFIG}
