@@ -43,6 +43,7 @@ class ResultCard(ResultCardTemplate):
         if folded:
             self.draw(self.bars_plot, card["bars"], card["chart_description"])
         self.why_link.visible = bool(card["explain_ids"])
+        self.links_panel.visible = folded or bool(card["explain_ids"])
         self.explanations = None  # fetched at the first "Why?", then kept
 
         self.warnings_label.text = card["warnings"]
