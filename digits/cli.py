@@ -152,7 +152,8 @@ def classify_files(engine, paths: list[Path], model: str) -> list:
 def print_result(result, as_json: bool, explain_with=None) -> None:
     """One result; with `explain_with` (the engine), a digit's line also carries its evidence map."""
     if as_json:
-        line = {key: value for key, value in result.to_dict().items() if key not in ("warnings", "latency_ms") or value}
+        line = {key: value for key, value in result.to_dict().items()
+                if key not in ("warnings", "latency_ms") or value}
         if explain_with is not None and getattr(result, "digit", None) is not None:
             from digits.explain import explanation_fields
 

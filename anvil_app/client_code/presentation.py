@@ -560,7 +560,7 @@ def explanation_text(explained: dict, name: str = "") -> str:
         if ranked[0][1] / total >= MOSTLY:
             reason = "mostly because of the ink {}".format(_in_part(ranked[0][0]))
         else:
-            reason = "because of the ink {} and {}".format(_in_part(ranked[0][0]), _in_part(ranked[1][0]).replace("in the ", "the ").replace("at the ", "the ").replace("on the ", "the "))
+            reason = "because of the ink {} and {}".format(_in_part(ranked[0][0]), "the " + ranked[1][0])
     text = "{} {}".format(says, reason)
     if against and sum(against.values()) >= AGAINST_WORTH_SAYING * total:
         centre = _centre(against)
@@ -620,7 +620,7 @@ def why_view(explanations: list, names: dict) -> dict:
     key (what the colours mean), description (the figure's text alternative)."""
     texts = [explanation_text(e, names.get(e["model"], e["model"])) for e in explanations]
     return {"figure": why_figure(explanations, names), "text": "\n".join(texts), "key": WHY_KEY,
-            "description": "The 28 x 28 image the model saw, coloured by the evidence for its answer. " + " ".join(texts)}
+            "description": " ".join(["The 28 x 28 image the model saw, coloured by the evidence for its answer."] + texts)}
 
 
 # --- the model page ----------------------------------------------------------------------------------
