@@ -1,7 +1,8 @@
 """Choose the occlusion settings of digits/explain.py on validation digits (never the test set).
 
 For each setting: the deletion ratio (probability lost erasing the quarter of ink the map ranks
-highest / lost erasing a random quarter), for the CNN and the ViT, and the squares a map runs.
+highest / lost erasing a random quarter), for the CNN and the ViT, and the squares a map runs
+(docs/explanations.md has the table).
     python scripts/choose_explanation.py [--data mnist.npz] [--count 300]
 """
 
@@ -15,7 +16,10 @@ from digits.explain import OcclusionConfig, deletion_costs, evidence_map, occlus
 from training.config import TrainConfig
 from training.data import load_mnist, validation_split
 
-SETTINGS = [OcclusionConfig(patch=p, stride=s) for p, s in ((4, 2), (4, 4), (6, 3), (6, 4), (7, 4), (8, 4))]
+ANY_INK = 64  # every square with any ink run, as the first rounds of the choice did
+SETTINGS = [*(OcclusionConfig(patch=p, stride=s, min_ink=ANY_INK) for p, s in ((4, 2), (4, 4), (6, 3), (6, 4), (7, 4),
+                                                                               (8, 4))),
+            OcclusionConfig()]  # the shipped settings: only the squares that hold some ink
 
 
 def main() -> None:
