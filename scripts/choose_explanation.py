@@ -19,7 +19,7 @@ from training.data import load_mnist, validation_split
 ANY_INK = 64  # every square with any ink run, as the first rounds of the choice did
 SETTINGS = [*(OcclusionConfig(patch=p, stride=s, min_ink=ANY_INK) for p, s in ((4, 2), (4, 4), (6, 3), (6, 4), (7, 4),
                                                                                (8, 4))),
-            OcclusionConfig()]  # the shipped settings: only the squares that hold some ink
+            OcclusionConfig()]  # the shipped settings: only squares with about 8 pixels' worth of ink
 
 
 def main() -> None:
