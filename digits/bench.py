@@ -2,6 +2,7 @@
 
 Inputs are MNIST test digits saved as PNG files' bytes, as a person would upload them. Figures, all
 from one run (the ratios are what to compare; absolute times drift with the machine's load):
+- the evidence map's latency per model (digits/explain.py; `digits bench --explanations` times only it);
 - single-image end-to-end latency (p50, p99) per model on LiteRT (the engine as it serves);
 - the Python API (`digits.Reader`) beside the engine it calls, on the same 28x28 uploads, and on the
   same digits given as uint8 arrays;
@@ -147,6 +148,7 @@ def run_benchmark(test_images: np.ndarray, single: int = 500, naive: int = 50, c
         figures["batch_images_per_s"] = round(bulk / (time.perf_counter() - started), 1)
         figures["concurrent_1_images_per_s"] = round(concurrent_throughput(engine, uploads[:concurrent], 1), 1)
         figures["concurrent_16_images_per_s"] = round(concurrent_throughput(engine, uploads[:concurrent], 16), 1)
+        figures["explanation"] = explanation_latency(engine, test_images[:min(single, 200)])
     figures["concurrency_gain_16_vs_1"] = round(
         figures["concurrent_16_images_per_s"] / figures["concurrent_1_images_per_s"], 2)
     if not tensorflow_importable():
@@ -160,6 +162,28 @@ def run_benchmark(test_images: np.ndarray, single: int = 500, naive: int = 50, c
         figures[f"speedup_vs_tensorflow_{model}"] = round(
             figures["tensorflow"][model]["p50_ms"] / figures[model]["p50_ms"], 2)
     return figures
+
+
+def explanation_latency(engine: Engine, test_images: np.ndarray) -> dict:
+    """Per model: the time to compute one evidence map (Engine.explain) for a digit it answered, and,
+    timed in turn with it (a busy machine slows both alike), one answer for the same 28x28 image."""
+    figures = {}
+    for model in engine.model_ids:
+        digits = engine.predict_probabilities(model, test_images).argmax(axis=1)
+        engine.explain(model, test_images[0], int(digits[0]))  # warm
+        maps, answers = [], []
+        for image, digit in zip(test_images, digits.tolist()):
+            maps += time_each(lambda item: engine.explain(model, item, digit), [image])
+            answers += time_each(lambda item: engine.predict_one(model, item), [image])
+        figures[model] = {**percentiles_ms(maps), "one_answer_p50_ms": percentiles_ms(answers)["p50_ms"]}
+        figures[model]["map_vs_one_answer"] = round(figures[model]["p50_ms"] / figures[model]["one_answer_p50_ms"], 1)
+    return figures
+
+
+def run_explanation_benchmark(test_images: np.ndarray, count: int = 200) -> dict:
+    """`digits bench --explanations`: only the evidence maps' latency, on MNIST test digits."""
+    with Engine() as engine:
+        return {"explanation": explanation_latency(engine, test_images[:count])}
 
 
 def rss_mib(field: str = "VmRSS") -> float:

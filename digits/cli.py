@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("paths", nargs="+", metavar="PATH", help="a file, or a folder of image and CSV files")
     classify.add_argument("--model", default="cnn", choices=["cnn", "vit", "ensemble"])
     classify.add_argument("--json", action="store_true", help="one JSON object per input per line")
+    classify.add_argument("--explain", action="store_true",
+                          help='with --json: add "seen" (the 28x28 image the model saw) and "explanation" '
+                               "(the evidence for its answer, positive supporting it) to each digit")
 
     read = commands.add_parser("read", help="read whole numbers (several digits) in image files")
     read.add_argument("paths", nargs="+", metavar="PATH", help="a file, or a folder of image files")
@@ -62,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="latency, throughput and memory of the engine, against TensorFlow and naive Keras")
     bench.add_argument("--data", help=DATA_HELP)
     bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.add_argument("--explanations", action="store_true", help="time only the evidence maps (classify --explain)")
 
     finetune = commands.add_parser(
         "finetune", help="fine-tune a shipped model on exported corrections; kept only if nothing got worse")
@@ -147,10 +151,17 @@ def classify_files(reader, paths: list[Path], model: str) -> list:
             for result in (verdicts[name] if data is not None else [ClassificationError(name, error)])]
 
 
-def print_result(result, as_json: bool) -> None:
+def print_result(result, as_json: bool, explain_with=None) -> None:
+    """One result; with `explain_with` (the Reader), a digit's line also carries its evidence map."""
     if as_json:
-        print(json.dumps({key: value for key, value in result.to_dict().items()
-                          if key not in ("warnings", "latency_ms") or value}), flush=True)
+        line = {key: value for key, value in result.to_dict().items()
+                if key not in ("warnings", "latency_ms") or value}
+        if explain_with is not None and getattr(result, "digit", None) is not None:
+            from digits.explain import explanation_fields
+
+            evidence = explain_with.explain(result.pixels, result.digit, model=result.model)
+            line.update(explanation_fields(result.pixels, evidence))
+        print(json.dumps(line), flush=True)
     else:
         print(_result_line(result), flush=True)
 
@@ -159,6 +170,10 @@ def run_classify(args) -> int:
     from digits.engine import ClassificationError
     from digits.preprocessing import MAX_FILES_PER_CALL
 
+    if args.explain and not args.json:
+        print("digits classify: --explain adds the evidence maps to the JSON lines; use it with --json",
+              file=sys.stderr)
+        return 2
     inputs = expand_paths(args.paths)
     for entry, reason in inputs.skipped:
         print(f"digits classify: skipped {entry}: {reason}", file=sys.stderr)
@@ -168,7 +183,7 @@ def run_classify(args) -> int:
             for start in range(0, len(inputs.files), MAX_FILES_PER_CALL):  # a batch at a time: memory stays bounded
                 batch = inputs.files[start:start + MAX_FILES_PER_CALL]
                 for result in classify_files(reader, batch, args.model):
-                    print_result(result, args.json)
+                    print_result(result, args.json, reader if args.explain else None)
                     failed |= isinstance(result, ClassificationError)
                     if not isinstance(result, ClassificationError):
                         read.add(inputs.folder_of.get(Path(result.file)))
@@ -379,7 +394,12 @@ def run(args, argv: list[str]) -> int:
         from digits.bench import run_benchmark
         from training.data import load_mnist
 
-        figures = run_benchmark(load_mnist(args.data).x_test)
+        if args.explanations:
+            from digits.bench import run_explanation_benchmark
+
+            figures = run_explanation_benchmark(load_mnist(args.data).x_test)
+        else:
+            figures = run_benchmark(load_mnist(args.data).x_test)
         print(json.dumps(figures) if args.json else json.dumps(figures, indent=2))
         return 0
     if args.command == "serve":

@@ -206,6 +206,12 @@ class Reader:
         data, name = self._opened(image, name)
         return Comparison({result.model: result for result in self._engine.compare(data, name)})
 
+    def explain(self, seen: np.ndarray, digit: int, *, model: str | None = None) -> np.ndarray:
+        """Why `model` reads `digit` in `seen` (a result's 28x28 `.seen`): float32 (28, 28), positive
+        where the ink supports the answer, negative where it speaks against it (occlusion through the
+        model, digits/explain.py). `reader.explain(result.seen, result.digit, model=result.model)`."""
+        return self._engine.explain(self._model(model), np.asarray(seen, np.uint8), int(digit))
+
     def close(self) -> None:
         """Stop the models' worker threads (an engine the reader was given stays open)."""
         if not self._closed and self._owns_engine:

@@ -127,6 +127,8 @@ def test_benchmark_reports_every_figure(mnist_path):
     assert figures["api_cnn"]["api_vs_engine_p50"] > 0
     for key in ("batch_images_per_s", "concurrent_1_images_per_s", "concurrent_16_images_per_s"):
         assert figures[key] > 0
+    for model in ("cnn", "vit"):  # the evidence maps (classify --explain, the page's Why?)
+        assert 0 < figures["explanation"][model]["one_answer_p50_ms"] < figures["explanation"][model]["p50_ms"]
     for model in ("cnn", "vit"):  # TensorFlow is installed here, so its path is timed beside LiteRT's
         assert 0 < figures["tensorflow"][model]["p50_ms"] <= figures["tensorflow"][model]["p99_ms"]
     serving = figures["serving_process"]

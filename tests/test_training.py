@@ -167,6 +167,9 @@ def test_fine_tuning_starts_from_the_given_model_and_says_so(model_id, mnist_pat
     shipped = models.load_card(model_id)
     assert card["init_from"]["file"] == f"{model_id}.keras"
     assert card["init_from"]["test_accuracy"] == shipped["test_accuracy"]
+    # the runs it started from travel with it: its report draws the whole training (training/report.py)
+    assert card["init_from"]["history"] == shipped["history"]
+    assert card["init_from"].get("init_from") == shipped.get("init_from")
     assert card["validation_accuracy"] > 0.95  # 256 images from scratch would not get near this
     assert card["epochs"] == len(card["history"]["val_accuracy"]) == 1
     assert card["train_config"]["augment"]["elastic_share"] > 0

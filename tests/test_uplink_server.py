@@ -31,7 +31,7 @@ from uplink_server.settings import Settings, SettingsError
 REPO = Path(__file__).resolve().parents[1]
 KEY = "test-uplink-key-0123456789"
 FUNCTIONS = {"list_models", "classify_digit", "classify_digits", "compare_models", "model_report", "read_number",
-             "record_feedback", "feedback_summary"}
+             "record_feedback", "feedback_summary", "explain"}
 MAX_FILES_PER_CALL = 64  # digits.preprocessing.MAX_FILES_PER_CALL, without importing TensorFlow here
 MAX_FILE_BYTES, MAX_BYTES_PER_CALL = 10 * 2**20, 32 * 2**20  # its MAX_FILE_BYTES and MAX_BYTES_PER_CALL, likewise
 
@@ -301,6 +301,42 @@ def test_compare_models_answers_with_every_model(servers, anvil, digits):
         assert "preview" not in result and len(result["probabilities"]) == 10
         if servers["trained"]:
             assert result["digit"] == 4
+
+
+def test_explain_gives_the_map_for_a_result_by_its_id_and_each_model_of_a_comparison_its_own(servers, anvil, digits):
+    comparison = anvil.call("compare_models", png_file(digits[9], "nine.png"))
+    maps = []
+    for result in comparison["results"]:
+        explained = anvil.call("explain", result["result_id"])
+        assert set(explained) == {"model", "digit", "seen", "explanation"}
+        assert (explained["model"], explained["digit"]) == (result["model"], result["digit"])
+        seen, evidence = np.array(explained["seen"]), np.array(explained["explanation"])
+        assert seen.shape == evidence.shape == (28, 28) and np.all(evidence[seen == 0] == 0)
+        maps.append(evidence)
+    if len(maps) == 2:
+        assert not np.allclose(*maps)  # each model's own evidence
+
+
+@pytest.mark.parametrize("result_id, expected", [
+    ("not-a-result-id", "its id was not issued by this classifier"),
+    (None, "its id was not issued by this classifier"),
+    ("x" * 10_000, "its id was not issued by this classifier"),
+])
+def test_explain_with_a_bad_result_id_gets_a_readable_error(anvil, result_id, expected):
+    with pytest.raises(RemoteError) as raised:
+        anvil.call("explain", result_id)
+    assert raised.value.type == "digits.RequestError" and expected in raised.value.message
+    assert_readable(raised.value)
+
+
+def test_explain_says_there_is_nothing_to_explain_when_no_digit_was_found(anvil):
+    blank = io.BytesIO()
+    Image.new("L", (64, 64), 255).save(blank, format="PNG")
+    answer = anvil.call("classify_digit", png_file(blank.getvalue(), "blank.png"))
+    assert answer["digit"] is None
+    with pytest.raises(RemoteError) as raised:
+        anvil.call("explain", answer["result_id"])
+    assert "no digit to explain" in raised.value.message
 
 
 def write_report(reports_dir: Path, model: str, figure_files: list[str]) -> dict:

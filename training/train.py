@@ -65,7 +65,9 @@ def fine_tuned_from(path: str | Path) -> dict:
     """What a fine-tuned model started from: the file, and its card's figures if it has one beside it."""
     card_file = Path(path).with_suffix(".json")
     card = json.loads(card_file.read_text()) if card_file.is_file() else {}
-    keep = ("test_accuracy", "validation_accuracy", "epochs", "training_seconds", "command")
+    # Its history and what it was fine-tuned from in turn: the report draws a model's whole training.
+    keep = ("test_accuracy", "validation_accuracy", "epochs", "training_seconds", "command", "best_epoch",
+            "history", "init_from")
     return {"file": Path(path).name, **{key: card[key] for key in keep if key in card}}
 
 

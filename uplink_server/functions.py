@@ -20,12 +20,14 @@ import anvil.server
 
 import models
 from digits.engine import MODEL_CHOICES, Classification, Engine
+from digits.explain import explanation_fields
 from digits.preprocessing import InputError, check_call_size, check_file_count
 from digits.preprocessing.errors import describe_file
 from digits.reader import Reader
 from models.reports import ReportError, load_report
 from uplink_server.feedback import FeedbackDesk, FeedbackNotSaved
 from uplink_server.inflight import InFlightCalls
+from uplink_server.result_tokens import TokenError
 
 log = logging.getLogger("uplink_server.calls")
 
@@ -183,6 +185,16 @@ def compare_models(file) -> dict:
 
 
 @anvil.server.callable
+@_door("working out why the model answered")
+def explain(result_id) -> dict:
+    """The evidence map for a result the page was given (by its result_id, which carries the 28x28 image
+    the model saw): {"model", "digit", "seen", "explanation"}, computed now, by the model that answered."""
+    result = _explainable(result_id)
+    evidence = _service.reader.explain(result.pixels, result.digit, model=result.model)
+    return {"model": result.model, "digit": result.digit, **explanation_fields(result.pixels, evidence)}
+
+
+@anvil.server.callable
 @_door("saving your answer")
 def record_feedback(result_id, digit) -> dict:
     """A person says which digit a result really was (the model's answer or another)."""
@@ -229,6 +241,26 @@ def _preview(result: Classification):
     stem = PurePath(result.file).stem if result.file else "upload"
     stem = stem if result.row is None else f"{stem}-row{result.row}"
     return anvil.BlobMedia("image/png", result.preview_png(), name=f"{stem}-28x28.png")
+
+
+EXPLAIN_NOT_OURS = ("This result cannot be explained: its id was not issued by this classifier. "
+                    "Please classify the file again.")
+
+
+def _explainable(result_id):
+    """The signed result behind a result_id, if its answer can be explained here and now."""
+    try:
+        result = _service.feedback.signer.verify(result_id, now=0)  # expiry checked below, in its own words
+    except TokenError:
+        raise InputError(EXPLAIN_NOT_OURS) from None
+    if result.expires_at < time.time():
+        raise InputError("This result is too old to explain; please classify the file again.")
+    if result.digit is None:
+        raise InputError("This result has no digit to explain: the model found none in the file.")
+    if result.model not in _service.engine.choices or \
+            result.model_sha256 != _service.feedback.checksums.get(result.model, ""):
+        raise InputError("The model that gave this result has changed since; please classify the file again.")
+    return result
 
 
 # --- checking what the page sent ---
