@@ -72,19 +72,48 @@ def layout_lines(mask: np.ndarray, shorter_side: int) -> np.ndarray:
         lines |= run & ~ndimage.maximum_filter1d(deep, _LINE_WIDTH + 1, axis=1 - along)
     if not lines.any():
         return lines
-    rest, _ = ndimage.label(mask & ~lines, structure=np.ones((3, 3), bool), output=np.intp)
+    rest, rest_count = ndimage.label(mask & ~lines, structure=np.ones((3, 3), bool), output=np.intp)
     pieces, count = ndimage.label(lines, structure=np.ones((3, 3), bool), output=np.intp)
-    rest_boxes = ndimage.find_objects(rest)
-    long_marks = {mark: stroke_width(rest[box] == mark) for mark, box in enumerate(rest_boxes, start=1)
-                  if box is not None and max(part.stop - part.start for part in box) >= length}
-    for piece, box in enumerate(ndimage.find_objects(pieces, count), start=1):
-        grown = tuple(slice(max(0, part.start - 1), part.stop + 1) for part in box)
-        own = pieces[grown] == piece
-        touched = [mark for mark in np.unique(rest[grown][ndimage.binary_dilation(own, np.ones((3, 3), bool))])
-                   if mark in long_marks]
-        if touched and min(long_marks[mark] for mark in touched) <= 2 * stroke_width(own) + 1:
-            lines[grown] &= ~own  # one of the digit's own strokes
-    return lines
+    # All at once rather than piece by piece (a grid or a pattern makes thousands of pieces): a piece is
+    # one of the digit's own strokes when a long mark beside it is about as thin as the piece itself.
+    long_widths = np.where(_extents(rest, rest_count) >= length, stroke_widths(rest, rest_count), np.inf)
+    long_widths[0] = np.inf
+    thinnest_beside = np.full(count + 1, np.inf)
+    around = np.pad(pieces, 1)
+    height, width = pieces.shape
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            beside = around[dy : dy + height, dx : dx + width]  # the piece, if any, next to each pixel of `rest`
+            both = (beside > 0) & (rest > 0)
+            np.minimum.at(thinnest_beside, beside[both], long_widths[rest[both]])
+    strokes = thinnest_beside <= 2 * stroke_widths(pieces, count) + 1
+    strokes[0] = False
+    return lines & ~strokes[pieces]
+
+
+def stroke_widths(labels: np.ndarray, count: int) -> np.ndarray:
+    """`stroke_width` of every labelled mark at once: (count + 1,), the background's first."""
+    area = np.bincount(labels.ravel(), minlength=count + 1)
+    outline = np.zeros(count + 1)
+    padded = np.pad(labels, 1)
+    for one, next_one in ((padded[1:], padded[:-1]), (padded[:, 1:], padded[:, :-1])):
+        differ = one != next_one
+        outline += np.bincount(one[differ], minlength=count + 1) + np.bincount(next_one[differ], minlength=count + 1)
+    return 2.0 * area / np.maximum(outline, 1)
+
+
+def _extents(labels: np.ndarray, count: int) -> np.ndarray:
+    """The longer side of every labelled mark's box: (count + 1,), the background's 0."""
+    extents = np.zeros(count + 1, np.intp)
+    for axis in (0, 1):
+        coordinate = np.indices(labels.shape)[axis][labels > 0]
+        own = labels[labels > 0]
+        low, high = np.full(count + 1, labels.shape[axis]), np.full(count + 1, -1)
+        np.minimum.at(low, own, coordinate)
+        np.maximum.at(high, own, coordinate)
+        extents = np.maximum(extents, high - low + 1)
+    extents[0] = 0
+    return extents
 
 
 def tinted_areas(labels: np.ndarray, count: int, ink: np.ndarray, strong: np.ndarray, margin: float) -> np.ndarray:
