@@ -16,19 +16,23 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 import anvil
+import anvil._serialise
 import anvil.server
 
 import models
 from digits.engine import MODEL_CHOICES, Classification, Engine
 from digits.numbers import read_number as read_number_in
 from digits.preprocessing import InputError, check_call_size, check_file_count
+from digits.preprocessing.budget import DecodingStopped
 from models.reports import ReportError, load_report
 from uplink_server.feedback import FeedbackDesk, FeedbackNotSaved
 from uplink_server.inflight import InFlightCalls
+from uplink_server.limits import Admission, Refused, current_caller
 
 log = logging.getLogger("uplink_server.calls")
 
 LONGEST_NAME_SHOWN = 60  # characters of a file name repeated in a message
+MAX_RESULT_IDS_PER_CALL = 64  # as many as the files of one call
 REPORT_FIELDS = ("model", "name", "test_accuracy", "validation_accuracy", "parameters", "epochs",
                  "training_minutes", "fine_tuned", "confused_pairs", "per_class")  # what model_report sends, with "figures"
 
@@ -71,15 +75,17 @@ class _Service:
     reports_dir: Path
     calls: InFlightCalls
     feedback: FeedbackDesk
+    admission: Admission
 
 
 _service: _Service | None = None  # set by attach() once the models are loaded
 
 
-def attach(engine: Engine, reports_dir: Path, calls: InFlightCalls | None = None, *, feedback: FeedbackDesk) -> None:
+def attach(engine: Engine, reports_dir: Path, calls: InFlightCalls | None = None, *, feedback: FeedbackDesk,
+           admission: Admission | None = None) -> None:
     """Give the functions their engine; until then, and after `calls` closes, they answer "unavailable"."""
     global _service
-    _service = _Service(engine, Path(reports_dir), calls or InFlightCalls(), feedback)
+    _service = _Service(engine, Path(reports_dir), calls or InFlightCalls(), feedback, admission or Admission())
 
 
 class _NotServingError(Exception):
@@ -106,11 +112,16 @@ def _door(activity: str):
                 line.update(_log_fields(arguments))
                 if _service is None or not _service.calls.enter():
                     raise _NotServingError
-                return function(**arguments)
+                upload_bytes, units = _upload_size(arguments)
+                with _service.admission.admit(current_caller(), upload_bytes, units):
+                    return function(**arguments)
+            except Refused as error:  # busy, or this caller sends too much: try again later
+                outcome = "refused"
+                raise ServerError(str(error)) from None
             except InputError as error:
                 outcome = "rejected"
                 raise RequestError(str(error)) from None
-            except _NotServingError:
+            except (_NotServingError, DecodingStopped):  # stopping, or stopped while this call waited its turn
                 outcome = "unavailable"
                 raise ServerError("The server is restarting; please try again in a moment.") from None
             except FeedbackNotSaved as error:  # the store is down or full: say so, and log why
@@ -152,8 +163,11 @@ def classify_digits(files, model="cnn") -> list[dict]:
     uploads = [(_name(file), file.get_bytes()) for file in files]
     check_call_size([len(data) if isinstance(data, (bytes, bytearray)) else 0 for _, data in uploads])
     results = _service.engine.classify_batch(uploads, model)
-    return [_with_preview(result) if isinstance(result, Classification) else result.to_dict()
-            for result in results]
+    # Result ids for the first MAX_RESULT_IDS_PER_CALL answers only: a CSV of 2,000 rows must not hand
+    # one caller 2,000 tickets to the feedback store. Past them, the page offers no feedback.
+    return [(_with_preview(result, with_id=number < MAX_RESULT_IDS_PER_CALL)
+             if isinstance(result, Classification) else result.to_dict())
+            for number, result in enumerate(results)]
 
 
 @anvil.server.callable
@@ -213,8 +227,9 @@ def _model_entry(model_id: str) -> dict:
             "description": card.get("description", models.DESCRIPTIONS.get(model_id, ""))}
 
 
-def _with_preview(result: Classification) -> dict:
-    return {**_with_result_id(result), "preview": _preview(result)}
+def _with_preview(result: Classification, with_id: bool = True) -> dict:
+    answer = _with_result_id(result) if with_id else {**result.to_dict(), "result_id": None}
+    return {**answer, "preview": _preview(result)}
 
 
 def _with_result_id(result: Classification) -> dict:
@@ -284,6 +299,23 @@ def _describe(value) -> str:
     if isinstance(value, str) and value in MODEL_CHOICES:
         return f"the {value} model"
     return "your request"
+
+
+def _upload_size(arguments: dict) -> tuple[int, int]:
+    """(bytes of the files the call carries, what it costs against its caller's limits: one per file)."""
+    files = arguments.get("files", [arguments["file"]] if "file" in arguments else [])
+    files = files if isinstance(files, (list, tuple)) else []
+    return sum(_media_bytes(file) for file in files), max(1, len(files))
+
+
+def _media_bytes(file) -> int:
+    """A file's size, if it is here already (a file passed by reference is fetched later, and counted 0)."""
+    if isinstance(file, anvil._serialise.StreamingMedia):
+        try:
+            return len(file.get_bytes())
+        except Exception:  # it failed to arrive: the function says so
+            return 0
+    return 0
 
 
 def _log_fields(arguments: dict) -> dict:
