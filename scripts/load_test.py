@@ -2,12 +2,12 @@
 abusive callers send what the server must survive (issue #28). Loopback only: the server connects to
 the stand-in for Anvil's Uplink endpoint in tests/anvil_stand_in.py. Bounded in calls and in time.
 
-Callers, all at once for --seconds:
+First, for --seconds, all at once:
 - honest: --honest people, each in a session of their own, one 28x28 PNG at a time;
 - heavy: 16 calls at a time, each with 4 near-limit RGBA PNGs (40 million pixels, small files);
-- bulky: a burst of 48 calls of 3 x 9.3 MB PNGs each, then again whenever they are answered;
-- dots: calls of 16 copies of a 1.6 KB PNG of 65,000 dots;
-- flood: one session calling list_models as fast as it can.
+- dots: 4 calls at a time of 16 copies of a 1.6 KB PNG of 65,000 dots;
+- flood: one session calling list_models as fast as it can from 4 threads.
+Then a burst: 48 calls of 3 x 9.3 MB PNGs each arrive while 4 near-limit pictures decode.
 Prints the honest callers' p50 and p95 latency, what each group got (answers, refusals by message,
 failures), the server's peak resident memory (VmHWM), and how long a SIGTERM took to end it.
 
@@ -122,7 +122,7 @@ def main() -> None:
         env = {key: value for key, value in os.environ.items() if not key.startswith(("ANVIL_", "DIGITS_"))}
         env.update(ANVIL_UPLINK_KEY=KEY, ANVIL_UPLINK_URL=anvil.url, DIGITS_MODELS=args.models,
                    DIGITS_STATUS_FILE=f"{folder}/status.json", DIGITS_DATA_DIR=f"{folder}/data",
-                   PYTHONPATH=str(REPO), LOG_LEVEL="WARNING")
+                   PYTHONPATH=str(REPO), LOG_LEVEL="INFO")
         with open(f"{folder}/server.log", "wb") as log:
             server = subprocess.Popen([sys.executable, "-m", "uplink_server"], cwd=REPO, env=env,
                                       stdout=log, stderr=subprocess.STDOUT)
@@ -134,6 +134,7 @@ def main() -> None:
                 started = time.perf_counter()
                 anvil.call("classify_digit", honest, session="idle-check")
                 quiet.append((time.perf_counter() - started) * 1000)
+            # Phase 1: heavy callers saturate the server while honest people upload one digit each.
             stop_at = time.monotonic() + args.seconds
 
             def honest_person(number: int) -> None:
@@ -145,10 +146,6 @@ def main() -> None:
                 while time.monotonic() < stop_at:
                     call(anvil, tally, "heavy", "classify_digits", [near_limit] * 4, session=f"heavy-{number}")
 
-            def bulky_burst(number: int) -> None:
-                while time.monotonic() < stop_at:
-                    call(anvil, tally, "bulky", "classify_digits", [bulky] * 3, session=f"bulky-{number}")
-
             def dotted(number: int) -> None:
                 while time.monotonic() < stop_at:
                     call(anvil, tally, "dots", "classify_digits", [dots] * 16, session=f"dots-{number}")
@@ -157,13 +154,21 @@ def main() -> None:
                 while time.monotonic() < stop_at:
                     call(anvil, tally, "flood", "list_models", session="flood")
 
-            with ThreadPoolExecutor(args.honest + 16 + 48 + 4 + 4) as pool:
+            with ThreadPoolExecutor(args.honest + 16 + 4 + 4) as pool:
                 jobs = [pool.submit(heavy, n) for n in range(16)]
-                time.sleep(1.0)  # the near-limit pictures are decoding when the burst arrives
-                jobs += [pool.submit(bulky_burst, n) for n in range(48)]
                 jobs += [pool.submit(dotted, n) for n in range(4)]
                 jobs += [pool.submit(flood, n) for n in range(4)]
+                time.sleep(2.0)  # the heavy calls are decoding
                 jobs += [pool.submit(honest_person, n) for n in range(args.honest)]
+                for job in jobs:
+                    job.result()
+            # Phase 2: 48 calls of 3 x 9.3 MB PNGs arrive while 4 near-limit pictures decode.
+            with ThreadPoolExecutor(4 + 48) as pool:
+                jobs = [pool.submit(call, anvil, tally, "burst: near-limit", "classify_digit", near_limit,
+                                    session=f"big-{n}") for n in range(4)]
+                time.sleep(0.5)
+                jobs += [pool.submit(call, anvil, tally, "burst: bulky", "classify_digits", [bulky] * 3,
+                                     session=f"bulky-{n}") for n in range(48)]
                 for job in jobs:
                     job.result()
             peak = peak_rss_mib(server.pid)
@@ -177,6 +182,7 @@ def main() -> None:
                 server.wait()
         log_lines = Path(f"{folder}/server.log").read_text().splitlines()
     not_json = [line for line in log_lines if not line.startswith("{")]
+    Path("/tmp/load_test_server.log").write_text("\n".join(log_lines))
     ms = np.asarray(tally.honest_ms)
     report = {
         "honest_p50_ms_idle": round(float(np.median(quiet)), 1),

@@ -196,7 +196,7 @@ def compare_models(file) -> dict:
 @_door("saving your answer")
 def record_feedback(result_id, digit) -> dict:
     """A person says which digit a result really was (the model's answer or another)."""
-    return _service.feedback.record(result_id, digit).to_dict()
+    return _service.feedback.record(result_id, digit, current_caller().identity).to_dict()
 
 
 @anvil.server.callable

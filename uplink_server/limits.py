@@ -2,8 +2,11 @@
 what callers can make it do.
 
 - Calls at once: at most MAX_CALLS_IN_FLIGHT run or wait; past that a call is turned away at once with
-  "busy, try again" rather than queued without end. Small calls (a drawing, one digit: at most
-  SMALL_CALL_BYTES of files) have SMALL_CALL_SLOTS more, so heavy callers cannot crowd them out.
+  "busy, try again" rather than queued without end. Small calls (one file of at most SMALL_CALL_BYTES:
+  a drawing, a photo of one digit) have SMALL_CALL_SLOTS more, so heavy callers cannot crowd them out.
+- Two lanes: the other calls (several files, large files) take turns in HEAVY_LANES lanes, waiting at
+  most HEAVY_WAIT_S for one (then "busy"); small calls go straight through. So heavy calls never
+  compete with each other for more than two cores, and a person's one digit waits for none of them.
 - Bytes at once: the files of the calls running or waiting come to at most MAX_UPLOAD_BYTES_IN_FLIGHT
   (they are all in memory); past that, a call that would add more than SMALL_CALL_BYTES is turned away.
 - Per caller: what the Uplink tells of the caller (the page's session, the browser's address) keys a
@@ -19,7 +22,11 @@ from dataclasses import dataclass
 
 import anvil.server
 
+from digits.preprocessing.budget import DecodingStopped
+
 MAX_CALLS_IN_FLIGHT = 24  # a 2-vCPU task decodes two large pictures at once: more would only wait
+HEAVY_LANES = 2
+HEAVY_WAIT_S = 15.0  # under the 30 s after which the page gives up on a call
 SMALL_CALL_BYTES = 256 * 1024  # a drawing or a photo of one digit on a phone screen
 SMALL_CALL_SLOTS = 16
 MAX_UPLOAD_BYTES_IN_FLIGHT = 160 * 2**20  # five calls of the largest size (32 MB)
@@ -40,6 +47,12 @@ class Refused(Exception):
 class Caller:
     session: str | None
     address: str | None
+
+    @property
+    def identity(self) -> str | None:
+        """The one key for what a caller keeps (their answers): the address where known, as a new
+        session costs only a page reload."""
+        return f"address:{self.address}" if self.address else f"session:{self.session}" if self.session else None
 
     def keys(self) -> list[tuple[str, int]]:
         """(key, share of the per-caller limits) for each thing known of the caller."""
@@ -77,7 +90,7 @@ class Admission:
 
     def __init__(self, max_calls: int = MAX_CALLS_IN_FLIGHT, max_bytes: int = MAX_UPLOAD_BYTES_IN_FLIGHT,
                  burst: float = CALLER_BURST, rate: float = CALLER_RATE, calls_per_caller: int = CALLS_PER_CALLER,
-                 clock=time.monotonic):
+                 heavy_lanes: int = HEAVY_LANES, heavy_wait_s: float = HEAVY_WAIT_S, clock=time.monotonic):
         self.max_calls, self.max_bytes = max_calls, max_bytes
         self.burst, self.rate, self.calls_per_caller = burst, rate, calls_per_caller
         self._clock = clock
@@ -85,11 +98,15 @@ class Admission:
         self._calls = 0
         self._bytes = 0
         self._buckets: dict[str, _Bucket] = {}
+        self.heavy_lanes, self.heavy_wait_s = heavy_lanes, heavy_wait_s
+        self._heavy_running = 0
+        self._lane_free = threading.Condition()
+        self._closed = False
 
     @contextmanager
     def admit(self, caller: Caller, upload_bytes: int, units: int):
-        """Run the body as an admitted call, or raise Refused."""
-        small = upload_bytes <= SMALL_CALL_BYTES
+        """Run the body as an admitted call, or raise Refused (DecodingStopped once closed)."""
+        small = upload_bytes <= SMALL_CALL_BYTES and units == 1
         keys = caller.keys()
         with self._lock:
             now = self._clock()
@@ -114,13 +131,39 @@ class Admission:
             self._bytes += upload_bytes
             self._forget_idle(now)
         try:
-            yield
+            if small:
+                yield
+            else:
+                with self._heavy_lane():
+                    yield
         finally:
             with self._lock:
                 self._calls -= 1
                 self._bytes -= upload_bytes
                 for _, bucket in buckets:
                     bucket.running -= 1
+
+    @contextmanager
+    def _heavy_lane(self):
+        with self._lane_free:
+            if not self._lane_free.wait_for(lambda: self._closed or self._heavy_running < self.heavy_lanes,
+                                            self.heavy_wait_s):
+                raise Refused(BUSY)
+            if self._closed:
+                raise DecodingStopped
+            self._heavy_running += 1
+        try:
+            yield
+        finally:
+            with self._lane_free:
+                self._heavy_running -= 1
+                self._lane_free.notify()
+
+    def close(self) -> None:
+        """The server is stopping: calls waiting for a lane give up now (DecodingStopped)."""
+        with self._lane_free:
+            self._closed = True
+            self._lane_free.notify_all()
 
     def _forget_idle(self, now: float) -> None:
         """Buckets full again and unused are dropped, so that memory stays bounded however many callers come."""
