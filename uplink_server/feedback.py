@@ -58,12 +58,13 @@ class FeedbackDesk:
 
     def record(self, result_id, digit, caller: str | None = None) -> Recorded:
         """Save a person's answer; `caller` is what the Uplink told of them (uplink_server.limits),
-        kept only as a keyed hash, to cap the answers one visitor saves in a day."""
+        kept only as a keyed hash, to cap the answers one visitor saves in a day (None: nothing was
+        told, a call from this machine: no cap)."""
         digit = checked_digit(digit)
         result = self.signer.verify(result_id)
-        who = self.caller_hash(caller)
+        who = None if caller is None else self.caller_hash(caller)
         try:
-            if self.store.count(who, datetime.now(timezone.utc) - timedelta(days=1)) >= ANSWERS_PER_CALLER_PER_DAY:
+            if who and self.store.count(who, datetime.now(timezone.utc) - timedelta(days=1)) >= ANSWERS_PER_CALLER_PER_DAY:
                 raise InputError(ENOUGH_TODAY)
             if self.store.count() >= MAX_ROWS:
                 raise InputError(STORE_FULL)
@@ -74,10 +75,10 @@ class FeedbackDesk:
             raise FeedbackNotSaved(NOT_SAVED) from error
         return Recorded(result.model, result.digit, digit)
 
-    def caller_hash(self, caller: str | None) -> str:
+    def caller_hash(self, caller: str) -> str:
         """The caller as the store keeps it: a keyed hash (the key is the signer's secret)."""
         key = self.signer.secret_for("feedback caller")
-        return hmac.new(key, (caller or "anonymous").encode(), hashlib.sha256).hexdigest()[:32]
+        return hmac.new(key, caller.encode(), hashlib.sha256).hexdigest()[:32]
 
     def summary(self, model: str) -> dict:
         """What the public page shows: each visitor counted once, however many answers they gave."""

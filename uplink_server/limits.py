@@ -12,9 +12,12 @@ what callers can make it do.
 - Per caller: what the Uplink tells of the caller (the page's session, the browser's address) keys a
   token bucket each: CALLER_BURST units at once, CALLER_RATE a second after that (a call costs one unit
   per file, at least one), and at most CALLS_PER_CALLER calls at once. An address may hide many people
-  (an office, a school), so its limits are ADDRESS_SHARE times a session's.
+  (an office, a school), so its limits are ADDRESS_SHARE times a session's. A call Anvil says nothing
+  of, or one from this machine itself (an App Server on the same machine, the tests' stand-in), has
+  only the bounds above.
 """
 
+import ipaddress
 import threading
 import time
 from contextlib import contextmanager
@@ -58,7 +61,7 @@ class Caller:
         """(key, share of the per-caller limits) for each thing known of the caller."""
         keys = [(f"session:{self.session}", 1)] if self.session else []
         keys += [(f"address:{self.address}", ADDRESS_SHARE)] if self.address else []
-        return keys or [("anonymous", ADDRESS_SHARE)]
+        return keys
 
 
 def current_caller() -> Caller:
@@ -72,7 +75,14 @@ def current_caller() -> Caller:
     client = getattr(anvil.server.context, "client", None)
     address = getattr(client, "ip", None)
     return Caller(session if isinstance(session, str) and session else None,
-                  address if isinstance(address, str) and address else None)
+                  address if isinstance(address, str) and address and not _is_this_machine(address) else None)
+
+
+def _is_this_machine(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 class _Bucket:
