@@ -141,3 +141,45 @@ def test_a_dropped_connection_with_calls_in_flight_logs_only_json_lines(server_a
     lines = raw_log_lines(server)
     assert all(line.startswith("{") for line in lines), [line for line in lines if not line.startswith("{")][:5]
     assert all(json.loads(line) for line in lines)
+
+
+def near_limit_png() -> bytes:
+    """39.7 million RGBA pixels (159 MB once decoded) in a small file: seconds of decoding each."""
+    from PIL import Image, ImageDraw
+
+    side = 6300
+    image = Image.new("RGBA", (side, side), (255, 255, 255, 255))
+    ImageDraw.Draw(image).ellipse((side // 3, side // 4, 2 * side // 3, 3 * side // 4), outline="black",
+                                  width=side // 40)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def test_sigterm_with_heavy_calls_running_and_waiting_answers_every_one_within_10_s(served):
+    folder, models_dir, model = served
+    huge = MediaFile("image/png", near_limit_png(), "huge.png")
+    with AnvilStandIn(KEY) as anvil:
+        server = ServerProcess("stopped-busy", folder, ANVIL_UPLINK_URL=anvil.url, ANVIL_UPLINK_KEY=KEY,
+                               DIGITS_MODELS_DIR=str(models_dir), DIGITS_MODELS=model)
+        try:
+            anvil.wait_for_functions(FUNCTIONS, timeout=180)
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                calls = [pool.submit(anvil.call, "classify_digits", [huge] * 4, timeout=30,
+                                     session=f"heavy-{n}", ip=f"192.0.2.{n + 1}") for n in range(8)]
+                time.sleep(2.0)  # two decoding, six waiting for a lane
+                started = time.monotonic()
+                server.process.send_signal(signal.SIGTERM)
+                outcomes = []
+                for call in calls:
+                    try:
+                        call.result(timeout=30)
+                        outcomes.append("answered")
+                    except RemoteError as error:
+                        outcomes.append(error.message)
+                server.process.wait(15)
+                stopped_s = time.monotonic() - started
+        finally:
+            server.stop()
+    assert set(outcomes) <= {"answered", "The server is restarting; please try again in a moment."}, outcomes
+    assert len(outcomes) == 8 and stopped_s < 10.0

@@ -33,6 +33,7 @@ log = logging.getLogger("uplink_server.calls")
 
 LONGEST_NAME_SHOWN = 60  # characters of a file name repeated in a message
 MAX_RESULT_IDS_PER_CALL = 64  # as many as the files of one call
+RESTARTING = "The server is restarting; please try again in a moment."
 REPORT_FIELDS = ("model", "name", "test_accuracy", "validation_accuracy", "parameters", "epochs",
                  "training_minutes", "fine_tuned", "confused_pairs", "per_class")  # what model_report sends, with "figures"
 
@@ -110,7 +111,7 @@ def _door(activity: str):
             try:
                 arguments = _bind(signature, function.__name__, args, kwargs)
                 line.update(_log_fields(arguments))
-                if _service is None or not _service.calls.enter():
+                if _service is None or not _service.calls.enter(_call_id()):
                     raise _NotServingError
                 upload_bytes, units = _upload_size(arguments)
                 with _service.admission.admit(current_caller(), upload_bytes, units):
@@ -123,7 +124,7 @@ def _door(activity: str):
                 raise RequestError(str(error)) from None
             except (_NotServingError, DecodingStopped):  # stopping, or stopped while this call waited its turn
                 outcome = "unavailable"
-                raise ServerError("The server is restarting; please try again in a moment.") from None
+                raise ServerError(RESTARTING) from None
             except FeedbackNotSaved as error:  # the store is down or full: say so, and log why
                 outcome = "store unavailable"
                 line["detail"] = str(error.__cause__)
@@ -299,6 +300,24 @@ def _describe(value) -> str:
     if isinstance(value, str) and value in MODEL_CHOICES:
         return f"the {value} model"
     return "your request"
+
+
+def _call_id() -> str | None:
+    """The id Anvil gave the call this thread answers (anvil-uplink's call state: not public API), so
+    that a stopping server can answer a call still running at its deadline (main.py)."""
+    import anvil._threaded_server
+
+    call_id = getattr(anvil._threaded_server.call_info, "call_id", None)
+    return call_id if isinstance(call_id, str) else None
+
+
+def answer_restarting(call_id: str) -> None:
+    """Send a running call the "restarting" error now, as its function would have raised it; the
+    function's own answer, if it comes later, finds the call answered."""
+    import anvil._threaded_server
+
+    anvil._threaded_server.send_reqresp({"id": call_id, "error": {
+        "type": ServerError.registered_type_name, "message": RESTARTING, "trace": []}})
 
 
 def _upload_size(arguments: dict) -> tuple[int, int]:

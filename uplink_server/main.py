@@ -12,7 +12,8 @@ The life of a server process:
 4. every STATUS_INTERVAL_S, rewrite the status file that `digits health` reads;
 5. on SIGTERM/SIGINT: turn new calls away with "restarting, try again", let the running ones finish
    and answer (up to SHUTDOWN_GRACE_S, until no call has arrived for a moment); calls still waiting
-   for their turn to decode STOP_WAITING_S before that are answered "restarting, try again" too.
+   for their turn to decode STOP_WAITING_S before that are answered "restarting, try again" too, and
+   so are calls still running when the grace ends.
    Then disconnect, exit 0. Whatever state the process is in (loading the models, connecting, a
    disconnect that hangs), it has ended EXIT_DEADLINE_S after the signal: under the 10 s a container
    runtime gives between SIGTERM and SIGKILL.
@@ -126,6 +127,11 @@ def serve(settings: Settings) -> int:
     DECODE_BUDGET.close()  # what still waits for its turn answers "restarting, try again" now
     admission.close()
     abandoned = calls.wait(STOP_WAITING_S)
+    for call_id in calls.running_call_ids():  # still working at the deadline: told to try again, not left unanswered
+        try:
+            functions.answer_restarting(call_id)
+        except Exception as error:  # the connection is gone: nothing can reach the caller now
+            log.warning("call not answered", extra={"fields": {"error": f"{type(error).__name__}: {error}"}})
     _disconnect()
     engine.close()
     store.close()
