@@ -4,6 +4,8 @@ The page is public, so every argument is checked. When a call fails, the caller 
 - RequestError: the request cannot be served (not an image, an unknown model, too many files); the
   message says what to fix;
 - ServerError: something unexpected; the message is generic, the traceback goes to the server log only.
+  Also: the server is busy, this caller sends too much (uplink_server/limits.py admits each call
+  first), or it is restarting; the message says to try again.
 Each call writes one JSON log line: function, model, number of files, latency, outcome.
 """
 
@@ -22,7 +24,7 @@ import anvil.server
 import models
 from digits.engine import MODEL_CHOICES, Classification, Engine
 from digits.numbers import read_number as read_number_in
-from digits.preprocessing import InputError, check_call_size, check_file_count
+from digits.preprocessing import MAX_FILES_PER_CALL, InputError, check_call_size, check_file_count
 from digits.preprocessing.budget import DecodingStopped
 from models.reports import ReportError, load_report
 from uplink_server.feedback import FeedbackDesk, FeedbackNotSaved
@@ -323,7 +325,7 @@ def answer_restarting(call_id: str) -> None:
 def _upload_size(arguments: dict) -> tuple[int, int]:
     """(bytes of the files the call carries, what it costs against its caller's limits: one per file)."""
     files = arguments.get("files", [arguments["file"]] if "file" in arguments else [])
-    files = files if isinstance(files, (list, tuple)) else []
+    files = list(files[:MAX_FILES_PER_CALL + 1]) if isinstance(files, (list, tuple)) else []  # more: refused later
     return sum(_media_bytes(file) for file in files), max(1, len(files))
 
 
