@@ -35,9 +35,10 @@ def frames(strong: np.ndarray, shorter_side: int) -> np.ndarray:
     four sides of their own box. Returns those lines' pixels (a band along each covered side)."""
     labels, count = ndimage.label(strong, structure=np.ones((3, 3), bool), output=np.intp)
     lines = np.zeros(labels.shape, bool)
-    for mark, box in enumerate(ndimage.find_objects(labels, count), start=1):
-        if box is None or min(box[0].stop - box[0].start, box[1].stop - box[1].start) < _FRAME_MIN_SIDE * shorter_side:
-            continue
+    top, bottom, left, right = _boxes(labels, count)  # all at once: a pattern makes tens of thousands of marks
+    large = np.flatnonzero(np.minimum(bottom - top, right - left) >= _FRAME_MIN_SIDE * shorter_side)
+    for mark in large[large > 0]:
+        box = np.s_[top[mark] : bottom[mark], left[mark] : right[mark]]
         own = labels[box] == mark
         line = stroke_width(own)
         if line > _FRAME_THINNESS * min(own.shape):
@@ -104,16 +105,27 @@ def stroke_widths(labels: np.ndarray, count: int) -> np.ndarray:
 
 def _extents(labels: np.ndarray, count: int) -> np.ndarray:
     """The longer side of every labelled mark's box: (count + 1,), the background's 0."""
-    extents = np.zeros(count + 1, np.intp)
-    for axis in (0, 1):
-        coordinate = np.indices(labels.shape)[axis][labels > 0]
-        own = labels[labels > 0]
-        low, high = np.full(count + 1, labels.shape[axis]), np.full(count + 1, -1)
-        np.minimum.at(low, own, coordinate)
-        np.maximum.at(high, own, coordinate)
-        extents = np.maximum(extents, high - low + 1)
+    top, bottom, left, right = _boxes(labels, count)
+    extents = np.maximum(bottom - top, right - left)
     extents[0] = 0
     return extents
+
+
+def _boxes(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every labelled mark's box (top, bottom, left, right; bottom and right exclusive), (count + 1,) each;
+    a label with no pixels (and the background) gets an empty box. Like ndimage.find_objects, without a
+    Python object per mark."""
+    inked = labels > 0
+    own = labels[inked]
+    sides = []
+    for axis in (0, 1):
+        coordinate = np.nonzero(inked)[axis]
+        low, high = np.full(count + 1, labels.shape[axis]), np.zeros(count + 1, np.intp)
+        np.minimum.at(low, own, coordinate)
+        np.maximum.at(high, own, coordinate + 1)
+        low[0], high[0] = labels.shape[axis], 0
+        sides += [low, np.maximum(high, low)]
+    return sides[0], sides[1], sides[2], sides[3]
 
 
 def tinted_areas(labels: np.ndarray, count: int, ink: np.ndarray, strong: np.ndarray, margin: float) -> np.ndarray:
@@ -124,8 +136,11 @@ def tinted_areas(labels: np.ndarray, count: int, ink: np.ndarray, strong: np.nda
     clear = np.bincount(labels[strong], minlength=count + 1)
     areas = np.flatnonzero((sizes >= _TINTED_SHARE * labels.size) & (clear < _TINTED_CLEAR * sizes))
     tinted = np.zeros(labels.shape, bool)
-    boxes = ndimage.find_objects(labels, max_label=count)
-    for area in areas[areas > 0]:
+    areas = areas[areas > 0]
+    if not len(areas):
+        return tinted
+    boxes = ndimage.find_objects(labels, max_label=int(areas.max()))
+    for area in areas:
         box = boxes[area - 1]
         own = labels[box] == area
         level = float(median(ink[box][own]))

@@ -109,6 +109,11 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False) -> Marks:
     masses = np.bincount(labels[faint], weights=ink[faint], minlength=count + 1)
     masses[np.bincount(labels[strong & faint], minlength=count + 1) == 0] = 0  # no clear ink in it
     crowded = keep_the_heaviest(masses, MAX_MARKS)
+    if crowded:  # the marks kept numbered 1, 2, ... again, the others background: what follows sees only them
+        kept = np.flatnonzero(masses)
+        renumbered = np.zeros(len(masses), np.intp)
+        renumbered[kept] = np.arange(1, len(kept) + 1)
+        labels, masses = renumbered[labels], np.concatenate([[0.0], masses[kept]])
     set_aside_lines_and_blocks(labels, masses)
     if drawn:  # a lossless picture: a screenshot, a drawing, a scan saved as PNG
         set_aside_boxes(labels, masses)
