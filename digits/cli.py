@@ -131,10 +131,36 @@ def read_uploads(paths: list[Path]) -> list[tuple[str, bytes | None, str | None]
     uploads = []
     for path in paths:
         try:
-            uploads.append((str(path), path.read_bytes(), None))
+            uploads.append((str(path), read_upload(path), None))
         except OSError as error:
             uploads.append((str(path), None, f"cannot read {path}: {error.strerror or error}"))
+        except UploadRefused as refusal:
+            uploads.append((str(path), None, f"{path} {refusal}"))
     return uploads
+
+
+class UploadRefused(Exception):
+    """A file the CLI will not read: not a regular file, or over the size limit."""
+
+
+def read_upload(path: Path) -> bytes:
+    """A file's bytes, its kind and size checked first: a device (/dev/zero) or a FIFO would be read
+    without end or block for ever, and a huge file would be read whole before the size check."""
+    import stat
+
+    from digits.preprocessing.decode import MAX_FILE_BYTES
+
+    kind = os.stat(path).st_mode
+    if not stat.S_ISREG(kind):
+        what = ("a device" if stat.S_ISCHR(kind) or stat.S_ISBLK(kind) else "a pipe (FIFO)" if stat.S_ISFIFO(kind)
+                else "a socket" if stat.S_ISSOCK(kind) else "not a regular file")
+        raise UploadRefused(f"is {what}, not a file; give an image or CSV file")
+    with open(path, "rb") as file:  # a regular file: opening it cannot block
+        size = os.fstat(file.fileno()).st_size
+        data = file.read(MAX_FILE_BYTES + 1)  # it may have grown since
+    if max(size, len(data)) > MAX_FILE_BYTES:
+        raise UploadRefused(f"is {max(size, len(data)) / 2**20:,.1f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB per file")
+    return data
 
 
 def classify_files(reader, paths: list[Path], model: str) -> list:
@@ -319,6 +345,9 @@ def main(argv: list[str] | None = None) -> int:
         expected += (DataError,)
     try:
         return run(args, argv)
+    except BrokenPipeError:  # the reader went away (`digits classify samples/ | head -1`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush fails no more
+        return 1
     except expected as error:
         print(f"digits {args.command}: {error}", file=sys.stderr)
         return 2
