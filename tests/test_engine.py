@@ -33,18 +33,6 @@ def on_paper(pixels: np.ndarray, size: int = 300, at=(40, 150)) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture(scope="module")
-def engine():
-    with Engine() as engine:
-        yield engine
-
-
-@pytest.fixture(scope="module")
-def mnist_test(mnist_path):
-    mnist = load_mnist(mnist_path)
-    return mnist.x_test, mnist.y_test
-
-
 def test_a_dropped_png_gets_the_right_digit_with_a_full_result(engine, mnist_test):
     images, labels = mnist_test
     result = engine.classify(png(images[0]), "cnn", filename="seven.png")

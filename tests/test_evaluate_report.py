@@ -6,7 +6,6 @@ so the tests see real .keras files, real model cards and real test digits in a f
 
 import io
 import json
-import os
 import re
 import shutil
 from pathlib import Path
@@ -22,16 +21,15 @@ from training.report import ReportError, load_report, mistakes_to_show, write_re
 from training.style_shift import SEED, build_suite, render_style, rendering_sources, validation_digits
 from training.styles import STYLES
 
-MNIST = Path(os.environ.get("DIGITS_MNIST_NPZ", "/work/shared/data/mnist.npz"))
 TRAIN_IMAGES, TEST_IMAGES = 2000, 600
 SUITE_PER_STYLE = 4  # digits per style in the tests' style-shift suite
 
-pytestmark = pytest.mark.skipif(not MNIST.is_file(), reason=f"needs the MNIST file ({MNIST} or $DIGITS_MNIST_NPZ)")
+pytestmark = pytest.mark.slow  # trains a CNN and a ViT (briefly) for the module
 
 
 @pytest.fixture(scope="module")
-def small_mnist(tmp_path_factory) -> Path:
-    full = load_mnist(MNIST)
+def small_mnist(tmp_path_factory, mnist_path) -> Path:
+    full = load_mnist(mnist_path)
     path = tmp_path_factory.mktemp("data") / "mnist_small.npz"
     np.savez(path, x_train=full.x_train[:TRAIN_IMAGES], y_train=full.y_train[:TRAIN_IMAGES],
              x_test=full.x_test[:TEST_IMAGES], y_test=full.y_test[:TEST_IMAGES])
@@ -224,7 +222,7 @@ def test_evaluate_style_shift_from_the_command_line_builds_once_then_reads_the_c
     assert first["suite"] == "style-shift" and first["n"] == 2 * len(STYLES)
     assert {key: first[key] for key in ("accuracy", "n", "per_style")} == \
         {key: second[key] for key in ("accuracy", "n", "per_style")}
-    assert first["accuracy"] > 0.5  # the shipped CNN: it reads most of them
+    assert first["accuracy"] >= 0.9  # the shipped CNN reads 98.6% of the full suite (models/cnn.json)
 
 
 def test_the_shipped_cnn_reads_every_style_through_the_upload_pipeline(mnist_path):

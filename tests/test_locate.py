@@ -11,7 +11,6 @@ from PIL import Image, ImageDraw
 import digits.preprocessing
 import digits.preprocessing.ink
 from training import scenes
-from digits.engine import Engine
 from digits.preprocessing import prepare_upload
 from digits.preprocessing.locate import ONLY_SPECKS, ONLY_TEXTURE, STRAIGHT_BAR, find_surface
 from upload_files import best_shift_correlation, encode, photo_jpeg
@@ -23,15 +22,8 @@ NO_DIGIT_SHARE = {"table with things on it": 0.625}
 
 
 @pytest.fixture(scope="module")
-def engine():
-    with Engine(model_ids=("cnn",)) as engine:
-        yield engine
-
-
-@pytest.fixture(scope="module")
-def test_digits(mnist_path):
-    with np.load(mnist_path) as mnist:
-        return mnist["x_test"][:COUNT].copy(), mnist["y_test"][:COUNT].copy()
+def test_digits(mnist_test):
+    return mnist_test.first(COUNT)
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from digits.engine import MODEL_CHOICES, Classification, Engine
 from digits.preprocessing import InputError, check_call_size, check_file_count
 from digits.preprocessing.errors import describe_file
 from digits.reader import Reader
-from models.reports import ReportError, load_report
+from digits.reports import ReportError, load_report
 from uplink_server.feedback import FeedbackDesk, FeedbackNotSaved
 from uplink_server.inflight import InFlightCalls
 
