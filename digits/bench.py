@@ -5,9 +5,7 @@ from one run (the ratios are what to compare; absolute times drift with the mach
 - single-image end-to-end latency (p50, p99) per model on LiteRT (the engine as it serves);
 - the Python API (`digits.Reader`) beside the engine it calls, on the same 28x28 uploads, and on the
   same digits given as uint8 arrays;
-- the same engine on TensorFlow (each model's traced graph, the engine's former way), while
-  TensorFlow is importable;
-- a naive Keras app: the same preprocessing, then `model.predict` once per image;
+- a naive Keras app: the same preprocessing, then `model.predict` once per image (with the train extra);
 - bulk throughput, and throughput with 1 and with 16 concurrent callers;
 - a serving process of its own (engine and anvil-uplink, as `digits serve` loads them): cold start
   (process start to models ready) and resident memory after warm-up and after 1,000 calls.
@@ -27,7 +25,7 @@ from PIL import Image
 
 import models
 from digits.engine import Engine
-from digits.preprocessing import IMAGE_SIZE, prepare_upload, to_model_input
+from digits.preprocessing import prepare_upload, to_model_input
 
 PROBE_CALLS = 1000
 
@@ -53,27 +51,9 @@ def time_each(function, items) -> list[float]:
     return times
 
 
-class TensorFlowModel:
-    """A model as the engine ran it before LiteRT: its traced graph, called directly (concrete function)."""
-
-    batch_sizes = (1, 8)
-
-    def __init__(self, model_id: str, models_dir: Path = models.MODELS_DIR):
-        import tensorflow as tf
-
-        model = models.load_keras_model(model_id, models_dir)
-        signature = [tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 1], tf.float32)]
-        self._run = tf.function(lambda images: model(images, training=False),
-                                input_signature=signature).get_concrete_function()
-        self._constant = tf.constant
-
-    def predict(self, images: np.ndarray) -> np.ndarray:
-        return self._run(self._constant(images)).numpy()
-
-
-def tensorflow_importable() -> bool:
+def keras_importable() -> bool:
     try:
-        import tensorflow  # noqa: F401
+        import keras  # noqa: F401
     except ImportError:
         return False
     return True
@@ -149,16 +129,12 @@ def run_benchmark(test_images: np.ndarray, single: int = 500, naive: int = 50, c
         figures["concurrent_16_images_per_s"] = round(concurrent_throughput(engine, uploads[:concurrent], 16), 1)
     figures["concurrency_gain_16_vs_1"] = round(
         figures["concurrent_16_images_per_s"] / figures["concurrent_1_images_per_s"], 2)
-    if not tensorflow_importable():
+    if not keras_importable():
         return figures
-    with Engine(runtime=TensorFlowModel) as engine:
-        figures["tensorflow"] = engine_latency(engine, uploads[:single])
     figures["naive"] = naive_latency(uploads[:naive], "cnn")
     figures["naive_vit"] = naive_latency(uploads[:naive], "vit")
     for model, naive_figures in (("cnn", figures["naive"]), ("vit", figures["naive_vit"])):
         figures[f"speedup_vs_naive_{model}"] = round(naive_figures["p50_ms"] / figures[model]["p50_ms"], 1)
-        figures[f"speedup_vs_tensorflow_{model}"] = round(
-            figures["tensorflow"][model]["p50_ms"] / figures[model]["p50_ms"], 2)
     return figures
 
 

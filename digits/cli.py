@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument("--model", default="cnn", choices=["cnn", "vit", "ensemble"])
     read.add_argument("--json", action="store_true", help="one JSON object per file per line")
 
-    bench = commands.add_parser("bench", help="latency, throughput and memory of the engine, against TensorFlow and naive Keras")
+    bench = commands.add_parser("bench", help="latency, throughput and memory of the engine, against naive Keras")
     bench.add_argument("--data", help=DATA_HELP)
     bench.add_argument("--json", action="store_true", help="print one JSON object")
 

@@ -115,6 +115,7 @@ def test_a_missing_data_file_is_a_clear_error_not_a_traceback(tmp_path):
     assert run.returncode == 2 and "not found" in run.stderr and "Traceback" not in run.stderr
 
 
+@pytest.mark.slow  # a serving process of its own, 1,000 calls
 def test_benchmark_reports_every_figure(mnist_path):
     from digits.bench import run_benchmark
     from training.data import load_mnist
@@ -127,8 +128,8 @@ def test_benchmark_reports_every_figure(mnist_path):
     assert figures["api_cnn"]["api_vs_engine_p50"] > 0
     for key in ("batch_images_per_s", "concurrent_1_images_per_s", "concurrent_16_images_per_s"):
         assert figures[key] > 0
-    for model in ("cnn", "vit"):  # TensorFlow is installed here, so its path is timed beside LiteRT's
-        assert 0 < figures["tensorflow"][model]["p50_ms"] <= figures["tensorflow"][model]["p99_ms"]
+    assert "tensorflow" not in figures  # the engine's former way is gone; naive Keras is the baseline
+    assert figures["speedup_vs_naive_cnn"] > 0 and figures["speedup_vs_naive_vit"] > 0
     serving = figures["serving_process"]
     assert serving["calls"] == 1000 and serving["tensorflow_loaded"] is False
     assert 0 < serving["cold_start_s"] and 0 < serving["rss_after_warmup_mib"] <= serving["peak_rss_mib"]

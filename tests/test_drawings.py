@@ -27,3 +27,15 @@ def test_strokes_traced_as_the_browser_tests_draw_them_read_as_well_as_the_origi
     uploads = [(f"Drawing {i}", encode(drawn_on_pad(skeleton_strokes(image)))) for i, image in enumerate(images)]
     drawn_right = np.mean([result.digit == label for result, label in zip(engine.classify_batch(uploads), labels)])
     assert drawn_right >= np.mean(originals == labels) - 0.03, drawn_right
+
+
+def test_the_drawings_suite_reads_each_pen_from_the_command_line(mnist_path, capsys):
+    from digits.cli import main
+
+    assert main(["evaluate", "cnn", "--suite", "drawings", "--count", "30", "--split", "validation",
+                 "--data", str(mnist_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("cnn: the drawings suite on 30 MNIST validation digits")
+    shares = {line[:36].strip(): float(line[36:].strip().rstrip("%")) / 100 for line in lines[1:]}
+    assert list(shares) == ["original", *(f"pen {pen} px" for pen in PEN_WIDTHS), "sketch pad strokes"]
+    assert min(shares.values()) >= 0.9, shares

@@ -2,6 +2,8 @@
 light or light on dark: read about as well as the same digits uncropped. The picture's own layout,
 not its border (which is mostly ink here), has to decide the background and the polarity."""
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -97,3 +99,14 @@ def test_a_1_bit_digit_away_from_the_edges_keeps_its_polarity(test_digits, light
     masks = [digit > 100 for digit in images[:200]]
     kept = [find_ink(decode(binary_png(mask, light_on_dark), "digit.png").pixels)[mask].mean() > 128 for mask in masks]
     assert all(kept)
+
+
+def test_the_tight_crops_suite_reads_each_form_from_the_command_line(mnist_path, capsys):
+    from digits.cli import main
+
+    assert main(["evaluate", "cnn", "--suite", "tight-crops", "--count", "30", "--split", "validation",
+                 "--data", str(mnist_path), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert (figures["suite"], figures["model"], figures["split"], figures["n"]) == ("tight-crops", "cnn", "validation", 30)
+    assert list(figures["accuracy"])[:2] == ["original", "uncropped"] and len(figures["accuracy"]) == 2 + 4 * 2
+    assert figures["accuracy"]["original"] >= 0.96 and figures["accuracy"]["uncropped"] >= 0.96
