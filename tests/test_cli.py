@@ -102,11 +102,14 @@ def test_classify_prints_a_readable_table_without_json(capsys):
     assert line.startswith(str(seven)) and ": 7 " in line and "%" in line
 
 
+@pytest.mark.slow  # all 10,000 test digits
 def test_evaluate_json_prints_exactly_one_object(mnist_path):
     run = subprocess.run([sys.executable, "-m", "digits.cli", "evaluate", "cnn", "--data", str(mnist_path), "--json"],
                          capture_output=True, text=True, check=True, cwd=REPO)
     result = json.loads(run.stdout)
-    assert result["model"] == "cnn" and result["n"] == 10000 and result["accuracy"] > 0.99
+    card = json.loads((REPO / "models" / "cnn.json").read_text())
+    assert result["model"] == "cnn" and result["n"] == 10000  # the figure on the card, as the engine serves it:
+    assert abs(result["accuracy"] - card["test_accuracy"]) <= 0.001  # at most 10 of 10,000 answers differ
 
 
 def test_a_missing_data_file_is_a_clear_error_not_a_traceback(tmp_path):

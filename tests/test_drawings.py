@@ -9,6 +9,7 @@ from training.digit_strokes import drawn_on_pad, skeleton_strokes
 from training.figure_suites import PEN_WIDTHS, drawn
 
 
+@pytest.mark.slow  # 300 drawings each; the suite test below is the quick check
 @pytest.mark.parametrize("pen", PEN_WIDTHS)
 def test_drawn_digits_read_as_well_as_the_originals(engine, mnist_test, pen):
     images, labels = mnist_test.first(300)
@@ -19,6 +20,7 @@ def test_drawn_digits_read_as_well_as_the_originals(engine, mnist_test, pen):
     assert drawn_right >= np.mean(originals == labels) - 0.03, drawn_right
 
 
+@pytest.mark.slow  # 300 drawings each; the suite test below is the quick check
 def test_strokes_traced_as_the_browser_tests_draw_them_read_as_well_as_the_originals(engine, mnist_test):
     """The strokes the sketch pad's browser tests replay, drawn as the page's canvas draws them (280 px,
     a 20 px round pen, dark on white): the preprocessing reads them as well as the MNIST originals."""

@@ -36,12 +36,14 @@ def scene_results(engine, test_digits):
     return results
 
 
+@pytest.mark.slow  # every scene generator on COUNT digits (scene_results)
 @pytest.mark.parametrize("scene", list(scenes.SCENES))
 def test_each_kind_of_picture_is_read_about_as_well_as_plain_paper(scene_results, test_digits, scene):
     right = sum(result.digit == label for result, label in zip(scene_results[scene], test_digits[1]))
     assert right >= COUNT - 4, f"{scene}: {right} of {COUNT} read right"
 
 
+@pytest.mark.slow  # every scene generator on COUNT digits (scene_results)
 def test_a_real_digit_is_hardly_ever_called_no_digit(scene_results):
     said = [result.digit is None for results in scene_results.values() for result in results]
     assert sum(said) <= 0.01 * len(said), f"{sum(said)} of {len(said)} digits said no digit"
@@ -59,6 +61,7 @@ def test_pictures_without_a_digit_say_so(engine, blank):
         assert result.to_dict()["digit"] is None
 
 
+@pytest.mark.slow  # renders and reads every style
 def test_digits_in_the_style_shift_styles_are_not_called_no_digit(mnist_path):
     from training.data import load_mnist
     from training.style_shift import SEED, render_style, validation_digits

@@ -17,6 +17,7 @@ def photos(mnist_test):
     return [lamp_photo(digit, rng).data for digit in images[:COUNT]], labels[:COUNT]
 
 
+@pytest.mark.slow  # renders and reads a photo per digit
 def test_a_small_digit_photographed_under_a_lamp_is_read(engine, photos):
     uploads, labels = photos
     results = [engine.classify(data, "cnn") for data in uploads]
@@ -26,6 +27,7 @@ def test_a_small_digit_photographed_under_a_lamp_is_read(engine, photos):
     assert called_blank == 0
 
 
+@pytest.mark.slow  # renders and reads a photo per digit
 def test_the_dark_corners_of_a_lamp_lit_photo_are_not_taken_for_ink(photos):
     from digits.preprocessing import prepare_upload
 
