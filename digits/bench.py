@@ -5,7 +5,7 @@ from one run (the ratios are what to compare; absolute times drift with the mach
 - single-image end-to-end latency (p50, p99) per model on LiteRT (the engine as it serves);
 - the Python API (`digits.Reader`) beside the engine it calls, on the same 28x28 uploads, and on the
   same digits given as uint8 arrays;
-- a naive Keras app: the same preprocessing, then `model.predict` once per image (with the train extra);
+- a naive Keras app: the same preprocessing, then `model.predict` once per image;
 - bulk throughput, and throughput with 1 and with 16 concurrent callers;
 - a serving process of its own (engine and anvil-uplink, as `digits serve` loads them): cold start
   (process start to models ready) and resident memory after warm-up and after 1,000 calls.
@@ -25,7 +25,7 @@ from PIL import Image
 
 import models
 from digits.engine import Engine
-from digits.preprocessing import prepare_upload, to_model_input
+from digits.preprocessing import IMAGE_SIZE, prepare_upload, to_model_input
 
 PROBE_CALLS = 1000
 
@@ -51,9 +51,9 @@ def time_each(function, items) -> list[float]:
     return times
 
 
-def keras_importable() -> bool:
+def tensorflow_importable() -> bool:
     try:
-        import keras  # noqa: F401
+        import tensorflow  # noqa: F401
     except ImportError:
         return False
     return True
@@ -129,7 +129,7 @@ def run_benchmark(test_images: np.ndarray, single: int = 500, naive: int = 50, c
         figures["concurrent_16_images_per_s"] = round(concurrent_throughput(engine, uploads[:concurrent], 16), 1)
     figures["concurrency_gain_16_vs_1"] = round(
         figures["concurrent_16_images_per_s"] / figures["concurrent_1_images_per_s"], 2)
-    if not keras_importable():
+    if not tensorflow_importable():
         return figures
     figures["naive"] = naive_latency(uploads[:naive], "cnn")
     figures["naive_vit"] = naive_latency(uploads[:naive], "vit")
