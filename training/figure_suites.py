@@ -120,7 +120,7 @@ def evaluate_suite(suite: str, model: str, data: Mnist | str | os.PathLike | Non
     started = time.perf_counter()
     accuracy = {"original": float(np.mean(engine.predict_probabilities(model, images).argmax(axis=1) == labels))}
     for name, uploads in forms.items():
-        results = engine.classify_batch([(None, data) for data in uploads], model=model)
+        results = engine.classify_batch([(None, upload) for upload in uploads], model=model)
         accuracy[name] = float(np.mean([getattr(result, "digit", None) == label
                                         for result, label in zip(results, labels)]))
     return SuiteFigures(suite=suite, model=model, split=split, n=len(labels), accuracy=accuracy,
