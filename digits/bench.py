@@ -6,8 +6,6 @@ from one run (the ratios are what to compare; absolute times drift with the mach
 - single-image end-to-end latency (p50, p99) per model on LiteRT (the engine as it serves);
 - the Python API (`digits.Reader`) beside the engine it calls, on the same 28x28 uploads, and on the
   same digits given as uint8 arrays;
-- the same engine on TensorFlow (each model's traced graph, the engine's former way), while
-  TensorFlow is importable;
 - a naive Keras app: the same preprocessing, then `model.predict` once per image;
 - bulk throughput, and throughput with 1 and with 16 concurrent callers;
 - a serving process of its own (engine and anvil-uplink, as `digits serve` loads them): cold start
@@ -52,24 +50,6 @@ def time_each(function, items) -> list[float]:
         function(item)
         times.append(time.perf_counter() - started)
     return times
-
-
-class TensorFlowModel:
-    """A model as the engine ran it before LiteRT: its traced graph, called directly (concrete function)."""
-
-    batch_sizes = (1, 8)
-
-    def __init__(self, model_id: str, models_dir: Path = models.MODELS_DIR):
-        import tensorflow as tf
-
-        model = models.load_keras_model(model_id, models_dir)
-        signature = [tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 1], tf.float32)]
-        self._run = tf.function(lambda images: model(images, training=False),
-                                input_signature=signature).get_concrete_function()
-        self._constant = tf.constant
-
-    def predict(self, images: np.ndarray) -> np.ndarray:
-        return self._run(self._constant(images)).numpy()
 
 
 def tensorflow_importable() -> bool:
@@ -153,14 +133,10 @@ def run_benchmark(test_images: np.ndarray, single: int = 500, naive: int = 50, c
         figures["concurrent_16_images_per_s"] / figures["concurrent_1_images_per_s"], 2)
     if not tensorflow_importable():
         return figures
-    with Engine(runtime=TensorFlowModel) as engine:
-        figures["tensorflow"] = engine_latency(engine, uploads[:single])
     figures["naive"] = naive_latency(uploads[:naive], "cnn")
     figures["naive_vit"] = naive_latency(uploads[:naive], "vit")
     for model, naive_figures in (("cnn", figures["naive"]), ("vit", figures["naive_vit"])):
         figures[f"speedup_vs_naive_{model}"] = round(naive_figures["p50_ms"] / figures[model]["p50_ms"], 1)
-        figures[f"speedup_vs_tensorflow_{model}"] = round(
-            figures["tensorflow"][model]["p50_ms"] / figures[model]["p50_ms"], 2)
     return figures
 
 

@@ -30,8 +30,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="accuracy on the 10,000 MNIST test images, or another suite")
     evaluate.add_argument("model", choices=["cnn", "vit", "ensemble"])
-    evaluate.add_argument("--suite", choices=["mnist-test", "style-shift"], default="mnist-test",
-                          help="style-shift: validation digits in styles MNIST rarely has (training/styles.py)")
+    evaluate.add_argument("--suite", choices=["mnist-test", "style-shift", "tight-crops", "drawings"],
+                          default="mnist-test",
+                          help="style-shift: validation digits in styles MNIST rarely has (training/styles.py); "
+                               "tight-crops, drawings: MNIST digits cropped to their ink, or drawn as pen strokes, "
+                               "against the same digits unchanged (training/figure_suites.py)")
+    evaluate.add_argument("--count", type=int, help="tight-crops, drawings: the first N digits (500, 300)")
+    evaluate.add_argument("--split", choices=["test", "validation"], default="test",
+                          help="tight-crops, drawings: MNIST's test digits, or its validation split (choose on this)")
     evaluate.add_argument("--data", help=DATA_HELP)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -62,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument("--model", default="cnn", choices=["cnn", "vit", "ensemble"])
     read.add_argument("--json", action="store_true", help="one JSON object per file per line")
 
-    bench = commands.add_parser("bench", help="latency, throughput and memory of the engine, against TensorFlow and naive Keras")
+    bench = commands.add_parser("bench", help="latency, throughput and memory of the engine, against naive Keras")
     bench.add_argument("--data", help=DATA_HELP)
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--explanations", action="store_true", help="time only the evidence maps (classify --explain)")
@@ -372,10 +378,14 @@ def run(args, argv: list[str]) -> int:
         return 0
     if args.command == "evaluate":
         from training.evaluate import evaluate, evaluate_style_shift
+        from training.figure_suites import SUITES, evaluate_suite
 
         score = evaluate_style_shift if args.suite == "style-shift" else evaluate
         with native_logs_off():  # a newcomer's first commands print only their results
-            evaluation = score(args.model, data=args.data)
+            if args.suite in SUITES:
+                evaluation = evaluate_suite(args.suite, args.model, data=args.data, count=args.count, split=args.split)
+            else:
+                evaluation = score(args.model, data=args.data)
         print(evaluation.to_text(as_json=args.json))
         return 0
     if args.command == "report":

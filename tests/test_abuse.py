@@ -1,7 +1,7 @@
 """What an attacker might send, and what they get: bounded work, readable refusals, no traceback.
 
 Each test reproduces one row of issue #28's table, small and seeded. The figures (CPU seconds, p50,
-peak memory) come from scripts/time_hostile_pictures.py and scripts/load_test.py, not from here.
+peak memory) come from benchmarks/time_hostile_pictures.py and benchmarks/load_test.py, not from here.
 """
 
 import io

@@ -1,8 +1,8 @@
 """`digits serve` under abuse, end to end: real server processes, the real anvil-uplink client and the
-loopback stand-in for Anvil (tests/anvil_stand_in.py). Rows of issue #28's table, each small and bounded
+loopback stand-in for Anvil (harness/anvil_stand_in.py). Rows of issue #28's table, each small and bounded
 in time: a silent endpoint, SIGTERM while connecting, a dropped connection with calls in flight, a
 flood from one visitor, a CSV that would hand out thousands of result ids. The load test with figures
-is scripts/load_test.py.
+is benchmarks/load_test.py.
 """
 
 import io
@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from anvil_stand_in import AnvilStandIn, HeldMedia, MediaFile, RemoteError
+from harness.anvil_stand_in import AnvilStandIn, HeldMedia, MediaFile, RemoteError
 from test_uplink_server import FUNCTIONS, KEY, ServerProcess, png_file, png_of, served_models
 
 SLOW_DOWN = "You are sending a lot at once; please wait a few seconds and try again."

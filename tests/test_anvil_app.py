@@ -165,18 +165,6 @@ def models_dir() -> Path:
     return Path(os.environ.get("DIGITS_MODELS_DIR") or models.MODELS_DIR)
 
 
-@pytest.fixture(scope="module")
-def engine():
-    import models
-    from digits.engine import Engine
-
-    model_ids = tuple(m for m in models.MODEL_IDS if models.model_path(m, models_dir()).exists())
-    if "cnn" not in model_ids:
-        pytest.skip(f"no trained CNN in {models_dir()} yet")
-    with Engine(model_ids, models_dir()) as engine:
-        yield engine
-
-
 @contextlib.contextmanager
 def serving(engine, reports_dir):
     """The uplink functions attached to `engine`, as `digits serve` attaches them; detached afterwards."""
@@ -380,8 +368,7 @@ def test_a_fine_tuned_model_says_its_epochs_were_a_fine_tune():
 
 
 def test_model_section_of_a_real_report(uplink, reports_dir):
-    if not (Path(reports_dir) / "cnn" / "summary.json").is_file():
-        pytest.skip("no model report (run `digits report cnn`, or set DIGITS_MNIST_NPZ to make one here)")
+    assert (Path(reports_dir) / "cnn" / "summary.json").is_file(), "no model report: run `digits report cnn`"
     report = uplink["model_report"]("cnn")
     section = presentation.model_section(report, "a description")
     assert section["name"] == report["name"] and section["error"] == ""

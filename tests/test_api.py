@@ -31,8 +31,8 @@ def reader():
 
 
 @pytest.fixture(scope="module")
-def mnist(mnist_test_digits):
-    images, labels = mnist_test_digits
+def mnist(mnist_test):
+    images, labels = mnist_test
     return images[:200], labels[:200]
 
 

@@ -21,8 +21,8 @@ def engine():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["cnn", "vit"])
-def test_erasing_the_ink_the_map_ranks_highest_costs_the_answer_most(engine, model, mnist_test_digits):
-    images = mnist_test_digits[0][-DIGITS_CHECKED:]  # the settings were chosen on validation digits
+def test_erasing_the_ink_the_map_ranks_highest_costs_the_answer_most(engine, model, mnist_test):
+    images = mnist_test.images[-DIGITS_CHECKED:]  # the settings were chosen on validation digits
 
     def predict(batch):
         return engine.predict_probabilities(model, batch)
@@ -38,8 +38,8 @@ def test_erasing_the_ink_the_map_ranks_highest_costs_the_answer_most(engine, mod
     assert np.mean(top >= random) >= 0.7
 
 
-def test_the_map_puts_evidence_on_ink_only_and_a_blank_image_has_none(engine, mnist_test_digits):
-    image = mnist_test_digits[0][0]
+def test_the_map_puts_evidence_on_ink_only_and_a_blank_image_has_none(engine, mnist_test):
+    image = mnist_test.images[0]
     evidence = engine.explain("cnn", image, 7)
     assert evidence.shape == (28, 28) and evidence.dtype == np.float32
     assert np.all(evidence[image == 0] == 0)  # blacking out black changes nothing: no evidence there
@@ -48,9 +48,9 @@ def test_the_map_puts_evidence_on_ink_only_and_a_blank_image_has_none(engine, mn
     assert occlusion_windows(blank) == [] and not engine.explain("cnn", blank, 3).any()
 
 
-def test_ink_that_points_to_another_digit_counts_against_the_answer(engine, mnist_test_digits):
+def test_ink_that_points_to_another_digit_counts_against_the_answer(engine, mnist_test):
     """A 7 with a bar added across its foot reads less like a 7: the map says that bar is against it."""
-    image = mnist_test_digits[0][0].copy()  # a 7
+    image = mnist_test.images[0].copy()  # a 7
     image[24:27, 8:20] = 255
     evidence = engine.explain("cnn", image, 7)
     assert evidence[24:27, 8:20].sum() < 0

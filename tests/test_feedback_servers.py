@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from anvil_stand_in import AnvilStandIn, ConnectionLostError, RemoteError
+from harness.anvil_stand_in import AnvilStandIn, ConnectionLostError, RemoteError
 from client_code import load_client_module
 from test_uplink_server import FUNCTIONS, KEY, ServerProcess, assert_readable, png_file, png_of, served_models
 from websockets.exceptions import ConnectionClosed

@@ -18,16 +18,6 @@ from digits.numbers import TOUCHING_DIGITS_WARNING, read_number
 from digits.preprocessing import NO_DIGIT_WARNING, InputError, prepare_number
 
 
-@pytest.fixture(scope="module")
-def engine(cnn_engine):
-    return cnn_engine
-
-
-@pytest.fixture(scope="module")
-def mnist_test(mnist_test_digits):
-    return mnist_test_digits
-
-
 def numbers(mnist_test, count: int, seed: int, touch: bool = False, **options):
     images, labels = mnist_test
     rng = np.random.default_rng(seed)

@@ -1,21 +1,22 @@
 """The web page as people use it: Anvil's own client runtime in Chromium, through the real uplink server.
 
 Anvil's runtime (Skulpt, its component classes, its websocket client) runs anvil_app/ in Debian's
-Chromium, driven by Playwright; tests/anvil_app_server.py does the App Server's part and passes each
+Chromium, driven by Playwright; harness/anvil_app_server.py does the App Server's part and passes each
 call to `digits serve`, connected to the Uplink stand-in. Nothing of the app is replaced. The test run
-also writes the README's screenshots (docs/).
+also takes the README's screenshots (into docs/ under `pytest --update-docs`).
 """
 
 import re
 
 import pytest
 from client_code import load_client_module
-from web_page import CARDS, REPO, axe_violations, card_facts, console_problems, drop_files, open_app
-from web_page import missing_pieces, open_app_without_models, wait_until_read, wait_until_still
+from harness.web_page import CARDS, REPO, axe_violations, card_facts, console_problems, drop_files, open_app
+from harness.web_page import missing_pieces, open_app_without_models, wait_until_read, wait_until_still
+from harness.web_page import screenshots_dir
 
 presentation = load_client_module("presentation")
 SAMPLES = REPO / "samples"
-DOCS = REPO / "docs"
+DOCS = screenshots_dir()  # docs/ under `pytest --update-docs`, else outside the repository
 CONFIDENCE = re.compile(r"(\d{1,2}\.\d|>99\.9)% sure")
 NOT_CONNECTED = "The classifier is not connected"
 # The three kinds of file a person brings: a scan, a phone photo of a digit on paper, a 28x28 CSV.

@@ -18,7 +18,7 @@ import numpy as np
 
 import models
 from digits.engine import UnknownModelError
-from models.reports import ReportError, load_report  # noqa: F401  (read where the server reads them)
+from digits.reports import ReportError, load_report  # noqa: F401  (read where the server reads them)
 from training.evaluate import Evaluation, StyleShiftEvaluation, evaluate, evaluate_style_shift, load_test_images
 from training.style_shift import load_suite
 

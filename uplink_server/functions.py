@@ -28,7 +28,7 @@ from digits.preprocessing import MAX_FILES_PER_CALL, InputError, check_call_size
 from digits.preprocessing.budget import DecodingStopped
 from digits.preprocessing.errors import describe_file
 from digits.reader import Reader
-from models.reports import ReportError, load_report
+from digits.reports import ReportError, load_report
 from uplink_server.feedback import FeedbackDesk, FeedbackNotSaved
 from uplink_server.inflight import InFlightCalls
 from uplink_server.limits import Admission, Refused, current_caller

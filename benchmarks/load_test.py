@@ -1,6 +1,6 @@
 """A load test of `digits serve` under abuse: honest people each uploading one 28x28 digit, while
 abusive callers send what the server must survive (issue #28). Loopback only: the server connects to
-the stand-in for Anvil's Uplink endpoint in tests/anvil_stand_in.py. Bounded in calls and in time.
+the stand-in for Anvil's Uplink endpoint in harness/anvil_stand_in.py. Bounded in calls and in time.
 
 First, for --seconds, all at once:
 - honest: --honest people, each in a session of their own, one 28x28 PNG at a time;
@@ -11,7 +11,7 @@ Then a burst: 48 calls of 3 x 9.3 MB PNGs each arrive while 4 near-limit picture
 Prints the honest callers' p50 and p95 latency, what each group got (answers, refusals by message,
 failures), the server's peak resident memory (VmHWM), and how long a SIGTERM took to end it.
 
-    PYTHONPATH=. python scripts/load_test.py [--seconds 20] [--honest 4] [--models cnn]
+    python -m benchmarks.load_test [--seconds 20] [--honest 4] [--models cnn]
 """
 
 import argparse
@@ -31,10 +31,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+from harness.anvil_stand_in import AnvilStandIn, MediaFile, RemoteError
 
-from anvil_stand_in import AnvilStandIn, MediaFile, RemoteError  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 KEY = "load-test-uplink-key-0123456789"
 

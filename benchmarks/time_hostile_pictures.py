@@ -3,7 +3,7 @@ marks, grids, nested frames, noise. Each is a small PNG (and the same as a JPEG)
 0.5 s to classify (prepare_upload) and to read as a number (prepare_number). Seeded; prints one line
 per picture and the worst.
 
-    PYTHONPATH=. python scripts/time_hostile_pictures.py [--repeat 1]
+    python -m benchmarks.time_hostile_pictures [--repeat 1]
 """
 
 import argparse

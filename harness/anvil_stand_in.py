@@ -74,7 +74,7 @@ class ConnectionLostError(Exception):
     pass
 
 
-# --- the framing, shared with the app server for browser tests (tests/anvil_app_server.py) -------------
+# --- the framing, shared with the app server for browser tests (harness/anvil_app_server.py) -------------
 
 def take_out_media(message: dict, held: dict[str, HeldMedia], ids) -> tuple[dict, list]:
     """Null each MediaFile/HeldMedia in `message`; return it (with its "objects") and the bytes that follow it."""
