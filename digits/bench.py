@@ -2,9 +2,10 @@
 
 Inputs are MNIST test digits saved as PNG files' bytes, as a person would upload them. Figures, all
 from one run (the ratios are what to compare; absolute times drift with the machine's load):
+- the evidence map's latency per model (digits/explain.py; `digits bench --explanations` times only it);
 - single-image end-to-end latency (p50, p99) per model on LiteRT (the engine as it serves);
-- the same engine on TensorFlow (each model's traced graph, the engine's former way), while
-  TensorFlow is importable;
+- the Python API (`digits.Reader`) beside the engine it calls, on the same 28x28 uploads, and on the
+  same digits given as uint8 arrays;
 - a naive Keras app: the same preprocessing, then `model.predict` once per image;
 - bulk throughput, and throughput with 1 and with 16 concurrent callers;
 - a whole number: `read_number` (the number reader, the CNN confirming digits apart) on 6 test digits
@@ -53,24 +54,6 @@ def time_each(function, items) -> list[float]:
     return times
 
 
-class TensorFlowModel:
-    """A model as the engine ran it before LiteRT: its traced graph, called directly (concrete function)."""
-
-    batch_sizes = (1, 8)
-
-    def __init__(self, model_id: str, models_dir: Path = models.MODELS_DIR):
-        import tensorflow as tf
-
-        model = models.load_keras_model(model_id, models_dir)
-        signature = [tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 1], tf.float32)]
-        self._run = tf.function(lambda images: model(images, training=False),
-                                input_signature=signature).get_concrete_function()
-        self._constant = tf.constant
-
-    def predict(self, images: np.ndarray) -> np.ndarray:
-        return self._run(self._constant(images)).numpy()
-
-
 def tensorflow_importable() -> bool:
     try:
         import tensorflow  # noqa: F401
@@ -102,6 +85,24 @@ def number_latency(engine: Engine, uploads: list[bytes]) -> dict:
 def engine_latency(engine: Engine, uploads: list[bytes]) -> dict:
     return {model: percentiles_ms(time_each(lambda data: engine.classify(data, model), uploads))
             for model in engine.model_ids}
+
+
+def api_latency(engine: Engine, uploads: list[bytes], arrays: np.ndarray, model: str = "cnn") -> dict:
+    """`Reader.classify` against `Engine.classify` on the same PNG bytes, timed in turns so both meet the
+    same machine; and `Reader.classify` on the same digits as uint8 arrays (written as PNG first)."""
+    from digits.reader import Reader
+
+    reader = Reader(model, engine=engine)
+    engine_times, api_times, array_times = [], [], []
+    for number, (data, pixels) in enumerate(zip(uploads, arrays)):
+        turns = [(engine_times, lambda item: engine.classify(item, model)), (api_times, reader.classify)]
+        for times, classify in turns[::-1] if number % 2 else turns:  # each goes first half the time
+            times += time_each(classify, [data])
+        array_times += time_each(reader.classify, [pixels])
+    figures = {"engine": percentiles_ms(engine_times), "api": percentiles_ms(api_times),
+               "api_array": percentiles_ms(array_times)}
+    figures["api_vs_engine_p50"] = round(figures["api"]["p50_ms"] / figures["engine"]["p50_ms"], 3)
+    return figures
 
 
 def naive_latency(uploads: list[bytes], model_id: str = "cnn") -> dict:
@@ -144,24 +145,44 @@ def run_benchmark(test_images: np.ndarray, single: int = 500, naive: int = 50, c
     with Engine() as engine:
         figures.update(engine_latency(engine, uploads[:single]))
         figures["read_number_6_digits"] = number_latency(engine, six_digit_numbers(test_images, max(10, single // 3)))
+        figures["api_cnn"] = api_latency(engine, uploads[:single], test_images[:single])
         started = time.perf_counter()
         engine.classify_batch([(None, data) for data in uploads[:bulk]])
         figures["batch_images_per_s"] = round(bulk / (time.perf_counter() - started), 1)
         figures["concurrent_1_images_per_s"] = round(concurrent_throughput(engine, uploads[:concurrent], 1), 1)
         figures["concurrent_16_images_per_s"] = round(concurrent_throughput(engine, uploads[:concurrent], 16), 1)
+        figures["explanation"] = explanation_latency(engine, test_images[:min(single, 200)])
     figures["concurrency_gain_16_vs_1"] = round(
         figures["concurrent_16_images_per_s"] / figures["concurrent_1_images_per_s"], 2)
     if not tensorflow_importable():
         return figures
-    with Engine(runtime=TensorFlowModel) as engine:
-        figures["tensorflow"] = engine_latency(engine, uploads[:single])
     figures["naive"] = naive_latency(uploads[:naive], "cnn")
     figures["naive_vit"] = naive_latency(uploads[:naive], "vit")
     for model, naive_figures in (("cnn", figures["naive"]), ("vit", figures["naive_vit"])):
         figures[f"speedup_vs_naive_{model}"] = round(naive_figures["p50_ms"] / figures[model]["p50_ms"], 1)
-        figures[f"speedup_vs_tensorflow_{model}"] = round(
-            figures["tensorflow"][model]["p50_ms"] / figures[model]["p50_ms"], 2)
     return figures
+
+
+def explanation_latency(engine: Engine, test_images: np.ndarray) -> dict:
+    """Per model: the time to compute one evidence map (Engine.explain) for a digit it answered, and,
+    timed in turn with it (a busy machine slows both alike), one answer for the same 28x28 image."""
+    figures = {}
+    for model in engine.model_ids:
+        digits = engine.predict_probabilities(model, test_images).argmax(axis=1)
+        engine.explain(model, test_images[0], int(digits[0]))  # warm
+        maps, answers = [], []
+        for image, digit in zip(test_images, digits.tolist()):
+            maps += time_each(lambda item: engine.explain(model, item, digit), [image])
+            answers += time_each(lambda item: engine.predict_one(model, item), [image])
+        figures[model] = {**percentiles_ms(maps), "one_answer_p50_ms": percentiles_ms(answers)["p50_ms"]}
+        figures[model]["map_vs_one_answer"] = round(figures[model]["p50_ms"] / figures[model]["one_answer_p50_ms"], 1)
+    return figures
+
+
+def run_explanation_benchmark(test_images: np.ndarray, count: int = 200) -> dict:
+    """`digits bench --explanations`: only the evidence maps' latency, on MNIST test digits."""
+    with Engine() as engine:
+        return {"explanation": explanation_latency(engine, test_images[:count])}
 
 
 def rss_mib(field: str = "VmRSS") -> float:

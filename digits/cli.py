@@ -30,10 +30,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="accuracy on the 10,000 MNIST test images, or another suite")
     evaluate.add_argument("model", choices=["cnn", "vit", "ensemble", "reader"])
-    evaluate.add_argument("--suite", choices=["mnist-test", "style-shift", "numbers"], default="mnist-test",
+    evaluate.add_argument("--suite", choices=["mnist-test", "style-shift", "tight-crops", "drawings", "numbers"],
+                          default="mnist-test",
                           help="style-shift: validation digits in styles MNIST rarely has (training/styles.py); "
+                               "tight-crops, drawings: MNIST digits cropped to their ink, or drawn as pen strokes, "
+                               "against the same digits unchanged (training/figure_suites.py); "
                                "numbers: whole numbers from validation digits, for the reader "
                                "(training/number_suite.py)")
+    evaluate.add_argument("--count", type=int, help="tight-crops, drawings: the first N digits (500, 300)")
+    evaluate.add_argument("--split", choices=["test", "validation"], default="test",
+                          help="tight-crops, drawings: MNIST's test digits, or its validation split (choose on this)")
     evaluate.add_argument("--confirm-with", choices=["cnn", "vit", "ensemble"], default="cnn",
                           help="numbers: the classifier that confirms the reader's digits")
     evaluate.add_argument("--confirm", choices=["apart", "every", "none"], default="apart",
@@ -59,15 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("paths", nargs="+", metavar="PATH", help="a file, or a folder of image and CSV files")
     classify.add_argument("--model", default="cnn", choices=["cnn", "vit", "ensemble"])
     classify.add_argument("--json", action="store_true", help="one JSON object per input per line")
+    classify.add_argument("--explain", action="store_true",
+                          help='with --json: add "seen" (the 28x28 image the model saw) and "explanation" '
+                               "(the evidence for its answer, positive supporting it) to each digit")
 
     read = commands.add_parser("read", help="read whole numbers (several digits) in image files")
     read.add_argument("paths", nargs="+", metavar="PATH", help="a file, or a folder of image files")
     read.add_argument("--model", default="cnn", choices=["cnn", "vit", "ensemble"])
     read.add_argument("--json", action="store_true", help="one JSON object per file per line")
 
-    bench = commands.add_parser("bench", help="latency, throughput and memory of the engine, against TensorFlow and naive Keras")
+    bench = commands.add_parser("bench", help="latency, throughput and memory of the engine, against naive Keras")
     bench.add_argument("--data", help=DATA_HELP)
     bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.add_argument("--explanations", action="store_true", help="time only the evidence maps (classify --explain)")
 
     finetune = commands.add_parser(
         "finetune", help="fine-tune a shipped model on exported corrections; kept only if nothing got worse")
@@ -133,28 +143,63 @@ def read_uploads(paths: list[Path]) -> list[tuple[str, bytes | None, str | None]
     uploads = []
     for path in paths:
         try:
-            uploads.append((str(path), path.read_bytes(), None))
+            uploads.append((str(path), read_upload(path), None))
         except OSError as error:
             uploads.append((str(path), None, f"cannot read {path}: {error.strerror or error}"))
+        except UploadRefused as refusal:
+            uploads.append((str(path), None, f"{path} {refusal}"))
     return uploads
 
 
-def classify_files(engine, paths: list[Path], model: str) -> list:
+class UploadRefused(Exception):
+    """A file the CLI will not read: not a regular file, or over the size limit."""
+
+
+def read_upload(path: Path) -> bytes:
+    """A file's bytes, its kind and size checked first: a device (/dev/zero) or a FIFO would be read
+    without end or block for ever, and a huge file would be read whole before the size check."""
+    import stat
+
+    from digits.preprocessing.decode import MAX_FILE_BYTES
+
+    kind = os.stat(path).st_mode
+    if not stat.S_ISREG(kind):
+        what = ("a device" if stat.S_ISCHR(kind) or stat.S_ISBLK(kind) else "a pipe (FIFO)" if stat.S_ISFIFO(kind)
+                else "a socket" if stat.S_ISSOCK(kind) else "not a regular file")
+        raise UploadRefused(f"is {what}, not a file; give an image or CSV file")
+    with open(path, "rb") as file:  # a regular file: opening it cannot block
+        size = os.fstat(file.fileno()).st_size
+        data = file.read(MAX_FILE_BYTES + 1)  # it may have grown since
+    if max(size, len(data)) > MAX_FILE_BYTES:
+        raise UploadRefused(f"is {max(size, len(data)) / 2**20:,.1f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB per file")
+    return data
+
+
+def classify_files(reader, paths: list[Path], model: str) -> list:
     """Classification or ClassificationError for each file (for each row of a CSV of many digits), in order."""
     from digits.engine import ClassificationError
 
     uploads = read_uploads(paths)
+    readable = [(name, data) for name, data, _ in uploads if data is not None]
     verdicts: dict[str, list] = {}
-    for result in engine.classify_batch([(name, data) for name, data, _ in uploads if data is not None], model):
+    for result in reader.classify_many([data for _, data in readable], model=model,
+                                       names=[name for name, _ in readable]):
         verdicts.setdefault(result.file, []).append(result)
     return [result for name, data, error in uploads
             for result in (verdicts[name] if data is not None else [ClassificationError(name, error)])]
 
 
-def print_result(result, as_json: bool) -> None:
+def print_result(result, as_json: bool, explain_with=None) -> None:
+    """One result; with `explain_with` (the Reader), a digit's line also carries its evidence map."""
     if as_json:
-        print(json.dumps({key: value for key, value in result.to_dict().items()
-                          if key not in ("warnings", "latency_ms") or value}), flush=True)
+        line = {key: value for key, value in result.to_dict().items()
+                if key not in ("warnings", "latency_ms") or value}
+        if explain_with is not None and getattr(result, "digit", None) is not None:
+            from digits.explain import explanation_fields
+
+            evidence = explain_with.explain(result.pixels, result.digit, model=result.model)
+            line.update(explanation_fields(result.pixels, evidence))
+        print(json.dumps(line), flush=True)
     else:
         print(_result_line(result), flush=True)
 
@@ -163,16 +208,20 @@ def run_classify(args) -> int:
     from digits.engine import ClassificationError
     from digits.preprocessing import MAX_FILES_PER_CALL
 
+    if args.explain and not args.json:
+        print("digits classify: --explain adds the evidence maps to the JSON lines; use it with --json",
+              file=sys.stderr)
+        return 2
     inputs = expand_paths(args.paths)
     for entry, reason in inputs.skipped:
         print(f"digits classify: skipped {entry}: {reason}", file=sys.stderr)
     failed, read, labelled = False, set(), []
     if inputs.files:
-        with open_engine(args.model) as engine:
+        with open_reader(args.model) as reader:
             for start in range(0, len(inputs.files), MAX_FILES_PER_CALL):  # a batch at a time: memory stays bounded
                 batch = inputs.files[start:start + MAX_FILES_PER_CALL]
-                for result in classify_files(engine, batch, args.model):
-                    print_result(result, args.json)
+                for result in classify_files(reader, batch, args.model):
+                    print_result(result, args.json, reader if args.explain else None)
                     failed |= isinstance(result, ClassificationError)
                     if not isinstance(result, ClassificationError):
                         read.add(inputs.folder_of.get(Path(result.file)))
@@ -190,14 +239,13 @@ def run_classify(args) -> int:
 
 
 def run_read(args) -> int:
-    from digits.numbers import read_number
     from digits.preprocessing import InputError
 
     failed = False
-    with open_engine(args.model) as engine:
+    with open_reader(args.model) as reader:
         for name, data, error in read_uploads(expand_paths(args.paths).files):
             try:
-                reading = read_number(engine, data, args.model, name) if data is not None else None
+                reading = reader.read_number(data, name=name) if data is not None else None
             except InputError as input_error:
                 error = str(input_error)
             failed |= error is not None
@@ -267,12 +315,12 @@ def native_logs_off(environ=os.environ):
         os.close(null)
 
 
-def open_engine(model: str):
-    """The engine with the members `model` needs, started quietly."""
-    from digits.engine import Engine
+def open_reader(model: str):
+    """The Python API's reader (digits/reader.py), answering with `model`, started quietly."""
+    from digits.reader import Reader
 
     with native_logs_off():
-        return Engine(model_ids=("cnn", "vit") if model == "ensemble" else (model,))
+        return Reader(model)
 
 
 def run_feedback(args) -> int:
@@ -323,6 +371,9 @@ def main(argv: list[str] | None = None) -> int:
         expected += (DataError,)
     try:
         return run(args, argv)
+    except BrokenPipeError:  # the reader went away (`digits classify samples/ | head -1`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush fails no more
+        return 1
     except expected as error:
         print(f"digits {args.command}: {error}", file=sys.stderr)
         return 2
@@ -349,10 +400,14 @@ def run(args, argv: list[str]) -> int:
         return run_number_suite(args)
     if args.command == "evaluate":
         from training.evaluate import evaluate, evaluate_style_shift
+        from training.figure_suites import SUITES, evaluate_suite
 
         score = evaluate_style_shift if args.suite == "style-shift" else evaluate
         with native_logs_off():  # a newcomer's first commands print only their results
-            evaluation = score(args.model, data=args.data)
+            if args.suite in SUITES:
+                evaluation = evaluate_suite(args.suite, args.model, data=args.data, count=args.count, split=args.split)
+            else:
+                evaluation = score(args.model, data=args.data)
         print(evaluation.to_text(as_json=args.json))
         return 0
     if args.command == "report":
@@ -400,7 +455,12 @@ def run(args, argv: list[str]) -> int:
         from digits.bench import run_benchmark
         from training.data import load_mnist
 
-        figures = run_benchmark(load_mnist(args.data).x_test)
+        if args.explanations:
+            from digits.bench import run_explanation_benchmark
+
+            figures = run_explanation_benchmark(load_mnist(args.data).x_test)
+        else:
+            figures = run_benchmark(load_mnist(args.data).x_test)
         print(json.dumps(figures) if args.json else json.dumps(figures, indent=2))
         return 0
     if args.command == "serve":

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 import models
+from digits.explain import evidence_map
 from digits.litert import load_litert
 from digits.preprocessing import (
     IMAGE_SIZE,
@@ -81,6 +82,11 @@ class Classification:
         return cls(file=filename, model=model, digit=digit, confidence=confidence,
                    probabilities=tuple(float(p) for p in probabilities), warnings=image.warnings + unsure,
                    latency_ms=latency_ms, pixels=image.pixels, row=image.row, label=image.label)
+
+    @property
+    def seen(self) -> np.ndarray:
+        """The 28x28 uint8 image the model saw (0 = background, 255 = ink); all 0 when there is no digit."""
+        return self.pixels
 
     def to_dict(self) -> dict:
         return {
@@ -277,6 +283,12 @@ class Engine:
         started = time.perf_counter()
         image = prepare_upload(data, filename)
         return [self.classify_prepared(image, model, filename, started) for model in self.model_ids]
+
+    def explain(self, model: str, pixels: np.ndarray, digit: int) -> np.ndarray:
+        """The evidence for `digit` in a 28x28 uint8 image the model saw, float32 (28, 28), positive
+        supporting it (digits/explain.py: occlusion, run as one batch through this engine)."""
+        self.check_model(model)
+        return evidence_map(functools.partial(self.predict_probabilities, model), pixels, digit)
 
     def batching_stats(self) -> dict[str, dict[str, int]]:
         """Per model: requests served and the model calls they took (fewer calls = more sharing)."""

@@ -39,6 +39,7 @@ feedback = sa.Table(  # as the migrations in digits/migrations/versions build it
     sa.Column("probabilities", sa.JSON, nullable=True),
     sa.Column("digit", sa.SmallInteger, nullable=False),
     sa.Column("pixels", sa.LargeBinary, nullable=False),
+    sa.Column("caller", sa.String(64), nullable=True),  # a keyed hash of who answered; NULL: not known
 )
 
 
@@ -62,6 +63,7 @@ class Feedback:
     digit: int  # what the person says it is
     pixels: np.ndarray  # uint8 (28, 28), what the model saw
     created_at: datetime | None = None  # None: now
+    caller: str | None = None  # a keyed hash of who answered (uplink_server.feedback), never the caller itself
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,7 @@ class FeedbackStore:
                "predicted": entry.predicted, "digit": entry.digit,
                "probabilities": None if entry.probabilities is None else list(entry.probabilities),
                "pixels": np.ascontiguousarray(entry.pixels, np.uint8).tobytes(),
-               "created_at": entry.created_at or datetime.now(timezone.utc)}
+               "created_at": entry.created_at or datetime.now(timezone.utc), "caller": entry.caller}
         insert = (postgresql.insert if self.url.get_backend_name() == "postgresql" else sqlite.insert)(feedback)
         upsert = insert.values(**row).on_conflict_do_update(
             index_elements=[feedback.c.result_key],
@@ -147,18 +149,28 @@ class FeedbackStore:
         with self._connection() as connection:
             connection.execute(upsert)
 
-    def summary(self, model: str | None = None, mistakes_shown: int = COMMON_MISTAKES_SHOWN) -> FeedbackSummary:
-        """Confirmed and corrected answers per model, and the most common mistakes (of `model`, or all)."""
+    def summary(self, model: str | None = None, mistakes_shown: int = COMMON_MISTAKES_SHOWN,
+                by_caller: bool = False) -> FeedbackSummary:
+        """Confirmed and corrected answers per model, and the most common mistakes (of `model`, or all).
+
+        `by_caller`: count the people who said so, not their answers: one visitor's thousand
+        corrections count once (what the public page shows, so that no one visitor can steer it)."""
         right = feedback.c.digit == feedback.c.predicted
         only = [] if model is None else [feedback.c.model == model]
-        counts = (sa.select(feedback.c.model, sa.func.count().filter(right), sa.func.count())
+        if by_caller:
+            who = sa.distinct(sa.func.coalesce(feedback.c.caller, feedback.c.result_key))
+            confirmed, counted = sa.func.count(who).filter(right), sa.func.count(who)
+            corrected = sa.func.count(who).filter(sa.or_(feedback.c.predicted.is_(None), ~right))
+        else:
+            confirmed, counted, corrected = sa.func.count().filter(right), sa.func.count(), None
+        counts = (sa.select(feedback.c.model, confirmed, counted if corrected is None else corrected)
                   .where(*only).group_by(feedback.c.model).order_by(feedback.c.model))
-        pairs = (sa.select(feedback.c.digit, feedback.c.predicted, sa.func.count().label("count"))
+        pairs = (sa.select(feedback.c.digit, feedback.c.predicted, counted.label("count"))
                  .where(*only, sa.or_(feedback.c.predicted.is_(None), ~right))
                  .group_by(feedback.c.digit, feedback.c.predicted)
                  .order_by(sa.desc("count"), feedback.c.digit, feedback.c.predicted).limit(mistakes_shown))
         with self._connection() as connection:
-            per_model = tuple(ModelFeedback(name, confirmed, total - confirmed)
+            per_model = tuple(ModelFeedback(name, confirmed, total - confirmed if corrected is None else total)
                               for name, confirmed, total in connection.execute(counts))
             mistakes = tuple(Mistake(true, predicted, count) for true, predicted, count in connection.execute(pairs))
         return FeedbackSummary(per_model, mistakes)
@@ -181,9 +193,15 @@ class FeedbackStore:
             "created_at": np.array([_utc(r.created_at).isoformat() for r in rows], dtype=str),
         }
 
-    def count(self) -> int:
+    def count(self, caller: str | None = None, since: datetime | None = None) -> int:
+        """Rows saved (by `caller`, since `since`, where given)."""
+        query = sa.select(sa.func.count()).select_from(feedback)
+        if caller is not None:
+            query = query.where(feedback.c.caller == caller)
+        if since is not None:
+            query = query.where(feedback.c.created_at >= since)
         with self._connection() as connection:
-            return connection.execute(sa.select(sa.func.count()).select_from(feedback)).scalar_one()
+            return connection.execute(query).scalar_one()
 
     def migrate(self) -> None:
         """Bring the schema up to the newest migration (several servers may start at once)."""
@@ -228,11 +246,12 @@ def _make_engine(url: sa.URL) -> sa.Engine:
         engine = sa.create_engine(url, connect_args={"timeout": 30})
 
         @sa.event.listens_for(engine, "connect")
-        def _write_ahead_log(dbapi_connection, _):
-            dbapi_connection.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
-            # With a write-ahead log this is still safe against a crash of the server; only a power
-            # cut may lose the last few answers, and each commit skips a disk flush.
-            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+        def _rollback_journal(dbapi_connection, _):
+            # A rollback journal, not a write-ahead log: the log's index (the -shm file) is mapped into
+            # memory, and if anything truncates that file while we serve, the next write kills the
+            # process with SIGBUS. A journal's failures are errors that a save can report; writers of
+            # a few answers a second hardly make readers wait.
+            dbapi_connection.execute("PRAGMA journal_mode=DELETE")
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=16, pool_timeout=10,

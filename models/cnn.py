@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
-from digits.preprocessing import IMAGE_SIZE
+from models.frame import IMAGE_SIZE
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import keras
 from keras import layers, ops
 
-from digits.preprocessing import IMAGE_SIZE
+from models.frame import IMAGE_SIZE
 from models.cnn import conv_bn_relu
 
 

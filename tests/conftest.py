@@ -1,12 +1,50 @@
-"""Shared fixtures: the real MNIST file and images a person would upload."""
+"""Shared fixtures: the real MNIST file, the shipped models, the web page in a browser, PostgreSQL.
+
+The test tiers: `pytest -m "not slow"` is the fast tier; plain `pytest` (CI) runs every tier. A test is slow
+when it stands on a browser or a PostgreSQL cluster (marked here, by its fixtures) or when it trains,
+fine-tunes, builds the wheel or reads thousands of files (marked in its module with @pytest.mark.slow).
+
+The browser tests' screenshots go to a folder outside the repository; `pytest --update-docs` (with the
+browser tests selected, e.g. `pytest tests/test_web_page.py tests/test_web_numbers.py
+tests/test_sketch_pad.py --update-docs`) writes them into docs/, where the README shows them.
+"""
 
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+SLOW_FIXTURES = {"chromium", "page", "phone_page", "app_server", "uplink_server", "postgres"}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-docs", action="store_true",
+                     help="write the browser tests' screenshots into docs/ (the README's pictures)")
+
+
+def pytest_configure(config):
+    if config.getoption("--update-docs"):
+        os.environ["DIGITS_SCREENSHOTS_DIR"] = str(REPO / "docs")  # read by harness.web_page.screenshots_dir
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects on the markers
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+class Digits(NamedTuple):
+    """MNIST digits and their labels: uint8 (N, 28, 28) and (N,); `images, labels = digits` unpacks them."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+    def first(self, count: int) -> "Digits":
+        return Digits(self.images[:count], self.labels[:count])
 
 
 @pytest.fixture(scope="session")
@@ -26,18 +64,20 @@ def mnist_train_digits(mnist_path) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.fixture(scope="session")
-def mnist_test_digits(mnist_path) -> tuple[np.ndarray, np.ndarray]:
-    """The 10,000 MNIST test digits and their labels: what the tests read with a real model."""
+def mnist_test(mnist_path) -> Digits:
+    """The 10,000 MNIST test digits and their labels, loaded once: what the tests read with a real model.
+    The one MNIST test fixture: a test that needs fewer takes `mnist_test.first(n)`."""
     with np.load(mnist_path) as mnist:
-        return mnist["x_test"].copy(), mnist["y_test"].copy()
+        return Digits(mnist["x_test"].copy(), mnist["y_test"].copy())
 
 
 @pytest.fixture(scope="session")
-def cnn_engine():
-    """The shipped CNN, served as `digits serve` serves it."""
+def engine():
+    """The shipped models (CNN, ViT and their ensemble), served as `digits serve` serves them: one engine for
+    the whole session. A broken or missing models folder fails here, it is never skipped."""
     from digits.engine import Engine
 
-    with Engine(model_ids=("cnn",)) as engine:
+    with Engine() as engine:
         yield engine
 
 
@@ -49,7 +89,7 @@ WEB_KEY = "browser-tests-uplink-key"
 @pytest.fixture(scope="session")
 def web_tools():
     """Skip (or, in CI, fail) with the instruction when the runtime, Chromium or axe-core is missing."""
-    from web_page import missing_pieces
+    from harness.web_page import missing_pieces
 
     missing = missing_pieces()
     if missing:
@@ -61,7 +101,7 @@ def web_tools():
 
 @pytest.fixture(scope="session")
 def uplink_stand_in(web_tools):
-    from anvil_stand_in import AnvilStandIn
+    from harness.anvil_stand_in import AnvilStandIn
 
     with AnvilStandIn(WEB_KEY) as stand_in:
         yield stand_in
@@ -70,7 +110,7 @@ def uplink_stand_in(web_tools):
 @pytest.fixture(scope="session")
 def uplink_server(uplink_stand_in, tmp_path_factory):
     """`digits serve` connected to the stand-in; tests may stop() and start() it, and leave it running."""
-    from web_page import UplinkServer
+    from harness.web_page import UplinkServer
 
     server = UplinkServer(uplink_stand_in, WEB_KEY, tmp_path_factory.mktemp("digits-serve"))
     server.start()
@@ -84,8 +124,8 @@ def uplink_server(uplink_stand_in, tmp_path_factory):
 @pytest.fixture(scope="session")
 def app_server(uplink_stand_in):
     """anvil_app/ served to Anvil's client runtime, its server calls passed on to the uplink."""
-    from anvil_app_server import AnvilAppServer
-    from web_page import runtime_dir
+    from harness.anvil_app_server import AnvilAppServer
+    from harness.web_page import runtime_dir
 
     with AnvilAppServer(REPO / "anvil_app", runtime_dir(), uplink_stand_in) as server:
         yield server
@@ -94,7 +134,7 @@ def app_server(uplink_stand_in):
 @pytest.fixture(scope="session")
 def chromium(web_tools):
     from playwright.sync_api import sync_playwright
-    from web_page import launch_chromium
+    from harness.web_page import launch_chromium
 
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
@@ -114,7 +154,7 @@ def _new_page(chromium, viewport: dict, **options):
 @pytest.fixture
 def page(chromium):
     """A fresh desktop browser tab (its console in page.console_messages); open the app with web_page.open_app."""
-    from web_page import DESKTOP
+    from harness.web_page import DESKTOP
 
     context, page = _new_page(chromium, DESKTOP)
     yield page
@@ -124,7 +164,7 @@ def page(chromium):
 @pytest.fixture
 def phone_page(chromium):
     """A fresh tab on a phone-sized touch screen (390 x 844)."""
-    from web_page import PHONE
+    from harness.web_page import PHONE
 
     context, page = _new_page(chromium, PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
     yield page
@@ -133,11 +173,11 @@ def phone_page(chromium):
 
 @pytest.fixture(scope="session")
 def postgres():
-    """A throwaway PostgreSQL cluster (tests/postgres_cluster.py), removed at the end of the session.
+    """A throwaway PostgreSQL cluster (harness/postgres_cluster.py), removed at the end of the session.
 
     CI installs PostgreSQL (.ci/run), so there a missing one fails; elsewhere the tests that need it skip.
     """
-    from postgres_cluster import PostgresCluster, postgres_bin
+    from harness.postgres_cluster import PostgresCluster, postgres_bin
 
     bin_dir = postgres_bin()
     if bin_dir is None:

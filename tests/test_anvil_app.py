@@ -165,18 +165,6 @@ def models_dir() -> Path:
     return Path(os.environ.get("DIGITS_MODELS_DIR") or models.MODELS_DIR)
 
 
-@pytest.fixture(scope="module")
-def engine():
-    import models
-    from digits.engine import Engine
-
-    model_ids = tuple(m for m in models.MODEL_IDS if models.model_path(m, models_dir()).exists())
-    if "cnn" not in model_ids:
-        pytest.skip(f"no trained CNN in {models_dir()} yet")
-    with Engine(model_ids, models_dir()) as engine:
-        yield engine
-
-
 @contextlib.contextmanager
 def serving(engine, reports_dir):
     """The uplink functions attached to `engine`, as `digits serve` attaches them; detached afterwards."""
@@ -380,8 +368,7 @@ def test_a_fine_tuned_model_says_its_epochs_were_a_fine_tune():
 
 
 def test_model_section_of_a_real_report(uplink, reports_dir):
-    if not (Path(reports_dir) / "cnn" / "summary.json").is_file():
-        pytest.skip("no model report (run `digits report cnn`, or set DIGITS_MNIST_NPZ to make one here)")
+    assert (Path(reports_dir) / "cnn" / "summary.json").is_file(), "no model report: run `digits report cnn`"
     report = uplink["model_report"]("cnn")
     section = presentation.model_section(report, "a description")
     assert section["name"] == report["name"] and section["error"] == ""
@@ -535,3 +522,93 @@ def test_a_broken_csv_gets_one_red_card_saying_which_row(uplink):
 def test_only_csv_files_are_read_row_by_row():
     assert presentation.is_csv("Digits.CSV", None) and presentation.is_csv("export", "text/csv")
     assert not presentation.is_csv("seven.png", "image/png") and not presentation.is_csv(None, None)
+
+
+# --- "Why?": the evidence maps, the runner-up, the folded card ---------------------------------------
+
+
+def test_why_view_of_real_explanations_names_the_loop_of_a_nine_for_each_model(uplink):
+    comparison = uplink["compare_models"](sample_media("nine.csv"))
+    names = presentation.model_names(uplink["list_models"]())
+    card = presentation.comparison_card(comparison, names)
+    assert card["explain_ids"] == [r["result_id"] for r in comparison["results"]] and card["model_names"] == names
+    explanations = [uplink["explain"](result_id) for result_id in card["explain_ids"]]
+    view = presentation.why_view(explanations, names)
+
+    figure = view["figure"]
+    assert len(figure["data"]) == 2 * len(explanations)  # each model: the image it saw, its map over it
+    seen, evidence = figure["data"][:2]
+    assert seen["z"] == explanations[0]["seen"] and seen["type"] == evidence["type"] == "heatmap"
+    assert evidence["zmin"] == -1 and evidence["zmax"] == 1
+    shown = [v for row in evidence["z"] for v in row if v is not None]
+    assert max(shown) == 1.0 and all(-1 <= v <= 1 for v in shown)
+    assert figure["layout"]["yaxis"]["autorange"] == "reversed"  # row 0 at the top, as the image
+    if len(explanations) == 2:
+        assert [a["text"] for a in figure["layout"]["annotations"]] == [names[e["model"]] for e in explanations]
+    lines = view["text"].splitlines()
+    assert len(lines) == len(explanations)
+    for line, explained in zip(lines, explanations):
+        assert line.startswith("The {} says 9".format(names[explained["model"]]))
+        assert "closed loop at the top" in line, line
+    assert all(line in view["description"] for line in lines) and "Orange" in view["key"]
+
+
+def _ring(top: int, left: int, size: int) -> list:
+    """A 28x28 image with a closed square loop of ink: (top, left) corner, `size` across, 2 px thick."""
+    image = [[0] * 28 for _ in range(28)]
+    for r in range(top, top + size):
+        for c in range(left, left + size):
+            if r < top + 2 or r >= top + size - 2 or c < left + 2 or c >= left + size - 2:
+                image[r][c] = 255
+    return image
+
+
+def test_explanation_text_says_where_the_evidence_lies():
+    nine = _ring(4, 9, 10)
+    for r in range(14, 25):  # its stem, down the right
+        nine[r][17] = nine[r][18] = 255
+    on_loop = [[1.0 if nine[r][c] and r < 14 else 0.0 for c in range(28)] for r in range(28)]
+    text = presentation.explanation_text({"model": "cnn", "digit": 9, "seen": nine, "explanation": on_loop}, "CNN")
+    assert text == "The CNN says 9 mostly because of the closed loop at the top."
+
+    on_stem = [[1.0 if nine[r][c] and r >= 18 else 0.0 for c in range(28)] for r in range(28)]
+    text = presentation.explanation_text({"model": "cnn", "digit": 9, "seen": nine, "explanation": on_stem}, "CNN")
+    assert text == "The CNN says 9 mostly because of the ink at the bottom right."
+
+    against = [[-1.5 if nine[r][c] and r >= 18 else on_loop[r][c] for c in range(28)] for r in range(28)]
+    text = presentation.explanation_text({"model": "vit", "digit": 9, "seen": nine, "explanation": against}, "ViT")
+    assert text.endswith("; the ink at the bottom right points to another digit.")
+
+    nothing = [[0.0] * 28 for _ in range(28)]
+    text = presentation.explanation_text({"model": "cnn", "digit": 1, "seen": nine, "explanation": nothing}, "CNN")
+    assert "no one part of the ink carries it" in text
+
+
+def test_the_runner_up_is_named_only_when_the_answer_is_unsure():
+    unsure = [0.01, 0, 0, 0, 0.7, 0.02, 0.01, 0.01, 0.02, 0.23]
+    assert presentation.runner_up_text(unsure, 4) == "Most likely 4 \u2014 could be a 9 (23%)."
+    sure = [0.0, 0, 0, 0, 0.95, 0.0, 0.0, 0.0, 0.01, 0.04]
+    assert presentation.runner_up_text(sure, 4) == ""
+    result = {"file": "four.png", "model": "cnn", "digit": 4, "confidence": 0.7, "probabilities": unsure,
+              "warnings": [], "result_id": "id"}
+    card = presentation.result_card(result, {"cnn": "CNN"})
+    assert card["detail"] == "Most likely 4 \u2014 could be a 9 (23%). Read by the CNN."
+
+
+def test_a_card_folds_its_chart_behind_small_bars_and_offers_why(uplink):
+    result = uplink["classify_digit"](sample_media("seven-paper.png"), "cnn")
+    card = presentation.result_card(result, {"cnn": "CNN"})
+    (bars,) = card["bars"]["data"]
+    assert bars["y"] == card["chart"]["data"][0]["y"]  # the same ten numbers, drawn small
+    assert card["bars"]["layout"]["yaxis"]["visible"] is False and card["bars"]["layout"]["showlegend"] is False
+    compared = presentation.small_bars_chart([result, dict(result, model="vit")], {"cnn": "CNN", "vit": "ViT"})
+    assert [trace["name"] for trace in compared["data"]] == ["CNN", "ViT"] and compared["layout"]["showlegend"]
+    assert card["explain_ids"] == [result["result_id"]]
+    assert presentation.chart_toggle_text(False) == "Show chart" and presentation.chart_toggle_text(True) == "Hide chart"
+    nothing = uplink["classify_digit"](sample_media("seven-paper.png"), "cnn") | {"digit": None}
+    assert presentation.explain_ids([nothing]) == []  # no digit: nothing to explain
+
+
+def test_explain_of_a_bad_result_id_is_a_readable_error(uplink):
+    _, message = server_error(uplink["explain"], "made-up")
+    assert presentation.error_text("AnvilWrappedError", message).startswith("This result cannot be explained")

@@ -13,23 +13,11 @@ import pandas as pd
 import pytest
 
 from digits.cli import main
-from digits.engine import Classification, ClassificationError, Engine
+from digits.engine import Classification, ClassificationError
 from digits.preprocessing import MAX_CSV_BYTES, MAX_CSV_ROWS, InputError, prepare_file, prepare_upload
 from digits.preprocessing.csv_digits import read_digit_table
 
 PIXELS = [f"pixel{i}" for i in range(784)]
-
-
-@pytest.fixture(scope="module")
-def mnist_test(mnist_path) -> tuple[np.ndarray, np.ndarray]:
-    with np.load(mnist_path) as mnist:
-        return mnist["x_test"][:2000].copy(), mnist["y_test"][:2000].copy()
-
-
-@pytest.fixture(scope="module")
-def engine():
-    with Engine(model_ids=("cnn",)) as engine:
-        yield engine
 
 
 def written(rows, header=None, **dialect) -> bytes:
@@ -175,7 +163,7 @@ def test_a_one_digit_file_without_labels_is_read_as_today(mnist_test):
 
 
 def test_the_engine_reads_every_row_in_batches_as_well_as_the_raw_digits(engine, mnist_test):
-    images, labels = mnist_test
+    images, labels = mnist_test.first(2000)
     data = written(labelled_rows(images, labels), ["label", *PIXELS])
     results = engine.classify_batch([("test.csv", data), ("seven.png", b"not an image")])
     rows, broken = results[:-1], results[-1]

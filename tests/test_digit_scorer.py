@@ -24,17 +24,17 @@ def test_the_shipped_scorer_has_its_card():
     assert "training.digit_scorer" in card["command"]
 
 
-def test_mnist_test_digits_look_like_handwriting(mnist_test_digits):
-    images = mnist_test_digits[0][:1000]
+def test_mnist_test_digits_look_like_handwriting(mnist_test):
+    images = mnist_test[0][:1000]
     kept = [looks_like_handwriting(image) for image in images]
     assert sum(kept) >= 0.998 * len(kept), f"{len(kept) - sum(kept)} of {len(kept)} MNIST test digits set aside"
 
 
-def test_photographed_bold_and_marker_digits_are_kept(mnist_test_digits):
+def test_photographed_bold_and_marker_digits_are_kept(mnist_test):
     from training.styles import bold, marker
 
     rng = np.random.default_rng(0)
-    photos = [as_jpeg(style(digit, rng).data) for digit in mnist_test_digits[0][:40] for style in (bold, marker)]
+    photos = [as_jpeg(style(digit, rng).data) for digit in mnist_test[0][:40] for style in (bold, marker)]
     assert all(prepare_upload(photo).has_digit for photo in photos)
 
 

@@ -33,18 +33,6 @@ def on_paper(pixels: np.ndarray, size: int = 300, at=(40, 150)) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture(scope="module")
-def engine():
-    with Engine() as engine:
-        yield engine
-
-
-@pytest.fixture(scope="module")
-def mnist_test(mnist_path):
-    mnist = load_mnist(mnist_path)
-    return mnist.x_test, mnist.y_test
-
-
 def test_a_dropped_png_gets_the_right_digit_with_a_full_result(engine, mnist_test):
     images, labels = mnist_test
     result = engine.classify(png(images[0]), "cnn", filename="seven.png")
@@ -113,6 +101,7 @@ def test_concurrent_callers_share_batches_and_get_the_same_answers(engine, mnist
     assert requests == 320 and batches < requests, "concurrent requests should share model calls"
 
 
+@pytest.mark.slow  # thousands of PNG uploads through the engine
 def test_upload_path_keeps_the_models_accuracy(engine, mnist_test):
     """MNIST test digits saved as PNG files lose at most 0.15 points against the array figure."""
     images, labels = mnist_test
@@ -191,6 +180,7 @@ def test_a_litert_file_its_card_does_not_record_is_refused(tmp_path):
         Engine(("cnn",), folder)
 
 
+@pytest.mark.slow  # converts a Keras model to LiteRT
 def test_export_rewrites_the_litert_file_from_the_keras_file_and_records_it(tmp_path, mnist_path):
     from training.export import export
 

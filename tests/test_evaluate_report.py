@@ -6,7 +6,6 @@ so the tests see real .keras files, real model cards and real test digits in a f
 
 import io
 import json
-import os
 import re
 import shutil
 from pathlib import Path
@@ -22,16 +21,13 @@ from training.report import ReportError, load_report, mistakes_to_show, write_re
 from training.style_shift import SEED, build_suite, render_style, rendering_sources, validation_digits
 from training.styles import STYLES
 
-MNIST = Path(os.environ.get("DIGITS_MNIST_NPZ", "/work/shared/data/mnist.npz"))
 TRAIN_IMAGES, TEST_IMAGES = 2000, 600
 SUITE_PER_STYLE = 4  # digits per style in the tests' style-shift suite
 
-pytestmark = pytest.mark.skipif(not MNIST.is_file(), reason=f"needs the MNIST file ({MNIST} or $DIGITS_MNIST_NPZ)")
-
 
 @pytest.fixture(scope="module")
-def small_mnist(tmp_path_factory) -> Path:
-    full = load_mnist(MNIST)
+def small_mnist(tmp_path_factory, mnist_path) -> Path:
+    full = load_mnist(mnist_path)
     path = tmp_path_factory.mktemp("data") / "mnist_small.npz"
     np.savez(path, x_train=full.x_train[:TRAIN_IMAGES], y_train=full.y_train[:TRAIN_IMAGES],
              x_test=full.x_test[:TEST_IMAGES], y_test=full.y_test[:TEST_IMAGES])
@@ -72,6 +68,7 @@ def cnn_keras_predictions(models_dir, small_mnist) -> np.ndarray:
 
 # ---- evaluation ----------------------------------------------------------------------------------
 
+@pytest.mark.slow  # trains its models (models_dir)
 def test_accuracy_is_the_share_of_test_digits_keras_gets_right(engine, small_mnist, cnn_keras_predictions):
     labels = load_mnist(small_mnist).y_test
     evaluation = evaluate("cnn", small_mnist, engine=engine)
@@ -82,6 +79,7 @@ def test_accuracy_is_the_share_of_test_digits_keras_gets_right(engine, small_mni
     assert evaluation.errors == np.count_nonzero(cnn_keras_predictions != labels)
 
 
+@pytest.mark.slow  # trains its models (models_dir)
 def test_evaluate_loads_its_own_models_when_given_none(models_dir, small_mnist, cnn_keras_predictions):
     evaluation = evaluate("cnn", small_mnist, models_dir=models_dir, limit=100)
 
@@ -89,6 +87,7 @@ def test_evaluate_loads_its_own_models_when_given_none(models_dir, small_mnist, 
     np.testing.assert_array_equal(evaluation.predictions, cnn_keras_predictions[:100])
 
 
+@pytest.mark.slow  # trains its models (models_dir)
 def test_ensemble_is_the_mean_of_the_two_models_until_its_weights_are_fitted(engine, small_mnist):
     cnn, vit, ensemble = (evaluate(model, small_mnist, engine=engine, limit=300)
                           for model in ("cnn", "vit", "ensemble"))
@@ -98,6 +97,7 @@ def test_ensemble_is_the_mean_of_the_two_models_until_its_weights_are_fitted(eng
     assert ensemble.accuracy == pytest.approx(np.mean(mean_answers == ensemble.labels))
 
 
+@pytest.mark.slow  # trains its models (models_dir)
 def test_fitted_ensemble_weights_are_written_and_used(models_dir, small_mnist, tmp_path):
     from training.calibrate import calibrate_ensemble
 
@@ -112,6 +112,7 @@ def test_fitted_ensemble_weights_are_written_and_used(models_dir, small_mnist, t
     np.testing.assert_allclose(ensemble, card["weights"]["cnn"] * cnn + card["weights"]["vit"] * vit, atol=1e-6)
 
 
+@pytest.mark.slow  # trains its models (models_dir)
 def test_json_output_is_one_object_with_the_headline_numbers(engine, small_mnist):
     evaluation = evaluate("vit", small_mnist, engine=engine, limit=250)
 
@@ -192,6 +193,7 @@ def test_every_style_is_a_readable_file_of_a_validation_digit(small_mnist):
             assert only is None or y_val[index] in only, name
 
 
+@pytest.mark.slow  # trains its models (models_dir)
 def test_style_shift_scores_per_style_as_keras_reads_the_prepared_files(engine, style_suite, models_dir):
     evaluation = evaluate_style_shift("cnn", engine=engine, suite=style_suite)
     printed = json.loads(evaluation.to_text(as_json=True))
@@ -224,9 +226,10 @@ def test_evaluate_style_shift_from_the_command_line_builds_once_then_reads_the_c
     assert first["suite"] == "style-shift" and first["n"] == 2 * len(STYLES)
     assert {key: first[key] for key in ("accuracy", "n", "per_style")} == \
         {key: second[key] for key in ("accuracy", "n", "per_style")}
-    assert first["accuracy"] > 0.5  # the shipped CNN: it reads most of them
+    assert first["accuracy"] >= 0.9  # the shipped CNN reads 98.6% of the full suite (models/cnn.json)
 
 
+@pytest.mark.slow  # 40 digits in every style through the upload pipeline
 def test_the_shipped_cnn_reads_every_style_through_the_upload_pipeline(mnist_path):
     """Guards the pipeline, not the model: a change to decoding or locating that breaks one kind of
     upload (bold strokes taken for the page, say) shows here as that style falling."""
@@ -255,6 +258,7 @@ def report_dir(tmp_path_factory, models_dir, small_mnist) -> Path:
     return out
 
 
+@pytest.mark.slow  # trains its models (models_dir)
 def test_report_figures_are_real_small_pngs(report_dir):
     summary = json.loads((report_dir / "summary.json").read_text())
     files = [figure["file"] for figure in summary["figures"]]
@@ -271,6 +275,7 @@ def test_report_figures_are_real_small_pngs(report_dir):
         assert figure["title"] and figure["caption"].endswith(".")
 
 
+@pytest.mark.slow  # trains its models (models_dir)
 def test_report_numbers_agree_with_the_models_answers(report_dir, small_mnist, models_dir, cnn_keras_predictions):
     summary = json.loads((report_dir / "summary.json").read_text())
     labels = load_mnist(small_mnist).y_test
@@ -299,6 +304,7 @@ def test_report_numbers_agree_with_the_models_answers(report_dir, small_mnist, m
     assert summary["parameters"] == card["parameters"] and summary["epochs"] == 2
 
 
+@pytest.mark.slow  # trains its models (models_dir)
 def test_report_markdown_links_resolve_and_state_the_numbers(report_dir):
     summary = json.loads((report_dir / "summary.json").read_text())
     markdown = (report_dir / "report.md").read_text()
@@ -311,6 +317,7 @@ def test_report_markdown_links_resolve_and_state_the_numbers(report_dir):
     assert all(sentence in markdown for sentence in summary["findings"])
 
 
+@pytest.mark.slow  # trains its models (models_dir)
 def test_mistake_grid_shows_the_most_confident_mistakes(engine, small_mnist):
     evaluation = evaluate("cnn", small_mnist, engine=engine)
     shown = mistakes_to_show(evaluation, most=60)
@@ -322,6 +329,7 @@ def test_mistake_grid_shows_the_most_confident_mistakes(engine, small_mnist):
     assert len(mistakes_to_show(evaluation, most=10_000)) == evaluation.errors
 
 
+@pytest.mark.slow  # trains its models (models_dir)
 def test_load_report_gives_the_summary_with_figure_bytes(report_dir):
     report = load_report("cnn", reports_dir=report_dir.parent)
 

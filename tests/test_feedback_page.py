@@ -4,7 +4,7 @@ and what the page shows, worked out in plain Python (presentation.py)."""
 
 import pytest
 from test_anvil_app import presentation
-from web_page import CARDS, REPO, open_app, wait_until_read
+from harness.web_page import CARDS, REPO, open_app, wait_until_read
 
 SAMPLES = REPO / "samples"
 FEEDBACK_NOTE = "28 x 28 image the model saw (never your upload)"

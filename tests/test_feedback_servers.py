@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from anvil_stand_in import AnvilStandIn, ConnectionLostError, RemoteError
+from harness.anvil_stand_in import AnvilStandIn, ConnectionLostError, RemoteError
 from client_code import load_client_module
 from test_uplink_server import FUNCTIONS, KEY, ServerProcess, assert_readable, png_file, png_of, served_models
 from websockets.exceptions import ConnectionClosed
@@ -203,7 +203,8 @@ def test_sigterm_with_200_calls_queued_answers_every_call(cluster, pages):
                 call.result(timeout=90)
                 answered += 1
             except RemoteError as error:
-                if error.message == "The server is restarting; please try again in a moment.":
+                if error.message in ("The server is restarting; please try again in a moment.",
+                                     "The server is busy; please try again in a moment."):  # 200 at once: past its bound
                     restarting += 1
                 else:
                     other.append(error)

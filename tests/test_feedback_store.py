@@ -95,9 +95,9 @@ def test_the_schema_comes_from_the_migrations(store):
         version = connection.execute(sa.select(sa.column("version_num")).select_from(
             sa.table("alembic_version"))).scalar_one()
         columns = {c["name"] for c in sa.inspect(connection).get_columns("feedback")}
-    assert version == "0001"
+    assert version == "0002"
     assert columns == {"id", "result_key", "created_at", "model", "model_sha256", "predicted", "probabilities",
-                       "digit", "pixels"}
+                       "digit", "pixels", "caller"}
 
 
 def test_each_saved_answer_keeps_what_the_model_saw_and_said(store, corrections):

@@ -33,8 +33,7 @@ class Result:
 
 @pytest.fixture(scope="module")
 def shipped_cnn():
-    if not models.card_path("cnn").exists():
-        pytest.skip("no trained CNN shipped yet")
+    assert models.card_path("cnn").exists(), "no trained CNN in models/: `digits train cnn` writes it"
     return models.MODELS_DIR
 
 
@@ -59,6 +58,7 @@ def test_the_rule_accepts_only_when_neither_set_gets_worse():
     assert not refused and reason == "held-out corrections got worse (0.8000 -> 0.7000)"
 
 
+@pytest.mark.slow  # fine-tunes
 def test_a_vandals_labels_are_refused_and_nothing_is_written(shipped_cnn, mnist_path, mnist_train_digits, tmp_path):
     images, labels = mnist_train_digits
     vandal = (labels[:200] + 1) % 10  # every digit called the next one
@@ -73,6 +73,7 @@ def test_a_vandals_labels_are_refused_and_nothing_is_written(shipped_cnn, mnist_
     assert (verdict.corrections_learned, verdict.corrections_held_out) == (150, 50)
 
 
+@pytest.mark.slow  # fine-tunes
 def test_an_accepted_model_is_written_with_a_card_that_counts_its_corrections(shipped_cnn, mnist_path,
                                                                               mnist_train_digits, tmp_path):
     images, labels = mnist_train_digits
@@ -109,6 +110,7 @@ def test_a_feedback_file_it_cannot_use_is_explained(shipped_cnn, tmp_path, conte
         finetune("cnn", path, models_dir=shipped_cnn, out=tmp_path / "out", config=TINY)
 
 
+@pytest.mark.slow  # fine-tunes
 def test_digits_finetune_says_what_it_decided(shipped_cnn, mnist_path, mnist_train_digits, tmp_path):
     images, labels = mnist_train_digits
     feedback = export(tmp_path, images[:40], labels[:40], labels[:40])

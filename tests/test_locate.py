@@ -11,7 +11,6 @@ from PIL import Image, ImageDraw
 import digits.preprocessing
 import digits.preprocessing.ink
 from training import scenes
-from digits.engine import Engine
 from digits.preprocessing import prepare_upload
 from digits.preprocessing.locate import ONLY_SPECKS, ONLY_TEXTURE, STRAIGHT_BAR, find_surface
 from upload_files import best_shift_correlation, encode, photo_jpeg
@@ -23,15 +22,8 @@ NO_DIGIT_SHARE = {"table with things on it": 0.625}
 
 
 @pytest.fixture(scope="module")
-def engine():
-    with Engine(model_ids=("cnn",)) as engine:
-        yield engine
-
-
-@pytest.fixture(scope="module")
-def test_digits(mnist_path):
-    with np.load(mnist_path) as mnist:
-        return mnist["x_test"][:COUNT].copy(), mnist["y_test"][:COUNT].copy()
+def test_digits(mnist_test):
+    return mnist_test.first(COUNT)
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +36,14 @@ def scene_results(engine, test_digits):
     return results
 
 
+@pytest.mark.slow  # every scene generator on COUNT digits (scene_results)
 @pytest.mark.parametrize("scene", list(scenes.SCENES))
 def test_each_kind_of_picture_is_read_about_as_well_as_plain_paper(scene_results, test_digits, scene):
     right = sum(result.digit == label for result, label in zip(scene_results[scene], test_digits[1]))
     assert right >= COUNT - 4, f"{scene}: {right} of {COUNT} read right"
 
 
+@pytest.mark.slow  # every scene generator on COUNT digits (scene_results)
 def test_a_real_digit_is_hardly_ever_called_no_digit(scene_results):
     said = [result.digit is None for results in scene_results.values() for result in results]
     assert sum(said) <= 0.01 * len(said), f"{sum(said)} of {len(said)} digits said no digit"
@@ -67,6 +61,7 @@ def test_pictures_without_a_digit_say_so(engine, blank):
         assert result.to_dict()["digit"] is None
 
 
+@pytest.mark.slow  # renders and reads every style
 def test_digits_in_the_style_shift_styles_are_not_called_no_digit(mnist_path):
     from training.data import load_mnist
     from training.style_shift import SEED, render_style, validation_digits

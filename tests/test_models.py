@@ -23,6 +23,7 @@ def test_predictions(mnist_path):
                 for model in engine.choices}, mnist.y_test
 
 
+@pytest.mark.slow  # all 10,000 test digits through both models
 @pytest.mark.parametrize("model_id", models.MODEL_IDS)
 def test_shipped_model_scores_what_its_card_says_and_beats_the_seed_project(model_id, test_predictions):
     predictions, labels = test_predictions
@@ -31,6 +32,7 @@ def test_shipped_model_scores_what_its_card_says_and_beats_the_seed_project(mode
     assert accuracy > SEED_PROJECT[model_id] + 0.004
 
 
+@pytest.mark.slow  # all 10,000 test digits through both models
 @pytest.mark.parametrize("model_id", models.MODEL_IDS)
 def test_shipped_model_reaches_the_target_accuracy(model_id, test_predictions):
     predictions, labels = test_predictions
@@ -38,6 +40,7 @@ def test_shipped_model_reaches_the_target_accuracy(model_id, test_predictions):
     assert accuracy >= TARGETS[model_id], f"{model_id}: {accuracy:.4f} < {TARGETS[model_id]}"
 
 
+@pytest.mark.slow  # all 10,000 test digits through both models
 def test_ensemble_is_at_least_as_good_as_the_better_model(test_predictions):
     predictions, labels = test_predictions
     accuracy = {model: np.mean(predicted == labels) for model, predicted in predictions.items()}

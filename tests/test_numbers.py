@@ -22,16 +22,6 @@ from training.number_data import SPACINGS
 from training.number_suite import score, suite_numbers
 
 
-@pytest.fixture(scope="module")
-def engine(cnn_engine):
-    return cnn_engine
-
-
-@pytest.fixture(scope="module")
-def mnist_test(mnist_test_digits):
-    return mnist_test_digits
-
-
 def numbers(mnist_test, count: int, seed: int, touch: bool = False, most: int = 8, **options):
     images, labels = mnist_test
     rng = np.random.default_rng(seed)

@@ -11,21 +11,23 @@ COUNT = 100
 
 
 @pytest.fixture(scope="module")
-def photos(mnist_test_digits):
-    images, labels = mnist_test_digits
+def photos(mnist_test):
+    images, labels = mnist_test
     rng = np.random.default_rng(2026)
     return [lamp_photo(digit, rng).data for digit in images[:COUNT]], labels[:COUNT]
 
 
-def test_a_small_digit_photographed_under_a_lamp_is_read(cnn_engine, photos):
+@pytest.mark.slow  # renders and reads a photo per digit
+def test_a_small_digit_photographed_under_a_lamp_is_read(engine, photos):
     uploads, labels = photos
-    results = [cnn_engine.classify(data, "cnn") for data in uploads]
+    results = [engine.classify(data, "cnn") for data in uploads]
     right = np.mean([result.digit == label for result, label in zip(results, labels)])
     called_blank = sum(result.digit is None for result in results)
     assert right >= 0.97, f"{right:.1%} read right, {called_blank} called 'no digit'"
     assert called_blank == 0
 
 
+@pytest.mark.slow  # renders and reads a photo per digit
 def test_the_dark_corners_of_a_lamp_lit_photo_are_not_taken_for_ink(photos):
     from digits.preprocessing import prepare_upload
 

@@ -254,6 +254,7 @@ def installed(wheel, tmp_path_factory) -> Path:
     return venv
 
 
+@pytest.mark.slow  # builds and installs the wheel
 def test_wheel_carries_models_cards_and_reports(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for model in ("cnn", "vit"):
@@ -266,9 +267,11 @@ def test_wheel_carries_models_cards_and_reports(wheel):
     missing = [name for name in reports if name not in names]
     assert not missing, f"the wheel lacks {missing}"
     assert "digits/migrations/versions/0001_feedback.py" in names, "the wheel lacks the feedback store's migrations"
+    assert "digits/py.typed" in names, "the wheel lacks py.typed: users' type checkers would ignore the API's types"
     assert {"models/digit_scorer.json", "models/digit_scorer.py"} <= names, "the wheel lacks the digit scorer"
 
 
+@pytest.mark.slow  # builds and installs the wheel
 def test_installed_feedback_store_migrates_outside_the_repo(installed, tmp_path):
     env = {**outside_repo_env(installed), "DIGITS_DATA_DIR": str(tmp_path / "data")}
     result = run([installed / "bin" / "digits", "feedback", "stats", "--json"], cwd=tmp_path, env=env)
@@ -277,6 +280,7 @@ def test_installed_feedback_store_migrates_outside_the_repo(installed, tmp_path)
     assert (tmp_path / "data" / "feedback.sqlite3").is_file()
 
 
+@pytest.mark.slow  # builds and installs the wheel
 def test_installed_command_classifies_samples_outside_the_repo(installed, tmp_path):
     inbox = tmp_path / "inbox"
     shutil.copytree(SAMPLES, inbox)
@@ -298,6 +302,7 @@ def test_installed_command_classifies_samples_outside_the_repo(installed, tmp_pa
         assert answer["digit"] == true_digit(sample), f"{sample.name}: read as {answer['digit']}"
 
 
+@pytest.mark.slow  # builds and installs the wheel
 def test_installed_health_check_reads_the_servers_status_file(installed, tmp_path):
     status_file = tmp_path / "status.json"
     env = {**outside_repo_env(installed), "DIGITS_STATUS_FILE": str(status_file)}
@@ -334,6 +339,7 @@ SERVE_PATH_IMPORTS = (
 )
 
 
+@pytest.mark.slow  # builds and installs the wheel
 def test_serving_install_has_no_tensorflow_and_the_serve_path_runs_without_it(installed, tmp_path):
     env = outside_repo_env(installed)
     python = installed / "bin" / "python"
@@ -347,11 +353,13 @@ def test_serving_install_has_no_tensorflow_and_the_serve_path_runs_without_it(in
     assert len(served.stdout.splitlines()) == len(list(SAMPLES.iterdir())) + 1
 
 
+@pytest.mark.slow  # builds and installs the wheel
 def test_serving_install_is_small(installed):
     size = sum(path.stat().st_size for path in installed.rglob("*") if path.is_file() and not path.is_symlink())
     assert size < 500 * 2**20, f"the serving virtualenv takes {size / 2**20:.0f} MiB"
 
 
+@pytest.mark.slow  # builds and installs the wheel
 def test_serving_install_says_how_to_get_the_training_tools(installed, tmp_path):
     result = run([installed / "bin" / "digits", "export", "cnn"], cwd=tmp_path, env=outside_repo_env(installed))
     assert result.returncode == 2 and "pip install 'digit-classifier[train]'" in result.stderr, result

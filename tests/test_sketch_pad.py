@@ -1,32 +1,26 @@
 """The sketch pad on the classify page, in Anvil's runtime in Chromium, read by the real `digits serve`.
 
-Strokes of MNIST test digits (their skeletons traced, tests/digit_strokes.py) are drawn with the mouse
+Strokes of MNIST test digits (their skeletons traced, training/digit_strokes.py) are drawn with the mouse
 and with a finger on a touch screen, as a person draws; every reading goes through the same server
-functions as an upload. The run writes docs/sketch-pad.png.
+functions as an upload. The run takes docs/sketch-pad.png (`pytest --update-docs`).
 """
 
 import re
 
-import numpy as np
 import pytest
-from digit_strokes import skeleton_strokes
-from web_page import KEPT_CARDS, LIVE_CARD, REPO, SKETCH_CANVAS, card_facts, console_problems, draw_with_finger
-from web_page import draw_with_mouse, open_app, swipe, wait_until_still
+from training.digit_strokes import skeleton_strokes
+from harness.web_page import KEPT_CARDS, LIVE_CARD, SKETCH_CANVAS, card_facts, console_problems, draw_with_finger
+from harness.web_page import draw_with_mouse, open_app, swipe, wait_until_still
+from harness.web_page import screenshots_dir
 
-DOCS = REPO / "docs"
+DOCS = screenshots_dir()  # docs/ under `pytest --update-docs`, else outside the repository
 CONFIDENCE = re.compile(r"(\d{1,2}\.\d|>99\.9)% sure")
 SEVEN, TWO, ONE, FOUR = 0, 1, 2, 4  # MNIST test digits by index: what they are
 
 
-@pytest.fixture(scope="module")
-def mnist_test(mnist_path):
-    with np.load(mnist_path) as mnist:
-        return mnist["x_test"][:10].copy(), mnist["y_test"][:10].copy()
-
-
 @pytest.fixture
 def strokes(mnist_test):
-    images, labels = mnist_test
+    images, labels = mnist_test.first(10)
 
     def of(index):
         return skeleton_strokes(images[index]), str(labels[index])

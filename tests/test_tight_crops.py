@@ -2,6 +2,8 @@
 light or light on dark: read about as well as the same digits uncropped. The picture's own layout,
 not its border (which is mostly ink here), has to decide the background and the polarity."""
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -9,12 +11,8 @@ from PIL import Image
 from digits.preprocessing import prepare_upload
 from digits.preprocessing.decode import decode
 from digits.preprocessing.ink import find_ink
-from upload_files import enlarged, png
-
-
-def cropped_to_ink(digit: np.ndarray, side: int, light_on_dark: bool) -> bytes:
-    pixels = np.clip(enlarged(digit, side), 0, 255)
-    return png(pixels if light_on_dark else 255 - pixels)
+from training.figure_suites import cropped_to_ink
+from upload_files import png
 
 
 def accuracy(engine, uploads, labels) -> float:
@@ -22,24 +20,24 @@ def accuracy(engine, uploads, labels) -> float:
 
 
 @pytest.fixture(scope="module")
-def test_digits(mnist_test_digits):
-    images, labels = mnist_test_digits
-    return images[:500], labels[:500]
+def test_digits(mnist_test):
+    return mnist_test.first(500)
 
 
 @pytest.fixture(scope="module")
-def uncropped(cnn_engine, test_digits):
+def uncropped(engine, test_digits):
     images, labels = test_digits
-    return accuracy(cnn_engine, [png(255 - digit) for digit in images], labels)
+    return accuracy(engine, [png(255 - digit) for digit in images], labels)
 
 
 # A "1" cropped to its ink is mostly ink, with paper only in slivers beside it (at 16 px, 3 to 5 columns
 # wide): the picture's layout, not the share of ink, tells which side is the paper.
+@pytest.mark.slow  # 500 digits at each size, up to 400 px
 @pytest.mark.parametrize("side", [16, 28, 100, 400])
 @pytest.mark.parametrize("light_on_dark", [False, True], ids=["dark on light", "light on dark"])
-def test_digits_cropped_to_their_ink_read_as_well_as_uncropped(cnn_engine, test_digits, uncropped, side, light_on_dark):
+def test_digits_cropped_to_their_ink_read_as_well_as_uncropped(engine, test_digits, uncropped, side, light_on_dark):
     images, labels = test_digits
-    cropped = accuracy(cnn_engine, [cropped_to_ink(digit, side, light_on_dark) for digit in images], labels)
+    cropped = accuracy(engine, [cropped_to_ink(digit, side, light_on_dark) for digit in images], labels)
     assert cropped >= uncropped - 0.01, f"{cropped:.3f} cropped vs {uncropped:.3f} uncropped"
 
 
@@ -73,10 +71,10 @@ def binary_png(ink: np.ndarray, light_on_dark: bool) -> bytes:
 # A 1 stretched to fill its box is a solid slab, read wrongly about a quarter of the time (validation
 # digits: 96.1% overall, 1s 73%), so this holds the product's floor for any one kind of upload, 92%.
 @pytest.mark.parametrize("light_on_dark", [False, True], ids=["dark on light", "light on dark"])
-def test_binary_16px_scans_stretched_to_their_box_are_read(cnn_engine, test_digits, light_on_dark):
+def test_binary_16px_scans_stretched_to_their_box_are_read(engine, test_digits, light_on_dark):
     images, labels = test_digits
     scans = [binary_png(stretched_to_a_binary_box(digit), light_on_dark) for digit in images]
-    stretched = accuracy(cnn_engine, scans, labels)
+    stretched = accuracy(engine, scans, labels)
     assert stretched >= 0.92, f"{stretched:.3f} of 1-bit scans stretched to their box read right"
 
 
@@ -102,3 +100,14 @@ def test_a_1_bit_digit_away_from_the_edges_keeps_its_polarity(test_digits, light
     masks = [digit > 100 for digit in images[:200]]
     kept = [find_ink(decode(binary_png(mask, light_on_dark), "digit.png").pixels)[mask].mean() > 128 for mask in masks]
     assert all(kept)
+
+
+def test_the_tight_crops_suite_reads_each_form_from_the_command_line(mnist_path, capsys):
+    from digits.cli import main
+
+    assert main(["evaluate", "cnn", "--suite", "tight-crops", "--count", "30", "--split", "validation",
+                 "--data", str(mnist_path), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert (figures["suite"], figures["model"], figures["split"], figures["n"]) == ("tight-crops", "cnn", "validation", 30)
+    assert list(figures["accuracy"])[:2] == ["original", "uncropped"] and len(figures["accuracy"]) == 2 + 4 * 2
+    assert figures["accuracy"]["original"] >= 0.96 and figures["accuracy"]["uncropped"] >= 0.96

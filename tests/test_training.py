@@ -15,6 +15,7 @@ from training.data import DataError, load_mnist, make_dataset, validation_split
 from training.train import train
 
 
+@pytest.mark.slow  # trains
 @pytest.mark.parametrize("model_id", models.MODEL_IDS)
 def test_smoke_training_saves_a_model_that_reloads_and_predicts_identically(model_id, mnist_path, tmp_path):
     card = train(model_id, epochs=1, data=mnist_path, out=tmp_path, limit=512, log_dir=tmp_path / "runs",
@@ -154,6 +155,7 @@ def test_style_shift_augmentation_leaves_digits_the_shipped_model_still_reads(mn
         assert np.mean(read == y) > least, config
 
 
+@pytest.mark.slow  # trains
 @pytest.mark.parametrize("model_id", ["cnn", "vit"])
 def test_fine_tuning_starts_from_the_given_model_and_says_so(model_id, mnist_path, tmp_path):
     # In a fresh interpreter, as `digits train MODEL --init-from FILE` runs: loading the file must not
@@ -167,6 +169,9 @@ def test_fine_tuning_starts_from_the_given_model_and_says_so(model_id, mnist_pat
     shipped = models.load_card(model_id)
     assert card["init_from"]["file"] == f"{model_id}.keras"
     assert card["init_from"]["test_accuracy"] == shipped["test_accuracy"]
+    # the runs it started from travel with it: its report draws the whole training (training/report.py)
+    assert card["init_from"]["history"] == shipped["history"]
+    assert card["init_from"].get("init_from") == shipped.get("init_from")
     assert card["validation_accuracy"] > 0.95  # 256 images from scratch would not get near this
     assert card["epochs"] == len(card["history"]["val_accuracy"]) == 1
     assert card["train_config"]["augment"]["elastic_share"] > 0

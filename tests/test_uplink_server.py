@@ -1,13 +1,12 @@
 """The Uplink server end to end: real server processes, the real anvil-uplink client, a stand-in for Anvil.
 
 Each server runs as in production (`python -m uplink_server`), with ANVIL_UPLINK_URL pointing at a
-loopback stand-in for Anvil's endpoint (tests/anvil_stand_in.py). Loading TensorFlow and the models is
+loopback stand-in for Anvil's endpoint (harness/anvil_stand_in.py). Loading TensorFlow and the models is
 most of the time, so the three servers these tests need start together, once:
 - `server`: serves the trained models; most tests call it;
 - `stopping_server`: gets SIGTERM while a call is running;
 - `refused_server`: connects with a key Anvil does not know.
-The models are the trained ones in models/ once training has written their cards; before that (a
-checkout mid-training), an untrained but real CNN, and the tests that need a trained model say so.
+The models are the trained ones in models/; a missing one fails the tests (it would fail a deploy too).
 """
 
 import io
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from anvil_stand_in import AnvilStandIn, HeldMedia, MediaFile, RemoteError
+from harness.anvil_stand_in import AnvilStandIn, HeldMedia, MediaFile, RemoteError
 from PIL import Image
 
 from uplink_server import health
@@ -31,7 +30,7 @@ from uplink_server.settings import Settings, SettingsError
 REPO = Path(__file__).resolve().parents[1]
 KEY = "test-uplink-key-0123456789"
 FUNCTIONS = {"list_models", "classify_digit", "classify_digits", "compare_models", "model_report", "read_number",
-             "record_feedback", "feedback_summary"}
+             "record_feedback", "feedback_summary", "explain"}
 MAX_FILES_PER_CALL = 64  # digits.preprocessing.MAX_FILES_PER_CALL, without importing TensorFlow here
 MAX_FILE_BYTES, MAX_BYTES_PER_CALL = 10 * 2**20, 32 * 2**20  # its MAX_FILE_BYTES and MAX_BYTES_PER_CALL, likewise
 
@@ -100,19 +99,12 @@ class ServerProcess:
 
 
 def served_models(folder: Path) -> tuple[Path, tuple[str, ...], bool]:
-    """(models dir, model ids, trained?): the trained models, else an untrained CNN saved as a real file."""
+    """(models dir, model ids, trained?): the shipped models; a missing file fails, nothing stands in for it."""
     models_dir = REPO / "models"
-    trained = tuple(m for m in ("cnn", "vit") if (models_dir / f"{m}.json").exists()
-                    and (models_dir / f"{m}.tflite").exists())
-    if trained:
-        return models_dir, trained, True
-    import models
-    from training.export import convert
-
-    untrained = models.build_model("cnn")
-    untrained.save(folder / "cnn.keras")
-    models.litert_path("cnn", folder).write_bytes(convert(untrained))  # what the server runs
-    return folder, ("cnn",), False
+    missing = [path.name for m in ("cnn", "vit") for path in (models_dir / f"{m}.json", models_dir / f"{m}.tflite")
+               if not path.exists()]
+    assert not missing, f"models/ lacks {', '.join(missing)}: `digits train` and `digits export` write them"
+    return models_dir, ("cnn", "vit"), True
 
 
 @pytest.fixture(scope="module")
@@ -164,8 +156,7 @@ def test_list_models_describes_each_served_model(servers, anvil):
     for entry in listed:
         assert set(entry) == {"id", "name", "test_accuracy", "parameters", "description"}
         assert entry["name"] and entry["description"]
-        if servers["trained"]:
-            assert 0.9 < entry["test_accuracy"] <= 1 and entry["parameters"] > 1000
+        assert 0.9 < entry["test_accuracy"] <= 1 and entry["parameters"] > 1000
 
 
 def test_classify_digit_answers_for_a_handwritten_png(servers, anvil, digits):
@@ -184,8 +175,6 @@ def test_classify_digit_answers_for_a_handwritten_png(servers, anvil, digits):
 
 
 def test_classify_digit_recognises_each_digit(servers, anvil, digits):
-    if not servers["trained"]:
-        pytest.skip("needs the trained models (training has not written models/*.json yet)")
     for model in choices(servers):
         recognised = {d: anvil.call("classify_digit", png_file(png, f"{d}.png"), model=model)["digit"]
                       for d, png in digits.items()}
@@ -259,8 +248,7 @@ def test_a_csv_of_many_digits_gets_one_result_per_row(servers, anvil, mnist_path
     assert [(answer["file"], answer.get("row"), answer.get("label")) for answer in answers] == [
         *(("test.csv", row, int(label)) for row, label in enumerate(labels, start=1)), ("two.gif", None, None)]
     assert answers[4]["preview"].name == "test-row5-28x28.png" and decoded(answers[4]["preview"]).size == (224, 224)
-    if servers["trained"]:
-        assert sum(answer["digit"] == answer["label"] for answer in answers[:-1]) >= 39
+    assert sum(answer["digit"] == answer["label"] for answer in answers[:-1]) >= 39
 
 
 def test_read_number_gives_the_digits_left_to_right_with_boxes_and_previews(servers, anvil, mnist_path):
@@ -280,8 +268,7 @@ def test_read_number_gives_the_digits_left_to_right_with_boxes_and_previews(serv
         assert 20 + 90 * place <= left < right <= 104 + 90 * place and 20 <= top < bottom <= 104
         assert digit["preview"].name == f"number-digit{place + 1}-28x28.png"
         assert decoded(digit["preview"]).size == (224, 224)
-    if servers["trained"]:
-        assert answer["number"] == "".join(map(str, labels))
+    assert answer["number"] == "".join(map(str, labels))
     with pytest.raises(RemoteError, match="Please send an image file"):
         anvil.call("read_number", "2026")
 
@@ -300,8 +287,43 @@ def test_compare_models_answers_with_every_model(servers, anvil, digits):
     assert [result["model"] for result in answer["results"]] == list(servers["model_ids"])
     for result in answer["results"]:
         assert "preview" not in result and len(result["probabilities"]) == 10
-        if servers["trained"]:
-            assert result["digit"] == 4
+        assert result["digit"] == 4
+
+
+def test_explain_gives_the_map_for_a_result_by_its_id_and_each_model_of_a_comparison_its_own(servers, anvil, digits):
+    comparison = anvil.call("compare_models", png_file(digits[9], "nine.png"))
+    maps = []
+    for result in comparison["results"]:
+        explained = anvil.call("explain", result["result_id"])
+        assert set(explained) == {"model", "digit", "seen", "explanation"}
+        assert (explained["model"], explained["digit"]) == (result["model"], result["digit"])
+        seen, evidence = np.array(explained["seen"]), np.array(explained["explanation"])
+        assert seen.shape == evidence.shape == (28, 28) and np.all(evidence[seen == 0] == 0)
+        maps.append(evidence)
+    if len(maps) == 2:
+        assert not np.allclose(*maps)  # each model's own evidence
+
+
+@pytest.mark.parametrize("result_id, expected", [
+    ("not-a-result-id", "its id was not issued by this classifier"),
+    (None, "its id was not issued by this classifier"),
+    ("x" * 10_000, "its id was not issued by this classifier"),
+])
+def test_explain_with_a_bad_result_id_gets_a_readable_error(anvil, result_id, expected):
+    with pytest.raises(RemoteError) as raised:
+        anvil.call("explain", result_id)
+    assert raised.value.type == "digits.RequestError" and expected in raised.value.message
+    assert_readable(raised.value)
+
+
+def test_explain_says_there_is_nothing_to_explain_when_no_digit_was_found(anvil):
+    blank = io.BytesIO()
+    Image.new("L", (64, 64), 255).save(blank, format="PNG")
+    answer = anvil.call("classify_digit", png_file(blank.getvalue(), "blank.png"))
+    assert answer["digit"] is None
+    with pytest.raises(RemoteError) as raised:
+        anvil.call("explain", answer["result_id"])
+    assert "no digit to explain" in raised.value.message
 
 
 def write_report(reports_dir: Path, model: str, figure_files: list[str]) -> dict:

@@ -1,21 +1,16 @@
 """Several digits in one file on the web page, in Anvil's runtime in Chromium: a whole number read digit
-by digit (Read: Whole number), and a CSV of many MNIST digits, one card per row. The run writes
-docs/whole-number.png and docs/csv-rows.png."""
+by digit (Read: Whole number), and a CSV of many MNIST digits, one card per row. The run takes
+docs/whole-number.png and docs/csv-rows.png (written there under `pytest --update-docs`)."""
 
 import re
 
 import numpy as np
 import pytest
 from number_images import build_number, rendered
-from web_page import CARDS, REPO, card_facts, console_problems, open_app, wait_until_read, wait_until_still
+from harness.web_page import CARDS, card_facts, console_problems, open_app, wait_until_read, wait_until_still
+from harness.web_page import screenshots_dir
 
-DOCS = REPO / "docs"
-
-
-@pytest.fixture(scope="module")
-def mnist_test(mnist_path):
-    with np.load(mnist_path) as mnist:
-        return mnist["x_test"][:200].copy(), mnist["y_test"][:200].copy()
+DOCS = screenshots_dir()  # docs/ under `pytest --update-docs`, else outside the repository
 
 
 @pytest.fixture
@@ -36,7 +31,7 @@ def first_of_each(labels: np.ndarray, digits: str) -> list[int]:
 
 def year_2026(mnist_test, touching: bool):
     """2026 in MNIST test digits on paper; `touching`: a pair of neighbours joined (the first seed that joins)."""
-    images, labels = mnist_test
+    images, labels = mnist_test.first(200)
     chosen = first_of_each(labels, "2026")
     if not touching:
         return build_number(images[chosen], labels[chosen], np.random.default_rng(7))

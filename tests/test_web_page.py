@@ -1,21 +1,22 @@
 """The web page as people use it: Anvil's own client runtime in Chromium, through the real uplink server.
 
 Anvil's runtime (Skulpt, its component classes, its websocket client) runs anvil_app/ in Debian's
-Chromium, driven by Playwright; tests/anvil_app_server.py does the App Server's part and passes each
+Chromium, driven by Playwright; harness/anvil_app_server.py does the App Server's part and passes each
 call to `digits serve`, connected to the Uplink stand-in. Nothing of the app is replaced. The test run
-also writes the README's screenshots (docs/).
+also takes the README's screenshots (into docs/ under `pytest --update-docs`).
 """
 
 import re
 
 import pytest
 from client_code import load_client_module
-from web_page import CARDS, REPO, axe_violations, card_facts, console_problems, drop_files, open_app
-from web_page import missing_pieces, open_app_without_models, wait_until_read, wait_until_still
+from harness.web_page import CARDS, REPO, axe_violations, card_facts, console_problems, drop_files, open_app
+from harness.web_page import missing_pieces, open_app_without_models, wait_until_read, wait_until_still
+from harness.web_page import screenshots_dir
 
 presentation = load_client_module("presentation")
 SAMPLES = REPO / "samples"
-DOCS = REPO / "docs"
+DOCS = screenshots_dir()  # docs/ under `pytest --update-docs`, else outside the repository
 CONFIDENCE = re.compile(r"(\d{1,2}\.\d|>99\.9)% sure")
 NOT_CONNECTED = "The classifier is not connected"
 # The three kinds of file a person brings: a scan, a phone photo of a digit on paper, a 28x28 CSV.
@@ -81,11 +82,70 @@ def test_compare_both_shows_both_models_side_by_side(classify_page, uplink_stand
     choose_files(classify_page, ["seven-paper.png"])
     wait_until_read(classify_page)
     (card,) = cards(classify_page)
-    assert card["digit"] == "7" and card["traces"] == 2 and card["bars"] == 20
+    assert card["digit"] == "7" and card["traces"] == 2 and card["bars"] == 20  # the small bars, both models
     assert card["legend"] == names
+    classify_page.locator(CARDS).get_by_role("link", name="Show chart").click()
+    classify_page.locator(f"{CARDS} .js-plotly-plot .legendtext").nth(3).wait_for()
+    (card,) = cards(classify_page)
+    assert card["traces"] == 4 and card["bars"] == 40 and card["legend"] == names * 2  # and the full chart
+    classify_page.locator(CARDS).get_by_role("link", name="Why?").click()
+    maps = classify_page.locator(f"{CARDS} .js-plotly-plot .heatmaplayer .hm")
+    maps.nth(3).wait_for()  # each model: the image it saw, its evidence over it
+    assert maps.count() == 4
+    why = classify_page.locator(f"{CARDS} .anvil-role-text .label-text").filter(has_text="says 7").inner_text()
+    assert [line.split(" says ")[0] for line in why.splitlines()] == [f"The {name}" for name in names]
     confidence = classify_page.locator(f"{CARDS} .anvil-role-confidence .label-text").inner_text().splitlines()
     assert [line.split(": ")[0] for line in confidence] == names
     assert all(CONFIDENCE.fullmatch(line.split(": ")[1]) for line in confidence)
+
+
+CARD_HEIGHT = 260  # px at desktop width, chart folded: 20 results take a few screens, not twenty
+
+
+def open_why(page, card) -> str:
+    """Click a card's "Why?"; wait for its map over the image the model saw; return its line of words."""
+    card.get_by_role("link", name="Why?").click()
+    card.locator(".js-plotly-plot .heatmaplayer .hm").nth(1).wait_for()
+    words = card.locator(".anvil-role-text .label-text").filter(has_text=" says ")
+    words.wait_for()
+    wait_until_still(page)
+    return words.inner_text()
+
+
+def test_why_overlays_the_evidence_on_what_the_model_saw_and_cards_stay_compact(classify_page):
+    choose_files(classify_page, ["seven-paper.png", "four-photo.jpg", "nine.csv"])
+    wait_until_read(classify_page)
+    for card in classify_page.locator(CARDS).all():
+        assert card.bounding_box()["height"] <= CARD_HEIGHT, card_facts(card)
+        assert card.get_by_role("link", name="Show chart").is_visible()
+    nine = classify_page.locator(CARDS).filter(has_text="nine.csv")
+    assert nine.get_by_role("link", name="Why?").is_visible()
+    words = open_why(classify_page, nine)
+    assert words.startswith("The CNN says 9") and "closed loop at the top" in words
+    plot = nine.locator(".js-plotly-plot[role=img]").filter(has=classify_page.locator(".heatmaplayer"))
+    assert "The CNN says 9" in plot.get_attribute("aria-label")
+    assert nine.get_by_role("link", name="Hide why").is_visible()
+    assert console_problems(classify_page.console_messages) == []
+    assert our_violations(classify_page) == []
+    nine.scroll_into_view_if_needed()
+    nine.screenshot(path=DOCS / "why-desktop.png")
+    nine.get_by_role("link", name="Hide why").click()
+    assert not nine.locator(".heatmaplayer").is_visible()
+
+
+def test_why_on_a_phone_fits_the_screen(phone_page, uplink_server, app_server):
+    open_app(phone_page, app_server.url)
+    choose_files(phone_page, ["four-photo.jpg"])
+    wait_until_read(phone_page)
+    card = phone_page.locator(CARDS).filter(has_text="four-photo.jpg")
+    words = open_why(phone_page, card)
+    assert words.startswith("The CNN says 4")
+    width = phone_page.viewport_size["width"]
+    assert phone_page.evaluate("document.documentElement.scrollWidth") <= width
+    box = card.locator(".js-plotly-plot").filter(has=phone_page.locator(".heatmaplayer")).bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    card.scroll_into_view_if_needed()
+    card.screenshot(path=DOCS / "why-phone.png")
 
 
 def test_a_broken_file_gets_a_red_card_and_the_others_are_read(classify_page, tmp_path):
@@ -177,10 +237,11 @@ def test_on_a_phone_nothing_is_wider_than_the_screen(phone_page, uplink_server, 
     for card in phone_page.locator(CARDS).all():
         box = card.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= width
-    # The cards land below the sketch pad, out of sight on a phone: the page scrolls to the first.
+    # The cards land below the sketch pad, out of sight on a phone: the page scrolls to the first (as far
+    # as the page goes: compact cards near its end may stay in the lower half, wholly in sight).
     phone_page.wait_for_function("""selector => {
-        const top = document.querySelector(selector).getBoundingClientRect().top;
-        return top >= 0 && top < window.innerHeight / 2;
+        const box = document.querySelector(selector).getBoundingClientRect();
+        return box.top >= 0 && (box.top < window.innerHeight / 2 || box.bottom <= window.innerHeight);
     }""", arg=CARDS)
     wait_until_still(phone_page)
     phone_page.screenshot(path=DOCS / "classify-phone.png")

@@ -18,7 +18,7 @@ import numpy as np
 
 import models
 from digits.engine import UnknownModelError
-from models.reports import ReportError, load_report  # noqa: F401  (read where the server reads them)
+from digits.reports import ReportError, load_report  # noqa: F401  (read where the server reads them)
 from training.evaluate import Evaluation, StyleShiftEvaluation, evaluate, evaluate_style_shift, load_test_images
 from training.style_shift import load_suite
 
@@ -190,17 +190,70 @@ def best_epoch(card: dict) -> int:
     return card.get("best_epoch") or int(np.argmax(card["history"]["val_accuracy"])) + 1
 
 
-def plot_curves(history: dict, path: Path, best_epoch: int) -> None:
+@dataclass(frozen=True)
+class TrainingRun:
+    """One run of a model's training: from scratch, or a fine-tune of the run before it."""
+
+    epochs: int
+    history: dict | None  # per-epoch figures; None where that run's card was not kept
+    validation_accuracy: float | None
+    fine_tune: bool
+
+
+def training_runs(card: dict) -> list[TrainingRun]:
+    """The runs that made the model, oldest first: a fine-tuned card's `init_from` (and its own, in turn)
+    carries the runs it started from."""
+    runs, step = [], card
+    while step is not None:
+        history = step.get("history") or None
+        runs.append(TrainingRun(epochs=step.get("epochs") or len((history or {}).get("val_accuracy", [])),
+                                history=history, validation_accuracy=step.get("validation_accuracy"),
+                                fine_tune="init_from" in step))
+        step = step.get("init_from")
+    return runs[::-1]
+
+
+def whole_history(card: dict) -> tuple[dict, list[int], int]:
+    """The runs' histories joined end to end: (history with None for epochs no card recorded, the epoch
+    (from 1) each fine-tune started at, the kept epoch of the last run counted over the whole)."""
+    runs = training_runs(card)
+    metrics = list(card["history"])
+    joined = {metric: [] for metric in metrics}
+    starts = []
+    for run in runs:
+        if run.fine_tune:
+            starts.append(len(joined[metrics[0]]) + 1)
+        for metric in metrics:
+            values = (run.history or {}).get(metric)
+            joined[metric] += list(values) if values is not None and len(values) == run.epochs else [None] * run.epochs
+        if run.history is None and run.validation_accuracy is not None:  # its final figure, at least
+            joined["val_accuracy"][-1] = run.validation_accuracy
+    return joined, starts, len(joined[metrics[0]]) - runs[-1].epochs + best_epoch(card)
+
+
+def plot_whole_curves(card: dict, path: Path) -> None:
+    """plot_curves over the model's whole training, each fine-tune's start marked."""
+    history, starts, kept = whole_history(card)
+    plot_curves(history, path, kept, fine_tune_starts=starts)
+
+
+def plot_curves(history: dict, path: Path, best_epoch: int, fine_tune_starts: tuple[int, ...] = ()) -> None:
     """Accuracy (logit scale, so 99% and 99.5% are apart) and loss per epoch, training and validation
-    (and the style-shift suite, where the card has it)."""
+    (and the style-shift suite, where the card has it); a dotted line where each fine-tune started.
+    None in a history is an epoch no card recorded: the line breaks there."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
+    history = {metric: np.array([np.nan if v is None else v for v in values], float)
+               for metric, values in history.items()}
     figure = _new_figure(8, 3.2)
     accuracy_axes, loss_axes = figure.subplots(1, 2)
     epochs = np.arange(1, len(history["val_accuracy"]) + 1)
     for axes, metric, label in ((accuracy_axes, "accuracy", "Accuracy"), (loss_axes, "loss", "Loss")):
         axes.plot(epochs, history[metric], "o-", markersize=3, label="training (augmented)")
         axes.plot(epochs, history[f"val_{metric}"], "s-", markersize=3, label="validation")
+        for number, start in enumerate(fine_tune_starts):
+            axes.axvline(start - 0.5, color="tab:purple", linestyle=":", linewidth=1,
+                         label="fine-tune starts" if number == 0 else None)
         axes.axvline(best_epoch, color="grey", linestyle="--", linewidth=1, label=f"best epoch ({best_epoch})")
         axes.set(title=label, xlabel="epoch")
         axes.grid(alpha=0.3)
@@ -209,6 +262,7 @@ def plot_curves(history: dict, path: Path, best_epoch: int) -> None:
         accuracy_axes.plot(epochs, history["style_shift_accuracy"], "^-", markersize=3, label="style-shift suite")
     accuracies = np.clip([*history["accuracy"], *history["val_accuracy"], *history.get("style_shift_accuracy", [])],
                          1e-4, 1 - 1e-4)
+    accuracies = accuracies[~np.isnan(accuracies)]
     accuracy_axes.set_yscale("logit")
     accuracy_axes.set_ylim(accuracies.min() * 0.9, 1 - (1 - accuracies.max()) * 0.7)
     accuracy_axes.yaxis.set_major_locator(FixedLocator(ACCURACY_TICKS))
@@ -372,14 +426,14 @@ def write_report(model: str, out_dir: str | os.PathLike | None = None, data=None
 def _draw_figures(out: Path, card: dict, evaluation: Evaluation, images: np.ndarray, confusion: np.ndarray,
                   scores: list[ClassScores], pairs: list[ConfusedPair]) -> list[ReportFigure]:
     history = card["history"]
-    epochs = len(history["val_accuracy"])
     best = best_epoch(card) - 1
     labels, predictions, confidences = evaluation.labels, evaluation.predictions, evaluation.confidences
     n, errors = evaluation.n, evaluation.errors
     worst = min(scores, key=lambda s: (min(s.precision, s.recall), s.digit))
     worst_measure = "recall" if worst.recall <= worst.precision else "precision"
 
-    plot_curves(history, out / "curves.png", best + 1)
+    plot_whole_curves(card, out / "curves.png")
+    runs = training_runs(card)
     plot_confusion(confusion, out / "confusion.png")
     plot_per_class(scores, out / "per_class.png")
     plot_confused_pairs(pairs, out / "confused_pairs.png")
@@ -395,10 +449,7 @@ def _draw_figures(out: Path, card: dict, evaluation: Evaluation, images: np.ndar
     pairs_caption = (f"The mistakes that happen most often; the commonest is {pairs[0].true} read as "
                      f"{pairs[0].predicted} ({_times(pairs[0].count)})." if pairs else "The model made no mistakes.")
     return [
-        ReportFigure("curves.png", "Training curves",
-                     f"Accuracy and loss after each of the {epochs} training epochs, on the (augmented) training "
-                     f"images and on held-out validation images; the dashed line marks epoch {best + 1} "
-                     f"(validation {history['val_accuracy'][best]:.2%}), whose weights were kept."),
+        ReportFigure("curves.png", "Training curves", _curves_caption(runs, best, history)),
         ReportFigure("confusion.png", "Confusion matrix",
                      f"How often each true digit (row) was read as each digit (column) on {n:,} test images: "
                      f"the grey diagonal holds the {n - errors:,} correct answers, the red cells the "
@@ -414,6 +465,22 @@ def _draw_figures(out: Path, card: dict, evaluation: Evaluation, images: np.ndar
                      f"A random sample of {len(sample)} of the {n - errors:,} test digits the model read correctly, "
                      "with its confidence, for comparison with the mistakes."),
     ]
+
+
+def _curves_caption(runs: list[TrainingRun], best: int, history: dict) -> str:
+    kept = f"(validation {history['val_accuracy'][best]:.2%}), whose weights were kept."
+    total = sum(run.epochs for run in runs)
+    if len(runs) == 1:
+        return (f"Accuracy and loss after each of the {total} training epochs, on the (augmented) training "
+                f"images and on held-out validation images; the dashed line marks epoch {best + 1} {kept}")
+    tunes = [run.epochs for run in runs[1:]]
+    unrecorded = sum(run.epochs for run in runs if run.history is None)
+    gap = (f" The {unrecorded} epochs of a fine-tune whose card was not kept show only its final validation "
+           "accuracy." if unrecorded else "")
+    return (f"The whole training, {total} epochs: {runs[0].epochs} from scratch, then {len(tunes)} fine-tunes "
+            f"of {' + '.join(map(str, tunes))} epochs (dotted lines), accuracy and loss on the (augmented) "
+            f"training images and on held-out validation images; the dashed line marks epoch "
+            f"{total - runs[-1].epochs + best + 1} overall, epoch {best + 1} of the last fine-tune {kept}{gap}")
 
 
 def _style_shift_finding(shifted: StyleShiftEvaluation) -> str:

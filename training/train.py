@@ -1,17 +1,16 @@
 """Train one model on MNIST and write `<model>.keras`, its LiteRT export `<model>.tflite` and its model
 card `<model>.json`.
 
-    python -m training.train cnn --epochs 18 --data ../shared/data/mnist.npz
+    digits train cnn --epochs 18 --data ../shared/data/mnist.npz
 
-(the same as `digits train cnn ...`). After each epoch the model also reads the style-shift suite
-(training/style_shift.py: validation digits in styles MNIST rarely has); the epoch with the best
+(digits/cli.py is this module's door; nothing here imports it). After each epoch the model also reads
+the style-shift suite (training/style_shift.py: validation digits in styles MNIST rarely has); the epoch with the best
 validation + suite accuracy is kept. The test set is only read once, at the end, for the figure on
 the card.
 """
 
 import json
 import os
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -65,7 +64,9 @@ def fine_tuned_from(path: str | Path) -> dict:
     """What a fine-tuned model started from: the file, and its card's figures if it has one beside it."""
     card_file = Path(path).with_suffix(".json")
     card = json.loads(card_file.read_text()) if card_file.is_file() else {}
-    keep = ("test_accuracy", "validation_accuracy", "epochs", "training_seconds", "command")
+    # Its history and what it was fine-tuned from in turn: the report draws a model's whole training.
+    keep = ("test_accuracy", "validation_accuracy", "epochs", "training_seconds", "command", "best_epoch",
+            "history", "init_from")
     return {"file": Path(path).name, **{key: card[key] for key in keep if key in card}}
 
 
@@ -152,7 +153,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
         "tensorflow_version": tf.__version__,
         "keras_version": keras.__version__,
         "file_bytes": model_file.stat().st_size,
-        "command": command or " ".join(["python -m training.train", *sys.argv[1:]]),
+        "command": command or f"train({model_id!r}) from Python",
         "model_config": models.ARCHITECTURES[model_id][1]().__dict__,
         "train_config": config.to_dict(),
         "history": history,
@@ -162,8 +163,3 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     models.card_path(model_id, out).write_text(json.dumps(card, indent=2) + "\n")
     return card
 
-
-if __name__ == "__main__":
-    from digits.cli import main
-
-    sys.exit(main(["train", *sys.argv[1:]]))

@@ -5,8 +5,10 @@ digits.feedback_store.
 """
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import models
@@ -17,6 +19,11 @@ from uplink_server.result_tokens import ResultSigner
 
 NOT_SAVED = "Your answer could not be saved just now; please try again."
 SUMMARY_UNAVAILABLE = "What people corrected cannot be loaded just now; please try again later."
+ANSWERS_PER_CALLER_PER_DAY = 100  # a person checking a folder of digits, twice over
+MAX_ROWS = 1_000_000  # about 1 GB of store: past it, nothing more is saved until someone makes room
+ENOUGH_TODAY = ("Thank you: you have sent as many answers as we take from one visitor in a day; "
+                "please come back tomorrow.")
+STORE_FULL = "Thank you: the answers store is full just now, so yours was not saved."
 
 
 class FeedbackNotSaved(Exception):
@@ -49,20 +56,34 @@ class FeedbackDesk:
         return self.signer.sign(result.model, self.checksums.get(result.model, ""), result.digit,
                                 result.probabilities, result.pixels)
 
-    def record(self, result_id, digit) -> Recorded:
+    def record(self, result_id, digit, caller: str | None = None) -> Recorded:
+        """Save a person's answer; `caller` is what the Uplink told of them (uplink_server.limits),
+        kept only as a keyed hash, to cap the answers one visitor saves in a day (None: nothing was
+        told, a call from this machine: no cap)."""
         digit = checked_digit(digit)
         result = self.signer.verify(result_id)
+        who = None if caller is None else self.caller_hash(caller)
         try:
+            if who and self.store.count(who, datetime.now(timezone.utc) - timedelta(days=1)) >= ANSWERS_PER_CALLER_PER_DAY:
+                raise InputError(ENOUGH_TODAY)
+            if self.store.count() >= MAX_ROWS:
+                raise InputError(STORE_FULL)
             self.store.add(Feedback(result_key=result.key, model=result.model, model_sha256=result.model_sha256,
                                     predicted=result.digit, probabilities=result.probabilities, digit=digit,
-                                    pixels=result.pixels))
+                                    pixels=result.pixels, caller=who))
         except StoreError as error:
             raise FeedbackNotSaved(NOT_SAVED) from error
         return Recorded(result.model, result.digit, digit)
 
+    def caller_hash(self, caller: str) -> str:
+        """The caller as the store keeps it: a keyed hash (the key is the signer's secret)."""
+        key = self.signer.secret_for("feedback caller")
+        return hmac.new(key, caller.encode(), hashlib.sha256).hexdigest()[:32]
+
     def summary(self, model: str) -> dict:
+        """What the public page shows: each visitor counted once, however many answers they gave."""
         try:
-            return {"model": model, **self.store.summary(model).to_dict()}
+            return {"model": model, **self.store.summary(model, by_caller=True).to_dict()}
         except StoreError as error:
             raise FeedbackNotSaved(SUMMARY_UNAVAILABLE) from error
 

@@ -1,9 +1,11 @@
-"""The functions the Anvil page calls over the Uplink: thin doors onto the Engine.
+"""The functions the Anvil page calls over the Uplink: thin doors onto the Python API (digits/reader.py).
 
 The page is public, so every argument is checked. When a call fails, the caller gets one of two errors:
 - RequestError: the request cannot be served (not an image, an unknown model, too many files); the
   message says what to fix;
 - ServerError: something unexpected; the message is generic, the traceback goes to the server log only.
+  Also: the server is busy, this caller sends too much (uplink_server/limits.py admits each call
+  first), or it is restarting; the message says to try again.
 Each call writes one JSON log line: function, model, number of files, latency, outcome.
 """
 
@@ -16,19 +18,27 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 import anvil
+import anvil._serialise
 import anvil.server
 
 import models
 from digits.engine import MODEL_CHOICES, Classification, Engine
-from digits.numbers import read_number as read_number_in
-from digits.preprocessing import InputError, check_call_size, check_file_count
-from models.reports import ReportError, load_report
+from digits.explain import explanation_fields
+from digits.preprocessing import MAX_FILES_PER_CALL, InputError, check_call_size, check_file_count
+from digits.preprocessing.budget import DecodingStopped
+from digits.preprocessing.errors import describe_file
+from digits.reader import Reader
+from digits.reports import ReportError, load_report
 from uplink_server.feedback import FeedbackDesk, FeedbackNotSaved
 from uplink_server.inflight import InFlightCalls
+from uplink_server.limits import Admission, Refused, current_caller
+from uplink_server.result_tokens import TokenError
 
 log = logging.getLogger("uplink_server.calls")
 
 LONGEST_NAME_SHOWN = 60  # characters of a file name repeated in a message
+MAX_RESULT_IDS_PER_CALL = 64  # as many as the files of one call
+RESTARTING = "The server is restarting; please try again in a moment."
 REPORT_FIELDS = ("model", "name", "test_accuracy", "validation_accuracy", "parameters", "epochs",
                  "training_minutes", "fine_tuned", "confused_pairs", "per_class")  # what model_report sends, with "figures"
 
@@ -71,15 +81,19 @@ class _Service:
     reports_dir: Path
     calls: InFlightCalls
     feedback: FeedbackDesk
+    admission: Admission
+    reader: Reader  # the API onto `engine`: every call goes through it
 
 
 _service: _Service | None = None  # set by attach() once the models are loaded
 
 
-def attach(engine: Engine, reports_dir: Path, calls: InFlightCalls | None = None, *, feedback: FeedbackDesk) -> None:
+def attach(engine: Engine, reports_dir: Path, calls: InFlightCalls | None = None, *, feedback: FeedbackDesk,
+           admission: Admission | None = None) -> None:
     """Give the functions their engine; until then, and after `calls` closes, they answer "unavailable"."""
     global _service
-    _service = _Service(engine, Path(reports_dir), calls or InFlightCalls(), feedback)
+    _service = _Service(engine, Path(reports_dir), calls or InFlightCalls(), feedback, admission or Admission(),
+                        Reader(engine.model_ids[0], engine=engine))
 
 
 class _NotServingError(Exception):
@@ -104,15 +118,20 @@ def _door(activity: str):
             try:
                 arguments = _bind(signature, function.__name__, args, kwargs)
                 line.update(_log_fields(arguments))
-                if _service is None or not _service.calls.enter():
+                if _service is None or not _service.calls.enter(_call_id()):
                     raise _NotServingError
-                return function(**arguments)
+                upload_bytes, units = _upload_size(arguments)
+                with _service.admission.admit(current_caller(), upload_bytes, units):
+                    return function(**arguments)
+            except Refused as error:  # busy, or this caller sends too much: try again later
+                outcome = "refused"
+                raise ServerError(str(error)) from None
             except InputError as error:
                 outcome = "rejected"
                 raise RequestError(str(error)) from None
-            except _NotServingError:
+            except (_NotServingError, DecodingStopped):  # stopping, or stopped while this call waited its turn
                 outcome = "unavailable"
-                raise ServerError("The server is restarting; please try again in a moment.") from None
+                raise ServerError(RESTARTING) from None
             except FeedbackNotSaved as error:  # the store is down or full: say so, and log why
                 outcome = "store unavailable"
                 line["detail"] = str(error.__cause__)
@@ -141,7 +160,7 @@ def list_models() -> list[dict]:
 @_door("classifying {file}")
 def classify_digit(file, model="cnn") -> dict:
     file, model = _checked_media(file), _checked_model(model)
-    return _with_preview(_service.engine.classify(file.get_bytes(), model, _name(file)))
+    return _with_preview(_service.reader.classify(_contents(file), model=model, name=_name(file)))
 
 
 @anvil.server.callable
@@ -149,11 +168,15 @@ def classify_digit(file, model="cnn") -> dict:
 def classify_digits(files, model="cnn") -> list[dict]:
     """One result per file, and one per row of a CSV of many digits (each with its "row" and "label")."""
     files, model = _checked_media_list(files), _checked_model(model)
-    uploads = [(_name(file), file.get_bytes()) for file in files]
-    check_call_size([len(data) if isinstance(data, (bytes, bytearray)) else 0 for _, data in uploads])
-    results = _service.engine.classify_batch(uploads, model)
-    return [_with_preview(result) if isinstance(result, Classification) else result.to_dict()
-            for result in results]
+    uploads = [(_name(file), _contents(file)) for file in files]
+    check_call_size([len(data) for _, data in uploads])
+    results = _service.reader.classify_many([data for _, data in uploads], model=model,
+                                            names=[name for name, _ in uploads])
+    # Result ids for the first MAX_RESULT_IDS_PER_CALL answers only: a CSV of 2,000 rows must not hand
+    # one caller 2,000 tickets to the feedback store. Past them, the page offers no feedback.
+    return [(_with_preview(result, with_id=number < MAX_RESULT_IDS_PER_CALL)
+             if isinstance(result, Classification) else result.to_dict())
+            for number, result in enumerate(results)]
 
 
 @anvil.server.callable
@@ -161,7 +184,7 @@ def classify_digits(files, model="cnn") -> list[dict]:
 def read_number(file, model="cnn") -> dict:
     """The digits left to right, each with its box in the upload's pixels and its 28x28 preview; the number."""
     file, model = _checked_media(file), _checked_model(model)
-    reading = read_number_in(_service.engine, file.get_bytes(), model, _name(file))
+    reading = _service.reader.read_number(_contents(file), model=model, name=_name(file))
     stem = PurePath(reading.file).stem if reading.file else "upload"
     digits = [{**digit.to_dict(), "preview": anvil.BlobMedia("image/png", digit.preview_png(),
                                                              name=f"{stem}-digit{number}-28x28.png")}
@@ -173,16 +196,26 @@ def read_number(file, model="cnn") -> dict:
 @_door("comparing the models on {file}")
 def compare_models(file) -> dict:
     file = _checked_media(file)
-    results = _service.engine.compare(file.get_bytes(), _name(file))
+    results = list(_service.reader.compare(_contents(file), name=_name(file)))
     return {"file": _name(file), "preview": _preview(results[0]), "warnings": list(results[0].warnings),
             "results": [_with_result_id(result) for result in results]}
+
+
+@anvil.server.callable
+@_door("working out why the model answered")
+def explain(result_id) -> dict:
+    """The evidence map for a result the page was given (by its result_id, which carries the 28x28 image
+    the model saw): {"model", "digit", "seen", "explanation"}, computed now, by the model that answered."""
+    result = _explainable(result_id)
+    evidence = _service.reader.explain(result.pixels, result.digit, model=result.model)
+    return {"model": result.model, "digit": result.digit, **explanation_fields(result.pixels, evidence)}
 
 
 @anvil.server.callable
 @_door("saving your answer")
 def record_feedback(result_id, digit) -> dict:
     """A person says which digit a result really was (the model's answer or another)."""
-    return _service.feedback.record(result_id, digit).to_dict()
+    return _service.feedback.record(result_id, digit, current_caller().identity).to_dict()
 
 
 @anvil.server.callable
@@ -213,8 +246,9 @@ def _model_entry(model_id: str) -> dict:
             "description": card.get("description", models.DESCRIPTIONS.get(model_id, ""))}
 
 
-def _with_preview(result: Classification) -> dict:
-    return {**_with_result_id(result), "preview": _preview(result)}
+def _with_preview(result: Classification, with_id: bool = True) -> dict:
+    answer = _with_result_id(result) if with_id else {**result.to_dict(), "result_id": None}
+    return {**answer, "preview": _preview(result)}
 
 
 def _with_result_id(result: Classification) -> dict:
@@ -225,6 +259,26 @@ def _preview(result: Classification):
     stem = PurePath(result.file).stem if result.file else "upload"
     stem = stem if result.row is None else f"{stem}-row{result.row}"
     return anvil.BlobMedia("image/png", result.preview_png(), name=f"{stem}-28x28.png")
+
+
+EXPLAIN_NOT_OURS = ("This result cannot be explained: its id was not issued by this classifier. "
+                    "Please classify the file again.")
+
+
+def _explainable(result_id):
+    """The signed result behind a result_id, if its answer can be explained here and now."""
+    try:
+        result = _service.feedback.signer.verify(result_id, now=0)  # expiry checked below, in its own words
+    except TokenError:
+        raise InputError(EXPLAIN_NOT_OURS) from None
+    if result.expires_at < time.time():
+        raise InputError("This result is too old to explain; please classify the file again.")
+    if result.digit is None:
+        raise InputError("This result has no digit to explain: the model found none in the file.")
+    if result.model not in _service.engine.choices or \
+            result.model_sha256 != _service.feedback.checksums.get(result.model, ""):
+        raise InputError("The model that gave this result has changed since; please classify the file again.")
+    return result
 
 
 # --- checking what the page sent ---
@@ -261,6 +315,14 @@ def _checked_model(model) -> str:
     return _service.engine.check_model(model)
 
 
+def _contents(file) -> bytes:
+    """The file's bytes; never anything else, which the Reader would take for a path to open."""
+    data = file.get_bytes()
+    if not isinstance(data, (bytes, bytearray)):
+        raise InputError(f"{describe_file(_name(file))} did not arrive as file contents.")
+    return data
+
+
 def _name(file) -> str | None:
     name = file.name
     return name if isinstance(name, str) and name else None
@@ -284,6 +346,41 @@ def _describe(value) -> str:
     if isinstance(value, str) and value in MODEL_CHOICES:
         return f"the {value} model"
     return "your request"
+
+
+def _call_id() -> str | None:
+    """The id Anvil gave the call this thread answers (anvil-uplink's call state: not public API), so
+    that a stopping server can answer a call still running at its deadline (main.py)."""
+    import anvil._threaded_server
+
+    call_id = getattr(anvil._threaded_server.call_info, "call_id", None)
+    return call_id if isinstance(call_id, str) else None
+
+
+def answer_restarting(call_id: str) -> None:
+    """Send a running call the "restarting" error now, as its function would have raised it; the
+    function's own answer, if it comes later, finds the call answered."""
+    import anvil._threaded_server
+
+    anvil._threaded_server.send_reqresp({"id": call_id, "error": {
+        "type": ServerError.registered_type_name, "message": RESTARTING, "trace": []}})
+
+
+def _upload_size(arguments: dict) -> tuple[int, int]:
+    """(bytes of the files the call carries, what it costs against its caller's limits: one per file)."""
+    files = arguments.get("files", [arguments["file"]] if "file" in arguments else [])
+    files = list(files[:MAX_FILES_PER_CALL + 1]) if isinstance(files, (list, tuple)) else []  # more: refused later
+    return sum(_media_bytes(file) for file in files), max(1, len(files))
+
+
+def _media_bytes(file) -> int:
+    """A file's size, if it is here already (a file passed by reference is fetched later, and counted 0)."""
+    if isinstance(file, anvil._serialise.StreamingMedia):
+        try:
+            return len(file.get_bytes())
+        except Exception:  # it failed to arrive: the function says so
+            return 0
+    return 0
 
 
 def _log_fields(arguments: dict) -> dict:

@@ -17,15 +17,15 @@ QUIET_S = 0.5  # a stop waits until no call has arrived for this long
 class InFlightCalls:
     def __init__(self):
         self._lock = threading.Lock()
-        self._threads: set[threading.Thread] = set()
+        self._threads: dict[threading.Thread, str | None] = {}  # each call's thread, and the call's id
         self._closed = False
         self._last_arrival = time.monotonic()
 
-    def enter(self) -> bool:
+    def enter(self, call_id: str | None = None) -> bool:
         """Note that the current thread is answering a call; False once closed (the server is stopping)."""
         with self._lock:
-            self._threads = {thread for thread in self._threads if thread.is_alive()}
-            self._threads.add(threading.current_thread())
+            self._threads = {thread: id_ for thread, id_ in self._threads.items() if thread.is_alive()}
+            self._threads[threading.current_thread()] = call_id
             self._last_arrival = time.monotonic()
             return not self._closed
 
@@ -38,6 +38,11 @@ class InFlightCalls:
         with self._lock:
             self._closed = True
             return sum(thread.is_alive() for thread in self._threads)
+
+    def running_call_ids(self) -> list[str]:
+        """The ids of the calls still running (those that gave one)."""
+        with self._lock:
+            return [id_ for thread, id_ in self._threads.items() if thread.is_alive() and id_ is not None]
 
     def wait(self, timeout_s: float, quiet_s: float = QUIET_S) -> int:
         """Wait up to `timeout_s` for every call to answer and none to arrive for `quiet_s`;

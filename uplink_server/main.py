@@ -4,18 +4,26 @@ The life of a server process:
 1. load and warm up the models (the status file says "loading models");
 2. open the feedback store (bringing its schema up to date); if it is down, serve all the same: only
    feedback waits for it;
-3. connect, retrying until Anvil answers; after that anvil-uplink reconnects by itself whenever the
-   connection drops, and registers the functions again. If Anvil refuses the key, exit 2 at once
-   with one log line saying so (a wrong key does not fix itself);
+3. connect, retrying with growing waits until Anvil answers; an attempt that gets no answer within
+   CONNECT_TIMEOUT_S (an endpoint that takes the connection and says nothing) is cut off and tried
+   again. After that anvil-uplink reconnects by itself whenever the connection drops, and registers
+   the functions again. If Anvil refuses the key, exit 2 at once with one log line saying so (a wrong
+   key does not fix itself);
 4. every STATUS_INTERVAL_S, rewrite the status file that `digits health` reads;
 5. on SIGTERM/SIGINT: turn new calls away with "restarting, try again", let the running ones finish
-   and answer (up to SHUTDOWN_GRACE_S, until no call has arrived for a moment), disconnect, exit 0.
+   and answer (up to SHUTDOWN_GRACE_S, until no call has arrived for a moment); calls still waiting
+   for their turn to decode STOP_WAITING_S before that are answered "restarting, try again" too, and
+   so are calls still running when the grace ends.
+   Then disconnect, exit 0. Whatever state the process is in (loading the models, connecting, a
+   disconnect that hangs), it has ended EXIT_DEADLINE_S after the signal: under the 10 s a container
+   runtime gives between SIGTERM and SIGKILL.
 Several processes may serve the same app at once; Anvil spreads the calls over all of them.
 """
 
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -25,10 +33,14 @@ import anvil.server
 
 from uplink_server.health import STATUS_INTERVAL_S, ServerStatus, write_status
 from uplink_server.inflight import InFlightCalls
-from uplink_server.logs import configure_logging
+from uplink_server.logs import capture_output
 from uplink_server.settings import Settings, SettingsError
 
 SHUTDOWN_GRACE_S = 8.0  # under the 10 s a container runtime gives between SIGTERM and SIGKILL
+STOP_WAITING_S = 1.5  # this long before the grace ends, calls still waiting to decode are answered
+EXIT_DEADLINE_S = 9.5  # the process ends this long after the signal, whatever it was doing
+DISCONNECT_TIMEOUT_S = 1.0
+CONNECT_TIMEOUT_S = 15.0  # an attempt to connect (TCP, WebSocket handshake, Anvil's answer) gets this long
 MAX_RETRY_DELAY_S = 30.0
 
 log = logging.getLogger("uplink_server")
@@ -54,29 +66,47 @@ def serve_from_environment() -> int:
 
 
 def serve(settings: Settings) -> int:
-    configure_logging(settings.log_level)
+    capture_output(settings.log_level)
+    sys.setswitchinterval(0.001)  # threads take turns every 1 ms, not 5: a small call waits less behind heavy ones
     stop = threading.Event()
+
+    def on_signal(number, frame):
+        if not stop.is_set():
+            stop.set()
+            deadline = threading.Timer(EXIT_DEADLINE_S, _exit_now)
+            deadline.daemon = True
+            deadline.start()
+
     for signal_number in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signal_number, lambda number, frame: stop.set())
+        signal.signal(signal_number, on_signal)
     calls = InFlightCalls()
     status = _StatusWriter(settings.status_file, calls)
     status.write("loading models")
 
     # The models load here rather than at import, so that a settings error is reported at once.
     import models
+    from digits.preprocessing.decode import DECODE_BUDGET
     from uplink_server import functions
     from uplink_server.feedback import FeedbackDesk, model_checksums
+    from uplink_server.limits import Admission
     from uplink_server.result_tokens import ResultSigner
 
     models_dir = settings.models_dir or models.MODELS_DIR
     engine = _load_engine(models_dir, settings.model_ids or models.MODEL_IDS)
+    if stop.is_set():  # a signal while the models loaded
+        if engine is not None:
+            engine.close()
+        status.write("stopped")
+        return 0
     if engine is None:
         status.write("stopped")
         return 1
     store = _open_store(settings)
     feedback = FeedbackDesk(ResultSigner(settings.signing_secret), store,
                             model_checksums(models_dir, engine.model_ids))
-    functions.attach(engine, settings.reports_dir or models_dir / "reports", calls, feedback=feedback)
+    admission = Admission()
+    functions.attach(engine, settings.reports_dir or models_dir / "reports", calls, feedback=feedback,
+                     admission=admission)
     status.models = engine.model_ids
     status.write("serving")
 
@@ -85,7 +115,7 @@ def serve(settings: Settings) -> int:
     while not stop.wait(STATUS_INTERVAL_S):
         status.write("serving")
     if refused.is_set():
-        anvil.server.disconnect()
+        _disconnect()
         engine.close()
         status.write("stopped")
         return 2
@@ -93,14 +123,39 @@ def serve(settings: Settings) -> int:
     in_flight = calls.close()
     status.write("stopping")
     log.info("stopping", extra={"fields": {"calls_in_flight": in_flight}})
-    abandoned = calls.wait(SHUTDOWN_GRACE_S)
-    anvil.server.disconnect()
+    calls.wait(SHUTDOWN_GRACE_S - STOP_WAITING_S)
+    DECODE_BUDGET.close()  # what still waits for its turn answers "restarting, try again" now
+    admission.close()
+    abandoned = calls.wait(STOP_WAITING_S)
+    for call_id in calls.running_call_ids():  # still working at the deadline: told to try again, not left unanswered
+        try:
+            functions.answer_restarting(call_id)
+        except Exception as error:  # the connection is gone: nothing can reach the caller now
+            log.warning("call not answered", extra={"fields": {"error": f"{type(error).__name__}: {error}"}})
+    _disconnect()
     engine.close()
     store.close()
     status.write("stopped")
     log.log(logging.WARNING if abandoned else logging.INFO, "stopped",
             extra={"fields": {"calls_abandoned": abandoned}})
     return 1 if abandoned else 0
+
+
+def _exit_now() -> None:
+    """The last resort when a stop overruns EXIT_DEADLINE_S: one log line, then the process ends."""
+    log.error("stop overran its deadline; exiting now", extra={"fields": {"deadline_s": EXIT_DEADLINE_S}})
+    logging.shutdown()
+    os._exit(1)
+
+
+def _disconnect() -> None:
+    """anvil.server.disconnect(), given DISCONNECT_TIMEOUT_S: it waits for a lock that a connection
+    attempt to an endpoint that never answers holds for ever."""
+    closing = threading.Thread(target=anvil.server.disconnect, daemon=True, name="disconnect")
+    closing.start()
+    closing.join(DISCONNECT_TIMEOUT_S)
+    if closing.is_alive():
+        _cut_off_connecting()
 
 
 def _load_engine(models_dir: Path, model_ids: tuple[str, ...]):
@@ -142,12 +197,31 @@ def _connect(settings: Settings, stop: threading.Event, refused: threading.Event
              status: "_StatusWriter") -> None:
     """Connect once, retrying with growing waits; from then on anvil-uplink reconnects by itself.
 
-    A key Anvil refuses sets `refused` and `stop`: retrying would never help.
+    Each attempt gets CONNECT_TIMEOUT_S; one that hangs (the endpoint took the connection and says
+    nothing) is cut off. A key Anvil refuses sets `refused` and `stop`: retrying would never help.
     """
     delay = 1.0
     while not stop.is_set():
-        try:
-            anvil.server.connect(settings.uplink_key, url=settings.uplink_url)
+        outcome: dict = {}
+        attempt = threading.Thread(target=_attempt_to_connect, args=(settings, outcome), daemon=True,
+                                   name="connect-attempt")
+        attempt.start()
+        deadline = time.monotonic() + CONNECT_TIMEOUT_S
+        while attempt.is_alive() and time.monotonic() < deadline and not stop.is_set():
+            attempt.join(0.1)
+        if stop.is_set():
+            return
+        if attempt.is_alive():
+            _cut_off_connecting()
+            attempt.join(2.0)
+            log.warning("uplink connection failed", extra={"fields": {
+                "url": settings.uplink_url, "error": f"no answer within {CONNECT_TIMEOUT_S:g} s",
+                "retry_in_s": delay}})
+        elif "error" in outcome:
+            error = outcome["error"]
+            log.warning("uplink connection failed", extra={"fields": {
+                "url": settings.uplink_url, "error": f"{type(error).__name__}: {error}", "retry_in_s": delay}})
+        else:
             connected, refusal = uplink_state()
             if refusal is not None:
                 log.error("uplink refused", extra={"fields": {
@@ -158,11 +232,28 @@ def _connect(settings: Settings, stop: threading.Event, refused: threading.Event
                 return
             status.write("serving")
             return
-        except Exception as error:
-            log.warning("uplink connection failed", extra={"fields": {
-                "url": settings.uplink_url, "error": f"{type(error).__name__}: {error}", "retry_in_s": delay}})
         stop.wait(delay)
         delay = min(2 * delay, MAX_RETRY_DELAY_S)
+
+
+def _attempt_to_connect(settings: Settings, outcome: dict) -> None:
+    try:
+        anvil.server.connect(settings.uplink_key, url=settings.uplink_url)
+    except Exception as error:
+        outcome["error"] = error
+
+
+def _cut_off_connecting() -> None:
+    """Shut the socket of the connection anvil-uplink is opening, so that its attempt fails now.
+
+    anvil-uplink's connect has no timeout; this reads its module state, like uplink_state."""
+    connection = anvil.server._connection
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def uplink_state() -> tuple[bool, str | None]:

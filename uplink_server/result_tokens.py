@@ -90,6 +90,10 @@ class ResultSigner:
                             model_sha256=payload["s"], digit=payload["d"], probabilities=probabilities,
                             pixels=pixels, expires_at=payload["e"])
 
+    def secret_for(self, purpose: str) -> bytes:
+        """A key for another purpose, derived from the same secret (every server of a deployment agrees)."""
+        return hmac.new(self._key, purpose.encode(), hashlib.sha256).digest()
+
     def _mac(self, body: str) -> bytes:
         return hmac.new(self._key, body.encode("ascii", "replace"), hashlib.sha256).digest()
 

@@ -62,13 +62,16 @@ def confidence_text(confidence) -> str:
     return percent(confidence) + " sure"
 
 
+RUNNER_UP_FROM = 0.10  # a second choice this likely is a real contender: the answer is unsure, say so
+
+
 def runner_up_text(probabilities: list, digit: int) -> str:
-    """A hint when the second choice is a real contender (10% or more), else ""."""
+    """ "Most likely 4 — could be a 9 (23%)." when the second choice is a real contender, else ""."""
     others = [(p, d) for d, p in enumerate(probabilities) if d != digit]
     probability, runner_up = max(others)
-    if probability < 0.10:
+    if probability < RUNNER_UP_FROM:
         return ""
-    return "It could also be {} ({}).".format(a_digit(runner_up), percent(probability))
+    return "Most likely {} — could be {} ({}).".format(digit, a_digit(runner_up), percent(probability, 0))
 
 
 def warnings_text(warnings: list) -> str:
@@ -195,6 +198,27 @@ def comparison_chart(results: list, names: dict) -> dict:
     return {"data": traces, "layout": probability_layout(show_legend=True), "config": CHART_CONFIG}
 
 
+def small_bars_chart(results: list, names: dict) -> dict:
+    """The ten bars, small, beside the digit on a folded card: no axis but the digits (the full chart,
+    on demand, has the percentages); a small legend when comparing, to tell the models' colours apart."""
+    if len(results) == 1:
+        data = [probability_trace(results[0]["probabilities"], results[0]["digit"],
+                                  names.get(results[0]["model"], results[0]["model"]))]
+    else:
+        data = comparison_chart(results, names)["data"]
+    compared = len(results) > 1
+    layout = dict(probability_layout(), margin={"l": 4, "r": 4, "t": 18 if compared else 4, "b": 20},
+                  showlegend=compared, legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom",
+                                               "font": {"size": 10}},
+                  bargap=0.15, yaxis={"range": [0, 100], "visible": False, "fixedrange": True},
+                  xaxis={"type": "category", "fixedrange": True, "tickfont": {"size": 11}})
+    return {"data": data, "layout": layout, "config": CHART_CONFIG}
+
+
+def chart_toggle_text(shown: bool) -> str:
+    return "Hide chart" if shown else "Show chart"
+
+
 def chart_description(results: list, names: dict) -> str:
     """The charts' text alternative: each model's probability for each digit, in words."""
     parts = []
@@ -210,13 +234,15 @@ def chart_description(results: list, names: dict) -> str:
 #   preview_caption, upload (Media or None), upload_alt, chart_description (the chart's text alternative),
 #   warnings, error ("" unless the file could not be read), result_ids, confirm_digit, feedback_note
 #   (see feedback_fields), chart_over_upload (the chart is drawn over the upload, which is then not
-#   shown on its own: see over_upload)
+#   shown on its own: see over_upload), bars (the small bars beside the digit, or None; the full chart
+#   is then folded until asked for), explain_ids (the result ids a "Why?" asks explain() about),
+#   model_names (to name each model's map)
 
 def _card(title, upload=None, **shown) -> dict:
     card = {"title": title or "(unnamed file)", "digit": "", "confidence": "", "detail": "", "chart": None,
             "chart_description": "", "preview": None, "preview_caption": "", "upload": None, "upload_alt": "",
             "warnings": "", "error": "", "result_ids": [], "confirm_digit": None, "feedback_note": "",
-            "chart_over_upload": False}
+            "chart_over_upload": False, "bars": None, "explain_ids": [], "model_names": {}}
     if upload is not None and is_image(getattr(upload, "content_type", None)):
         card["upload"] = upload
         card["upload_alt"] = "The file you uploaded, " + card["title"]
@@ -236,9 +262,12 @@ def result_card(result: dict, names: dict, upload=None) -> dict:
         result["file"], upload,
         digit=digit_text(result),
         confidence=confidence_text(result["confidence"]),
-        detail=" ".join(t for t in ("Read by the {}.".format(name),
-                                    runner_up_text(result["probabilities"], result["digit"])) if t),
+        detail=" ".join(t for t in (runner_up_text(result["probabilities"], result["digit"]),
+                                    "Read by the {}.".format(name)) if t),
         chart=probability_chart(result, name),
+        bars=small_bars_chart([result], names),
+        explain_ids=explain_ids([result]),
+        model_names=names,
         chart_description=chart_description([result], names),
         preview=result.get("preview"),
         preview_caption=PREVIEW_CAPTION,
@@ -274,8 +303,13 @@ def comparison_card(comparison: dict, names: dict, upload=None) -> dict:
         digit=" or ".join(digits),
         confidence="\n".join("{}: {}".format(names.get(r["model"], r["model"]), confidence_text(r["confidence"]))
                               for r in read),
-        detail=agreement_text(results, names),
+        detail=" ".join([agreement_text(results, names)] + [
+            "{}: {}".format(names.get(r["model"], r["model"]), runner_up_text(r["probabilities"], r["digit"]).lower())
+            for r in read if runner_up_text(r["probabilities"], r["digit"])]),
         chart=comparison_chart(read, names) if read else None,
+        bars=small_bars_chart(read, names) if read else None,
+        explain_ids=explain_ids(read),
+        model_names=names,
         chart_description=chart_description(read, names),
         preview=comparison.get("preview") if read else None,
         preview_caption=PREVIEW_CAPTION if read else "",
@@ -420,6 +454,175 @@ def table_cards(answers: list, names: dict, file_name, shown: int = ROW_CARDS_SH
 def error_card(file_name, error_type: str, message: str) -> dict:
     """The card for a file the server could not read (or could not be asked about)."""
     return _card(file_name, error=error_text(error_type, message))
+
+
+# --- "Why?": the evidence map over the image the model saw (explain() on the server) --------------------
+# explain(result_id) -> {model, digit, seen: 28 rows of 28 ints (light ink on dark), explanation: 28 rows
+# of 28 floats, positive where the ink supports the answer, negative where it points to another digit}
+
+WHY = "Why?"
+HIDE_WHY = "Hide why"
+SUPPORT_COLOR = "rgba(230, 97, 0, 0.9)"  # orange: ink that supports the answer
+AGAINST_COLOR = "rgba(30, 136, 229, 0.9)"  # blue: ink that points elsewhere (the pair reads in colour blindness)
+WHY_KEY = "Orange: ink that supports the answer. Blue: ink that points to another digit."
+WORKING_OUT = "Working out why..."
+INK = 64  # of 255: a pixel this bright is ink; the rest is the ground a loop can enclose
+SHOWN_FROM = 0.08  # evidence under this share of the strongest is not coloured: it would only be noise
+MOSTLY = 0.5  # a part that holds this share of the supporting evidence is "mostly" where it lies
+AGAINST_WORTH_SAYING = 0.25  # opposing evidence this large next to the supporting is worth a clause
+
+
+def explain_ids(results: list) -> list:
+    """The result ids a card's "Why?" explains: each model's that found a digit."""
+    return [r["result_id"] for r in results if r.get("result_id") and r.get("digit") is not None]
+
+
+def _holes(seen: list) -> list:
+    """The ground the ink closes in (a loop's inside), as lists of (row, col): ground not reachable from
+    the picture's edge. Holes of one or two pixels are gaps between strokes, not loops."""
+    size = len(seen)
+    outside = [[False] * size for _ in range(size)]
+    stack = [(r, c) for r in range(size) for c in (0, size - 1)] + [(r, c) for c in range(size) for r in (0, size - 1)]
+    while stack:
+        r, c = stack.pop()
+        if 0 <= r < size and 0 <= c < size and not outside[r][c] and seen[r][c] < INK:
+            outside[r][c] = True
+            stack.extend([(r + 1, c), (r - 1, c), (r, c + 1), (r, c - 1)])
+    holes, claimed = [], [[False] * size for _ in range(size)]
+    for r0 in range(size):
+        for c0 in range(size):
+            if seen[r0][c0] >= INK or outside[r0][c0] or claimed[r0][c0]:
+                continue
+            hole, stack = [], [(r0, c0)]
+            while stack:
+                r, c = stack.pop()
+                if 0 <= r < size and 0 <= c < size and not claimed[r][c] and not outside[r][c] and seen[r][c] < INK:
+                    claimed[r][c] = True
+                    hole.append((r, c))
+                    stack.extend([(r + 1, c), (r - 1, c), (r, c + 1), (r, c - 1)])
+            if len(hole) >= 3:
+                holes.append(hole)
+    return holes
+
+
+def _ink_box(seen: list) -> tuple:
+    rows = [r for r in range(len(seen)) if max(seen[r]) >= INK]
+    cols = [c for c in range(len(seen)) if max(row[c] for row in seen) >= INK]
+    if not rows:
+        return 0, 0, len(seen) - 1, len(seen) - 1
+    return rows[0], cols[0], rows[-1], cols[-1]
+
+
+def _place(row: float, col: float, box: tuple) -> str:
+    """Where a point lies in the digit's ink box, in words: "top", "bottom left", "middle"..."""
+    top, left, bottom, right = box
+    def third(value, low, high, names):
+        span = max(high - low, 1)
+        return names[min(2, max(0, int(3 * (value - low) / (span + 1))))]
+    vertical = third(row, top, bottom, ("top", "middle", "bottom"))
+    horizontal = third(col, left, right, ("left", "", "right"))
+    if vertical == "middle" and horizontal:
+        return horizontal + " side"
+    return (vertical + " " + horizontal).strip()
+
+
+def _centre(weights: dict) -> tuple:
+    total = sum(weights.values())
+    return (sum(r * w for (r, c), w in weights.items()) / total, sum(c * w for (r, c), w in weights.items()) / total)
+
+
+def explanation_text(explained: dict, name: str = "") -> str:
+    """One line of words for a map: where the evidence for the answer lies in the digit, e.g. "The CNN
+    says 9 mostly because of the closed loop at the top; the ink at the bottom left points elsewhere." """
+    seen, evidence = explained["seen"], explained["explanation"]
+    size = len(seen)
+    support = dict(((r, c), evidence[r][c]) for r in range(size) for c in range(size) if evidence[r][c] > 0)
+    against = dict(((r, c), -evidence[r][c]) for r in range(size) for c in range(size) if evidence[r][c] < 0)
+    says = "{} says {}".format("The " + name if name else "The model", explained["digit"])
+    total = sum(support.values())
+    if total <= 0:
+        return "{}, but no one part of the ink carries it: blacking out any piece changes little.".format(says)
+    box = _ink_box(seen)
+    reason = ""
+    for hole in _holes(seen):  # the loop whose ink (around its hole) holds most of the support, if any does
+        ring = set((r + dr, c + dc) for r, c in hole for dr in (-2, -1, 0, 1, 2) for dc in (-2, -1, 0, 1, 2))
+        share = sum(w for point, w in support.items() if point in ring) / total
+        if share >= MOSTLY:
+            centre = _centre(dict((point, 1.0) for point in hole))
+            reason = "mostly because of the closed loop {}".format(
+                "in the middle" if _place(centre[0], centre[1], box) == "middle" else
+                "at the " + _place(centre[0], centre[1], box))
+            break
+    if not reason:
+        parts = {}
+        for (r, c), w in support.items():
+            part = _place(r, c, box)
+            parts[part] = parts.get(part, 0) + w
+        ranked = sorted(parts.items(), key=lambda item: -item[1])
+        if ranked[0][1] / total >= MOSTLY:
+            reason = "mostly because of the ink {}".format(_in_part(ranked[0][0]))
+        else:
+            reason = "because of the ink {} and {}".format(_in_part(ranked[0][0]), "the " + ranked[1][0])
+    text = "{} {}".format(says, reason)
+    if against and sum(against.values()) >= AGAINST_WORTH_SAYING * total:
+        centre = _centre(against)
+        text += "; the ink {} points to another digit".format(_in_part(_place(centre[0], centre[1], box)))
+    return text + "."
+
+
+def _in_part(part: str) -> str:
+    if part == "middle":
+        return "in the middle"
+    if part.endswith("side"):
+        return "on the " + part
+    return "at the " + part
+
+
+def _evidence_traces(explained: dict, axis: str) -> list:
+    """The image the model saw (grey) and, over it, its evidence (orange for, blue against)."""
+    evidence = explained["explanation"]
+    strongest = max(max(abs(v) for v in row) for row in evidence) or 1.0
+    # The square root keeps weaker evidence in sight next to the strongest (the colours show ranks of
+    # strength, the hover the value); what is under SHOWN_FROM of the strongest is left uncoloured.
+    shown = [[(1 if v > 0 else -1) * (abs(v) / strongest) ** 0.5 if abs(v) >= SHOWN_FROM * strongest else None
+              for v in row] for row in evidence]
+    return [
+        {"type": "heatmap", "z": explained["seen"], "zmin": 0, "zmax": 255, "showscale": False,
+         "colorscale": [[0, "#000000"], [1, "#9E9E9E"]], "hoverinfo": "skip", "xaxis": "x" + axis, "yaxis": "y" + axis},
+        {"type": "heatmap", "z": shown, "zmin": -1, "zmax": 1, "showscale": False, "hoverongaps": False,
+         "colorscale": [[0, AGAINST_COLOR], [0.5, "rgba(0, 0, 0, 0)"], [1, SUPPORT_COLOR]],
+         "hovertemplate": "evidence %{z:.2f}<extra></extra>", "xaxis": "x" + axis, "yaxis": "y" + axis},
+    ]
+
+
+def why_figure(explanations: list, names: dict) -> dict:
+    """The evidence maps side by side (one per model asked), each over the 28 x 28 image its model saw."""
+    data, layout = [], {"margin": {"l": 0, "r": 0, "t": 22 if len(explanations) > 1 else 0, "b": 0},
+                        "showlegend": False, "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)",
+                        "annotations": []}
+    count, gap = len(explanations), 0.06
+    width = (1.0 - gap * (count - 1)) / count
+    for index, explained in enumerate(explanations):
+        axis = "" if index == 0 else str(index + 1)
+        data += _evidence_traces(explained, axis)
+        start = index * (width + gap)
+        layout["xaxis" + axis] = {"domain": [start, start + width], "visible": False, "fixedrange": True,
+                                  "constrain": "domain"}
+        layout["yaxis" + axis] = {"autorange": "reversed", "visible": False, "fixedrange": True,
+                                  "scaleanchor": "x" + axis, "constrain": "domain"}
+        if count > 1:
+            layout["annotations"].append({"text": names.get(explained["model"], explained["model"]),
+                                          "x": start + width / 2, "y": 1.0, "xref": "paper", "yref": "paper",
+                                          "yanchor": "bottom", "showarrow": False, "font": {"size": 13}})
+    return {"data": data, "layout": layout, "config": CHART_CONFIG}
+
+
+def why_view(explanations: list, names: dict) -> dict:
+    """explain() for each result on a card -> what its "Why?" shows: figure, text (one line per model),
+    key (what the colours mean), description (the figure's text alternative)."""
+    texts = [explanation_text(e, names.get(e["model"], e["model"])) for e in explanations]
+    return {"figure": why_figure(explanations, names), "text": "\n".join(texts), "key": WHY_KEY,
+            "description": " ".join(["The 28 x 28 image the model saw, coloured by the evidence for its answer."] + texts)}
 
 
 # --- the model page ----------------------------------------------------------------------------------

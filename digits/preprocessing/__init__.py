@@ -44,6 +44,7 @@ from digits.preprocessing.errors import describe_file
 from digits.preprocessing.ink import MIN_INK_LEVEL, find_ink, noise_level
 from digits.preprocessing.lighting import even_out_lighting
 from digits.preprocessing.locate import (
+    A_PATTERN,
     LOW_CONTRAST_WARNING,
     NO_DIGIT_WARNING,
     NO_INK,
@@ -54,7 +55,7 @@ from digits.preprocessing.locate import (
 )
 from digits.preprocessing.number_line import FittedLine, LocatedLine, fit_line, locate_line
 from digits.preprocessing.normalise import DIGIT_BOX, IMAGE_SIZE, is_in_mnist_form, stretch, to_mnist_frame
-from digits.preprocessing.segment import segment_digits
+from digits.preprocessing.segment import TooManyMarks, segment_digits
 from digits.preprocessing.shape_features import NOT_HANDWRITING, looks_like_handwriting
 
 __all__ = [
@@ -177,7 +178,10 @@ def prepare_number(data: bytes, filename: str | None = None) -> PreparedNumber:
                min(width, math.ceil(segment.right * scale_x)), min(height, math.ceil(segment.bottom * scale_y)))
         return NumberDigit(segment.crop(ink), box)
 
-    marks = tuple(tuple(tuple(map(digit, reading)) for reading in mark.readings) for mark in segment_digits(ink))
+    try:
+        marks = tuple(tuple(tuple(map(digit, reading)) for reading in mark.readings) for mark in segment_digits(ink))
+    except TooManyMarks:
+        return PreparedNumber((), (NO_DIGIT_WARNING.format(A_PATTERN),), decoded.source_format, decoded.source_size)
     located = locate_line(ink)
     line = NumberLine(located, fit_line(located.ink), (scale_x, scale_y), decoded.source_size) if located else None
     return PreparedNumber(marks, () if marks else (NO_DIGIT_WARNING.format(NO_INK),), decoded.source_format,

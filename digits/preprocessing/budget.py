@@ -1,42 +1,83 @@
-"""A bound on the pixels being decoded at once, so that many huge uploads queue instead of adding up.
+"""A bound on the memory that decoding pictures takes at once, so that many huge uploads queue instead
+of adding up.
 
 A picture is decoded at full size before it can be shrunk to the working size: one of MAX_PIXELS RGBA
-pixels holds 160 MB while it is read. Each decode reserves its pixel count here first; past the budget,
-it waits until earlier decodes finish. Small pictures cost next to nothing and rarely wait.
+pixels holds 160 MB while it is read. Each decode reserves its cost here first (decode.py estimates it
+from the size and the format's decoder); past the budget, it waits until earlier decodes finish, in
+turn. Small pictures have a lane of their own: they never wait behind large ones, so one caller's
+huge uploads cannot hold up a person's one small drawing. A server that is stopping calls `close()`:
+whatever still waits gives up at once with DecodingStopped, rather than after the process is gone.
 """
 
 import threading
 from contextlib import contextmanager
 
 
-class PixelBudget:
-    """A semaphore weighted by pixels: reservations wait, in turn, while they would exceed the capacity."""
+class DecodingStopped(Exception):
+    """The budget was closed (the server is stopping) while this decode waited for its turn."""
 
-    def __init__(self, capacity: int):
+
+class PixelBudget:
+    """A semaphore weighted by cost: reservations wait, in turn, while they would exceed the capacity.
+
+    Reservations of at most `small` come out of `small_capacity` instead, without waiting in line
+    (unless the whole small lane is taken)."""
+
+    def __init__(self, capacity: int, small: int = 0, small_capacity: int = 0):
         self.capacity = capacity
+        self.small, self.small_capacity = small, small_capacity
         self._in_use = 0
+        self._small_in_use = 0
         self._queue: list[object] = []  # waiting reservations, first come first served
         self._changed = threading.Condition()
+        self._closed = False
 
     @contextmanager
-    def reserve(self, pixels: int):
-        pixels = min(pixels, self.capacity)  # one larger than the whole budget runs alone
+    def reserve(self, cost: int):
+        if cost <= self.small and self.small_capacity:
+            with self._reserved_small(cost):
+                yield
+            return
+        cost = min(cost, self.capacity)  # one larger than the whole budget runs alone
         ticket = object()
         with self._changed:
             self._queue.append(ticket)
             try:
-                self._changed.wait_for(lambda: self._queue[0] is ticket and self._in_use + pixels <= self.capacity)
-            finally:  # reserved, or given up (interrupted): either way no longer in line
+                self._changed.wait_for(lambda: self._closed or (self._queue[0] is ticket
+                                                                and self._in_use + cost <= self.capacity))
+            finally:  # reserved, or given up (interrupted, closed): either way no longer in line
                 self._queue.remove(ticket)
                 self._changed.notify_all()  # the next in line may fit too
-            self._in_use += pixels
+            if self._closed:
+                raise DecodingStopped
+            self._in_use += cost
         try:
             yield
         finally:
             with self._changed:
-                self._in_use -= pixels
+                self._in_use -= cost
                 self._changed.notify_all()
+
+    @contextmanager
+    def _reserved_small(self, cost: int):
+        with self._changed:
+            self._changed.wait_for(lambda: self._closed or self._small_in_use + cost <= self.small_capacity)
+            if self._closed:
+                raise DecodingStopped
+            self._small_in_use += cost
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._small_in_use -= cost
+                self._changed.notify_all()
+
+    def close(self) -> None:
+        """Wake every waiting reservation with DecodingStopped; later ones fail at once too."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
 
     @property
     def in_use(self) -> int:
-        return self._in_use
+        return self._in_use + self._small_in_use

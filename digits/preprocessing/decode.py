@@ -37,11 +37,18 @@ pillow_heif.register_heif_opener(thumbnails=False)  # Pillow itself reads AVIF
 # Blocks over 32 MB are mapped from the system and handed back when freed, so one block per picture.
 Image.core.set_block_size(256 * 2**20)
 
-# Full-size pixels being decoded at once, across threads: two of the largest PNGs (2 x 160 MB as RGBA).
-DECODE_BUDGET = PixelBudget(2 * MAX_PIXELS)
+# The memory decodes may take at once, across threads: two of the largest PNGs (2 x 160 MB as RGBA).
+DECODE_BUDGET_BYTES = 2 * 4 * MAX_PIXELS
+# Pictures of up to 4 MB decoded (a 1,000 x 1,000 photo) take a lane of their own, 64 MB in all, so
+# they never wait behind large ones.
+SMALL_DECODE_BYTES, SMALL_LANE_BYTES = 4 * 2**20, 64 * 2**20
+DECODE_BUDGET = PixelBudget(DECODE_BUDGET_BYTES, SMALL_DECODE_BYTES, SMALL_LANE_BYTES)
 # Full-size copies a format's decoder holds at once (measured: deploy/measure_memory.py --formats);
-# a PNG, GIF, BMP or TIFF is decoded straight into the picture, a JPEG at its draft size.
-DECODER_COPIES = {"WEBP": 4, "AVIF": 2, "HEIF": 2}
+# a PNG, GIF, BMP or TIFF is decoded straight into the picture, a JPEG at its draft size. A lossless
+# WebP of 40 Mpx took 788-854 MiB: five RGBA copies.
+DECODER_COPIES = {"WEBP": 5, "AVIF": 2, "HEIF": 2}
+BYTES_PER_PIXEL = 4  # Pillow holds RGB and RGBA pictures in 4 bytes a pixel (grey in 1: 4 is the bound)
+BYTES_PER_ROW = 8  # ... and a pointer for each row: a picture 1 pixel wide and 39 million tall is 300 MB of them
 LOSSY_FORMATS = ("JPEG", "WEBP", "HEIF", "AVIF")  # their compression rings: faint grey spreads around strokes
 
 # Pillow opens multi-picture JPEGs as "MPO"; iPhones' HEIC photos are "HEIF", read by pillow-heif.
@@ -115,7 +122,7 @@ def _decode_image(data: bytes, label: str) -> Decoded:
         stored_size = image.size
         _draft(image, source_format)
         # The full-size picture exists only inside this reservation, and only until it is shrunk.
-        with DECODE_BUDGET.reserve(image.width * image.height * DECODER_COPIES.get(source_format, 1)):
+        with DECODE_BUDGET.reserve(_decode_cost(image, source_format, label)):
             try:
                 _load(image, label, source_format)
                 turn = _exif_turn(image)
@@ -147,6 +154,24 @@ def _open_image(data: bytes, label: str) -> tuple[Image.Image, str]:
     if width < 1 or height < 1:
         raise InputError(f"{label} has no pixels.")
     return image, "JPEG" if image.format == "MPO" else image.format
+
+
+def decode_cost(width: int, height: int, source_format: str) -> int:
+    """The bytes that decoding a picture of this size and format takes at its peak."""
+    copies = DECODER_COPIES.get(source_format, 1)
+    return copies * (width * height * BYTES_PER_PIXEL + height * BYTES_PER_ROW)
+
+
+def _decode_cost(image: Image.Image, source_format: str, label: str) -> int:
+    """decode_cost at the size the decoder will produce (a JPEG's draft); over the whole budget, refused."""
+    cost = decode_cost(image.width, image.height, source_format)
+    if cost > DECODE_BUDGET_BYTES:
+        width, height = image.size
+        other = " (or as a PNG or JPEG)" if source_format in DECODER_COPIES else ""
+        raise InputError(f"{label} is too large to read as {source_format}: {width:,} x {height:,} pixels "
+                         f"take more memory to decode than the server gives one picture; please send it "
+                         f"smaller{other}.")
+    return cost
 
 
 def _draft(image: Image.Image, source_format: str) -> None:

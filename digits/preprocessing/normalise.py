@@ -7,7 +7,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-IMAGE_SIZE = 28  # the frame the models see
+from models.frame import IMAGE_SIZE  # the frame the models see; it lives with them
+
 DIGIT_BOX = 20  # the box the digit is fitted into, as MNIST did
 
 _MIN_STROKE_RATIO = 0.04  # strokes thinner than this share of the digit's size get thickened (MNIST: 0.1% are) ...

@@ -24,6 +24,12 @@ _WIDE = 1.1  # a mark wider than this many times the line's height may be touchi
 _NARROWEST_PITCH = 0.4  # ... at most one per this many heights of width
 _MOST_TOUCHING = 4
 _CUT_WINDOW = 0.25  # a cut may move this share of a digit's width to find the thinnest ink
+MAX_MARKS = 64  # marks read, the most ink first: a long number with its stray strokes is a few dozen;
+# thousands (dots, grain) are a texture, and grouping them pairwise would take seconds
+
+
+class TooManyMarks(Exception):
+    """More than MAX_MARKS marks: a pattern or a texture, not a number."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,7 +56,8 @@ class Mark:
 
 
 def segment_digits(ink: np.ndarray) -> tuple[Mark, ...]:
-    """The marks in a picture's ink signal (from `find_ink`) that may be digits, left to right."""
+    """The marks in a picture's ink signal (from `find_ink`) that may be digits, left to right.
+    Raises TooManyMarks past MAX_MARKS."""
     labels, keep = _marks(ink)
     groups = _grouped(ndimage.find_objects(labels), keep)
     if not groups:
@@ -82,6 +89,8 @@ def _marks(ink: np.ndarray) -> tuple[np.ndarray, list[int]]:
     masses[np.bincount(labels[strong], minlength=count + 1) == 0] = 0
     masses[0] = 0
     keep = np.flatnonzero(masses >= max(_SPECK_FRACTION * masses.max(), 1e-9))
+    if len(keep) > MAX_MARKS:
+        raise TooManyMarks(len(keep))
     return labels, keep.tolist()
 
 

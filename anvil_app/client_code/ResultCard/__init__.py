@@ -31,18 +31,20 @@ class ResultCard(ResultCardTemplate):
         self.preview_caption_label.text = card["preview_caption"]
         self.preview_image.visible = self.preview_caption_label.visible = card["preview"] is not None
 
+        self.card = card
         chart = card["chart"]
-        self.probability_plot.visible = chart is not None
-        if chart is not None:
-            if card["chart_over_upload"]:  # kept for the card's life: the chart shows it for as long
-                chart = presentation.over_upload(chart, anvil.media.TempUrl(card["upload"]).url)
-            self.probability_plot.data = chart["data"]
-            self.probability_plot.layout = chart["layout"]
-            self.probability_plot.config = chart["config"]
-            # Plotly draws an SVG that says nothing to a screen reader: one image, described in words.
-            plot = anvil.js.get_dom_node(self.probability_plot)
-            plot.setAttribute("role", "img")
-            plot.setAttribute("aria-label", card["chart_description"])
+        # With small bars beside the digit, the full chart is folded until asked for ("Show chart").
+        folded = card["bars"] is not None
+        self.probability_plot.visible = chart is not None and not folded
+        if chart is not None and not folded:
+            self.draw_chart()
+        self.bars_plot.visible = folded
+        self.chart_link.visible = folded
+        if folded:
+            self.draw(self.bars_plot, card["bars"], card["chart_description"])
+        self.why_link.visible = bool(card["explain_ids"])
+        self.links_panel.visible = folded or bool(card["explain_ids"])
+        self.explanations = None  # fetched at the first "Why?", then kept
 
         self.warnings_label.text = card["warnings"]
         self.warnings_label.visible = bool(card["warnings"])
@@ -57,6 +59,57 @@ class ResultCard(ResultCardTemplate):
         name_dropdown(self.wrong_dropdown, presentation.WRONG_DIGIT_NAME)
         self.feedback_label.text = card["feedback_note"]
         self.feedback_label.visible = bool(card["feedback_note"])
+
+    def draw(self, plot, chart, description):
+        plot.data = chart["data"]
+        plot.layout = chart["layout"]
+        plot.config = chart["config"]
+        # Plotly draws an SVG that says nothing to a screen reader: one image, described in words.
+        node = anvil.js.get_dom_node(plot)
+        node.setAttribute("role", "img")
+        node.setAttribute("aria-label", description)
+
+    def draw_chart(self):
+        chart = self.card["chart"]
+        if self.card["chart_over_upload"]:  # kept for the card's life: the chart shows it for as long
+            chart = presentation.over_upload(chart, anvil.media.TempUrl(self.card["upload"]).url)
+        self.draw(self.probability_plot, chart, self.card["chart_description"])
+
+    def chart_link_click(self, **event_args):
+        shown = not self.probability_plot.visible
+        if shown and not self.probability_plot.data:
+            self.draw_chart()
+        self.probability_plot.visible = shown
+        self.chart_link.text = presentation.chart_toggle_text(shown)
+
+    def why_link_click(self, **event_args):
+        if self.why_plot.visible or self.why_label.text == presentation.WORKING_OUT:
+            self.why_plot.visible = self.why_label.visible = self.why_key_label.visible = False
+            self.why_label.text = ""
+            self.why_link.text = presentation.WHY
+            return
+        self.why_link.text = presentation.HIDE_WHY
+        self.why_label.text = presentation.WORKING_OUT
+        self.why_label.visible = True
+        if self.explanations is None:
+            try:
+                self.explanations = [self.explain_with_one_retry(result_id) for result_id in self.card["explain_ids"]]
+            except Exception as error:
+                self.why_label.text = presentation.error_text(type(error).__name__, str(error))
+                return
+        view = presentation.why_view(self.explanations, self.card["model_names"])
+        self.why_plot.visible = self.why_key_label.visible = True
+        self.draw(self.why_plot, view["figure"], view["description"])
+        self.why_label.text = view["text"]
+        self.why_key_label.text = view["key"]
+
+    def explain_with_one_retry(self, result_id):
+        try:
+            return anvil.server.call("explain", result_id)
+        except Exception as error:
+            if not presentation.worth_retrying(type(error).__name__, str(error)):
+                raise
+            return anvil.server.call("explain", result_id)
 
     def right_button_click(self, **event_args):
         self.send_feedback(self.confirm_digit)

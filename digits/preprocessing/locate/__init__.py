@@ -19,7 +19,7 @@ from digits.preprocessing.locate.marks import FLAT, MIN_DIGIT_SHARE, MIN_DIGIT_S
 from digits.preprocessing.locate.surface import find_surface
 from digits.preprocessing.normalise import stroke_width
 
-__all__ = ["LOW_CONTRAST_WARNING", "NO_DIGIT_WARNING", "NO_INK", "SEVERAL_MARKS_WARNING", "Located",
+__all__ = ["A_PATTERN", "LOW_CONTRAST_WARNING", "NO_DIGIT_WARNING", "NO_INK", "SEVERAL_MARKS_WARNING", "Located",
            "contrast_notes", "find_surface", "locate_digit"]
 
 NO_DIGIT_WARNING = "No digit found: {}."
@@ -29,6 +29,7 @@ SOLID_SHAPE = "what is there is a solid shape, not handwriting"
 STRAIGHT_BAR = "what is there is a straight bar, like a pen or the edge of something, not handwriting"
 TEXT = "what is there looks like rows of text or small marks, not one handwritten digit"
 ONLY_TEXTURE = "there are only faint marks all over it, like the grain of a surface"
+A_PATTERN = "there are thousands of small marks all over it, like a pattern or a texture, not one handwritten digit"
 LOW_CONTRAST_WARNING = (
     "Very low contrast: the digit barely stands out from the background, so the prediction may be unreliable."
 )
@@ -58,14 +59,14 @@ def locate_digit(ink: np.ndarray, lossy: bool) -> Located:
         return _no_digit(NO_INK)
     marks = ink_marks(ink, noise, drawn=not lossy)
     if not marks.masses.any():
-        return _no_digit(NO_INK)
+        return _no_digit(A_PATTERN if marks.crowded else NO_INK)
     mask = marks.mask
     boxed = mask & (ink >= _LOSSY_BOX_SHARE * float(ink[mask].max())) if lossy else mask
     rows, cols = np.flatnonzero(boxed.any(axis=1)), np.flatnonzero(boxed.any(axis=0))
     smallest = min(max(MIN_DIGIT_SIDE, MIN_DIGIT_SHARE * min(ink.shape)), *ink.shape)
     size = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 if len(rows) else 0
     if size < smallest:
-        return _no_digit(ONLY_SPECKS)
+        return _no_digit(A_PATTERN if marks.crowded else ONLY_SPECKS)
     if lossy and size < _SMALL_SHARE * min(ink.shape) and float(ink[mask].max()) < _LOW_CONTRAST_LEVEL:
         return _no_digit(ONLY_SPECKS)  # small and faint in a photo: the paper's grain, a speck of dust
     crop = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]

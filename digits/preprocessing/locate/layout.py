@@ -35,9 +35,10 @@ def frames(strong: np.ndarray, shorter_side: int) -> np.ndarray:
     four sides of their own box. Returns those lines' pixels (a band along each covered side)."""
     labels, count = ndimage.label(strong, structure=np.ones((3, 3), bool), output=np.intp)
     lines = np.zeros(labels.shape, bool)
-    for mark, box in enumerate(ndimage.find_objects(labels, count), start=1):
-        if box is None or min(box[0].stop - box[0].start, box[1].stop - box[1].start) < _FRAME_MIN_SIDE * shorter_side:
-            continue
+    top, bottom, left, right = _boxes(labels, count)  # all at once: a pattern makes tens of thousands of marks
+    large = np.flatnonzero(np.minimum(bottom - top, right - left) >= _FRAME_MIN_SIDE * shorter_side)
+    for mark in large[large > 0]:
+        box = np.s_[top[mark] : bottom[mark], left[mark] : right[mark]]
         own = labels[box] == mark
         line = stroke_width(own)
         if line > _FRAME_THINNESS * min(own.shape):
@@ -72,19 +73,59 @@ def layout_lines(mask: np.ndarray, shorter_side: int) -> np.ndarray:
         lines |= run & ~ndimage.maximum_filter1d(deep, _LINE_WIDTH + 1, axis=1 - along)
     if not lines.any():
         return lines
-    rest, _ = ndimage.label(mask & ~lines, structure=np.ones((3, 3), bool), output=np.intp)
+    rest, rest_count = ndimage.label(mask & ~lines, structure=np.ones((3, 3), bool), output=np.intp)
     pieces, count = ndimage.label(lines, structure=np.ones((3, 3), bool), output=np.intp)
-    rest_boxes = ndimage.find_objects(rest)
-    long_marks = {mark: stroke_width(rest[box] == mark) for mark, box in enumerate(rest_boxes, start=1)
-                  if box is not None and max(part.stop - part.start for part in box) >= length}
-    for piece, box in enumerate(ndimage.find_objects(pieces, count), start=1):
-        grown = tuple(slice(max(0, part.start - 1), part.stop + 1) for part in box)
-        own = pieces[grown] == piece
-        touched = [mark for mark in np.unique(rest[grown][ndimage.binary_dilation(own, np.ones((3, 3), bool))])
-                   if mark in long_marks]
-        if touched and min(long_marks[mark] for mark in touched) <= 2 * stroke_width(own) + 1:
-            lines[grown] &= ~own  # one of the digit's own strokes
-    return lines
+    # All at once rather than piece by piece (a grid or a pattern makes thousands of pieces): a piece is
+    # one of the digit's own strokes when a long mark beside it is about as thin as the piece itself.
+    long_widths = np.where(_extents(rest, rest_count) >= length, stroke_widths(rest, rest_count), np.inf)
+    long_widths[0] = np.inf
+    thinnest_beside = np.full(count + 1, np.inf)
+    around = np.pad(pieces, 1)
+    height, width = pieces.shape
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            beside = around[dy : dy + height, dx : dx + width]  # the piece, if any, next to each pixel of `rest`
+            both = (beside > 0) & (rest > 0)
+            np.minimum.at(thinnest_beside, beside[both], long_widths[rest[both]])
+    strokes = thinnest_beside <= 2 * stroke_widths(pieces, count) + 1
+    strokes[0] = False
+    return lines & ~strokes[pieces]
+
+
+def stroke_widths(labels: np.ndarray, count: int) -> np.ndarray:
+    """`stroke_width` of every labelled mark at once: (count + 1,), the background's first."""
+    area = np.bincount(labels.ravel(), minlength=count + 1)
+    outline = np.zeros(count + 1)
+    padded = np.pad(labels, 1)
+    for one, next_one in ((padded[1:], padded[:-1]), (padded[:, 1:], padded[:, :-1])):
+        differ = one != next_one
+        outline += np.bincount(one[differ], minlength=count + 1) + np.bincount(next_one[differ], minlength=count + 1)
+    return 2.0 * area / np.maximum(outline, 1)
+
+
+def _extents(labels: np.ndarray, count: int) -> np.ndarray:
+    """The longer side of every labelled mark's box: (count + 1,), the background's 0."""
+    top, bottom, left, right = _boxes(labels, count)
+    extents = np.maximum(bottom - top, right - left)
+    extents[0] = 0
+    return extents
+
+
+def _boxes(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every labelled mark's box (top, bottom, left, right; bottom and right exclusive), (count + 1,) each;
+    a label with no pixels (and the background) gets an empty box. Like ndimage.find_objects, without a
+    Python object per mark."""
+    inked = labels > 0
+    own = labels[inked]
+    sides = []
+    for axis in (0, 1):
+        coordinate = np.nonzero(inked)[axis]
+        low, high = np.full(count + 1, labels.shape[axis]), np.zeros(count + 1, np.intp)
+        np.minimum.at(low, own, coordinate)
+        np.maximum.at(high, own, coordinate + 1)
+        low[0], high[0] = labels.shape[axis], 0
+        sides += [low, np.maximum(high, low)]
+    return sides[0], sides[1], sides[2], sides[3]
 
 
 def tinted_areas(labels: np.ndarray, count: int, ink: np.ndarray, strong: np.ndarray, margin: float) -> np.ndarray:
@@ -95,8 +136,11 @@ def tinted_areas(labels: np.ndarray, count: int, ink: np.ndarray, strong: np.nda
     clear = np.bincount(labels[strong], minlength=count + 1)
     areas = np.flatnonzero((sizes >= _TINTED_SHARE * labels.size) & (clear < _TINTED_CLEAR * sizes))
     tinted = np.zeros(labels.shape, bool)
-    boxes = ndimage.find_objects(labels, max_label=count)
-    for area in areas[areas > 0]:
+    areas = areas[areas > 0]
+    if not len(areas):
+        return tinted
+    boxes = ndimage.find_objects(labels, max_label=int(areas.max()))
+    for area in areas:
         box = boxes[area - 1]
         own = labels[box] == area
         level = float(median(ink[box][own]))

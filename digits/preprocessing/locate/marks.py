@@ -31,6 +31,9 @@ _ALIKE = 0.3  # marks with this share of the body's ink and size are like it ...
 _BAR_ASPECT = 12.0  # a mark this many times longer than wide ...
 _BAR_PIECES = 8  # ... whose centre line, followed in this many pieces, ...
 _BAR_WANDER = 0.02  # ... wanders by less than this share of its length is a straight bar (MNIST's 1s: under 10 long)
+MAX_MARKS = 400  # marks looked at one by one, the most ink first: a digit with its stray strokes, specks, a
+# label or a frame round it is a few dozen; thousands (dots, grain, a halftone) are texture, and looking
+# at each in turn would cost seconds (65,000 dots: 3.4 s). The rest are dropped like specks.
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class Marks:
     body: int = 0  # the mark that holds the digit's body
     alike: int = 0  # how many other marks, anywhere, are about as large as the body (text, icons)
     clear: np.ndarray | None = None  # (H, W) bool: the clear ink (its soft edges and faint grain left out)
+    crowded: bool = False  # more than MAX_MARKS marks: only the heaviest were looked at (a texture, a pattern)
 
     @property
     def looks_like_text(self) -> bool:
@@ -104,13 +108,19 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False) -> Marks:
         labels, count = ndimage.label(faint, structure=np.ones((3, 3), bool), output=np.intp)
     masses = np.bincount(labels[faint], weights=ink[faint], minlength=count + 1)
     masses[np.bincount(labels[strong & faint], minlength=count + 1) == 0] = 0  # no clear ink in it
+    crowded = keep_the_heaviest(masses, MAX_MARKS)
+    if crowded:  # the marks kept numbered 1, 2, ... again, the others background: what follows sees only them
+        kept = np.flatnonzero(masses)
+        renumbered = np.zeros(len(masses), np.intp)
+        renumbered[kept] = np.arange(1, len(kept) + 1)
+        labels, masses = renumbered[labels], np.concatenate([[0.0], masses[kept]])
     set_aside_lines_and_blocks(labels, masses)
     if drawn:  # a lossless picture: a screenshot, a drawing, a scan saved as PNG
         set_aside_boxes(labels, masses)
     _set_aside_the_edges(labels, masses)
     body = _body(labels, masses)
     if body is None:  # nothing but lines and rows of text
-        return Marks(labels, np.zeros_like(masses), np.zeros_like(masses))
+        return Marks(labels, np.zeros_like(masses), np.zeros_like(masses), crowded=crowded)
     alike = _alike(labels, masses, body)
     masses[masses < _SPECK_FRACTION * masses[body]] = 0
     gaps = _gaps_from(labels, masses, body)
@@ -118,7 +128,18 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False) -> Marks:
     masses[apart & _flat_and_low(labels, masses, body)] = 0  # a word of a label or a caption, a dash
     others = int(np.count_nonzero(apart & (masses >= _MARK_FRACTION * masses[body])))
     masses[(apart & (masses < _MARK_FRACTION * masses[body])) | (gaps > _FAR_GAP)] = 0
-    return Marks(labels, masses, gaps, others, body, alike, strong)
+    return Marks(labels, masses, gaps, others, body, alike, strong, crowded)
+
+
+def keep_the_heaviest(masses: np.ndarray, most: int) -> bool:
+    """Only the `most` marks with the most ink kept (the others' masses set to 0; ties keep the first);
+    whether any were dropped."""
+    kept = np.flatnonzero(masses)
+    if len(kept) <= most:
+        return False
+    order = np.argsort(-masses[kept], kind="stable")
+    masses[kept[order[most:]]] = 0
+    return True
 
 
 def _body(labels: np.ndarray, masses: np.ndarray) -> int | None:

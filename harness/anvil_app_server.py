@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import yaml
-from anvil_stand_in import AnvilStandIn, FramedReceiver, RemoteError, send_framed, take_out_media
+from harness.anvil_stand_in import AnvilStandIn, FramedReceiver, RemoteError, send_framed, take_out_media
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Response

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,6 +22,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 UPLINK_FUNCTIONS = {"list_models", "classify_digit", "compare_models", "model_report"}
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
+
+
+def screenshots_dir() -> Path:
+    """Where the browser tests save their screenshots: $DIGITS_SCREENSHOTS_DIR, which tests/conftest.py sets
+    to docs/ under `pytest --update-docs` (the README's pictures) and otherwise to a folder outside the
+    repository, so that a test run leaves the tracked files alone."""
+    folder = Path(os.environ.get("DIGITS_SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "digits-test-artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def runtime_dir() -> Path:

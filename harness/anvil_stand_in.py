@@ -74,7 +74,7 @@ class ConnectionLostError(Exception):
     pass
 
 
-# --- the framing, shared with the app server for browser tests (tests/anvil_app_server.py) -------------
+# --- the framing, shared with the app server for browser tests (harness/anvil_app_server.py) -------------
 
 def take_out_media(message: dict, held: dict[str, HeldMedia], ids) -> tuple[dict, list]:
     """Null each MediaFile/HeldMedia in `message`; return it (with its "objects") and the bytes that follow it."""
@@ -292,10 +292,13 @@ class AnvilStandIn:
                                    f"(registered: {sorted(self.registered_functions())})")
             time.sleep(0.05)
 
-    def call(self, function: str, *args, timeout: float = 30.0, via: "_UplinkConnection | None" = None, **kwargs):
+    def call(self, function: str, *args, timeout: float = 30.0, via: "_UplinkConnection | None" = None,
+             session: str | None = None, ip: str = "127.0.0.1", **kwargs):
         """Call a registered function as the page would; Media come back as MediaFile.
 
         `via` sends it to one uplink; otherwise the calls are spread over them all, as Anvil does.
+        `session` and `ip` are what Anvil tells the uplink of the caller: the page's session id (none
+        by default) and the browser's address.
         """
         candidates = [c for c in self.open_connections() if function in c.registered]
         if not candidates:
@@ -303,7 +306,9 @@ class AnvilStandIn:
         connection = via or candidates[next(self.ids) % len(candidates)]
         call_id = f"call-{next(self.ids)}"
         message = {"type": "CALL", "id": call_id, "command": function, "args": list(args), "kwargs": kwargs,
-                   "client": {"type": "browser", "ip": "127.0.0.1"}, "call-stack": [{"type": "browser"}]}
+                   "client": {"type": "browser", "ip": ip}, "call-stack": [{"type": "browser"}]}
+        if session is not None:
+            message["session-id"] = session
         message, media = take_out_media(message, self.held_media, self.ids)
         reply = connection.expect_reply(call_id)
         connection.send(message, media)

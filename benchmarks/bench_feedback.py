@@ -1,31 +1,26 @@
 """Feedback calls per second: what record_feedback does (check the signed result id and the digit, save
 the row), from 1 and from 16 concurrent callers, on each store named.
 
-    python scripts/bench_feedback.py --sqlite --throwaway-postgres     # as the README's figures
-    python scripts/bench_feedback.py --database postgresql://USER:PASSWORD@HOST/DB
+    python -m benchmarks.bench_feedback --sqlite --throwaway-postgres     # as the README's figures
+    python -m benchmarks.bench_feedback --database postgresql://USER:PASSWORD@HOST/DB
 
 --sqlite uses a file in a temporary folder; --throwaway-postgres starts a local PostgreSQL cluster as
-the tests do (tests/postgres_cluster.py), with fsync on, and removes it afterwards. Each store gets
+the tests do (harness/postgres_cluster.py), with fsync on, and removes it afterwards. Each store gets
 fresh rows (MNIST-sized random images; every call is a new result). Prints one JSON line per store;
 compare figures from one run.
 """
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
-
-from digits.feedback_store import FeedbackStore, database_url, describe  # noqa: E402
-from uplink_server.feedback import FeedbackDesk  # noqa: E402
-from uplink_server.result_tokens import ResultSigner  # noqa: E402
+from digits.feedback_store import FeedbackStore, database_url, describe
+from uplink_server.feedback import FeedbackDesk
+from uplink_server.result_tokens import ResultSigner
 
 
 class Result:
@@ -74,7 +69,7 @@ def main() -> None:
             urls.append(f"sqlite:///{scratch}/feedback.sqlite3")
         cluster = None
         if args.throwaway_postgres:
-            from postgres_cluster import PostgresCluster, postgres_bin
+            from harness.postgres_cluster import PostgresCluster, postgres_bin
 
             cluster = PostgresCluster(postgres_bin(), fsync=True)
             urls.append(cluster.create_database("bench"))

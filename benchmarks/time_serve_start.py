@@ -1,9 +1,9 @@
 """Seconds from `python -m uplink_server` starting to its functions registered with Anvil, and its memory then.
 
-Anvil is the loopback stand-in the tests use (tests/anvil_stand_in.py, needs the test extra), so this
+Anvil is the loopback stand-in the tests use (harness/anvil_stand_in.py, needs the test extra), so this
 runs on one machine with no account and no network:
 
-    python scripts/time_serve_start.py [--repeat 3]
+    python -m benchmarks.time_serve_start [--repeat 3]
 """
 
 import argparse
@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness.anvil_stand_in import AnvilStandIn
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
-from anvil_stand_in import AnvilStandIn  # noqa: E402
 
 KEY = "timing-key-0123456789"
 FUNCTIONS = {"list_models", "classify_digit", "classify_digits", "compare_models", "model_report"}

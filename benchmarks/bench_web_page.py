@@ -1,15 +1,15 @@
 """How long a person waits on the web page: from choosing a file to its card on screen, and from the
 last stroke of a drawing on the sketch pad to its reading in place, timed in the browser.
 
-The same stack as the browser tests (tests/web_page.py): `digits serve` connected to the Uplink
+The same stack as the browser tests (harness/web_page.py): `digits serve` connected to the Uplink
 stand-in, the loopback app server, Anvil's runtime in Chromium. Each of N uploads is one file chosen
 in the file chooser; the page's own clock (performance.now()) stamps the chooser's change event, the
 card being added, and its chart drawn. Each of M drawings is an MNIST test digit's strokes drawn with
-the mouse on the cleared pad (tests/digit_strokes.py); the clock stamps the last stroke's mouseup and
+the mouse on the cleared pad (training/digit_strokes.py); the clock stamps the last stroke's mouseup and
 the live card's chart drawn. That wait includes the pad's deliberate pause (sketch.READ_DELAY, 400 ms)
 before it sends the drawing.
 
-    python scripts/bench_web_page.py [--uploads 20] [--drawings 20] [--json]
+    python -m benchmarks.bench_web_page [--uploads 20] [--drawings 20] [--json]
 """
 
 import argparse
@@ -22,14 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
+from harness.anvil_app_server import AnvilAppServer
+from harness.anvil_stand_in import AnvilStandIn
+from harness.web_page import CARDS, DESKTOP, SKETCH_CANVAS, UplinkServer, draw_with_mouse, launch_chromium
+from harness.web_page import missing_pieces, open_app, runtime_dir
+from training.digit_strokes import skeleton_strokes
 
-from anvil_app_server import AnvilAppServer  # noqa: E402
-from anvil_stand_in import AnvilStandIn  # noqa: E402
-from digit_strokes import skeleton_strokes  # noqa: E402
-from web_page import CARDS, DESKTOP, SKETCH_CANVAS, UplinkServer, draw_with_mouse, launch_chromium  # noqa: E402
-from web_page import missing_pieces, open_app, runtime_dir  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 SAMPLES = ["seven-paper.png", "four-photo.jpg", "nine.csv", "three-white-on-black.png"]
 KEY = "bench-uplink-key"

@@ -1,7 +1,7 @@
 """How long `prepare_upload` takes (p50, ms) for a 28x28 PNG, a 1200x900 photo of a page on a table
 and a 3000x2250 photo with a small digit, each made from MNIST test digits (training/scenes.py).
 
-    python scripts/time_prepare.py --data ../shared/data/mnist.npz [--repeat 20]
+    python -m benchmarks.time_prepare --data ../shared/data/mnist.npz [--repeat 20]
 
 Run it on two checkouts (PYTHONPATH=...) one after the other to compare; the ratio is what counts.
 """

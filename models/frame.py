@@ -1,0 +1,3 @@
+"""What the models see, in one place: digits/preprocessing makes every upload this frame."""
+
+IMAGE_SIZE = 28  # MNIST's 28x28 grey frame, ink 255 on 0
