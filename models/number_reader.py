@@ -12,14 +12,14 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
-from digits.preprocessing.number_line import LINE_HEIGHT, LINE_WIDTH
-
 BLANK = 10
 CLASSES = 11
 
 
 @dataclass(frozen=True)
 class NumberReaderConfig:
+    height: int = 32  # the line's frame: digits/preprocessing/number_line.py (LINE_HEIGHT, LINE_WIDTH)
+    width: int = 256
     widths: tuple[int, ...] = (24, 48, 72, 96)  # conv stages; the first two halve both sides, the rest the height
     temporal_width: int = 128
     dilations: tuple[int, ...] = (1, 2, 4)  # one residual conv1d (kernel 3) per dilation
@@ -35,7 +35,7 @@ def conv_bn_relu(x, filters: int, pool: tuple[int, int]):
 
 def build_number_reader(config: NumberReaderConfig = NumberReaderConfig()) -> keras.Model:
     """(N, 32, 256, 1) light ink in [0, 1] -> logits (N, 64, 11)."""
-    inputs = keras.Input((LINE_HEIGHT, LINE_WIDTH, 1), name="line")
+    inputs = keras.Input((config.height, config.width, 1), name="line")
     x = inputs
     for stage, width in enumerate(config.widths):
         x = conv_bn_relu(x, width, (2, 2) if stage < 2 else (2, 1))  # 32x256 -> 16x128 -> 8x64 -> 4x64 -> 2x64

@@ -57,6 +57,7 @@ def test_a_short_training_run_writes_a_reader_the_server_runs(tmp_path, mnist_pa
     assert set(card["validation_whole_number_accuracy"]) == {"apart", "touching", "overlapping", "mean"}
     probabilities = NumberReaderModel(path).predict(np.zeros((LINE_HEIGHT, LINE_WIDTH), np.float32))
     assert probabilities.shape == (64, 11) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+    assert NumberReaderModel(path).shape == (1, LINE_HEIGHT, LINE_WIDTH, 1)  # the model's frame is the line's
 
 
 def test_the_shipped_reader_is_the_file_its_card_records():
