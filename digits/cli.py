@@ -30,8 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="accuracy on the 10,000 MNIST test images, or another suite")
     evaluate.add_argument("model", choices=["cnn", "vit", "ensemble"])
-    evaluate.add_argument("--suite", choices=["mnist-test", "style-shift"], default="mnist-test",
-                          help="style-shift: validation digits in styles MNIST rarely has (training/styles.py)")
+    evaluate.add_argument("--suite", choices=["mnist-test", "style-shift", "typefaces"], default="mnist-test",
+                          help="style-shift: validation digits in styles MNIST rarely has (training/styles.py); "
+                               "typefaces: digits in held-out handwriting typefaces (training/typefaces.py)")
     evaluate.add_argument("--data", help=DATA_HELP)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -326,9 +327,9 @@ def run(args, argv: list[str]) -> int:
               f"test accuracy {card['test_accuracy']:.4f}, {card['training_seconds'] / 60:.1f} min")
         return 0
     if args.command == "evaluate":
-        from training.evaluate import evaluate, evaluate_style_shift
+        from training.evaluate import evaluate, evaluate_style_shift, evaluate_typefaces
 
-        score = evaluate_style_shift if args.suite == "style-shift" else evaluate
+        score = {"style-shift": evaluate_style_shift, "typefaces": evaluate_typefaces}.get(args.suite, evaluate)
         with native_logs_off():  # a newcomer's first commands print only their results
             evaluation = score(args.model, data=args.data)
         print(evaluation.to_text(as_json=args.json))

@@ -44,8 +44,10 @@ def models_dir(tmp_path_factory, small_mnist) -> Path:
 
     out = tmp_path_factory.mktemp("models")
     logs = tmp_path_factory.mktemp("runs")
-    train("cnn", epochs=2, data=small_mnist, out=out, limit=512, log_dir=logs, verbose=0, suite_per_style=2)
-    train("vit", epochs=1, data=small_mnist, out=out, limit=256, log_dir=logs, verbose=0, suite_per_style=2)
+    train("cnn", epochs=2, data=small_mnist, out=out, limit=512, log_dir=logs, verbose=0, suite_per_style=2,
+          typefaces=False)
+    train("vit", epochs=1, data=small_mnist, out=out, limit=256, log_dir=logs, verbose=0, suite_per_style=2,
+          typefaces=False)
     return out
 
 
@@ -251,7 +253,8 @@ def test_the_cached_suite_is_rebuilt_when_any_stage_of_the_pipeline_changes():
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory, models_dir, small_mnist) -> Path:
     out = tmp_path_factory.mktemp("reports") / "cnn"
-    write_report("cnn", out, data=small_mnist, models_dir=models_dir, style_shift_per_style=SUITE_PER_STYLE)
+    write_report("cnn", out, data=small_mnist, models_dir=models_dir, style_shift_per_style=SUITE_PER_STYLE,
+                 typefaces=False)
     return out
 
 

@@ -3,10 +3,11 @@ card `<model>.json`.
 
     python -m training.train cnn --epochs 18 --data ../shared/data/mnist.npz
 
-(the same as `digits train cnn ...`). After each epoch the model also reads the style-shift suite
-(training/style_shift.py: validation digits in styles MNIST rarely has); the epoch with the best
-validation + suite accuracy is kept. The test set is only read once, at the end, for the figure on
-the card.
+(the same as `digits train cnn ...`). After each epoch the model also reads the held-out typeface
+families (training/typefaces.py: digits in handwriting no training digit was drawn in) and the
+style-shift suite (training/style_shift.py, reported only: its styles come from the renderers that
+draw styled training digits); the epoch with the best validation + held-out typeface accuracy is kept.
+The test set is only read once, at the end, for the figure on the card.
 """
 
 import json
@@ -26,6 +27,7 @@ from training.data import load_mnist, make_dataset, validation_split
 from training.export import export_litert
 from training.evaluate import StyleShiftEvaluation
 from training.style_shift import StyleShiftSuite, load_suite, styled_training_digits
+from training.typefaces import family_list, load_typeface_suite, typeface_training_digits
 
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int):
@@ -49,16 +51,28 @@ def predict(model, x: np.ndarray) -> np.ndarray:
     return model.predict(to_model_input(x), batch_size=500, verbose=0)
 
 
-def style_shift_callback(suite: StyleShiftSuite):
-    """Adds `style_shift_accuracy` and `selection_score` (validation + suite accuracy) to each epoch's logs."""
+def selection_callback(suite: StyleShiftSuite, typefaces: StyleShiftSuite | None):
+    """Adds `style_shift_accuracy`, `typefaces_accuracy` (held-out families) and `selection_score` to each
+    epoch's logs: validation + held-out typeface accuracy, or validation + style-shift accuracy when
+    trained without typefaces (smoke runs)."""
     import keras
 
-    class StyleShiftScore(keras.callbacks.Callback):
+    class SelectionScore(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             logs["style_shift_accuracy"] = accuracy(predict(self.model, suite.images), suite.labels)
-            logs["selection_score"] = logs["val_accuracy"] + logs["style_shift_accuracy"]
+            if typefaces is not None:
+                logs["typefaces_accuracy"] = accuracy(predict(self.model, typefaces.images), typefaces.labels)
+            logs["selection_score"] = logs["val_accuracy"] + logs.get("typefaces_accuracy",
+                                                                      logs["style_shift_accuracy"])
 
-    return StyleShiftScore()
+    return SelectionScore()
+
+
+def typeface_figures(model, suite: StyleShiftSuite) -> dict:
+    """The held-out typeface figures a card records, with every family and its licence."""
+    scored = StyleShiftEvaluation(model="", labels=suite.labels, probabilities=predict(model, suite.images),
+                                  data_sha256="", seconds=0.0, styles=suite.styles, suite="typefaces")
+    return {**scored.figures(), "families": family_list()}
 
 
 def fine_tuned_from(path: str | Path) -> dict:
@@ -72,13 +86,14 @@ def fine_tuned_from(path: str | Path) -> dict:
 def train(model_id: str, epochs: int | None = None, data: str | None = None, out: str | Path = models.MODELS_DIR,
           seed: int | None = None, limit: int | None = None, log_dir: str | Path = "runs",
           command: str = "", verbose: int = 1, init_from: str | Path | None = None,
-          suite_per_style: int | None = None) -> dict:
-    """Trains `model_id`, saves the model of its best epoch (validation + style-shift suite) and its card
+          suite_per_style: int | None = None, typefaces: bool = True) -> dict:
+    """Trains `model_id`, saves the model of its best epoch (validation + held-out typefaces) and its card
     in `out`; returns the card.
 
     `init_from` fine-tunes a trained model file (with FINE_TUNES' settings) instead of starting from
     scratch; `limit` trains on only the first N training images and `suite_per_style` shrinks the
-    style-shift suite (both for smoke tests).
+    style-shift suite (both for smoke tests); `typefaces=False` leaves the typeface families out (no
+    fonts to fetch: smoke tests), choosing on validation + the style-shift suite as before.
     """
     import keras
     import tensorflow as tf
@@ -96,6 +111,11 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     if styled.glyph_per_style or styled.other_per_style:
         extra = styled_training_digits(mnist, styled, limit)
         x_train, y_train = np.concatenate([x_train, extra.images]), np.concatenate([y_train, extra.labels])
+    styled_size = len(x_train) - mnist_training_size
+    if typefaces and config.typeface_per_digit:
+        extra = typeface_training_digits(config.typeface_per_digit)
+        x_train, y_train = np.concatenate([x_train, extra.images]), np.concatenate([y_train, extra.labels])
+    typeface_suite = load_typeface_suite() if typefaces else None
 
     source = fine_tuned_from(init_from) if init_from else None  # read before `out` may overwrite it
     suite = load_suite(mnist, per_style=suite_per_style)
@@ -111,7 +131,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     model_file = models.model_path(model_id, out)
     callbacks = [
         *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema_momentum else []),  # before the scores
-        style_shift_callback(suite),  # before the checkpoint that reads its score
+        selection_callback(suite, typeface_suite),  # before the checkpoint that reads its score
         keras.callbacks.ModelCheckpoint(model_file, monitor="selection_score", mode="max", save_best_only=True),
         keras.callbacks.TensorBoard(Path(log_dir) / model_id / time.strftime("%Y%m%d-%H%M%S")),
     ]
@@ -139,11 +159,13 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
         "validation_accuracy": accuracy(validation_probabilities, y_val),
         "validation_size": len(x_val),
         "training_size": mnist_training_size,
-        "styled_training_size": len(x_train) - mnist_training_size,
+        "styled_training_size": styled_size,
+        "typeface_training_size": len(x_train) - mnist_training_size - styled_size,
         "parameters": best.count_params(),
         "epochs": config.epochs,
         "best_epoch": int(np.argmax(history["selection_score"])) + 1,
         "style_shift": shifted.figures(),
+        **({"typefaces": typeface_figures(best, typeface_suite)} if typeface_suite is not None else {}),
         "temperature": fit_temperature(validation_probabilities, y_val),
         "training_seconds": round(training_seconds, 1),
         **({"init_from": source} if source else {}),

@@ -14,7 +14,7 @@ and read back through `prepare_upload`, exactly as an upload would be.
 """
 
 import hashlib
-import io
+import inspect
 import json
 import os
 import shutil
@@ -36,7 +36,7 @@ FONTS_ENV = "DIGITS_FONTS"  # a folder holding node_modules/@fontsource/* (defau
 SUITE = "typefaces"
 HELD_OUT_SHARE = 0.28  # of each category's families, never trained on
 SPLIT_SEED = "typefaces-1"  # the split's rule: families ordered by sha256(seed + name), the first held out
-SUITE_PER_DIGIT = 10  # renders of each digit per held-out family
+SUITE_PER_DIGIT = 20  # renders of each digit per held-out family
 SUITE_SEED = 26
 TRAINING_SEED = 27
 VERSION = 1  # of the renderer: part of the cache key
@@ -56,8 +56,8 @@ def families() -> list[Family]:
 
 
 def held_out_families(all_families: list[Family] | None = None) -> list[Family]:
-    """HELD_OUT_SHARE of each category (at least one), chosen by SPLIT_SEED: the same families whatever
-    else is listed, as each family's place depends on its own name only."""
+    """HELD_OUT_SHARE of each category (at least one): the first in the order of sha256(SPLIT_SEED + name),
+    so the split depends on the names listed, not on the order they are listed in."""
     all_families = all_families or families()
     held = set()
     for category in dict.fromkeys(family.category for family in all_families):
@@ -123,12 +123,14 @@ def glyph_ink(font_file: Path, digit: int, rng) -> np.ndarray:
     left, top, right, bottom = font.getbbox(str(digit))
     pad = GLYPH_HEIGHT // 2
     canvas = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 0)
-    pen = rng.choice([0, 0, 0, 1, 2, 3])  # extra pen width, pixels (marker-like when large)
+    pen = rng.choice([0, 0, 0, 1, 2, 3, 4, 6])  # extra pen width, pixels (marker-like when large)
     ImageDraw.Draw(canvas).text((pad - left, pad - top), str(digit), font=font, fill=255,
                                 stroke_width=int(pen), stroke_fill=255)
     ink = np.asarray(canvas, np.float32) / 255.0
-    if rng.random() < 0.2:  # a finer pen than the font's
-        ink = ndimage.grey_erosion(ink, size=(3, 3))
+    if rng.random() < 0.25:  # a finer pen than the font's, where the strokes survive it
+        thinner = ndimage.grey_erosion(ink, size=(3, 3) if rng.random() < 0.6 else (5, 5))
+        if thinner.sum() > 0.4 * ink.sum():
+            ink = thinner
     return ink
 
 
@@ -141,12 +143,14 @@ def elastic(ink: np.ndarray, rng, alpha: float, sigma: float) -> np.ndarray:
 
 
 def handled(ink: np.ndarray, rng) -> np.ndarray:
-    """The glyph as a hand might have drawn it: slanted, turned, wobbled."""
-    ink = sheared(ink, rng.uniform(-15, 20))
-    ink = np.asarray(Image.fromarray(np.uint8(ink * 255)).rotate(rng.uniform(-10, 10), Image.BICUBIC, expand=True),
+    """The glyph as a hand might have drawn it: narrower or wider, slanted, turned, wobbled."""
+    image = Image.fromarray(np.uint8(ink * 255))
+    image = image.resize((max(int(image.width * rng.uniform(0.6, 1.4)), 1), image.height), Image.BICUBIC)
+    ink = sheared(np.asarray(image, np.float32) / 255.0, rng.uniform(-20, 30))
+    ink = np.asarray(Image.fromarray(np.uint8(ink * 255)).rotate(rng.uniform(-15, 15), Image.BICUBIC, expand=True),
                      np.float32) / 255.0
-    if rng.random() < 0.7:
-        ink = elastic(ink, rng, alpha=rng.uniform(20, 60), sigma=rng.uniform(6, 10))
+    if rng.random() < 0.8:
+        ink = elastic(ink, rng, alpha=rng.uniform(30, 90), sigma=rng.uniform(6, 10))
     return ink
 
 
@@ -198,10 +202,15 @@ def render_families(chosen: list[Family], per_digit: int, seed: int, folder: Pat
                      data_sha256)
 
 
+RENDERER = (glyph_ink, elastic, handled, on_a_page, render_digit, render_families)
+
+
 def typeface_key(chosen: list[Family], per_digit: int, seed: int) -> str:
-    renderer = Path(__file__).read_bytes()
+    """Changes whenever the set would: other families or fonts, sample, renderer, or upload pipeline."""
+    renderer = "".join(inspect.getsource(function) for function in RENDERER)
+    fonts = (PACKAGE_DIR / "package-lock.json").read_bytes()
     return cache_key(SUITE, [family.name for family in chosen], per_digit, seed, VERSION,
-                     hashlib.sha256(renderer).hexdigest(), hashlib.sha256((PACKAGE_DIR / "package-lock.json").read_bytes()).hexdigest())
+                     hashlib.sha256(renderer.encode()).hexdigest(), hashlib.sha256(fonts).hexdigest())
 
 
 def load_typeface_suite(per_digit: int = SUITE_PER_DIGIT, seed: int = SUITE_SEED, cache: bool = True,
@@ -221,3 +230,11 @@ def typeface_training_digits(per_digit: int, limit_families: int | None = None) 
     kept = rendered.images.reshape(len(rendered.labels), -1).max(axis=1) > 0
     return StyledSet(rendered.images[kept], rendered.labels[kept], rendered.styles[kept], rendered.sources[kept],
                      rendered.data_sha256)
+
+
+def family_list() -> dict:
+    """What a model card records: each family's category and licence, by side of the split."""
+    held = {family.name for family in held_out_families()}
+    listed = lambda side: [{"name": family.name, "category": family.category, "licence": family.licence}
+                           for family in families() if (family.name in held) == side]
+    return {"training": listed(False), "held_out": listed(True)}

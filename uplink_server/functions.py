@@ -30,7 +30,7 @@ log = logging.getLogger("uplink_server.calls")
 
 LONGEST_NAME_SHOWN = 60  # characters of a file name repeated in a message
 REPORT_FIELDS = ("model", "name", "test_accuracy", "validation_accuracy", "parameters", "epochs",
-                 "training_minutes", "fine_tuned", "confused_pairs", "per_class")  # what model_report sends, with "figures"
+                 "training_minutes", "fine_tuned", "confused_pairs", "per_class", "typefaces_accuracy")  # what model_report sends, with "figures"
 
 
 class _ErrorForThePage(anvil.server.AnvilWrappedError):
