@@ -40,6 +40,14 @@ def test_no_family_is_on_both_sides_and_every_category_is_held_out_in_part():
         assert members & held and members & trained, category
 
 
+def test_a_family_derived_from_another_is_on_its_side():
+    held = {family.name for family in typefaces.held_out_families()}
+    derived = [family for family in typefaces.families() if family.group]
+    assert derived  # Caveat Brush from Caveat, the Nanum pair
+    for family in derived:
+        assert (family.name in held) == (family.group in held), family.name
+
+
 def test_the_split_does_not_depend_on_the_order_families_are_listed_in():
     everything = typefaces.families()
     held = {family.name for family in typefaces.held_out_families(everything)}

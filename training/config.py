@@ -57,6 +57,10 @@ class TrainConfig:
     styled: StyledDigits = field(default_factory=StyledDigits)
     # Digits from the training typeface families (training/typefaces.py): renders of each digit per family
     typeface_per_digit: int = 0
+    # Distillation: train towards (1 - w) * the true label + w * the shipped `teacher` model's answer
+    # (a model id: its file in models/), computed once on each training image before augmentation.
+    teacher: str | None = None
+    distill_weight: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -83,7 +87,7 @@ FINE_TUNES = {
     "cnn": replace(DEFAULTS["cnn"], epochs=3, learning_rate=6e-4, augment=STYLE_SHIFT, styled=STYLED,
                    typeface_per_digit=TYPEFACE_PER_DIGIT),
     "vit": replace(DEFAULTS["vit"], epochs=5, learning_rate=1e-4, augment=STYLE_SHIFT, styled=STYLED,
-                   typeface_per_digit=TYPEFACE_PER_DIGIT),
+                   typeface_per_digit=TYPEFACE_PER_DIGIT, teacher="cnn", distill_weight=0.5),
 }
 
 @dataclass(frozen=True)

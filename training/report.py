@@ -137,7 +137,8 @@ def _training_finding(card: dict) -> str:
     history = card["history"]
     best = best_epoch(card) - 1
     train_accuracy, val_accuracy = history["accuracy"][best], history["val_accuracy"][best]
-    chosen_on = ("validation + style-shift accuracy" if "style_shift_accuracy" in history else "validation accuracy")
+    chosen_on = ("validation + held-out typeface accuracy" if "typefaces_accuracy" in history else
+                 "validation + style-shift accuracy" if "style_shift_accuracy" in history else "validation accuracy")
     sentence = (f"The weights of epoch {best + 1} of {len(history['val_accuracy'])}, the best on {chosen_on}, were "
                 f"kept (validation {val_accuracy:.2%}).")
     gap = (train_accuracy - val_accuracy) * 100
@@ -208,8 +209,10 @@ def plot_curves(history: dict, path: Path, best_epoch: int) -> None:
         axes.xaxis.get_major_locator().set_params(integer=True)
     if "style_shift_accuracy" in history:
         accuracy_axes.plot(epochs, history["style_shift_accuracy"], "^-", markersize=3, label="style-shift suite")
-    accuracies = np.clip([*history["accuracy"], *history["val_accuracy"], *history.get("style_shift_accuracy", [])],
-                         1e-4, 1 - 1e-4)
+    if "typefaces_accuracy" in history:
+        accuracy_axes.plot(epochs, history["typefaces_accuracy"], "v-", markersize=3, label="held-out typefaces")
+    accuracies = np.clip([*history["accuracy"], *history["val_accuracy"], *history.get("style_shift_accuracy", []),
+                          *history.get("typefaces_accuracy", [])], 1e-4, 1 - 1e-4)
     accuracy_axes.set_yscale("logit")
     accuracy_axes.set_ylim(accuracies.min() * 0.9, 1 - (1 - accuracies.max()) * 0.7)
     accuracy_axes.yaxis.set_major_locator(FixedLocator(ACCURACY_TICKS))

@@ -68,6 +68,14 @@ def selection_callback(suite: StyleShiftSuite, typefaces: StyleShiftSuite | None
     return SelectionScore()
 
 
+def distilled_targets(config: TrainConfig, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(1 - w) * one-hot label + w * the teacher's probabilities, (N, 10): the student learns how sure
+    a better reader is, and which digits it finds alike, not only the right answer."""
+    teacher = models.load_keras_file(models.model_path(config.teacher))
+    one_hot = np.eye(10, dtype=np.float32)[y]
+    return (1 - config.distill_weight) * one_hot + config.distill_weight * predict(teacher, x).astype(np.float32)
+
+
 def typeface_figures(model, suite: StyleShiftSuite) -> dict:
     """The held-out typeface figures a card records, with every family and its licence."""
     scored = StyleShiftEvaluation(model="", labels=suite.labels, probabilities=predict(model, suite.images),
@@ -117,6 +125,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
         x_train, y_train = np.concatenate([x_train, extra.images]), np.concatenate([y_train, extra.labels])
     typeface_suite = load_typeface_suite() if typefaces else None
 
+    targets = distilled_targets(config, x_train, y_train) if config.teacher and config.distill_weight else y_train
     source = fine_tuned_from(init_from) if init_from else None  # read before `out` may overwrite it
     suite = load_suite(mnist, per_style=suite_per_style)
     model = models.load_keras_file(init_from) if init_from else models.build_model(model_id)
@@ -137,7 +146,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     ]
     started = time.perf_counter()
     history = model.fit(
-        make_dataset(x_train, y_train, config.batch_size, augment=config.augment, seed=config.seed),
+        make_dataset(x_train, targets, config.batch_size, augment=config.augment, seed=config.seed),
         validation_data=make_dataset(x_val, y_val, 500),
         epochs=config.epochs, callbacks=callbacks, verbose=verbose,
         shuffle=False,  # the dataset shuffles itself each epoch

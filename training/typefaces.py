@@ -13,6 +13,7 @@ its own size, weight, pen width, slant, rotation, elastic wobble and position, s
 and read back through `prepare_upload`, exactly as an upload would be.
 """
 
+import concurrent.futures
 import hashlib
 import inspect
 import json
@@ -27,7 +28,7 @@ from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
 from digits.preprocessing import prepare_upload
-from training.style_shift import StyledSet, cache_dir, cache_key, cached
+from training.style_shift import StyledSet, cache_dir, cache_key
 from training.styles import Upload, encode, in_colour, on_paper, sheared
 
 PACKAGE_DIR = Path(__file__).parent / "fonts"  # package.json, package-lock.json, families.json
@@ -47,24 +48,30 @@ class Family:
     name: str  # the package's name after @fontsource/, e.g. "indie-flower"
     category: str  # handwriting, script or marker
     licence: str  # SPDX, from the package's package.json
+    group: str = ""  # the family it derives from (Caveat Brush from Caveat): both go to one side
+
+    @property
+    def lead(self) -> str:
+        return self.group or self.name
 
 
 def families() -> list[Family]:
     """Every family the project trains or chooses on, in the committed list's order."""
     listed = json.loads(FAMILIES_FILE.read_text())
-    return [Family(name, entry["category"], entry["licence"]) for name, entry in listed.items()]
+    return [Family(name, entry["category"], entry["licence"], entry.get("group", "")) for name, entry in listed.items()]
 
 
 def held_out_families(all_families: list[Family] | None = None) -> list[Family]:
-    """HELD_OUT_SHARE of each category (at least one): the first in the order of sha256(SPLIT_SEED + name),
-    so the split depends on the names listed, not on the order they are listed in."""
+    """HELD_OUT_SHARE of each category's leading families (at least one), the first in the order of
+    sha256(SPLIT_SEED + name), each with the families derived from it: the split depends on the names
+    listed, not on their order, and related designs never sit on both sides."""
     all_families = all_families or families()
     held = set()
     for category in dict.fromkeys(family.category for family in all_families):
-        members = [family for family in all_families if family.category == category]
-        members.sort(key=lambda family: hashlib.sha256(f"{SPLIT_SEED}:{family.name}".encode()).hexdigest())
-        held.update(family.name for family in members[:max(1, round(HELD_OUT_SHARE * len(members)))])
-    return [family for family in all_families if family.name in held]
+        leads = [family.name for family in all_families if family.category == category and not family.group]
+        leads.sort(key=lambda name: hashlib.sha256(f"{SPLIT_SEED}:{name}".encode()).hexdigest())
+        held.update(leads[:max(1, round(HELD_OUT_SHARE * len(leads)))])
+    return [family for family in all_families if family.lead in held]
 
 
 def training_families(all_families: list[Family] | None = None) -> list[Family]:
@@ -185,48 +192,69 @@ def render_digit(font_file: Path, digit: int, rng) -> Upload:
 
 # ---- sets of digits ------------------------------------------------------------------------------------
 
-def render_families(chosen: list[Family], per_digit: int, seed: int, folder: Path, data_sha256: str = "") -> StyledSet:
-    """per_digit renders of each digit 0-9 in each family (its weights in turn), read back through
-    prepare_upload. `styles` holds each image's family."""
-    images, labels, styles = [], [], []
-    for family in chosen:
-        files = font_files(family, folder)
-        rng = np.random.default_rng([seed, int(hashlib.sha256(family.name.encode()).hexdigest()[:8], 16)])
-        for digit in range(10):
-            for count in range(per_digit):
-                upload = render_digit(files[count % len(files)], digit, rng)
-                images.append(prepare_upload(upload.data, upload.filename).pixels)
-                labels.append(digit)
-                styles.append(family.name)
-    return StyledSet(np.stack(images), np.array(labels, np.int64), np.array(styles), np.arange(len(labels)),
-                     data_sha256)
+def render_family(family: Family, per_digit: int, seed: int, folder: Path) -> np.ndarray:
+    """uint8 (10 * per_digit, 28, 28): per_digit renders of each digit 0-9 (its weights in turn), read
+    back through prepare_upload; seeded by the family's name, so the same whichever others are drawn."""
+    files = font_files(family, folder)
+    rng = np.random.default_rng([seed, int(hashlib.sha256(family.name.encode()).hexdigest()[:8], 16)])
+    images = []
+    for digit in range(10):
+        for count in range(per_digit):
+            upload = render_digit(files[count % len(files)], digit, rng)
+            images.append(prepare_upload(upload.data, upload.filename).pixels)
+    return np.stack(images)
 
 
-RENDERER = (glyph_ink, elastic, handled, on_a_page, render_digit, render_families)
+RENDERER = (glyph_ink, elastic, handled, on_a_page, render_digit, render_family)
 
 
-def typeface_key(chosen: list[Family], per_digit: int, seed: int) -> str:
-    """Changes whenever the set would: other families or fonts, sample, renderer, or upload pipeline."""
+def family_cache_file(family: Family, per_digit: int, seed: int) -> Path:
+    """Where one family's renders are cached: keyed by the family, sample, renderer, fonts and upload
+    pipeline, so a change of split or of the other families re-renders nothing."""
     renderer = "".join(inspect.getsource(function) for function in RENDERER)
     fonts = (PACKAGE_DIR / "package-lock.json").read_bytes()
-    return cache_key(SUITE, [family.name for family in chosen], per_digit, seed, VERSION,
-                     hashlib.sha256(renderer.encode()).hexdigest(), hashlib.sha256(fonts).hexdigest())
+    key = cache_key(SUITE, family.name, per_digit, seed, VERSION, hashlib.sha256(renderer.encode()).hexdigest(),
+                    hashlib.sha256(fonts).hexdigest())
+    return cache_dir() / "typefaces" / f"{family.name}-{key}.npy"
+
+
+def render_families(chosen: list[Family], per_digit: int, seed: int, cache: bool = True) -> StyledSet:
+    """render_family for each family (from the cache where there, the rest on every core, fetching the
+    fonts the first time); `styles` holds each image's family."""
+    files = [family_cache_file(family, per_digit, seed) for family in chosen]
+    missing = [family for family, file in zip(chosen, files) if not (cache and file.is_file())]
+    if missing:
+        folder = install_fonts()
+        with concurrent.futures.ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
+            rendered = dict(zip([family.name for family in missing], pool.map(
+                render_family, missing, *zip(*[(per_digit, seed, folder)] * len(missing)))))
+        if cache:
+            for family, file in zip(chosen, files):
+                if family.name in rendered:
+                    file.parent.mkdir(parents=True, exist_ok=True)
+                    partial = file.with_suffix(f".{os.getpid()}.npy")
+                    np.save(partial, rendered[family.name])
+                    partial.replace(file)
+    else:
+        rendered = {}
+    images = [rendered[family.name] if family.name in rendered else np.load(file)
+              for family, file in zip(chosen, files)]
+    labels = np.tile(np.repeat(np.arange(10), per_digit), len(chosen))
+    styles = np.repeat([family.name for family in chosen], 10 * per_digit)
+    return StyledSet(np.concatenate(images), labels.astype(np.int64), styles, np.arange(len(labels)), "")
 
 
 def load_typeface_suite(per_digit: int = SUITE_PER_DIGIT, seed: int = SUITE_SEED, cache: bool = True,
                         chosen: list[Family] | None = None) -> StyledSet:
-    """The held-out families' digits (fetching the fonts the first time), from the cache when there."""
-    chosen = chosen or held_out_families()
-    return cached("typefaces", typeface_key(chosen, per_digit, seed),
-                  lambda: render_families(chosen, per_digit, seed, install_fonts()), "", cache)
+    """The held-out families' digits: SUITE_PER_DIGIT renders of each digit in each family."""
+    return render_families(chosen or held_out_families(), per_digit, seed, cache)
 
 
 def typeface_training_digits(per_digit: int, limit_families: int | None = None) -> StyledSet:
-    """The training families' digits: per_digit renders of each digit in each (cached), less any the
-    upload pipeline lost (a blank 28x28 teaches nothing)."""
+    """The training families' digits: per_digit renders of each digit in each, less any the upload
+    pipeline lost (a blank 28x28 teaches nothing)."""
     chosen = training_families()[:limit_families] if limit_families else training_families()
-    rendered = cached("typefaces-training", typeface_key(chosen, per_digit, TRAINING_SEED),
-                      lambda: render_families(chosen, per_digit, TRAINING_SEED, install_fonts()), "")
+    rendered = render_families(chosen, per_digit, TRAINING_SEED)
     kept = rendered.images.reshape(len(rendered.labels), -1).max(axis=1) > 0
     return StyledSet(rendered.images[kept], rendered.labels[kept], rendered.styles[kept], rendered.sources[kept],
                      rendered.data_sha256)
