@@ -4,10 +4,10 @@ card `<model>.json`.
     python -m training.train cnn --epochs 18 --data ../shared/data/mnist.npz
 
 (the same as `digits train cnn ...`). After each epoch the model also reads the held-out typeface
-families (training/typefaces.py: digits in handwriting no training digit was drawn in) and the
-style-shift suite (training/style_shift.py, reported only: its styles come from the renderers that
-draw styled training digits); the epoch with the best validation + held-out typeface accuracy is kept.
-The test set is only read once, at the end, for the figure on the card.
+families (training/typefaces.py: digits in hands no training digit was drawn in); the epoch with the
+best validation + held-out typeface accuracy is kept. The style-shift suite (training/style_shift.py)
+is read once, for the card: its styles come from the renderers that draw styled training digits, so it
+is no longer chosen on. The test set is only read once, at the end, for the figure on the card.
 """
 
 import json
@@ -51,19 +51,22 @@ def predict(model, x: np.ndarray) -> np.ndarray:
     return model.predict(to_model_input(x), batch_size=500, verbose=0)
 
 
-def selection_callback(suite: StyleShiftSuite, typefaces: StyleShiftSuite | None):
-    """Adds `style_shift_accuracy`, `typefaces_accuracy` (held-out families) and `selection_score` to each
-    epoch's logs: validation + held-out typeface accuracy, or validation + style-shift accuracy when
-    trained without typefaces (smoke runs)."""
+def selection_callback(mnist, suite_per_style: int | None, typefaces: StyleShiftSuite | None):
+    """Adds `selection_score` to each epoch's logs: validation + held-out typeface accuracy
+    (`typefaces_accuracy`), or without typefaces (smoke runs) validation + style-shift accuracy
+    (`style_shift_accuracy`), as before the typefaces."""
     import keras
+
+    suite = load_suite(mnist, per_style=suite_per_style) if typefaces is None else None
 
     class SelectionScore(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            logs["style_shift_accuracy"] = accuracy(predict(self.model, suite.images), suite.labels)
             if typefaces is not None:
                 logs["typefaces_accuracy"] = accuracy(predict(self.model, typefaces.images), typefaces.labels)
+            else:
+                logs["style_shift_accuracy"] = accuracy(predict(self.model, suite.images), suite.labels)
             logs["selection_score"] = logs["val_accuracy"] + logs.get("typefaces_accuracy",
-                                                                      logs["style_shift_accuracy"])
+                                                                      logs.get("style_shift_accuracy"))
 
     return SelectionScore()
 
@@ -127,7 +130,6 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
 
     targets = distilled_targets(config, x_train, y_train) if config.teacher and config.distill_weight else y_train
     source = fine_tuned_from(init_from) if init_from else None  # read before `out` may overwrite it
-    suite = load_suite(mnist, per_style=suite_per_style)
     model = models.load_keras_file(init_from) if init_from else models.build_model(model_id)
     steps_per_epoch = -(-len(x_train) // config.batch_size)
     model.compile(
@@ -140,7 +142,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     model_file = models.model_path(model_id, out)
     callbacks = [
         *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema_momentum else []),  # before the scores
-        selection_callback(suite, typeface_suite),  # before the checkpoint that reads its score
+        selection_callback(mnist, suite_per_style, typeface_suite),  # before the checkpoint that reads its score
         keras.callbacks.ModelCheckpoint(model_file, monitor="selection_score", mode="max", save_best_only=True),
         keras.callbacks.TensorBoard(Path(log_dir) / model_id / time.strftime("%Y%m%d-%H%M%S")),
     ]
@@ -157,6 +159,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     best.save(model_file)  # without the optimizer's state: a third of the size, and all serving needs
     history = {name: [round(float(v), 5) for v in values] for name, values in history.history.items()}
     validation_probabilities = predict(best, x_val)
+    suite = load_suite(mnist, per_style=suite_per_style)  # reported on the card, chosen on only without typefaces
     shifted = StyleShiftEvaluation(model=model_id, labels=suite.labels, probabilities=predict(best, suite.images),
                                    data_sha256=mnist.sha256, seconds=0.0, styles=suite.styles)
     card = {

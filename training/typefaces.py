@@ -17,6 +17,7 @@ import concurrent.futures
 import hashlib
 import inspect
 import json
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -225,7 +226,8 @@ def render_families(chosen: list[Family], per_digit: int, seed: int, cache: bool
     missing = [family for family, file in zip(chosen, files) if not (cache and file.is_file())]
     if missing:
         folder = install_fonts()
-        with concurrent.futures.ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
+        # spawned, not forked: the caller may have TensorFlow's threads running
+        with concurrent.futures.ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context("spawn")) as pool:
             rendered = dict(zip([family.name for family in missing], pool.map(
                 render_family, missing, *zip(*[(per_digit, seed, folder)] * len(missing)))))
         if cache:
