@@ -206,13 +206,15 @@ def render_family(family: Family, per_digit: int, seed: int, folder: Path) -> np
     return np.stack(images)
 
 
-RENDERER = (glyph_ink, elastic, handled, on_a_page, render_digit, render_family)
+# The renderer's source, read once at import (a file edited later must not change a running key)
+RENDERER_SOURCE = "".join(inspect.getsource(function)
+                          for function in (glyph_ink, elastic, handled, on_a_page, render_digit, render_family))
 
 
 def family_cache_file(family: Family, per_digit: int, seed: int) -> Path:
     """Where one family's renders are cached: keyed by the family, sample, renderer, fonts and upload
     pipeline, so a change of split or of the other families re-renders nothing."""
-    renderer = "".join(inspect.getsource(function) for function in RENDERER)
+    renderer = RENDERER_SOURCE
     fonts = (PACKAGE_DIR / "package-lock.json").read_bytes()
     key = cache_key(SUITE, family.name, per_digit, seed, VERSION, hashlib.sha256(renderer.encode()).hexdigest(),
                     hashlib.sha256(fonts).hexdigest())
