@@ -104,7 +104,7 @@ def test_fitted_ensemble_weights_are_written_and_used(models_dir, small_mnist, t
     from training.calibrate import calibrate_ensemble
 
     own_dir = shutil.copytree(models_dir, tmp_path / "models")
-    card = calibrate_ensemble(small_mnist, own_dir)
+    card = calibrate_ensemble(small_mnist, own_dir, typefaces=False)
 
     assert json.loads((own_dir / "ensemble.json").read_text()) == card
     assert card["validation_accuracy"] >= max(card["member_validation_accuracy"].values())

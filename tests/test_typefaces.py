@@ -103,3 +103,15 @@ def test_the_held_out_suite_reports_each_family(tmp_path, monkeypatch):
     scored = evaluate_typefaces("cnn", suite=suite)
     assert set(scored.per_style()) == {family.name for family in chosen}
     assert scored.accuracy >= 0.7
+
+
+def test_the_ensemble_share_follows_the_held_out_typefaces_where_validation_cannot_tell():
+    from training.calibrate import fit_ensemble_weight
+
+    labels = np.arange(100) % 10
+    certain = np.eye(10)[labels] * 0.9 + 0.01  # both read validation perfectly
+    typeface_labels = np.arange(50) % 10
+    reads_them, misreads_some = np.eye(10)[typeface_labels] * 0.9 + 0.01, np.eye(10)[typeface_labels] * 0.9 + 0.01
+    misreads_some[:20] = np.roll(misreads_some[:20], 1, axis=1)
+    assert fit_ensemble_weight(certain, certain, labels, (misreads_some, reads_them, typeface_labels)) < 0.5
+    assert fit_ensemble_weight(certain, certain, labels, (reads_them, misreads_some, typeface_labels)) > 0.5
