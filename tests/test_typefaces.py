@@ -115,3 +115,13 @@ def test_the_ensemble_share_follows_the_held_out_typefaces_where_validation_cann
     misreads_some[:20] = np.roll(misreads_some[:20], 1, axis=1)
     assert fit_ensemble_weight(certain, certain, labels, (misreads_some, reads_them, typeface_labels)) < 0.5
     assert fit_ensemble_weight(certain, certain, labels, (reads_them, misreads_some, typeface_labels)) > 0.5
+
+
+def test_the_model_page_states_the_held_out_typeface_figure():
+    from client_code import load_client_module
+
+    presentation = load_client_module("presentation")
+    facts = presentation.facts_text({"test_accuracy": 0.9974, "typefaces_accuracy": 0.9735, "epochs": 2,
+                                     "training_minutes": 20, "fine_tuned": True})
+    assert "97.35% of the digits in handwriting typefaces it never trained on read correctly." in facts.splitlines()
+    assert "typefaces" not in presentation.facts_text({"test_accuracy": 0.9974})
