@@ -87,7 +87,7 @@ DEFAULTS = {
 # The shipped ViT ran these settings twice: from the original ViT, then from that run (README, style shift).
 TYPEFACE_PER_DIGIT = 16
 FINE_TUNES = {
-    "cnn": replace(DEFAULTS["cnn"], epochs=3, learning_rate=6e-4, augment=STYLE_SHIFT, styled=STYLED_REMINDER,
+    "cnn": replace(DEFAULTS["cnn"], epochs=3, learning_rate=3e-4, augment=STYLE_SHIFT, styled=STYLED_REMINDER,
                    typeface_per_digit=TYPEFACE_PER_DIGIT),
     "vit": replace(DEFAULTS["vit"], epochs=5, learning_rate=1e-4, augment=STYLE_SHIFT, styled=STYLED_REMINDER,
                    typeface_per_digit=TYPEFACE_PER_DIGIT, teacher="cnn", distill_weight=0.5),
