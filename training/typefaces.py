@@ -224,25 +224,21 @@ def family_cache_file(family: Family, per_digit: int, seed: int) -> Path:
 def render_families(chosen: list[Family], per_digit: int, seed: int, cache: bool = True) -> StyledSet:
     """render_family for each family (from the cache where there, the rest on every core, fetching the
     fonts the first time); `styles` holds each image's family."""
-    files = [family_cache_file(family, per_digit, seed) for family in chosen]
-    missing = [family for family, file in zip(chosen, files) if not (cache and file.is_file())]
+    files = {family.name: family_cache_file(family, per_digit, seed) for family in chosen}
+    missing = [family for family in chosen if not (cache and files[family.name].is_file())]
+    rendered = {}
     if missing:
         folder = install_fonts()
         # spawned, not forked: the caller may have TensorFlow's threads running
         with concurrent.futures.ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context("spawn")) as pool:
-            rendered = dict(zip([family.name for family in missing], pool.map(
-                render_family, missing, *zip(*[(per_digit, seed, folder)] * len(missing)))))
-        if cache:
-            for family, file in zip(chosen, files):
-                if family.name in rendered:
-                    file.parent.mkdir(parents=True, exist_ok=True)
-                    partial = file.with_suffix(f".{os.getpid()}.npy")
-                    np.save(partial, rendered[family.name])
-                    partial.replace(file)
-    else:
-        rendered = {}
-    images = [rendered[family.name] if family.name in rendered else np.load(file)
-              for family, file in zip(chosen, files)]
+            arguments = zip(*[(family, per_digit, seed, folder) for family in missing])
+            rendered = {family.name: images for family, images in zip(missing, pool.map(render_family, *arguments))}
+    for name, images in rendered.items() if cache else ():
+        files[name].parent.mkdir(parents=True, exist_ok=True)
+        partial = files[name].with_suffix(f".{os.getpid()}.npy")
+        np.save(partial, images)
+        partial.replace(files[name])
+    images = [rendered[family.name] if family.name in rendered else np.load(files[family.name]) for family in chosen]
     labels = np.tile(np.repeat(np.arange(10), per_digit), len(chosen))
     styles = np.repeat([family.name for family in chosen], 10 * per_digit)
     return StyledSet(np.concatenate(images), labels.astype(np.int64), styles, np.arange(len(labels)), "")
@@ -267,6 +263,9 @@ def typeface_training_digits(per_digit: int, limit_families: int | None = None) 
 def family_list() -> dict:
     """What a model card records: each family's category and licence, by side of the split."""
     held = {family.name for family in held_out_families()}
-    listed = lambda side: [{"name": family.name, "category": family.category, "licence": family.licence}
-                           for family in families() if (family.name in held) == side]
-    return {"training": listed(False), "held_out": listed(True)}
+
+    def side(held_out: bool) -> list[dict]:
+        return [{"name": family.name, "category": family.category, "licence": family.licence}
+                for family in families() if (family.name in held) == held_out]
+
+    return {"training": side(False), "held_out": side(True)}
