@@ -30,9 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="accuracy on the 10,000 MNIST test images, or another suite")
     evaluate.add_argument("model", choices=["cnn", "vit", "ensemble", "reader"])
-    evaluate.add_argument("--suite", choices=["mnist-test", "style-shift", "tight-crops", "drawings", "numbers"],
+    evaluate.add_argument("--suite", choices=["mnist-test", "style-shift", "typefaces", "tight-crops", "drawings", "numbers"],
                           default="mnist-test",
                           help="style-shift: validation digits in styles MNIST rarely has (training/styles.py); "
+                               "typefaces: digits in held-out handwriting typefaces (training/typefaces.py); "
                                "tight-crops, drawings: MNIST digits cropped to their ink, or drawn as pen strokes, "
                                "against the same digits unchanged (training/figure_suites.py); "
                                "numbers: whole numbers from validation digits, for the reader "
@@ -399,10 +400,10 @@ def run(args, argv: list[str]) -> int:
     if args.command == "evaluate" and (args.model == "reader" or args.suite == "numbers"):
         return run_number_suite(args)
     if args.command == "evaluate":
-        from training.evaluate import evaluate, evaluate_style_shift
+        from training.evaluate import evaluate, evaluate_style_shift, evaluate_typefaces
         from training.figure_suites import SUITES, evaluate_suite
 
-        score = evaluate_style_shift if args.suite == "style-shift" else evaluate
+        score = {"style-shift": evaluate_style_shift, "typefaces": evaluate_typefaces}.get(args.suite, evaluate)
         with native_logs_off():  # a newcomer's first commands print only their results
             if args.suite in SUITES:
                 evaluation = evaluate_suite(args.suite, args.model, data=args.data, count=args.count, split=args.split)

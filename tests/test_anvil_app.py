@@ -207,7 +207,7 @@ def reports_dir(tmp_path_factory):
     from training.report import write_report
 
     folder = tmp_path_factory.mktemp("reports")
-    write_report("cnn", folder / "cnn", data=data, models_dir=models_dir(), limit=600)
+    write_report("cnn", folder / "cnn", data=data, models_dir=models_dir(), limit=600, typefaces=False)
     return folder
 
 

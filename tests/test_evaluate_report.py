@@ -40,8 +40,10 @@ def models_dir(tmp_path_factory, small_mnist) -> Path:
 
     out = tmp_path_factory.mktemp("models")
     logs = tmp_path_factory.mktemp("runs")
-    train("cnn", epochs=2, data=small_mnist, out=out, limit=512, log_dir=logs, verbose=0, suite_per_style=2)
-    train("vit", epochs=1, data=small_mnist, out=out, limit=256, log_dir=logs, verbose=0, suite_per_style=2)
+    train("cnn", epochs=2, data=small_mnist, out=out, limit=512, log_dir=logs, verbose=0, suite_per_style=2,
+          typefaces=False)
+    train("vit", epochs=1, data=small_mnist, out=out, limit=256, log_dir=logs, verbose=0, suite_per_style=2,
+          typefaces=False)
     return out
 
 
@@ -102,7 +104,7 @@ def test_fitted_ensemble_weights_are_written_and_used(models_dir, small_mnist, t
     from training.calibrate import calibrate_ensemble
 
     own_dir = shutil.copytree(models_dir, tmp_path / "models")
-    card = calibrate_ensemble(small_mnist, own_dir)
+    card = calibrate_ensemble(small_mnist, own_dir, typefaces=False)
 
     assert json.loads((own_dir / "ensemble.json").read_text()) == card
     assert card["validation_accuracy"] >= max(card["member_validation_accuracy"].values())
@@ -254,7 +256,8 @@ def test_the_cached_suite_is_rebuilt_when_any_stage_of_the_pipeline_changes():
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory, models_dir, small_mnist) -> Path:
     out = tmp_path_factory.mktemp("reports") / "cnn"
-    write_report("cnn", out, data=small_mnist, models_dir=models_dir, style_shift_per_style=SUITE_PER_STYLE)
+    write_report("cnn", out, data=small_mnist, models_dir=models_dir, style_shift_per_style=SUITE_PER_STYLE,
+                 typefaces=False)
     return out
 
 

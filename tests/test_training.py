@@ -19,7 +19,7 @@ from training.train import train
 @pytest.mark.parametrize("model_id", models.MODEL_IDS)
 def test_smoke_training_saves_a_model_that_reloads_and_predicts_identically(model_id, mnist_path, tmp_path):
     card = train(model_id, epochs=1, data=mnist_path, out=tmp_path, limit=512, log_dir=tmp_path / "runs",
-                 verbose=0, suite_per_style=2)
+                 verbose=0, suite_per_style=2, typefaces=False)
 
     saved = json.loads(models.card_path(model_id, tmp_path).read_text())
     assert saved == json.loads(json.dumps(card))
@@ -161,7 +161,7 @@ def test_fine_tuning_starts_from_the_given_model_and_says_so(model_id, mnist_pat
     # In a fresh interpreter, as `digits train MODEL --init-from FILE` runs: loading the file must not
     # depend on the architecture's module having been imported already.
     run = (f"from training.train import train; train({model_id!r}, epochs=1, data={str(mnist_path)!r}, "
-           f"out={str(tmp_path)!r}, limit=256, log_dir={str(tmp_path / 'runs')!r}, verbose=0, suite_per_style=2, "
+           f"out={str(tmp_path)!r}, limit=256, log_dir={str(tmp_path / 'runs')!r}, verbose=0, suite_per_style=2, typefaces=False, "
            f"init_from={str(models.model_path(model_id))!r}, command='digits train {model_id} --init-from')")
     subprocess.run([sys.executable, "-c", run], check=True, cwd=Path(models.__file__).parent.parent)
 

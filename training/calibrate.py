@@ -58,18 +58,25 @@ def mix(first: np.ndarray, second: np.ndarray, weight: float) -> np.ndarray:
     return weight * first + (1 - weight) * second
 
 
-def fit_ensemble_weight(first: np.ndarray, second: np.ndarray, labels: np.ndarray) -> float:
-    """The first model's share w of `mix(first, second, w)`, on a grid of 0.05: the one that gets the
-    most images right, then (among equals) the lowest negative log-likelihood."""
+def fit_ensemble_weight(first: np.ndarray, second: np.ndarray, labels: np.ndarray,
+                        held_out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> float:
+    """The first model's share w of `mix(first, second, w)`, on a grid of 0.05: the one with the best
+    accuracy (validation, plus the held-out typefaces' when given as (first, second, labels)), then
+    (among equals) the lowest negative log-likelihood on validation."""
     def score(weight: float) -> tuple[float, float]:
         mixed = mix(first, second, weight)
-        return accuracy(mixed, labels), -negative_log_likelihood(mixed, labels)
+        held_out_accuracy = accuracy(mix(held_out[0], held_out[1], weight), held_out[2]) if held_out else 0.0
+        return accuracy(mixed, labels) + held_out_accuracy, -negative_log_likelihood(mixed, labels)
 
     return max((round(float(w), 2) for w in np.linspace(0, 1, 21)), key=score)
 
 
-def calibrate_ensemble(data=None, models_dir: Path = models.MODELS_DIR) -> dict:
-    """Fits the two calibrated models' shares of the ensemble on their validation split; writes ensemble.json."""
+def calibrate_ensemble(data=None, models_dir: Path = models.MODELS_DIR, typefaces: bool = True) -> dict:
+    """Fits the two calibrated models' shares of the ensemble on their validation split and the held-out
+    typefaces (training/typefaces.py; `typefaces=False`: validation only, no fonts to fetch); writes
+    ensemble.json."""
+    from training.typefaces import load_typeface_suite
+
     first, second = models.MODEL_IDS
     cards = {model_id: models.load_card(model_id, models_dir) for model_id in models.MODEL_IDS}
     if len({(card["validation_size"], card["train_config"]["seed"]) for card in cards.values()}) != 1:
@@ -78,12 +85,15 @@ def calibrate_ensemble(data=None, models_dir: Path = models.MODELS_DIR) -> dict:
     x_val, y_val = validation_images(cards[first], mnist)
     with Engine(model_ids=models.MODEL_IDS, models_dir=Path(models_dir)) as engine:
         answers = {model_id: engine.predict_probabilities(model_id, x_val) for model_id in models.MODEL_IDS}
-    weight = fit_ensemble_weight(answers[first], answers[second], y_val)
+        suite = load_typeface_suite() if typefaces else None
+        held_out = [engine.predict_probabilities(model_id, suite.images) for model_id in models.MODEL_IDS] if suite else []
+    weight = fit_ensemble_weight(answers[first], answers[second], y_val, (*held_out, suite.labels) if suite else None)
     card = {
         "model": "ensemble",
         "weights": {first: weight, second: round(1 - weight, 2)},
         "validation_accuracy": round(accuracy(mix(answers[first], answers[second], weight), y_val), 6),
         "member_validation_accuracy": {m: round(accuracy(p, y_val), 6) for m, p in answers.items()},
+        **({"typefaces_accuracy": round(accuracy(mix(*held_out, weight), suite.labels), 6)} if suite else {}),
         "validation_size": len(y_val),
         "seed": cards[first]["train_config"]["seed"],
         "data_sha256": mnist.sha256,

@@ -85,12 +85,14 @@ def validation_split(x: np.ndarray, y: np.ndarray, size: int, seed: int):
 
 def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, augment: AugmentConfig | None = None,
                  seed: int | None = None):
-    """Batches of (model input, one-hot label); shuffled and augmented on the fly when training."""
+    """Batches of (model input, one-hot label); shuffled and augmented on the fly when training.
+    `y`: labels (N,), or targets (N, 10) that already sum to one (a teacher's, in distillation)."""
     import tensorflow as tf
 
     from training.augment import augment_batch
 
-    dataset = tf.data.Dataset.from_tensor_slices((to_model_input(x), tf.one_hot(y, 10)))
+    targets = np.asarray(y, np.float32) if np.ndim(y) == 2 else tf.one_hot(y, 10)
+    dataset = tf.data.Dataset.from_tensor_slices((to_model_input(x), targets))
     if augment is not None:
         dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size)

@@ -171,3 +171,23 @@ def evaluate_style_shift(model: str, data: Mnist | str | os.PathLike | None = No
     return StyleShiftEvaluation(model=model, labels=suite.labels, probabilities=probabilities,
                                 data_sha256=suite.data_sha256, seconds=time.perf_counter() - started,
                                 styles=suite.styles)
+
+
+def evaluate_typefaces(model: str, data: Mnist | str | os.PathLike | None = None,
+                       models_dir: str | os.PathLike = models.MODELS_DIR, engine: Engine | None = None,
+                       suite=None) -> StyleShiftEvaluation:
+    """Scores `model` on the held-out typeface families (training/typefaces.py; rendered once, then cached):
+    accuracy overall and per family. `data` is unused (the suite draws no MNIST digit); it is accepted
+    so every suite is scored the same way."""
+    from training.typefaces import SUITE, load_typeface_suite
+
+    member_models(model)
+    suite = suite or load_typeface_suite()
+    if engine is None:
+        with open_engine(model, models_dir) as own_engine:
+            return evaluate_typefaces(model, models_dir=models_dir, engine=own_engine, suite=suite)
+    started = time.perf_counter()
+    probabilities = engine.predict_probabilities(model, suite.images)
+    return StyleShiftEvaluation(model=model, labels=suite.labels, probabilities=probabilities,
+                                data_sha256=suite.data_sha256, seconds=time.perf_counter() - started,
+                                styles=suite.styles, suite=SUITE)

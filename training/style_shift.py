@@ -13,7 +13,9 @@ cached, keyed by everything they depend on: the MNIST file, the split, the sampl
 the source of the styles and of the upload pipeline, and VERSION.
 """
 
+import concurrent.futures
 import hashlib
+import multiprocessing
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,16 +82,27 @@ def render_style(name: str, x: np.ndarray, y: np.ndarray, count: int, seed: int)
                 return
 
 
+def render_one_style(name: str, x: np.ndarray, y: np.ndarray, count: int, seed: int) -> tuple[list, list]:
+    """(images, sources): `count` digits in style `name`, as files read back through prepare_upload."""
+    images, sources = [], []
+    for index, upload in render_style(name, x, y, count, seed):
+        images.append(prepare_upload(upload.data, upload.filename).pixels)
+        sources.append(index)
+    return images, sources
+
+
 def render_set(x: np.ndarray, y: np.ndarray, counts: dict[str, int], seed: int, data_sha256: str) -> StyledSet:
-    """counts[style] digits of (x, y) in each style, as files read back through prepare_upload."""
-    images, labels, styles, sources = [], [], [], []
-    for name, count in counts.items():
-        for index, upload in render_style(name, x, y, count, seed):
-            images.append(prepare_upload(upload.data, upload.filename).pixels)
-            labels.append(y[index])
-            styles.append(name)
-            sources.append(index)
-    return StyledSet(np.stack(images), np.array(labels, np.int64), np.array(styles), np.array(sources), data_sha256)
+    """counts[style] digits of (x, y) in each style, as files read back through prepare_upload; the
+    styles on every core (each style has its own seeded generator, so the set is the same either way)."""
+    names = list(counts)
+    # spawned, not forked: the caller may have TensorFlow's threads running
+    with concurrent.futures.ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context("spawn")) as pool:
+        parts = list(pool.map(render_one_style, names, [x] * len(names), [y] * len(names),
+                              [counts[name] for name in names], [seed] * len(names)))
+    images = [image for part_images, _ in parts for image in part_images]
+    sources = np.array([index for _, part_sources in parts for index in part_sources], np.int64)
+    styles = np.array([name for name, (part_images, _) in zip(names, parts) for _ in part_images])
+    return StyledSet(np.stack(images), y[sources].astype(np.int64), styles, sources, data_sha256)
 
 
 def build_suite(mnist: Mnist, per_style: int = DIGITS_PER_STYLE, seed: int = SEED) -> StyledSet:

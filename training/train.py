@@ -4,9 +4,11 @@ card `<model>.json`.
     digits train cnn --epochs 18 --data ../shared/data/mnist.npz
 
 (digits/cli.py is this module's door; nothing here imports it). After each epoch the model also reads
-the style-shift suite (training/style_shift.py: validation digits in styles MNIST rarely has); the epoch with the best
-validation + suite accuracy is kept. The test set is only read once, at the end, for the figure on
-the card.
+the held-out typeface families (training/typefaces.py: digits in hands no training digit was drawn in);
+the epoch with the best validation + held-out typeface accuracy is kept. The style-shift suite
+(training/style_shift.py) is read once, for the card: its styles come from the renderers that draw
+styled training digits, so it is no longer chosen on. The test set is only read once, at the end, for
+the figure on the card.
 """
 
 import json
@@ -25,6 +27,7 @@ from training.data import load_mnist, make_dataset, validation_split
 from training.export import export_litert
 from training.evaluate import StyleShiftEvaluation
 from training.style_shift import StyleShiftSuite, load_suite, styled_training_digits
+from training.typefaces import family_list, load_typeface_suite, typeface_training_digits
 
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int):
@@ -48,16 +51,39 @@ def predict(model, x: np.ndarray) -> np.ndarray:
     return model.predict(to_model_input(x), batch_size=500, verbose=0)
 
 
-def style_shift_callback(suite: StyleShiftSuite):
-    """Adds `style_shift_accuracy` and `selection_score` (validation + suite accuracy) to each epoch's logs."""
+def selection_callback(mnist, suite_per_style: int | None, typefaces: StyleShiftSuite | None):
+    """Adds `selection_score` to each epoch's logs: validation + held-out typeface accuracy
+    (`typefaces_accuracy`), or without typefaces (smoke runs) validation + style-shift accuracy
+    (`style_shift_accuracy`), as before the typefaces."""
     import keras
 
-    class StyleShiftScore(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            logs["style_shift_accuracy"] = accuracy(predict(self.model, suite.images), suite.labels)
-            logs["selection_score"] = logs["val_accuracy"] + logs["style_shift_accuracy"]
+    suite = load_suite(mnist, per_style=suite_per_style) if typefaces is None else None
 
-    return StyleShiftScore()
+    class SelectionScore(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if typefaces is not None:
+                logs["typefaces_accuracy"] = accuracy(predict(self.model, typefaces.images), typefaces.labels)
+            else:
+                logs["style_shift_accuracy"] = accuracy(predict(self.model, suite.images), suite.labels)
+            logs["selection_score"] = logs["val_accuracy"] + logs.get("typefaces_accuracy",
+                                                                      logs.get("style_shift_accuracy"))
+
+    return SelectionScore()
+
+
+def distilled_targets(config: TrainConfig, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(1 - w) * one-hot label + w * the teacher's probabilities, (N, 10): the student learns how sure
+    a better reader is, and which digits it finds alike, not only the right answer."""
+    teacher = models.load_keras_file(models.model_path(config.teacher))
+    one_hot = np.eye(10, dtype=np.float32)[y]
+    return (1 - config.distill_weight) * one_hot + config.distill_weight * predict(teacher, x).astype(np.float32)
+
+
+def typeface_figures(model, suite: StyleShiftSuite) -> dict:
+    """The held-out typeface figures a card records, with every family and its licence."""
+    scored = StyleShiftEvaluation(model="", labels=suite.labels, probabilities=predict(model, suite.images),
+                                  data_sha256="", seconds=0.0, styles=suite.styles, suite="typefaces")
+    return {**scored.figures(), "families": family_list()}
 
 
 def fine_tuned_from(path: str | Path) -> dict:
@@ -73,13 +99,14 @@ def fine_tuned_from(path: str | Path) -> dict:
 def train(model_id: str, epochs: int | None = None, data: str | None = None, out: str | Path = models.MODELS_DIR,
           seed: int | None = None, limit: int | None = None, log_dir: str | Path = "runs",
           command: str = "", verbose: int = 1, init_from: str | Path | None = None,
-          suite_per_style: int | None = None) -> dict:
-    """Trains `model_id`, saves the model of its best epoch (validation + style-shift suite) and its card
+          suite_per_style: int | None = None, typefaces: bool = True) -> dict:
+    """Trains `model_id`, saves the model of its best epoch (validation + held-out typefaces) and its card
     in `out`; returns the card.
 
     `init_from` fine-tunes a trained model file (with FINE_TUNES' settings) instead of starting from
     scratch; `limit` trains on only the first N training images and `suite_per_style` shrinks the
-    style-shift suite (both for smoke tests).
+    style-shift suite (both for smoke tests); `typefaces=False` leaves the typeface families out (no
+    fonts to fetch: smoke tests), choosing on validation + the style-shift suite as before.
     """
     import keras
     import tensorflow as tf
@@ -97,9 +124,14 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     if styled.glyph_per_style or styled.other_per_style:
         extra = styled_training_digits(mnist, styled, limit)
         x_train, y_train = np.concatenate([x_train, extra.images]), np.concatenate([y_train, extra.labels])
+    styled_size = len(x_train) - mnist_training_size
+    if typefaces and config.typeface_per_digit:
+        extra = typeface_training_digits(config.typeface_per_digit)
+        x_train, y_train = np.concatenate([x_train, extra.images]), np.concatenate([y_train, extra.labels])
+    typeface_suite = load_typeface_suite() if typefaces else None
 
+    targets = distilled_targets(config, x_train, y_train) if config.teacher and config.distill_weight else y_train
     source = fine_tuned_from(init_from) if init_from else None  # read before `out` may overwrite it
-    suite = load_suite(mnist, per_style=suite_per_style)
     model = models.load_keras_file(init_from) if init_from else models.build_model(model_id)
     steps_per_epoch = -(-len(x_train) // config.batch_size)
     model.compile(
@@ -112,13 +144,13 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     model_file = models.model_path(model_id, out)
     callbacks = [
         *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema_momentum else []),  # before the scores
-        style_shift_callback(suite),  # before the checkpoint that reads its score
+        selection_callback(mnist, suite_per_style, typeface_suite),  # before the checkpoint that reads its score
         keras.callbacks.ModelCheckpoint(model_file, monitor="selection_score", mode="max", save_best_only=True),
         keras.callbacks.TensorBoard(Path(log_dir) / model_id / time.strftime("%Y%m%d-%H%M%S")),
     ]
     started = time.perf_counter()
     history = model.fit(
-        make_dataset(x_train, y_train, config.batch_size, augment=config.augment, seed=config.seed),
+        make_dataset(x_train, targets, config.batch_size, augment=config.augment, seed=config.seed),
         validation_data=make_dataset(x_val, y_val, 500),
         epochs=config.epochs, callbacks=callbacks, verbose=verbose,
         shuffle=False,  # the dataset shuffles itself each epoch
@@ -129,6 +161,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     best.save(model_file)  # without the optimizer's state: a third of the size, and all serving needs
     history = {name: [round(float(v), 5) for v in values] for name, values in history.history.items()}
     validation_probabilities = predict(best, x_val)
+    suite = load_suite(mnist, per_style=suite_per_style)  # reported on the card, chosen on only without typefaces
     shifted = StyleShiftEvaluation(model=model_id, labels=suite.labels, probabilities=predict(best, suite.images),
                                    data_sha256=mnist.sha256, seconds=0.0, styles=suite.styles)
     card = {
@@ -140,11 +173,13 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
         "validation_accuracy": accuracy(validation_probabilities, y_val),
         "validation_size": len(x_val),
         "training_size": mnist_training_size,
-        "styled_training_size": len(x_train) - mnist_training_size,
+        "styled_training_size": styled_size,
+        "typeface_training_size": len(x_train) - mnist_training_size - styled_size,
         "parameters": best.count_params(),
         "epochs": config.epochs,
         "best_epoch": int(np.argmax(history["selection_score"])) + 1,
         "style_shift": shifted.figures(),
+        **({"typefaces": typeface_figures(best, typeface_suite)} if typeface_suite is not None else {}),
         "temperature": fit_temperature(validation_probabilities, y_val),
         "training_seconds": round(training_seconds, 1),
         **({"init_from": source} if source else {}),

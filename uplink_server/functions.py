@@ -40,7 +40,7 @@ LONGEST_NAME_SHOWN = 60  # characters of a file name repeated in a message
 MAX_RESULT_IDS_PER_CALL = 64  # as many as the files of one call
 RESTARTING = "The server is restarting; please try again in a moment."
 REPORT_FIELDS = ("model", "name", "test_accuracy", "validation_accuracy", "parameters", "epochs",
-                 "training_minutes", "fine_tuned", "confused_pairs", "per_class")  # what model_report sends, with "figures"
+                 "training_minutes", "fine_tuned", "confused_pairs", "per_class", "typefaces_accuracy")  # what model_report sends, with "figures"
 
 
 class _ErrorForThePage(anvil.server.AnvilWrappedError):

@@ -636,6 +636,9 @@ def facts_text(report: dict) -> str:
     if report.get("validation_accuracy") is not None:
         facts.append("{} of the validation digits, held out from training, read correctly.".format(
             percent(report["validation_accuracy"], 2)))
+    if report.get("typefaces_accuracy") is not None:
+        facts.append("{} of the digits in handwriting typefaces it never trained on read correctly.".format(
+            percent(report["typefaces_accuracy"], 2)))
     if report.get("parameters"):
         facts.append("{:,} parameters (the numbers it learned).".format(report["parameters"]))
     if report.get("epochs"):

@@ -1,0 +1,127 @@
+"""The typeface digits: families split by family, every licence recorded, the renderer's digits readable.
+
+The font packages are fetched by training (`npm ci` into the cache folder); these tests never fetch them.
+The renderer is checked on DejaVu Sans, the font matplotlib ships; the held-out suite only where the
+fonts are already installed.
+"""
+
+import json
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pytest
+
+from digits.preprocessing import prepare_upload
+from training import typefaces
+from training.evaluate import evaluate_typefaces
+
+DEJAVU = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+OPEN_LICENCES = {"OFL-1.1", "Apache-2.0", "MIT"}
+
+
+def installed_fonts() -> Path:
+    folder = typefaces.fonts_dir()
+    if not (folder / "node_modules" / "@fontsource").is_dir():
+        pytest.skip(f"the typeface packages are not installed in {folder} (training fetches them: "
+                    "`digits train cnn --init-from models/cnn.keras`, or npm ci in a copy of training/fonts/)")
+    return folder
+
+
+def test_no_family_is_on_both_sides_and_every_category_is_held_out_in_part():
+    everything = typefaces.families()
+    held = {family.name for family in typefaces.held_out_families()}
+    trained = {family.name for family in typefaces.training_families()}
+    assert not held & trained
+    assert held | trained == {family.name for family in everything}
+    assert 0.2 < len(held) / len(everything) < 0.35
+    for category in ("handwriting", "script", "marker"):
+        members = {family.name for family in everything if family.category == category}
+        assert members & held and members & trained, category
+
+
+def test_a_family_derived_from_another_is_on_its_side():
+    held = {family.name for family in typefaces.held_out_families()}
+    derived = [family for family in typefaces.families() if family.group]
+    assert derived  # Caveat Brush from Caveat, the Nanum pair
+    for family in derived:
+        assert (family.name in held) == (family.group in held), family.name
+
+
+def test_the_split_does_not_depend_on_the_order_families_are_listed_in():
+    everything = typefaces.families()
+    held = {family.name for family in typefaces.held_out_families(everything)}
+    assert {family.name for family in typefaces.held_out_families(list(reversed(everything)))} == held
+
+
+def test_every_family_has_an_open_licence_and_a_package_to_fetch():
+    package = json.loads((typefaces.PACKAGE_DIR / "package.json").read_text())
+    lock = (typefaces.PACKAGE_DIR / "package-lock.json").read_text()
+    names = [family.name for family in typefaces.families()]
+    assert sorted(package["dependencies"]) == sorted(f"@fontsource/{name}" for name in names)
+    assert {family.licence for family in typefaces.families()} <= OPEN_LICENCES
+    assert '"resolved"' not in lock  # the lock names versions and hashes, never a host
+    card_list = typefaces.family_list()
+    assert len(card_list["training"]) + len(card_list["held_out"]) == len(names)
+    assert all(entry["licence"] in OPEN_LICENCES for entry in card_list["held_out"] + card_list["training"])
+
+
+def test_the_installed_packages_state_the_licences_we_record():
+    folder = installed_fonts()
+    for family in typefaces.families():
+        assert typefaces.package_licence(family, folder) == family.licence, family.name
+        assert typefaces.font_files(family, folder)
+
+
+def test_rendered_digits_come_through_the_upload_pipeline_and_the_cnn_reads_them(cnn_engine):
+    rng = np.random.default_rng(0)
+    images, labels = [], []
+    for digit in range(10):
+        for _ in range(3):
+            upload = typefaces.render_digit(DEJAVU, digit, rng)
+            prepared = prepare_upload(upload.data, upload.filename)
+            assert prepared.pixels.shape == (28, 28) and prepared.pixels.max() > 128
+            images.append(prepared.pixels)
+            labels.append(digit)
+    predictions = np.argmax(cnn_engine.predict_probabilities("cnn", np.stack(images)), axis=1)
+    assert np.mean(predictions == np.array(labels)) >= 0.8  # wobbled, slanted, bold or thin, still digits
+
+
+def test_the_same_seed_renders_the_same_file_and_another_seed_another():
+    first = typefaces.render_digit(DEJAVU, 7, np.random.default_rng(5))
+    again = typefaces.render_digit(DEJAVU, 7, np.random.default_rng(5))
+    other = typefaces.render_digit(DEJAVU, 7, np.random.default_rng(6))
+    assert first.data == again.data != other.data
+
+
+def test_the_held_out_suite_reports_each_family(tmp_path, monkeypatch):
+    monkeypatch.setenv(typefaces.FONTS_ENV, str(installed_fonts()))
+    monkeypatch.setenv("DIGITS_CACHE", str(tmp_path))  # a fresh suite, not the cached one
+    chosen = typefaces.held_out_families()[:3]
+    suite = typefaces.load_typeface_suite(per_digit=1, chosen=chosen)
+    assert suite.n == 30 and set(suite.styles) == {family.name for family in chosen}
+    scored = evaluate_typefaces("cnn", suite=suite)
+    assert set(scored.per_style()) == {family.name for family in chosen}
+    assert scored.accuracy >= 0.7
+
+
+def test_the_ensemble_share_follows_the_held_out_typefaces_where_validation_cannot_tell():
+    from training.calibrate import fit_ensemble_weight
+
+    labels = np.arange(100) % 10
+    certain = np.eye(10)[labels] * 0.9 + 0.01  # both read validation perfectly
+    typeface_labels = np.arange(50) % 10
+    reads_them, misreads_some = np.eye(10)[typeface_labels] * 0.9 + 0.01, np.eye(10)[typeface_labels] * 0.9 + 0.01
+    misreads_some[:20] = np.roll(misreads_some[:20], 1, axis=1)
+    assert fit_ensemble_weight(certain, certain, labels, (misreads_some, reads_them, typeface_labels)) < 0.5
+    assert fit_ensemble_weight(certain, certain, labels, (reads_them, misreads_some, typeface_labels)) > 0.5
+
+
+def test_the_model_page_states_the_held_out_typeface_figure():
+    from client_code import load_client_module
+
+    presentation = load_client_module("presentation")
+    facts = presentation.facts_text({"test_accuracy": 0.9974, "typefaces_accuracy": 0.9735, "epochs": 2,
+                                     "training_minutes": 20, "fine_tuned": True})
+    assert "97.35% of the digits in handwriting typefaces it never trained on read correctly." in facts.splitlines()
+    assert "typefaces" not in presentation.facts_text({"test_accuracy": 0.9974})

@@ -1,0 +1,271 @@
+"""Digits in other people's hands, drawn from open-licensed handwriting, script and marker typefaces.
+
+MNIST's writers are about 500 Americans. The typefaces in training/fonts/families.json (each family's
+category and licence, as its package states it) were drawn by other people, in other schools: a 9
+with a curled tail, a 1 with a long up-stroke, marker digits that fill their box. They are training
+data, fetched by the training command (`npm ci` into the cache folder, like the browser tests' tools),
+never shipped.
+
+Each family is on one side only: `held_out_families()` (about 28% of each category, chosen by a fixed
+seeded rule) are never trained on; the models are chosen on them (`digits evaluate MODEL --suite
+typefaces`), the rest give training digits (`typeface_training_digits`). Every digit is rendered with
+its own size, weight, pen width, slant, rotation, elastic wobble and position, saved as an image file
+and read back through `prepare_upload`, exactly as an upload would be.
+"""
+
+import concurrent.futures
+import hashlib
+import inspect
+import json
+import multiprocessing
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+from scipy import ndimage
+
+from digits.preprocessing import prepare_upload
+from training.style_shift import StyledSet, cache_dir, cache_key
+from training.styles import Upload, encode, in_colour, on_paper, sheared
+
+PACKAGE_DIR = Path(__file__).parent / "fonts"  # package.json, package-lock.json, families.json
+FAMILIES_FILE = PACKAGE_DIR / "families.json"
+FONTS_ENV = "DIGITS_FONTS"  # a folder holding node_modules/@fontsource/* (default: the cache folder's fonts/)
+SUITE = "typefaces"
+HELD_OUT_SHARE = 0.28  # of each category's families, never trained on
+SPLIT_SEED = "typefaces-1"  # the split's rule: families ordered by sha256(seed + name), the first held out
+SUITE_PER_DIGIT = 20  # renders of each digit per held-out family
+SUITE_SEED = 26
+TRAINING_SEED = 27
+VERSION = 1  # of the renderer: part of the cache key
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str  # the package's name after @fontsource/, e.g. "indie-flower"
+    category: str  # handwriting, script or marker
+    licence: str  # SPDX, from the package's package.json
+    group: str = ""  # the family it derives from (Caveat Brush from Caveat): both go to one side
+
+    @property
+    def lead(self) -> str:
+        return self.group or self.name
+
+
+def families() -> list[Family]:
+    """Every family the project trains or chooses on, in the committed list's order."""
+    listed = json.loads(FAMILIES_FILE.read_text())
+    return [Family(name, entry["category"], entry["licence"], entry.get("group", "")) for name, entry in listed.items()]
+
+
+def held_out_families(all_families: list[Family] | None = None) -> list[Family]:
+    """HELD_OUT_SHARE of each category's leading families (at least one), the first in the order of
+    sha256(SPLIT_SEED + name), each with the families derived from it: the split depends on the names
+    listed, not on their order, and related designs never sit on both sides."""
+    all_families = all_families or families()
+    held = set()
+    for category in dict.fromkeys(family.category for family in all_families):
+        leads = [family.name for family in all_families if family.category == category and not family.group]
+        leads.sort(key=lambda name: hashlib.sha256(f"{SPLIT_SEED}:{name}".encode()).hexdigest())
+        held.update(leads[:max(1, round(HELD_OUT_SHARE * len(leads)))])
+    return [family for family in all_families if family.lead in held]
+
+
+def training_families(all_families: list[Family] | None = None) -> list[Family]:
+    all_families = all_families or families()
+    held = {family.name for family in held_out_families(all_families)}
+    return [family for family in all_families if family.name not in held]
+
+
+# ---- the font files ----------------------------------------------------------------------------------
+
+def fonts_dir() -> Path:
+    return Path(os.environ[FONTS_ENV]).expanduser() if os.environ.get(FONTS_ENV) else cache_dir() / "fonts"
+
+
+def install_fonts(folder: Path | None = None) -> Path:
+    """The font packages, installed with `npm ci` from the committed lock file unless they are there."""
+    folder = folder or fonts_dir()
+    installed = folder / "package-lock.json"
+    wanted = (PACKAGE_DIR / "package-lock.json").read_bytes()
+    if installed.is_file() and installed.read_bytes() == wanted and (folder / "node_modules").is_dir():
+        return folder
+    if shutil.which("npm") is None:
+        raise RuntimeError("The typeface digits need npm (Node.js) to fetch the font packages: install Node.js, "
+                           f"or set {FONTS_ENV} to a folder where `npm ci` has run on training/fonts/.")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("package.json", "package-lock.json"):
+        shutil.copyfile(PACKAGE_DIR / name, folder / name)
+    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=folder, check=True,
+                   stdin=subprocess.DEVNULL)
+    return folder
+
+
+def font_files(family: Family, folder: Path) -> list[Path]:
+    """The family's Latin font files, one per weight and style (WOFF: Pillow's FreeType reads it)."""
+    files = sorted((folder / "node_modules" / "@fontsource" / family.name / "files").glob(
+        f"{family.name}-latin-[0-9]*.woff"))
+    if not files:
+        raise FileNotFoundError(f"No Latin font files for {family.name} under {folder}: run `npm ci` there.")
+    return files
+
+
+def package_licence(family: Family, folder: Path) -> str:
+    """The licence the installed package states (tests check the committed list against it)."""
+    package = folder / "node_modules" / "@fontsource" / family.name / "package.json"
+    return json.loads(package.read_text())["license"]
+
+
+# ---- one digit ---------------------------------------------------------------------------------------
+
+GLYPH_HEIGHT = 96  # pixels: the work happens at this scale, where a pen is several pixels wide
+
+
+def glyph_ink(font_file: Path, digit: int, rng) -> np.ndarray:
+    """Float ink in [0, 1] of `digit` in this font, with a random pen: thinner, as drawn, or bolder."""
+    font = ImageFont.truetype(str(font_file), size=int(GLYPH_HEIGHT * rng.uniform(0.9, 1.4)))
+    left, top, right, bottom = font.getbbox(str(digit))
+    pad = GLYPH_HEIGHT // 2
+    canvas = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 0)
+    pen = rng.choice([0, 0, 0, 1, 2, 3, 4, 6])  # extra pen width, pixels (marker-like when large)
+    ImageDraw.Draw(canvas).text((pad - left, pad - top), str(digit), font=font, fill=255,
+                                stroke_width=int(pen), stroke_fill=255)
+    ink = np.asarray(canvas, np.float32) / 255.0
+    if rng.random() < 0.25:  # a finer pen than the font's, where the strokes survive it
+        thinner = ndimage.grey_erosion(ink, size=(3, 3) if rng.random() < 0.6 else (5, 5))
+        if thinner.sum() > 0.4 * ink.sum():
+            ink = thinner
+    return ink
+
+
+def elastic(ink: np.ndarray, rng, alpha: float, sigma: float) -> np.ndarray:
+    """A smooth random displacement field (Simard et al. 2003): the wobble of a hand, not of a font."""
+    dy = ndimage.gaussian_filter(rng.uniform(-1, 1, ink.shape), sigma) * alpha
+    dx = ndimage.gaussian_filter(rng.uniform(-1, 1, ink.shape), sigma) * alpha
+    rows, columns = np.meshgrid(np.arange(ink.shape[0]), np.arange(ink.shape[1]), indexing="ij")
+    return ndimage.map_coordinates(ink, [rows + dy, columns + dx], order=1, mode="constant")
+
+
+def handled(ink: np.ndarray, rng) -> np.ndarray:
+    """The glyph as a hand might have drawn it: narrower or wider, slanted, turned, wobbled."""
+    image = Image.fromarray(np.uint8(ink * 255))
+    image = image.resize((max(int(image.width * rng.uniform(0.6, 1.4)), 1), image.height), Image.BICUBIC)
+    ink = sheared(np.asarray(image, np.float32) / 255.0, rng.uniform(-20, 30))
+    ink = np.asarray(Image.fromarray(np.uint8(ink * 255)).rotate(rng.uniform(-15, 15), Image.BICUBIC, expand=True),
+                     np.float32) / 255.0
+    if rng.random() < 0.8:
+        ink = elastic(ink, rng, alpha=rng.uniform(30, 90), sigma=rng.uniform(6, 10))
+    return ink
+
+
+def on_a_page(ink: np.ndarray, rng) -> np.ndarray:
+    """The glyph on a canvas with a margin of 10-60% of its size on each side, chosen per side."""
+    rows, columns = np.flatnonzero(ink.max(axis=1) > 0.2), np.flatnonzero(ink.max(axis=0) > 0.2)
+    ink = ink[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]
+    size = max(ink.shape)
+    top, bottom, left, right = (int(size * rng.uniform(0.1, 0.6)) for _ in range(4))
+    return np.pad(ink, ((top, bottom), (left, right)))
+
+
+def render_digit(font_file: Path, digit: int, rng) -> Upload:
+    """`digit` in this font, drawn by a hand and handed to us as a file: a grey or colour scan (PNG or
+    JPEG) at a random size, sometimes light on dark."""
+    ink = on_a_page(handled(glyph_ink(font_file, digit, rng), rng), rng)
+    side = int(rng.integers(40, 160))
+    scale = side / max(ink.shape)
+    image = Image.fromarray(np.uint8(np.clip(ink, 0, 1) * 255))
+    ink = np.asarray(image.resize((max(int(ink.shape[1] * scale), 1), max(int(ink.shape[0] * scale), 1)),
+                                  Image.LANCZOS), np.float32) / 255.0
+    delivery = rng.random()
+    if delivery < 0.45:
+        return encode(on_paper(ink, rng, paper=rng.uniform(215, 250), ink_level=rng.uniform(10, 80)), "PNG", "digit.png")
+    if delivery < 0.8:
+        colour = [(20, 20, 20), (25, 45, 150), (40, 40, 90), (120, 20, 20)][rng.integers(4)]
+        return encode(in_colour(ink, rng, colour=colour), "JPEG", "digit.jpg", quality=int(rng.integers(60, 95)))
+    if delivery < 0.9:
+        return encode(np.uint8(np.clip(ink * rng.uniform(180, 255), 0, 255)), "PNG", "digit.png")  # light on dark
+    return encode(on_paper(ink, rng), "PNG", "digit.png")
+
+
+# ---- sets of digits ------------------------------------------------------------------------------------
+
+def render_family(family: Family, per_digit: int, seed: int, folder: Path) -> np.ndarray:
+    """uint8 (10 * per_digit, 28, 28): per_digit renders of each digit 0-9 (its weights in turn), read
+    back through prepare_upload; seeded by the family's name, so the same whichever others are drawn."""
+    files = font_files(family, folder)
+    rng = np.random.default_rng([seed, int(hashlib.sha256(family.name.encode()).hexdigest()[:8], 16)])
+    images = []
+    for digit in range(10):
+        for count in range(per_digit):
+            upload = render_digit(files[count % len(files)], digit, rng)
+            images.append(prepare_upload(upload.data, upload.filename).pixels)
+    return np.stack(images)
+
+
+# The renderer's source, read once at import (a file edited later must not change a running key)
+RENDERER_SOURCE = "".join(inspect.getsource(function)
+                          for function in (glyph_ink, elastic, handled, on_a_page, render_digit, render_family))
+
+
+def family_cache_file(family: Family, per_digit: int, seed: int) -> Path:
+    """Where one family's renders are cached: keyed by the family, sample, renderer, fonts and upload
+    pipeline, so a change of split or of the other families re-renders nothing."""
+    renderer = RENDERER_SOURCE
+    fonts = (PACKAGE_DIR / "package-lock.json").read_bytes()
+    key = cache_key(SUITE, family.name, per_digit, seed, VERSION, hashlib.sha256(renderer.encode()).hexdigest(),
+                    hashlib.sha256(fonts).hexdigest())
+    return cache_dir() / "typefaces" / f"{family.name}-{key}.npy"
+
+
+def render_families(chosen: list[Family], per_digit: int, seed: int, cache: bool = True) -> StyledSet:
+    """render_family for each family (from the cache where there, the rest on every core, fetching the
+    fonts the first time); `styles` holds each image's family."""
+    files = {family.name: family_cache_file(family, per_digit, seed) for family in chosen}
+    missing = [family for family in chosen if not (cache and files[family.name].is_file())]
+    rendered = {}
+    if missing:
+        folder = install_fonts()
+        # spawned, not forked: the caller may have TensorFlow's threads running
+        with concurrent.futures.ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context("spawn")) as pool:
+            arguments = zip(*[(family, per_digit, seed, folder) for family in missing])
+            rendered = {family.name: images for family, images in zip(missing, pool.map(render_family, *arguments))}
+    for name, images in rendered.items() if cache else ():
+        files[name].parent.mkdir(parents=True, exist_ok=True)
+        partial = files[name].with_suffix(f".{os.getpid()}.npy")
+        np.save(partial, images)
+        partial.replace(files[name])
+    images = [rendered[family.name] if family.name in rendered else np.load(files[family.name]) for family in chosen]
+    labels = np.tile(np.repeat(np.arange(10), per_digit), len(chosen))
+    styles = np.repeat([family.name for family in chosen], 10 * per_digit)
+    return StyledSet(np.concatenate(images), labels.astype(np.int64), styles, np.arange(len(labels)), "")
+
+
+def load_typeface_suite(per_digit: int = SUITE_PER_DIGIT, seed: int = SUITE_SEED, cache: bool = True,
+                        chosen: list[Family] | None = None) -> StyledSet:
+    """The held-out families' digits: SUITE_PER_DIGIT renders of each digit in each family."""
+    return render_families(chosen or held_out_families(), per_digit, seed, cache)
+
+
+def typeface_training_digits(per_digit: int, limit_families: int | None = None) -> StyledSet:
+    """The training families' digits: per_digit renders of each digit in each, less any the upload
+    pipeline lost (a blank 28x28 teaches nothing)."""
+    chosen = training_families()[:limit_families] if limit_families else training_families()
+    rendered = render_families(chosen, per_digit, TRAINING_SEED)
+    kept = rendered.images.reshape(len(rendered.labels), -1).max(axis=1) > 0
+    return StyledSet(rendered.images[kept], rendered.labels[kept], rendered.styles[kept], rendered.sources[kept],
+                     rendered.data_sha256)
+
+
+def family_list() -> dict:
+    """What a model card records: each family's category and licence, by side of the split."""
+    held = {family.name for family in held_out_families()}
+
+    def side(held_out: bool) -> list[dict]:
+        return [{"name": family.name, "category": family.category, "licence": family.licence}
+                for family in families() if (family.name in held) == held_out]
+
+    return {"training": side(False), "held_out": side(True)}
