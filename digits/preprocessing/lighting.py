@@ -34,6 +34,8 @@ def even_out_lighting(pixels: np.ndarray) -> np.ndarray:
     paper = float(np.percentile(border(grey), 90))
     if paper < DARK_LEVEL or _border_is_flat(-grey):  # (negated, as the paper is the light side here)
         return pixels
+    if float(median(border(grey))) < DARK_LEVEL:  # a dark ground (a board) with something light along an edge (its frame)
+        return pixels
     if paper < 128 and not goes_further(grey - paper, grey - paper):  # a grey ground with light ink on it
         return pixels
     grey = ndimage.median_filter(grey, size=3)  # noise would lift the estimate above the paper's mean
