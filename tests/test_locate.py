@@ -1,5 +1,7 @@
 """Locating the digit in real pictures: a page on a table, tilted, boxed, in a dark border, a sticky
-note, a screenshot, a small digit in a big photo; and "no digit" for pictures that hold none.
+note, a screenshot, a small digit in a big photo, a digit circled by hand, chalk on a board, ruled paper
+with a margin; and "no digit" for pictures that hold none (tables, empty pages and boards, textures,
+gradients, shapes, printed words, icons, rendered photos of things).
 
 The scenes are rendered from MNIST test digits by training/scenes.py; the real CNN reads them.
 """
