@@ -28,6 +28,8 @@ class EmphasisSettings:
     clear_share: float = 0.6  # ... along this share of the directions where there is ink inside
     inside_share: float = 0.2  # the ink inside holds at least this share of the loop's own ink (a digit, not a speck)
     piece: float = 0.05  # pieces inside with less than this share of the ink there are crumbs of the loop's edge
+    inside_span: float = 0.4  # ... and spans at least this share of the loop's height (circled digits: 0.6-0.8)
+    touching: float = 0.15  # at most this share of the ink inside touches the loop (a digit touches it here and there)
     large: float = 0.15  # marks with this share of the body's ink are looked at (as loops, or inside one); less are specks
 
 
@@ -81,6 +83,12 @@ def _loop_in(own: np.ndarray, inked: np.ndarray, settings: EmphasisSettings) -> 
     sizes = np.bincount(pieces.ravel(), minlength=count + 1)
     sizes[0] = 0
     inside = (sizes >= settings.piece * sizes.sum()).take(pieces)  # crumbs of the loop's ragged edge left out
+    touching = inside & ndimage.binary_dilation(ring, np.ones((3, 3), bool))
+    if np.count_nonzero(touching) > settings.touching * np.count_nonzero(inside):  # the inner side of one thick stroke
+        return None
+    rows = np.flatnonzero(inside.any(axis=1))
+    if not len(rows) or rows[-1] - rows[0] < settings.inside_span * height:  # a speck in a 0, not a digit in a loop
+        return None
     if np.count_nonzero(inside) < settings.inside_share * np.count_nonzero(ring):
         return None
     inner = np.zeros(settings.directions, np.float32)
