@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--explain", action="store_true",
                           help='with --json: add "seen" (the 28x28 image the model saw) and "explanation" '
                                "(the evidence for its answer, positive supporting it) to each digit")
+    classify.add_argument("--trace", action="store_true",
+                          help="after each picture, what each stage of the reading pipeline decided")
 
     read = commands.add_parser("read", help="read whole numbers (several digits) in image files")
     read.add_argument("paths", nargs="+", metavar="PATH", help="a file, or a folder of image files")
@@ -205,6 +207,18 @@ def print_result(result, as_json: bool, explain_with=None) -> None:
         print(_result_line(result), flush=True)
 
 
+def print_trace(path: str, as_json: bool) -> None:
+    """What each stage of the reading pipeline decided for the picture at `path` (pipeline.py)."""
+    from digits.preprocessing import prepare_upload
+
+    steps = []
+    prepare_upload(read_upload(Path(path)), path, trace=steps)
+    if as_json:
+        print(json.dumps({"file": path, "trace": [step.to_dict() for step in steps]}), flush=True)
+    else:
+        print("\n".join(f"  {step.stage:<10} {step.decided}" for step in steps), flush=True)
+
+
 def run_classify(args) -> int:
     from digits.engine import ClassificationError
     from digits.preprocessing import MAX_FILES_PER_CALL
@@ -223,6 +237,8 @@ def run_classify(args) -> int:
                 batch = inputs.files[start:start + MAX_FILES_PER_CALL]
                 for result in classify_files(reader, batch, args.model):
                     print_result(result, args.json, reader if args.explain else None)
+                    if args.trace and not isinstance(result, ClassificationError) and result.row is None:
+                        print_trace(result.file, args.json)
                     failed |= isinstance(result, ClassificationError)
                     if not isinstance(result, ClassificationError):
                         read.add(inputs.folder_of.get(Path(result.file)))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-IMAGE_SIZE = 28
+from models.frame import IMAGE_SIZE
 
 
 @dataclass(frozen=True)

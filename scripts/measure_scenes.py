@@ -40,12 +40,15 @@ def main() -> None:
     parser.add_argument("--data")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--styles", type=int, default=0, help="digits per style-shift style to check for 'no digit'")
+    parser.add_argument("--only", nargs="*", help="measure only these scenes and pictures without a digit (by name)")
     args = parser.parse_args()
     mnist = load_mnist(args.data)
     figures = {}
     members = ("cnn", "vit") if args.model == "ensemble" else (args.model,)
     with Engine(model_ids=members) as engine:
         for index, (name, make) in enumerate(scenes.SCENES.items()):
+            if args.only and name not in args.only:
+                continue
             rng = np.random.default_rng(index)
             right, no_digit, seconds = 0, 0, 0.0
             for digit, label in zip(mnist.x_test[: args.count], mnist.y_test[: args.count]):
@@ -58,6 +61,8 @@ def main() -> None:
             figures[name] = {"right": right / args.count, "no_digit": no_digit / args.count,
                              "ms": round(1000 * seconds / args.count, 1)}
         for index, (name, make) in enumerate(scenes.BLANKS.items()):
+            if args.only and name not in args.only:
+                continue
             rng = np.random.default_rng(100 + index)
             said = [engine.classify(make(rng), args.model).digit is None for _ in range(args.count)]
             figures[name] = {"no_digit": float(np.mean(said))}

@@ -1,5 +1,7 @@
 """Locating the digit in real pictures: a page on a table, tilted, boxed, in a dark border, a sticky
-note, a screenshot, a small digit in a big photo; and "no digit" for pictures that hold none.
+note, a screenshot, a small digit in a big photo, a digit circled by hand, chalk on a board, ruled paper
+with a margin; and "no digit" for pictures that hold none (tables, empty pages and boards, textures,
+gradients, shapes, printed words, icons, rendered photos of things).
 
 The scenes are rendered from MNIST test digits by training/scenes.py; the real CNN reads them.
 """
@@ -10,15 +12,17 @@ from PIL import Image, ImageDraw
 
 import digits.preprocessing
 import digits.preprocessing.ink
+import digits.preprocessing.pipeline
 from training import scenes
 from digits.preprocessing import prepare_upload
 from digits.preprocessing.locate import ONLY_SPECKS, ONLY_TEXTURE, STRAIGHT_BAR, find_surface
 from upload_files import best_shift_correlation, encode, photo_jpeg
 
 COUNT = 40  # digits (or pictures without one) per scene, as the maintainers measure
-# The target is "no digit" for 95% of each kind of picture without a digit; this kind, added to widen
-# the judge, is held where the locate stage and the scorer have it so far (README, "Reading real uploads").
-NO_DIGIT_SHARE = {"table with things on it": 0.625}
+# The target is "no digit" for 95% of each kind of picture without a digit; these kinds, added to widen
+# the judge, are held where the locate stage and the scorer have them so far (docs/reading-pipeline.md).
+NO_DIGIT_SHARE = {"table with things on it": 0.85, "empty board": 0.75, "texture": 0.85, "shapes": 0.5,
+                  "icon": 0.75, "photo of things": 0.7}
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +125,7 @@ def test_the_light_is_evened_out_once_when_a_page_is_cut_out_of_a_photo(test_dig
         return result
 
     monkeypatch.setattr(digits.preprocessing.ink, "even_out_lighting", counted)
-    monkeypatch.setattr(digits.preprocessing, "even_out_lighting", counted)
+    monkeypatch.setattr(digits.preprocessing.pipeline, "even_out_lighting", counted)
     for seed in range(6):  # tables of several colours, some grained, some light
         evened.clear()
         prepared = prepare_upload(scenes.page_on_table(test_digits[0][seed], np.random.default_rng(seed)))
@@ -199,5 +203,5 @@ def test_a_soft_dark_patch_on_a_table_is_not_a_digit():
 def test_faint_specks_beside_the_table_on_a_close_photo_of_a_page_are_not_a_digit():
     rng = np.random.default_rng(100 + list(scenes.BLANKS).index("empty page close up"))
     pictures = [scenes.empty_page_close_up(rng) for _ in range(39)]  # as the blanks test makes them
-    prepared = prepare_upload(pictures[38])
-    assert prepared.warnings == (f"No digit found: {ONLY_SPECKS}.",)
+    prepared = prepare_upload(pictures[38])  # specks, or faint marks all over once their smear is cut off
+    assert prepared.warnings in ((f"No digit found: {ONLY_SPECKS}.",), (f"No digit found: {ONLY_TEXTURE}.",))

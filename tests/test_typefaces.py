@@ -73,7 +73,7 @@ def test_the_installed_packages_state_the_licences_we_record():
         assert typefaces.font_files(family, folder)
 
 
-def test_rendered_digits_come_through_the_upload_pipeline_and_the_cnn_reads_them(cnn_engine):
+def test_rendered_digits_come_through_the_upload_pipeline_and_the_cnn_reads_them(engine):
     rng = np.random.default_rng(0)
     images, labels = [], []
     for digit in range(10):
@@ -83,7 +83,7 @@ def test_rendered_digits_come_through_the_upload_pipeline_and_the_cnn_reads_them
             assert prepared.pixels.shape == (28, 28) and prepared.pixels.max() > 128
             images.append(prepared.pixels)
             labels.append(digit)
-    predictions = np.argmax(cnn_engine.predict_probabilities("cnn", np.stack(images)), axis=1)
+    predictions = np.argmax(engine.predict_probabilities("cnn", np.stack(images)), axis=1)
     assert np.mean(predictions == np.array(labels)) >= 0.8  # wobbled, slanted, bold or thin, still digits
 
 

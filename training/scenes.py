@@ -11,6 +11,7 @@ import io
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+from scipy import ndimage
 
 TABLES = [(62, 44, 30), (120, 84, 52), (40, 42, 46), (150, 150, 145), (25, 25, 28), (95, 110, 125)]
 PAPER = (240, 238, 230)
@@ -316,6 +317,138 @@ def small_in_large(digit, rng) -> bytes:
     return encode(Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)), "JPEG", quality=88)
 
 
+def _pen_path(draw: ImageDraw.ImageDraw, points: np.ndarray, colour, width: int) -> None:
+    """A hand-drawn stroke through (N, 2) points (x, y), round at its joints."""
+    draw.line([tuple(point) for point in points], fill=colour, width=width, joint="curve")
+
+
+def _hand_loop(rng, centre, radii, turns: float) -> np.ndarray:
+    """(N, 2): a loop drawn by hand round a centre: an ellipse whose radius wanders a little, started
+    anywhere, turned a little, going round `turns` times (a loop left open, or overshooting its start)."""
+    start = rng.uniform(0, 2 * np.pi)
+    angle = start + np.linspace(0, 2 * np.pi * turns, 120)
+    wobble = 1 + sum(rng.uniform(-0.05, 0.05) * np.sin(k * angle + rng.uniform(0, 6)) for k in (2, 3))
+    drift = 1 + rng.uniform(-0.08, 0.08) * (angle - start) / (2 * np.pi)  # the second lap wider or narrower
+    tilt = rng.uniform(-0.4, 0.4)
+    x, y = radii[0] * np.cos(angle) * wobble * drift, radii[1] * np.sin(angle) * wobble * drift
+    return np.stack([centre[0] + x * np.cos(tilt) - y * np.sin(tilt), centre[1] + x * np.sin(tilt) + y * np.cos(tilt)], axis=1)
+
+
+def circled(digit, rng) -> bytes:
+    """A digit on a page with a mark drawn round it by hand, in the same pen or another: a loop (an
+    ellipse left open or overshooting its start, sometimes gone round twice), a rough box, or one or
+    two lines under it. The mark may come close to the digit or touch its strokes."""
+    size = 360
+    canvas = np.full((size, size, 3), PAPER, np.float32)
+    length = int(rng.uniform(140, 190))
+    centre = (size // 2 + int(rng.integers(-15, 16)), size // 2 + int(rng.integers(-15, 16)))
+    canvas = _ink_on(canvas, digit, length, centre)
+    image = Image.fromarray(np.clip(canvas, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    colour = INK if rng.random() < 0.6 else tuple(int(c) for c in rng.choice([(30, 50, 150), (170, 40, 40), (40, 110, 60)]))
+    pen = int(rng.integers(3, 8))
+    kind = rng.choice(["loop", "loop", "loop", "box", "underline"])
+    if kind == "loop":
+        radii = (length * rng.uniform(0.55, 0.8), length * rng.uniform(0.65, 0.85))
+        _pen_path(draw, _hand_loop(rng, centre, radii, rng.choice([0.93, 1.05, 1.15, 2.0])), colour, pen)
+    elif kind == "box":
+        half_w, half_h = length * rng.uniform(0.45, 0.7), length * rng.uniform(0.6, 0.75)
+        corners = np.array([(-half_w, -half_h), (half_w, -half_h), (half_w, half_h), (-half_w, half_h), (-half_w, -half_h)])
+        points = np.concatenate([np.linspace(a, b, 12) for a, b in zip(corners[:-1], corners[1:])])
+        points += rng.normal(0, 2.0, points.shape) + np.array(centre)
+        _pen_path(draw, points, colour, pen)
+    else:
+        for line in range(int(rng.integers(1, 3))):
+            y = centre[1] + length * 0.5 + 6 + line * rng.uniform(8, 14)
+            x = np.linspace(centre[0] - length * rng.uniform(0.3, 0.6), centre[0] + length * rng.uniform(0.3, 0.6), 20)
+            _pen_path(draw, np.stack([x, y + np.cumsum(rng.normal(0, 0.6, 20))], axis=1), colour, pen)
+    pixels = np.asarray(image, np.float32) * _lighting(size, size, rng)
+    return photo_jpeg(pixels + rng.normal(0, 3, pixels.shape))
+
+
+BOARDS = [(38, 62, 48), (30, 52, 42), (28, 30, 32), (45, 48, 50), (22, 40, 34)]
+
+
+def _smudges(rng, height: int, width: int, count: int) -> np.ndarray:
+    """(H, W): soft, broad smears of chalk dust an eraser leaves, 0 to about 1."""
+    y, x = np.mgrid[:height, :width].astype(np.float32)
+    dust = np.zeros((height, width), np.float32)
+    for _ in range(count):
+        cy, cx = rng.uniform(0, height), rng.uniform(0, width)
+        angle = rng.uniform(0, np.pi)
+        along = (x - cx) * np.cos(angle) + (y - cy) * np.sin(angle)
+        across = -(x - cx) * np.sin(angle) + (y - cy) * np.cos(angle)
+        long, wide = rng.uniform(0.2, 0.6) * width, rng.uniform(0.05, 0.15) * height
+        dust += rng.uniform(0.3, 1.0) * np.exp(-(along / long) ** 2 - (across / wide) ** 2)
+    return np.minimum(dust, 1.0)
+
+
+def _board(rng, height: int, width: int) -> np.ndarray:
+    """(H, W, 3) float: a green or black chalkboard, its dust wiped into smears, maybe its frame showing."""
+    colour = np.asarray(BOARDS[rng.integers(len(BOARDS))], np.float32)
+    board = colour * (1 + rng.normal(0, 0.03, (height, width, 1)))
+    board += _smudges(rng, height, width, int(rng.integers(1, 5)))[..., None] * rng.uniform(15, 45)
+    if rng.random() < 0.4:  # the board's wooden or metal frame along one edge
+        depth = int(rng.uniform(0.04, 0.1) * height)
+        frame = np.asarray(rng.choice([(120, 85, 50), (170, 170, 175)]), np.float32)
+        if rng.random() < 0.5:
+            board[-depth:] = frame
+        else:
+            board[:, :depth] = frame
+    return board
+
+
+def _chalk(ink: np.ndarray, rng) -> np.ndarray:
+    """Chalk's stroke: the ink broken up where the chalk skipped over the board's grain, a soft dusty edge."""
+    grain = np.clip(rng.normal(0.8, 0.25, ink.shape), 0, 1).astype(np.float32)
+    dusty = ndimage.gaussian_filter(ink, rng.uniform(0.8, 2.0))
+    return np.clip(dusty * grain * rng.uniform(0.55, 0.95), 0, 255)
+
+
+def chalkboard(digit, rng) -> bytes:
+    """A digit in chalk on a green or black board, light and a little broken, on smears of dust an
+    eraser left; sometimes a half-erased earlier mark and the board's frame in the photo."""
+    height, width = 480, 640
+    board = _board(rng, height, width)
+    layer = np.zeros((height, width), np.float32)
+    length = int(height * rng.uniform(0.35, 0.6))
+    ink = enlarged(digit, length)
+    top = height // 2 - ink.shape[0] // 2 + int(rng.integers(-40, 41))
+    left = width // 2 - ink.shape[1] // 2 + int(rng.integers(-100, 101))
+    layer[top : top + ink.shape[0], left : left + ink.shape[1]] = ink
+    chalk = (235, 238, 230) if rng.random() < 0.8 else tuple(int(c) for c in rng.choice([(240, 230, 150), (170, 210, 240)]))
+    image = painted(_chalk(layer, rng), chalk, board).astype(np.float32)
+    image = image * _lighting(height, width, rng)
+    return photo_jpeg(image + rng.normal(0, 4, image.shape))
+
+
+def ruled_paper(digit, rng) -> bytes:
+    """A page of a ruled notebook: pale blue lines, a red margin line down the left, maybe punched
+    holes; the digit written over two to three lines, right of the margin."""
+    height, width = 480, 400
+    image = Image.fromarray(np.full((height, width, 3), PAPER, np.uint8))
+    draw = ImageDraw.Draw(image)
+    spacing = int(rng.integers(22, 36))
+    rule = tuple(int(c) for c in rng.choice([(150, 180, 225), (120, 160, 210), (170, 190, 215)]))
+    for y in range(int(rng.integers(30, 60)), height, spacing):
+        draw.line([(0, y), (width, y)], fill=rule, width=int(rng.integers(1, 3)))
+    margin = int(rng.integers(40, 90))
+    draw.line([(margin, 0), (margin, height)], fill=(215, 90, 95), width=int(rng.integers(1, 3)))
+    if rng.random() < 0.4:  # a double margin line
+        draw.line([(margin + 4, 0), (margin + 4, height)], fill=(215, 90, 95), width=1)
+    if rng.random() < 0.3:  # holes punched along the left edge
+        for y in (height // 4, 3 * height // 4):
+            draw.ellipse([8, y - 9, 26, y + 9], fill=(90, 90, 95))
+    canvas = np.asarray(image, np.float32)
+    length = int(spacing * rng.uniform(2.2, 3.5))
+    if digit.max() < 8:  # an empty page
+        return photo_jpeg(canvas * _lighting(height, width, rng) + rng.normal(0, 3, canvas.shape))
+    centre = (int(rng.integers(margin + length // 2 + 20, width - length // 2 - 10)), height // 2 + int(rng.integers(-60, 61)))
+    canvas = _ink_on(canvas, digit, length, centre)
+    canvas = canvas * _lighting(height, width, rng)
+    return photo_jpeg(canvas + rng.normal(0, 3, canvas.shape))
+
+
 SCENES = {
     "plain paper": plain_paper,
     "page on a table": page_on_table,
@@ -325,6 +458,9 @@ SCENES = {
     "sticky note": sticky_note,
     "screenshot": screenshot,
     "small digit in a large photo": small_in_large,
+    "circled digit": circled,
+    "chalkboard": chalkboard,
+    "ruled paper with a margin": ruled_paper,
 }
 
 
@@ -552,6 +688,223 @@ def empty_screenshot(rng) -> bytes:
     return screenshot(np.zeros((28, 28), np.uint8), rng)  # the same layouts, the canvas empty
 
 
+# --- everyday pictures with no digit, procedurally varied: textures, gradients, shapes, printed text,
+# icons, rendered objects. Made here, never taken from a package's sample images.
+
+LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz"  # no digits, nor the letters that look like one
+
+
+def _font(rng, size: int):
+    """A font at `size` pixels: one of the system's open-licensed families where installed (DejaVu,
+    Liberation), else Pillow's own."""
+    from pathlib import Path
+
+    from PIL import ImageFont
+
+    families = sorted(Path("/usr/share/fonts/truetype").glob("*/*.ttf"))
+    if families:
+        return ImageFont.truetype(str(families[rng.integers(len(families))]), size)
+    return ImageFont.load_default(size)
+
+
+def _colour(rng) -> tuple[int, int, int]:
+    return tuple(int(c) for c in rng.integers(0, 256, 3))
+
+
+def _fractal(rng, height: int, width: int, octaves: int = 5) -> np.ndarray:
+    """(H, W) float around 0: noise summed over several scales (clouds, stone, fur, foliage)."""
+    field = np.zeros((height, width), np.float32)
+    for octave in range(octaves):
+        cells = 2 ** (octave + 1)
+        coarse = rng.normal(0, 1, (cells + 1, cells + 1)).astype(np.float32)
+        field += np.asarray(Image.fromarray(coarse).resize((width, height), Image.Resampling.BICUBIC)) / (octave + 1) ** rng.uniform(0.5, 1.5)
+    return field / (field.std() + 1e-6)
+
+
+def _as_upload(image: np.ndarray, rng) -> bytes:
+    """A picture as a photo (JPEG) or a saved image (PNG), at random."""
+    if rng.random() < 0.5:
+        return photo_jpeg(image + rng.normal(0, rng.uniform(0, 4), image.shape))
+    return encode(Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)))
+
+
+def texture_picture(rng) -> bytes:
+    """A close photo of a texture: clouds, stone, fabric, foliage, bark, stripes or checks, in two colours."""
+    height, width = int(rng.integers(200, 600)), int(rng.integers(200, 600))
+    field = _fractal(rng, height, width, int(rng.integers(3, 7)))
+    y, x = np.mgrid[:height, :width].astype(np.float32)
+    kind = rng.integers(4)
+    if kind == 1:  # stripes or rings bent by the noise (wood, marble, sand)
+        field = np.sin((x * rng.uniform(-1, 1) + y) / rng.uniform(4, 20) + rng.uniform(1, 4) * field)
+    elif kind == 2:  # a pattern of checks or dots
+        period = rng.uniform(8, 40)
+        field = np.sin(x / period) * np.sin(y / period) + 0.3 * field
+    elif kind == 3:  # cells (cobbles, scales, leaves): the noise thresholded
+        field = (field > rng.uniform(-0.5, 0.5)).astype(np.float32) + 0.2 * _fractal(rng, height, width, 3)
+    weight = (field - field.min()) / (np.ptp(field) + 1e-6)
+    image = np.asarray(_colour(rng), np.float32) * (1 - weight[..., None]) + np.asarray(_colour(rng), np.float32) * weight[..., None]
+    return _as_upload(image, rng)
+
+
+def gradient_picture(rng) -> bytes:
+    """A smooth gradient, linear or radial, between two or three colours (a sky, a wall under a lamp)."""
+    height, width = int(rng.integers(60, 600)), int(rng.integers(60, 600))
+    y, x = np.mgrid[:height, :width].astype(np.float32)
+    if rng.random() < 0.5:
+        angle = rng.uniform(0, 2 * np.pi)
+        t = (x * np.cos(angle) + y * np.sin(angle))
+    else:
+        cy, cx = rng.uniform(0, height), rng.uniform(0, width)
+        t = np.hypot(y - cy, x - cx)
+    t = (t - t.min()) / (np.ptp(t) + 1e-6)
+    a, b, c = (np.asarray(_colour(rng), np.float32) for _ in range(3))
+    if rng.random() < 0.5:
+        image = a + (b - a) * t[..., None]
+    else:
+        image = np.where(t[..., None] < 0.5, a + (b - a) * 2 * t[..., None], b + (c - b) * (2 * t[..., None] - 1))
+    return _as_upload(image, rng)
+
+
+def _shape(draw: ImageDraw.ImageDraw, width: int, height: int, rng, colour=None) -> None:
+    """One geometric shape anywhere: a disc, a ring, a rectangle, a triangle, a star, a line, filled or outlined."""
+    colour = colour or _colour(rng)
+    size = rng.uniform(0.1, 0.6) * min(width, height)
+    cx, cy = rng.uniform(0, width), rng.uniform(0, height)
+    box = [cx - size / 2, cy - size * rng.uniform(0.3, 0.7), cx + size / 2, cy + size * rng.uniform(0.3, 0.7)]
+    outline = int(rng.integers(2, 12))
+    filled = rng.random() < 0.6
+    kind = rng.integers(6)
+    if kind == 0:
+        draw.ellipse(box, fill=colour if filled else None, outline=colour, width=outline)
+    elif kind == 1:
+        draw.rectangle(box, fill=colour if filled else None, outline=colour, width=outline)
+    elif kind == 2:
+        draw.polygon([(box[0], box[3]), (cx, box[1]), (box[2], box[3])], fill=colour if filled else None, outline=colour, width=outline)
+    elif kind == 3:
+        points = int(rng.integers(5, 9))
+        angles = np.linspace(0, 2 * np.pi, 2 * points, endpoint=False) + rng.uniform(0, 6)
+        radius = np.where(np.arange(2 * points) % 2, size / 2, size / 5)
+        draw.polygon([(cx + r * np.cos(a), cy + r * np.sin(a)) for r, a in zip(radius, angles)], fill=colour)
+    elif kind == 4:
+        draw.line([(box[0], box[1]), (box[2], box[3])], fill=colour, width=outline)
+    else:
+        draw.regular_polygon((cx, cy, size / 2), int(rng.integers(3, 9)), rotation=rng.uniform(0, 90),
+                             fill=colour if filled else None, outline=colour, width=outline)
+
+
+def shapes_picture(rng) -> bytes:
+    """One to eight geometric shapes on a plain, graded or textured ground: a drawing, a logo, a diagram."""
+    height, width = int(rng.integers(150, 600)), int(rng.integers(150, 600))
+    image = Image.new("RGB", (width, height), _colour(rng))
+    draw = ImageDraw.Draw(image)
+    for _ in range(int(rng.integers(1, 9))):
+        _shape(draw, width, height, rng)
+    pixels = np.asarray(image.filter(ImageFilter.GaussianBlur(rng.uniform(0, 1.5))), np.float32)
+    return _as_upload(pixels, rng)
+
+
+def printed_text(rng) -> bytes:
+    """Printed words, no digits: a page of text, a sign or a label with a few large words, a single word."""
+    height, width = int(rng.integers(150, 600)), int(rng.integers(200, 700))
+    ground, ink = _colour(rng), _colour(rng)
+    if rng.random() < 0.6:
+        ground, ink = tuple(int(c) for c in rng.integers(200, 256, 3)), tuple(int(c) for c in rng.integers(0, 80, 3))
+    image = Image.new("RGB", (width, height), ground)
+    draw = ImageDraw.Draw(image)
+    kind = rng.integers(3)
+    size = int(rng.integers(10, 24) if kind == 0 else rng.integers(24, 90))
+    font = _font(rng, size)
+    lines = {0: height // (size + 6), 1: int(rng.integers(1, 4)), 2: 1}[kind]
+    y = int(rng.integers(0, max(1, height - lines * (size + 6))))
+    for _ in range(lines):
+        words = [''.join(rng.choice(list(LETTERS), int(rng.integers(2, 9)))) for _ in range(int(rng.integers(1, 8 if kind == 0 else 3)))]
+        draw.text((int(rng.integers(0, max(1, width // 6))), y), " ".join(words), fill=ink, font=font)
+        y += size + int(rng.integers(2, 10))
+    pixels = np.asarray(image, np.float32)
+    return _as_upload(pixels, rng)
+
+
+def icon_picture(rng) -> bytes:
+    """An icon or an emoji-like symbol: a face, a heart, an arrow, a house, a gear, a tick, alone or
+    on a badge, flat or outlined, with maybe a word beside it."""
+    side = int(rng.integers(32, 400))
+    image = Image.new("RGB", (side, side), _colour(rng))
+    draw = ImageDraw.Draw(image)
+    colour, s = _colour(rng), side
+    kind = rng.integers(6)
+    if rng.random() < 0.4:  # a badge under the symbol
+        draw.rounded_rectangle([s * 0.05, s * 0.05, s * 0.95, s * 0.95], radius=s * 0.2, fill=_colour(rng))
+    width = max(1, int(s * rng.uniform(0.03, 0.1)))
+    if kind == 0:  # a face
+        draw.ellipse([s * 0.15, s * 0.15, s * 0.85, s * 0.85], fill=colour if rng.random() < 0.5 else None, outline=colour, width=width)
+        eye = _colour(rng)
+        draw.ellipse([s * 0.33, s * 0.35, s * 0.43, s * 0.45], fill=eye)
+        draw.ellipse([s * 0.57, s * 0.35, s * 0.67, s * 0.45], fill=eye)
+        draw.arc([s * 0.3, s * 0.4, s * 0.7, s * 0.7], 20, 160, fill=eye, width=width)
+    elif kind == 1:  # a heart
+        draw.ellipse([s * 0.2, s * 0.25, s * 0.52, s * 0.55], fill=colour)
+        draw.ellipse([s * 0.48, s * 0.25, s * 0.8, s * 0.55], fill=colour)
+        draw.polygon([(s * 0.22, s * 0.47), (s * 0.78, s * 0.47), (s * 0.5, s * 0.82)], fill=colour)
+    elif kind == 2:  # an arrow
+        draw.line([(s * 0.2, s * 0.5), (s * 0.75, s * 0.5)], fill=colour, width=width * 2)
+        draw.polygon([(s * 0.85, s * 0.5), (s * 0.6, s * 0.3), (s * 0.6, s * 0.7)], fill=colour)
+    elif kind == 3:  # a house
+        draw.polygon([(s * 0.2, s * 0.5), (s * 0.5, s * 0.2), (s * 0.8, s * 0.5)], fill=colour)
+        draw.rectangle([s * 0.28, s * 0.5, s * 0.72, s * 0.82], fill=colour)
+    elif kind == 4:  # a gear
+        draw.regular_polygon((s / 2, s / 2, s * 0.35), int(rng.integers(6, 12)), fill=colour)
+        draw.ellipse([s * 0.4, s * 0.4, s * 0.6, s * 0.6], fill=image.getpixel((0, 0)))
+    else:  # a tick or a cross
+        if rng.random() < 0.5:
+            draw.line([(s * 0.2, s * 0.55), (s * 0.42, s * 0.75), (s * 0.8, s * 0.25)], fill=colour, width=width * 2, joint="curve")
+        else:
+            draw.line([(s * 0.25, s * 0.25), (s * 0.75, s * 0.75)], fill=colour, width=width * 2)
+            draw.line([(s * 0.25, s * 0.75), (s * 0.75, s * 0.25)], fill=colour, width=width * 2)
+    return _as_upload(np.asarray(image, np.float32), rng)
+
+
+def object_photo(rng) -> bytes:
+    """A rendered photo of things: shaded balls, boxes, bottles and a figure (a head and shoulders)
+    on a graded or textured ground, lit from one side, a little blurred."""
+    height, width = 480, 640
+    y, x = np.mgrid[:height, :width].astype(np.float32)
+    ground = np.asarray(_colour(rng), np.float32) * (0.7 + 0.3 * (x / width if rng.random() < 0.5 else y / height))[..., None]
+    image = ground + 12 * _fractal(rng, height, width, 4)[..., None]
+    light = np.array([rng.uniform(-1, 1), rng.uniform(-1, 1)])
+    for _ in range(int(rng.integers(1, 5))):
+        colour = np.asarray(_colour(rng), np.float32)
+        cx, cy, radius = rng.uniform(0.1, 0.9) * width, rng.uniform(0.1, 0.9) * height, rng.uniform(0.06, 0.3) * height
+        kind = rng.integers(4)
+        if kind == 0:  # a ball, shaded
+            inside = (x - cx) ** 2 + (y - cy) ** 2 < radius**2
+            shade = 0.6 + 0.4 * np.clip(((x - cx) * light[0] + (y - cy) * light[1]) / radius, -1, 1)
+        elif kind == 1:  # a box or a book, shaded across
+            inside = (np.abs(x - cx) < radius * rng.uniform(0.6, 1.5)) & (np.abs(y - cy) < radius)
+            shade = 0.7 + 0.3 * (x - cx) / (2 * radius) * light[0]
+        elif kind == 2:  # a bottle or a cup: a tall rounded body
+            inside = (np.abs(x - cx) < radius * 0.45) & (np.abs(y - cy) < radius * 1.2)
+            shade = 0.6 + 0.4 * np.cos((x - cx) / (radius * 0.45) * np.pi / 2)
+        else:  # a figure: head and shoulders
+            inside = ((x - cx) ** 2 + (y - cy) ** 2 < (0.5 * radius) ** 2) | (
+                ((x - cx) / 1.3) ** 2 + (y - cy - 1.4 * radius) ** 2 < radius**2)
+            colour = np.asarray(rng.choice([(224, 172, 140), (141, 85, 36), (198, 134, 66), (255, 219, 172)]), np.float32)
+            shade = 0.75 + 0.25 * np.clip(((x - cx) * light[0] + (y - cy) * light[1]) / radius, -1, 1)
+        image = np.where(inside[..., None], colour * shade[..., None], image)
+    blurred = ndimage.gaussian_filter(image, (rng.uniform(0.5, 2.0), rng.uniform(0.5, 2.0), 0))
+    return _as_upload(blurred, rng)
+
+
+def empty_board(rng) -> bytes:
+    """An empty chalkboard, wiped: smears of dust, perhaps its frame."""
+    image = _board(rng, 480, 640) * _lighting(480, 640, rng)
+    return photo_jpeg(image + rng.normal(0, 4, image.shape))
+
+
+def empty_ruled_page(rng) -> bytes:
+    """An empty page of a ruled notebook, its margin line and holes."""
+    return ruled_paper(np.zeros((28, 28), np.uint8), rng)
+
+
 BLANKS = {
     "blank page": blank_page,
     "white picture": white_png,
@@ -562,4 +915,12 @@ BLANKS = {
     "empty screenshot": empty_screenshot,
     "table with things on it": table_with_things,
     "empty page close up": empty_page_close_up,
+    "empty board": empty_board,
+    "empty ruled page": empty_ruled_page,
+    "texture": texture_picture,
+    "gradient": gradient_picture,
+    "shapes": shapes_picture,
+    "printed text": printed_text,
+    "icon": icon_picture,
+    "photo of things": object_photo,
 }

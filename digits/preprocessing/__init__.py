@@ -4,13 +4,9 @@ MNIST digits were made by fitting each digit into a 20x20 box (keeping its aspec
 its centre of mass in a 28x28 frame. Training reads MNIST arrays that are already in that form; serving
 turns an upload into it with `prepare_upload`. Both end in `to_model_input`.
 
-An upload goes through four stages, one module each:
-  decode     bytes -> pixels (the file checked, decoded at a working size, or a one-digit CSV parsed)
-  ink        pixels -> ink signal (light evened out, polarity decided, background and ruled lines removed)
-  locate     ink -> the digit's marks cropped to their box, or why there is no digit
-  normalise  the digit -> MNIST's form (fitted into 20x20, centred by mass in 28x28, stretched)
-In a photo, what locate found is then judged once more in that form, by a small learned scorer
-(shape_features.py, models/digit_scorer.py): an object or a shape is "no digit" too.
+An upload goes through the stages of pipeline.py, in order, each a function with a typed result and a
+step in the trace of what it decided: decode, lighting, surface, ink, locate, normalise and judge (a small
+learned scorer, shape_features.py and models/digit_scorer.py: is what was found a handwritten digit?).
 A CSV of many digits (csv_digits.py) gives one image per row through `prepare_file`, each row taken
 through the same stages after decoding. A whole number (`prepare_number`) is located after `ink` as one line of
 ink fitted to the number reader's frame (number_line.py), and segmented (segment.py: the marks left to
@@ -41,27 +37,24 @@ from digits.preprocessing.decode import (
     decode,
 )
 from digits.preprocessing.errors import describe_file
-from digits.preprocessing.ink import MIN_INK_LEVEL, find_ink, noise_level
-from digits.preprocessing.lighting import even_out_lighting
+from digits.preprocessing.ink import find_ink
 from digits.preprocessing.locate import (
     A_PATTERN,
     LOW_CONTRAST_WARNING,
     NO_DIGIT_WARNING,
     NO_INK,
     SEVERAL_MARKS_WARNING,
-    contrast_notes,
-    find_surface,
-    locate_digit,
 )
+from digits.preprocessing.normalise import DIGIT_BOX, IMAGE_SIZE, to_mnist_frame
 from digits.preprocessing.number_line import FittedLine, LocatedLine, fit_line, locate_line
-from digits.preprocessing.normalise import DIGIT_BOX, IMAGE_SIZE, is_in_mnist_form, stretch, to_mnist_frame
+from digits.preprocessing.pipeline import Step, read
 from digits.preprocessing.segment import TooManyMarks, segment_digits
-from digits.preprocessing.shape_features import NOT_HANDWRITING, looks_like_handwriting
 
 __all__ = [
     "DIGIT_BOX", "IMAGE_SIZE", "LOW_CONTRAST_WARNING", "MAX_BYTES_PER_CALL", "MAX_CSV_BYTES", "MAX_CSV_ROWS",
     "MAX_FILES_PER_CALL", "MAX_FILE_BYTES", "MAX_PIXELS", "NO_DIGIT_WARNING", "SEVERAL_MARKS_WARNING",
-    "InputError", "NumberDigit", "NumberLine", "PreparedImage", "PreparedNumber", "check_call_size", "check_file_count",
+    "InputError", "NumberDigit", "NumberLine", "PreparedImage", "PreparedNumber", "Step", "check_call_size",
+    "check_file_count",
     "prepare_file", "prepare_number", "prepare_upload", "preview_png", "to_model_input",
 ]
 
@@ -145,12 +138,19 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
     return (images.astype(np.float32) / 255.0)[..., np.newaxis]
 
 
-def prepare_upload(data: bytes, filename: str | None = None, judged: bool = True) -> PreparedImage:
+def prepare_upload(data: bytes, filename: str | None = None, judged: bool = True,
+                   trace: list[Step] | None = None) -> PreparedImage:
     """An uploaded file (image or 28x28 CSV) as the 28x28 MNIST-style digit a model expects.
 
-    `judged`: what locate finds in a photo is judged by the digit scorer (off only to train it)."""
+    `judged`: what locate finds is judged by the digit scorer (off only to train it). `trace`: a list
+    that collects what each stage decided (pipeline.py)."""
     decoded = decode(data, filename)
-    pixels, notes, found = _digit_of(decoded.pixels, decoded.lossy, judged)
+    if trace is not None:
+        width, height = decoded.source_size
+        trace.append(Step("decode", f"{decoded.source_format} {width}x{height}, worked on at "
+                                    f"{decoded.pixels.shape[1]}x{decoded.pixels.shape[0]}"
+                                    + (", a photo (lossy)" if decoded.lossy else "")))
+    pixels, notes, found = _digit_of(decoded.pixels, decoded.lossy, judged, trace)
     return PreparedImage(pixels, notes, decoded.source_format, decoded.source_size, found)
 
 
@@ -193,27 +193,11 @@ def _csv_row(pixels: np.ndarray, row: int, label: int | None) -> PreparedImage:
     return PreparedImage(digit, notes, "CSV", (IMAGE_SIZE, IMAGE_SIZE), found, row=row, label=label)
 
 
-def _digit_of(pixels: np.ndarray, lossy: bool, judged: bool = True) -> tuple[np.ndarray, tuple[str, ...], bool]:
+def _digit_of(pixels: np.ndarray, lossy: bool, judged: bool = True,
+              trace: list[Step] | None = None) -> tuple[np.ndarray, tuple[str, ...], bool]:
     """Decoded pixels -> the read-only 28x28 digit, the warnings about it, and whether there is a digit."""
-    lit = even_out_lighting(pixels)  # first, as a shadow is not a surface
-    surface = find_surface(lit)
-    evenly_lit = surface is lit or lit is not pixels  # the light is evened out once, on the whole or on the page
-    if surface is lit and lit is not pixels:  # evening out a light desk can hide the note of another colour on it
-        surface, evenly_lit = find_surface(pixels, of_another_colour=True), False
-        if surface is pixels:
-            surface, evenly_lit = lit, True
-    ink = find_ink(surface, evenly_lit=evenly_lit)
-    if is_in_mnist_form(ink) and noise_level(ink) == 0 and float(ink.max()) >= MIN_INK_LEVEL:
-        digit, notes, found = stretch(ink), contrast_notes(float(ink.max()), 0.0), True
-    else:
-        located = locate_digit(ink, lossy=lossy)
-        found = located.digit is not None
-        digit = to_mnist_frame(located.digit) if found else np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.uint8)
-        notes = located.warnings
-        if found and lossy and judged and not looks_like_handwriting(digit):  # a photo: the scorer judges what was found
-            digit, notes, found = np.zeros_like(digit), (NO_DIGIT_WARNING.format(NOT_HANDWRITING),), False
-    digit.setflags(write=False)
-    return digit, notes, found
+    reading = read(pixels, lossy, judged, trace)
+    return reading.pixels, reading.warnings, reading.has_digit
 
 
 def preview_png(pixels: np.ndarray, scale: int = 8) -> bytes:

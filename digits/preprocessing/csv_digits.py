@@ -21,8 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from digits.preprocessing.errors import InputError, not_readable
-
-IMAGE_SIZE = 28
+from digits.preprocessing.normalise import IMAGE_SIZE
 PIXEL_COUNT = IMAGE_SIZE * IMAGE_SIZE
 MAX_CSV_BYTES = 24 * 1024 * 1024  # the 10,000 MNIST test digits with labels take 18 MB
 MAX_CSV_ROWS = 10_000

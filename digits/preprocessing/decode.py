@@ -21,9 +21,8 @@ from digits.preprocessing.csv_digits import looks_like_text, read_digit_table
 from digits.preprocessing.errors import InputError
 from digits.preprocessing.errors import describe_file as _describe
 from digits.preprocessing.errors import not_readable as _not_readable
+from digits.preprocessing.normalise import IMAGE_SIZE  # a CSV holds one 28x28 digit
 from digits.preprocessing.working import WORK_MAX_SIDE, UnconvertibleMode, working_image
-
-IMAGE_SIZE = 28  # a CSV holds one 28x28 digit
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000

@@ -6,7 +6,7 @@ from scipy import ndimage
 from skimage import morphology
 
 from digits.preprocessing.arrays import border, low_percentile, median
-from digits.preprocessing.polarity import DARK_LEVEL, INK_SHARE, LUMINANCE, MIN_INK_LEVEL, goes_further
+from digits.preprocessing.polarity import DARK_LEVEL, INK_SHARE, LUMINANCE, MIN_INK_LEVEL, _is_two_level, goes_further
 
 _MIN_LIGHTING_SIDE = 32  # smaller pictures are too small to show uneven light
 _LIGHTING_WINDOW_FRACTION = 3  # the paper is seen past strokes up to the picture's short side / this wide
@@ -34,6 +34,8 @@ def even_out_lighting(pixels: np.ndarray) -> np.ndarray:
     paper = float(np.percentile(border(grey), 90))
     if paper < DARK_LEVEL or _border_is_flat(-grey):  # (negated, as the paper is the light side here)
         return pixels
+    if float(np.median(grey[::4, ::4])) < DARK_LEVEL and not _is_two_level(grey):  # mostly a dark ground (a board)
+        return pixels  # with something light along an edge (its frame); not a 1-bit scan, mostly its own bold ink
     if paper < 128 and not goes_further(grey - paper, grey - paper):  # a grey ground with light ink on it
         return pixels
     grey = ndimage.median_filter(grey, size=3)  # noise would lift the estimate above the paper's mean

@@ -13,7 +13,7 @@ from models.digit_scorer import load_digit_scorer
 
 FEATURES = ("ink_area", "mean_ink", "saturated", "ink_spread", "solidity", "rectangle_fill", "rectangle_aspect",
             "box_fill", "box_aspect", "hole_share", "holes", "pieces", "stroke_width")
-NOT_HANDWRITING = "what is there looks like an object or a shape (a phone, a mug, a block), not handwriting"
+NOT_HANDWRITING = "what is there does not look like a handwritten digit (an object, a shape, a texture, print)"
 _INK = 0.25  # a pixel this bright (0-1) is ink
 _COARSE = 7  # the image is also read at this size (mean of each 4x4 block)
 
@@ -48,5 +48,14 @@ def shape_features(pixels: np.ndarray) -> np.ndarray:
 def looks_like_handwriting(pixels: np.ndarray) -> bool:
     """Whether the shipped scorer takes a 28x28 image in MNIST's form for a handwritten digit (always
     true where no scorer has been trained)."""
+    score, threshold = handwriting_score(pixels)
+    return score >= threshold
+
+
+def handwriting_score(pixels: np.ndarray) -> tuple[float, float]:
+    """The shipped scorer's probability that a 28x28 image in MNIST's form is a handwritten digit, and
+    its threshold ((1.0, 0.0) where no scorer has been trained)."""
     scorer = load_digit_scorer()
-    return scorer is None or bool(scorer.score(scorer_inputs(pixels)) >= scorer.threshold)
+    if scorer is None:
+        return 1.0, 0.0
+    return float(scorer.score(scorer_inputs(pixels))), scorer.threshold

@@ -49,6 +49,7 @@ _LOSSY_BOX_SHARE = 0.1  # in lossy files the digit's box holds only the ink abov
 class Located:
     digit: np.ndarray | None  # float32 (h, w): the digit's ink cropped to its box, other marks cleared; None: no digit
     warnings: tuple[str, ...]
+    decisions: tuple[str, ...] = ()  # what was set aside round the digit, for the trace
 
 
 def locate_digit(ink: np.ndarray, lossy: bool) -> Located:
@@ -82,7 +83,7 @@ def locate_digit(ink: np.ndarray, lossy: bool) -> Located:
     if lossy and np.count_nonzero(marks.clear[mask]) < _CLEAR_SHARE * np.count_nonzero(mask):
         return _no_digit(ONLY_TEXTURE)  # a soft patch (a knot in wood, a smudge) fainter than what was set aside
     notes = faint + ((SEVERAL_MARKS_WARNING,) if marks.has_separate_marks else ())
-    return Located(np.where(mask[crop], np.maximum(ink[crop], 0), 0).astype(np.float32), notes)
+    return Located(np.where(mask[crop], np.maximum(ink[crop], 0), 0).astype(np.float32), notes, marks.set_aside)
 
 
 def contrast_notes(strongest: float, noise: float) -> tuple[str, ...]:

@@ -3,6 +3,7 @@ one that holds the digit's body chosen; specks, stray dots and what lies far fro
 large separate marks kept (and warned about).
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,6 +11,7 @@ from scipy import ndimage
 
 from digits.preprocessing.arrays import otsu_threshold
 from digits.preprocessing.ink import MIN_INK_LEVEL
+from digits.preprocessing.locate.emphasis import loop_round_the_digit, underlines
 from digits.preprocessing.locate.layout import frames, layout_lines, set_aside_boxes, set_aside_lines_and_blocks, tinted_areas
 from digits.preprocessing.normalise import stroke_width
 
@@ -18,6 +20,7 @@ MIN_DIGIT_SHARE = 0.025  # ... or this share of the picture's shorter side: smal
 FLAT = 0.4  # a mark less tall than this share of its width is flat: text, a dash, a line
 SOLID_STROKES = 0.4  # strokes wider than this share of the mark's longer side make a blob, not a digit
 _FAINTEST_INK = 4.0  # the soft edge of a mark reaches down to this (0-255); below it, a clean background
+_SOFT_EDGE = 0.03  # ... and at most this share of the picture's shorter side (or a stroke's width) from its clear ink
 _SPECK_FRACTION = 0.02  # marks with less ink than this share of the biggest mark are specks
 _MARK_FRACTION = 0.15  # marks with at least this share of the biggest mark's ink count as marks
 _MARK_GAP = 0.2  # ... and are separate when this far from the biggest (share of its size); smaller marks
@@ -46,6 +49,7 @@ class Marks:
     alike: int = 0  # how many other marks, anywhere, are about as large as the body (text, icons)
     clear: np.ndarray | None = None  # (H, W) bool: the clear ink (its soft edges and faint grain left out)
     crowded: bool = False  # more than MAX_MARKS marks: only the heaviest were looked at (a texture, a pattern)
+    set_aside: tuple[str, ...] = ()  # what a hand drew round the digit and was set aside (for the trace)
 
     @property
     def looks_like_text(self) -> bool:
@@ -86,16 +90,20 @@ class Marks:
         return bool(np.any(large & (self.gaps > _MARK_GAP)))
 
 
-def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False) -> Marks:
+def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops: bool = True) -> Marks:
     """The ink worth keeping: connected marks that rise clearly above the background, specks dropped.
 
     A mark is kept whole, faint anti-aliased edges included, if part of it is clearly ink (above the
     Otsu threshold and the noise). Frames and what runs into the picture's edge are set aside; marks
     with a tiny share of the ink are specks; small marks away from the digit are stray dots. All are
-    dropped; large separate marks are kept (and warned about).
+    dropped; large separate marks are kept (and warned about). A loop drawn round the digit (emphasis.py)
+    is cleared from the ink and the marks are found again without it.
     """
     strong = ink > max(otsu_threshold(ink), 4 * noise, MIN_INK_LEVEL)
     faint = ink > max(3 * noise, _FAINTEST_INK)
+    if strong.any():  # a stroke's soft edge is narrower than the stroke: fainter ink further off is a smear (chalk dust, a shadow)
+        reach = max(math.ceil(_SOFT_EDGE * min(ink.shape)), math.ceil(stroke_width(strong)))
+        faint &= ndimage.distance_transform_cdt(~strong, metric="chessboard") <= reach  # one pass, however thick
     framing = frames(strong, min(ink.shape))
     if framing.any():  # the frames' lines (with their soft edges) removed, what they held is looked at alone
         faint &= ~ndimage.binary_dilation(framing, np.ones((3, 3), bool), iterations=2)
@@ -121,14 +129,23 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False) -> Marks:
     body = _body(labels, masses)
     if body is None:  # nothing but lines and rows of text
         return Marks(labels, np.zeros_like(masses), np.zeros_like(masses), crowded=crowded)
+    if look_for_loops:
+        loop = loop_round_the_digit(labels, masses, body)
+        if loop is not None:  # cleared with its soft edge
+            cleared = np.where(ndimage.binary_dilation(loop, np.ones((3, 3), bool), iterations=2), 0, ink)
+            again = ink_marks(cleared, noise, drawn, look_for_loops=False)
+            return Marks(**{**again.__dict__, "set_aside": ("a loop drawn round the digit",) + again.set_aside})
     alike = _alike(labels, masses, body)
     masses[masses < _SPECK_FRACTION * masses[body]] = 0
     gaps = _gaps_from(labels, masses, body)
     apart = gaps > _MARK_GAP
-    masses[apart & _flat_and_low(labels, masses, body)] = 0  # a word of a label or a caption, a dash
+    flat = _flat_and_low(labels, masses, body)
+    under = underlines(labels, masses, body, flat)
+    masses[(apart & flat) | under] = 0  # a word of a label or a caption, a dash; a line drawn under the digit
     others = int(np.count_nonzero(apart & (masses >= _MARK_FRACTION * masses[body])))
     masses[(apart & (masses < _MARK_FRACTION * masses[body])) | (gaps > _FAR_GAP)] = 0
-    return Marks(labels, masses, gaps, others, body, alike, strong, crowded)
+    return Marks(labels, masses, gaps, others, body, alike, strong, crowded,
+                 ("a line drawn under the digit",) if under.any() else ())
 
 
 def keep_the_heaviest(masses: np.ndarray, most: int) -> bool:

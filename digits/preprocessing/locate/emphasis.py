@@ -1,0 +1,114 @@
+"""What a hand draws round a digit to point it out: a loop or a rough box round it, a line under it.
+
+Like a printed frame (layout.py), such a mark is not the digit and is set aside; unlike one, it is not
+straight, so it is told by what it does: a loop is the outermost ink all round a centre, lying close
+to a smooth oval, with the digit's ink inside it and clear of it along most directions. The loop may
+be a mark of its own or touch the digit's strokes (one connected mark): either way only its band of
+pixels is set aside. A digit is never such a loop round other ink: a 0 has nothing inside it, an 8
+or a 6 is pinched at its waist, not oval.
+"""
+
+from dataclasses import dataclass
+
+import math
+
+import numpy as np
+from scipy import ndimage
+
+from digits.preprocessing.normalise import stroke_width
+
+
+@dataclass(frozen=True)
+class EmphasisSettings:
+    directions: int = 48  # the loop is followed in this many directions round its centre
+    closed: float = 0.75  # ... and is there in at least this share of them (a loop left a little open counts)
+    oval: float = 0.15  # its distance from the centre (over its box's half-sides) spreads by at most this (robust spread)
+    band: float = 0.14  # its pixels lie within this (same units) of its outer edge
+    clear: float = 0.12  # the ink inside keeps at least this much further in ...
+    clear_share: float = 0.6  # ... along this share of the directions where there is ink inside
+    inside_share: float = 0.2  # the ink inside holds at least this share of the loop's own ink (a digit, not a speck)
+    piece: float = 0.05  # pieces inside with less than this share of the ink there are crumbs of the loop's edge
+    inside_span: float = 0.4  # ... and spans at least this share of the loop's height (circled digits: 0.6-0.8)
+    touching: float = 0.15  # at most this share of the ink inside touches the loop (a digit touches it here and there)
+    large: float = 0.15  # marks with this share of the body's ink are looked at (as loops, or inside one); less are specks
+
+
+SETTINGS = EmphasisSettings()
+
+
+def loop_round_the_digit(labels: np.ndarray, masses: np.ndarray, body: int,
+                         settings: EmphasisSettings = SETTINGS) -> np.ndarray | None:
+    """The pixels of a hand-drawn loop round the digit, or None: looked for in each large kept mark
+    whose box holds the body's centre (the body itself, when the loop touches the digit)."""
+    kept = np.flatnonzero(masses)
+    boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
+    body_box = boxes[body - 1]
+    centre = ((body_box[0].start + body_box[0].stop) / 2, (body_box[1].start + body_box[1].stop) / 2)
+    large = masses >= settings.large * masses[body]
+    for mark in sorted(kept, key=lambda mark: -masses[mark]):
+        rows, cols = boxes[mark - 1]
+        if not large[mark] or not (rows.start <= centre[0] < rows.stop and cols.start <= centre[1] < cols.stop):
+            continue
+        ring = _loop_in(labels[rows, cols] == mark, large.take(labels[rows, cols]), settings)
+        if ring is not None:
+            found = np.zeros(labels.shape, bool)
+            found[rows, cols] = ring
+            return found
+    return None
+
+
+def _loop_in(own: np.ndarray, inked: np.ndarray, settings: EmphasisSettings) -> np.ndarray | None:
+    """Within a mark's box: the mark's pixels that make a loop round other ink (of it or of other
+    marks), or None."""
+    height, width = own.shape
+    if min(height, width) < 12:
+        return None
+    y, x = np.mgrid[:height, :width].astype(np.float32)
+    dy, dx = (y + 0.5 - height / 2) / (height / 2), (x + 0.5 - width / 2) / (width / 2)
+    radius = np.hypot(dy, dx)
+    direction = ((np.arctan2(dy, dx) + np.pi) / (2 * np.pi) * settings.directions).astype(int) % settings.directions
+    outer = np.zeros(settings.directions, np.float32)
+    np.maximum.at(outer, direction[own], radius[own])
+    there = outer > 0
+    if there.mean() < settings.closed:
+        return None
+    spread = 1.4826 * np.median(np.abs(outer[there] - np.median(outer[there])))
+    if spread > settings.oval * float(np.median(outer[there])):
+        return None
+    edge = np.where(there, outer, np.median(outer[there]))[direction]
+    ring = own & (radius >= edge - settings.band)  # the loop's outer side, then all across its stroke:
+    ring = ndimage.binary_dilation(ring, np.ones((3, 3), bool), iterations=math.ceil(stroke_width(ring)), mask=own)
+    inside = inked & ~ring
+    pieces, count = ndimage.label(inside, np.ones((3, 3), bool))
+    sizes = np.bincount(pieces.ravel(), minlength=count + 1)
+    sizes[0] = 0
+    inside = (sizes >= settings.piece * sizes.sum()).take(pieces)  # crumbs of the loop's ragged edge left out
+    touching = inside & ndimage.binary_dilation(ring, np.ones((3, 3), bool))
+    if np.count_nonzero(touching) > settings.touching * np.count_nonzero(inside):  # the inner side of one thick stroke
+        return None
+    rows = np.flatnonzero(inside.any(axis=1))
+    if not len(rows) or rows[-1] - rows[0] < settings.inside_span * height:  # a speck in a 0, not a digit in a loop
+        return None
+    if np.count_nonzero(inside) < settings.inside_share * np.count_nonzero(ring):
+        return None
+    inner = np.zeros(settings.directions, np.float32)
+    np.maximum.at(inner, direction[inside], radius[inside])
+    ring_inner = np.full(settings.directions, np.inf, np.float32)
+    np.minimum.at(ring_inner, direction[ring], radius[ring])
+    with_ink = inner > 0
+    apart = inner[with_ink] <= ring_inner[with_ink] - settings.clear
+    if apart.mean() < settings.clear_share:
+        return None
+    return ring
+
+
+def underlines(labels: np.ndarray, masses: np.ndarray, body: int, flat: np.ndarray) -> np.ndarray:
+    """Per mark: flat marks wholly below the body (a line drawn under the digit). A digit's own flat
+    parts (a 5's flag, a 7's bar) are at its top or across it, never below it on their own."""
+    below = np.zeros(len(masses), bool)
+    kept = np.flatnonzero(masses)
+    boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
+    bottom = boxes[body - 1][0].stop
+    for mark in kept:
+        below[mark] = flat[mark] and mark != body and boxes[mark - 1][0].start >= bottom - 1
+    return below

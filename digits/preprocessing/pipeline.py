@@ -1,0 +1,174 @@
+"""The reading pipeline, top to bottom: a decoded picture to the 28x28 digit a model reads, or "no digit".
+
+    decode      bytes -> pixels at a working size (decode.py, working.py; done by `prepare_upload`)
+    lighting    a photographed page's uneven light evened out (lighting.py)
+    surface     the page, note, board or canvas the digit is on, cut out (locate/surface.py)
+    ink         pixels -> ink signal: polarity, background, ruled lines (ink.py, polarity.py, rulings.py)
+    locate      the ink's marks; what a layout or a hand put round the digit set aside; the digit's marks
+                cropped, or why there is none (locate/)
+    normalise   the digit in MNIST's form: fitted into 20x20, centred by mass in 28x28 (normalise.py)
+    judge       the learned digit/not-digit scorer on that 28x28 image (shape_features.py,
+                models/digit_scorer.py), for every picture: is it a handwritten digit?
+
+Each stage is a function with a typed result, and each adds a `Step` to the trace: what it decided and,
+where one did, which rule. `prepare_upload(..., trace=[])` collects the trace (`digits classify --trace`
+prints it) and every reading logs it at DEBUG as one line ("trace" on logger digits.preprocessing.pipeline).
+A picture already in MNIST's form skips locate, judge and normalise: it is what the models were trained on.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from digits.preprocessing.ink import MIN_INK_LEVEL, find_ink, noise_level
+from digits.preprocessing.lighting import even_out_lighting
+from digits.preprocessing.locate import NO_DIGIT_WARNING, Located, contrast_notes, find_surface, locate_digit
+from digits.preprocessing.normalise import IMAGE_SIZE, is_in_mnist_form, stretch, to_mnist_frame
+from digits.preprocessing.shape_features import NOT_HANDWRITING, handwriting_score
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JudgeSettings:
+    # Pictures no longer than this (pixels) are a digit's crop (a 16-pixel 1-bit scan, a 28x28 CSV row), not
+    # a photo of things: left unjudged, as judging them set aside 1% of 1-bit scans of MNIST test digits.
+    smallest_judged: int = 32
+
+
+JUDGE = JudgeSettings()
+
+
+@dataclass(frozen=True)
+class Step:
+    stage: str
+    decided: str
+
+    def to_dict(self) -> dict:
+        return {"stage": self.stage, "decided": self.decided}
+
+
+@dataclass(frozen=True, eq=False)
+class Lit:
+    pixels: np.ndarray  # float32 (H, W, C) 0-255
+    evened: bool  # the light was evened out (a light page under uneven light)
+
+
+@dataclass(frozen=True, eq=False)
+class Surface:
+    pixels: np.ndarray  # float32 (h, w, C): the picture cut to the surface the digit is on (or the whole)
+    evenly_lit: bool  # the light on these pixels has been evened out already
+    cut_out: bool  # a surface was found and the picture cut to it
+
+
+@dataclass(frozen=True, eq=False)
+class Ink:
+    signal: np.ndarray  # float32 (h, w): about 0 on the background, up to 255 on the ink
+    noise: float  # the background's noise (0-255)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    score: float  # the scorer's probability that this is a handwritten digit (1.0 where none is trained)
+    threshold: float
+    is_digit: bool
+
+
+@dataclass(frozen=True, eq=False)
+class Reading:
+    pixels: np.ndarray  # uint8 (28, 28), read-only: what the model sees (all 0: no digit)
+    warnings: tuple[str, ...]
+    has_digit: bool
+    trace: tuple[Step, ...]
+
+
+def read(pixels: np.ndarray, lossy: bool, judged: bool = True, trace: list[Step] | None = None) -> Reading:
+    """Decoded pixels (float32 (H, W, C) 0-255) -> the digit in MNIST's form, or "no digit", with the trace.
+
+    `lossy`: the file was a photo (JPEG, WebP...): faint marks in it are compression and grain.
+    `judged`: the digit scorer judges what locate found (off only to train the scorer)."""
+    steps = [] if trace is None else trace
+    lit = lighting(pixels, steps)
+    on = surface(pixels, lit, steps)
+    found = ink(on, steps)
+    if is_in_mnist_form(found.signal) and found.noise == 0 and float(found.signal.max()) >= MIN_INK_LEVEL:
+        steps.append(Step("locate", "already in MNIST's form: read as it is"))
+        reading = _reading(stretch(found.signal), contrast_notes(float(found.signal.max()), 0.0), True, steps)
+    else:
+        located = locate(found, lossy, steps)
+        if located.digit is None:
+            reading = _reading(np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.uint8), located.warnings, False, steps)
+        else:
+            digit = normalise(located, steps)
+            if judged and max(pixels.shape[:2]) > JUDGE.smallest_judged and not judge(digit, steps).is_digit:
+                reading = _reading(np.zeros_like(digit), (NO_DIGIT_WARNING.format(NOT_HANDWRITING),), False, steps)
+            else:
+                reading = _reading(digit, located.warnings, True, steps)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("trace", extra={"fields": {"stages": [step.to_dict() for step in reading.trace],
+                                             "has_digit": reading.has_digit}})
+    return reading
+
+
+def lighting(pixels: np.ndarray, steps: list[Step]) -> Lit:
+    lit = even_out_lighting(pixels)  # first, as a shadow is not a surface
+    evened = lit is not pixels
+    steps.append(Step("lighting", "uneven light on a light page evened out" if evened else "left as it is"))
+    return Lit(lit, evened)
+
+
+def surface(pixels: np.ndarray, lit: Lit, steps: list[Step]) -> Surface:
+    """The surface looked for in the evenly lit picture; where none is found there after the light was
+    evened out, in the picture as it came (evening out a light desk can hide a note of another colour)."""
+    found = find_surface(lit.pixels)
+    if found is not lit.pixels:
+        steps.append(Step("surface", f"a page, note or canvas found: cut to {found.shape[1]}x{found.shape[0]}"))
+        return Surface(found, lit.evened, True)  # not evened: the light is evened out on the page alone
+    if lit.evened:
+        note = find_surface(pixels, of_another_colour=True)
+        if note is not pixels:
+            steps.append(Step("surface", f"a surface of another colour found: cut to {note.shape[1]}x{note.shape[0]}"))
+            return Surface(note, False, True)
+    steps.append(Step("surface", "none found: the whole picture"))
+    return Surface(lit.pixels, True, False)
+
+
+def ink(on: Surface, steps: list[Step]) -> Ink:
+    signal = find_ink(on.pixels, evenly_lit=on.evenly_lit)
+    noise = noise_level(signal)
+    steps.append(Step("ink", f"strongest ink {float(signal.max()):.0f} of 255, background noise {noise:.1f}"))
+    return Ink(signal, noise)
+
+
+def locate(found: Ink, lossy: bool, steps: list[Step]) -> Located:
+    located = locate_digit(found.signal, lossy=lossy)
+    for decision in located.decisions:
+        steps.append(Step("locate", f"set aside: {decision}"))
+    if located.digit is None:
+        steps.append(Step("locate", located.warnings[0]))
+    else:
+        steps.append(Step("locate", f"the digit's marks: {located.digit.shape[1]}x{located.digit.shape[0]} pixels"
+                                    + (f"; {'; '.join(located.warnings)}" if located.warnings else "")))
+    return located
+
+
+def normalise(located: Located, steps: list[Step]) -> np.ndarray:
+    digit = to_mnist_frame(located.digit)
+    steps.append(Step("normalise", "fitted into 20x20, centred by mass in 28x28"))
+    return digit
+
+
+def judge(digit: np.ndarray, steps: list[Step]) -> Judgement:
+    score, threshold = handwriting_score(digit)
+    judgement = Judgement(score, threshold, score >= threshold)
+    steps.append(Step("judge", f"digit scorer {score:.3f} (threshold {threshold:.3f}): "
+                               + ("a handwritten digit" if judgement.is_digit else "not a handwritten digit")))
+    return judgement
+
+
+def _reading(pixels: np.ndarray, warnings: tuple[str, ...], has_digit: bool, steps: list[Step]) -> Reading:
+    pixels.setflags(write=False)
+    return Reading(pixels, warnings, has_digit, tuple(steps))

@@ -1,0 +1,110 @@
+"""The reading pipeline (digits/preprocessing/pipeline.py) as a person meets it: the stages in order with a
+trace of what each decided (`digits classify --trace`, the server's DEBUG log), a loop or a line drawn
+round a digit set aside, chalk on a board, ruled paper, and pictures of many kinds with no digit judged
+by the learned scorer whatever their file format.
+
+Scenes are rendered from MNIST test digits by training/scenes.py; test_locate.py measures every scene's
+reading and every kind of picture without a digit; here is what those figures do not show.
+"""
+
+import io
+import logging
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digits.cli import main
+from digits.preprocessing import prepare_upload
+from training import scenes
+
+STAGES = ["decode", "lighting", "surface", "ink", "locate", "normalise", "judge"]
+
+
+@pytest.fixture(scope="module")
+def test_digits(mnist_test):
+    return mnist_test.first(40)
+
+
+def test_the_trace_lists_the_stages_in_order_and_what_each_decided(test_digits):
+    steps = []
+    prepared = prepare_upload(scenes.page_on_table(test_digits[0][0], np.random.default_rng(1)), "page.jpg", trace=steps)
+    assert prepared.has_digit
+    assert [step.stage for step in steps if step.stage != "locate" or not step.decided.startswith("set aside")] == STAGES
+    assert steps[0].decided.startswith("JPEG 640x480") and "photo" in steps[0].decided
+    assert "handwritten digit" in steps[-1].decided and all(step.to_dict()["decided"] for step in steps)
+
+
+def test_an_upload_in_mnist_form_is_read_as_it_is_and_says_so(test_digits):
+    digit = test_digits[0][1]
+    steps = []
+    prepared = prepare_upload(scenes.encode(Image.fromarray(digit)), "digit.png", trace=steps)
+    assert np.array_equal(prepared.pixels, digit)
+    assert steps[-1].stage == "locate" and "MNIST's form" in steps[-1].decided
+
+
+def test_a_loop_drawn_round_a_digit_is_set_aside_and_the_digit_alone_is_read(test_digits):
+    """A loop touching the digit or apart from it: only the loop's band goes, the digit's crop is the digit."""
+    rng = np.random.default_rng(7)
+    set_aside = 0
+    for digit in test_digits[0][:12]:
+        steps = []
+        prepared = prepare_upload(scenes.circled(digit, rng), "circled.jpg", trace=steps)
+        looped = any(step.decided == "set aside: a loop drawn round the digit" for step in steps)
+        set_aside += looped
+        if looped and prepared.has_digit:  # the loop is gone from what the model sees: nothing in the frame's outer ring
+            assert prepared.pixels[[0, 1, -2, -1]].max() == 0
+    assert set_aside >= 6, f"{set_aside} of 12 loops set aside"  # the others: boxes and underlines, drawn too
+
+
+def test_a_digit_alone_is_never_taken_for_a_loop(test_digits):
+    """A 0 is a loop with nothing inside; an 8 or a 6 is pinched: their ink is never set aside."""
+    rng = np.random.default_rng(3)
+    for digit in test_digits[0]:
+        steps = []
+        prepare_upload(scenes.plain_paper(digit, rng), "paper.jpg", trace=steps)
+        assert not any(step.decided.startswith("set aside") for step in steps)
+
+
+def test_chalk_on_a_board_is_light_ink_and_its_smears_and_frame_stay_out(test_digits):
+    """The board's frame along an edge and eraser smears touching the digit do not join it."""
+    rng = np.random.default_rng(11)
+    tall = 0
+    for digit in test_digits[0][:10]:
+        prepared = prepare_upload(scenes.chalkboard(digit, rng), "board.jpg")
+        assert prepared.has_digit
+        rows = np.flatnonzero(prepared.pixels.max(axis=1) > 64)
+        tall += rows[-1] - rows[0] >= 17  # the digit fills the 20-pixel box's height (a frame would squash it)
+    assert tall >= 8
+
+
+def test_pictures_saved_without_loss_are_judged_too():
+    """A PNG of shapes or icons is judged by the digit scorer like a photo (it once never was)."""
+    rng = np.random.default_rng(5)
+    judged = 0
+    for _ in range(20):
+        steps = []
+        image = Image.open(io.BytesIO(scenes.shapes_picture(rng))).convert("RGB")
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        prepare_upload(buffer.getvalue(), "shapes.png", trace=steps)
+        judged += any(step.stage == "judge" for step in steps)
+        assert not steps[0].decided.endswith("(lossy)")
+    assert judged >= 1
+
+
+def test_the_trace_is_logged_at_debug_one_line_per_reading(test_digits, caplog):
+    with caplog.at_level(logging.DEBUG, logger="digits.preprocessing.pipeline"):
+        prepare_upload(scenes.chalkboard(test_digits[0][2], np.random.default_rng(2)), "board.jpg")
+    records = [record for record in caplog.records if record.name == "digits.preprocessing.pipeline"]
+    assert len(records) == 1 and records[0].getMessage() == "trace"
+    assert [stage["stage"] for stage in records[0].fields["stages"]][:4] == STAGES[1:5]
+
+
+def test_classify_trace_prints_what_each_stage_decided(tmp_path, test_digits, capsys):
+    path = tmp_path / "circled.jpg"
+    path.write_bytes(scenes.circled(test_digits[0][3], np.random.default_rng(4)))
+    assert main(["classify", "--trace", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[1:]][:3] == ["decode", "lighting", "surface"]
+    assert any(line.split()[0] == "judge" for line in lines[1:])
