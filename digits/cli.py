@@ -30,17 +30,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="accuracy on the 10,000 MNIST test images, or another suite")
     evaluate.add_argument("model", choices=["cnn", "vit", "ensemble", "reader"])
-    evaluate.add_argument("--suite", choices=["mnist-test", "style-shift", "typefaces", "tight-crops", "drawings", "numbers"],
+    evaluate.add_argument("--suite", choices=["mnist-test", "style-shift", "typefaces", "tight-crops", "drawings", "scenes",
+                                              "numbers"],
                           default="mnist-test",
                           help="style-shift: validation digits in styles MNIST rarely has (training/styles.py); "
                                "typefaces: digits in held-out handwriting typefaces (training/typefaces.py); "
                                "tight-crops, drawings: MNIST digits cropped to their ink, or drawn as pen strokes, "
                                "against the same digits unchanged (training/figure_suites.py); "
-                               "numbers: whole numbers from validation digits, for the reader "
+                               "scenes: test digits drawn into the places people write, and pictures without a "
+                               "digit (training/scene_suite.py); "
+                               "numbers: whole numbers composed from MNIST digits, for the reader "
                                "(training/number_suite.py)")
-    evaluate.add_argument("--count", type=int, help="tight-crops, drawings: the first N digits (500, 300)")
-    evaluate.add_argument("--split", choices=["test", "validation"], default="test",
-                          help="tight-crops, drawings: MNIST's test digits, or its validation split (choose on this)")
+    evaluate.add_argument("--count", type=int,
+                          help="tight-crops, drawings: the first N digits (500, 300); scenes: N of each kind (40)")
+    evaluate.add_argument("--split", choices=["test", "validation"],
+                          help="tight-crops, drawings, numbers: MNIST's test digits (the final figure; the default "
+                               "but for numbers), or its validation split (choose on this; the default for numbers)")
+    evaluate.add_argument("--styles", type=int, default=0,
+                          help="scenes: also N validation digits of each style-shift style, checked for 'no digit'")
     evaluate.add_argument("--confirm-with", choices=["cnn", "vit", "ensemble"], default="cnn",
                           help="numbers: the classifier that confirms the reader's digits")
     evaluate.add_argument("--confirm", choices=["apart", "every", "none"], default="apart",
@@ -282,7 +289,8 @@ def run_number_suite(args) -> int:
     if args.model != "reader" or args.suite != "numbers":
         raise InputError("whole numbers are read by the reader: digits evaluate reader --suite numbers")
     with native_logs_off(), Engine() as engine:
-        figures = evaluate_numbers(engine, load_mnist(args.data), args.confirm_with, confirm=args.confirm)
+        figures = evaluate_numbers(engine, load_mnist(args.data), args.confirm_with, confirm=args.confirm,
+                                   split=args.split or "validation")
     print(json.dumps(figures) if args.json else format_figures(figures))
     return 0
 
@@ -418,11 +426,15 @@ def run(args, argv: list[str]) -> int:
     if args.command == "evaluate":
         from training.evaluate import evaluate, evaluate_style_shift, evaluate_typefaces
         from training.figure_suites import SUITES, evaluate_suite
+        from training.scene_suite import evaluate_scenes
 
         score = {"style-shift": evaluate_style_shift, "typefaces": evaluate_typefaces}.get(args.suite, evaluate)
         with native_logs_off():  # a newcomer's first commands print only their results
             if args.suite in SUITES:
-                evaluation = evaluate_suite(args.suite, args.model, data=args.data, count=args.count, split=args.split)
+                evaluation = evaluate_suite(args.suite, args.model, data=args.data, count=args.count,
+                                            split=args.split or "test")
+            elif args.suite == "scenes":
+                evaluation = evaluate_scenes(args.model, data=args.data, count=args.count, styles=args.styles)
             else:
                 evaluation = score(args.model, data=args.data)
         print(evaluation.to_text(as_json=args.json))

@@ -1,5 +1,5 @@
 """Whole numbers built from real MNIST test digits: varied gaps, sizes and baseline tilt, some touching,
-rendered on paper, in a phone photo or as a drawing. Used by the tests and scripts/number_figures.py."""
+rendered on paper, in a phone photo or as a drawing. Used by the tests."""
 
 from dataclasses import dataclass
 

@@ -22,9 +22,6 @@ REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("models", "digits", "training", "uplink_server", "harness")
 TOOLS = ("benchmarks", "scripts", "deploy")  # folders of scripts: they import the packages, nothing imports them
 LAYER = {"models": 0, "digits": 1, "training": 2, "uplink_server": 2, "digits.cli": 3, "harness": 4}
-# Scripts still waiting to become `digits evaluate --suite ...` (they change in other branches now); each
-# entry must still exist and still reach into tests/, so the list cannot go stale.
-NOT_YET_CONVERTED = {"scripts/number_figures.py"}
 NOT_EACH_OTHER = {("training", "uplink_server"), ("uplink_server", "training")}  # nothing serving imports training/
 
 
@@ -162,11 +159,8 @@ def imports_of_tests(path: Path) -> list[str]:
 
 
 def test_nothing_outside_tests_imports_from_tests():
-    reached = [line for path in source_files((*PACKAGES, *TOOLS, "anvil_app"))
-               if str(shown(path)) not in NOT_YET_CONVERTED for line in imports_of_tests(path)]
+    reached = [line for path in source_files((*PACKAGES, *TOOLS, "anvil_app")) for line in imports_of_tests(path)]
     assert reached == []
-    for name in NOT_YET_CONVERTED:
-        assert imports_of_tests(REPO / name), f"{name} no longer imports from tests/: take it off NOT_YET_CONVERTED"
 
 
 @pytest.mark.parametrize("source, expected", [

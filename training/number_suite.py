@@ -26,6 +26,7 @@ from training.data import validation_split
 from training.number_data import SPACINGS, compose_number
 
 SUITE_SEED = 2025  # apart from the training seeds: the suite's numbers are not the checkpoint-choosing lines
+TEST_SEED = 7  # numbers from MNIST test digits: the final figure, never chosen on
 PER_SPACING = 300
 PAPER_SCALE = 2  # composed digits are about 40 pixels tall; written at 80
 MARGIN = 40
@@ -103,21 +104,24 @@ def score(numbers: list[SuiteNumber], read, alone) -> dict:
 
 
 def evaluate_numbers(engine, mnist, model: str = "cnn", per_spacing: int = PER_SPACING, confirm: str = "apart",
-                     read=None) -> dict:
-    """`read(engine, data, model) -> str`: another reader to score (the segmenting one, for comparison)."""
+                     read=None, split: str = "validation") -> dict:
+    """The suite on numbers composed from `split`'s digits: "validation" (choose on these) or "test" (the final
+    figure, other seed). `read(engine, data, model) -> str`: another reader to score (for comparison)."""
     from digits.numbers import read_number
 
     def alone(digits):
         return engine.predict_probabilities(model, digits).argmax(axis=1)
 
     read = read or (lambda engine, data, model: read_number(engine, data, model, confirm=confirm).number)
-    figures = score(validation_numbers(mnist, per_spacing), lambda data: read(engine, data, model), alone)
+    numbers, seed = ((suite_numbers(mnist.x_test, mnist.y_test, per_spacing, TEST_SEED), TEST_SEED) if split == "test"
+                     else (validation_numbers(mnist, per_spacing), SUITE_SEED))
+    figures = score(numbers, lambda data: read(engine, data, model), alone)
     return {"suite": "numbers", "model": model if confirm != "none" else "reader alone", "confirm": confirm,
-            "seed": SUITE_SEED, **figures}
+            "split": split, "seed": seed, **figures}
 
 
 def format_figures(figures: dict) -> str:
-    lines = [f"Whole numbers composed from MNIST digits, read by {figures['model']} "
+    lines = [f"Whole numbers composed from MNIST {figures.get('split', 'validation')} digits, read by {figures['model']} "
              f"(seed {figures['seed']}, {figures['ms_per_number']:.1f} ms a number):",
              f"  {'spacing':<12} {'numbers':>7} {'whole':>7} {'count':>7} {'digits':>7} {'ceiling':>8}"]
     for spacing in (*SPACINGS, "all"):
