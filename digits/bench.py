@@ -161,7 +161,7 @@ def run_benchmark(test_images: np.ndarray, single: int = 500, naive: int = 50, c
         figures["concurrent_16_images_per_s"] = round(concurrent_throughput(engine, uploads[:concurrent], 16), 1)
         figures["explanation"] = explanation_latency(engine, test_images[:min(single, 200)])
         figures["workers"] = engine.workers
-        figures["photos"] = photo_latency(engine, test_images)
+        figures["photos"] = photo_latency(engine, test_images, repeat=max(1, min(5, single // 100)))
         figures["folder"] = folder_throughput(engine, mixed_uploads(test_images, bulk // 4))
     figures["concurrency_gain_16_vs_1"] = round(
         figures["concurrent_16_images_per_s"] / figures["concurrent_1_images_per_s"], 2)
@@ -260,10 +260,11 @@ def folder_throughput(engine: Engine, uploads: list[tuple[str, bytes]], model: s
             "same_answers": serial_digits == parallel_digits}
 
 
-def run_photo_benchmark(test_images: np.ndarray, test_labels: np.ndarray | None = None, folder: int = 512) -> dict:
+def run_photo_benchmark(test_images: np.ndarray, test_labels: np.ndarray | None = None, folder: int = 512,
+                        repeat: int = 5) -> dict:
     """`digits bench --photos`: the photo sizes against their decode, and a folder run's throughput."""
     with Engine() as engine:
-        return {"workers": engine.workers, "photos": photo_latency(engine, test_images, test_labels),
+        return {"workers": engine.workers, "photos": photo_latency(engine, test_images, test_labels, repeat=repeat),
                 "folder": folder_throughput(engine, mixed_uploads(test_images, folder))}
 
 
