@@ -92,7 +92,8 @@ def preparation_pool(workers: int | None = None) -> ProcessPoolExecutor | None:
     preparation is Python and small NumPy steps that hold the GIL much of the time, so threads would
     queue behind one another. None with one worker (nothing to gain). Forked from a server that has
     imported the pipeline already (never from this process, whose model threads are running), so a
-    worker starts in a fraction of a second; each holds its own decode budget."""
+    worker starts in a fraction of a second; each holds its own decode budget. As with any process pool,
+    a script that starts one needs the `if __name__ == "__main__":` guard (each worker imports it)."""
     workers = worker_count(workers)
     if workers < 2:
         return None

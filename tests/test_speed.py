@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from digits.cli import PARALLEL_FROM_FILES, folder_run, main
+import digits.cli
+from digits.cli import folder_run, main
 from digits.engine import WORKERS_ENV
 from digits.preprocessing import prepare_upload
 from digits.preprocessing.decode import decode
@@ -78,7 +79,11 @@ def _without_timing(out: str) -> list[dict]:
     return [{k: v for k, v in json.loads(line).items() if k != "latency_ms"} for line in out.splitlines()]
 
 
+PARALLEL_FROM_FILES = 8
+
+
 def test_a_folder_run_prints_the_same_lines_on_one_core_as_on_several(tmp_path, mnist_test, capsys, monkeypatch):
+    monkeypatch.setattr(digits.cli, "PARALLEL_FROM_FILES", PARALLEL_FROM_FILES)  # a pool for a small folder too
     folder = _folder(tmp_path, mnist_test, PARALLEL_FROM_FILES + 4)
     outputs, numbers = [], []
     for workers in ("1", "2"):
