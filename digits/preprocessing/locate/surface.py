@@ -60,6 +60,8 @@ def find_surface(pixels: np.ndarray, of_another_colour: bool = False) -> np.ndar
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     crop = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     pixels, mask = pixels[crop], mask[crop]
+    if mask.all():  # a surface square to the picture fills its box: nothing outside it to paint over
+        return pixels.copy()
     nearest = ndimage.distance_transform_edt(~mask, return_distances=False, return_indices=True)
     return pixels[nearest[0], nearest[1]]  # outside the surface: the nearest pixel of the surface's edge
 
