@@ -224,7 +224,8 @@ def photo_latency(engine: Engine, test_images: np.ndarray, test_labels: np.ndarr
             "answer_p50_ms": answer_ms, "draft_decode_p50_ms": decode_ms,
             "target_ms": round(2 * decode_ms + 8, 3), "answer_vs_decode": round(answer_ms / decode_ms, 2),
             "megabytes": round(sum(map(len, photos)) / len(photos) / 2**20, 2),
-            **({"right": round(float(np.mean([r.digit == test_labels[i % per_size] for i, r in enumerate(results)])), 3)}
+            **({"right": round(float(np.mean([r.digit == test_labels[i % per_size]
+                                               for i, r in enumerate(results)])), 3)}
                if test_labels is not None else {})}
     return figures
 
@@ -233,8 +234,8 @@ def mixed_uploads(test_images: np.ndarray, count: int, photo_share: int = 4) -> 
     """`count` uploads as a folder holds them: 28x28 PNGs and, one in `photo_share`, 1200x900 photos."""
     rng = np.random.default_rng(1)
     photos = [page_photo(digit, PHOTO_SIZES[0], rng) for digit in test_images[:8]]
-    return [(f"{n:05d}.jpg", photos[n % len(photos)]) if n % photo_share == 0 else (f"{n:05d}.png", png_bytes(test_images[n]))
-            for n in range(count)]
+    return [(f"{n:05d}.jpg", photos[n % len(photos)]) if n % photo_share == 0
+            else (f"{n:05d}.png", png_bytes(test_images[n])) for n in range(count)]
 
 
 def folder_throughput(engine: Engine, uploads: list[tuple[str, bytes]], model: str = "cnn") -> dict:

@@ -81,7 +81,8 @@ def worker_count(setting: int | None = None) -> int:
         try:
             setting = int(os.environ[WORKERS_ENV])
         except ValueError:
-            raise ValueError(f"${WORKERS_ENV} must be a whole number of workers, not {os.environ[WORKERS_ENV]!r}") from None
+            raise ValueError(f"${WORKERS_ENV} must be a whole number of workers, "
+                             f"not {os.environ[WORKERS_ENV]!r}") from None
     if setting is not None and setting < 1:
         raise ValueError(f"A model needs at least one worker, not {setting}.")
     return available_cores() if setting is None else setting
@@ -337,7 +338,8 @@ class Engine:
         return self.classify_prepared(prepare_upload(data, filename), model, filename, started)
 
     def classify_batch(self, uploads: list[tuple[str | None, bytes]], model: str = "cnn",
-                       max_rows: int = MAX_CSV_ROWS, pool: Executor | None = None) -> list[Classification | ClassificationError]:
+                       max_rows: int = MAX_CSV_ROWS,
+                       pool: Executor | None = None) -> list[Classification | ClassificationError]:
         """Many uploads at once (the CLI, bulk jobs): each prepared alone, then batched model calls.
 
         A CSV of many digits gives one result per row; all files together may hold `max_rows` digits.

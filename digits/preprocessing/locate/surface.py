@@ -80,7 +80,8 @@ def _as_surface(small: np.ndarray, region: np.ndarray, surroundings: np.ndarray,
             or rows[-1] - rows[0] < _SURFACE_SIDES * region.shape[0] or cols[-1] - cols[0] < _SURFACE_SIDES * region.shape[1]):
         return None  # (the cheap tests first: the rectangle's fit is the costly one)
     rectangle_fill, rectangle_aspect = rectangle_fit(surface)
-    if rectangle_fill < _SURFACE_FILL or rectangle_aspect < _SURFACE_ASPECT or _roughness(small, region) > _SURFACE_ROUGHNESS:
+    if (rectangle_fill < _SURFACE_FILL or rectangle_aspect < _SURFACE_ASPECT
+            or _roughness(small, region) > _SURFACE_ROUGHNESS):
         return None
     return surface
 
