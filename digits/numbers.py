@@ -30,8 +30,9 @@ NOTHING_READ = "the marks do not read as digits"
 MOST_DIGITS = LINE_WIDTH // (2 * COLUMN_WIDTH)  # CTC needs a blank column between two digits: no more fit the line
 # Threads that hand the marks to the classifier (the engine's worker runs it) while the caller's thread runs
 # the number reader: for a number of 6 digits apart that hides the reader's ~2 ms behind the classifier's
-# ~6 ms (28x28 images and the model) on a second core (docs/numbers.md, Speed).
-_AHEAD = ThreadPoolExecutor(max_workers=4, thread_name_prefix="marks-ahead")
+# ~5 ms (28x28 images and the model) on a second core (docs/numbers.md, Speed). They mostly wait on the
+# engine, which batches what they hand it: enough of them that concurrent callers do not queue here.
+_AHEAD = ThreadPoolExecutor(max_workers=32, thread_name_prefix="marks-ahead")
 
 
 @dataclass(frozen=True)
