@@ -6,12 +6,14 @@ gets the columns around where it was read (halfway to its neighbours), its box t
 there. Where the digits stand apart (each read digit in a mark of its own, as many marks as digits),
 the chosen classifier (CNN, ViT or ensemble) also reads each mark on its own 28x28 crop: where the two
 disagree the surer one is kept, and the digit's box is its mark's. docs/numbers.md has the figures
-behind this choice.
+behind this choice. The classifier reads the marks while the number reader reads the line (on another
+core): its answer is used when the digits turn out to stand apart, and dropped otherwise.
 """
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -25,6 +27,12 @@ CONFIRM = "apart"  # docs/numbers.md: measured against "every" and "none" on the
 UNSURE = 0.6  # a digit read with less confidence than this gets the warning below
 UNSURE_DIGIT_WARNING = "Not sure of the {}: check what was read there."
 NOTHING_READ = "the marks do not read as digits"
+MOST_DIGITS = LINE_WIDTH // (2 * COLUMN_WIDTH)  # CTC needs a blank column between two digits: no more fit the line
+# Threads that hand the marks to the classifier (the engine's worker runs it) while the caller's thread runs
+# the number reader: for a number of 6 digits apart that hides the reader's ~2 ms behind the classifier's
+# ~5 ms (28x28 images and the model) on a second core (docs/numbers.md, Speed). They mostly wait on the
+# engine, which batches what they hand it: enough of them that concurrent callers do not queue here.
+_AHEAD = ThreadPoolExecutor(max_workers=32, thread_name_prefix="marks-ahead")
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,9 @@ def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = 
     prepared = prepare_number(data, filename)
     readings: list[DigitReading] = []
     if prepared.line is not None:
+        marks = [mark[0][0] for mark in prepared.marks]
+        ahead = _AHEAD.submit(_classified, engine, model, marks) \
+            if confirm != "none" and 0 < len(marks) <= MOST_DIGITS else None
         decoded = greedy_decode(engine.read_line(prepared.line.fitted.pixels))
         centres = [(d.columns[0] + d.columns[1]) / 2 * COLUMN_WIDTH for d in decoded]
         edges = [0.0] + [(a + b) / 2 for a, b in zip(centres, centres[1:])] + [float(LINE_WIDTH)]
@@ -93,9 +104,8 @@ def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = 
             piece = prepared.line.digit(start, stop)
             if piece is not None:
                 readings.append(DigitReading(d.digit, d.confidence, d.probabilities, piece.box, piece))
-        marks = [mark[0][0] for mark in prepared.marks]
-        if confirm != "none" and readings and _stand_apart(readings, [m.box for m in marks]):
-            readings = _confirmed(engine, model, readings, marks)
+        if ahead is not None and readings and _stand_apart(readings, [m.box for m in marks]):
+            readings = _confirmed(engine, model, readings, marks, ahead)
         elif confirm == "every" and readings:
             readings = _confirmed(engine, model, readings, readings)
         readings = _boxed_by_marks(readings, prepared.marks)
@@ -114,11 +124,16 @@ def _stand_apart(readings: list[DigitReading], marks: list[tuple[int, int, int, 
     return all(mark[0] <= (r.box[0] + r.box[2]) / 2 < mark[2] for r, mark in zip(readings, marks))
 
 
-def _confirmed(engine, model: str, readings: list[DigitReading], crops) -> list[DigitReading]:
-    """The classifier reads each digit's crop alone; where it disagrees with the reader, the surer one
-    stands. The digit's box and image become its crop's."""
+def _classified(engine, model: str, crops) -> np.ndarray:
+    return engine.predict_probabilities(model, np.stack([crop.pixels for crop in crops]))
+
+
+def _confirmed(engine, model: str, readings: list[DigitReading], crops,
+               ahead: Future | None = None) -> list[DigitReading]:
+    """The classifier reads each digit's crop alone (or has read them: `ahead`); where it disagrees with
+    the reader, the surer one stands. The digit's box and image become its crop's."""
     crops = [crop.crop if isinstance(crop, DigitReading) else crop for crop in crops]
-    probabilities = engine.predict_probabilities(model, np.stack([crop.pixels for crop in crops]))
+    probabilities = ahead.result() if ahead is not None else _classified(engine, model, crops)
     confirmed = []
     for reading, crop, p in zip(readings, crops, probabilities):
         best = int(np.argmax(p))

@@ -1,5 +1,5 @@
-"""The number reader's parts: greedy CTC decoding, the line's frame, and a short training run that
-writes a LiteRT reader the server can run."""
+"""The number reader's parts: greedy CTC decoding, the line's frame, the training lines' spacing, and a
+short training run that writes a LiteRT reader the server can run."""
 
 from dataclasses import replace
 
@@ -44,6 +44,20 @@ def test_a_line_keeps_its_aspect_in_the_frame():
     assert fit_line(long).scale == pytest.approx((LINE_WIDTH - 2 * MARGIN) / 2000)  # too long: the width does
 
 
+def test_training_lines_crowd_whole_numbers_as_well_as_single_gaps(mnist_path):
+    from training.data import load_mnist
+    from training.number_data import GAP_MIX, WHOLE_LINE_SPACING, compose_number
+
+    digits = load_mnist(mnist_path).x_train[:6]
+    rng = np.random.default_rng(0)
+    lines = [compose_number(digits, np.arange(6), rng).spacings for _ in range(600)]
+    every = {kind: np.mean([set(gaps) == {kind} for gaps in lines]) for kind in ("touching", "overlapping")}
+    expected = WHOLE_LINE_SPACING / 3 + (1 - WHOLE_LINE_SPACING) * GAP_MIX[2] ** 5
+    assert abs(every["overlapping"] - expected) < 0.05 and every["touching"] > 0.1, every
+    share = {kind: np.mean([gaps.count(kind) / 5 for gaps in lines]) for kind in ("apart", "touching", "overlapping")}
+    assert all(0.25 < value < 0.45 for value in share.values()), share
+
+
 @pytest.mark.slow
 def test_a_short_training_run_writes_a_reader_the_server_runs(tmp_path, mnist_path):
     from training.config import NumberReaderTrainConfig
@@ -58,6 +72,12 @@ def test_a_short_training_run_writes_a_reader_the_server_runs(tmp_path, mnist_pa
     probabilities = NumberReaderModel(path).predict(np.zeros((LINE_HEIGHT, LINE_WIDTH), np.float32))
     assert probabilities.shape == (64, 11) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
     assert NumberReaderModel(path).shape == (1, LINE_HEIGHT, LINE_WIDTH, 1)  # the model's frame is the line's
+
+    again = train(config, mnist_path, tmp_path / "again", log=lambda *args, **kwargs: None,
+                  init_from=models.model_path("number_reader", tmp_path))
+    assert [run["steps"] for run in again["earlier_runs"]] == [card["steps"]]  # the card keeps the run before
+    assert again["total_training_minutes"] == pytest.approx(again["training_minutes"] + card["training_minutes"],
+                                                            abs=0.11)
 
 
 def test_the_shipped_reader_is_the_file_its_card_records():

@@ -54,8 +54,9 @@ def composed_figures(engine, mnist_test):
 
 # How far below the ceiling (every digit read right alone) whole numbers may fall, and the least share
 # counted right. The target is 2 points at every spacing; the shipped reader meets it apart and
-# falls short touching and overlapping (docs/numbers.md has the validation figures these follow).
-ALLOWED = {"apart": (0.02, 0.97), "touching": (0.08, 0.93), "overlapping": (0.18, 0.88)}
+# falls short touching and overlapping. On these 100 per spacing it reads 0, 3 and 5 points below the
+# ceiling and counts 100%, 98% and 97% right (docs/numbers.md has the 300-per-spacing figures).
+ALLOWED = {"apart": (0.02, 0.98), "touching": (0.05, 0.96), "overlapping": (0.08, 0.95)}
 
 
 @pytest.mark.parametrize("spacing", SPACINGS)

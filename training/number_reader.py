@@ -7,8 +7,8 @@ Every step reads a fresh batch of composed lines (training/number_data.py), for 
 (training/config.py says why). Every few minutes the model reads the validation lines, composed
 from the held-out validation digits, an equal number at each spacing (apart, touching,
 overlapping); the checkpoint that reads the most whole numbers right is kept. The MNIST test set is
-not read here. `--init-from` goes on training a trained reader (the shipped one ran twice: 40
-minutes from scratch, then 14 at a peak rate of 7e-4; its card records both).
+not read here. `--init-from` goes on training a trained reader; the new card keeps the runs before it
+(`earlier_runs`, latest first) and the total time.
 """
 
 from __future__ import annotations
@@ -133,8 +133,24 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
                    "keras_sha256": models.file_sha256(models.model_path(MODEL_ID, out)),
                    "max_probability_difference": float(f"{difference:.3g}")},
     }
+    if init_from:
+        card["earlier_runs"] = earlier_runs(init_from.with_suffix(".json"))
+        card["total_training_minutes"] = round(card["training_minutes"] + sum(run["training_minutes"]
+                                                                              for run in card["earlier_runs"]), 1)
     models.card_path(MODEL_ID, out).write_text(json.dumps(card, indent=2) + "\n")
     return card
+
+
+def earlier_runs(card_path: Path) -> list[dict]:
+    """The runs that made the reader training goes on from, latest first, read from its card: each run's
+    configuration, checks, choice, time and command (not the files' checksums, which the new run replaces)."""
+    if not card_path.is_file():
+        return []
+    card = json.loads(card_path.read_text())
+    older = card.get("earlier_runs") or ([card["first_run"]] if "first_run" in card else [])
+    run_keys = ("train_config", "init_from", "chosen_step", "steps", "validation_whole_number_accuracy", "history",
+                "training_minutes", "command")
+    return [{k: card[k] for k in run_keys if k in card}, *older]
 
 
 def main(argv=None) -> int:
