@@ -101,9 +101,10 @@ def best_shift_correlation(a: np.ndarray, b: np.ndarray) -> float:
     return max(correlation(np.roll(a, (dy, dx), axis=(0, 1)), b) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
 
 
-def assert_reads_as(upload: bytes, digit: np.ndarray, minimum: float = 0.9, filename=None) -> PreparedImage:
-    """The upload comes out as a full-contrast 28x28 image of the digit."""
-    prepared = prepare_upload(upload, filename)
+def assert_reads_as(upload: bytes, digit: np.ndarray, minimum: float = 0.9, filename=None,
+                    judged: bool = True) -> PreparedImage:
+    """The upload comes out as a full-contrast 28x28 image of the digit (`judged`: by the digit scorer too)."""
+    prepared = prepare_upload(upload, filename, judged=judged)
     assert prepared.pixels.shape == (IMAGE_SIZE, IMAGE_SIZE) and prepared.pixels.dtype == np.uint8
     assert prepared.pixels.max() == 255
     assert best_shift_correlation(prepared.pixels, digit) > minimum

@@ -19,7 +19,6 @@ A picture already in MNIST's form skips locate, judge and normalise: it is what 
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,14 +37,8 @@ class JudgeSettings:
     # Pictures no longer than this (pixels) are a digit's crop (a 16-pixel 1-bit scan, a 28x28 CSV row), not
     # a photo of things: left unjudged, as judging them set aside 1% of 1-bit scans of MNIST test digits.
     smallest_judged: int = 32
-    # A lossless picture (a drawing, a canvas, a scan saved as PNG) is judged this much more leniently, in
-    # log-odds below the scorer's threshold: at the threshold itself, 1.3% of pen drawings of MNIST validation
-    # digits (pens 10-24 px, a renderer the scorer never trained on; the sketch pad's pen is 20 px) were called
-    # "no digit"; 3.0 lower, 0.2% (1.0% with the thinnest pen, 10 px on a 280 px canvas), while pictures
-    # without a digit that the rules let through are still set aside 43% of the time (70% at the threshold).
-    # Photos (lossy files) keep the threshold the scorer was trained with. The better fix is a scorer that
-    # has seen pen drawings among its digits.
-    lossless_leniency: float = 3.0
+    # Every other picture, a photo or a drawing, a PNG or a JPEG, is judged against the one threshold the
+    # scorer was chosen with (models/digit_scorer.json): pen drawings are among its digits.
 
 
 JUDGE = JudgeSettings()
@@ -112,7 +105,7 @@ def read(pixels: np.ndarray, lossy: bool, judged: bool = True, trace: list[Step]
             reading = _reading(np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.uint8), located.warnings, False, steps)
         else:
             digit = normalise(located, steps)
-            if judged and max(pixels.shape[:2]) > JUDGE.smallest_judged and not judge(digit, lossy, steps).is_digit:
+            if judged and max(pixels.shape[:2]) > JUDGE.smallest_judged and not judge(digit, steps).is_digit:
                 reading = _reading(np.zeros_like(digit), (NO_DIGIT_WARNING.format(NOT_HANDWRITING),), False, steps)
             else:
                 reading = _reading(digit, located.warnings, True, steps)
@@ -170,10 +163,8 @@ def normalise(located: Located, steps: list[Step]) -> np.ndarray:
     return digit
 
 
-def judge(digit: np.ndarray, lossy: bool, steps: list[Step]) -> Judgement:
+def judge(digit: np.ndarray, steps: list[Step]) -> Judgement:
     score, threshold = handwriting_score(digit)
-    if not lossy:
-        threshold = 1.0 / (1.0 + math.exp(JUDGE.lossless_leniency - math.log(threshold / (1.0 - threshold))))
     judgement = Judgement(score, threshold, score >= threshold)
     steps.append(Step("judge", f"digit scorer {score:.3f} (threshold {threshold:.3f}): "
                                + ("a handwritten digit" if judgement.is_digit else "not a handwritten digit")))

@@ -16,8 +16,8 @@ from scipy import ndimage
 
 from digits.preprocessing.arrays import otsu_threshold
 from digits.preprocessing.ink import MIN_INK_LEVEL, noise_level
+from digits.preprocessing.locate.marks import SPECK_FRACTION
 
-_SPECK_FRACTION = 0.02  # marks with less ink than this share of the biggest are specks
 _OVERLAP = 0.5  # marks one digit when they share this much of the narrower one's width
 _PIECE = 0.6  # a mark less tall than this share of the line's height is a piece of its nearest neighbour
 _WIDE = 1.1  # a mark wider than this many times the line's height may be touching digits ...
@@ -88,7 +88,7 @@ def _marks(ink: np.ndarray) -> tuple[np.ndarray, list[int]]:
     masses = np.bincount(labels[faint], weights=ink[faint], minlength=count + 1)
     masses[np.bincount(labels[strong], minlength=count + 1) == 0] = 0
     masses[0] = 0
-    keep = np.flatnonzero(masses >= max(_SPECK_FRACTION * masses.max(), 1e-9))
+    keep = np.flatnonzero(masses >= max(SPECK_FRACTION * masses.max(), 1e-9))
     if len(keep) > MAX_MARKS:
         raise TooManyMarks(len(keep))
     return labels, keep.tolist()

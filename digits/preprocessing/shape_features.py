@@ -1,5 +1,6 @@
 """What a 28x28 image's shape says about whether it is handwriting: what the digit/not-digit scorer
-(models/digit_scorer.py) reads, a few shape measures and the image itself at 7x7. A handwritten
+(models/digit_scorer.py) reads, a few shape measures and the image itself at a coarse size (the
+scorer's `coarse`: 7x7 or 14x14). A handwritten
 digit is a few strokes of even width, with holes and bends; what else a photo holds (a phone, a mug,
 a keyboard's keys, the table beyond a page, a shadow) is solid, convex, or box-like.
 """
@@ -15,13 +16,19 @@ FEATURES = ("ink_area", "mean_ink", "saturated", "ink_spread", "solidity", "rect
             "box_fill", "box_aspect", "hole_share", "holes", "pieces", "stroke_width")
 NOT_HANDWRITING = "what is there does not look like a handwritten digit (an object, a shape, a texture, print)"
 _INK = 0.25  # a pixel this bright (0-1) is ink
-_COARSE = 7  # the image is also read at this size (mean of each 4x4 block)
 
 
-def scorer_inputs(pixels: np.ndarray) -> np.ndarray:
-    """float64 (len(FEATURES) + 49,): the shape measures, then the image at 7x7 (0-1)."""
-    coarse = np.asarray(pixels, np.float64).reshape(_COARSE, 4, _COARSE, 4).mean(axis=(1, 3)) / 255.0
-    return np.concatenate([shape_features(pixels), coarse.ravel()])
+def scorer_inputs(pixels: np.ndarray, coarse: int = 7) -> np.ndarray:
+    """float64 (len(FEATURES) + coarse**2,): the shape measures, then the image at coarse x coarse (0-1),
+    each pixel the mean of a block (coarse divides 28)."""
+    return np.concatenate([shape_features(pixels), coarse_view(pixels, coarse).ravel()])
+
+
+def coarse_view(pixels: np.ndarray, coarse: int) -> np.ndarray:
+    """float64 (..., coarse, coarse) 0-1: each pixel the mean of a block of the (..., 28, 28) image(s)."""
+    block = pixels.shape[-1] // coarse
+    shape = pixels.shape[:-2] + (coarse, block, coarse, block)
+    return np.asarray(pixels, np.float64).reshape(shape).mean(axis=(-3, -1)) / 255.0
 
 
 def shape_features(pixels: np.ndarray) -> np.ndarray:
@@ -58,4 +65,4 @@ def handwriting_score(pixels: np.ndarray) -> tuple[float, float]:
     scorer = load_digit_scorer()
     if scorer is None:
         return 1.0, 0.0
-    return float(scorer.score(scorer_inputs(pixels))), scorer.threshold
+    return float(scorer.score(scorer_inputs(pixels, scorer.coarse))), scorer.threshold

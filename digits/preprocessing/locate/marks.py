@@ -21,7 +21,7 @@ FLAT = 0.4  # a mark less tall than this share of its width is flat: text, a das
 SOLID_STROKES = 0.4  # strokes wider than this share of the mark's longer side make a blob, not a digit
 _FAINTEST_INK = 4.0  # the soft edge of a mark reaches down to this (0-255); below it, a clean background
 _SOFT_EDGE = 0.03  # ... and at most this share of the picture's shorter side (or a stroke's width) from its clear ink
-_SPECK_FRACTION = 0.02  # marks with less ink than this share of the biggest mark are specks
+SPECK_FRACTION = 0.02  # marks with less ink than this share of the biggest mark are specks
 _MARK_FRACTION = 0.15  # marks with at least this share of the biggest mark's ink count as marks
 _MARK_GAP = 0.2  # ... and are separate when this far from the biggest (share of its size); smaller marks
 # that far away are stray dots. In MNIST, 1 in 10,000 digits has a part that far off.
@@ -136,7 +136,7 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
             again = ink_marks(cleared, noise, drawn, look_for_loops=False)
             return Marks(**{**again.__dict__, "set_aside": ("a loop drawn round the digit",) + again.set_aside})
     alike = _alike(labels, masses, body)
-    masses[masses < _SPECK_FRACTION * masses[body]] = 0
+    masses[masses < SPECK_FRACTION * masses[body]] = 0
     gaps = _gaps_from(labels, masses, body)
     apart = gaps > _MARK_GAP
     flat = _flat_and_low(labels, masses, body)
