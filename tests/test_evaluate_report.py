@@ -16,7 +16,7 @@ from PIL import Image
 
 from digits.preprocessing import InputError, prepare_upload
 from training.data import DataError, load_mnist
-from training.evaluate import evaluate, evaluate_style_shift, open_engine
+from training.evaluate import evaluate, evaluate_styles, open_engine
 from training.report import ReportError, load_report, mistakes_to_show, write_report
 from training.style_shift import SEED, build_suite, render_style, rendering_sources, validation_digits
 from training.styles import STYLES
@@ -197,7 +197,7 @@ def test_every_style_is_a_readable_file_of_a_validation_digit(small_mnist):
 
 @pytest.mark.slow  # trains its models (models_dir)
 def test_style_shift_scores_per_style_as_keras_reads_the_prepared_files(engine, style_suite, models_dir):
-    evaluation = evaluate_style_shift("cnn", engine=engine, suite=style_suite)
+    evaluation = evaluate_styles("cnn", "style-shift", engine=engine, styled=style_suite)
     printed = json.loads(evaluation.to_text(as_json=True))
 
     assert {"model", "suite", "accuracy", "n", "per_style"} <= set(printed)
