@@ -18,7 +18,7 @@ from digits.preprocessing import InputError, prepare_upload
 from training.data import DataError, load_mnist
 from training.evaluate import evaluate, evaluate_styles, open_engine
 from training.report import ReportError, load_report, mistakes_to_show, write_report
-from training.style_shift import SEED, build_suite, render_style, rendering_sources, validation_digits
+from training.style_shift import SEED, build_suite, load_suite, render_style, rendering_sources, validation_digits
 from training.styles import STYLES
 
 TRAIN_IMAGES, TEST_IMAGES = 2000, 600
@@ -235,7 +235,7 @@ def test_evaluate_style_shift_from_the_command_line_builds_once_then_reads_the_c
 def test_the_shipped_cnn_reads_every_style_through_the_upload_pipeline(mnist_path):
     """Guards the pipeline, not the model: a change to decoding or locating that breaks one kind of
     upload (bold strokes taken for the page, say) shows here as that style falling."""
-    suite = build_suite(load_mnist(mnist_path), per_style=40)
+    suite = load_suite(mnist_path, per_style=40)  # built once per version of the pipeline (its cache key), then read
     with open_engine("cnn") as engine:
         answers = engine.predict_probabilities("cnn", suite.images).argmax(axis=1)
     right = answers == suite.labels
