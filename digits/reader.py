@@ -29,7 +29,7 @@ from PIL import Image, ImageOps
 import models
 from digits.engine import Classification, ClassificationError, Engine, UnknownModelError
 from digits.numbers import read_number
-from digits.preprocessing import MAX_FILE_BYTES, MAX_FILES_PER_CALL, MAX_PIXELS, InputError
+from digits.preprocessing import MAX_FILE_BYTES, MAX_FILES_PER_CALL, MAX_PIXELS, InputError, Step
 from digits.preprocessing.working import WORK_MAX_SIDE
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ class Reader:
 
     @overload
     def classify(self, image: ImageInput, *, model: str | None = None,  # type: ignore[overload-overlap]
-                 name: str | None = None, trace: list | None = None) -> Classification:
+                 name: str | None = None, trace: list[Step] | None = None) -> Classification:
         ...  # (a str is one path, never a sequence of pictures)
 
     @overload
@@ -136,7 +136,7 @@ class Reader:
         ...
 
     def classify(self, image: ImageInput | Sequence[ImageInput], *, model: str | None = None,
-                 name: str | None = None, trace: list | None = None) -> Classification | list[Classification]:
+                 name: str | None = None, trace: list[Step] | None = None) -> Classification | list[Classification]:
         """The digit in a picture, or in each picture of a list (read together, in batches).
 
         Returns a `Classification` (for a list, a list of them, in order): `.digit` (0-9),

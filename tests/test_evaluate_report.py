@@ -21,30 +21,15 @@ from training.report import ReportError, load_report, mistakes_to_show, write_re
 from training.style_shift import SEED, build_suite, load_suite, render_style, rendering_sources, validation_digits
 from training.styles import STYLES
 
-TRAIN_IMAGES, TEST_IMAGES = 2000, 600
+TEST_IMAGES = 600  # in small_mnist (conftest.py)
 SUITE_PER_STYLE = 4  # digits per style in the tests' style-shift suite
 
 
 @pytest.fixture(scope="module")
-def small_mnist(tmp_path_factory, mnist_path) -> Path:
-    full = load_mnist(mnist_path)
-    path = tmp_path_factory.mktemp("data") / "mnist_small.npz"
-    np.savez(path, x_train=full.x_train[:TRAIN_IMAGES], y_train=full.y_train[:TRAIN_IMAGES],
-             x_test=full.x_test[:TEST_IMAGES], y_test=full.y_test[:TEST_IMAGES])
-    return path
-
-
-@pytest.fixture(scope="module")
-def models_dir(tmp_path_factory, small_mnist) -> Path:
-    from training.train import train
-
-    out = tmp_path_factory.mktemp("models")
-    logs = tmp_path_factory.mktemp("runs")
-    train("cnn", epochs=2, data=small_mnist, out=out, limit=512, log_dir=logs, verbose=0, suite_per_style=2,
-          typefaces=False)
-    train("vit", epochs=1, data=small_mnist, out=out, limit=256, log_dir=logs, verbose=0, suite_per_style=2,
-          typefaces=False)
-    return out
+def models_dir(small_models) -> Path:
+    """Both models, barely trained on small_mnist by the project's own trainer (conftest.py; test_training.py
+    checks that training)."""
+    return small_models.folder
 
 
 @pytest.fixture(scope="module")

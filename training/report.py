@@ -11,7 +11,7 @@ from the numbers).
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +51,7 @@ class ConfusedPair:
     count: int
 
     def to_dict(self) -> dict:
-        return {"true": self.true, "predicted": self.predicted, "count": self.count}
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class ReportFigure:
     caption: str
 
     def to_dict(self) -> dict:
-        return {"file": self.file, "title": self.title, "caption": self.caption}
+        return asdict(self)
 
 
 # ---- numbers -------------------------------------------------------------------------------------
