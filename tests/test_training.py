@@ -125,6 +125,7 @@ def test_box_stretch_widens_narrow_digits_towards_a_square(mnist_path):
     ones = mnist.x_train[mnist.y_train == 1][:200]
     still = dict(max_rotation_degrees=0.0, max_shear_degrees=0.0, scale_range=(1.0, 1.0), max_shift_pixels=0.0,
                  max_stroke_change=0.0)
+    keras.utils.set_random_seed(0)  # the stretches drawn, the same whatever ran before (else the median wobbles)
     stretched = augment_batch(to_model_input(ones), AugmentConfig(**still, box_stretch_share=1.0)).numpy()
     unchanged = augment_batch(to_model_input(ones), AugmentConfig(**still)).numpy()
 
