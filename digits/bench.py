@@ -11,7 +11,13 @@ from one run (the ratios are what to compare; absolute times drift with the mach
 - a whole number: `read_number` (the number reader, the CNN confirming digits apart) on 6 test digits
   written in a row on white paper (p50, p99);
 - a serving process of its own (engine and anvil-uplink, as `digits serve` loads them): cold start
-  (process start to models ready) and resident memory after warm-up and after 1,000 calls.
+  (process start to models ready) and resident memory after warm-up and after 1,000 calls;
+- photos (`digits bench --photos` times only these): phone photos of a page on a table as JPEG at
+  1200x900, 3000x2250 and 4032x3024, each one's answer (p50) beside the time Pillow takes only to
+  decode the file at the working size (its JPEG draft), and the target of 2 x that + 8 ms;
+- a folder run: mixed uploads (28x28 PNGs and photos) through `Engine.classify_batch` in groups of 64,
+  prepared in this process, then by a pool of one process per core (`preparation_pool`), as `digits
+  classify DIR` does; the pool's start apart and included.
 """
 
 import io
@@ -27,10 +33,12 @@ import numpy as np
 from PIL import Image
 
 import models
-from digits.engine import Engine
-from digits.preprocessing import IMAGE_SIZE, prepare_upload, to_model_input
+from digits.engine import Engine, preparation_pool
+from digits.preprocessing import IMAGE_SIZE, MAX_FILES_PER_CALL, prepare_upload, to_model_input
+from digits.preprocessing.working import WORK_MAX_SIDE
 
 PROBE_CALLS = 1000
+PHOTO_SIZES = ((1200, 900), (3000, 2250), (4032, 3024))  # a small phone photo, 7 and 12 megapixels
 
 
 def png_bytes(pixels: np.ndarray) -> bytes:
@@ -152,6 +160,9 @@ def run_benchmark(test_images: np.ndarray, single: int = 500, naive: int = 50, c
         figures["concurrent_1_images_per_s"] = round(concurrent_throughput(engine, uploads[:concurrent], 1), 1)
         figures["concurrent_16_images_per_s"] = round(concurrent_throughput(engine, uploads[:concurrent], 16), 1)
         figures["explanation"] = explanation_latency(engine, test_images[:min(single, 200)])
+        figures["workers"] = engine.workers
+        figures["photos"] = photo_latency(engine, test_images, repeat=max(1, min(5, single // 100)))
+        figures["folder"] = folder_throughput(engine, mixed_uploads(test_images, bulk // 4))
     figures["concurrency_gain_16_vs_1"] = round(
         figures["concurrent_16_images_per_s"] / figures["concurrent_1_images_per_s"], 2)
     if not tensorflow_importable():
@@ -161,6 +172,106 @@ def run_benchmark(test_images: np.ndarray, single: int = 500, naive: int = 50, c
     for model, naive_figures in (("cnn", figures["naive"]), ("vit", figures["naive_vit"])):
         figures[f"speedup_vs_naive_{model}"] = round(naive_figures["p50_ms"] / figures[model]["p50_ms"], 1)
     return figures
+
+
+def page_photo(digit: np.ndarray, size: tuple[int, int], rng: np.random.Generator) -> bytes:
+    """A phone photo (JPEG) of a digit written on a light page lying on a wooden table, lit from one side."""
+    width, height = size
+    small_w, small_h = width // 4, height // 4  # drawn at a quarter of the size, then enlarged as a lens blurs
+    picture = np.empty((small_h, small_w, 3), np.float32)
+    picture[:] = (128, 96, 70)
+    picture += rng.normal(0, 6, (small_h, 1, 1)) * np.sin(np.arange(small_w) / 9.0)[None, :, None]  # grain
+    top, left, bottom, right = small_h // 6, small_w // 5, small_h * 5 // 6, small_w * 4 // 5
+    picture[top:bottom, left:right] = (236, 233, 226)
+    side = (bottom - top) // 2
+    ink = np.asarray(Image.fromarray(digit).resize((side, side), Image.Resampling.BICUBIC), np.float32)[..., None] / 255
+    y, x = top + (bottom - top - side) // 2 + int(rng.integers(-side // 4, side // 4)), (left + right - side) // 2
+    picture[y:y + side, x:x + side] = picture[y:y + side, x:x + side] * (1 - ink) + np.array([35, 38, 60]) * ink
+    picture *= (0.75 + 0.25 * np.arange(small_w) / small_w)[None, :, None]  # light from the right
+    image = Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8)).resize(size, Image.Resampling.BICUBIC)
+    noisy = np.asarray(image, np.int16) + rng.integers(-3, 4, (height, width, 1), dtype=np.int16)
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def draft_decode(data: bytes) -> Image.Image:
+    """Only decoding a JPEG, at the working size (Pillow's draft): what a photo's reading cannot beat."""
+    image = Image.open(io.BytesIO(data))
+    shrink = max(image.size) / WORK_MAX_SIDE
+    image.draft("RGB", (int(image.width / shrink), int(image.height / shrink)))
+    image.load()
+    return image
+
+
+def photo_latency(engine: Engine, test_images: np.ndarray, test_labels: np.ndarray | None = None,
+                  per_size: int = 3, repeat: int = 5, model: str = "cnn") -> dict:
+    """Per photo size: the answer's latency (p50, `Engine.classify`) and the draft decode's, timed in turns."""
+    figures = {}
+    rng = np.random.default_rng(0)
+    for width, height in PHOTO_SIZES:
+        photos = [page_photo(digit, (width, height), rng) for digit in test_images[:per_size]]
+        engine.classify(photos[0], model)  # warm
+        decodes, answers, results = [], [], []
+        for _ in range(repeat):
+            for data in photos:
+                decodes += time_each(draft_decode, [data])
+                started = time.perf_counter()
+                results.append(engine.classify(data, model))
+                answers.append(time.perf_counter() - started)
+        decode_ms, answer_ms = percentiles_ms(decodes)["p50_ms"], percentiles_ms(answers)["p50_ms"]
+        figures[f"{width}x{height}"] = {
+            "answer_p50_ms": answer_ms, "draft_decode_p50_ms": decode_ms,
+            "target_ms": round(2 * decode_ms + 8, 3), "answer_vs_decode": round(answer_ms / decode_ms, 2),
+            "megabytes": round(sum(map(len, photos)) / len(photos) / 2**20, 2),
+            **({"right": round(float(np.mean([r.digit == test_labels[i % per_size]
+                                               for i, r in enumerate(results)])), 3)}
+               if test_labels is not None else {})}
+    return figures
+
+
+def mixed_uploads(test_images: np.ndarray, count: int, photo_share: int = 4) -> list[tuple[str, bytes]]:
+    """`count` uploads as a folder holds them: 28x28 PNGs and, one in `photo_share`, 1200x900 photos."""
+    rng = np.random.default_rng(1)
+    photos = [page_photo(digit, PHOTO_SIZES[0], rng) for digit in test_images[:8]]
+    return [(f"{n:05d}.jpg", photos[n % len(photos)]) if n % photo_share == 0
+            else (f"{n:05d}.png", png_bytes(test_images[n])) for n in range(count)]
+
+
+def folder_throughput(engine: Engine, uploads: list[tuple[str, bytes]], model: str = "cnn") -> dict:
+    """Uploads per second through `classify_batch` in groups of 64, prepared here, then by a pool of
+    processes: its start (until its workers have answered once) timed apart, and the run with it; the
+    answers must agree."""
+    def run(pool) -> tuple[float, list]:
+        started, results = time.perf_counter(), []
+        for start in range(0, len(uploads), MAX_FILES_PER_CALL):
+            results += engine.classify_batch(uploads[start:start + MAX_FILES_PER_CALL], model, pool=pool)
+        return time.perf_counter() - started, [getattr(r, "digit", None) for r in results]
+
+    serial_s, serial_digits = run(None)
+    started = time.perf_counter()
+    pool = preparation_pool(engine.workers)
+    if pool is None:
+        return {"uploads": len(uploads), "workers": engine.workers, "serial_per_s": round(len(uploads) / serial_s, 1)}
+    try:
+        list(pool.map(len, [b""] * 2 * engine.workers))
+        pool_start_s = time.perf_counter() - started
+        parallel_s, parallel_digits = run(pool)
+    finally:
+        pool.shutdown()
+    return {"uploads": len(uploads), "workers": engine.workers, "serial_per_s": round(len(uploads) / serial_s, 1),
+            "pool_start_s": round(pool_start_s, 2), "parallel_per_s": round(len(uploads) / parallel_s, 1),
+            "parallel_vs_serial": round(serial_s / parallel_s, 2),
+            "parallel_with_start_vs_serial": round(serial_s / (parallel_s + pool_start_s), 2),
+            "same_answers": serial_digits == parallel_digits}
+
+
+def run_photo_benchmark(test_images: np.ndarray, test_labels: np.ndarray | None = None, folder: int = 512,
+                        repeat: int = 5) -> dict:
+    """`digits bench --photos`: the photo sizes against their decode, and a folder run's throughput."""
+    with Engine() as engine:
+        return {"workers": engine.workers, "photos": photo_latency(engine, test_images, test_labels, repeat=repeat),
+                "folder": folder_throughput(engine, mixed_uploads(test_images, folder))}
 
 
 def explanation_latency(engine: Engine, test_images: np.ndarray) -> dict:

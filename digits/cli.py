@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--data", help=DATA_HELP)
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--explanations", action="store_true", help="time only the evidence maps (classify --explain)")
+    bench.add_argument("--photos", action="store_true",
+                       help="time only phone photos (beside decoding them) and a folder run on every core")
 
     finetune = commands.add_parser(
         "finetune", help="fine-tune a shipped model on exported corrections; kept only if nothing got worse")
@@ -185,18 +187,44 @@ def read_upload(path: Path) -> bytes:
     return data
 
 
-def classify_files(reader, paths: list[Path], model: str) -> list:
-    """Classification or ClassificationError for each file (for each row of a CSV of many digits), in order."""
+def classify_files(reader, paths: list[Path], model: str, pool=None) -> list:
+    """Classification or ClassificationError for each file (for each row of a CSV of many digits), in order.
+    `pool`: processes that prepare the files side by side (a folder run)."""
     from digits.engine import ClassificationError
 
     uploads = read_uploads(paths)
     readable = [(name, data) for name, data, _ in uploads if data is not None]
     verdicts: dict[str, list] = {}
     for result in reader.classify_many([data for _, data in readable], model=model,
-                                       names=[name for name, _ in readable]):
+                                       names=[name for name, _ in readable], pool=pool):
         verdicts.setdefault(result.file, []).append(result)
     return [result for name, data, error in uploads
             for result in (verdicts[name] if data is not None else [ClassificationError(name, error)])]
+
+
+# Fewer files are prepared in this process: starting the pool (about a second: each worker imports the
+# pipeline) costs more than preparing a few dozen files, even photos (30-90 ms each on one core).
+PARALLEL_FROM_FILES = 64
+
+
+@contextlib.contextmanager
+def folder_run(files: int, as_json: bool, processes: bool = True, stream=None):
+    """A bulk run's preparation pool (None for a few files, on one core, or without `processes`) and its
+    progress bar: on standard error, only when that is a terminal and the output is not JSON (tqdm)."""
+    from tqdm import tqdm
+
+    from digits.engine import preparation_pool
+
+    stream = sys.stderr if stream is None else stream
+    pool = preparation_pool() if processes and files >= PARALLEL_FROM_FILES else None
+    bar = tqdm(total=files, unit="file", file=stream, leave=False, dynamic_ncols=True,
+               disable=as_json or files < 2 or not stream.isatty())
+    try:
+        yield pool, bar
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
 def print_result(result, as_json: bool, explain_with=None) -> None:
@@ -257,19 +285,21 @@ def run_classify(args) -> int:
         print(f"digits classify: skipped {entry}: {reason}", file=sys.stderr)
     failed, read, labelled = False, set(), []
     if inputs.files:
-        with open_reader(args.model) as reader:
+        with open_reader(args.model) as reader, folder_run(len(inputs.files), args.json) as (pool, bar):
             for start in range(0, len(inputs.files), MAX_FILES_PER_CALL):  # a batch at a time: memory stays bounded
                 batch = inputs.files[start:start + MAX_FILES_PER_CALL]
                 for result, steps in (classify_traced(reader, batch, args.model) if args.trace else
-                                      ((result, None) for result in classify_files(reader, batch, args.model))):
-                    print_result(result, args.json, reader if args.explain else None)
-                    if steps is not None:
-                        print_trace(result.file, steps, args.json)
+                                      ((result, None) for result in classify_files(reader, batch, args.model, pool))):
+                    with bar.external_write_mode():
+                        print_result(result, args.json, reader if args.explain else None)
+                        if steps is not None:
+                            print_trace(result.file, steps, args.json)
                     failed |= isinstance(result, ClassificationError)
                     if not isinstance(result, ClassificationError):
                         read.add(inputs.folder_of.get(Path(result.file)))
                         if result.label is not None:
                             labelled.append(result)
+                bar.update(len(batch))
     for folder in inputs.folders:
         if folder not in read:
             print(f"digits classify: nothing in {folder} could be classified: it holds no image or CSV file "
@@ -282,21 +312,36 @@ def run_classify(args) -> int:
 
 
 def run_read(args) -> int:
-    from digits.preprocessing import InputError
+    from concurrent.futures import ThreadPoolExecutor
+
+    from digits.engine import worker_count
+    from digits.preprocessing import MAX_FILES_PER_CALL, InputError
+
+    def read_one(upload):
+        name, data, error = upload
+        try:
+            return name, reader.read_number(data, name=name) if data is not None else None, error
+        except InputError as input_error:
+            return name, None, str(input_error)
 
     failed = False
-    with open_reader(args.model) as reader:
-        for name, data, error in read_uploads(expand_paths(args.paths).files):
-            try:
-                reading = reader.read_number(data, name=name) if data is not None else None
-            except InputError as input_error:
-                error = str(input_error)
-            failed |= error is not None
-            if args.json:
-                print(json.dumps({"file": name, "error": error} if error else _number_line(reading)))
-            else:
-                print(f"{name}: error: {error}" if error else _number_text(reading))
+    files = expand_paths(args.paths).files
+    with open_reader(args.model) as reader, folder_run(len(files), args.json, processes=False) as (_, bar), \
+            ThreadPoolExecutor(worker_count()) as threads:  # numbers: decoding and the models let go of the GIL
+        for start in range(0, len(files), MAX_FILES_PER_CALL):  # a batch at a time: memory stays bounded
+            for name, reading, error in threads.map(read_one, read_uploads(files[start:start + MAX_FILES_PER_CALL])):
+                bar.update()
+                failed |= error is not None
+                with bar.external_write_mode():
+                    print_number(name, reading, error, args.json)
     return 1 if failed else 0
+
+
+def print_number(name: str, reading, error: str | None, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"file": name, "error": error} if error else _number_line(reading)), flush=True)
+    else:
+        print(f"{name}: error: {error}" if error else _number_text(reading), flush=True)
 
 
 def run_number_suite(args) -> int:
@@ -508,6 +553,11 @@ def run(args, argv: list[str]) -> int:
             from digits.bench import run_explanation_benchmark
 
             figures = run_explanation_benchmark(load_mnist(args.data).x_test)
+        elif args.photos:
+            from digits.bench import run_photo_benchmark
+
+            mnist = load_mnist(args.data)
+            figures = run_photo_benchmark(mnist.x_test, mnist.y_test)
         else:
             figures = run_benchmark(load_mnist(args.data).x_test)
         print(json.dumps(figures) if args.json else json.dumps(figures, indent=2))

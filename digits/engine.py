@@ -1,16 +1,21 @@
 """The inference engine: preprocessed uploads in, predictions out, fast and thread-safe.
 
 Each model runs on LiteRT (`digits/litert.py`): loaded once, at fixed batch sizes, warmed up. Calls
-from many threads are coalesced: one worker thread per model owns that model's interpreters, takes
-every request waiting in its queue and runs them as one batch (micro-batching, as TF Serving does), so
-concurrent users share each model call and a lone caller waits for nobody. No TensorFlow here.
+from many threads are coalesced: each model has a queue and as many worker threads as the process has
+cores (`worker_count`), each owning its own copy of the model's interpreters. A free worker takes every
+request waiting in the queue and runs them as one batch (micro-batching, as TF Serving does), so
+concurrent users share each model call, a lone caller waits for nobody, and busy models use every core
+(LiteRT lets go of the GIL while it computes). No TensorFlow here.
 """
 
 import functools
+import math
+import multiprocessing
+import os
 import queue
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,8 +45,71 @@ UNSURE_BELOW = 0.5
 UNSURE_WARNING = "The model hardly recognises this as a digit: it is unsure, so the answer may well be wrong."
 
 
+WORKERS_ENV = "DIGITS_WORKERS"  # overrides the number of workers per model (the cores, by default)
+
+
 class UnknownModelError(InputError):
     pass
+
+
+def available_cores() -> int:
+    """The cores this process may run on: its CPU affinity, capped by its container's CPU quota (cgroup
+    v2's cpu.max, or v1's cfs quota), rounded up: a task given 0.5 vCPU still has one core to run on."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quota = cgroup_cpu_quota()
+    return max(1, min(cores, math.ceil(quota))) if quota else max(1, cores)
+
+
+def cgroup_cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """The container's CPU quota in cores (1.5 = a core and a half), or None when it has none."""
+    try:
+        if (root / "cpu.max").is_file():  # cgroup v2: "<quota> <period>" or "max <period>"
+            quota, period = (root / "cpu.max").read_text().split()[:2]
+        else:  # cgroup v1
+            quota = (root / "cpu" / "cpu.cfs_quota_us").read_text().strip()
+            period = (root / "cpu" / "cpu.cfs_period_us").read_text().strip()
+        if quota in ("max", "-1") or int(period) <= 0:
+            return None
+        return int(quota) / int(period)
+    except (OSError, ValueError):
+        return None
+
+
+def worker_count(setting: int | None = None) -> int:
+    """Workers per model: `setting`, else $DIGITS_WORKERS, else one per available core."""
+    if setting is None and os.environ.get(WORKERS_ENV, "").strip():
+        try:
+            setting = int(os.environ[WORKERS_ENV])
+        except ValueError:
+            raise ValueError(f"${WORKERS_ENV} must be a whole number of workers, "
+                             f"not {os.environ[WORKERS_ENV]!r}") from None
+    if setting is not None and setting < 1:
+        raise ValueError(f"A model needs at least one worker, not {setting}.")
+    return available_cores() if setting is None else setting
+
+
+def preparation_pool(workers: int | None = None) -> ProcessPoolExecutor | None:
+    """Processes that prepare uploads side by side in bulk runs (`digits classify DIR`): a picture's
+    preparation is Python and small NumPy steps that hold the GIL much of the time, so threads would
+    queue behind one another. None with one worker (nothing to gain). Forked from a server that has
+    imported the pipeline already (never from this process, whose model threads are running), so a
+    worker starts in a fraction of a second; each holds its own decode budget. As with any process pool,
+    a script that starts one needs the `if __name__ == "__main__":` guard (each worker imports it)."""
+    workers = worker_count(workers)
+    if workers < 2:
+        return None
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["digits.preprocessing"])
+    return ProcessPoolExecutor(workers, mp_context=context)
+
+
+def prepare_or_error(upload: tuple[str | None, bytes]) -> "list[PreparedImage] | ClassificationError":
+    """One upload's digits (one per row of a CSV of many), or why it cannot be read (runs in a pool too)."""
+    filename, data = upload
+    try:
+        return prepare_file(data, filename)
+    except InputError as error:
+        return ClassificationError(filename, str(error))
 
 
 def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarray:
@@ -116,22 +184,28 @@ class ClassificationError:
 
 
 class _BatchingRunner:
-    """Runs one model in its own thread; requests queued while it is busy go together in its next batch."""
+    """Runs one model in `workers` threads, each with its own copy of the model; requests queued while
+    the workers are busy go together in the next free worker's batch."""
 
-    def __init__(self, load_model, temperature: float, max_batch: int):
+    def __init__(self, load_model, temperature: float, max_batch: int, workers: int = 1):
         self._load = load_model
         self._temperature = temperature
         self._max_batch = max_batch
         self._requests: queue.SimpleQueue = queue.SimpleQueue()
+        self.workers = workers
         self.requests_served = 0
         self.batches_run = 0
-        self._ready: Future = Future()
-        self._thread = threading.Thread(target=self._serve, daemon=True, name="batcher")
-        self._thread.start()
+        self._count_lock = threading.Lock()
+        self._ready = [Future() for _ in range(workers)]
+        self._threads = [threading.Thread(target=self._serve, args=(ready,), daemon=True, name=f"batcher-{number}")
+                         for number, ready in enumerate(self._ready)]
+        for thread in self._threads:
+            thread.start()
 
     def wait_until_ready(self) -> None:
-        """Blocks until the model is loaded and warm; its load error, if any, is raised here."""
-        self._ready.result()
+        """Blocks until every worker's copy of the model is loaded and warm; a load error is raised here."""
+        for ready in self._ready:
+            ready.result()
 
     def submit(self, images: np.ndarray) -> Future:
         """float32 (N, 28, 28, 1) -> a Future of the probabilities (N, 10)."""
@@ -140,18 +214,20 @@ class _BatchingRunner:
         return future
 
     def close(self) -> None:
-        self._requests.put(None)
-        self._thread.join(timeout=5)
+        for _ in self._threads:
+            self._requests.put(None)
+        for thread in self._threads:
+            thread.join(timeout=5)
 
-    def _serve(self) -> None:
+    def _serve(self, ready: Future) -> None:
         try:
-            model = self._load()  # in this thread: it alone ever touches the model's interpreters
+            model = self._load()  # in this thread: it alone ever touches this copy's interpreters
             for size in model.batch_sizes:  # warm up every batch size before the first user arrives
                 model.predict(np.zeros((size, IMAGE_SIZE, IMAGE_SIZE, 1), np.float32))
         except BaseException as error:
-            self._ready.set_exception(error)
+            ready.set_exception(error)
             return
-        self._ready.set_result(None)
+        ready.set_result(None)
         while (first := self._requests.get()) is not None:
             batch, size = [first], len(first[0])
             while size < self._max_batch:
@@ -171,8 +247,9 @@ class _BatchingRunner:
                 for _, future in batch:
                     future.set_exception(error)
                 continue
-            self.batches_run += 1
-            self.requests_served += len(batch)
+            with self._count_lock:
+                self.batches_run += 1
+                self.requests_served += len(batch)
             start = 0
             for images, future in batch:
                 future.set_result(probabilities[start:start + len(images)])
@@ -181,11 +258,13 @@ class _BatchingRunner:
 
 class Engine:
     """`runtime(model_id, models_dir)` loads one model as an object with `batch_sizes` and
-    `predict(float32 (N, 28, 28, 1)) -> (N, 10)`; LiteRT by default (`digits bench` also times others)."""
+    `predict(float32 (N, 28, 28, 1)) -> (N, 10)`; LiteRT by default (`digits bench` also times others).
+    `workers`: threads (each with its own interpreters) per model; default `worker_count()`, one per core."""
 
     def __init__(self, model_ids=models.MODEL_IDS, models_dir: Path = models.MODELS_DIR, max_batch: int = 64,
-                 runtime=load_litert):
+                 runtime=load_litert, workers: int | None = None):
         self.model_ids = tuple(model_ids)
+        self.workers = worker_count(workers)
         self.ensemble_weights = models.ensemble_weights(models_dir)
         self.cards = {}
         self._runners = {}
@@ -196,7 +275,8 @@ class Engine:
             self.cards[model_id] = models.load_card(model_id, models_dir) if card.exists() else {}
             # The card's temperature (training/calibrate.py) makes the confidence mean what it says.
             self._runners[model_id] = _BatchingRunner(functools.partial(runtime, model_id, Path(models_dir)),
-                                                      self.cards[model_id].get("temperature", 1.0), max_batch)
+                                                      self.cards[model_id].get("temperature", 1.0), max_batch,
+                                                      self.workers)
         try:
             for runner in self._runners.values():  # the models load side by side, each in its own thread
                 runner.wait_until_ready()
@@ -220,10 +300,15 @@ class Engine:
         inputs = to_model_input(images)
         members = models.MODEL_IDS if model == ENSEMBLE else (model,)
         answers = {m: [np.zeros((0, 10), np.float32)] for m in members}
-        for start in range(0, len(inputs), chunk):  # chunk by chunk: single callers get a turn in between
-            futures = {m: self._runners[m].submit(inputs[start:start + chunk]) for m in members}
-            for m, future in futures.items():
-                answers[m].append(future.result())
+        in_flight: list[dict[str, Future]] = []
+        # Chunk by chunk, one per worker at a time: every core busy, and single callers get a turn in between.
+        for start in range(0, len(inputs), chunk):
+            in_flight.append({m: self._runners[m].submit(inputs[start:start + chunk]) for m in members})
+            if len(in_flight) >= self.workers or start + chunk >= len(inputs):
+                for futures in in_flight:
+                    for m, future in futures.items():
+                        answers[m].append(future.result())
+                in_flight = []
         per_model = [np.concatenate(answers[m]) for m in members]
         return self._combine(per_model) if model == ENSEMBLE else per_model[0]
 
@@ -255,19 +340,20 @@ class Engine:
         return self.classify_prepared(prepare_upload(data, filename, trace=trace), model, filename, started)
 
     def classify_batch(self, uploads: list[tuple[str | None, bytes]], model: str = "cnn",
-                       max_rows: int = MAX_CSV_ROWS) -> list[Classification | ClassificationError]:
+                       max_rows: int = MAX_CSV_ROWS,
+                       pool: Executor | None = None) -> list[Classification | ClassificationError]:
         """Many uploads at once (the CLI, bulk jobs): each prepared alone, then batched model calls.
 
         A CSV of many digits gives one result per row; all files together may hold `max_rows` digits.
+        `pool`: an executor (`preparation_pool()`) that prepares the uploads side by side.
         """
         self.check_model(model)
         started = time.perf_counter()
         prepared: list[tuple[str | None, PreparedImage | ClassificationError]] = []
-        for filename, data in uploads:
-            try:
-                images = prepare_file(data, filename)
-            except InputError as error:
-                images = [ClassificationError(filename, str(error))]
+        each = (pool.map(prepare_or_error, uploads, chunksize=max(1, len(uploads) // 8)) if pool
+                else map(prepare_or_error, uploads))
+        for (filename, _), images in zip(uploads, each):
+            images = [images] if isinstance(images, ClassificationError) else images
             if len(prepared) + len(images) > max_rows:
                 images = [ClassificationError(filename, f"Too many digits in one call: this file would bring them "
                                                         f"past {max_rows:,}; please send it on its own.")]
@@ -294,7 +380,8 @@ class Engine:
 
     def batching_stats(self) -> dict[str, dict[str, int]]:
         """Per model: requests served and the model calls they took (fewer calls = more sharing)."""
-        return {m: {"requests": r.requests_served, "batches": r.batches_run} for m, r in self._runners.items()}
+        return {m: {"requests": r.requests_served, "batches": r.batches_run, "workers": r.workers}
+                for m, r in self._runners.items()}
 
     def read_line(self, line: np.ndarray) -> np.ndarray:
         """A whole number's line of ink (32x256, from prepare_number) -> the number reader's (64, 11)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -162,13 +163,16 @@ class Reader:
         return self._engine.classify(data, self._model(model), name, trace=trace)
 
     def classify_many(self, images: Sequence[ImageInput], *, model: str | None = None,
-                      names: Sequence[str | None] | None = None) -> list[Classification | ClassificationError]:
+                      names: Sequence[str | None] | None = None,
+                      pool: Executor | None = None) -> list[Classification | ClassificationError]:
         """Each picture's `Classification`, or a `ClassificationError` (`.file`, `.error`) for one
         that cannot be read: one bad file does not stop the rest (the `digits` command's way).
 
         The pictures are read in groups of 64, each group's digits in one batch of model calls; a
         CSV file of many digits gives one result per row. `names`: what each picture is called in
-        results and messages (default: a path as given; otherwise none).
+        results and messages (default: a path as given; otherwise none). `pool`: an executor that
+        prepares each group's pictures side by side (`digits.engine.preparation_pool()`, as `digits
+        classify` uses for a folder).
         """
         chosen = self._model(model)
         if names is not None and len(names) != len(images):
@@ -179,15 +183,15 @@ class Reader:
             try:
                 data, name = self._opened(image, None if names is None else names[index])
             except InputError as error:  # in its place, after those before it
-                results += self._engine.classify_batch(uploads, chosen) if uploads else []
+                results += self._engine.classify_batch(uploads, chosen, pool=pool) if uploads else []
                 uploads = []
                 results.append(ClassificationError(_given_name(image, names, index), str(error)))
                 continue
             uploads.append((name, data))
             if len(uploads) == MAX_FILES_PER_CALL:  # a group at a time: memory stays bounded
-                results += self._engine.classify_batch(uploads, chosen)
+                results += self._engine.classify_batch(uploads, chosen, pool=pool)
                 uploads = []
-        results += self._engine.classify_batch(uploads, chosen) if uploads else []
+        results += self._engine.classify_batch(uploads, chosen, pool=pool) if uploads else []
         return results
 
     def read_number(self, image: ImageInput, *, model: str | None = None, name: str | None = None) -> NumberReading:

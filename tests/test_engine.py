@@ -3,6 +3,8 @@ LiteRT files it runs, compared with the `.keras` files they were exported from."
 
 import io
 import json
+import math
+import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
@@ -11,7 +13,15 @@ import pytest
 from PIL import Image
 
 import models
-from digits.engine import ClassificationError, Engine, UnknownModelError, apply_temperature
+from digits.engine import (
+    WORKERS_ENV,
+    ClassificationError,
+    Engine,
+    UnknownModelError,
+    apply_temperature,
+    cgroup_cpu_quota,
+    worker_count,
+)
 from digits.litert import BATCH_SIZES, MissingModelError
 from digits.preprocessing import InputError, to_model_input
 from training.data import load_mnist
@@ -99,6 +109,34 @@ def test_concurrent_callers_share_batches_and_get_the_same_answers(engine, mnist
     np.testing.assert_allclose(together[:32], alone, atol=1e-5)
     requests, batches = after["requests"] - before["requests"], after["batches"] - before["batches"]
     assert requests == 320 and batches < requests, "concurrent requests should share model calls"
+
+
+def test_each_model_gets_as_many_workers_as_asked_and_they_all_answer_alike(mnist_test, monkeypatch):
+    images, _ = mnist_test
+    uploads = [png(image) for image in images[:96]]
+    monkeypatch.setenv(WORKERS_ENV, "3")
+    with Engine(("cnn",)) as three, Engine(("cnn",), workers=1) as one:
+        assert three.batching_stats()["cnn"]["workers"] == 3 and one.batching_stats()["cnn"]["workers"] == 1
+        with ThreadPoolExecutor(16) as pool:
+            together = list(pool.map(lambda data: three.classify(data).probabilities, uploads))
+        np.testing.assert_allclose(together, [one.classify(data).probabilities for data in uploads], atol=1e-5)
+        np.testing.assert_allclose(three.predict_probabilities("cnn", images[:300]),
+                                   one.predict_probabilities("cnn", images[:300]), atol=1e-5)
+        assert three.batching_stats()["cnn"]["requests"] == 96 + 5  # 300 digits: five chunks of at most 64
+
+
+def test_the_default_worker_count_follows_the_cores_and_the_containers_quota(tmp_path, monkeypatch):
+    monkeypatch.delenv(WORKERS_ENV, raising=False)
+    quota = cgroup_cpu_quota()
+    assert worker_count() == min(len(os.sched_getaffinity(0)), math.ceil(quota) if quota else 1_000)
+    assert worker_count(2) == 2
+    (tmp_path / "cpu.max").write_text("50000 100000\n")  # an ECS task of 0.5 vCPU
+    assert cgroup_cpu_quota(tmp_path) == 0.5
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert cgroup_cpu_quota(tmp_path) is None
+    monkeypatch.setenv(WORKERS_ENV, "many")
+    with pytest.raises(ValueError, match=WORKERS_ENV):
+        worker_count()
 
 
 @pytest.mark.slow  # thousands of PNG uploads through the engine

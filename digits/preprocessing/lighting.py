@@ -6,6 +6,7 @@ from scipy import ndimage
 from skimage import morphology
 
 from digits.preprocessing.arrays import border, low_percentile, median
+from digits.preprocessing.filters import median_3x3
 from digits.preprocessing.polarity import DARK_LEVEL, INK_SHARE, LUMINANCE, MIN_INK_LEVEL, _is_two_level, goes_further
 
 _MIN_LIGHTING_SIDE = 32  # smaller pictures are too small to show uneven light
@@ -38,7 +39,7 @@ def even_out_lighting(pixels: np.ndarray) -> np.ndarray:
         return pixels  # with something light along an edge (its frame); not a 1-bit scan, mostly its own bold ink
     if paper < 128 and not goes_further(grey - paper, grey - paper):  # a grey ground with light ink on it
         return pixels
-    grey = ndimage.median_filter(grey, size=3)  # noise would lift the estimate above the paper's mean
+    grey = median_3x3(grey)  # noise would lift the estimate above the paper's mean
     lighting = _smooth_lighting(grey, paper)
     if lighting is None:
         filled = ndimage.maximum_filter(grey, size=min(height, width) // _LIGHTING_WINDOW_FRACTION | 1)

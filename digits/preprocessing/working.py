@@ -30,6 +30,8 @@ def working_image(image: Image.Image) -> Image.Image:
     factor = math.ceil(max(image.size) / WORK_MAX_SIDE)
     if factor == 1:
         return convert(image)
+    if convert is _as_it_is:  # already grey or RGB (most photos): shrunk in one pass, no converted copy
+        return image.reduce(factor)
     rows = factor * max(1, BAND_PIXELS // (image.width * factor))
     bands = [convert(image.crop((0, top, image.width, min(top + rows, image.height)))).reduce(factor)
              for top in range(0, image.height, rows)]
@@ -51,13 +53,20 @@ def _converter(image: Image.Image) -> Callable[[Image.Image], Image.Image]:
             # a drawing on a transparent canvas: whatever is opaque is ink, whatever its colour
             return lambda part: part.convert("RGBA").getchannel("A")
         return _onto_white
-    if image.mode in ("1", "L"):
+    if image.mode in ("L", "RGB"):
+        return _as_it_is
+    if image.mode == "1":
         return lambda part: part.convert("L")
     try:
         image.crop((0, 0, 1, 1)).convert("RGB")
     except Exception as error:  # rare modes such as LAB that Pillow cannot convert
         raise UnconvertibleMode(image.mode) from error
     return lambda part: part.convert("RGB")
+
+
+def _as_it_is(part: Image.Image) -> Image.Image:
+    """A picture already in its working mode ("L" or "RGB"), copied as converting it would."""
+    return part.copy()
 
 
 def _has_alpha(image: Image.Image) -> bool:

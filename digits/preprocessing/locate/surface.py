@@ -12,6 +12,7 @@ import numpy as np
 from scipy import ndimage
 
 from digits.preprocessing.arrays import border, median
+from digits.preprocessing.filters import binary_erode_square, median_3x3
 from digits.preprocessing.shapes import rectangle_fit
 
 _SURFACE_WORK_SIDE = 128  # the surface is looked for at about this size
@@ -38,7 +39,7 @@ def find_surface(pixels: np.ndarray, of_another_colour: bool = False) -> np.ndar
     if min(height, width) < 64:
         return pixels
     step = math.ceil(max(height, width) / _SURFACE_WORK_SIDE)
-    small = ndimage.median_filter(pixels[::step, ::step], size=(3, 3, 1))
+    small = median_3x3(pixels[::step, ::step])
     surroundings = median(border(small))
     labels, count = ndimage.label(np.abs(small - surroundings).max(axis=-1) > _SURFACE_CONTRAST)
     if count == 0:
@@ -53,12 +54,14 @@ def find_surface(pixels: np.ndarray, of_another_colour: bool = False) -> np.ndar
     rows, cols = np.flatnonzero(surface.any(axis=1)), np.flatnonzero(surface.any(axis=0))
     mask = np.repeat(np.repeat(surface, step, axis=0), step, axis=1)[:height, :width]
     margin = step + round(_SURFACE_EDGE_MARGIN * min(rows[-1] - rows[0], cols[-1] - cols[0]) * step)
-    mask = ndimage.binary_erosion(mask, np.ones((3, 3), bool), iterations=margin)
+    mask = binary_erode_square(mask, margin)
     if not mask.any():
         return pixels
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     crop = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     pixels, mask = pixels[crop], mask[crop]
+    if mask.all():  # a surface square to the picture fills its box: nothing outside it to paint over
+        return pixels.copy()
     nearest = ndimage.distance_transform_edt(~mask, return_distances=False, return_indices=True)
     return pixels[nearest[0], nearest[1]]  # outside the surface: the nearest pixel of the surface's edge
 
@@ -71,12 +74,14 @@ def _as_surface(small: np.ndarray, region: np.ndarray, surroundings: np.ndarray,
     area = np.count_nonzero(surface)
     if not area or area < _SURFACE_SHARE * region.size or np.count_nonzero(region) < _SURFACE_SOLIDITY * area:
         return None
-    rectangle_fill, rectangle_aspect = rectangle_fit(surface)
     colour = median(small[region])
-    if (rectangle_fill < _SURFACE_FILL or rectangle_aspect < _SURFACE_ASPECT or _roughness(small, region) > _SURFACE_ROUGHNESS
-            or colour.mean() < surroundings.mean()  # darker than round it: the ink
+    if (colour.mean() < surroundings.mean()  # darker than round it: the ink
             or (of_another_colour and not _differs_in_hue(colour, surroundings))
             or rows[-1] - rows[0] < _SURFACE_SIDES * region.shape[0] or cols[-1] - cols[0] < _SURFACE_SIDES * region.shape[1]):
+        return None  # (the cheap tests first: the rectangle's fit is the costly one)
+    rectangle_fill, rectangle_aspect = rectangle_fit(surface)
+    if (rectangle_fill < _SURFACE_FILL or rectangle_aspect < _SURFACE_ASPECT
+            or _roughness(small, region) > _SURFACE_ROUGHNESS):
         return None
     return surface
 

@@ -1,0 +1,129 @@
+"""Every core and photos at decode speed, checked for what a user would notice: the same answers, the
+same pixels as the slower way of computing them, folder runs that print the same lines on one core or
+many, and a progress bar only where a person watches a terminal. (The speed itself is `digits bench`'s.)"""
+
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage
+
+import digits.cli
+from digits.cli import folder_run, main
+from digits.engine import WORKERS_ENV
+from digits.preprocessing import prepare_upload
+from digits.preprocessing.decode import decode
+from digits.preprocessing.filters import binary_erode_square, median_3x3
+from digits.preprocessing.working import working_image
+from training import scenes
+
+
+def photo(digit: np.ndarray, size: tuple[int, int], seed: int = 0) -> bytes:
+    """A page on a table (training/scenes.py), enlarged to a phone photo's size and saved as JPEG."""
+    rng = np.random.default_rng(seed)
+    page = Image.open(io.BytesIO(scenes.page_on_table(digit, rng))).resize(size, Image.Resampling.BICUBIC)
+    return scenes.photo_jpeg(np.asarray(page, np.float32) + rng.normal(0, 2, (size[1], size[0], 3)))
+
+
+def test_the_fast_filters_give_scipys_values_on_a_photo(mnist_test):
+    pixels = decode(photo(mnist_test[0][0], (1200, 900))).pixels
+    assert np.array_equal(median_3x3(pixels), ndimage.median_filter(pixels, size=(3, 3, 1)))
+    grey = pixels[..., 1]
+    for shape in ((1, 1), (2, 5), (64, 1)):  # the borders SciPy mirrors
+        assert np.array_equal(median_3x3(grey[:shape[0], :shape[1]]), ndimage.median_filter(grey[:shape[0], :shape[1]], 3))
+    mask = grey > np.percentile(grey, 30)
+    for times in (1, 4, 11):
+        assert np.array_equal(binary_erode_square(mask, times),
+                              ndimage.binary_erosion(mask, np.ones((3, 3), bool), iterations=times))
+
+
+def test_a_large_picture_shrinks_to_the_pixels_of_converting_it_whole_then_reducing_it():
+    rng = np.random.default_rng(3)
+    colour = Image.fromarray(rng.integers(0, 256, (1537, 2049, 3), np.uint8))
+    for picture, mode in ((colour, "RGB"), (colour.convert("L"), "L"), (colour.convert("1"), "L")):
+        assert np.array_equal(np.asarray(working_image(picture)), np.asarray(picture.convert(mode).reduce(5)))
+
+
+def test_a_12_megapixel_phone_photo_gives_the_answer_its_small_copy_gives(mnist_test):
+    images, labels = mnist_test
+    for index in (0, 1):
+        large = prepare_upload(photo(images[index], (4032, 3024), seed=index))
+        small = prepare_upload(photo(images[index], (1200, 900), seed=index))
+        assert large.source_size == (4032, 3024) and large.has_digit and small.has_digit
+        assert abs(large.pixels.astype(int) - small.pixels.astype(int)).mean() < 12  # the same digit seen
+    assert large.pixels.shape == (28, 28)
+
+
+JPEG_START = b"\xff\xd8"
+
+
+def _folder(tmp_path, mnist_test, count: int):
+    images, _ = mnist_test
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for index in range(count):  # 28x28 PNGs, scenes as PNG or JPEG, and a broken file
+        if index % 3 == 0:
+            Image.fromarray(images[index]).save(folder / f"{index:02d}.png")
+        else:
+            data = list(scenes.SCENES.values())[index % len(scenes.SCENES)](images[index], rng)
+            suffix = "jpg" if data.startswith(JPEG_START) else "png"
+            (folder / f"{index:02d}.{suffix}").write_bytes(data)
+    (folder / "99-broken.jpg").write_bytes(JPEG_START + b" not a photo")
+    return folder
+
+
+def _without_timing(out: str) -> list[dict]:
+    return [{k: v for k, v in json.loads(line).items() if k != "latency_ms"} for line in out.splitlines()]
+
+
+PARALLEL_FROM_FILES = 8
+
+
+def test_a_folder_run_prints_the_same_lines_on_one_core_as_on_several(tmp_path, mnist_test, capsys, monkeypatch):
+    monkeypatch.setattr(digits.cli, "PARALLEL_FROM_FILES", PARALLEL_FROM_FILES)  # a pool for a small folder too
+    folder = _folder(tmp_path, mnist_test, PARALLEL_FROM_FILES + 4)
+    outputs, numbers = [], []
+    for workers in ("1", "2"):
+        monkeypatch.setenv(WORKERS_ENV, workers)
+        assert main(["classify", "--json", str(folder)]) == 1  # the broken file
+        captured = capsys.readouterr()
+        outputs.append(_without_timing(captured.out))
+        assert captured.err == ""  # no progress bar: standard error is not a terminal here
+        assert main(["read", "--json", str(folder)]) == 1
+        numbers.append(capsys.readouterr().out.splitlines())
+    assert outputs[0] == outputs[1] and len(outputs[0]) == PARALLEL_FROM_FILES + 5
+    assert sum(line.get("digit") is not None for line in outputs[0]) >= PARALLEL_FROM_FILES
+    assert numbers[0] == numbers[1] and len(numbers[0]) == PARALLEL_FROM_FILES + 5
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("as_json, shown", [(False, True), (True, False)])
+def test_the_progress_bar_shows_on_a_terminal_and_never_with_json(as_json, shown, monkeypatch):
+    monkeypatch.setenv(WORKERS_ENV, "1")
+    terminal = Terminal()
+    with folder_run(40, as_json, stream=terminal) as (pool, bar):
+        assert pool is None  # one worker: the files are prepared here
+        bar.update(40)
+    assert ("/40 [" in terminal.getvalue()) is shown
+
+
+@pytest.mark.slow  # photos of 12 megapixels made and read, and a pool of processes started
+def test_the_photo_benchmark_reports_each_size_beside_its_decode_and_the_folder_throughput(mnist_test):
+    from digits.bench import PHOTO_SIZES, run_photo_benchmark
+
+    images, labels = mnist_test
+    figures = run_photo_benchmark(images, labels, folder=64, repeat=1)
+    for width, height in PHOTO_SIZES:
+        size = figures["photos"][f"{width}x{height}"]
+        assert 0 < size["draft_decode_p50_ms"] < size["answer_p50_ms"] and size["right"] >= 2 / 3
+        assert size["target_ms"] == round(2 * size["draft_decode_p50_ms"] + 8, 3)
+    folder = figures["folder"]
+    assert folder["uploads"] == 64 and folder.get("same_answers", folder["workers"] == 1) and folder["serial_per_s"] > 0
+    json.dumps(figures)
