@@ -242,12 +242,30 @@ def print_result(result, as_json: bool, explain_with=None) -> None:
         print(_result_line(result), flush=True)
 
 
-def print_trace(path: str, as_json: bool) -> None:
-    """What each stage of the reading pipeline decided for the picture at `path` (pipeline.py)."""
-    from digits.preprocessing import prepare_upload
+def classify_traced(reader, paths: list[Path], model: str) -> list[tuple[object, list | None]]:
+    """As classify_files, each picture with what each stage of the reading pipeline decided for it
+    (pipeline.py), traced as it is prepared, once; a CSV file's rows and an error have no trace."""
+    from digits.engine import ClassificationError
+    from digits.preprocessing import InputError
+    from digits.preprocessing.csv_digits import looks_like_text
 
-    steps = []
-    prepare_upload(read_upload(Path(path)), path, trace=steps)
+    results: list[tuple[object, list | None]] = []
+    for name, data, error in read_uploads(paths):
+        if data is None:
+            results.append((ClassificationError(name, error), None))
+        elif looks_like_text(data):
+            results += [(result, None) for result in reader.classify_many([data], model=model, names=[name])]
+        else:
+            steps: list = []
+            try:
+                results.append((reader.classify(data, model=model, name=name, trace=steps), steps))
+            except InputError as refused:
+                results.append((ClassificationError(name, str(refused)), None))
+    return results
+
+
+def print_trace(path: str, steps: list, as_json: bool) -> None:
+    """What each stage of the reading pipeline decided for the picture at `path`."""
     if as_json:
         print(json.dumps({"file": path, "trace": [step.to_dict() for step in steps]}), flush=True)
     else:
@@ -270,11 +288,12 @@ def run_classify(args) -> int:
         with open_reader(args.model) as reader, folder_run(len(inputs.files), args.json) as (pool, bar):
             for start in range(0, len(inputs.files), MAX_FILES_PER_CALL):  # a batch at a time: memory stays bounded
                 batch = inputs.files[start:start + MAX_FILES_PER_CALL]
-                for result in classify_files(reader, batch, args.model, pool):
+                for result, steps in (classify_traced(reader, batch, args.model) if args.trace else
+                                      ((result, None) for result in classify_files(reader, batch, args.model, pool))):
                     with bar.external_write_mode():
                         print_result(result, args.json, reader if args.explain else None)
-                    if args.trace and not isinstance(result, ClassificationError) and result.row is None:
-                        print_trace(result.file, args.json)
+                        if steps is not None:
+                            print_trace(result.file, steps, args.json)
                     failed |= isinstance(result, ClassificationError)
                     if not isinstance(result, ClassificationError):
                         read.add(inputs.folder_of.get(Path(result.file)))
@@ -469,19 +488,20 @@ def run(args, argv: list[str]) -> int:
     if args.command == "evaluate" and (args.model == "reader" or args.suite == "numbers"):
         return run_number_suite(args)
     if args.command == "evaluate":
-        from training.evaluate import evaluate, evaluate_style_shift, evaluate_typefaces
+        from training.evaluate import STYLE_SUITES, evaluate, evaluate_styles
         from training.figure_suites import SUITES, evaluate_suite
         from training.scene_suite import evaluate_scenes
 
-        score = {"style-shift": evaluate_style_shift, "typefaces": evaluate_typefaces}.get(args.suite, evaluate)
         with native_logs_off():  # a newcomer's first commands print only their results
             if args.suite in SUITES:
                 evaluation = evaluate_suite(args.suite, args.model, data=args.data, count=args.count,
                                             split=args.split or "test")
             elif args.suite == "scenes":
                 evaluation = evaluate_scenes(args.model, data=args.data, count=args.count, styles=args.styles)
+            elif args.suite in STYLE_SUITES:
+                evaluation = evaluate_styles(args.model, args.suite, data=args.data)
             else:
-                evaluation = score(args.model, data=args.data)
+                evaluation = evaluate(args.model, data=args.data)
         print(evaluation.to_text(as_json=args.json))
         return 0
     if args.command == "report":

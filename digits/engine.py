@@ -331,11 +331,13 @@ class Engine:
         probabilities = self.predict_one(model, image.pixels) if image.has_digit else None
         return Classification.of(filename, model, probabilities, image, (time.perf_counter() - started) * 1000)
 
-    def classify(self, data: bytes, model: str = "cnn", filename: str | None = None) -> Classification:
-        """Upload bytes -> the model's verdict. Raises InputError for anything a person must fix."""
+    def classify(self, data: bytes, model: str = "cnn", filename: str | None = None,
+                 trace: list | None = None) -> Classification:
+        """Upload bytes -> the model's verdict. Raises InputError for anything a person must fix.
+        `trace`: a list that receives what each stage of the reading pipeline decided."""
         started = time.perf_counter()
         self.check_model(model)
-        return self.classify_prepared(prepare_upload(data, filename), model, filename, started)
+        return self.classify_prepared(prepare_upload(data, filename, trace=trace), model, filename, started)
 
     def classify_batch(self, uploads: list[tuple[str | None, bytes]], model: str = "cnn",
                        max_rows: int = MAX_CSV_ROWS,

@@ -30,7 +30,7 @@ from PIL import Image, ImageOps
 import models
 from digits.engine import Classification, ClassificationError, Engine, UnknownModelError
 from digits.numbers import read_number
-from digits.preprocessing import MAX_FILE_BYTES, MAX_FILES_PER_CALL, MAX_PIXELS, InputError
+from digits.preprocessing import MAX_FILE_BYTES, MAX_FILES_PER_CALL, MAX_PIXELS, InputError, Step
 from digits.preprocessing.working import WORK_MAX_SIDE
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ class Reader:
 
     @overload
     def classify(self, image: ImageInput, *, model: str | None = None,  # type: ignore[overload-overlap]
-                 name: str | None = None) -> Classification:
+                 name: str | None = None, trace: list[Step] | None = None) -> Classification:
         ...  # (a str is one path, never a sequence of pictures)
 
     @overload
@@ -137,7 +137,7 @@ class Reader:
         ...
 
     def classify(self, image: ImageInput | Sequence[ImageInput], *, model: str | None = None,
-                 name: str | None = None) -> Classification | list[Classification]:
+                 name: str | None = None, trace: list[Step] | None = None) -> Classification | list[Classification]:
         """The digit in a picture, or in each picture of a list (read together, in batches).
 
         Returns a `Classification` (for a list, a list of them, in order): `.digit` (0-9),
@@ -148,7 +148,8 @@ class Reader:
         many digits gives one result per row (each with its `.row`).
 
         `model`: this call's model instead of the reader's. `name`: what results and messages call
-        a single picture (default: a path as given; otherwise none).
+        a single picture (default: a path as given; otherwise none). `trace`: for a single picture, a
+        list that receives what each stage of the reading pipeline decided (`digits classify --trace`).
         Raises InputError for a picture that cannot be read (in a list: the first such picture).
         """
         if _is_many(image):
@@ -159,7 +160,7 @@ class Reader:
                 results.append(result)
             return results
         data, name = self._opened(image, name)
-        return self._engine.classify(data, self._model(model), name)
+        return self._engine.classify(data, self._model(model), name, trace=trace)
 
     def classify_many(self, images: Sequence[ImageInput], *, model: str | None = None,
                       names: Sequence[str | None] | None = None,

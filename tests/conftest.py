@@ -71,6 +71,40 @@ def mnist_test(mnist_path) -> Digits:
         return Digits(mnist["x_test"].copy(), mnist["y_test"].copy())
 
 
+SMALL_MNIST = {"train": 2000, "test": 600}  # digits in the small MNIST file the training tests use
+SMALL_TRAINING = {"cnn": {"epochs": 2, "limit": 512}, "vit": {"epochs": 1, "limit": 256}}  # barely trained
+
+
+@pytest.fixture(scope="session")
+def small_mnist(tmp_path_factory, mnist_path) -> Path:
+    """A small MNIST file cut from the real one: its first 2,000 training and 600 test digits."""
+    with np.load(mnist_path) as mnist:
+        parts = {f"{x}_{split}": mnist[f"{x}_{split}"][:count] for split, count in SMALL_MNIST.items() for x in "xy"}
+    path = tmp_path_factory.mktemp("data") / "mnist_small.npz"
+    np.savez(path, **parts)
+    return path
+
+
+class SmallModels(NamedTuple):
+    folder: Path  # the .keras files and model cards
+    logs: Path  # the TensorBoard logs
+    settings: dict  # per model, the epochs and training images asked for (SMALL_TRAINING)
+    cards: dict  # per model, the card train() returned
+
+
+@pytest.fixture(scope="session")
+def small_models(tmp_path_factory, small_mnist) -> SmallModels:
+    """Both models trained once per session by the project's own trainer, barely (SMALL_TRAINING, on
+    small_mnist): what the training, evaluation and report tests read."""
+    from training.train import train
+
+    root = tmp_path_factory.mktemp("training")
+    cards = {model_id: train(model_id, data=small_mnist, out=root / "models", log_dir=root / "runs", verbose=0,
+                             suite_per_style=2, typefaces=False, **settings)
+             for model_id, settings in SMALL_TRAINING.items()}
+    return SmallModels(root / "models", root / "runs", SMALL_TRAINING, cards)
+
+
 @pytest.fixture(scope="session")
 def engine():
     """The shipped models (CNN, ViT and their ensemble), served as `digits serve` serves them: one engine for

@@ -59,6 +59,7 @@ def silent_endpoint():
     listener.close()
 
 
+@pytest.mark.slow  # waits out the server's 15 s connect timeout
 def test_a_silent_endpoint_is_retried_and_sigterm_ends_the_server_within_10_s(served, silent_endpoint):
     folder, models_dir, model = served
     server = ServerProcess("silent", folder, ANVIL_UPLINK_URL=silent_endpoint, ANVIL_UPLINK_KEY=KEY,
@@ -156,6 +157,7 @@ def near_limit_png() -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.slow  # eight calls of 40-megapixel pictures, then a shutdown
 def test_sigterm_with_heavy_calls_running_and_waiting_answers_every_one_within_10_s(served):
     folder, models_dir, model = served
     huge = MediaFile("image/png", near_limit_png(), "huge.png")

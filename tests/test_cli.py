@@ -154,3 +154,23 @@ def test_a_first_command_prints_only_its_results_without_tensorflow_start_up_lin
     debug = subprocess.run([sys.executable, "-m", "digits.cli", "classify", seven], capture_output=True, text=True,
                            cwd=REPO, env=_command_environment(LOG_LEVEL="debug"))
     assert debug.returncode == 0 and "XNNPACK" in debug.stderr  # asked for: the runtime's own lines are shown
+
+
+def test_classify_trace_prints_each_stage_after_the_answer_preparing_each_picture_once(monkeypatch, capsys):
+    import digits.engine
+
+    prepared = []
+    real_prepare = digits.engine.prepare_upload
+    monkeypatch.setattr(digits.engine, "prepare_upload",
+                        lambda data, filename=None, **options: prepared.append(filename) or
+                        real_prepare(data, filename, **options))
+    seven, csv = sorted(SAMPLES.glob("seven*.png"))[0], sorted(SAMPLES.glob("*.csv"))[0]
+    assert main(["classify", "--trace", "--json", str(seven), str(csv)]) == 0
+    answer, trace, *rows = json_lines(capsys.readouterr().out)
+
+    assert answer["file"] == str(seven) and answer["digit"] == 7
+    assert trace["file"] == str(seven)
+    assert [step["stage"] for step in trace["trace"]][:2] == ["decode", "lighting"]
+    assert trace["trace"][-1]["stage"] == "judge"
+    assert prepared == [str(seven)]  # the picture was prepared once, traced as it was read
+    assert rows and all("trace" not in row for row in rows)  # a CSV file's rows carry no trace

@@ -16,35 +16,20 @@ from PIL import Image
 
 from digits.preprocessing import InputError, prepare_upload
 from training.data import DataError, load_mnist
-from training.evaluate import evaluate, evaluate_style_shift, open_engine
+from training.evaluate import evaluate, evaluate_styles, open_engine
 from training.report import ReportError, load_report, mistakes_to_show, write_report
-from training.style_shift import SEED, build_suite, render_style, rendering_sources, validation_digits
+from training.style_shift import SEED, build_suite, load_suite, render_style, rendering_sources, validation_digits
 from training.styles import STYLES
 
-TRAIN_IMAGES, TEST_IMAGES = 2000, 600
+TEST_IMAGES = 600  # in small_mnist (conftest.py)
 SUITE_PER_STYLE = 4  # digits per style in the tests' style-shift suite
 
 
 @pytest.fixture(scope="module")
-def small_mnist(tmp_path_factory, mnist_path) -> Path:
-    full = load_mnist(mnist_path)
-    path = tmp_path_factory.mktemp("data") / "mnist_small.npz"
-    np.savez(path, x_train=full.x_train[:TRAIN_IMAGES], y_train=full.y_train[:TRAIN_IMAGES],
-             x_test=full.x_test[:TEST_IMAGES], y_test=full.y_test[:TEST_IMAGES])
-    return path
-
-
-@pytest.fixture(scope="module")
-def models_dir(tmp_path_factory, small_mnist) -> Path:
-    from training.train import train
-
-    out = tmp_path_factory.mktemp("models")
-    logs = tmp_path_factory.mktemp("runs")
-    train("cnn", epochs=2, data=small_mnist, out=out, limit=512, log_dir=logs, verbose=0, suite_per_style=2,
-          typefaces=False)
-    train("vit", epochs=1, data=small_mnist, out=out, limit=256, log_dir=logs, verbose=0, suite_per_style=2,
-          typefaces=False)
-    return out
+def models_dir(small_models) -> Path:
+    """Both models, barely trained on small_mnist by the project's own trainer (conftest.py; test_training.py
+    checks that training)."""
+    return small_models.folder
 
 
 @pytest.fixture(scope="module")
@@ -177,8 +162,8 @@ def test_style_shift_suite_is_seeded_and_identical_on_rebuild(style_suite, small
     for name in ("images", "labels", "styles", "sources"):
         np.testing.assert_array_equal(getattr(again, name), getattr(style_suite, name))
     assert style_suite.n == SUITE_PER_STYLE * len(STYLES)
-    other_seed = build_suite(mnist, per_style=SUITE_PER_STYLE, seed=SEED + 1)
-    assert not np.array_equal(other_seed.sources, style_suite.sources)
+    other_seed = build_suite(mnist, per_style=1, seed=SEED + 1)  # each style's first digit is another
+    assert not np.array_equal(other_seed.sources, style_suite.sources[::SUITE_PER_STYLE])
 
 
 def test_every_style_is_a_readable_file_of_a_validation_digit(small_mnist):
@@ -197,7 +182,7 @@ def test_every_style_is_a_readable_file_of_a_validation_digit(small_mnist):
 
 @pytest.mark.slow  # trains its models (models_dir)
 def test_style_shift_scores_per_style_as_keras_reads_the_prepared_files(engine, style_suite, models_dir):
-    evaluation = evaluate_style_shift("cnn", engine=engine, suite=style_suite)
+    evaluation = evaluate_styles("cnn", "style-shift", engine=engine, styled=style_suite)
     printed = json.loads(evaluation.to_text(as_json=True))
 
     assert {"model", "suite", "accuracy", "n", "per_style"} <= set(printed)
@@ -235,7 +220,7 @@ def test_evaluate_style_shift_from_the_command_line_builds_once_then_reads_the_c
 def test_the_shipped_cnn_reads_every_style_through_the_upload_pipeline(mnist_path):
     """Guards the pipeline, not the model: a change to decoding or locating that breaks one kind of
     upload (bold strokes taken for the page, say) shows here as that style falling."""
-    suite = build_suite(load_mnist(mnist_path), per_style=40)
+    suite = load_suite(mnist_path, per_style=40)  # built once per version of the pipeline (its cache key), then read
     with open_engine("cnn") as engine:
         answers = engine.predict_probabilities("cnn", suite.images).argmax(axis=1)
     right = answers == suite.labels

@@ -8,7 +8,6 @@ import pytest
 
 import models
 import models.vit  # noqa: F401  (registers the ViT's custom layer, for plain keras.saving.load_model)
-from digits.engine import Engine
 from training.data import load_mnist
 
 TARGETS = {"cnn": 0.9965, "vit": 0.9955}  # issue 2's targets
@@ -16,11 +15,14 @@ SEED_PROJECT = {"cnn": 0.9897, "vit": 0.9869}  # what the project this grows fro
 
 
 @pytest.fixture(scope="module")
-def test_predictions(mnist_path):
-    mnist = load_mnist(mnist_path)
-    with Engine() as engine:
-        return {model: np.argmax(engine.predict_probabilities(model, mnist.x_test), axis=1)
-                for model in engine.choices}, mnist.y_test
+def test_predictions(engine, mnist_test):
+    """Each model's answers on the 10,000 test digits; the ensemble's from its members' probabilities,
+    weighted by its fitted shares as the engine weighs them (test_engine.py checks that), not run again."""
+    images, labels = mnist_test
+    probabilities = {model: engine.predict_probabilities(model, images) for model in models.MODEL_IDS}
+    probabilities["ensemble"] = np.average([probabilities[m] for m in models.MODEL_IDS], axis=0,
+                                           weights=[engine.ensemble_weights[m] for m in models.MODEL_IDS])
+    return {model: np.argmax(answers, axis=1) for model, answers in probabilities.items()}, labels
 
 
 @pytest.mark.slow  # all 10,000 test digits through both models
@@ -77,12 +79,11 @@ def test_model_card_records_how_the_model_was_made(model_id, mnist_path):
 
 
 @pytest.mark.parametrize("model_id", models.MODEL_IDS)
-def test_confidence_means_what_it_says_on_the_validation_images(model_id, mnist_path):
+def test_confidence_means_what_it_says_on_the_validation_images(model_id, engine, mnist_path):
     """On images it was not trained on, the model's average confidence matches how often it is right."""
     from training.calibrate import validation_images
 
     x_val, y_val = validation_images(models.load_card(model_id), load_mnist(mnist_path))
-    with Engine(model_ids=(model_id,)) as engine:
-        probabilities = engine.predict_probabilities(model_id, x_val)
+    probabilities = engine.predict_probabilities(model_id, x_val)
     accuracy = np.mean(np.argmax(probabilities, axis=1) == y_val)
     assert np.mean(np.max(probabilities, axis=1)) == pytest.approx(accuracy, abs=0.005)

@@ -59,6 +59,7 @@ def composed_figures(engine, mnist_test):
 ALLOWED = {"apart": (0.02, 0.98), "touching": (0.05, 0.96), "overlapping": (0.08, 0.95)}
 
 
+@pytest.mark.slow  # 300 numbers composed and read (composed_figures)
 @pytest.mark.parametrize("spacing", SPACINGS)
 def test_numbers_as_people_write_them_read_near_their_digits_alone(composed_figures, spacing):
     figures = composed_figures[spacing]

@@ -14,7 +14,7 @@ import pytest
 
 from digits.preprocessing import prepare_upload
 from training import typefaces
-from training.evaluate import evaluate_typefaces
+from training.evaluate import evaluate_styles
 
 DEJAVU = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
 OPEN_LICENCES = {"OFL-1.1", "Apache-2.0", "MIT"}
@@ -100,7 +100,7 @@ def test_the_held_out_suite_reports_each_family(tmp_path, monkeypatch):
     chosen = typefaces.held_out_families()[:3]
     suite = typefaces.load_typeface_suite(per_digit=1, chosen=chosen)
     assert suite.n == 30 and set(suite.styles) == {family.name for family in chosen}
-    scored = evaluate_typefaces("cnn", suite=suite)
+    scored = evaluate_styles("cnn", "typefaces", styled=suite)
     assert set(scored.per_style()) == {family.name for family in chosen}
     assert scored.accuracy >= 0.7
 

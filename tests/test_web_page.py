@@ -144,8 +144,14 @@ def test_why_on_a_phone_fits_the_screen(phone_page, uplink_server, app_server):
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= width
     box = card.locator(".js-plotly-plot").filter(has=phone_page.locator(".heatmaplayer")).bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    hide = card.get_by_role("link", name="Hide why")
+    ring = "e => document.activeElement === e && [getComputedStyle(e).outlineStyle, getComputedStyle(e).outlineOffset]"
+    assert hide.evaluate(ring)[0] == "none"  # the tap left no focus ring over "Hide why"
     card.scroll_into_view_if_needed()
     card.screenshot(path=DOCS / "why-phone.png")
+    phone_page.keyboard.press("Shift+Tab")
+    phone_page.keyboard.press("Tab")
+    assert hide.evaluate(ring) == ["solid", "1px"]  # the keyboard's ring goes round the words, not over them
 
 
 def test_a_broken_file_gets_a_red_card_and_the_others_are_read(classify_page, tmp_path):

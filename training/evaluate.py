@@ -1,7 +1,8 @@
-"""How well a model reads the MNIST test set, or the style-shift suite, through the engine that serves the app.
+"""How well a model reads the MNIST test set, or a style suite, through the engine that serves the app.
 
     digits evaluate cnn --json
     digits evaluate cnn --suite style-shift
+    digits evaluate cnn --suite typefaces
 
 Predictions come from `digits.engine.Engine.predict_probabilities`, so the number printed here is the
 number the served model earns, preprocessing included.
@@ -12,12 +13,16 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 import models
 from digits.engine import ENSEMBLE, MODEL_CHOICES, Engine, UnknownModelError
 from training.data import Mnist, load_mnist
+
+if TYPE_CHECKING:
+    from training.style_shift import StyledSet
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,39 +160,34 @@ class StyleShiftEvaluation(Evaluation):
         return "\n".join(lines)
 
 
-def evaluate_style_shift(model: str, data: Mnist | str | os.PathLike | None = None,
-                         models_dir: str | os.PathLike = models.MODELS_DIR, engine: Engine | None = None,
-                         suite=None) -> StyleShiftEvaluation:
-    """Scores `model` on the style-shift suite (training/style_shift.py; built once, then cached)."""
-    from training.style_shift import load_suite
+STYLE_SUITES = ("style-shift", "typefaces")  # suites of digits in styles, scored overall and per style
 
+
+def load_style_suite(suite: str, data: Mnist | str | os.PathLike | None = None) -> "StyledSet":
+    """The images of a style suite, built once, then cached: "style-shift" (training/style_shift.py, MNIST
+    validation digits redrawn in styles MNIST rarely has) or "typefaces" (training/typefaces.py, held-out
+    handwriting typeface families; `data` is unused, as the suite draws no MNIST digit)."""
+    if suite == "style-shift":
+        from training.style_shift import load_suite
+        return load_suite(data)
+    if suite == "typefaces":
+        from training.typefaces import load_typeface_suite
+        return load_typeface_suite()
+    raise ValueError(f"Unknown style suite {suite!r}; choose one of: {', '.join(STYLE_SUITES)}.")
+
+
+def evaluate_styles(model: str, suite: str = "style-shift", data: Mnist | str | os.PathLike | None = None,
+                    models_dir: str | os.PathLike = models.MODELS_DIR, engine: Engine | None = None,
+                    styled: "StyledSet | None" = None) -> StyleShiftEvaluation:
+    """Scores `model` on a style suite (see load_style_suite), overall and per style. `styled` reuses the
+    suite's images already loaded; `engine` reuses models already loaded."""
     member_models(model)
-    suite = suite or load_suite(data)
+    styled = styled if styled is not None else load_style_suite(suite, data)
     if engine is None:
         with open_engine(model, models_dir) as own_engine:
-            return evaluate_style_shift(model, models_dir=models_dir, engine=own_engine, suite=suite)
+            return evaluate_styles(model, suite, models_dir=models_dir, engine=own_engine, styled=styled)
     started = time.perf_counter()
-    probabilities = engine.predict_probabilities(model, suite.images)
-    return StyleShiftEvaluation(model=model, labels=suite.labels, probabilities=probabilities,
-                                data_sha256=suite.data_sha256, seconds=time.perf_counter() - started,
-                                styles=suite.styles)
-
-
-def evaluate_typefaces(model: str, data: Mnist | str | os.PathLike | None = None,
-                       models_dir: str | os.PathLike = models.MODELS_DIR, engine: Engine | None = None,
-                       suite=None) -> StyleShiftEvaluation:
-    """Scores `model` on the held-out typeface families (training/typefaces.py; rendered once, then cached):
-    accuracy overall and per family. `data` is unused (the suite draws no MNIST digit); it is accepted
-    so every suite is scored the same way."""
-    from training.typefaces import SUITE, load_typeface_suite
-
-    member_models(model)
-    suite = suite or load_typeface_suite()
-    if engine is None:
-        with open_engine(model, models_dir) as own_engine:
-            return evaluate_typefaces(model, models_dir=models_dir, engine=own_engine, suite=suite)
-    started = time.perf_counter()
-    probabilities = engine.predict_probabilities(model, suite.images)
-    return StyleShiftEvaluation(model=model, labels=suite.labels, probabilities=probabilities,
-                                data_sha256=suite.data_sha256, seconds=time.perf_counter() - started,
-                                styles=suite.styles, suite=SUITE)
+    probabilities = engine.predict_probabilities(model, styled.images)
+    return StyleShiftEvaluation(model=model, labels=styled.labels, probabilities=probabilities,
+                                data_sha256=styled.data_sha256, seconds=time.perf_counter() - started,
+                                styles=styled.styles, suite=suite)

@@ -11,7 +11,7 @@ from the numbers).
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +19,8 @@ import numpy as np
 import models
 from digits.engine import UnknownModelError
 from digits.reports import ReportError, load_report  # noqa: F401  (read where the server reads them)
-from training.evaluate import (Evaluation, StyleShiftEvaluation, evaluate, evaluate_style_shift, evaluate_typefaces,
-                               load_test_images)
+from training.evaluate import (Evaluation, StyleShiftEvaluation, evaluate, evaluate_styles, load_test_images,
+                               open_engine)
 from training.style_shift import load_suite
 
 DPI = 100
@@ -51,7 +51,7 @@ class ConfusedPair:
     count: int
 
     def to_dict(self) -> dict:
-        return {"true": self.true, "predicted": self.predicted, "count": self.count}
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class ReportFigure:
     caption: str
 
     def to_dict(self) -> dict:
-        return {"file": self.file, "title": self.title, "caption": self.caption}
+        return asdict(self)
 
 
 # ---- numbers -------------------------------------------------------------------------------------
@@ -394,15 +394,16 @@ def write_report(model: str, out_dir: str | os.PathLike | None = None, data=None
     out.mkdir(parents=True, exist_ok=True)
 
     mnist, images, _ = load_test_images(data, limit)
-    evaluation = evaluate(model, mnist, models_dir=models_dir, limit=limit)
+    suite = load_suite(mnist, per_style=style_shift_per_style)
+    with open_engine(model, models_dir) as engine:  # loaded once for the three scores
+        evaluation = evaluate(model, mnist, limit=limit, engine=engine)
+        shifted = evaluate_styles(model, "style-shift", engine=engine, styled=suite)
+        typefaces = evaluate_styles(model, "typefaces", engine=engine) if typefaces else None
     confusion = evaluation.confusion_matrix()
     scores = per_class_scores(confusion)
     pairs = confused_pairs(confusion)
     figures = _draw_figures(out, card, evaluation, images, confusion, scores, pairs)
-    suite = load_suite(mnist, per_style=style_shift_per_style)
-    shifted = evaluate_style_shift(model, models_dir=models_dir, suite=suite)
     figures += _draw_style_shift_figures(out, shifted, suite.images)
-    typefaces = evaluate_typefaces(model, models_dir=models_dir) if typefaces else None
     figures += _draw_typeface_figures(out, typefaces) if typefaces else []
 
     summary = {
@@ -422,8 +423,8 @@ def write_report(model: str, out_dir: str | os.PathLike | None = None, data=None
         "confused_pairs": [pair.to_dict() for pair in pairs],
         "per_class": [score.to_dict() for score in scores],
         "confusion_matrix": confusion.tolist(),
-        "findings": findings(name, card, evaluation, scores, pairs) + [_style_shift_finding(shifted)] + (
-            [_typeface_finding(typefaces)] if typefaces else []),
+        "findings": findings(name, card, evaluation, scores, pairs) + [
+            _style_suite_finding(scored) for scored in (shifted, typefaces) if scored],
         "style_shift": shifted.figures(),
         **({"typefaces": typefaces.figures(), "typefaces_accuracy": round(typefaces.accuracy, 6)} if typefaces else {}),
     }
@@ -492,20 +493,22 @@ def _curves_caption(runs: list[TrainingRun], best: int, history: dict) -> str:
             f"{total - runs[-1].epochs + best + 1} overall, epoch {best + 1} of the last fine-tune {kept}{gap}")
 
 
-def _style_shift_finding(shifted: StyleShiftEvaluation) -> str:
-    per_style = shifted.per_style()
-    worst = shifted.worst_style()
-    return (f"On the style-shift suite ({shifted.n:,} validation digits drawn in {len(per_style)} styles MNIST "
-            f"rarely has, read through the upload pipeline) it reads {shifted.accuracy:.2%}; its hardest style is "
-            f"{worst.replace('_', ' ')} ({per_style[worst]['accuracy']:.2%}).")
+# How a finding names each style suite ({n} images, {k} styles) and one of its styles.
+SUITE_IN_WORDS = {
+    "style-shift": ("the style-shift suite ({n:,} validation digits drawn in {k} styles MNIST rarely has, read "
+                    "through the upload pipeline)", "style"),
+    "typefaces": ("{n:,} digits in {k} handwriting, script and marker typefaces it never trained on (held-out "
+                  "families, read through the upload pipeline)", "family"),
+}
 
 
-def _typeface_finding(typefaces: StyleShiftEvaluation) -> str:
-    per_family = typefaces.per_style()
-    worst = typefaces.worst_style()
-    return (f"On {typefaces.n:,} digits in {len(per_family)} handwriting, script and marker typefaces it never "
-            f"trained on (held-out families, read through the upload pipeline) it reads {typefaces.accuracy:.2%}; "
-            f"its hardest family is {worst} ({per_family[worst]['accuracy']:.2%}).")
+def _style_suite_finding(scored: StyleShiftEvaluation) -> str:
+    """One sentence on a style suite: the accuracy overall and the hardest style."""
+    suite, style = SUITE_IN_WORDS[scored.suite]
+    per_style = scored.per_style()
+    worst = scored.worst_style()
+    return (f"On {suite.format(n=scored.n, k=len(per_style))} it reads {scored.accuracy:.2%}; its hardest {style} "
+            f"is {worst.replace('_', ' ')} ({per_style[worst]['accuracy']:.2%}).")
 
 
 def _draw_typeface_figures(out: Path, typefaces: StyleShiftEvaluation) -> list[ReportFigure]:
