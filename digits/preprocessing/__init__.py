@@ -48,7 +48,7 @@ from digits.preprocessing.locate import (
 from digits.preprocessing.normalise import DIGIT_BOX, IMAGE_SIZE, to_mnist_frame
 from digits.preprocessing.number_line import FittedLine, LocatedLine, fit_line, locate_line
 from digits.preprocessing.pipeline import Step, read
-from digits.preprocessing.segment import TooManyMarks, segment_digits
+from digits.preprocessing.segment import TooManyMarks, find_marks, segment_digits
 
 __all__ = [
     "DIGIT_BOX", "IMAGE_SIZE", "LOW_CONTRAST_WARNING", "MAX_BYTES_PER_CALL", "MAX_CSV_BYTES", "MAX_CSV_ROWS",
@@ -179,10 +179,12 @@ def prepare_number(data: bytes, filename: str | None = None) -> PreparedNumber:
         return NumberDigit(segment.crop(ink), box)
 
     try:
-        marks = tuple(tuple(tuple(map(digit, reading)) for reading in mark.readings) for mark in segment_digits(ink))
+        found = find_marks(ink)  # labelled once, for the digits' marks and for the line
     except TooManyMarks:
         return PreparedNumber((), (NO_DIGIT_WARNING.format(A_PATTERN),), decoded.source_format, decoded.source_size)
-    located = locate_line(ink)
+    marks = tuple(tuple(tuple(map(digit, reading)) for reading in mark.readings)
+                  for mark in segment_digits(ink, found))
+    located = locate_line(ink, found)
     line = NumberLine(located, fit_line(located.ink), (scale_x, scale_y), decoded.source_size) if located else None
     return PreparedNumber(marks, () if marks else (NO_DIGIT_WARNING.format(NO_INK),), decoded.source_format,
                           decoded.source_size, line)

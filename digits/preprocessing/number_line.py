@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from digits.preprocessing.segment import _marks
+from digits.preprocessing.segment import find_marks
 
 LINE_HEIGHT = 32
 LINE_WIDTH = 256
@@ -42,9 +42,10 @@ class FittedLine:
         return int(np.floor((start - self.left) / self.scale)), int(np.ceil((stop - self.left) / self.scale))
 
 
-def locate_line(ink: np.ndarray) -> LocatedLine | None:
-    """The marks worth reading, cropped to their box; None when there are none."""
-    labels, keep = _marks(ink)
+def locate_line(ink: np.ndarray, marks: tuple[np.ndarray, list[int]] | None = None) -> LocatedLine | None:
+    """The marks worth reading, cropped to their box; None when there are none. `marks`: `find_marks(ink)`,
+    where the caller has it already."""
+    labels, keep = find_marks(ink) if marks is None else marks
     if not keep:
         return None
     mask = np.isin(labels, keep)

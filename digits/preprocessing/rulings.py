@@ -17,9 +17,19 @@ def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
     """
     if min(ink.shape) < _MIN_RULED_SIDE:
         return ink
+    # A cheap test first: the thin ink below is nowhere stronger than the ink less its lowest level (the
+    # opening takes values of the ink), so where no row or column of that ink can make a line across,
+    # there is none to remove (most pictures: a digit or a number on plain paper).
+    inked = ink - min(float(ink.min()), 0.0) > MIN_INK_LEVEL
+    across_rows, down_columns = _may_hold_line(inked.any(axis=0)), _may_hold_line(inked.any(axis=1))
+    if not (across_rows or down_columns):
+        return ink
     thin = ink - ndimage.grey_opening(ink, size=(_RULING_WIDTH, _RULING_WIDTH))  # what a small square cannot fit in
     # Lines across the rows (ruled paper) and down the columns (squared paper).
-    along_rows, along_columns = _rulings_along_rows(thin), _rulings_along_rows(thin.T).T
+    along_rows = _rulings_along_rows(thin) if across_rows else np.zeros(thin.shape, bool)
+    along_columns = _rulings_along_rows(thin.T).T if down_columns else np.zeros(thin.shape, bool)
+    if not (along_rows.any() or along_columns.any()):
+        return ink
     # Where a thin stroke or a printed box's line crosses a ruling, it keeps its ink there.
     crossings = (_crossed(thin, along_rows) & ~along_columns) | (_crossed(thin.T, along_columns.T).T & ~along_rows)
     return ink - np.where((along_rows | along_columns) & ~crossings, thin, 0.0)
@@ -40,10 +50,13 @@ def _rulings_along_rows(thin: np.ndarray) -> np.ndarray:
     """Where the thin ink forms ruled lines along the rows: at least two lines across nearly the whole
     width (plus, then, those a tilted frame cuts short at its edge), with their soft edges."""
     length = thin.shape[1]
-    tolerant = ndimage.maximum_filter(thin, size=(5, 1))  # a page photographed slightly askew
-    on_line = ndimage.grey_opening(tolerant, size=(1, max(3, length // 12))) > MIN_INK_LEVEL
+    # On the ink's mask (the same pixels as on its levels, and faster): a page photographed slightly askew.
+    tolerant = ndimage.maximum_filter((thin > MIN_INK_LEVEL).view(np.uint8), size=(5, 1))
+    on_line = ndimage.grey_opening(tolerant, size=(1, max(3, length // 12))).view(bool)
+    if not _may_hold_line(on_line.any(axis=0)):
+        return np.zeros(thin.shape, bool)
     # A line is cut where the digit crosses it: pieces in line with each other make one line.
-    labels, count = ndimage.label(ndimage.maximum_filter1d(on_line, length // 3 | 1, axis=1))
+    labels, count = ndimage.label(ndimage.maximum_filter1d(on_line, _joining(length), axis=1))
     pieces = labels * on_line  # each line's own pixels, labelled by the line they belong to
     boxes = [box[1] if box else slice(0, 0) for box in ndimage.find_objects(pieces, count)]
     spans = np.array([box.stop - box.start for box in boxes], dtype=int).reshape(-1)
@@ -53,3 +66,24 @@ def _rulings_along_rows(thin: np.ndarray) -> np.ndarray:
     off_the_edge = np.array([box.start == 0 or box.stop == length for box in boxes]) & (spans >= length // 4)
     rulings = np.isin(pieces, np.flatnonzero(across | off_the_edge) + 1)
     return ndimage.binary_dilation(rulings, np.ones((3, 3), bool))
+
+
+def _joining(length: int) -> int:
+    """How far apart (a window, in pixels) pieces of a line along `length` pixels may lie and still be one line."""
+    return length // 3 | 1
+
+
+def _may_hold_line(inked: np.ndarray) -> bool:
+    """Whether the columns that hold ink (bool, along the lines' length) could hold a line across
+    `_RULING_SPAN` of them, its pieces joined as `_rulings_along_rows` joins them. A necessary test, not a
+    sufficient one: the pieces joined into one line lie in one run of the joined columns, and span at
+    most from the first to the last inked column in it."""
+    length = len(inked)
+    columns = np.flatnonzero(inked)
+    if not columns.size:
+        return False
+    runs, _ = ndimage.label(ndimage.maximum_filter1d(inked, _joining(length)))
+    run = runs[columns]
+    starts = columns[np.r_[True, run[1:] != run[:-1]]]
+    stops = columns[np.r_[run[1:] != run[:-1], True]] + 1
+    return bool(np.any(stops - starts >= _RULING_SPAN * length))

@@ -55,10 +55,10 @@ class Mark:
     readings: tuple[tuple[DigitSegment, ...], ...]  # the first is the mark whole
 
 
-def segment_digits(ink: np.ndarray) -> tuple[Mark, ...]:
+def segment_digits(ink: np.ndarray, marks: tuple[np.ndarray, list[int]] | None = None) -> tuple[Mark, ...]:
     """The marks in a picture's ink signal (from `find_ink`) that may be digits, left to right.
-    Raises TooManyMarks past MAX_MARKS."""
-    labels, keep = _marks(ink)
+    `marks`: `find_marks(ink)`, where the caller has it already. Raises TooManyMarks past MAX_MARKS."""
+    labels, keep = find_marks(ink) if marks is None else marks
     groups = _grouped(ndimage.find_objects(labels), keep)
     if not groups:
         return ()
@@ -77,8 +77,9 @@ def segment_digits(ink: np.ndarray) -> tuple[Mark, ...]:
     return tuple(sorted(marks, key=lambda mark: mark.readings[0][0].left))
 
 
-def _marks(ink: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    """Connected marks (numbered from 1) and the numbers of those worth keeping: clear ink, not specks."""
+def find_marks(ink: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Connected marks (numbered from 1) and the numbers of those worth keeping: clear ink, not specks.
+    Raises TooManyMarks past MAX_MARKS."""
     noise = noise_level(ink)
     if float(ink.max()) < max(MIN_INK_LEVEL, 6 * noise):
         return np.zeros(ink.shape, np.intp), []
