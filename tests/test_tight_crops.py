@@ -21,7 +21,7 @@ def accuracy(engine, uploads, labels) -> float:
 
 @pytest.fixture(scope="module")
 def test_digits(mnist_test):
-    return mnist_test.first(500)
+    return mnist_test.first(300)
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def uncropped(engine, test_digits):
 
 # A "1" cropped to its ink is mostly ink, with paper only in slivers beside it (at 16 px, 3 to 5 columns
 # wide): the picture's layout, not the share of ink, tells which side is the paper.
-@pytest.mark.slow  # 500 digits at each size, up to 400 px
+@pytest.mark.slow  # 300 digits at each size, up to 400 px
 @pytest.mark.parametrize("side", [16, 28, 100, 400])
 @pytest.mark.parametrize("light_on_dark", [False, True], ids=["dark on light", "light on dark"])
 def test_digits_cropped_to_their_ink_read_as_well_as_uncropped(engine, test_digits, uncropped, side, light_on_dark):
