@@ -183,6 +183,14 @@ class ClassificationError:
         return {"file": self.file, "error": self.error}
 
 
+ENGINE_CLOSED = "The models have been closed (the server is stopping); please try again in a moment."
+
+
+class EngineClosedError(RuntimeError):
+    """A prediction asked of an engine after close(): a side task that outlived its call, or a call
+    arriving while the server stops."""
+
+
 class _BatchingRunner:
     """Runs one model in `workers` threads, each with its own copy of the model; requests queued while
     the workers are busy go together in the next free worker's batch."""
@@ -196,6 +204,7 @@ class _BatchingRunner:
         self.requests_served = 0
         self.batches_run = 0
         self._count_lock = threading.Lock()
+        self._closed, self._closing_lock = False, threading.Lock()
         self._ready = [Future() for _ in range(workers)]
         self._threads = [threading.Thread(target=self._serve, args=(ready,), daemon=True, name=f"batcher-{number}")
                          for number, ready in enumerate(self._ready)]
@@ -208,16 +217,34 @@ class _BatchingRunner:
             ready.result()
 
     def submit(self, images: np.ndarray) -> Future:
-        """float32 (N, 28, 28, 1) -> a Future of the probabilities (N, 10)."""
+        """float32 (N, 28, 28, 1) -> a Future of the probabilities (N, 10); once closed, a Future of
+        EngineClosedError, never one that waits for ever."""
         future: Future = Future()
-        self._requests.put((images, future))
+        with self._closing_lock:
+            if self._closed:
+                future.set_exception(EngineClosedError(ENGINE_CLOSED))
+            else:
+                self._requests.put((images, future))
         return future
 
     def close(self) -> None:
-        for _ in self._threads:
-            self._requests.put(None)
+        """Stops the workers after the requests already queued; any a worker can no longer answer (one
+        stuck past the join's timeout) gets EngineClosedError, so no caller waits for ever."""
+        with self._closing_lock:
+            if self._closed:
+                return
+            self._closed = True
+            for _ in self._threads:
+                self._requests.put(None)
         for thread in self._threads:
             thread.join(timeout=5)
+        while True:
+            try:
+                request = self._requests.get_nowait()
+            except queue.Empty:
+                break
+            if request is not None:
+                request[1].set_exception(EngineClosedError(ENGINE_CLOSED))
 
     def _serve(self, ready: Future) -> None:
         try:

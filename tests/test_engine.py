@@ -241,3 +241,17 @@ def test_batches_use_only_the_interpreters_fixed_sizes_and_pad_little():
     for count in range(1, 300):
         plan = batch_plan(count)
         assert set(plan) <= set(BATCH_SIZES) and count <= sum(plan) <= count + plan[-1] // 4
+
+
+def test_a_closed_engine_answers_at_once_with_a_clear_error_rather_than_waiting_for_ever():
+    # A whole number's side task (the classifier confirming its digits) can outlive its call; asked of a
+    # closed engine it must fail at once, or the process waits for it at exit and never ends.
+    from digits.engine import Engine, EngineClosedError
+
+    engine = Engine(model_ids=("cnn",), workers=1)
+    engine.close()
+    with pytest.raises(EngineClosedError, match="closed"):
+        engine.predict_one("cnn", np.zeros((28, 28), np.uint8))
+    with pytest.raises(EngineClosedError):
+        engine.predict_probabilities("cnn", np.zeros((3, 28, 28), np.uint8))
+    engine.close()  # closing twice is harmless
