@@ -106,8 +106,11 @@ def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = 
                 readings.append(DigitReading(d.digit, d.confidence, d.probabilities, piece.box, piece))
         if ahead is not None and readings and _stand_apart(readings, [m.box for m in marks]):
             readings = _confirmed(engine, model, readings, marks, ahead)
-        elif confirm == "every" and readings:
-            readings = _confirmed(engine, model, readings, readings)
+        else:
+            if ahead is not None:
+                ahead.cancel()  # its answer is not needed: spare the work if it has not started yet
+            if confirm == "every" and readings:
+                readings = _confirmed(engine, model, readings, readings)
         readings = _boxed_by_marks(readings, prepared.marks)
     unsure = [str(i + 1) for i, r in enumerate(readings) if r.confidence < UNSURE]
     notes = prepared.warnings + ((UNSURE_DIGIT_WARNING.format(_ordinals(unsure)),) if unsure else ())
