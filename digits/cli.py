@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument("paths", nargs="+", metavar="PATH", help="a file, or a folder of image files")
     read.add_argument("--model", default="cnn", choices=["cnn", "vit", "ensemble"])
     read.add_argument("--json", action="store_true", help="one JSON object per file per line")
+    read.add_argument("--trace", action="store_true",
+                      help="after each picture, what each stage of the reading pipeline decided")
 
     bench = commands.add_parser("bench", help="latency, throughput and memory of the engine, against naive Keras")
     bench.add_argument("--data", help=DATA_HELP)
@@ -319,21 +321,24 @@ def run_read(args) -> int:
 
     def read_one(upload):
         name, data, error = upload
+        steps = [] if args.trace and data is not None else None
         try:
-            return name, reader.read_number(data, name=name) if data is not None else None, error
+            return name, reader.read_number(data, name=name, trace=steps) if data is not None else None, error, steps
         except InputError as input_error:
-            return name, None, str(input_error)
+            return name, None, str(input_error), None
 
     failed = False
     files = expand_paths(args.paths).files
     with open_reader(args.model) as reader, folder_run(len(files), args.json, processes=False) as (_, bar), \
             ThreadPoolExecutor(worker_count()) as threads:  # numbers: decoding and the models let go of the GIL
         for start in range(0, len(files), MAX_FILES_PER_CALL):  # a batch at a time: memory stays bounded
-            for name, reading, error in threads.map(read_one, read_uploads(files[start:start + MAX_FILES_PER_CALL])):
+            for name, reading, error, steps in threads.map(read_one, read_uploads(files[start:start + MAX_FILES_PER_CALL])):
                 bar.update()
                 failed |= error is not None
                 with bar.external_write_mode():
                     print_number(name, reading, error, args.json)
+                    if steps is not None:
+                        print_trace(name, steps, args.json)
     return 1 if failed else 0
 
 

@@ -84,14 +84,14 @@ class NumberReading:
 
 
 def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = None,
-                confirm: str = CONFIRM) -> NumberReading:
+                confirm: str = CONFIRM, trace: list | None = None) -> NumberReading:
     """Upload bytes -> the number they show. Raises InputError for a file a person must fix.
 
     `confirm`: which digits the chosen classifier confirms: "apart" (digits that stand apart, on their
     marks), "every" (also touching digits, on the reader's columns) or "none" (the reader alone)."""
     started = time.perf_counter()
     engine.check_model(model)
-    prepared = prepare_number(data, filename)
+    prepared = prepare_number(data, filename, trace=trace)
     readings: list[DigitReading] = []
     if prepared.line is not None:
         marks = [mark[0][0] for mark in prepared.marks]

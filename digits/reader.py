@@ -194,16 +194,18 @@ class Reader:
         results += self._engine.classify_batch(uploads, chosen, pool=pool) if uploads else []
         return results
 
-    def read_number(self, image: ImageInput, *, model: str | None = None, name: str | None = None) -> NumberReading:
+    def read_number(self, image: ImageInput, *, model: str | None = None, name: str | None = None,
+                    trace: list | None = None) -> NumberReading:
         """The number a picture shows: several digits side by side, read left to right.
 
         Returns a `NumberReading`: `.number` (a string, "" when no digit was found), `.confidence`
         (of every digit at once), `.digits` (each `.digit`, `.confidence`, `.probabilities` and
         `.box`, (left, top, right, bottom) in the picture's own pixels), `.warnings`, `.to_dict()`.
-        Raises InputError for a picture that cannot be read.
+        Raises InputError for a picture that cannot be read. `trace`: a list that receives what each
+        stage of the reading pipeline decided.
         """
         data, name = self._opened(image, name)
-        return read_number(self._engine, data, self._model(model), name)
+        return read_number(self._engine, data, self._model(model), name, trace=trace)
 
     def compare(self, image: ImageInput, *, name: str | None = None) -> Comparison:
         """Every loaded model's answer for one picture, prepared once: a `Comparison` (`.answers` by

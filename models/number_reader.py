@@ -12,14 +12,16 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
+from models.frame import LINE_HEIGHT, LINE_WIDTH
+
 BLANK = 10
 CLASSES = 11
 
 
 @dataclass(frozen=True)
 class NumberReaderConfig:
-    height: int = 32  # the line's frame: digits/preprocessing/number_line.py (LINE_HEIGHT, LINE_WIDTH)
-    width: int = 256
+    height: int = LINE_HEIGHT  # the line's frame, as digits/preprocessing/number_line.py fits it
+    width: int = LINE_WIDTH
     widths: tuple[int, ...] = (24, 48, 72, 96)  # conv stages; the first two halve both sides, the rest the height
     temporal_width: int = 128
     dilations: tuple[int, ...] = (1, 2, 4)  # one residual conv1d (kernel 3) per dilation

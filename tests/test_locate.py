@@ -15,7 +15,7 @@ import digits.preprocessing.ink
 import digits.preprocessing.pipeline
 from training import scenes
 from digits.preprocessing import prepare_upload
-from digits.preprocessing.locate import ONLY_SPECKS, ONLY_TEXTURE, STRAIGHT_BAR, find_surface
+from digits.preprocessing.locate import ONLY_TEXTURE, STRAIGHT_BAR, find_surface
 from upload_files import best_shift_correlation, encode, photo_jpeg
 
 COUNT = 40  # digits (or pictures without one) per scene, as the maintainers measure
@@ -208,5 +208,5 @@ def test_a_soft_dark_patch_on_a_table_is_not_a_digit():
 def test_faint_specks_beside_the_table_on_a_close_photo_of_a_page_are_not_a_digit():
     rng = np.random.default_rng(100 + list(scenes.BLANKS).index("empty page close up"))
     pictures = [scenes.empty_page_close_up(rng) for _ in range(39)]  # as the blanks test makes them
-    prepared = prepare_upload(pictures[38])  # specks, or faint marks all over once their smear is cut off
-    assert prepared.warnings in ((f"No digit found: {ONLY_SPECKS}.",), (f"No digit found: {ONLY_TEXTURE}.",))
+    prepared = prepare_upload(pictures[38])  # small faint specks: the digit scorer says they are no digit
+    assert not prepared.has_digit and prepared.warnings[0].startswith("No digit found")

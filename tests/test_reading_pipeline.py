@@ -121,3 +121,17 @@ def test_the_scenes_suite_measures_every_scene_and_picture_without_a_digit(mnist
     assert figures["scenes"]["plain paper"]["right"] == 1.0  # the first test digit, a 7, on paper
     assert figures["no_digit"]["blank page"] == 1.0
     assert all(0 <= share <= 1 for share in figures["no_digit"].values())
+
+
+def test_a_whole_number_shares_the_stages_up_to_locate_and_read_trace_prints_them(tmp_path, mnist_test, capsys):
+    """`digits read --trace`: the number's picture through decode, lighting and ink as a single digit's
+    (the whole picture, no surface cut out), then the line of digits located."""
+    from number_images import build_number, rendered
+
+    digits, labels = mnist_test.first(3)
+    path = tmp_path / "number.jpg"
+    path.write_bytes(rendered(build_number(digits, labels, np.random.default_rng(0)), "photo"))
+    assert main(["read", "--trace", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[1:]] == ["decode", "lighting", "surface", "ink", "locate"]
+    assert "a photo (lossy)" in lines[1] and "marks left to right" in lines[-1]

@@ -37,7 +37,6 @@ from digits.preprocessing.decode import (
     decode,
 )
 from digits.preprocessing.errors import describe_file
-from digits.preprocessing.ink import find_ink
 from digits.preprocessing.locate import (
     A_PATTERN,
     LOW_CONTRAST_WARNING,
@@ -47,7 +46,7 @@ from digits.preprocessing.locate import (
 )
 from digits.preprocessing.normalise import DIGIT_BOX, IMAGE_SIZE, to_mnist_frame
 from digits.preprocessing.number_line import FittedLine, LocatedLine, fit_line, locate_line
-from digits.preprocessing.pipeline import Step, read
+from digits.preprocessing.pipeline import Step, log_trace, read, read_number_ink
 from digits.preprocessing.segment import TooManyMarks, find_marks, segment_digits
 
 __all__ = [
@@ -144,12 +143,7 @@ def prepare_upload(data: bytes, filename: str | None = None, judged: bool = True
 
     `judged`: what locate finds is judged by the digit scorer (off only to train it). `trace`: a list
     that collects what each stage decided (pipeline.py)."""
-    decoded = decode(data, filename)
-    if trace is not None:
-        width, height = decoded.source_size
-        trace.append(Step("decode", f"{decoded.source_format} {width}x{height}, worked on at "
-                                    f"{decoded.pixels.shape[1]}x{decoded.pixels.shape[0]}"
-                                    + (", a photo (lossy)" if decoded.lossy else "")))
+    decoded = _decoded(data, filename, trace)
     pixels, notes, found = _digit_of(decoded.pixels, decoded.lossy, judged, trace)
     return PreparedImage(pixels, notes, decoded.source_format, decoded.source_size, found)
 
@@ -164,12 +158,14 @@ def prepare_file(data: bytes, filename: str | None = None) -> list[PreparedImage
     return [prepare_upload(data, filename)]
 
 
-def prepare_number(data: bytes, filename: str | None = None) -> PreparedNumber:
+def prepare_number(data: bytes, filename: str | None = None, trace: list[Step] | None = None) -> PreparedNumber:
     """An uploaded picture of a whole number as its line of ink in the number reader's frame, and as its
     marks, left to right, each with its readings as digits (their MNIST form made when asked for): the
-    mark whole and, for a mark wider than a digit, cut into 2, 3, ... digits."""
-    decoded = decode(data, filename)
-    ink = find_ink(decoded.pixels)
+    mark whole and, for a mark wider than a digit, cut into 2, 3, ... digits. `trace`: a list that
+    collects what each stage decided (the stages up to locate are pipeline.py's)."""
+    steps = [] if trace is None else trace
+    decoded = _decoded(data, filename, steps)
+    ink = read_number_ink(decoded.pixels, steps).signal
     width, height = decoded.source_size
     scale_x, scale_y = width / ink.shape[1], height / ink.shape[0]
 
@@ -181,13 +177,32 @@ def prepare_number(data: bytes, filename: str | None = None) -> PreparedNumber:
     try:
         found = find_marks(ink)  # labelled once, for the digits' marks and for the line
     except TooManyMarks:
+        steps.append(Step("locate", NO_DIGIT_WARNING.format(A_PATTERN)))
         return PreparedNumber((), (NO_DIGIT_WARNING.format(A_PATTERN),), decoded.source_format, decoded.source_size)
     marks = tuple(tuple(tuple(map(digit, reading)) for reading in mark.readings)
                   for mark in segment_digits(ink, found))
     located = locate_line(ink, found)
     line = NumberLine(located, fit_line(located.ink), (scale_x, scale_y), decoded.source_size) if located else None
+    if line is None:
+        steps.append(Step("locate", NO_DIGIT_WARNING.format(NO_INK)))
+    else:
+        steps.append(Step("locate", f"{len(marks)} marks left to right ({sum(len(mark) > 1 for mark in marks)} wide "
+                                    f"enough to be touching digits); the line's ink {located.ink.shape[1]}x"
+                                    f"{located.ink.shape[0]}, fitted into the reader's frame"))
+    log_trace(steps, line is not None)
     return PreparedNumber(marks, () if marks else (NO_DIGIT_WARNING.format(NO_INK),), decoded.source_format,
                           decoded.source_size, line)
+
+
+def _decoded(data: bytes, filename: str | None, trace: list[Step] | None):
+    """The decode stage: the upload's pixels at a working size, and a step in the trace."""
+    decoded = decode(data, filename)
+    if trace is not None:
+        width, height = decoded.source_size
+        trace.append(Step("decode", f"{decoded.source_format} {width}x{height}, worked on at "
+                                    f"{decoded.pixels.shape[1]}x{decoded.pixels.shape[0]}"
+                                    + (", a photo (lossy)" if decoded.lossy else "")))
+    return decoded
 
 
 def _csv_row(pixels: np.ndarray, row: int, label: int | None) -> PreparedImage:

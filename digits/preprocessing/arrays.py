@@ -1,8 +1,17 @@
-"""Small array helpers the stages share: an image's border, fast medians and percentiles, Otsu."""
+"""Small array helpers the stages share: an image's border, subsamples, fast medians and percentiles, Otsu."""
 
 import math
 
 import numpy as np
+
+ROBUST_SIGMA = 1.4826  # a normal distribution's standard deviation over its median absolute deviation
+SAMPLE_PIXELS = 65536  # measures of a whole picture's levels look at about this many of its pixels
+
+
+def subsampled(array: np.ndarray, most: int = SAMPLE_PIXELS) -> np.ndarray:
+    """Every n-th row and column of a 2-D array, n chosen to leave about `most` pixels (all of a smaller one)."""
+    step = max(1, round(math.sqrt(array.size / most)))
+    return array[::step, ::step]
 
 
 def border_regions(height: int, width: int) -> list[tuple[slice, slice]]:
@@ -33,10 +42,9 @@ def low_percentile(values: np.ndarray) -> np.ndarray:
 
 def otsu_threshold(values: np.ndarray) -> float:
     """The level that best splits the values (0-255) into two classes (Otsu, on a subsample)."""
-    step = max(1, round(math.sqrt(values.size / 4096)))
-    sample = np.clip(values[::step, ::step], 0, 255).astype(np.uint8)
-    counts = np.bincount(sample.ravel(), minlength=256).astype(np.float64)
+    sample = np.clip(subsampled(values, 4096), 0, 255).astype(np.uint8)
     levels = np.arange(256)
+    counts = np.bincount(sample.ravel(), minlength=levels.size).astype(np.float64)
     below = np.cumsum(counts)
     mass_below = np.cumsum(counts * levels)
     above = below[-1] - below

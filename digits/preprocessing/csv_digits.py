@@ -20,10 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from digits.preprocessing.errors import InputError, not_readable
+from digits.preprocessing.errors import MB, QUOTED, InputError, in_megabytes, not_readable
 from digits.preprocessing.normalise import IMAGE_SIZE
+
 PIXEL_COUNT = IMAGE_SIZE * IMAGE_SIZE
-MAX_CSV_BYTES = 24 * 1024 * 1024  # the 10,000 MNIST test digits with labels take 18 MB
+MAX_CSV_BYTES = 24 * MB  # the 10,000 MNIST test digits with labels take 18 MB
 MAX_CSV_ROWS = 10_000
 
 LABEL_COLUMNS = ("label", "labels", "digit", "class", "target", "y")
@@ -54,15 +55,14 @@ class _Layout:
 
 def looks_like_text(data: bytes) -> bool:
     """Printable ASCII at the start (a UTF-8 byte order mark allowed): a CSV, not an image."""
-    head = bytes(data[:512])
-    return all(32 <= byte < 127 or byte in b"\t\r\n" for byte in head.removeprefix(b"\xef\xbb\xbf"))
+    head = bytes(data[:512]).removeprefix(b"\xef\xbb\xbf").translate(None, b"\t\r\n")
+    return head.isascii() and head.decode("ascii").isprintable()
 
 
 def read_digit_table(data: bytes, label: str) -> DigitTable:
     """The digits of a CSV file; `label` names the file in messages ("'train.csv'")."""
     if len(data) > MAX_CSV_BYTES:
-        megabytes = math.ceil(len(data) / 2**20 * 10) / 10
-        raise InputError(f"{label} is {megabytes:.1f} MB; the limit for a CSV is {MAX_CSV_BYTES // 2**20} MB.")
+        raise InputError(f"{label} is {in_megabytes(len(data))}; the limit for a CSV is {MAX_CSV_BYTES // MB} MB.")
     text = bytes(data).decode("utf-8-sig", errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""), **_dialect(text[:_SNIFF_BYTES]), skipinitialspace=True)
     try:
@@ -177,7 +177,7 @@ def _numbers(values: list[str], row: int, label: str, first_pixel: int = 0) -> n
     except ValueError:
         column, bad = next((column, value) for column, value in enumerate(values, start=1)
                            if column > first_pixel and not _is_number(value))
-        what = "is empty" if not bad else f"holds {bad[:20]!r}, not a number"
+        what = "is empty" if not bad else f"holds {bad[:QUOTED]!r}, not a number"
         raise InputError(f"{label}: row {row}, column {column} {what}; a digit CSV holds numbers 0-255 "
                          "(or 0-1).") from None
     if not np.isfinite(pixels).all() or pixels.min() < 0 or pixels.max() > 255:
@@ -191,7 +191,7 @@ def _label_of(value: str, row: int, label: str) -> int:
     except ValueError:
         digit = math.nan
     if not (digit in range(10)):
-        raise InputError(f"{label}: row {row} has the label {value[:20]!r}; a label is a digit 0-9.")
+        raise InputError(f"{label}: row {row} has the label {value[:QUOTED]!r}; a label is a digit 0-9.")
     return int(digit)
 
 

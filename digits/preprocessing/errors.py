@@ -1,4 +1,10 @@
-"""The one error bad input raises, and how messages name the file."""
+"""The one error bad input raises, and how messages name the file and its size."""
+
+import math
+
+MB = 2**20
+LONGEST_NAME = 80  # characters of a file's name a message shows; longer names are shortened
+QUOTED = 20  # characters of a bad value a message quotes
 
 
 class InputError(ValueError):
@@ -9,8 +15,13 @@ def describe_file(filename: str | None) -> str:
     """The file as a message names it: "'scan.png'" (long names shortened), or "This file"."""
     if not filename:
         return "This file"
-    name = filename if len(filename) <= 80 else filename[:77] + "..."
+    name = filename if len(filename) <= LONGEST_NAME else filename[: LONGEST_NAME - len("...")] + "..."
     return f"'{name}'"
+
+
+def in_megabytes(size: int) -> str:
+    """A size in a message: megabytes to a tenth, rounded up (a file over a limit never reads as at it)."""
+    return f"{math.ceil(size / MB * 10) / 10:.1f} MB"
 
 
 READABLE_KINDS = "PNG, JPEG, GIF, BMP, WebP, TIFF, HEIC, AVIF or a 28x28 CSV"

@@ -6,16 +6,17 @@ from the background colour (`polarity.py`), what is left of uneven lighting subt
 and the lines of ruled or squared paper removed (`rulings.py`).
 """
 
-import math
-
 import numpy as np
 
-from digits.preprocessing.arrays import median
+from digits.preprocessing.arrays import ROBUST_SIGMA, median, otsu_threshold, subsampled
 from digits.preprocessing.lighting import even_out_lighting, subtract_uneven_background
 from digits.preprocessing.polarity import MIN_INK_LEVEL, signal_from_colour
 from digits.preprocessing.rulings import remove_ruled_lines
 
-__all__ = ["MIN_INK_LEVEL", "find_ink", "noise_level"]
+__all__ = ["MIN_INK_LEVEL", "clear_ink", "find_ink", "is_blank", "noise_level"]
+
+_BLANK_NOISE = 6  # a picture whose strongest ink is within this many times its noise of the background is blank
+_CLEAR_NOISE = 4  # clear ink stands this many times the noise above the background (and above the Otsu split)
 
 
 def find_ink(pixels: np.ndarray, evenly_lit: bool = False) -> np.ndarray:
@@ -33,9 +34,19 @@ def noise_level(ink: np.ndarray) -> float:
     Only noise dips below the background (ink lies above it), so this holds however much of the
     picture the ink covers. A background that hardly ever dips (clean, or white clipped at 255) has none.
     """
-    step = max(1, round(math.sqrt(ink.size / 65536)))
-    sample = ink[::step, ::step]
+    sample = subsampled(ink)
     dips = -sample[sample < 0]
     if dips.size < 0.05 * sample.size:
         return 0.0
-    return float(1.4826 * median(dips))
+    return float(ROBUST_SIGMA * median(dips))
+
+
+def is_blank(ink: np.ndarray, noise: float) -> bool:
+    """No ink worth reading: nothing stands out from the background by MIN_INK_LEVEL, or above its noise."""
+    return float(ink.max()) < max(MIN_INK_LEVEL, _BLANK_NOISE * noise)
+
+
+def clear_ink(ink: np.ndarray, noise: float) -> np.ndarray:
+    """bool (H, W): the ink that is clearly ink, not its soft edges or grain (the marks of the digits
+    and of a number are the pieces of ink with some of this in them)."""
+    return ink > max(otsu_threshold(ink), _CLEAR_NOISE * noise, MIN_INK_LEVEL)

@@ -12,7 +12,8 @@ from scipy import ndimage
 from digits.preprocessing.shapes import solidity
 
 _NARROW = 0.4  # a picture narrower than this share of its height is narrow
-TINY = 64  # a picture no larger than this (px) may be a digit stretched to fill its box
+TINY = 64  # a picture this small (px) is one digit's crop, not a page: it may be a digit stretched to fill
+# its box (here), and holds no ruled lines (rulings.py)
 _CONVEX = 0.5  # the corners and notches a box-filling stroke leaves fill this share of their convex hull
 
 
@@ -56,7 +57,8 @@ def box_filling_side(light: np.ndarray) -> bool | None:
     return None
 
 
-_TOP, _RIGHT, _BOTTOM, _LEFT = range(4)
+_EDGES = 4
+_TOP, _RIGHT, _BOTTOM, _LEFT = range(_EDGES)
 _CORNERS = {frozenset({_TOP, _RIGHT}): (0, -1), frozenset({_RIGHT, _BOTTOM}): (-1, -1),
             frozenset({_BOTTOM, _LEFT}): (-1, 0), frozenset({_LEFT, _TOP}): (0, 0)}  # (row, column) of each corner
 
@@ -101,7 +103,7 @@ def _corners_and_notches(side: np.ndarray) -> bool:
             corner = _CORNERS.get(frozenset(touched))
             shaped = corner is not None and bool(piece[corner])
         elif len(touched) == 3:
-            along = next(edge for edge in touched if {(edge - 1) % 4, (edge + 1) % 4} <= touched)
+            along = next(edge for edge in touched if {(edge - 1) % _EDGES, (edge + 1) % _EDGES} <= touched)
             ends = [corner for edges, corner in _CORNERS.items() if along in edges]
             depth, side_length = ((depth_across_rows, piece.shape[0]) if along in (_TOP, _BOTTOM)
                                   else (depth_across_columns, piece.shape[1]))

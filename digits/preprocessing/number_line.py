@@ -16,9 +16,9 @@ import numpy as np
 from PIL import Image
 
 from digits.preprocessing.segment import find_marks
+from models.frame import LINE_HEIGHT, LINE_WIDTH  # the frame the number reader sees; it lives with the models
 
-LINE_HEIGHT = 32
-LINE_WIDTH = 256
+__all__ = ["LINE_HEIGHT", "LINE_WIDTH", "MARGIN", "FittedLine", "LocatedLine", "fit_line", "locate_line"]
 MARGIN = 4  # pixels of background kept around the line: the reader's first convolutions see its edges
 _INK_PEAK_PERCENTILE = 90  # the ink's "full strength": this percentile of the clear ink, so faint pens fill the range
 

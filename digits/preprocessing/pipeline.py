@@ -14,6 +14,10 @@ Each stage is a function with a typed result, and each adds a `Step` to the trac
 where one did, which rule. `prepare_upload(..., trace=[])` collects the trace (`digits classify --trace`
 prints it) and every reading logs it at DEBUG as one line ("trace" on logger digits.preprocessing.pipeline).
 A picture already in MNIST's form skips locate, judge and normalise: it is what the models were trained on.
+
+A whole number (`prepare_number`) shares the stages up to locate (`read_number_ink`: decode, lighting,
+ink), then locates a line of digits instead of one (number_line.py, segment.py). It reads the whole
+picture, not a surface cut out of it: its digits' boxes are given in the upload's own pixels.
 """
 
 from __future__ import annotations
@@ -109,10 +113,22 @@ def read(pixels: np.ndarray, lossy: bool, judged: bool = True, trace: list[Step]
                 reading = _reading(np.zeros_like(digit), (NO_DIGIT_WARNING.format(NOT_HANDWRITING),), False, steps)
             else:
                 reading = _reading(digit, located.warnings, True, steps)
-    if log.isEnabledFor(logging.DEBUG):
-        log.debug("trace", extra={"fields": {"stages": [step.to_dict() for step in reading.trace],
-                                             "has_digit": reading.has_digit}})
+    log_trace(reading.trace, reading.has_digit)
     return reading
+
+
+def log_trace(steps: tuple[Step, ...] | list[Step], has_digit: bool) -> None:
+    """The trace as one line at DEBUG ("trace" on logger digits.preprocessing.pipeline)."""
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("trace", extra={"fields": {"stages": [step.to_dict() for step in steps], "has_digit": has_digit}})
+
+
+def read_number_ink(pixels: np.ndarray, trace: list[Step] | None = None) -> Ink:
+    """Decoded pixels (float32 (H, W, C) 0-255) -> a whole number's ink: the stages up to locate."""
+    steps = [] if trace is None else trace
+    lit = lighting(pixels, steps)
+    steps.append(Step("surface", "not looked for: a number is read in the whole picture"))
+    return ink(Surface(lit.pixels, True, False), steps)
 
 
 def lighting(pixels: np.ndarray, steps: list[Step]) -> Lit:

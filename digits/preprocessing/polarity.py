@@ -5,11 +5,10 @@ the picture's own layout decides; on a mid-grey ground the side the picture goes
 """
 
 import functools
-import math
 
 import numpy as np
 
-from digits.preprocessing.arrays import border, median, otsu_threshold
+from digits.preprocessing.arrays import border, median, otsu_threshold, subsampled
 from digits.preprocessing.ink_side import TINY, box_filling_side, stroke_side
 
 MIN_INK_LEVEL = 12.0  # ink must differ from the background by this much (0-255) to count at all
@@ -73,7 +72,8 @@ def _paper_colour(pixels: np.ndarray, grey: np.ndarray, light: np.ndarray, ink_i
     mostly the strokes' soft edges, so their far end."""
     paper = ~light if ink_is_light else light
     order = np.argsort(grey[paper])
-    return pixels[paper][order[len(order) // 10 if ink_is_light else len(order) - 1 - len(order) // 10]]
+    tenth = len(order) // 10  # a tenth of the way in from that end
+    return pixels[paper][order[tenth if ink_is_light else len(order) - 1 - tenth]]
 
 
 def _is_two_level(grey: np.ndarray) -> bool:
@@ -81,7 +81,8 @@ def _is_two_level(grey: np.ndarray) -> bool:
     low, high = float(grey.min()), float(grey.max())
     if high - low < 2 * MIN_INK_LEVEL:
         return False
-    near = (grey - low < 0.1 * (high - low)) | (high - grey < 0.1 * (high - low))
+    margin = 0.1 * (high - low)  # of the range
+    near = (grey - low < margin) | (high - grey < margin)
     return float(near.mean()) >= 0.95
 
 
@@ -107,7 +108,6 @@ def goes_further(darkest: np.ndarray, lightest: np.ndarray) -> bool:
     """Whether the picture goes further below its background (`darkest`, negative there) than above
     it (`lightest`): the side the ink is on. A small digit in a photo covers a few hundredths of the
     picture, so only its strongest few pixels in ten thousand (and at least ten) are compared."""
-    step = max(1, round(math.sqrt(darkest.size / 65536)))
-    darker, lighter = darkest[::step, ::step].ravel(), lightest[::step, ::step].ravel()
+    darker, lighter = subsampled(darkest).ravel(), subsampled(lightest).ravel()
     tail = min(max(10, darker.size // 5000), darker.size // 200)
     return -float(np.partition(darker, tail)[tail]) > float(np.partition(lighter, lighter.size - 1 - tail)[-1 - tail])

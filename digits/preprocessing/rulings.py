@@ -3,11 +3,11 @@
 import numpy as np
 from scipy import ndimage
 
+from digits.preprocessing.ink_side import TINY
 from digits.preprocessing.polarity import MIN_INK_LEVEL
 
 _RULING_WIDTH = 5  # the lines of ruled and squared paper are thinner than this (pixels, at up to 512 wide) ...
 _RULING_SPAN = 0.8  # ... and run across at least this share of the picture
-_MIN_RULED_SIDE = 64  # smaller pictures are too small to hold a ruled page
 
 
 def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
@@ -15,7 +15,7 @@ def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
     (a thick one as it is thicker than the line, a thin one or a printed box's line as it goes on
     beyond it); a single long thin stroke (a 7's bar drawn with a fine pen) stays.
     """
-    if min(ink.shape) < _MIN_RULED_SIDE:
+    if min(ink.shape) < TINY:  # too small to hold a ruled page
         return ink
     # A cheap test first: the thin ink below is nowhere stronger than the ink less its lowest level (the
     # opening takes values of the ink), so where no row or column of that ink can make a line across,

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from digits.preprocessing.arrays import otsu_threshold
-from digits.preprocessing.ink import MIN_INK_LEVEL, noise_level
+from digits.preprocessing.ink import MIN_INK_LEVEL, clear_ink, is_blank, noise_level
 from digits.preprocessing.locate.marks import SPECK_FRACTION
 
 _OVERLAP = 0.5  # marks one digit when they share this much of the narrower one's width
@@ -81,15 +80,15 @@ def find_marks(ink: np.ndarray) -> tuple[np.ndarray, list[int]]:
     """Connected marks (numbered from 1) and the numbers of those worth keeping: clear ink, not specks.
     Raises TooManyMarks past MAX_MARKS."""
     noise = noise_level(ink)
-    if float(ink.max()) < max(MIN_INK_LEVEL, 6 * noise):
+    if is_blank(ink, noise):
         return np.zeros(ink.shape, np.intp), []
-    strong = ink > max(otsu_threshold(ink), 4 * noise, MIN_INK_LEVEL)
+    strong = clear_ink(ink, noise)
     faint = ink > max(3 * noise, MIN_INK_LEVEL)
     labels, count = ndimage.label(faint, structure=np.ones((3, 3), bool), output=np.intp)
     masses = np.bincount(labels[faint], weights=ink[faint], minlength=count + 1)
     masses[np.bincount(labels[strong], minlength=count + 1) == 0] = 0
     masses[0] = 0
-    keep = np.flatnonzero(masses >= max(SPECK_FRACTION * masses.max(), 1e-9))
+    keep = np.flatnonzero((masses > 0) & (masses >= SPECK_FRACTION * masses.max()))
     if len(keep) > MAX_MARKS:
         raise TooManyMarks(len(keep))
     return labels, keep.tolist()

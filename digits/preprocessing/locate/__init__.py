@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from digits.preprocessing.ink import MIN_INK_LEVEL, noise_level
+from digits.preprocessing.ink import is_blank, noise_level
+from digits.preprocessing.locate.layout import WRITING_CLEAR
 from digits.preprocessing.locate.marks import FLAT, MIN_DIGIT_SHARE, MIN_DIGIT_SIDE, SOLID_STROKES, ink_marks
 from digits.preprocessing.locate.surface import find_surface
 from digits.preprocessing.normalise import stroke_width
@@ -40,8 +41,6 @@ SEVERAL_MARKS_WARNING = (
 _LOW_CONTRAST_LEVEL = 40.0
 _PHOTO_INK_LEVEL = 30.0  # in lossy files (photos), fainter marks are lighting and compression, not ink
 _GRAINY = 5.0  # a photo's background this noisy (0-255) is grained: wood, cloth, a carpet, not paper
-_SMALL_SHARE = 0.05  # in lossy files, marks smaller than this share of the picture's shorter side must not be faint
-_CLEAR_SHARE = 0.2  # in lossy files, marks with clear ink in less than this share of them are not writing (more, and blurred photos of real digits fall to it)
 _LOSSY_BOX_SHARE = 0.1  # in lossy files the digit's box holds only the ink above this share of its strongest
 
 
@@ -56,7 +55,7 @@ def locate_digit(ink: np.ndarray, lossy: bool) -> Located:
     """The digit's ink, cropped to its box, from a picture's ink signal."""
     noise = noise_level(ink)
     strongest = float(ink.max())
-    if strongest < max(MIN_INK_LEVEL, 6 * noise, _PHOTO_INK_LEVEL if lossy else 0.0):
+    if is_blank(ink, noise) or (lossy and strongest < _PHOTO_INK_LEVEL):
         return _no_digit(NO_INK)
     marks = ink_marks(ink, noise, drawn=not lossy)
     if not marks.masses.any():
@@ -68,8 +67,6 @@ def locate_digit(ink: np.ndarray, lossy: bool) -> Located:
     size = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 if len(rows) else 0
     if size < smallest:
         return _no_digit(A_PATTERN if marks.crowded else ONLY_SPECKS)
-    if lossy and size < _SMALL_SHARE * min(ink.shape) and float(ink[mask].max()) < _LOW_CONTRAST_LEVEL:
-        return _no_digit(ONLY_SPECKS)  # small and faint in a photo: the paper's grain, a speck of dust
     crop = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     if stroke_width(mask[crop]) > SOLID_STROKES * max(rows[-1] - rows[0], cols[-1] - cols[0]) + 2 or marks.body_is_solid:
         return _no_digit(SOLID_SHAPE)
@@ -80,7 +77,7 @@ def locate_digit(ink: np.ndarray, lossy: bool) -> Located:
     faint = contrast_notes(strongest, noise)
     if lossy and faint and (marks.others or noise >= _GRAINY):  # faint marks on a grained photo: not writing
         return _no_digit(ONLY_TEXTURE)
-    if lossy and np.count_nonzero(marks.clear[mask]) < _CLEAR_SHARE * np.count_nonzero(mask):
+    if lossy and np.count_nonzero(marks.clear[mask]) < WRITING_CLEAR * np.count_nonzero(mask):
         return _no_digit(ONLY_TEXTURE)  # a soft patch (a knot in wood, a smudge) fainter than what was set aside
     notes = faint + ((SEVERAL_MARKS_WARNING,) if marks.has_separate_marks else ())
     return Located(np.where(mask[crop], np.maximum(ink[crop], 0), 0).astype(np.float32), notes, marks.set_aside)

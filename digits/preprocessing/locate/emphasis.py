@@ -15,13 +15,15 @@ import math
 import numpy as np
 from scipy import ndimage
 
+from digits.preprocessing.arrays import ROBUST_SIGMA
+from digits.preprocessing.locate.layout import ENCLOSING
 from digits.preprocessing.normalise import stroke_width
 
 
 @dataclass(frozen=True)
 class EmphasisSettings:
     directions: int = 48  # the loop is followed in this many directions round its centre
-    closed: float = 0.75  # ... and is there in at least this share of them (a loop left a little open counts)
+    closed: float = ENCLOSING  # ... and is there in at least this share of them (a loop left a little open counts)
     oval: float = 0.15  # its distance from the centre (over its box's half-sides) spreads by at most this (robust spread)
     band: float = 0.14  # its pixels lie within this (same units) of its outer edge
     clear: float = 0.12  # the ink inside keeps at least this much further in ...
@@ -30,21 +32,21 @@ class EmphasisSettings:
     piece: float = 0.05  # pieces inside with less than this share of the ink there are crumbs of the loop's edge
     inside_span: float = 0.4  # ... and spans at least this share of the loop's height (circled digits: 0.6-0.8)
     touching: float = 0.15  # at most this share of the ink inside touches the loop (a digit touches it here and there)
-    large: float = 0.15  # marks with this share of the body's ink are looked at (as loops, or inside one); less are specks
 
 
 SETTINGS = EmphasisSettings()
 
 
-def loop_round_the_digit(labels: np.ndarray, masses: np.ndarray, body: int,
+def loop_round_the_digit(labels: np.ndarray, masses: np.ndarray, body: int, large_share: float,
                          settings: EmphasisSettings = SETTINGS) -> np.ndarray | None:
-    """The pixels of a hand-drawn loop round the digit, or None: looked for in each large kept mark
-    whose box holds the body's centre (the body itself, when the loop touches the digit)."""
+    """The pixels of a hand-drawn loop round the digit, or None: looked for in each large kept mark (with
+    `large_share` of the body's ink or more: marks.py's measure of a mark, not a speck) whose box holds the
+    body's centre (the body itself, when the loop touches the digit)."""
     kept = np.flatnonzero(masses)
     boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
     body_box = boxes[body - 1]
     centre = ((body_box[0].start + body_box[0].stop) / 2, (body_box[1].start + body_box[1].stop) / 2)
-    large = masses >= settings.large * masses[body]
+    large = masses >= large_share * masses[body]
     for mark in sorted(kept, key=lambda mark: -masses[mark]):
         rows, cols = boxes[mark - 1]
         if not large[mark] or not (rows.start <= centre[0] < rows.stop and cols.start <= centre[1] < cols.stop):
@@ -72,7 +74,7 @@ def _loop_in(own: np.ndarray, inked: np.ndarray, settings: EmphasisSettings) -> 
     there = outer > 0
     if there.mean() < settings.closed:
         return None
-    spread = 1.4826 * np.median(np.abs(outer[there] - np.median(outer[there])))
+    spread = ROBUST_SIGMA * np.median(np.abs(outer[there] - np.median(outer[there])))
     if spread > settings.oval * float(np.median(outer[there])):
         return None
     edge = np.where(there, outer, np.median(outer[there]))[direction]

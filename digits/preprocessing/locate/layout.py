@@ -14,15 +14,15 @@ from digits.preprocessing.arrays import median
 from digits.preprocessing.shapes import solidity
 from digits.preprocessing.normalise import stroke_width
 
-_FRAME_SIDE_COVER = 0.75  # a frame's straight lines run along this share of three or four sides of its box
-_FRAME_MIN_SIDE = 0.2  # frames are at least this share of the picture's shorter side ...
+ENCLOSING = 0.75  # an outline round a digit (a printed frame's lines, a hand's loop) goes this share of the way round
+_FRAME_MIN_SIDE = 0.2  # frames and boxes are at least this share of the picture's shorter side ...
 _FRAME_THINNESS = 0.05  # ... and their lines at most this share of the frame's shorter side
 _MIN_LAYOUT_SIDE = 128  # smaller pictures are too small to hold a layout or a form
 _LAYOUT_LINE = 0.15  # a line of a layout runs straight along a row or a column for this share of the picture ...
 _LINE_WIDTH = 5  # ... and is at most this many pixels wide
 _TINTED_SHARE = 0.02  # a mark this large (share of the picture) ...
-_TINTED_CLEAR = 0.2  # ... with clear ink in less than this share of it is an area of another shade
-_BOX_EDGE = 0.2  # a box of a layout (drawn pictures) has an outline straight for this share of the picture ...
+WRITING_CLEAR = 0.2  # writing is clear ink in at least this share of its pixels; a mark with less is an area of
+# another shade (a panel), a soft patch or a smudge (locate: in photos, a knot in wood)
 _BOX_SIDE = 0.7  # ... and for this share of each of three or four sides of its own box
 _LINE_THINNESS = 0.02  # a mark from edge to edge this thin for its length is a line, not a stroke
 _BLOCK_FILL = 0.85  # a mark filling this share of its box ...
@@ -45,7 +45,7 @@ def frames(strong: np.ndarray, shorter_side: int) -> np.ndarray:
             continue
         band = math.ceil(1.5 * line) + 1
         sides = [own[:band], own[-band:], own[:, :band].T, own[:, -band:].T]
-        covered = [side.any(axis=0).mean() >= _FRAME_SIDE_COVER for side in sides]
+        covered = [side.any(axis=0).mean() >= ENCLOSING for side in sides]
         if sum(covered) < 3:
             continue
         in_band = np.zeros(own.shape, bool)
@@ -67,9 +67,9 @@ def layout_lines(mask: np.ndarray, shorter_side: int) -> np.ndarray:
         return lines
     length = round(_LAYOUT_LINE * shorter_side) | 1
     for along in (0, 1):
-        full = ndimage.uniform_filter1d(mask.astype(np.float32), length, axis=along) > 0.999
+        full = _all_along(mask, length, along)
         run = ndimage.maximum_filter1d(full, length, axis=along)
-        deep = ndimage.uniform_filter1d(mask.astype(np.float32), _LINE_WIDTH + 1, axis=1 - along) > 0.999
+        deep = _all_along(mask, _LINE_WIDTH + 1, 1 - along)
         lines |= run & ~ndimage.maximum_filter1d(deep, _LINE_WIDTH + 1, axis=1 - along)
     if not lines.any():
         return lines
@@ -90,6 +90,12 @@ def layout_lines(mask: np.ndarray, shorter_side: int) -> np.ndarray:
     strokes = thinnest_beside <= 2 * stroke_widths(pieces, count) + 1
     strokes[0] = False
     return lines & ~strokes[pieces]
+
+
+def _all_along(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
+    """Where the window of `length` pixels along `axis` centred on each pixel is all set (a mean of 1,
+    less float rounding)."""
+    return ndimage.uniform_filter1d(mask.astype(np.float32), length, axis=axis) > 0.999
 
 
 def stroke_widths(labels: np.ndarray, count: int) -> np.ndarray:
@@ -134,7 +140,7 @@ def tinted_areas(labels: np.ndarray, count: int, ink: np.ndarray, strong: np.nda
     those areas at about their own level, so that what stands above it is looked at alone."""
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
     clear = np.bincount(labels[strong], minlength=count + 1)
-    areas = np.flatnonzero((sizes >= _TINTED_SHARE * labels.size) & (clear < _TINTED_CLEAR * sizes))
+    areas = np.flatnonzero((sizes >= _TINTED_SHARE * labels.size) & (clear < WRITING_CLEAR * sizes))
     tinted = np.zeros(labels.shape, bool)
     areas = areas[areas > 0]
     if not len(areas):
@@ -156,7 +162,7 @@ def set_aside_boxes(labels: np.ndarray, masses: np.ndarray) -> None:
     kept = np.flatnonzero(masses)
     if not len(kept) or min(labels.shape) < _MIN_LAYOUT_SIDE:
         return
-    length = round(_BOX_EDGE * min(labels.shape))
+    length = round(_FRAME_MIN_SIDE * min(labels.shape))  # and their outline is straight for as long
     boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
     for mark in kept:
         own = np.pad(labels[boxes[mark - 1]] == mark, 1)
@@ -168,7 +174,7 @@ def set_aside_boxes(labels: np.ndarray, masses: np.ndarray) -> None:
                 edge = (own & ~np.roll(own, shift, axis=axis)).astype(np.float32)
                 edge = edge[side] if axis == 0 else edge[:, side]
                 run = max(length, round(_BOX_SIDE * own.shape[1 - axis])) | 1  # nearly the whole side
-                sides += bool((ndimage.uniform_filter1d(edge, run, axis=1 - axis) > 0.999).any())
+                sides += bool(_all_along(edge, run, 1 - axis).any())
         if sides >= 3:
             masses[mark] = 0
 

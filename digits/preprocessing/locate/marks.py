@@ -9,8 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from digits.preprocessing.arrays import otsu_threshold
-from digits.preprocessing.ink import MIN_INK_LEVEL
+from digits.preprocessing.ink import clear_ink
 from digits.preprocessing.locate.emphasis import loop_round_the_digit, underlines
 from digits.preprocessing.locate.layout import frames, layout_lines, set_aside_boxes, set_aside_lines_and_blocks, tinted_areas
 from digits.preprocessing.normalise import stroke_width
@@ -99,7 +98,7 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
     dropped; large separate marks are kept (and warned about). A loop drawn round the digit (emphasis.py)
     is cleared from the ink and the marks are found again without it.
     """
-    strong = ink > max(otsu_threshold(ink), 4 * noise, MIN_INK_LEVEL)
+    strong = clear_ink(ink, noise)
     faint = ink > max(3 * noise, _FAINTEST_INK)
     if strong.any():  # a stroke's soft edge is narrower than the stroke: fainter ink further off is a smear (chalk dust, a shadow)
         reach = max(math.ceil(_SOFT_EDGE * min(ink.shape)), math.ceil(stroke_width(strong)))
@@ -130,7 +129,7 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
     if body is None:  # nothing but lines and rows of text
         return Marks(labels, np.zeros_like(masses), np.zeros_like(masses), crowded=crowded)
     if look_for_loops:
-        loop = loop_round_the_digit(labels, masses, body)
+        loop = loop_round_the_digit(labels, masses, body, _MARK_FRACTION)
         if loop is not None:  # cleared with its soft edge
             cleared = np.where(ndimage.binary_dilation(loop, np.ones((3, 3), bool), iterations=2), 0, ink)
             again = ink_marks(cleared, noise, drawn, look_for_loops=False)
