@@ -13,7 +13,7 @@ from digits.preprocessing.ink_side import TINY, box_filling_side, stroke_side
 
 MIN_INK_LEVEL = 12.0  # ink must differ from the background by this much (0-255) to count at all
 LUMINANCE = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-DARK_LEVEL = 80  # a background darker than this (0-255) has light ink on it
+DARK_LEVEL = 80  # a background darker than this (0-255) has light ink on it; one this far from white, dark ink
 INK_SHARE = 0.4  # a side of the picture's light/dark split holding less than this share of it is the ink
 _BRIGHTNESS_BAND = 8.0  # brightness (0-255) is binned this finely to find the paper's commonest level
 
@@ -99,7 +99,7 @@ def _ink_is_dark(darkest: np.ndarray, lightest: np.ndarray, background: np.ndarr
     level = float(background @ LUMINANCE) if background.size == 3 else float(background[0])
     if level < DARK_LEVEL:
         return False
-    if level > 176:
+    if level > 255 - DARK_LEVEL:  # as far from white as DARK_LEVEL is from black: light ink is not on it
         return True
     return goes_further(darkest, lightest)  # a mid-grey background: a dim photo of a page, a grey canvas
 

@@ -27,7 +27,6 @@ _MARK_GAP = 0.2  # ... and are separate when this far from the biggest (share of
 _TEXT_MARKS = 5  # this many marks, none with half the ink, are text
 _FAR_GAP = 1.0  # marks further than this are not read with the digit, however large (text, other things)
 _EDGE_WIDER = 2.0  # an edge mark this many times thicker than the digit's strokes is a surface, not ink
-_RULER_WIDTH = 3  # a long upright mark at most this wide (pixels) is ruler-straight: a line of a layout
 _LOW = 0.3  # a flat mark apart from the body and less tall than this share of it is text or a dash
 _ALIKE = 0.3  # marks with this share of the body's ink and size are like it ...
 _BAR_ASPECT = 12.0  # a mark this many times longer than wide ...
@@ -160,16 +159,14 @@ def keep_the_heaviest(masses: np.ndarray, most: int) -> bool:
 
 def _body(labels: np.ndarray, masses: np.ndarray) -> int | None:
     """The mark with the most ink that can be a digit's body: not a flat mark (a word of text, a dash,
-    a line), which may only be a part of a digit (the flag of a 5, the bar of a 7) beside it, nor a
-    ruler-straight upright line of a layout."""
+    a line), which may only be a part of a digit (the flag of a 5, the bar of a 7) beside it."""
     kept = np.flatnonzero(masses)
     if not len(kept):
         return None
     boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
     sizes = {mark: (boxes[mark - 1][0].stop - boxes[mark - 1][0].start,
                     boxes[mark - 1][1].stop - boxes[mark - 1][1].start) for mark in kept}
-    upright = [mark for mark, (height, width) in sizes.items()
-               if height >= FLAT * width and not (width <= _RULER_WIDTH and height > 20 * width)]
+    upright = [mark for mark, (height, width) in sizes.items() if height >= FLAT * width]
     return max(upright, key=lambda mark: masses[mark]) if upright else None
 
 
