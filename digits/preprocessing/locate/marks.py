@@ -29,9 +29,7 @@ _FAR_GAP = 1.0  # marks further than this are not read with the digit, however l
 _EDGE_WIDER = 2.0  # an edge mark this many times thicker than the digit's strokes is a surface, not ink
 _LOW = 0.3  # a flat mark apart from the body and less tall than this share of it is text or a dash
 _ALIKE = 0.3  # marks with this share of the body's ink and size are like it ...
-_BAR_ASPECT = 12.0  # a mark this many times longer than wide ...
-_BAR_PIECES = 8  # ... whose centre line, followed in this many pieces, ...
-_BAR_WANDER = 0.02  # ... wanders by less than this share of its length is a straight bar (MNIST's 1s: under 10 long)
+_BAR_ASPECT = 12.0  # a mark this many times longer than wide is a straight bar (MNIST's 1s: under 10 long)
 MAX_MARKS = 400  # marks looked at one by one, the most ink first: a digit with its stray strokes, specks, a
 # label or a frame round it is a few dozen; thousands (dots, grain, a halftone) are texture, and looking
 # at each in turn would cost seconds (65,000 dots: 3.4 s). The rest are dropped like specks.
@@ -57,8 +55,7 @@ class Marks:
 
     @property
     def body_is_a_bar(self) -> bool:
-        """Straighter and longer than a handwritten 1: a pen, a pencil, the edge of something. Its
-        clear ink is many times longer than wide, and its centre line does not wander."""
+        """Longer for its width than a handwritten 1 ever is: a pen, a pencil, the edge of something."""
         ys, xs = np.nonzero((self.labels == self.body) & self.clear)
         if len(ys) < 2:
             return False
@@ -66,11 +63,7 @@ class Marks:
         points -= points.mean(axis=0)
         along, across = (points @ np.linalg.svd(points, full_matrices=False)[2].T).T
         length, width = np.ptp(along) + 1, np.ptp(across) + 1
-        if length < _BAR_ASPECT * width:
-            return False
-        stretch = np.minimum((along - along.min()) * _BAR_PIECES // length, _BAR_PIECES - 1).astype(int)
-        centre = [np.median(across[stretch == piece]) for piece in range(_BAR_PIECES) if np.any(stretch == piece)]
-        return float(np.ptp(centre)) <= max(1.5, _BAR_WANDER * length)
+        return bool(length >= _BAR_ASPECT * width)
 
     @property
     def body_is_solid(self) -> bool:
