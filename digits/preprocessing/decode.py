@@ -46,6 +46,7 @@ DECODE_BUDGET = PixelBudget(DECODE_BUDGET_BYTES, SMALL_DECODE_BYTES, SMALL_LANE_
 # a PNG, GIF, BMP or TIFF is decoded straight into the picture, a JPEG at its draft size. A lossless
 # WebP of 40 Mpx took 788-854 MiB: five RGBA copies.
 DECODER_COPIES = {"WEBP": 5, "AVIF": 2, "HEIF": 2}
+_JPEG_SCALES = (8, 4, 2, 1)  # the shrinks a JPEG decoder makes itself
 BYTES_PER_PIXEL = 4  # Pillow holds RGB and RGBA pictures in 4 bytes a pixel (grey in 1: 4 is the bound)
 BYTES_PER_ROW = 8  # ... and a pointer for each row: a picture 1 pixel wide and 39 million tall is 300 MB of them
 LOSSY_FORMATS = ("JPEG", "WEBP", "HEIF", "AVIF")  # their compression rings: faint grey spreads around strokes
@@ -174,14 +175,24 @@ def _decode_cost(image: Image.Image, source_format: str, label: str) -> int:
 
 
 def _draft(image: Image.Image, source_format: str) -> None:
-    """A large JPEG is decoded straight at 1/2, 1/4 or 1/8 of its size, never at full size."""
+    """A large JPEG is decoded straight at 1/2, 1/4 or 1/8 of its size, never at full size: at the largest
+    of those that still holds the working size, or at the working size itself where that is one of them
+    (a 1200x900 photo at 1/4, a 12-megapixel one at 1/8, rather than at 1/2 or 1/4 then halved by
+    `working_image`): the decoder averages each block as the halving would, in a fraction of the time."""
     width, height = image.size
-    if source_format == "JPEG" and max(width, height) > 2 * WORK_MAX_SIDE:
-        shrink = max(width, height) / WORK_MAX_SIDE
-        try:
-            image.draft(None, (int(width / shrink), int(height / shrink)))
-        except Exception:  # damaged: load() says so
-            pass
+    if source_format != "JPEG" or max(width, height) <= 2 * WORK_MAX_SIDE:
+        return
+    shrink = max(width, height) / WORK_MAX_SIDE
+    request = (int(width / shrink), int(height / shrink))
+    try:
+        held = min(width // request[0], height // request[1])  # the decoder's scale for this request ...
+        scale = next(scale for scale in _JPEG_SCALES if scale <= held)
+        working = scale * math.ceil(math.ceil(max(width, height) / scale) / WORK_MAX_SIDE)  # ... and the shrink after it
+        if scale < working <= _JPEG_SCALES[0] and working in _JPEG_SCALES:
+            request = (width // working, height // working)
+        image.draft(None, request)
+    except Exception:  # damaged, or too thin to shrink: load() says so, or it is read at full size
+        pass
 
 
 def _load(image: Image.Image, label: str, source_format: str) -> None:
