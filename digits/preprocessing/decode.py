@@ -24,23 +24,24 @@ from digits.preprocessing.errors import not_readable as _not_readable
 from digits.preprocessing.normalise import IMAGE_SIZE  # a CSV holds one 28x28 digit
 from digits.preprocessing.working import WORK_MAX_SIDE, UnconvertibleMode, working_image
 
-MAX_FILE_BYTES = 10 * 1024 * 1024
+MIB = 2**20
+MAX_FILE_BYTES = 10 * MIB
 MAX_PIXELS = 40_000_000
 MAX_FILES_PER_CALL = 64
-MAX_BYTES_PER_CALL = 32 * 1024 * 1024  # a call's files are all in memory while it runs: 64 x 10 MB would be 640 MB
+MAX_BYTES_PER_CALL = 32 * MIB  # a call's files are all in memory while it runs: 64 x 10 MB would be 640 MB
 # Pillow warns above MAX_IMAGE_PIXELS and refuses above twice that; `_open_image` turns both into InputError.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 pillow_heif.register_heif_opener(thumbnails=False)  # Pillow itself reads AVIF
 # Pillow stores a picture in blocks, 16 MB by default, that glibc serves from per-thread heaps which
 # keep them once freed: each thread that ever decoded a large upload would hold on to its memory.
 # Blocks over 32 MB are mapped from the system and handed back when freed, so one block per picture.
-Image.core.set_block_size(256 * 2**20)
+Image.core.set_block_size(256 * MIB)
 
 # The memory decodes may take at once, across threads: two of the largest PNGs (2 x 160 MB as RGBA).
 DECODE_BUDGET_BYTES = 2 * 4 * MAX_PIXELS
 # Pictures of up to 4 MB decoded (a 1,000 x 1,000 photo) take a lane of their own, 64 MB in all, so
 # they never wait behind large ones.
-SMALL_DECODE_BYTES, SMALL_LANE_BYTES = 4 * 2**20, 64 * 2**20
+SMALL_DECODE_BYTES, SMALL_LANE_BYTES = 4 * MIB, 64 * MIB
 DECODE_BUDGET = PixelBudget(DECODE_BUDGET_BYTES, SMALL_DECODE_BYTES, SMALL_LANE_BYTES)
 # Full-size copies a format's decoder holds at once (measured: deploy/measure_memory.py --formats);
 # a PNG, GIF, BMP or TIFF is decoded straight into the picture, a JPEG at its draft size. A lossless
@@ -83,14 +84,18 @@ def check_file_count(count: int) -> None:
         )
 
 
+def _megabytes(size: int) -> float:
+    """Bytes as megabytes, rounded up to a tenth: never shown as at the limit when over it."""
+    return math.ceil(size / MIB * 10) / 10
+
+
 def check_call_size(sizes: list[int]) -> None:
     """Refuses a call whose files come to more than MAX_BYTES_PER_CALL bytes in all."""
     total = sum(sizes)
     if total > MAX_BYTES_PER_CALL:
-        megabytes = math.ceil(total / 2**20 * 10) / 10
         raise InputError(
-            f"Too much at once: these {len(sizes)} files come to {megabytes:.1f} MB; the limit is "
-            f"{MAX_BYTES_PER_CALL // 2**20} MB per call. Send them in smaller batches."
+            f"Too much at once: these {len(sizes)} files come to {_megabytes(total):.1f} MB; the limit is "
+            f"{MAX_BYTES_PER_CALL // MIB} MB per call. Send them in smaller batches."
         )
 
 
@@ -110,8 +115,7 @@ def _check_byte_size(data: bytes, label: str) -> None:
     if len(data) == 0:
         raise InputError(f"{label} is empty (0 bytes).")
     if len(data) > MAX_FILE_BYTES:
-        megabytes = math.ceil(len(data) / 2**20 * 10) / 10
-        raise InputError(f"{label} is {megabytes:.1f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB per file.")
+        raise InputError(f"{label} is {_megabytes(len(data)):.1f} MB; the limit is {MAX_FILE_BYTES // MIB} MB per file.")
 
 
 def _decode_image(data: bytes, label: str) -> Decoded:
