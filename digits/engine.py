@@ -14,7 +14,6 @@ import functools
 import math
 import multiprocessing
 import os
-import queue
 import threading
 import time
 from concurrent.futures import CancelledError, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -371,9 +370,11 @@ class Engine:
         members = models.MODEL_IDS if model == ENSEMBLE else (model,)
         jobs = [(m, inputs[start:start + chunk]) for start in range(0, len(inputs), chunk) for m in members]
         # One chunk per copy of each model at a time: every core busy, and single callers get a turn in between.
-        at_once = self.workers * len(members)
-        answers = [answer for start in range(0, len(jobs), at_once) for answer in self._side_by_side(jobs[start:start + at_once])]
-        per_model = [np.concatenate([np.zeros((0, 10), np.float32)] + [a for (m, _), a in zip(jobs, answers) if m == member])
+        at_once, answers = self.workers * len(members), []
+        for start in range(0, len(jobs), at_once):
+            answers += self._side_by_side(jobs[start:start + at_once])
+        per_model = [np.concatenate([np.zeros((0, 10), np.float32)]
+                                    + [answer for (m, _), answer in zip(jobs, answers) if m == member])
                      for member in members]
         return self._combine(per_model) if model == ENSEMBLE else per_model[0]
 

@@ -115,7 +115,8 @@ def _check_byte_size(data: bytes, label: str) -> None:
     if len(data) == 0:
         raise InputError(f"{label} is empty (0 bytes).")
     if len(data) > MAX_FILE_BYTES:
-        raise InputError(f"{label} is {_megabytes(len(data)):.1f} MB; the limit is {MAX_FILE_BYTES // MIB} MB per file.")
+        raise InputError(f"{label} is {_megabytes(len(data)):.1f} MB; "
+                         f"the limit is {MAX_FILE_BYTES // MIB} MB per file.")
 
 
 def _decode_image(data: bytes, label: str) -> Decoded:
@@ -189,9 +190,9 @@ def _draft(image: Image.Image, source_format: str) -> None:
     shrink = max(width, height) / WORK_MAX_SIDE
     request = (int(width / shrink), int(height / shrink))
     try:
-        held = min(width // request[0], height // request[1])  # the decoder's scale for this request ...
-        scale = next(scale for scale in _JPEG_SCALES if scale <= held)
-        working = scale * math.ceil(math.ceil(max(width, height) / scale) / WORK_MAX_SIDE)  # ... and the shrink after it
+        held = min(width // request[0], height // request[1])
+        scale = next(scale for scale in _JPEG_SCALES if scale <= held)  # the decoder's for this request ...
+        working = scale * math.ceil(math.ceil(max(width, height) / scale) / WORK_MAX_SIDE)  # ... then working_image's
         if scale < working <= _JPEG_SCALES[0] and working in _JPEG_SCALES:
             request = (width // working, height // working)
         image.draft(None, request)
