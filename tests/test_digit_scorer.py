@@ -86,6 +86,7 @@ def test_everyday_pictures_without_a_digit_say_so():
 HELD_OUT_SHARE = {"photo of things": 0.85, "shapes": 0.6}
 
 
+@pytest.mark.slow  # 80 photos and drawings rendered and read
 def test_pictures_from_families_it_never_trained_on_are_no_digit():
     from training.digit_scorer import HELD_OUT
 
