@@ -1,6 +1,7 @@
-"""Train the digit/not-digit judge (models/digit_scorer.py): a small convolutional network on the
-28x28 image the reading pipeline hands the models, with a few shape measures of it beside
-(digits/preprocessing/shape_features.py), in Keras; it ships as NumPy weights in a JSON card.
+"""Train the digit/not-digit judge (models/digit_scorer.py): the mean of a small convolutional network
+on the 28x28 image the reading pipeline hands the models (with a few shape measures of it beside,
+digits/preprocessing/shape_features.py; fitted in Keras) and an MLP on the shape measures and the
+image at 7x7 (the judge before, fitted in NumPy); it ships as NumPy weights in a JSON card.
 
 Digits: MNIST training digits rendered into the scenes of training/scenes.py, into the style-shift
 styles (as saved and as a phone's photo of them), drawn with a pen as the sketch pad draws
