@@ -66,10 +66,10 @@ def test_pen_drawings_are_kept_as_photos_are(mnist_test):
     assert sum(said) <= 1, f"{sum(said)} of {len(said)} drawings said no digit"
 
 
-# What the scorer says of fresh pictures (seeds it never trained on) from the families it trained on:
+# What the judge says of fresh pictures (seeds it never trained on) from the families it trained on:
 # portraits, animals, food, landscapes... ("a photo of a person reads 8, a cup of coffee 8"), at least
-# this share "no digit" (0.8 where not named); the words and the small things are the hardest.
-FAMILY_SHARE = {"handwritten words": 0.55, "scattered things": 0.65}
+# this share "no digit" (0.9 where not named); the words and the small things are the hardest.
+FAMILY_SHARE = {"handwritten words": 0.7, "scattered things": 0.85}
 
 
 def test_everyday_pictures_without_a_digit_say_so():
@@ -78,7 +78,7 @@ def test_everyday_pictures_without_a_digit_say_so():
     for index, (family, make) in enumerate(FAMILIES.items()):
         rng = np.random.default_rng([999, index])
         said = sum(not prepare_upload(make(rng)).has_digit for _ in range(20))
-        assert said >= FAMILY_SHARE.get(family, 0.8) * 20, f"{family}: {said} of 20 said no digit"
+        assert said >= FAMILY_SHARE.get(family, 0.9) * 20, f"{family}: {said} of 20 said no digit"
 
 
 # Pictures from the generator families the judge was never trained on (held out whole: it was chosen on
