@@ -1,21 +1,22 @@
 """The inference engine: preprocessed uploads in, predictions out, fast and thread-safe.
 
 Each model runs on LiteRT (`digits/litert.py`): loaded once, at fixed batch sizes, warmed up. Calls
-from many threads are coalesced: each model has a queue and as many worker threads as the process has
-cores (`worker_count`), each owning its own copy of the model's interpreters. A free worker takes every
-request waiting in the queue and runs them as one batch (micro-batching, as TF Serving does), so
-concurrent users share each model call, a lone caller waits for nobody, and busy models use every core
-(LiteRT lets go of the GIL while it computes). No TensorFlow here.
+from many threads are coalesced: each model has as many copies of its interpreters as the process has
+cores (`worker_count`). A call that finds a copy free runs it in its own thread, on its images and every
+request waiting for that model, as one batch (micro-batching, as TF Serving does); a call that finds them
+all busy waits, and is answered by the next batch or handed the next free copy to run it. So concurrent
+users share each model call, a lone caller waits for nobody and hands nothing to another thread, and busy
+models use every core (LiteRT lets go of the GIL while it computes). No TensorFlow here.
 """
 
+import collections
 import functools
 import math
 import multiprocessing
 import os
-import queue
 import threading
 import time
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -191,102 +192,142 @@ class EngineClosedError(RuntimeError):
     arriving while the server stops."""
 
 
+class _Request:
+    """One call's images and, once its batch has run, their probabilities or the error. Its caller
+    waits on one lock, released once: when another caller's batch has answered it, or when it is handed a
+    model copy to run. (A concurrent.futures.Future would wake it twice, on its Condition and then its
+    lock, each wake-up one more thread waiting for the GIL under load.)"""
+
+    __slots__ = ("images", "probabilities", "error", "model", "_woken")
+
+    def __init__(self, images: np.ndarray):
+        self.images = images
+        self.probabilities = self.error = self.model = None
+        self._woken = threading.Lock()
+        self._woken.acquire()
+
+    def wake(self) -> None:
+        self._woken.release()
+
+    def wait(self) -> None:
+        self._woken.acquire()
+
+    def result(self) -> np.ndarray:
+        if self.error is not None:
+            raise self.error
+        return self.probabilities
+
+
 class _BatchingRunner:
-    """Runs one model in `workers` threads, each with its own copy of the model; requests queued while
-    the workers are busy go together in the next free worker's batch."""
+    """One model, `workers` copies of it (each its own interpreters: they are not thread-safe). A call that
+    finds a copy free runs it in its own thread, on its images and on every request waiting for the model
+    (micro-batching, as TF Serving does): a lone caller waits for nobody and hands nothing to another
+    thread. A call that finds every copy busy waits; the caller whose batch ends next hands its copy to
+    the first one waiting, which runs the next batch. LiteRT lets go of the GIL while it computes, so the
+    copies run side by side on the cores."""
 
     def __init__(self, load_model, temperature: float, max_batch: int, workers: int = 1):
         self._load = load_model
         self._temperature = temperature
         self._max_batch = max_batch
-        self._requests: queue.SimpleQueue = queue.SimpleQueue()
         self.workers = workers
         self.requests_served = 0
         self.batches_run = 0
-        self._count_lock = threading.Lock()
-        self._closed, self._closing_lock = False, threading.Lock()
+        self._lock = threading.Lock()  # guards all below
+        self._closed = False
+        self._free: list = []  # model copies no call is running
+        self._waiting: collections.deque[_Request] = collections.deque()
         self._ready = [Future() for _ in range(workers)]
-        self._threads = [threading.Thread(target=self._serve, args=(ready,), daemon=True, name=f"batcher-{number}")
-                         for number, ready in enumerate(self._ready)]
-        for thread in self._threads:
-            thread.start()
+        for number, ready in enumerate(self._ready):  # the copies load side by side
+            threading.Thread(target=self._load_copy, args=(ready,), daemon=True, name=f"load-{number}").start()
 
-    def wait_until_ready(self) -> None:
-        """Blocks until every worker's copy of the model is loaded and warm; a load error is raised here."""
-        for ready in self._ready:
-            ready.result()
-
-    def submit(self, images: np.ndarray) -> Future:
-        """float32 (N, 28, 28, 1) -> a Future of the probabilities (N, 10); once closed, a Future of
-        EngineClosedError, never one that waits for ever."""
-        future: Future = Future()
-        with self._closing_lock:
-            if self._closed:
-                future.set_exception(EngineClosedError(ENGINE_CLOSED))
-            else:
-                self._requests.put((images, future))
-        return future
-
-    def close(self) -> None:
-        """Stops the workers after the requests already queued; any a worker can no longer answer (one
-        stuck past the join's timeout) gets EngineClosedError, so no caller waits for ever."""
-        with self._closing_lock:
-            if self._closed:
-                return
-            self._closed = True
-            for _ in self._threads:
-                self._requests.put(None)
-        for thread in self._threads:
-            thread.join(timeout=5)
-        while True:
-            try:
-                request = self._requests.get_nowait()
-            except queue.Empty:
-                break
-            if request is not None:
-                request[1].set_exception(EngineClosedError(ENGINE_CLOSED))
-
-    def _serve(self, ready: Future) -> None:
+    def _load_copy(self, ready: Future) -> None:
         try:
-            model = self._load()  # in this thread: it alone ever touches this copy's interpreters
+            model = self._load()
             for size in model.batch_sizes:  # warm up every batch size before the first user arrives
                 model.predict(np.zeros((size, IMAGE_SIZE, IMAGE_SIZE, 1), np.float32))
         except BaseException as error:
             ready.set_exception(error)
             return
+        with self._lock:
+            if not self._closed:
+                self._free.append(model)
         ready.set_result(None)
-        while (first := self._requests.get()) is not None:
-            batch, size = [first], len(first[0])
-            while size < self._max_batch:
-                try:
-                    request = self._requests.get_nowait()
-                except queue.Empty:
-                    break
-                if request is None:
-                    self._requests.put(None)  # stop after this batch
-                    break
-                batch.append(request)
-                size += len(request[0])
-            try:
-                images = np.concatenate([images for images, _ in batch])
-                probabilities = apply_temperature(model.predict(images), self._temperature)
-            except Exception as error:  # the callers get the error; the worker lives on
-                for _, future in batch:
-                    future.set_exception(error)
-                continue
-            with self._count_lock:
-                self.batches_run += 1
-                self.requests_served += len(batch)
+
+    def wait_until_ready(self) -> None:
+        """Blocks until every copy of the model is loaded and warm; a load error is raised here."""
+        for ready in self._ready:
+            ready.result()
+
+    def run(self, images: np.ndarray) -> np.ndarray:
+        """float32 (N, 28, 28, 1) -> probabilities (N, 10), in a batch with whatever else is waiting.
+        Once closed, EngineClosedError at once."""
+        request = _Request(images)
+        with self._lock:
+            if self._closed:
+                raise EngineClosedError(ENGINE_CLOSED)
+            if self._free:
+                model, batch = self._free.pop(), self._take(request)
+            else:
+                self._waiting.append(request)
+                model = None
+        if model is None:
+            request.wait()
+            if request.model is None:  # answered by another call's batch (or the engine closed)
+                return request.result()
+            with self._lock:  # handed a copy: this call runs the next batch
+                model, batch = request.model, self._take(request)
+        self._run(model, batch)
+        with self._lock:
+            if self._waiting and not self._closed:
+                successor = self._waiting.popleft()
+                successor.model = model
+                successor.wake()
+            elif not self._closed:
+                self._free.append(model)
+        return request.result()
+
+    def _take(self, first: _Request) -> list[_Request]:
+        """`first` and the requests waiting behind it, up to about max_batch images (call with the lock)."""
+        batch, size = [first], len(first.images)
+        while self._waiting and size < self._max_batch:
+            batch.append(self._waiting.popleft())
+            size += len(batch[-1].images)
+        self.batches_run += 1
+        self.requests_served += len(batch)
+        return batch
+
+    def _run(self, model, batch: list[_Request]) -> None:
+        try:
+            images = batch[0].images if len(batch) == 1 else np.concatenate([r.images for r in batch])
+            probabilities = apply_temperature(model.predict(images), self._temperature)
+        except Exception as error:  # each caller gets the error; the copy serves on
+            for request in batch:
+                request.error = error
+        else:
             start = 0
-            for images, future in batch:
-                future.set_result(probabilities[start:start + len(images)])
-                start += len(images)
+            for request in batch:
+                request.probabilities = probabilities[start:start + len(request.images)]
+                start += len(request.images)
+        for request in batch[1:]:  # the first is this call's own
+            request.wake()
+
+    def close(self) -> None:
+        """Refuses new calls; the calls still waiting get EngineClosedError, never a wait for ever (the
+        batches running finish, and their copies are let go)."""
+        with self._lock:
+            self._closed = True
+            self._free.clear()
+            waiting, self._waiting = self._waiting, collections.deque()
+        for request in waiting:
+            request.error = EngineClosedError(ENGINE_CLOSED)
+            request.wake()
 
 
 class Engine:
     """`runtime(model_id, models_dir)` loads one model as an object with `batch_sizes` and
     `predict(float32 (N, 28, 28, 1)) -> (N, 10)`; LiteRT by default (`digits bench` also times others).
-    `workers`: threads (each with its own interpreters) per model; default `worker_count()`, one per core."""
+    `workers`: copies of each model's interpreters; default `worker_count()`, one per core."""
 
     def __init__(self, model_ids=models.MODEL_IDS, models_dir: Path = models.MODELS_DIR, max_batch: int = 64,
                  runtime=load_litert, workers: int | None = None):
@@ -297,6 +338,7 @@ class Engine:
         self._runners = {}
         self._models_dir = Path(models_dir)
         self._line_reader, self._line_lock = None, threading.Lock()  # the number reader, loaded on first use
+        self._helpers = ThreadPoolExecutor(thread_name_prefix="engine")  # runs the other models' or chunks' calls
         for model_id in self.model_ids:
             card = models.card_path(model_id, models_dir)
             self.cards[model_id] = models.load_card(model_id, models_dir) if card.exists() else {}
@@ -326,27 +368,38 @@ class Engine:
         self.check_model(model)
         inputs = to_model_input(images)
         members = models.MODEL_IDS if model == ENSEMBLE else (model,)
-        answers = {m: [np.zeros((0, 10), np.float32)] for m in members}
-        in_flight: list[dict[str, Future]] = []
-        # Chunk by chunk, one per worker at a time: every core busy, and single callers get a turn in between.
-        for start in range(0, len(inputs), chunk):
-            in_flight.append({m: self._runners[m].submit(inputs[start:start + chunk]) for m in members})
-            if len(in_flight) >= self.workers or start + chunk >= len(inputs):
-                for futures in in_flight:
-                    for m, future in futures.items():
-                        answers[m].append(future.result())
-                in_flight = []
-        per_model = [np.concatenate(answers[m]) for m in members]
+        jobs = [(m, inputs[start:start + chunk]) for start in range(0, len(inputs), chunk) for m in members]
+        # One chunk per copy of each model at a time: every core busy, and single callers get a turn in between.
+        at_once, answers = self.workers * len(members), []
+        for start in range(0, len(jobs), at_once):
+            answers += self._side_by_side(jobs[start:start + at_once])
+        per_model = [np.concatenate([np.zeros((0, 10), np.float32)]
+                                    + [answer for (m, _), answer in zip(jobs, answers) if m == member])
+                     for member in members]
         return self._combine(per_model) if model == ENSEMBLE else per_model[0]
 
     def predict_one(self, model: str, pixels: np.ndarray) -> np.ndarray:
         """One 28x28 uint8 image -> its 10 probabilities, sharing a batch with concurrent callers."""
         self.check_model(model)
         model_input = to_model_input(pixels[np.newaxis])
-        members = models.MODEL_IDS if model == ENSEMBLE else (model,)
-        futures = [self._runners[m].submit(model_input) for m in members]
-        answers = [future.result()[0] for future in futures]
-        return self._combine(answers) if model == ENSEMBLE else answers[0]
+        if model != ENSEMBLE:
+            return self._runners[model].run(model_input)[0]
+        return self._combine([answer[0] for answer in self._side_by_side([(m, model_input) for m in models.MODEL_IDS])])
+
+    def _side_by_side(self, jobs: list[tuple[str, np.ndarray]]) -> list[np.ndarray]:
+        """Each (model, images) job's probabilities: the last run in this thread, the others at the same
+        time in the engine's helper threads (so one job alone hands nothing to another thread)."""
+        if not jobs:
+            return []
+        try:
+            others = [self._helpers.submit(self._runners[m].run, images) for m, images in jobs[:-1]]
+        except RuntimeError:  # the helpers were shut down: the engine is closed
+            raise EngineClosedError(ENGINE_CLOSED) from None
+        last = self._runners[jobs[-1][0]].run(jobs[-1][1])
+        try:
+            return [other.result() for other in others] + [last]
+        except CancelledError:
+            raise EngineClosedError(ENGINE_CLOSED) from None
 
     def _combine(self, per_model: list[np.ndarray]) -> np.ndarray:
         """The ensemble's probabilities: the members' (in models.MODEL_IDS order), weighted by their shares."""
@@ -423,6 +476,7 @@ class Engine:
     def close(self) -> None:
         for runner in self._runners.values():
             runner.close()
+        self._helpers.shutdown(wait=False, cancel_futures=True)
 
     def __enter__(self):
         return self

@@ -1,10 +1,12 @@
-"""The digit/not-digit scorer (models/digit_scorer.py): it keeps real digits, MNIST test digits it
-never saw, and sets aside the objects a photo of a table holds, which locate's rules let through."""
+"""The digit/not-digit judge (models/digit_scorer.py): it keeps real digits, MNIST test digits and
+digits in typefaces it never saw, and sets aside what else pictures hold (the objects on a table,
+shapes, photos of things), which locate's rules let through."""
 
 import io
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from training import scenes
@@ -64,10 +66,10 @@ def test_pen_drawings_are_kept_as_photos_are(mnist_test):
     assert sum(said) <= 1, f"{sum(said)} of {len(said)} drawings said no digit"
 
 
-# What the scorer says of fresh pictures (seeds it never trained on) from the families it trained on:
+# What the judge says of fresh pictures (seeds it never trained on) from the families it trained on:
 # portraits, animals, food, landscapes... ("a photo of a person reads 8, a cup of coffee 8"), at least
-# this share "no digit" (0.8 where not named); the words and the small things are the hardest.
-FAMILY_SHARE = {"handwritten words": 0.55, "scattered things": 0.65}
+# this share "no digit" (0.9 where not named); the words and the small things are the hardest.
+FAMILY_SHARE = {"handwritten words": 0.7, "scattered things": 0.85}
 
 
 def test_everyday_pictures_without_a_digit_say_so():
@@ -76,4 +78,59 @@ def test_everyday_pictures_without_a_digit_say_so():
     for index, (family, make) in enumerate(FAMILIES.items()):
         rng = np.random.default_rng([999, index])
         said = sum(not prepare_upload(make(rng)).has_digit for _ in range(20))
-        assert said >= FAMILY_SHARE.get(family, 0.8) * 20, f"{family}: {said} of 20 said no digit"
+        assert said >= FAMILY_SHARE.get(family, 0.9) * 20, f"{family}: {said} of 20 said no digit"
+
+
+# Pictures from the generator families the judge was never trained on (held out whole: it was chosen on
+# them), with seeds it never saw: at least this share "no digit"
+HELD_OUT_SHARE = {"photo of things": 0.85, "shapes": 0.6}
+
+
+@pytest.mark.slow  # 80 photos and drawings rendered and read
+def test_pictures_from_families_it_never_trained_on_are_no_digit():
+    from training.digit_scorer import HELD_OUT
+
+    for family, share in HELD_OUT_SHARE.items():
+        assert family in HELD_OUT and family in json.loads(SCORER_PATH.read_text())["held_out_families"]
+        rng = np.random.default_rng([4242, len(family)])
+        said = sum(not prepare_upload(scenes.BLANKS[family](rng)).has_digit for _ in range(40))
+        assert said >= share * 40, f"{family}: {said} of 40 said no digit"
+
+
+def test_digits_in_typefaces_it_never_trained_on_are_kept():
+    """Other writers' digits: held-out handwriting typeface families, uploaded as scans and photos, at
+    most 1 of 60 called "no digit"."""
+    from training import typefaces
+
+    folder = typefaces.fonts_dir()
+    if not (folder / "node_modules" / "@fontsource").is_dir():
+        pytest.skip(f"the typeface packages are not installed in {folder}")
+    rng = np.random.default_rng(5)  # not the suite's seed: digits it was not chosen on either
+    said = []
+    for index, family in enumerate(typefaces.held_out_families()[:6]):
+        files = typefaces.font_files(family, folder)
+        for digit in range(10):
+            upload = typefaces.render_digit(files[digit % len(files)], digit, rng)
+            said.append(not prepare_upload(upload.data, upload.filename).has_digit)
+    assert sum(said) <= 1, f"{sum(said)} of {len(said)} typeface digits said no digit"
+
+
+def test_mnist_test_digits_on_paper_and_in_photos_are_kept(mnist_test):
+    rng = np.random.default_rng(3)
+    said = [not prepare_upload(make(digit, rng)).has_digit for digit in mnist_test[0][:40]
+            for make in (scenes.plain_paper, scenes.page_on_table)]
+    assert sum(said) <= 1, f"{sum(said)} of {len(said)} MNIST test digits said no digit"
+
+
+def test_the_judges_convolution_is_the_textbook_one():
+    """models/digit_scorer.conv_same (NumPy, as served) against the sum written out, zero-padded."""
+    from models.digit_scorer import conv_same
+
+    rng = np.random.default_rng(0)
+    images, kernel, bias = rng.normal(size=(2, 6, 5, 3)), rng.normal(size=(3, 3, 3, 4)), rng.normal(size=4)
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    expected = np.zeros((2, 6, 5, 4)) + bias
+    for y in range(6):
+        for x in range(5):
+            expected[:, y, x] += np.einsum("nijc,ijco->no", padded[:, y:y + 3, x:x + 3], kernel)
+    assert np.allclose(conv_same(images, kernel, bias), expected)

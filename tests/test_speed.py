@@ -56,6 +56,38 @@ def test_a_12_megapixel_phone_photo_gives_the_answer_its_small_copy_gives(mnist_
     assert large.pixels.shape == (28, 28)
 
 
+def test_a_phone_photo_is_decoded_straight_at_its_working_size_and_read_as_when_halved_after(mnist_test):
+    images, labels = mnist_test
+    for size, scale in (((1200, 900), 4), ((4032, 3024), 8), ((3000, 2250), 8)):
+        data = photo(images[2], size, seed=2)
+        halved = Image.open(io.BytesIO(data))
+        halved.draft(None, (size[0] * 2 // scale, size[1] * 2 // scale))  # the decoder at twice the size ...
+        halved = np.asarray(working_image(halved), np.float32)  # ... then halved, as the reading did before
+        decoded = decode(data, "photo.jpg").pixels
+        assert decoded.shape == halved.shape == (-(-size[1] // scale), -(-size[0] // scale), 3)
+        assert np.abs(decoded - halved).mean() < 2  # the same picture, averaged by the decoder instead
+        reading = prepare_upload(data, "photo.jpg")
+        assert reading.has_digit and reading.source_size == size
+
+
+def test_the_turned_rectangle_fitted_to_a_regions_rows_ends_is_the_one_fitted_to_all_its_pixels():
+    from scipy.spatial import ConvexHull
+
+    from digits.preprocessing import shapes
+
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        region = ndimage.binary_dilation(rng.random(tuple(rng.integers(2, 40, 2))) < 0.05, iterations=2)
+        if not region.any():
+            continue
+        rows, cols = np.nonzero(region)
+        every_corner = np.concatenate([np.stack([rows + dy, cols + dx], axis=1) for dy in (0, 1) for dx in (0, 1)])
+        hull = ConvexHull(every_corner)
+        assert set(map(tuple, every_corner[hull.vertices])) == set(map(tuple, shapes._pixel_corners(region)[
+            ConvexHull(shapes._pixel_corners(region)).vertices]))
+        assert shapes.solidity(region) == np.count_nonzero(region) / hull.volume
+
+
 JPEG_START = b"\xff\xd8"
 
 

@@ -24,28 +24,30 @@ from digits.preprocessing.errors import not_readable as _not_readable
 from digits.preprocessing.normalise import IMAGE_SIZE  # a CSV holds one 28x28 digit
 from digits.preprocessing.working import WORK_MAX_SIDE, UnconvertibleMode, working_image
 
-MAX_FILE_BYTES = 10 * 1024 * 1024
+MIB = 2**20
+MAX_FILE_BYTES = 10 * MIB
 MAX_PIXELS = 40_000_000
 MAX_FILES_PER_CALL = 64
-MAX_BYTES_PER_CALL = 32 * 1024 * 1024  # a call's files are all in memory while it runs: 64 x 10 MB would be 640 MB
+MAX_BYTES_PER_CALL = 32 * MIB  # a call's files are all in memory while it runs: 64 x 10 MB would be 640 MB
 # Pillow warns above MAX_IMAGE_PIXELS and refuses above twice that; `_open_image` turns both into InputError.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 pillow_heif.register_heif_opener(thumbnails=False)  # Pillow itself reads AVIF
 # Pillow stores a picture in blocks, 16 MB by default, that glibc serves from per-thread heaps which
 # keep them once freed: each thread that ever decoded a large upload would hold on to its memory.
 # Blocks over 32 MB are mapped from the system and handed back when freed, so one block per picture.
-Image.core.set_block_size(256 * 2**20)
+Image.core.set_block_size(256 * MIB)
 
 # The memory decodes may take at once, across threads: two of the largest PNGs (2 x 160 MB as RGBA).
 DECODE_BUDGET_BYTES = 2 * 4 * MAX_PIXELS
 # Pictures of up to 4 MB decoded (a 1,000 x 1,000 photo) take a lane of their own, 64 MB in all, so
 # they never wait behind large ones.
-SMALL_DECODE_BYTES, SMALL_LANE_BYTES = 4 * 2**20, 64 * 2**20
+SMALL_DECODE_BYTES, SMALL_LANE_BYTES = 4 * MIB, 64 * MIB
 DECODE_BUDGET = PixelBudget(DECODE_BUDGET_BYTES, SMALL_DECODE_BYTES, SMALL_LANE_BYTES)
 # Full-size copies a format's decoder holds at once (measured: deploy/measure_memory.py --formats);
 # a PNG, GIF, BMP or TIFF is decoded straight into the picture, a JPEG at its draft size. A lossless
 # WebP of 40 Mpx took 788-854 MiB: five RGBA copies.
 DECODER_COPIES = {"WEBP": 5, "AVIF": 2, "HEIF": 2}
+_JPEG_SCALES = (8, 4, 2, 1)  # the shrinks a JPEG decoder makes itself
 BYTES_PER_PIXEL = 4  # Pillow holds RGB and RGBA pictures in 4 bytes a pixel (grey in 1: 4 is the bound)
 BYTES_PER_ROW = 8  # ... and a pointer for each row: a picture 1 pixel wide and 39 million tall is 300 MB of them
 LOSSY_FORMATS = ("JPEG", "WEBP", "HEIF", "AVIF")  # their compression rings: faint grey spreads around strokes
@@ -82,14 +84,18 @@ def check_file_count(count: int) -> None:
         )
 
 
+def _megabytes(size: int) -> float:
+    """Bytes as megabytes, rounded up to a tenth: never shown as at the limit when over it."""
+    return math.ceil(size / MIB * 10) / 10
+
+
 def check_call_size(sizes: list[int]) -> None:
     """Refuses a call whose files come to more than MAX_BYTES_PER_CALL bytes in all."""
     total = sum(sizes)
     if total > MAX_BYTES_PER_CALL:
-        megabytes = math.ceil(total / 2**20 * 10) / 10
         raise InputError(
-            f"Too much at once: these {len(sizes)} files come to {megabytes:.1f} MB; the limit is "
-            f"{MAX_BYTES_PER_CALL // 2**20} MB per call. Send them in smaller batches."
+            f"Too much at once: these {len(sizes)} files come to {_megabytes(total):.1f} MB; the limit is "
+            f"{MAX_BYTES_PER_CALL // MIB} MB per call. Send them in smaller batches."
         )
 
 
@@ -109,8 +115,8 @@ def _check_byte_size(data: bytes, label: str) -> None:
     if len(data) == 0:
         raise InputError(f"{label} is empty (0 bytes).")
     if len(data) > MAX_FILE_BYTES:
-        megabytes = math.ceil(len(data) / 2**20 * 10) / 10
-        raise InputError(f"{label} is {megabytes:.1f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB per file.")
+        raise InputError(f"{label} is {_megabytes(len(data)):.1f} MB; "
+                         f"the limit is {MAX_FILE_BYTES // MIB} MB per file.")
 
 
 def _decode_image(data: bytes, label: str) -> Decoded:
@@ -174,14 +180,24 @@ def _decode_cost(image: Image.Image, source_format: str, label: str) -> int:
 
 
 def _draft(image: Image.Image, source_format: str) -> None:
-    """A large JPEG is decoded straight at 1/2, 1/4 or 1/8 of its size, never at full size."""
+    """A large JPEG is decoded straight at 1/2, 1/4 or 1/8 of its size, never at full size: at the largest
+    of those that still holds the working size, or at the working size itself where that is one of them
+    (a 1200x900 photo at 1/4, a 12-megapixel one at 1/8, rather than at 1/2 or 1/4 then halved by
+    `working_image`): the decoder averages each block as the halving would, in a fraction of the time."""
     width, height = image.size
-    if source_format == "JPEG" and max(width, height) > 2 * WORK_MAX_SIDE:
-        shrink = max(width, height) / WORK_MAX_SIDE
-        try:
-            image.draft(None, (int(width / shrink), int(height / shrink)))
-        except Exception:  # damaged: load() says so
-            pass
+    if source_format != "JPEG" or max(width, height) <= 2 * WORK_MAX_SIDE:
+        return
+    shrink = max(width, height) / WORK_MAX_SIDE
+    request = (int(width / shrink), int(height / shrink))
+    try:
+        held = min(width // request[0], height // request[1])
+        scale = next(scale for scale in _JPEG_SCALES if scale <= held)  # the decoder's for this request ...
+        working = scale * math.ceil(math.ceil(max(width, height) / scale) / WORK_MAX_SIDE)  # ... then working_image's
+        if scale < working <= _JPEG_SCALES[0] and working in _JPEG_SCALES:
+            request = (width // working, height // working)
+        image.draft(None, request)
+    except Exception:  # damaged, or too thin to shrink: load() says so, or it is read at full size
+        pass
 
 
 def _load(image: Image.Image, label: str, source_format: str) -> None:

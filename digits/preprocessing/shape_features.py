@@ -1,8 +1,8 @@
-"""What a 28x28 image's shape says about whether it is handwriting: what the digit/not-digit scorer
-(models/digit_scorer.py) reads, a few shape measures and the image itself at a coarse size (the
-scorer's `coarse`: 7x7 or 14x14). A handwritten
-digit is a few strokes of even width, with holes and bends; what else a photo holds (a phone, a mug,
-a keyboard's keys, the table beyond a page, a shadow) is solid, convex, or box-like.
+"""What a 28x28 image's shape says about whether it is handwriting: the digit/not-digit judge
+(models/digit_scorer.py, a small convolutional network) reads the image itself and, beside it, these
+few shape measures. A handwritten digit is a few strokes of even width, with holes and bends; what else
+a photo holds (a phone, a mug, a keyboard's keys, the table beyond a page, a shadow) is solid, convex,
+or box-like.
 """
 
 import numpy as np
@@ -16,19 +16,6 @@ FEATURES = ("ink_area", "mean_ink", "saturated", "ink_spread", "solidity", "rect
             "box_fill", "box_aspect", "hole_share", "holes", "pieces", "stroke_width")
 NOT_HANDWRITING = "what is there does not look like a handwritten digit (an object, a shape, a texture, print)"
 _INK = 0.25  # a pixel this bright (0-1) is ink
-
-
-def scorer_inputs(pixels: np.ndarray, coarse: int = 7) -> np.ndarray:
-    """float64 (len(FEATURES) + coarse**2,): the shape measures, then the image at coarse x coarse (0-1),
-    each pixel the mean of a block (coarse divides 28)."""
-    return np.concatenate([shape_features(pixels), coarse_view(pixels, coarse).ravel()])
-
-
-def coarse_view(pixels: np.ndarray, coarse: int) -> np.ndarray:
-    """float64 (..., coarse, coarse) 0-1: each pixel the mean of a block of the (..., 28, 28) image(s)."""
-    block = pixels.shape[-1] // coarse
-    shape = pixels.shape[:-2] + (coarse, block, coarse, block)
-    return np.asarray(pixels, np.float64).reshape(shape).mean(axis=(-3, -1)) / 255.0
 
 
 def shape_features(pixels: np.ndarray) -> np.ndarray:
@@ -53,16 +40,16 @@ def shape_features(pixels: np.ndarray) -> np.ndarray:
 
 
 def looks_like_handwriting(pixels: np.ndarray) -> bool:
-    """Whether the shipped scorer takes a 28x28 image in MNIST's form for a handwritten digit (always
-    true where no scorer has been trained)."""
+    """Whether the shipped judge takes a 28x28 image in MNIST's form for a handwritten digit (always
+    true where none has been trained)."""
     score, threshold = handwriting_score(pixels)
     return score >= threshold
 
 
 def handwriting_score(pixels: np.ndarray) -> tuple[float, float]:
-    """The shipped scorer's probability that a 28x28 image in MNIST's form is a handwritten digit, and
-    its threshold ((1.0, 0.0) where no scorer has been trained)."""
+    """The shipped judge's probability that a 28x28 image in MNIST's form is a handwritten digit, and
+    its threshold ((1.0, 0.0) where none has been trained)."""
     scorer = load_digit_scorer()
     if scorer is None:
         return 1.0, 0.0
-    return float(scorer.score(scorer_inputs(pixels, scorer.coarse))), scorer.threshold
+    return float(scorer.score(np.asarray(pixels)[None], shape_features(pixels)[None])[0]), scorer.threshold

@@ -5,8 +5,13 @@ from scipy.spatial import ConvexHull, QhullError
 
 
 def _pixel_corners(region: np.ndarray) -> np.ndarray:
-    """(N, 2): the corners of the region's pixels, so that a hull encloses the pixels whole."""
+    """(N, 2): the corners of the region's pixels, so that a hull encloses the pixels whole. Only each
+    row's first and last pixel: those between lie inside their hull, which is then the same, found faster."""
     rows, cols = np.nonzero(region)
+    new_row = rows[1:] != rows[:-1]  # between a row's last pixel and the next row's first
+    ends = np.ones(len(rows), bool)
+    ends[1:-1] = new_row[:-1] | new_row[1:]
+    rows, cols = rows[ends], cols[ends]
     return np.concatenate([np.stack([rows + dy, cols + dx], axis=1) for dy in (0, 1) for dx in (0, 1)])
 
 
