@@ -44,6 +44,17 @@ def test_a_picture_of_65000_dots_is_a_pattern_not_a_digit_nor_a_number():
     assert number.marks == () and number.warnings == (PATTERN,)
 
 
+def test_patterns_and_line_art_are_read_without_a_traceback():
+    """Pictures with no paper beside the ink (a pattern filling the picture, thin line art) once made the
+    polarity stage index an empty side: every one now gets an answer or a readable "no digit"."""
+    from training import not_digits
+
+    for kind in (not_digits.pattern, not_digits.line_art):
+        for seed in range(60):
+            prepared = prepare_upload(kind(np.random.default_rng([7, seed])))
+            assert prepared.pixels.shape == (28, 28) and (prepared.has_digit or prepared.warnings), (kind.__name__, seed)
+
+
 def test_the_marks_looked_at_one_by_one_are_capped_at_the_heaviest():
     random = np.random.default_rng(28)
     ink = np.zeros((512, 512), np.float32)

@@ -24,8 +24,8 @@ def stroke_side(light: np.ndarray) -> bool | None:
     the paper being left in slivers beside it. True: the light side; None: the picture is not tall and
     narrow (a wide crop is a row of digits), or neither side looks like that (noise, say).
     """
-    if light.shape[1] > _NARROW * light.shape[0]:
-        return None
+    if light.shape[1] > _NARROW * light.shape[0] or light.all() or not light.any():
+        return None  # a wide crop, or no split at all: no stroke with paper beside it
     end = max(2, len(light) // 8)  # the soft tip of a stroke may stop short of the picture's end
 
     def is_a_stroke(side: np.ndarray) -> bool:
