@@ -56,7 +56,8 @@ def test_a_line_in_another_hand_is_mostly_one_family_and_partly_mnist(two_hands,
     hands = by_family(*two_hands)
     rng = np.random.default_rng(3)
     sources = {"sans": {image.tobytes() for image in hands[0][0]}, "serif": {image.tobytes() for image in hands[1][0]}}
-    label_of = {image.tobytes(): label for pool, pool_labels in [(x, y), *hands] for image, label in zip(pool, pool_labels)}
+    label_of = {image.tobytes(): label
+                for pool, pool_labels in [(x, y), *hands] for image, label in zip(pool, pool_labels)}
     in_hand, lines_in_hand = [], 0
     for _ in range(200):
         images, labels = chosen_digits(x, y, 5, rng, hands, typeface_lines=0.5, typeface_digits=0.8)

@@ -9,8 +9,9 @@ from the held-out validation digits, an equal number at each spacing (apart, tou
 overlapping), and as many lines written by the held-out typeface families (training/typefaces.py);
 the checkpoint that reads the most whole numbers right (the mean of the two) is kept. A share of
 the training lines is written in the training families' hands (number_data.TYPEFACE_LINES;
-`--no-typefaces`: MNIST's writers only). The MNIST test set is not read here. `--init-from` goes on training a trained reader; the new card keeps the runs before it
-(`earlier_runs`, latest first) and the total time.
+`--no-typefaces`: MNIST's writers only). The MNIST test set is not read here. `--init-from` goes
+on training a trained reader; the new card keeps the runs before it (`earlier_runs`, latest first)
+and the total time.
 """
 
 from __future__ import annotations
