@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="accuracy on the 10,000 MNIST test images, or another suite")
     evaluate.add_argument("model", choices=["cnn", "vit", "ensemble", "reader"])
     evaluate.add_argument("--suite", choices=["mnist-test", "style-shift", "typefaces", "tight-crops", "drawings", "scenes",
-                                              "numbers"],
+                                              "numbers", "typeface-numbers"],
                           default="mnist-test",
                           help="style-shift: validation digits in styles MNIST rarely has (training/styles.py); "
                                "typefaces: digits in held-out handwriting typefaces (training/typefaces.py); "
@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
                                "scenes: test digits drawn into the places people write, and pictures without a "
                                "digit (training/scene_suite.py); "
                                "numbers: whole numbers composed from MNIST digits, for the reader "
-                               "(training/number_suite.py)")
+                               "(training/number_suite.py); typeface-numbers: the same written by the held-out "
+                               "typeface families")
     evaluate.add_argument("--count", type=int,
                           help="tight-crops, drawings: the first N digits (500, 300); scenes: N of each kind (40)")
     evaluate.add_argument("--split", choices=["test", "validation"],
@@ -355,11 +356,12 @@ def run_number_suite(args) -> int:
     from training.data import load_mnist
     from training.number_suite import evaluate_numbers, format_figures
 
-    if args.model != "reader" or args.suite != "numbers":
+    if args.model != "reader" or args.suite not in ("numbers", "typeface-numbers"):
         raise InputError("whole numbers are read by the reader: digits evaluate reader --suite numbers")
+    mnist = load_mnist(args.data) if args.suite == "numbers" else None
     with native_logs_off(), Engine() as engine:
-        figures = evaluate_numbers(engine, load_mnist(args.data), args.confirm_with, confirm=args.confirm,
-                                   split=args.split or "validation")
+        figures = evaluate_numbers(engine, mnist, args.confirm_with, confirm=args.confirm,
+                                   split=args.split or "validation", suite=args.suite)
     print(json.dumps(figures) if args.json else format_figures(figures))
     return 0
 
@@ -490,7 +492,7 @@ def run(args, argv: list[str]) -> int:
         print(f"{card['model']}: validation accuracy {card['validation_accuracy']:.4f}, "
               f"test accuracy {card['test_accuracy']:.4f}, {card['training_seconds'] / 60:.1f} min")
         return 0
-    if args.command == "evaluate" and (args.model == "reader" or args.suite == "numbers"):
+    if args.command == "evaluate" and (args.model == "reader" or args.suite in ("numbers", "typeface-numbers")):
         return run_number_suite(args)
     if args.command == "evaluate":
         from training.evaluate import STYLE_SUITES, evaluate, evaluate_styles

@@ -65,7 +65,7 @@ def test_a_short_training_run_writes_a_reader_the_server_runs(tmp_path, mnist_pa
 
     config = replace(NumberReaderTrainConfig(), minutes=0.02, minutes_between_checks=0.02, warmup_steps=2,
                      validation_per_spacing=4, batch_size=8)
-    card = train(config, mnist_path, tmp_path, log=lambda *args, **kwargs: None)
+    card = train(config, mnist_path, tmp_path, log=lambda *args, **kwargs: None, typefaces=False)  # no fonts in CI
     path = models.litert_path("number_reader", tmp_path)
     assert card["tflite"]["sha256"] == models.file_sha256(path) and card["tflite"]["max_probability_difference"] < 1e-4
     assert set(card["validation_whole_number_accuracy"]) == {"apart", "touching", "overlapping", "mean"}
@@ -74,7 +74,7 @@ def test_a_short_training_run_writes_a_reader_the_server_runs(tmp_path, mnist_pa
     assert NumberReaderModel(path).shape == (1, LINE_HEIGHT, LINE_WIDTH, 1)  # the model's frame is the line's
 
     again = train(config, mnist_path, tmp_path / "again", log=lambda *args, **kwargs: None,
-                  init_from=models.model_path("number_reader", tmp_path))
+                  init_from=models.model_path("number_reader", tmp_path), typefaces=False)
     assert [run["steps"] for run in again["earlier_runs"]] == [card["steps"]]  # the card keeps the run before
     assert again["total_training_minutes"] == pytest.approx(again["training_minutes"] + card["training_minutes"],
                                                             abs=0.11)

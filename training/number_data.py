@@ -9,6 +9,11 @@ stroke made bolder or thinner, and set beside the last one with the spacing peop
 then (pens, scans, photos) and fitted to the reader's frame with the serving code's own `fit_line`.
 Training composes from the training digits; the validation suite and checkpoint choice from the
 validation digits (training/data.validation_split); tests from the MNIST test digits.
+
+Other writers: a share of training lines (TYPEFACE_LINES) is written in one hand drawn from a training
+typeface family (training/typefaces.py: its digits rendered and read back as 28x28 uploads), most of its
+digits in that hand and the rest MNIST's, as a person's digits vary; the held-out families write the
+numbers the reader is chosen on (training/number_suite.py).
 """
 
 from __future__ import annotations
@@ -36,6 +41,19 @@ GAP_MIX = (0.4, 0.3, 0.3)  # apart, touching, overlapping
 DIGIT_HEIGHT = 40  # pixels: digits are composed above the reader's resolution, then fitted down
 LENGTHS = (1, 2, 3, 4, 5, 6, 7, 8)
 LENGTH_WEIGHTS = (0.04, 0.16, 0.18, 0.18, 0.16, 0.14, 0.08, 0.06)  # 2-6 digits mostly
+# The reader had seen only MNIST's ~500 writers; the maintainers read numbers by other writers. 40% of the
+# lines are written in a training typeface's hand: enough to learn other shapes, while most lines stay
+# MNIST's, whose spacing the reader was tuned on.
+TYPEFACE_LINES = 0.4
+TYPEFACE_DIGITS = 0.8  # of such a line's digits, in that family's hand; the rest MNIST's
+
+
+def by_family(images: np.ndarray, labels: np.ndarray, styles: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Typeface digits grouped by family: [(images, labels)] in the order families first appear, less any
+    render the upload pipeline left (nearly) blank: no ink to compose."""
+    inked = images.reshape(len(images), -1).max(axis=1) > 30
+    return [(images[inked & (styles == name)], labels[inked & (styles == name)])
+            for name in dict.fromkeys(styles.tolist())]
 
 
 @dataclass(frozen=True)
@@ -114,18 +132,35 @@ def roughened(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return ink
 
 
+def chosen_digits(x: np.ndarray, y: np.ndarray, length: int, rng: np.random.Generator, typefaces=None,
+                  typeface_lines: float = TYPEFACE_LINES, typeface_digits: float = TYPEFACE_DIGITS):
+    """`length` digits for one line: MNIST's, or (`typeface_lines` of the time) one family's of
+    `typefaces` (by_family's list), each digit in that hand with probability `typeface_digits`."""
+    chosen = rng.integers(0, len(x), length)
+    images, labels = x[chosen], y[chosen]
+    if typefaces and rng.random() < typeface_lines:
+        family_images, family_labels = typefaces[int(rng.integers(len(typefaces)))]
+        hand = rng.random(length) < typeface_digits
+        picked = rng.integers(0, len(family_images), int(hand.sum()))
+        images, labels = images.copy(), labels.copy()
+        images[hand], labels[hand] = family_images[picked], family_labels[picked]
+    return images, labels
+
+
 def line_batch(x: np.ndarray, y: np.ndarray, count: int, rng: np.random.Generator, spacing: str | None = None,
-               lengths=LENGTHS, weights=LENGTH_WEIGHTS, rough: bool = True):
+               lengths=LENGTHS, weights=LENGTH_WEIGHTS, rough: bool = True, typefaces=None,
+               typeface_lines: float = TYPEFACE_LINES, typeface_digits: float = TYPEFACE_DIGITS):
     """`count` composed numbers fitted to the reader's frame: images (count, H, W, 1) float32, labels
-    padded with -1 (count, max length) int32, lengths (count,) int32, and the numbers themselves."""
+    padded with -1 (count, max length) int32, lengths (count,) int32, and the numbers themselves.
+    `typefaces`: by_family's list, to write some lines in other hands (chosen_digits)."""
     images = np.zeros((count, LINE_HEIGHT, LINE_WIDTH, 1), np.float32)
     targets = np.full((count, max(lengths)), -1, np.int32)
     sizes = np.zeros(count, np.int32)
     numbers = []
     for i in range(count):
         length = int(rng.choice(lengths, p=np.asarray(weights) / np.sum(weights)))
-        chosen = rng.integers(0, len(x), length)
-        number = compose_number(x[chosen], y[chosen], rng, spacing)
+        digits, labels = chosen_digits(x, y, length, rng, typefaces, typeface_lines, typeface_digits)
+        number = compose_number(digits, labels, rng, spacing)
         ink = roughened(number.ink, rng) if rough else number.ink
         images[i, ..., 0] = fit_line(ink).pixels
         targets[i, :length] = number.labels

@@ -6,9 +6,12 @@ training digits, and write models/number_reader.{keras,tflite,json}.
 Every step reads a fresh batch of composed lines (training/number_data.py), for a fixed time
 (training/config.py says why). Every few minutes the model reads the validation lines, composed
 from the held-out validation digits, an equal number at each spacing (apart, touching,
-overlapping); the checkpoint that reads the most whole numbers right is kept. The MNIST test set is
-not read here. `--init-from` goes on training a trained reader; the new card keeps the runs before it
-(`earlier_runs`, latest first) and the total time.
+overlapping), and as many lines written by the held-out typeface families (training/typefaces.py);
+the checkpoint that reads the most whole numbers right (the mean of the two) is kept. A share of
+the training lines is written in the training families' hands (number_data.TYPEFACE_LINES;
+`--no-typefaces`: MNIST's writers only). The MNIST test set is not read here. `--init-from` goes
+on training a trained reader; the new card keeps the runs before it (`earlier_runs`, latest first)
+and the total time.
 """
 
 from __future__ import annotations
@@ -26,16 +29,19 @@ import models
 from digits.number_reader import MODEL_ID, decode_text
 from training.config import NumberReaderTrainConfig
 from training.data import load_mnist, validation_split
-from training.number_data import SPACINGS, line_batch
+from training.number_data import SPACINGS, TYPEFACE_DIGITS, TYPEFACE_LINES, by_family, line_batch
+from training.typefaces import family_list
 
 
-def validation_lines(x_val, y_val, per_spacing: int, seed: int) -> dict:
-    """spacing -> (images, truth strings), composed from the validation digits with a fixed seed."""
+def validation_lines(x_val, y_val, per_spacing: int, seed: int, typefaces=None) -> dict:
+    """spacing -> (images, truth strings), composed from the validation digits with a fixed seed, or
+    with `typefaces` (by_family's list of held-out families) every line in one family's hand."""
     lines = {}
     for index, spacing in enumerate(SPACINGS):
         rng = np.random.default_rng([seed, index])
         images, targets, lengths, _ = line_batch(x_val, y_val, per_spacing, rng, spacing, lengths=(2, 3, 4, 5, 6),
-                                                 weights=(1, 1, 1, 1, 1))
+                                                 weights=(1, 1, 1, 1, 1), typefaces=typefaces, typeface_lines=1.0,
+                                                 typeface_digits=1.0)
         lines[spacing] = (images, ["".join(map(str, t[:n])) for t, n in zip(targets, lengths)])
     return lines
 
@@ -49,9 +55,22 @@ def whole_number_accuracy(predict, lines: dict) -> dict:
     return scores
 
 
+def typeface_hands(held_out: bool):
+    """The typeface families' digits (by_family): the held-out families', or the training families'."""
+    from training.typefaces import load_typeface_suite, typeface_training_digits
+
+    rendered = load_typeface_suite() if held_out else typeface_training_digits(TYPEFACE_PER_DIGIT)
+    return by_family(rendered.images, rendered.labels, rendered.styles)
+
+
+TYPEFACE_PER_DIGIT = 16  # renders of each digit in each training family: the CNN/ViT fine-tunes' set, cached
+
+
 def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_DIR, log=print,
-          init_from: Path | None = None) -> dict:
-    """`init_from`: a trained number_reader.keras to go on training (its softmax head dropped)."""
+          init_from: Path | None = None, typefaces: bool = True) -> dict:
+    """`init_from`: a trained number_reader.keras to go on training (its softmax head dropped).
+    `typefaces`: write a share of the lines in the training typeface families' hands, and choose on the
+    held-out families' lines too."""
     import keras
     import tensorflow as tf
 
@@ -63,6 +82,9 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
     (x_train, y_train), (x_val, y_val) = validation_split(mnist.x_train, mnist.y_train, config.validation_size,
                                                           config.seed)
     lines = validation_lines(x_val, y_val, config.validation_per_spacing, config.seed)
+    hands = typeface_hands(held_out=False) if typefaces else None
+    typeface_lines = (validation_lines(x_val, y_val, config.validation_per_spacing, config.seed,
+                                       typeface_hands(held_out=True)) if typefaces else None)
     model = build_number_reader()
     if init_from:
         model.set_weights(keras.saving.load_model(init_from, compile=False).get_weights())
@@ -89,14 +111,18 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
         spent = (time.time() - started) / 60 / config.minutes
         optimizer.learning_rate = config.learning_rate * min(1.0, number / config.warmup_steps) * \
             0.5 * (1 + np.cos(np.pi * min(spent, 1.0)))
-        images, targets, lengths, _ = line_batch(x_train, y_train, config.batch_size, rng)
+        images, targets, lengths, _ = line_batch(x_train, y_train, config.batch_size, rng, typefaces=hands)
         losses.append(float(step(images, targets, lengths)))
         minutes = (time.time() - started) / 60
         if minutes - checked >= config.minutes_between_checks or spent >= 1:
             checked = minutes
             scores = whole_number_accuracy(predict, lines)
+            if typeface_lines:
+                scores["typefaces"] = whole_number_accuracy(predict, typeface_lines)
+                scores["mnist_mean"] = scores["mean"]
+                scores["mean"] = (scores["mnist_mean"] + scores["typefaces"]["mean"]) / 2
             history.append({"step": number, "loss": round(float(np.mean(losses)), 4), "minutes": round(minutes, 2),
-                            **{k: round(v, 4) for k, v in scores.items()}})
+                            **rounded(scores)})
             losses = []
             log(json.dumps({"event": "validation", **history[-1]}), flush=True)
             if best is None or scores["mean"] > best["mean"]:
@@ -119,16 +145,20 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
     card = {
         "model": MODEL_ID,
         "description": "CNN over the line of ink (32x256), dilated 1-D convolutions along it, CTC over 10 digits "
-                       "and a blank; trained on numbers composed from MNIST training digits.",
+                       "and a blank; trained on numbers composed from MNIST training digits and, in a share of the "
+                       "lines, digits drawn from the training typeface families (card: typefaces).",
         "train_config": config.to_dict(),
         "init_from": str(init_from) if init_from else None,
         "chosen_step": best["step"],
         "steps": number,
-        "validation_whole_number_accuracy": {k: round(v, 4) for k, v in best.items() if k != "step"},
+        "validation_whole_number_accuracy": rounded({k: v for k, v in best.items() if k != "step"}),
         "history": history,
         "training_minutes": round((time.time() - started) / 60, 1),
         "mnist_sha256": mnist.sha256,
         "command": "python -m training.number_reader " + " ".join(sys.argv[1:]),
+        **({"typefaces": {"training_lines": TYPEFACE_LINES, "digits_in_hand": TYPEFACE_DIGITS,
+                          "renders_per_digit": TYPEFACE_PER_DIGIT, "training_digits": sum(len(i) for i, _ in hands),
+                          "families": family_list()}} if typefaces else {}),
         "tflite": {"sha256": models.file_sha256(tflite), "bytes": tflite.stat().st_size,
                    "keras_sha256": models.file_sha256(models.model_path(MODEL_ID, out)),
                    "max_probability_difference": float(f"{difference:.3g}")},
@@ -139,6 +169,10 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
                                                                               for run in card["earlier_runs"]), 1)
     models.card_path(MODEL_ID, out).write_text(json.dumps(card, indent=2) + "\n")
     return card
+
+
+def rounded(scores: dict) -> dict:
+    return {k: rounded(v) if isinstance(v, dict) else round(v, 4) for k, v in scores.items()}
 
 
 def earlier_runs(card_path: Path) -> list[dict]:
@@ -160,6 +194,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=models.MODELS_DIR)
     parser.add_argument("--init-from", type=Path, help="go on training this number_reader.keras")
     parser.add_argument("--learning-rate", type=float, help="peak learning rate (default: the config's)")
+    parser.add_argument("--no-typefaces", dest="typefaces", action="store_false",
+                        help="MNIST's writers only: no lines in the typeface families' hands")
     args = parser.parse_args(argv)
     config = NumberReaderTrainConfig()
     if args.minutes:
@@ -168,7 +204,7 @@ def main(argv=None) -> int:
                          warmup_steps=min(config.warmup_steps, max(1, int(args.minutes * 20))))
     if args.learning_rate:
         config = replace(config, learning_rate=args.learning_rate)
-    card = train(config, args.data, args.out, init_from=args.init_from)
+    card = train(config, args.data, args.out, init_from=args.init_from, typefaces=args.typefaces)
     print(json.dumps({"event": "done", "chosen_step": card["chosen_step"],
                       **card["validation_whole_number_accuracy"]}))
     return 0
