@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from digits.number_reader import COLUMN_WIDTH, MODEL_ID, greedy_decode
-from digits.preprocessing import NO_DIGIT_WARNING, NumberDigit, prepare_number, preview_png
+from digits.preprocessing import NO_DIGIT_WARNING, NumberDigit, Step, prepare_number, preview_png
 from digits.preprocessing.number_line import LINE_WIDTH
 
 READER = MODEL_ID
@@ -84,7 +84,7 @@ class NumberReading:
 
 
 def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = None,
-                confirm: str = CONFIRM, trace: list | None = None) -> NumberReading:
+                confirm: str = CONFIRM, trace: list[Step] | None = None) -> NumberReading:
     """Upload bytes -> the number they show. Raises InputError for a file a person must fix.
 
     `confirm`: which digits the chosen classifier confirms: "apart" (digits that stand apart, on their

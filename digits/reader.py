@@ -195,7 +195,7 @@ class Reader:
         return results
 
     def read_number(self, image: ImageInput, *, model: str | None = None, name: str | None = None,
-                    trace: list | None = None) -> NumberReading:
+                    trace: list[Step] | None = None) -> NumberReading:
         """The number a picture shows: several digits side by side, read left to right.
 
         Returns a `NumberReading`: `.number` (a string, "" when no digit was found), `.confidence`
