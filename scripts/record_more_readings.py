@@ -8,15 +8,13 @@ change that must not change a single answer (a rule taken out of the pipeline, s
     python scripts/record_more_readings.py after.json --data ../shared/data/mnist.npz --compare before.json
 """
 
-import argparse
 import hashlib
-import json
 import sys
 
 import numpy as np
 
 from digits.preprocessing import prepare_number
-from scripts.record_readings import reading
+from scripts.record_readings import main, reading
 from training.data import load_mnist
 from training.figure_suites import suite_uploads
 from training.number_suite import validation_numbers
@@ -57,25 +55,5 @@ def record(data: str | None, count: int) -> dict[str, list]:
     return readings
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("out")
-    parser.add_argument("--data", help="MNIST .npz (default: $DIGITS_MNIST_NPZ, else Keras' download)")
-    parser.add_argument("--count", type=int, default=40)
-    parser.add_argument("--compare", metavar="BEFORE.json")
-    args = parser.parse_args()
-    readings = record(args.data, args.count)
-    with open(args.out, "w") as file:
-        json.dump(readings, file)
-    if not args.compare:
-        print(f"{len(readings)} readings in {args.out}")
-        return 0
-    with open(args.compare) as file:
-        before = json.load(file)
-    changed = sorted(key for key in before.keys() | readings.keys() if before.get(key) != readings.get(key))
-    print(json.dumps({"readings": len(readings), "changed": len(changed), "first_changed": changed[:10]}))
-    return 1 if changed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(record, __doc__))

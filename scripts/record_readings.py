@@ -47,8 +47,9 @@ def record(data: str | None, count: int) -> dict[str, list]:
     return readings
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(record=record, description: str | None = __doc__) -> int:
+    """Records `record(data, count)`'s readings, and with --compare says which changed (exit 1 if any)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out")
     parser.add_argument("--data", help="MNIST .npz (default: $DIGITS_MNIST_NPZ, else Keras' download)")
     parser.add_argument("--count", type=int, default=40)
