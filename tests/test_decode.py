@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 
 from digits.preprocessing import (
     IMAGE_SIZE,
@@ -120,6 +120,19 @@ def test_a_photo_is_turned_upright_by_its_exif_orientation(digits, image_format,
     prepared = assert_reads_as(with_tag, digits[FIVE])
     assert prepared.source_size == (300, 200)  # as shown, not as stored
     assert best_shift_correlation(prepare_upload(without_tag).pixels, digits[FIVE]) < 0.6
+
+
+@pytest.mark.parametrize("orientation", [1, 2, 3, 4, 5, 6, 7, 8, 0, 9])
+def test_every_exif_orientation_turns_the_picture_as_pillow_does(orientation):
+    """Flips and turns included, an out-of-range orientation read as stored; the size as shown."""
+    stored = Image.fromarray(np.random.default_rng(orientation).integers(0, 256, (20, 30, 3), dtype=np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = encode(stored, "PNG", exif=exif.tobytes())
+    shown = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    decoded = decode(data, "turned.png")
+    assert decoded.source_size == shown.size
+    np.testing.assert_array_equal(decoded.pixels, np.asarray(shown, dtype=np.float32))
 
 
 def test_a_large_phone_photo_is_read_at_the_working_size(digits):

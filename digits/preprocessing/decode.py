@@ -9,58 +9,53 @@ from __future__ import annotations
 
 import io
 import math
+import struct
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pillow_heif
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, ImageOps
 
 from digits.preprocessing.budget import PixelBudget
 from digits.preprocessing.csv_digits import looks_like_text, read_digit_table
-from digits.preprocessing.errors import InputError
+from digits.preprocessing.errors import MB, InputError, in_megabytes
 from digits.preprocessing.errors import describe_file as _describe
 from digits.preprocessing.errors import not_readable as _not_readable
 from digits.preprocessing.normalise import IMAGE_SIZE  # a CSV holds one 28x28 digit
 from digits.preprocessing.working import WORK_MAX_SIDE, UnconvertibleMode, working_image
 
-MIB = 2**20
-MAX_FILE_BYTES = 10 * MIB
+MAX_FILE_BYTES = 10 * MB
 MAX_PIXELS = 40_000_000
 MAX_FILES_PER_CALL = 64
-MAX_BYTES_PER_CALL = 32 * MIB  # a call's files are all in memory while it runs: 64 x 10 MB would be 640 MB
+MAX_BYTES_PER_CALL = 32 * MB  # a call's files are all in memory while it runs: 64 x 10 MB would be 640 MB
 # Pillow warns above MAX_IMAGE_PIXELS and refuses above twice that; `_open_image` turns both into InputError.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 pillow_heif.register_heif_opener(thumbnails=False)  # Pillow itself reads AVIF
 # Pillow stores a picture in blocks, 16 MB by default, that glibc serves from per-thread heaps which
 # keep them once freed: each thread that ever decoded a large upload would hold on to its memory.
 # Blocks over 32 MB are mapped from the system and handed back when freed, so one block per picture.
-Image.core.set_block_size(256 * MIB)
+Image.core.set_block_size(256 * MB)
 
+BYTES_PER_PIXEL = 4  # Pillow holds RGB and RGBA pictures in 4 bytes a pixel (grey in 1: 4 is the bound)
+BYTES_PER_ROW = struct.calcsize("P")  # ... and a pointer for each row: a picture 1 pixel wide and 39 million tall is 300 MB of them
 # The memory decodes may take at once, across threads: two of the largest PNGs (2 x 160 MB as RGBA).
-DECODE_BUDGET_BYTES = 2 * 4 * MAX_PIXELS
+DECODE_BUDGET_BYTES = 2 * BYTES_PER_PIXEL * MAX_PIXELS
 # Pictures of up to 4 MB decoded (a 1,000 x 1,000 photo) take a lane of their own, 64 MB in all, so
 # they never wait behind large ones.
-SMALL_DECODE_BYTES, SMALL_LANE_BYTES = 4 * MIB, 64 * MIB
+SMALL_DECODE_BYTES, SMALL_LANE_BYTES = 4 * MB, 64 * MB
 DECODE_BUDGET = PixelBudget(DECODE_BUDGET_BYTES, SMALL_DECODE_BYTES, SMALL_LANE_BYTES)
 # Full-size copies a format's decoder holds at once (measured: deploy/measure_memory.py --formats);
 # a PNG, GIF, BMP or TIFF is decoded straight into the picture, a JPEG at its draft size. A lossless
 # WebP of 40 Mpx took 788-854 MiB: five RGBA copies.
 DECODER_COPIES = {"WEBP": 5, "AVIF": 2, "HEIF": 2}
 _JPEG_SCALES = (8, 4, 2, 1)  # the shrinks a JPEG decoder makes itself
-BYTES_PER_PIXEL = 4  # Pillow holds RGB and RGBA pictures in 4 bytes a pixel (grey in 1: 4 is the bound)
-BYTES_PER_ROW = 8  # ... and a pointer for each row: a picture 1 pixel wide and 39 million tall is 300 MB of them
 LOSSY_FORMATS = ("JPEG", "WEBP", "HEIF", "AVIF")  # their compression rings: faint grey spreads around strokes
 
 # Pillow opens multi-picture JPEGs as "MPO"; iPhones' HEIC photos are "HEIF", read by pillow-heif.
 _IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF", "HEIF", "AVIF")
 READABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif",
                      ".csv")
-_EXIF_TURNS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-               5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-               8: Image.Transpose.ROTATE_90}  # as ImageOps.exif_transpose turns them
-_QUARTER_TURNS = (Image.Transpose.TRANSPOSE, Image.Transpose.ROTATE_270, Image.Transpose.TRANSVERSE,
-                  Image.Transpose.ROTATE_90)
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,18 +79,13 @@ def check_file_count(count: int) -> None:
         )
 
 
-def _megabytes(size: int) -> float:
-    """Bytes as megabytes, rounded up to a tenth: never shown as at the limit when over it."""
-    return math.ceil(size / MIB * 10) / 10
-
-
 def check_call_size(sizes: list[int]) -> None:
     """Refuses a call whose files come to more than MAX_BYTES_PER_CALL bytes in all."""
     total = sum(sizes)
     if total > MAX_BYTES_PER_CALL:
         raise InputError(
-            f"Too much at once: these {len(sizes)} files come to {_megabytes(total):.1f} MB; the limit is "
-            f"{MAX_BYTES_PER_CALL // MIB} MB per call. Send them in smaller batches."
+            f"Too much at once: these {len(sizes)} files come to {in_megabytes(total)}; the limit is "
+            f"{MAX_BYTES_PER_CALL // MB} MB per call. Send them in smaller batches."
         )
 
 
@@ -115,8 +105,7 @@ def _check_byte_size(data: bytes, label: str) -> None:
     if len(data) == 0:
         raise InputError(f"{label} is empty (0 bytes).")
     if len(data) > MAX_FILE_BYTES:
-        raise InputError(f"{label} is {_megabytes(len(data)):.1f} MB; "
-                         f"the limit is {MAX_FILE_BYTES // MIB} MB per file.")
+        raise InputError(f"{label} is {in_megabytes(len(data))}; the limit is {MAX_FILE_BYTES // MB} MB per file.")
 
 
 def _decode_image(data: bytes, label: str) -> Decoded:
@@ -130,14 +119,16 @@ def _decode_image(data: bytes, label: str) -> Decoded:
         with DECODE_BUDGET.reserve(_decode_cost(image, source_format, label)):
             try:
                 _load(image, label, source_format)
-                turn = _exif_turn(image)
+                orientation = _exif_orientation(image)
                 working = _working_image(image, label)
             finally:
                 image.close()  # frees the full-size pixels now, not when the garbage collector gets round to it
-    if turn is not None:  # turned once small: the same picture, without a full-size copy
-        working = working.transpose(turn)
     width, height = stored_size
-    source_size = (height, width) if turn in _QUARTER_TURNS else (width, height)
+    source_size = (width, height)
+    if orientation != 1:  # turned once small: the same picture, without a full-size copy
+        working = _upright(working, orientation)
+        if _upright(Image.new("L", (2, 1)), orientation).width == 1:  # a quarter turn: width and height swap
+            source_size = (height, width)
     pixels = np.asarray(working, dtype=np.float32)
     return Decoded(pixels if pixels.ndim == 3 else pixels[..., np.newaxis], source_format, source_size)
 
@@ -209,12 +200,21 @@ def _load(image: Image.Image, label: str, source_format: str) -> None:
         ) from None
 
 
-def _exif_turn(image: Image.Image) -> Image.Transpose | None:
-    """How to turn the picture upright, from its EXIF orientation (Pillow turns TIFFs while loading them)."""
+def _exif_orientation(image: Image.Image) -> int:
+    """The picture's EXIF orientation; 1, upright, if it has none (Pillow turns TIFFs while loading them)."""
     try:
-        return _EXIF_TURNS.get(image.getexif().get(ExifTags.Base.Orientation, 1))
+        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
     except Exception:  # broken EXIF: the pixels are still fine, as stored
-        return None
+        return 1
+    return orientation if isinstance(orientation, int) else 1
+
+
+def _upright(picture: Image.Image, orientation: int) -> Image.Image:
+    """Our working copy of the picture turned as an EXIF orientation says, by Pillow's own table of turns.
+    The copy's metadata (the upload's EXIF, carried over by Pillow) is of no further use: dropped first."""
+    picture.info.clear()
+    picture.getexif()[ExifTags.Base.Orientation] = orientation
+    return ImageOps.exif_transpose(picture)
 
 
 def _working_image(image: Image.Image, label: str) -> Image.Image:

@@ -79,13 +79,11 @@ def _onto_white(part: Image.Image) -> Image.Image:
 
 
 def _high_depth_scale(image: Image.Image) -> float:
-    """What brings 16-bit, 32-bit and float greyscale to the 0-255 scale."""
-    if image.mode.startswith("I;16"):
-        return 255.0 / 65535.0
-    highest = image.getextrema()[1]
-    if image.mode == "I" and highest > 255:
-        return 255.0 / 65535.0
-    if image.mode == "F" and highest <= 1.0:
+    """What brings 16-bit, 32-bit and float greyscale to the 0-255 scale: 16-bit greys (and 32-bit ones
+    beyond 255) are taken as 16-bit, floats up to 1 as 0-1."""
+    if image.mode.startswith("I;16") or (image.mode == "I" and image.getextrema()[1] > 255):
+        return 255.0 / np.iinfo(np.uint16).max
+    if image.mode == "F" and image.getextrema()[1] <= 1.0:
         return 255.0
     return 1.0
 
@@ -101,4 +99,4 @@ def _background_is_transparent(image: Image.Image) -> bool:
     for rows, cols in border_regions(image.height, image.width):
         region = image.crop((cols.start, rows.start, cols.stop, rows.stop)).convert("RGBA").getchannel("A")
         alpha.append(np.asarray(region)[::rows.step, ::cols.step].ravel())
-    return float(median(np.concatenate(alpha))) < 128
+    return float(median(np.concatenate(alpha))) < 255 / 2  # under half opaque

@@ -13,6 +13,7 @@ from scipy import ndimage
 
 from digits.preprocessing.arrays import border, median
 from digits.preprocessing.filters import binary_erode_square, median_3x3
+from digits.preprocessing.ink_side import TINY
 from digits.preprocessing.shapes import rectangle_fit
 
 _SURFACE_WORK_SIDE = 128  # the surface is looked for at about this size
@@ -36,7 +37,7 @@ def find_surface(pixels: np.ndarray, of_another_colour: bool = False) -> np.ndar
     darkens every channel alike; a note on a desk differs in hue).
     """
     height, width = pixels.shape[:2]
-    if min(height, width) < 64:
+    if min(height, width) < TINY:  # one digit's crop, not a page
         return pixels
     step = math.ceil(max(height, width) / _SURFACE_WORK_SIDE)
     small = median_3x3(pixels[::step, ::step])
