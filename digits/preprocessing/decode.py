@@ -32,13 +32,14 @@ MAX_BYTES_PER_CALL = 32 * MB  # a call's files are all in memory while it runs: 
 # Pillow warns above MAX_IMAGE_PIXELS and refuses above twice that; `_open_image` turns both into InputError.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 pillow_heif.register_heif_opener(thumbnails=False)  # Pillow itself reads AVIF
-# Pillow stores a picture in blocks, 16 MB by default, that glibc serves from per-thread heaps which
-# keep them once freed: each thread that ever decoded a large upload would hold on to its memory.
-# Blocks over 32 MB are mapped from the system and handed back when freed, so one block per picture.
-Image.core.set_block_size(256 * MB)
 
 BYTES_PER_PIXEL = 4  # Pillow holds RGB and RGBA pictures in 4 bytes a pixel (grey in 1: 4 is the bound)
 BYTES_PER_ROW = struct.calcsize("P")  # ... and a pointer for each row: a picture 1 pixel wide and 39 million tall is 300 MB of them
+# Pillow stores a picture in blocks, 16 MB by default, that glibc serves from per-thread heaps which
+# keep them once freed: each thread that ever decoded a large upload would hold on to its memory.
+# Blocks over 32 MB are mapped from the system and handed back when freed, so one block per picture:
+# as large as the largest picture, in whole megabytes (Pillow's blocks are whole pages of memory).
+Image.core.set_block_size(math.ceil(BYTES_PER_PIXEL * MAX_PIXELS / MB) * MB)
 # The memory decodes may take at once, across threads: two of the largest PNGs (2 x 160 MB as RGBA).
 DECODE_BUDGET_BYTES = 2 * BYTES_PER_PIXEL * MAX_PIXELS
 # Pictures of up to 4 MB decoded (a 1,000 x 1,000 photo) take a lane of their own, 64 MB in all, so
