@@ -145,6 +145,15 @@ def test_a_bold_digit_is_not_taken_for_the_page_it_is_on(test_digits):
     assert all(result.has_digit for result in prepared)
 
 
+def test_a_bold_light_zero_on_a_dark_ground_is_not_taken_for_a_page():
+    """A squarish 0 is a smooth light region, close to a rectangle once its hole is filled: only its
+    hole (more than a page's writing would leave: SurfaceSettings.solidity) says it is not a page."""
+    picture = Image.new("RGB", (300, 300), (30, 30, 30))
+    ImageDraw.Draw(picture).rounded_rectangle((70, 40, 230, 260), radius=40, outline=(230, 230, 230), width=30)
+    pixels = np.asarray(picture, dtype=np.float32)
+    assert find_surface(pixels).shape == pixels.shape
+
+
 def test_a_digit_drawn_with_straight_strokes_is_not_taken_for_a_box_of_a_layout():
     one = Image.new("L", (300, 300), 255)
     draw = ImageDraw.Draw(one)

@@ -7,6 +7,7 @@ see only the page.
 """
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
@@ -16,21 +17,37 @@ from digits.preprocessing.filters import binary_erode_square, median_3x3
 from digits.preprocessing.ink_side import TINY
 from digits.preprocessing.shapes import rectangle_fit
 
-_SURFACE_WORK_SIDE = 128  # the surface is looked for at about this size
-_SURFACE_CONTRAST = 40.0  # a surface differs from its surroundings by this much (0-255, any channel) ...
-_SURFACE_SHARE = 0.12  # ... covers at least this share of the picture ...
-_SURFACE_SOLIDITY = 0.75  # ... is of one colour over this share of its area (the rest: what is written on it) ...
-_SURFACE_ROUGHNESS = 12.0  # ... is smooth: its colour changes by at most this much from pixel to pixel on average ...
-_HUE_SPREAD = 0.15  # colours whose channels' ratios spread by more than this are of another hue
-_SURFACE_FILL = 0.85  # ... fills this share of its tightest turned rectangle (a page is a quadrilateral,
-# even turned or seen at a slant; a bold digit, a blob or a ring is not) ...
-_SURFACE_ASPECT = 0.4  # ... that rectangle's short side at least this share of its long side (not a bar) ...
-_SURFACE_SIDES = 0.3  # ... and spans at least this share of the picture's width and of its height
-_EDGE_STEP = 16.0  # a change of colour this sharp (0-255 from one pixel to the next, any channel) is an edge
-_SURFACE_EDGE_MARGIN = 0.03  # the surface's own edge (shadow, blur) is left out: this share of its size
+
+@dataclass(frozen=True)
+class SurfaceSettings:
+    """What a surface is. The values were set when the stage was built for the scenes suite's pages on a
+    table, notes and canvases (the choice is not recorded). What each still decides was measured (issue
+    #27) on the 3,273 surface searches of the uploads scripts/record_readings.py and
+    record_more_readings.py make, 195 of which find a surface: "(N)" is how many of them decide otherwise
+    without it."""
+
+    work_side: int = 128  # the surface is looked for at about this size
+    contrast: float = 40.0  # it differs from its surroundings by this much (0-255, any channel) ...
+    share: float = 0.12  # ... covers at least this share of the picture (2) ...
+    solidity: float = 0.75  # ... is of one colour over this share of its area, the rest being what is written
+    # on it (0; but without it a bold light 0 on a dark ground, squarish, is taken for a page and cut into) ...
+    roughness: float = 12.0  # ... is smooth: its colour changes by at most this much from pixel to pixel on average (5) ...
+    fill: float = 0.85  # ... fills this share of its tightest turned rectangle (117: a page is a
+    # quadrilateral, even turned or seen at a slant; a bold digit, a blob or a ring is not) ...
+    aspect: float = 0.4  # ... that rectangle's short side at least this share of its long side, not a bar (8) ...
+    sides: float = 0.3  # ... and spans at least this share of the picture's width and of its height (8)
+    hue_spread: float = 0.15  # colours whose channels' ratios spread by more than this are of another hue
+    # (the second look, in the picture as lit: 1 of its 746 searches at 0.1 or 0.2, 20 at 0)
+    edge_step: float = 16.0  # a change of colour this sharp (0-255 from one pixel to the next, any channel) is
+    # an edge (without the cut along edges, 15 surfaces are lost; at 12 or 40, 10 or 11 change)
+    edge_margin: float = 0.03  # the surface's own edge (shadow, blur) is left out: this share of its size
 
 
-def find_surface(pixels: np.ndarray, of_another_colour: bool = False) -> np.ndarray:
+SETTINGS = SurfaceSettings()
+
+
+def find_surface(pixels: np.ndarray, of_another_colour: bool = False,
+                 settings: SurfaceSettings = SETTINGS) -> np.ndarray:
     """float32 (H, W, C): the picture cropped to the page, note or canvas the digit is on, if it lies on one.
 
     `of_another_colour`: only a surface whose colour is not its surroundings' in other light (a shadow
@@ -39,22 +56,22 @@ def find_surface(pixels: np.ndarray, of_another_colour: bool = False) -> np.ndar
     height, width = pixels.shape[:2]
     if min(height, width) < TINY:  # one digit's crop, not a page
         return pixels
-    step = math.ceil(max(height, width) / _SURFACE_WORK_SIDE)
+    step = math.ceil(max(height, width) / settings.work_side)
     small = median_3x3(pixels[::step, ::step])
     surroundings = median(border(small))
-    labels, count = ndimage.label(_largest_channel(np.abs(small - surroundings)) > _SURFACE_CONTRAST)
+    labels, count = ndimage.label(_largest_channel(np.abs(small - surroundings)) > settings.contrast)
     if count == 0:
         return pixels
     region = labels == 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
-    surface = _as_surface(small, region, surroundings, of_another_colour)
+    surface = _as_surface(small, region, surroundings, of_another_colour, settings)
     if surface is None:  # the page may touch something else that differs from the table: a laptop, a book
-        region = _cut_at_edges(small, region)
-        surface = _as_surface(small, region, surroundings, of_another_colour)
+        region = _cut_at_edges(small, region, settings.edge_step)
+        surface = _as_surface(small, region, surroundings, of_another_colour, settings)
     if surface is None:
         return pixels
     rows, cols = np.flatnonzero(surface.any(axis=1)), np.flatnonzero(surface.any(axis=0))
     mask = np.repeat(np.repeat(surface, step, axis=0), step, axis=1)[:height, :width]
-    margin = step + round(_SURFACE_EDGE_MARGIN * min(rows[-1] - rows[0], cols[-1] - cols[0]) * step)
+    margin = step + round(settings.edge_margin * min(rows[-1] - rows[0], cols[-1] - cols[0]) * step)
     mask = binary_erode_square(mask, margin)
     if not mask.any():
         return pixels
@@ -68,31 +85,31 @@ def find_surface(pixels: np.ndarray, of_another_colour: bool = False) -> np.ndar
 
 
 def _as_surface(small: np.ndarray, region: np.ndarray, surroundings: np.ndarray,
-                of_another_colour: bool) -> np.ndarray | None:
+                of_another_colour: bool, settings: SurfaceSettings) -> np.ndarray | None:
     """The region with its holes (what is written on it) filled, if it is a page, a note or a canvas."""
     surface = ndimage.binary_fill_holes(region)
     rows, cols = np.flatnonzero(surface.any(axis=1)), np.flatnonzero(surface.any(axis=0))
     area = np.count_nonzero(surface)
-    if not area or area < _SURFACE_SHARE * region.size or np.count_nonzero(region) < _SURFACE_SOLIDITY * area:
+    if not area or area < settings.share * region.size or np.count_nonzero(region) < settings.solidity * area:
         return None
     colour = median(small[region])
     if (colour.mean() < surroundings.mean()  # darker than round it: the ink
-            or (of_another_colour and not _differs_in_hue(colour, surroundings))
-            or rows[-1] - rows[0] < _SURFACE_SIDES * region.shape[0] or cols[-1] - cols[0] < _SURFACE_SIDES * region.shape[1]):
+            or (of_another_colour and not _differs_in_hue(colour, surroundings, settings.hue_spread))
+            or rows[-1] - rows[0] < settings.sides * region.shape[0] or cols[-1] - cols[0] < settings.sides * region.shape[1]):
         return None  # (the cheap tests first: the rectangle's fit is the costly one)
     rectangle_fill, rectangle_aspect = rectangle_fit(surface)
-    if (rectangle_fill < _SURFACE_FILL or rectangle_aspect < _SURFACE_ASPECT
-            or _roughness(small, region) > _SURFACE_ROUGHNESS):
+    if (rectangle_fill < settings.fill or rectangle_aspect < settings.aspect
+            or _roughness(small, region) > settings.roughness):
         return None
     return surface
 
 
-def _cut_at_edges(small: np.ndarray, region: np.ndarray) -> np.ndarray:
+def _cut_at_edges(small: np.ndarray, region: np.ndarray, edge_step: float) -> np.ndarray:
     """The largest part of the region left when it is cut along its sharp changes of colour: a page
     lying against the edge of a laptop or a book, lighter than the table too, is one region with it;
     between them runs an edge that no page has inside it (a shadow's edge is soft, writing is small)."""
-    step_down = _largest_channel(np.abs(np.diff(small, axis=0))) > _EDGE_STEP
-    step_across = _largest_channel(np.abs(np.diff(small, axis=1))) > _EDGE_STEP
+    step_down = _largest_channel(np.abs(np.diff(small, axis=0))) > edge_step
+    step_across = _largest_channel(np.abs(np.diff(small, axis=1))) > edge_step
     edges = np.zeros(region.shape, bool)
     edges[1:] |= step_down
     edges[:-1] |= step_down
@@ -105,12 +122,12 @@ def _cut_at_edges(small: np.ndarray, region: np.ndarray) -> np.ndarray:
     return ndimage.binary_dilation(largest, mask=region)  # its own edge pixels back
 
 
-def _differs_in_hue(colour: np.ndarray, surroundings: np.ndarray) -> bool:
+def _differs_in_hue(colour: np.ndarray, surroundings: np.ndarray, spread: float) -> bool:
     """Whether two colours differ by more than a change of light: their channels' ratios spread apart."""
     if colour.size < 3:
         return False
     ratios = (colour + 1.0) / (surroundings + 1.0)
-    return float(ratios.max() / ratios.min()) > 1 + _HUE_SPREAD
+    return float(ratios.max() / ratios.min()) > 1 + spread
 
 
 def _roughness(small: np.ndarray, region: np.ndarray) -> float:
