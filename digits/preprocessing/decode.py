@@ -34,7 +34,8 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 pillow_heif.register_heif_opener(thumbnails=False)  # Pillow itself reads AVIF
 
 BYTES_PER_PIXEL = 4  # Pillow holds RGB and RGBA pictures in 4 bytes a pixel (grey in 1: 4 is the bound)
-BYTES_PER_ROW = struct.calcsize("P")  # ... and a pointer for each row: a picture 1 pixel wide and 39 million tall is 300 MB of them
+# ... and a pointer for each row: a picture 1 pixel wide and 39 million tall holds 300 MB of them
+BYTES_PER_ROW = struct.calcsize("P")
 # Pillow stores a picture in blocks, 16 MB by default, that glibc serves from per-thread heaps which
 # keep them once freed: each thread that ever decoded a large upload would hold on to its memory.
 # Blocks over 32 MB are mapped from the system and handed back when freed, so one block per picture:

@@ -31,7 +31,8 @@ class SurfaceSettings:
     share: float = 0.12  # ... covers at least this share of the picture (2) ...
     solidity: float = 0.75  # ... is of one colour over this share of its area, the rest being what is written
     # on it (0; but without it a bold light 0 on a dark ground, squarish, is taken for a page and cut into) ...
-    roughness: float = 12.0  # ... is smooth: its colour changes by at most this much from pixel to pixel on average (5) ...
+    roughness: float = 12.0  # ... is smooth: its colour changes by at most this much from pixel to pixel on
+    # average (5) ...
     fill: float = 0.85  # ... fills this share of its tightest turned rectangle (117: a page is a
     # quadrilateral, even turned or seen at a slant; a bold digit, a blob or a ring is not) ...
     aspect: float = 0.4  # ... that rectangle's short side at least this share of its long side, not a bar (8) ...
@@ -95,7 +96,8 @@ def _as_surface(small: np.ndarray, region: np.ndarray, surroundings: np.ndarray,
     colour = median(small[region])
     if (colour.mean() < surroundings.mean()  # darker than round it: the ink
             or (of_another_colour and not _differs_in_hue(colour, surroundings, settings.hue_spread))
-            or rows[-1] - rows[0] < settings.sides * region.shape[0] or cols[-1] - cols[0] < settings.sides * region.shape[1]):
+            or rows[-1] - rows[0] < settings.sides * region.shape[0]
+            or cols[-1] - cols[0] < settings.sides * region.shape[1]):
         return None  # (the cheap tests first: the rectangle's fit is the costly one)
     rectangle_fill, rectangle_aspect = rectangle_fit(surface)
     if (rectangle_fill < settings.fill or rectangle_aspect < settings.aspect
