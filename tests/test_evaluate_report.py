@@ -236,6 +236,22 @@ def test_the_cached_suite_is_rebuilt_when_any_stage_of_the_pipeline_changes():
     assert {"digit_scorer.py", "digit_scorer.json"} <= sources  # what judges a photo's find, and its weights
 
 
+def test_more_continental_ones_are_new_ones_added_after_the_styled_digits(mnist_path, tmp_path, monkeypatch):
+    from training.config import StyledDigits
+    from training.style_shift import styled_training_digits
+
+    monkeypatch.setenv("DIGITS_CACHE", str(tmp_path))  # a small fresh render, not the cached sets
+    mnist = load_mnist(mnist_path)
+    plain = styled_training_digits(mnist, StyledDigits(glyph_per_style=2), limit=300)
+    more = styled_training_digits(mnist, StyledDigits(glyph_per_style=2, continental_ones=3), limit=300)
+
+    assert more.n == plain.n + 3  # the styled digits as before (the same cache), then the extra 1s
+    np.testing.assert_array_equal(more.images[:plain.n], plain.images)
+    assert set(more.styles[plain.n:]) == {"continental_1"} and set(more.labels[plain.n:]) == {1}
+    drawn_before = {image.tobytes() for image in plain.images}
+    assert not any(image.tobytes() in drawn_before for image in more.images[plain.n:])  # another seed's 1s
+
+
 # ---- the report ----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

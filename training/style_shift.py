@@ -34,6 +34,7 @@ SUITE = "style-shift"
 DIGITS_PER_STYLE = 300
 SEED = 14
 TRAINING_SEED = 15  # styled training digits: another sample, from the other split
+CONTINENTAL_ONES_SEED = 16  # StyledDigits.continental_ones: not the same 1s as TRAINING_SEED's
 VERSION = 1  # of the way digits are chosen and rendered here: part of the cache key
 CACHE_ENV = "DIGITS_CACHE"
 
@@ -164,6 +165,11 @@ def styled_training_digits(mnist: Mnist, styled: StyledDigits, limit: int | None
         x_train, y_train = x_train[:limit], y_train[:limit]
     counts = {name: styled.glyph_per_style if only else styled.other_per_style for name, (only, _) in STYLES.items()}
     counts = {name: count for name, count in counts.items() if count}
-    key = cache_key(mnist.sha256, "train", limit, sorted(counts.items()), TRAINING_SEED)
-    return cached("styled-training", key, lambda: render_set(x_train, y_train, counts, TRAINING_SEED, mnist.sha256),
-                  mnist.sha256)
+    parts = [(counts, TRAINING_SEED), ({"continental_1": styled.continental_ones}, CONTINENTAL_ONES_SEED)]
+    sets = [cached("styled-training", cache_key(mnist.sha256, "train", limit, sorted(part.items()), seed),
+                   lambda part=part, seed=seed: render_set(x_train, y_train, part, seed, mnist.sha256), mnist.sha256)
+            for part, seed in parts if any(part.values())]
+    if len(sets) == 1:
+        return sets[0]
+    return StyledSet(*(np.concatenate([getattr(one, name) for one in sets])
+                       for name in ("images", "labels", "styles", "sources")), data_sha256=mnist.sha256)

@@ -121,7 +121,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     if limit:
         x_train, y_train = x_train[:limit], y_train[:limit]
     mnist_training_size = len(x_train)
-    if styled.glyph_per_style or styled.other_per_style:
+    if styled.glyph_per_style or styled.other_per_style or styled.continental_ones:
         extra = styled_training_digits(mnist, styled, limit)
         x_train, y_train = np.concatenate([x_train, extra.images]), np.concatenate([y_train, extra.labels])
     styled_size = len(x_train) - mnist_training_size
