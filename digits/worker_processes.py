@@ -1,0 +1,266 @@
+"""Worker processes for a server's concurrent uploads: every core, past the GIL.
+
+Reading one upload is mostly Python (decoding, the pipeline's small NumPy steps, the hand-offs), which
+holds the GIL about as long as the model computes, so threads of one process cannot read two uploads
+at once. The rule (`Lanes`): a call runs in its own thread, in this process, when no other call is
+being read here; a call that arrives while one is goes to a free worker process (each with its own
+copy of the models, loaded once, one call at a time); when all are busy it waits, in turn, for the
+first place to free. So a lone caller pays nothing (no hand-off, no pickling), and concurrent callers
+use a core per process. Each process holds one decode at a time, so memory stays bounded: about
+140 MiB of libraries and models per process, plus at most its one picture.
+
+A worker process that dies (killed, out of memory, a crash in a decoder) costs only the call it was
+reading: that call is told so in words (`WorkerLostError`), and a new process takes its place.
+"""
+
+import collections
+import logging
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from digits.preprocessing import InputError
+
+log = logging.getLogger(__name__)
+
+PROCESSES_ENV = "DIGITS_PROCESSES"  # overrides the number of worker processes a server starts
+
+# A reading is bounded (the worst hostile pictures take under half a second); a process silent this
+# long is stuck, and is replaced.
+ANSWER_WITHIN_S = 60.0
+
+WORKER_LOST = ("The server's worker reading this picture stopped unexpectedly before it answered; "
+               "please try again.")
+
+
+class WorkerLostError(RuntimeError):
+    """The worker process reading a call died or hung; the call may be tried again."""
+
+
+class _Here:
+    """The place that stands for 'in this process, in the caller's thread'."""
+
+
+HERE = _Here()
+
+
+def _serve(requests: Connection, answers: Connection, model_ids: tuple[str, ...], models_dir: Path) -> None:
+    """A worker process: load the models once, then read calls one at a time until the pipe closes."""
+    from digits.engine import Engine  # here, not at the top: the engine imports this module
+
+    with Engine(model_ids, models_dir, workers=1, processes=0) as engine:
+        answers.send("ready")
+        while True:
+            try:
+                data, model, filename = requests.recv()
+            except (EOFError, OSError):  # the server closed the pipe, or is gone
+                return
+            try:
+                answer = ("ok", engine.classify(data, model, filename))
+            except Exception as error:  # sent back as it is when it survives pickling, else in words
+                answer = ("error", _portable(error))
+            answers.send(answer)
+
+
+def main() -> None:
+    """The worker process's entry: `python -c "from digits.worker_processes import main; main()" R W DIR IDS..."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the server's to handle; it ends its workers
+    requests_fd, answers_fd, models_dir, *model_ids = sys.argv[1:]
+    _serve(Connection(int(requests_fd), writable=False), Connection(int(answers_fd), readable=False),
+           tuple(model_ids), Path(models_dir))
+
+
+def _portable(error: Exception) -> Exception:
+    try:
+        pickle.loads(pickle.dumps(error))
+        return error
+    except Exception:
+        return (InputError if isinstance(error, InputError) else RuntimeError)(str(error))
+
+
+class _Worker:
+    """A fresh interpreter (not a fork: the server's threads are running), talking over two pipes."""
+
+    def __init__(self, model_ids: tuple[str, ...], models_dir: Path):
+        requests_theirs, requests_ours = os.pipe()
+        answers_ours, answers_theirs = os.pipe()
+        source = str(Path(__file__).resolve().parent.parent)  # the folder `digits` is imported from
+        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [source] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", "from digits.worker_processes import main; main()", str(requests_theirs),
+                 str(answers_theirs), str(models_dir), *model_ids],
+                pass_fds=(requests_theirs, answers_theirs), env=environment, stdin=subprocess.DEVNULL)
+        except BaseException:
+            for fd in (requests_ours, answers_ours):
+                os.close(fd)
+            raise
+        finally:
+            os.close(requests_theirs)
+            os.close(answers_theirs)
+        self.requests = Connection(requests_ours, readable=False)
+        self.answers = Connection(answers_ours, writable=False)
+
+    def wait_until_ready(self, timeout: float) -> bool:
+        try:
+            return self.answers.poll(timeout) and self.answers.recv() == "ready"
+        except (EOFError, OSError):
+            return False
+
+    def ask(self, data: bytes, model: str, filename: str | None):
+        """The Classification this process gives, or the error it raised (re-raised here)."""
+        try:
+            self.requests.send((data, model, filename))
+            if not self.answers.poll(ANSWER_WITHIN_S):
+                raise WorkerLostError(WORKER_LOST)
+            status, answer = self.answers.recv()
+        except (EOFError, OSError, pickle.PickleError):
+            raise WorkerLostError(WORKER_LOST) from None
+        if status == "error":
+            raise answer
+        return answer
+
+    def stop(self) -> None:
+        """Ends the process (a call it is reading is told by `ask`: the pipe closes on its end)."""
+        self.process.terminate()
+        try:
+            self.process.wait(1.0)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(1.0)
+        self.requests.close()
+        self.answers.close()
+
+
+class Lanes:
+    """This process and `processes` worker processes: who reads the next call (see the module's doc).
+
+    `take()` gives HERE or a worker, waiting in turn when every place is busy; `give(place)` hands it to
+    the next call waiting, else frees it. Workers start in the background; until one is ready, calls
+    take turns here (as with no workers at all)."""
+
+    def __init__(self, processes: int, model_ids: tuple[str, ...], models_dir: Path):
+        self.processes = processes
+        self._model_ids, self._models_dir = tuple(model_ids), Path(models_dir)
+        self._lock = threading.Lock()
+        self._free: list = [HERE]
+        self._waiting: collections.deque = collections.deque()  # [lock, place] of each call waiting
+        self._workers: list[_Worker] = []
+        self._closed = False
+        self.replaced = 0  # workers started again after one died
+        self.served_here = self.served_by_workers = 0  # calls read here, and by the workers
+        for _ in range(processes):
+            self._start_worker()
+
+    def _start_worker(self) -> None:
+        threading.Thread(target=self._add_worker, daemon=True, name="digits-worker-start").start()
+
+    def _add_worker(self) -> None:
+        try:
+            worker = _Worker(self._model_ids, self._models_dir)
+        except Exception:
+            return
+        ready = worker.wait_until_ready(120.0)
+        with self._lock:
+            if ready and not self._closed:
+                self._workers.append(worker)
+                self._give_locked(worker)
+                return
+        worker.stop()
+
+    def wait_until_ready(self, timeout: float = 120.0) -> bool:
+        """Whether every worker process is up (tests, benchmarks), waiting at most `timeout` s."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self._workers) >= self.processes:
+                    return True
+            time.sleep(0.02)
+        return False
+
+    def take(self):
+        """HERE when no call is being read here, else a free worker, else the first place to free up."""
+        while True:
+            with self._lock:
+                if self._closed:
+                    return HERE  # the engine refuses the call itself
+                if self._free:
+                    # HERE first (a lone caller is never handed off), else the worker freed last
+                    place = self._free.pop(0) if self._free[0] is HERE else self._free.pop()
+                else:
+                    turn = [threading.Lock(), None]
+                    turn[0].acquire()
+                    self._waiting.append(turn)
+                    place = None
+            if place is None:
+                turn[0].acquire()
+                place = turn[1]
+            if place is HERE or place.process.poll() is None:
+                return place
+            self._lose(place)  # it died between calls (killed, out of memory): no call lost, try again
+
+    def give(self, place) -> None:
+        with self._lock:
+            self.served_here += place is HERE
+            self._give_locked(place)
+
+    def _give_locked(self, place) -> None:
+        if self._waiting:
+            turn = self._waiting.popleft()
+            turn[1] = place
+            turn[0].release()
+        elif place is HERE:
+            self._free.insert(0, HERE)
+        else:
+            self._free.append(place)
+
+    def classify(self, worker: _Worker, data: bytes, model: str, filename: str | None):
+        """Ask `worker` (taken from `take()`) to read one call; gives the place back either way."""
+        try:
+            answer = worker.ask(data, model, filename)
+        except WorkerLostError:
+            self._lose(worker)
+            raise
+        except BaseException:
+            self.give(worker)
+            raise
+        self.served_by_workers += 1
+        self.give(worker)
+        return answer
+
+    def _lose(self, worker: _Worker) -> None:
+        """A worker that died or hung: stopped, and another started in its place."""
+        with self._lock:
+            if worker in self._workers:
+                self._workers.remove(worker)
+            closed = self._closed
+        if closed:
+            return
+        log.warning("worker process lost", extra={"fields": {"pid": worker.process.pid,
+                                                             "exit_code": worker.process.poll()}})
+        threading.Thread(target=worker.stop, daemon=True).start()
+        self.replaced += 1
+        self._start_worker()
+
+    def worker_pids(self) -> list[int]:
+        with self._lock:
+            return [worker.process.pid for worker in self._workers]
+
+    def close(self) -> None:
+        """Stops the workers; calls waiting for a place are given HERE, where the closed engine refuses them."""
+        with self._lock:
+            self._closed = True
+            workers, self._workers = self._workers, []
+            waiting, self._waiting = self._waiting, collections.deque()
+        for turn in waiting:
+            turn[1] = HERE
+            turn[0].release()
+        for worker in workers:
+            worker.stop()
