@@ -4,15 +4,39 @@ measured in turns on the same 28x28 PNG uploads (so a busy machine slows both al
     python -m benchmarks.compare_processes --data ../shared/data/mnist.npz [--model cnn] [--processes 1 2]
 
 Per setting: throughput with 1 and with 16 concurrent callers (median and best of short windows, and
-the median of 16 over 1 within a window) and one caller's p50 latency (`benchmarks.compare_engines`).
+the median of 16 over 1 within a window) and one caller's p50 latency (`benchmarks.compare_engines`);
+then, apart, the CPU time per request (this process and its workers) with 1 and with 16 callers. On a
+machine shared with other busy sessions the process gets only its share of the cores (autogroup), so
+the throughput cannot show what a second core gives; the CPU time says what each request costs, so
+two cores kept busy would serve 2 / (CPU per request, 16 callers) requests a second.
 """
 
 import argparse
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import digits.engine
 from benchmarks.compare_engines import compare
 from digits.bench import png_bytes
 from training.data import load_mnist
+
+
+def cpu_seconds(engine) -> float:
+    """CPU time so far of this process (all its threads) and of the engine's worker processes."""
+    total = sum(os.times()[:2])
+    for pid in engine.lanes.worker_pids() if engine.lanes else []:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def cpu_per_request(engine, uploads: list[bytes], callers: int, model: str) -> float:
+    """Milliseconds of CPU per request with `callers` concurrent callers."""
+    with ThreadPoolExecutor(callers) as pool:
+        list(pool.map(lambda data: engine.classify(data, model), uploads[:64]))
+        before = cpu_seconds(engine)
+        list(pool.map(lambda data: engine.classify(data, model), uploads))
+        return round(1000 * (cpu_seconds(engine) - before) / len(uploads), 3)
 
 
 def main() -> None:
@@ -29,6 +53,10 @@ def main() -> None:
             engines[f"{count} processes"] = digits.engine.Engine(processes=count)
             engines[f"{count} processes"].lanes.wait_until_ready()
         summary = compare(engines, uploads, args.model, args.windows)
+        for name, engine in engines.items():
+            for callers in (1, 16):
+                summary[name][f"cpu_ms_per_request_{callers}"] = cpu_per_request(engine, uploads, callers, args.model)
+            summary[name]["load_average"] = round(os.getloadavg()[0], 1)
     finally:
         for engine in engines.values():
             engine.close()

@@ -10,7 +10,6 @@ models use every core (LiteRT lets go of the GIL while it computes). No TensorFl
 """
 
 import collections
-import dataclasses
 import functools
 import math
 import multiprocessing
@@ -167,6 +166,17 @@ class Classification:
         return cls(file=filename, model=model, digit=digit, confidence=confidence,
                    probabilities=tuple(float(p) for p in probabilities), warnings=image.warnings + unsure,
                    latency_ms=latency_ms, pixels=image.pixels, row=image.row, label=image.label)
+
+    def packed(self) -> tuple:
+        """All but the latency as plain values: what a worker process sends (`unpacked` rebuilds it)."""
+        return (self.file, self.model, self.digit, self.confidence, self.probabilities, self.warnings,
+                self.pixels.tobytes(), self.pixels.shape, self.row, self.label)
+
+    @classmethod
+    def unpacked(cls, packed: tuple, latency_ms: float) -> "Classification":
+        file, model, digit, confidence, probabilities, warnings, pixels, shape, row, label = packed
+        return cls(file, model, digit, confidence, probabilities, warnings, latency_ms,
+                   np.frombuffer(pixels, np.uint8).reshape(shape), row, label)
 
     @property
     def seen(self) -> np.ndarray:
@@ -454,12 +464,12 @@ class Engine:
             finally:
                 self._lanes.give(HERE)
         try:
-            result = self._lanes.classify(place, data, model, filename)
+            packed = self._lanes.classify(place, data, model, filename)
         except WorkerLostError:
             if self._closed:
                 raise EngineClosedError(ENGINE_CLOSED) from None
             raise
-        return dataclasses.replace(result, latency_ms=(time.perf_counter() - started) * 1000)
+        return Classification.unpacked(packed, (time.perf_counter() - started) * 1000)
 
     def classify_batch(self, uploads: list[tuple[str | None, bytes]], model: str = "cnn",
                        max_rows: int = MAX_CSV_ROWS,

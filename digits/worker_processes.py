@@ -3,20 +3,23 @@
 Reading one upload is mostly Python (decoding, the pipeline's small NumPy steps, the hand-offs), which
 holds the GIL about as long as the model computes, so threads of one process cannot read two uploads
 at once. The rule (`Lanes`): a call runs in its own thread, in this process, when no other call is
-being read here; a call that arrives while one is goes to a free worker process (each with its own
-copy of the models, loaded once, one call at a time); when all are busy it waits, in turn, for the
-first place to free. So a lone caller pays nothing (no hand-off, no pickling), and concurrent callers
-use a core per process. Each process holds one decode at a time, so memory stays bounded: about
-140 MiB of libraries and models per process, plus at most its one picture.
+being read here; a call that arrives while one is goes to a worker process with room (each a fresh
+interpreter with its own copy of the models, loaded once; it reads one call at a time, with the next
+waiting in its pipe, `DEPTH`); when all are busy it waits, in turn, for the first place to free. So a
+lone caller pays nothing (no hand-off, no pickling), and concurrent callers use a core per process.
+Each process decodes one picture at a time, so memory stays bounded: about 140 MiB of libraries and
+models per process, plus its one picture and the one waiting.
 
 A worker process that dies (killed, out of memory, a crash in a decoder) costs only the call it was
-reading: that call is told so in words (`WorkerLostError`), and a new process takes its place.
+reading (and the one waiting for it): told so in words (`WorkerLostError`), and a new process takes
+its place. Such a call is not tried again here: the picture itself may be what killed the worker.
 """
 
 import collections
 import logging
 import os
 import pickle
+import select
 import signal
 import subprocess
 import sys
@@ -34,6 +37,9 @@ PROCESSES_ENV = "DIGITS_PROCESSES"  # overrides the number of worker processes a
 # A reading is bounded (the worst hostile pictures take under half a second); a process silent this
 # long is stuck, and is replaced.
 ANSWER_WITHIN_S = 60.0
+
+# Calls a worker process holds at once: one being read, one waiting in its pipe to start straight after.
+DEPTH = 2
 
 WORKER_LOST = ("The server's worker reading this picture stopped unexpectedly before it answered; "
                "please try again.")
@@ -62,7 +68,7 @@ def _serve(requests: Connection, answers: Connection, model_ids: tuple[str, ...]
             except (EOFError, OSError):  # the server closed the pipe, or is gone
                 return
             try:
-                answer = ("ok", engine.classify(data, model, filename))
+                answer = ("ok", engine.classify(data, model, filename).packed())
             except Exception as error:  # sent back as it is when it survives pickling, else in words
                 answer = ("error", _portable(error))
             answers.send(answer)
@@ -82,6 +88,14 @@ def _portable(error: Exception) -> Exception:
         return error
     except Exception:
         return (InputError if isinstance(error, InputError) else RuntimeError)(str(error))
+
+
+class _Slot:
+    __slots__ = ("answer", "error", "done")
+
+    def __init__(self):
+        self.answer = self.error = None
+        self.done = False
 
 
 class _Worker:
@@ -107,6 +121,10 @@ class _Worker:
             os.close(answers_theirs)
         self.requests = Connection(requests_ours, readable=False)
         self.answers = Connection(answers_ours, writable=False)
+        self._sending, self._reading = threading.Lock(), threading.Lock()
+        self._answered = select.poll()  # (one poll object, not a selector set up for every answer)
+        self._answered.register(answers_ours, select.POLLIN)
+        self._pending: collections.deque[_Slot] = collections.deque()  # sent, not answered, in order
 
     def wait_until_ready(self, timeout: float) -> bool:
         try:
@@ -115,17 +133,34 @@ class _Worker:
             return False
 
     def ask(self, data: bytes, model: str, filename: str | None):
-        """The Classification this process gives, or the error it raised (re-raised here)."""
+        """The Classification this process gives, or the error it raised (re-raised here).
+
+        Up to `DEPTH` calls may be sent at once: the process reads them in order, so it starts the next
+        as soon as it has answered one, without waiting for this process's threads to get the GIL and
+        collect the answer. Whoever holds the reading lock reads the answers in order until its own
+        has come, leaving the others' in their slots for them."""
+        slot = _Slot()
         try:
-            self.requests.send((data, model, filename))
-            if not self.answers.poll(ANSWER_WITHIN_S):
-                raise WorkerLostError(WORKER_LOST)
-            status, answer = self.answers.recv()
-        except (EOFError, OSError, pickle.PickleError):
+            with self._sending:
+                self._pending.append(slot)
+                self.requests.send((data, model, filename))
+            with self._reading:
+                while not slot.done:
+                    if not self._answered.poll(ANSWER_WITHIN_S * 1000):
+                        raise WorkerLostError(WORKER_LOST)
+                    status, answer = self.answers.recv()
+                    head = self._pending.popleft()
+                    head.error, head.answer, head.done = (answer, None, True) if status == "error" else \
+                        (None, answer, True)
+        except (EOFError, OSError, pickle.PickleError, WorkerLostError):
+            with self._sending:
+                for waiting in self._pending:  # every call sent to a dead process is lost with it
+                    waiting.error, waiting.done = WorkerLostError(WORKER_LOST), True
+                self._pending.clear()
             raise WorkerLostError(WORKER_LOST) from None
-        if status == "error":
-            raise answer
-        return answer
+        if slot.error is not None:
+            raise slot.error
+        return slot.answer
 
     def stop(self) -> None:
         """Ends the process (a call it is reading is told by `ask`: the pipe closes on its end)."""
@@ -171,7 +206,8 @@ class Lanes:
         with self._lock:
             if ready and not self._closed:
                 self._workers.append(worker)
-                self._give_locked(worker)
+                for _ in range(DEPTH):
+                    self._give_locked(worker)
                 return
         worker.stop()
 
@@ -212,6 +248,8 @@ class Lanes:
             self._give_locked(place)
 
     def _give_locked(self, place) -> None:
+        if place is not HERE and place not in self._workers:  # a worker lost meanwhile: its place goes with it
+            return
         if self._waiting:
             turn = self._waiting.popleft()
             turn[1] = place
@@ -221,8 +259,9 @@ class Lanes:
         else:
             self._free.append(place)
 
-    def classify(self, worker: _Worker, data: bytes, model: str, filename: str | None):
-        """Ask `worker` (taken from `take()`) to read one call; gives the place back either way."""
+    def classify(self, worker: _Worker, data: bytes, model: str, filename: str | None) -> tuple:
+        """Ask `worker` (taken from `take()`) to read one call; gives the place back either way. Its
+        Classification, packed (`Classification.packed`)."""
         try:
             answer = worker.ask(data, model, filename)
         except WorkerLostError:
@@ -238,8 +277,10 @@ class Lanes:
     def _lose(self, worker: _Worker) -> None:
         """A worker that died or hung: stopped, and another started in its place."""
         with self._lock:
-            if worker in self._workers:
-                self._workers.remove(worker)
+            if worker not in self._workers:  # lost already (another of its calls found it dead)
+                return
+            self._workers.remove(worker)
+            self._free = [place for place in self._free if place is not worker]
             closed = self._closed
         if closed:
             return
