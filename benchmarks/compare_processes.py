@@ -8,7 +8,8 @@ the median of 16 over 1 within a window) and one caller's p50 latency (`benchmar
 then, apart, the CPU time per request (this process and its workers) with 1 and with 16 callers. On a
 machine shared with other busy sessions the process gets only its share of the cores (autogroup), so
 the throughput cannot show what a second core gives; the CPU time says what each request costs, so
-two cores kept busy would serve 2 / (CPU per request, 16 callers) requests a second.
+two cores kept busy would serve 2 / (CPU per request, 16 callers) requests a second. Also the CPU
+of one caller's requests when each goes to a worker, and the server's share of it.
 """
 
 import argparse
@@ -39,6 +40,20 @@ def cpu_per_request(engine, uploads: list[bytes], callers: int, model: str) -> f
         return round(1000 * (cpu_seconds(engine) - before) / len(uploads), 3)
 
 
+def cpu_per_request_via_worker(engine, uploads: list[bytes], model: str) -> tuple[float, float]:
+    """Milliseconds of CPU per request for one caller whose every call goes to a worker (the server's own
+    place held meanwhile), in all and in this process alone (taking the call in and handing it over)."""
+    here = engine.lanes.take()
+    try:
+        before, own = cpu_seconds(engine), sum(os.times()[:2])
+        for data in uploads:
+            engine.classify(data, model)
+        return (round(1000 * (cpu_seconds(engine) - before) / len(uploads), 3),
+                round(1000 * (sum(os.times()[:2]) - own) / len(uploads), 3))
+    finally:
+        engine.lanes.give(here)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="MNIST .npz")
@@ -56,6 +71,9 @@ def main() -> None:
         for name, engine in engines.items():
             for callers in (1, 16):
                 summary[name][f"cpu_ms_per_request_{callers}"] = cpu_per_request(engine, uploads, callers, args.model)
+            if engine.lanes:
+                summary[name]["cpu_ms_per_request_via_worker"], summary[name]["of_it_in_the_server"] = \
+                    cpu_per_request_via_worker(engine, uploads[:500], args.model)
             summary[name]["load_average"] = round(os.getloadavg()[0], 1)
     finally:
         for engine in engines.values():

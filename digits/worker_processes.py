@@ -20,7 +20,6 @@ import logging
 import os
 import pickle
 import select
-import signal
 import subprocess
 import sys
 import threading
@@ -56,33 +55,8 @@ class _Here:
 HERE = _Here()
 
 
-def _serve(requests: Connection, answers: Connection, model_ids: tuple[str, ...], models_dir: Path) -> None:
-    """A worker process: load the models once, then read calls one at a time until the pipe closes."""
-    from digits.engine import Engine  # here, not at the top: the engine imports this module
-
-    with Engine(model_ids, models_dir, workers=1, processes=0) as engine:
-        answers.send("ready")
-        while True:
-            try:
-                data, model, filename = requests.recv()
-            except (EOFError, OSError):  # the server closed the pipe, or is gone
-                return
-            try:
-                answer = ("ok", engine.classify(data, model, filename).packed())
-            except Exception as error:  # sent back as it is when it survives pickling, else in words
-                answer = ("error", _portable(error))
-            answers.send(answer)
-
-
-def main() -> None:
-    """The worker process's entry: `python -c "from digits.worker_processes import main; main()" R W DIR IDS..."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the server's to handle; it ends its workers
-    requests_fd, answers_fd, models_dir, *model_ids = sys.argv[1:]
-    _serve(Connection(int(requests_fd), writable=False), Connection(int(answers_fd), readable=False),
-           tuple(model_ids), Path(models_dir))
-
-
-def _portable(error: Exception) -> Exception:
+def portable(error: Exception) -> Exception:
+    """`error` as it is when it survives pickling, else its words in an InputError or RuntimeError."""
     try:
         pickle.loads(pickle.dumps(error))
         return error
@@ -109,7 +83,7 @@ class _Worker:
             [source] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", "from digits.worker_processes import main; main()", str(requests_theirs),
+                [sys.executable, "-m", "digits.worker", str(requests_theirs),
                  str(answers_theirs), str(models_dir), *model_ids],
                 pass_fds=(requests_theirs, answers_theirs), env=environment, stdin=subprocess.DEVNULL)
         except BaseException:

@@ -399,7 +399,7 @@ def worker_processes(server: ServerProcess) -> list[int]:
     pid = server.process.pid
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     return [int(child) for child in children
-            if b"digits.worker_processes" in Path(f"/proc/{child}/cmdline").read_bytes()]
+            if b"digits.worker" in Path(f"/proc/{child}/cmdline").read_bytes()]
 
 
 def test_a_killed_worker_process_does_not_take_the_server_down(servers, anvil, digits):
