@@ -174,7 +174,8 @@ class Lanes:
     def _add_worker(self) -> None:
         try:
             worker = _Worker(self._model_ids, self._models_dir)
-        except Exception:
+        except Exception as error:  # (calls are read here meanwhile, as with no workers)
+            log.error("worker process failed to start", extra={"fields": {"error": str(error)}})
             return
         ready = worker.wait_until_ready(120.0)
         with self._lock:
@@ -183,6 +184,10 @@ class Lanes:
                 for _ in range(DEPTH):
                     self._give_locked(worker)
                 return
+            closed = self._closed
+        if not closed:
+            log.error("worker process failed to start", extra={"fields": {"pid": worker.process.pid,
+                                                                          "exit_code": worker.process.poll()}})
         worker.stop()
 
     def wait_until_ready(self, timeout: float = 120.0) -> bool:
