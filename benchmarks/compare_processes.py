@@ -9,7 +9,8 @@ then, apart, the CPU time per request (this process and its workers) with 1 and 
 machine shared with other busy sessions the process gets only its share of the cores (autogroup), so
 the throughput cannot show what a second core gives; the CPU time says what each request costs, so
 two cores kept busy would serve 2 / (CPU per request, 16 callers) requests a second. Also the CPU
-of one caller's requests when each goes to a worker, and the server's share of it.
+of one caller's requests when each goes to a worker, the server's share of it, and an ESTIMATE (from
+CPU times, not measured) of 16 callers against one where the cores are the process's alone.
 """
 
 import argparse
@@ -38,6 +39,28 @@ def cpu_per_request(engine, uploads: list[bytes], callers: int, model: str) -> f
         before = cpu_seconds(engine)
         list(pool.map(lambda data: engine.classify(data, model), uploads))
         return round(1000 * (cpu_seconds(engine) - before) / len(uploads), 3)
+
+
+def estimate_on_own_cores(engine, uploads: list[bytes], model: str, one_caller_cpu_ms: float) -> float:
+    """16 callers against one on a machine whose cores are this process's alone, ESTIMATED from CPU
+    time (not measured): each place (the server process, each worker) reads at the rate its CPU time
+    per call allows; with more places than cores, the cores' CPU time is the bound. One caller reads at
+    1 / its CPU time per call. Threads only: not estimated (the GIL, not the CPU, bounds them)."""
+    cores = digits.engine.worker_count()
+    lanes = engine.lanes
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda data: engine.classify(data, model), uploads[:64]))
+        here_before, workers_before = lanes.served_here, lanes.served_by_workers
+        own_before, all_before = sum(os.times()[:2]), cpu_seconds(engine)
+        list(pool.map(lambda data: engine.classify(data, model), uploads))
+        own_ms = 1000 * (sum(os.times()[:2]) - own_before)
+        workers_ms = 1000 * (cpu_seconds(engine) - all_before) - own_ms
+    here, by_workers = lanes.served_here - here_before, lanes.served_by_workers - workers_before
+    if 1 + lanes.processes <= cores:  # a core for each place
+        per_ms = here / own_ms + (by_workers / workers_ms * lanes.processes if by_workers else 0.0)
+    else:
+        per_ms = cores * len(uploads) / (own_ms + workers_ms)
+    return round(per_ms * one_caller_cpu_ms, 2)
 
 
 def cpu_per_request_via_worker(engine, uploads: list[bytes], model: str) -> tuple[float, float]:
@@ -74,6 +97,8 @@ def main() -> None:
             if engine.lanes:
                 summary[name]["cpu_ms_per_request_via_worker"], summary[name]["of_it_in_the_server"] = \
                     cpu_per_request_via_worker(engine, uploads[:500], args.model)
+                summary[name]["16_vs_1_on_own_cores_estimated"] = estimate_on_own_cores(
+                    engine, uploads, args.model, summary[name]["cpu_ms_per_request_1"])
             summary[name]["load_average"] = round(os.getloadavg()[0], 1)
     finally:
         for engine in engines.values():
