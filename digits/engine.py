@@ -35,7 +35,7 @@ from digits.preprocessing import (
     preview_png,
     to_model_input,
 )
-from digits.worker_processes import HERE, PROCESSES_ENV, Lanes, WorkerLostError
+from digits.worker_processes import HERE, LARGEST_FOR_WORKERS, PROCESSES_ENV, Lanes, NotSent, WorkerLostError
 
 ENSEMBLE = "ensemble"
 MODEL_CHOICES = (*models.MODEL_IDS, ENSEMBLE)
@@ -455,21 +455,24 @@ class Engine:
         `trace`: a list that receives what each stage of the reading pipeline decided."""
         started = time.perf_counter()
         self.check_model(model)
-        if self._lanes is None or trace is not None:
+        if self._lanes is None or trace is not None or len(data) > LARGEST_FOR_WORKERS:
             return self.classify_prepared(prepare_upload(data, filename, trace=trace), model, filename, started)
-        place = self._lanes.take()  # here when no other call is being read here, else a worker process
-        if place is HERE:
+        while True:
+            place = self._lanes.take()  # here when no other call is being read here, else a worker process
+            if place is HERE:
+                try:
+                    return self.classify_prepared(prepare_upload(data, filename), model, filename, started)
+                finally:
+                    self._lanes.give(HERE)
             try:
-                return self.classify_prepared(prepare_upload(data, filename), model, filename, started)
-            finally:
-                self._lanes.give(HERE)
-        try:
-            packed = self._lanes.classify(place, data, model, filename)
-        except WorkerLostError:
-            if self._closed:
-                raise EngineClosedError(ENGINE_CLOSED) from None
-            raise
-        return Classification.unpacked(packed, (time.perf_counter() - started) * 1000)
+                packed = self._lanes.classify(place, data, model, filename)
+            except NotSent:  # the worker had died before it could read the call: another place takes it
+                continue
+            except WorkerLostError:
+                if self._closed:
+                    raise EngineClosedError(ENGINE_CLOSED) from None
+                raise
+            return Classification.unpacked(packed, (time.perf_counter() - started) * 1000)
 
     def classify_batch(self, uploads: list[tuple[str | None, bytes]], model: str = "cnn",
                        max_rows: int = MAX_CSV_ROWS,

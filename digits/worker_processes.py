@@ -3,12 +3,13 @@
 Reading one upload is mostly Python (decoding, the pipeline's small NumPy steps, the hand-offs), which
 holds the GIL about as long as the model computes, so threads of one process cannot read two uploads
 at once. The rule (`Lanes`): a call runs in its own thread, in this process, when no other call is
-being read here; a call that arrives while one is goes to a worker process with room (each a fresh
-interpreter with its own copy of the models, loaded once; it reads one call at a time, with the next
-waiting in its pipe, `DEPTH`); when all are busy it waits, in turn, for the first place to free. So a
-lone caller pays nothing (no hand-off, no pickling), and concurrent callers use a core per process.
-Each process decodes one picture at a time, so memory stays bounded: about 140 MiB of libraries and
-models per process, plus its one picture and the one waiting.
+being read here (and always when it is large, `LARGEST_FOR_WORKERS`); a call that arrives while one
+is goes to a worker process with room (each a fresh interpreter with its own copy of the models,
+loaded once; it reads one call at a time, with the next waiting in its pipe, `DEPTH`); when all are
+busy it waits, in turn, for the first place to free. So a lone caller pays nothing (no hand-off, no
+pickling), and concurrent callers use a core per process. Each process decodes one picture at a time,
+so memory stays bounded: about 140 MiB of libraries and models per process, plus its one picture and
+the one waiting.
 
 A worker process that dies (killed, out of memory, a crash in a decoder) costs only the call it was
 reading (and the one waiting for it): told so in words (`WorkerLostError`), and a new process takes
@@ -37,6 +38,11 @@ PROCESSES_ENV = "DIGITS_PROCESSES"  # overrides the number of worker processes a
 # long is stuck, and is replaced.
 ANSWER_WITHIN_S = 60.0
 
+# Larger uploads are read in the caller's thread, as with no workers: a large picture takes long to
+# decode, and small uploads (a drawing, a 28x28 file) must never wait behind it for a place (the
+# decode budget's small lane keeps them apart in the server process). The server's small call.
+LARGEST_FOR_WORKERS = 256 * 1024
+
 # Calls a worker process holds at once: one being read, one waiting in its pipe to start straight after.
 DEPTH = 2
 
@@ -46,6 +52,10 @@ WORKER_LOST = ("The server's worker reading this picture stopped unexpectedly be
 
 class WorkerLostError(RuntimeError):
     """The worker process reading a call died or hung; the call may be tried again."""
+
+
+class NotSent(Exception):
+    """The worker was found dead before it could read the call: the call may go elsewhere at once."""
 
 
 class _Here:
@@ -95,10 +105,14 @@ class _Worker:
             os.close(answers_theirs)
         self.requests = Connection(requests_ours, readable=False)
         self.answers = Connection(answers_ours, writable=False)
-        self._sending, self._reading = threading.Lock(), threading.Lock()
+        self._sending, self._reading, self._polling = threading.Lock(), threading.Lock(), threading.Lock()
         self._answered = select.poll()  # (one poll object, not a selector set up for every answer)
         self._answered.register(answers_ours, select.POLLIN)
         self._pending: collections.deque[_Slot] = collections.deque()  # sent, not answered, in order
+
+    def alive(self) -> bool:
+        with self._polling:  # (Popen.poll answers None while another thread polls: one at a time)
+            return self.process.poll() is None
 
     def wait_until_ready(self, timeout: float) -> bool:
         try:
@@ -116,8 +130,11 @@ class _Worker:
         slot = _Slot()
         try:
             with self._sending:
+                try:
+                    self.requests.send((data, model, filename))
+                except OSError:  # its end of the pipe is closed: dead before it could read this call
+                    raise NotSent from None
                 self._pending.append(slot)
-                self.requests.send((data, model, filename))
             with self._reading:
                 while not slot.done:
                     if not self._answered.poll(ANSWER_WITHIN_S * 1000):
@@ -217,7 +234,7 @@ class Lanes:
             if place is None:
                 turn[0].acquire()
                 place = turn[1]
-            if place is HERE or place.process.poll() is None:
+            if place is HERE or place.alive():
                 return place
             self._lose(place)  # it died between calls (killed, out of memory): no call lost, try again
 
@@ -243,7 +260,7 @@ class Lanes:
         Classification, packed (`Classification.packed`)."""
         try:
             answer = worker.ask(data, model, filename)
-        except WorkerLostError:
+        except (WorkerLostError, NotSent):
             self._lose(worker)
             raise
         except BaseException:

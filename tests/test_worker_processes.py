@@ -44,6 +44,24 @@ def uploads(mnist_test) -> list[tuple[str, bytes, str]]:
     return files
 
 
+def dead(pid: int) -> bool:
+    """The process has ended: gone, or a zombie its parent has not yet reaped, every thread of it ended
+    (a killed process's first thread can be a zombie while others still hold its files)."""
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        return state in ("Z", "X") and os.listdir(f"/proc/{pid}/task") == [str(pid)]
+    except FileNotFoundError:
+        return True
+
+
+def kill(pid: int) -> None:
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while not dead(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert dead(pid)
+
+
 def outcome(engine: Engine, name: str, data: bytes, model: str):
     try:
         result = engine.classify(data, model, name)
@@ -73,8 +91,7 @@ def test_a_lone_caller_is_read_in_its_own_thread(pooled, uploads):
 def test_a_worker_killed_between_calls_costs_no_call_and_is_replaced(pooled, uploads, mnist_test):
     images, labels = mnist_test
     killed = pooled.lanes.worker_pids()[0]
-    os.kill(killed, signal.SIGKILL)
-    time.sleep(0.2)
+    kill(killed)
     with ThreadPoolExecutor(8) as pool:
         digits = list(pool.map(lambda n: pooled.classify(png(images[n]), "cnn").digit, range(200, 248)))
     assert np.mean(np.array(digits) == labels[200:248]) > 0.95
@@ -89,10 +106,15 @@ def test_a_worker_that_dies_while_reading_answers_that_call_with_a_clear_error(p
     assert here is HERE
     try:
         worker = lanes.take()
-        os.kill(worker.process.pid, signal.SIGKILL)
-        worker.process.wait(10)
-        with pytest.raises(WorkerLostError, match="stopped unexpectedly before it answered; please try again"):
-            lanes.classify(worker, png(images[0]), "cnn", "seven.png")
+        os.kill(worker.process.pid, signal.SIGSTOP)  # it cannot answer before it is killed
+        with ThreadPoolExecutor(1) as pool:
+            call = pool.submit(lanes.classify, worker, png(images[0]), "cnn", "seven.png")
+            deadline = time.monotonic() + 10
+            while not worker._pending and time.monotonic() < deadline:  # sent: the worker has the call
+                time.sleep(0.001)
+            kill(worker.process.pid)
+            with pytest.raises(WorkerLostError, match="stopped unexpectedly before it answered; please try again"):
+                call.result()
     finally:
         lanes.give(here)
     assert pooled.classify(png(images[0]), "cnn").digit == labels[0]  # and the engine serves on
@@ -114,7 +136,6 @@ def test_a_closed_engine_stops_its_workers(mnist_test):
         assert engine.lanes.wait_until_ready(180)
         [pid] = engine.lanes.worker_pids()
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}") and \
-            open(f"/proc/{pid}/stat").read().split(")")[1].split()[0] != "Z":
+    while not dead(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split(")")[1].split()[0] == "Z"
+    assert dead(pid)
