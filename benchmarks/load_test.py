@@ -105,11 +105,19 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def workers_peak_rss_mib(pid: int) -> float:
+    """The peak resident memory of the server's worker processes (digits/worker_processes.py), together."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return sum(peak_rss_mib(int(child)) for child in children
+               if b"digits.worker" in Path(f"/proc/{child}/cmdline").read_bytes())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--honest", type=int, default=4)
     parser.add_argument("--models", default="cnn")
+    parser.add_argument("--processes", help="the server's worker processes (DIGITS_PROCESSES; default: its own)")
     args = parser.parse_args()
 
     honest = MediaFile("image/png", honest_digit(), "seven.png")
@@ -122,6 +130,8 @@ def main() -> None:
         env.update(ANVIL_UPLINK_KEY=KEY, ANVIL_UPLINK_URL=anvil.url, DIGITS_MODELS=args.models,
                    DIGITS_STATUS_FILE=f"{folder}/status.json", DIGITS_DATA_DIR=f"{folder}/data",
                    PYTHONPATH=str(REPO), LOG_LEVEL="INFO")
+        if args.processes is not None:
+            env["DIGITS_PROCESSES"] = args.processes
         with open(f"{folder}/server.log", "wb") as log:
             server = subprocess.Popen([sys.executable, "-m", "uplink_server"], cwd=REPO, env=env,
                                       stdout=log, stderr=subprocess.STDOUT)
@@ -170,7 +180,7 @@ def main() -> None:
                                      session=f"bulky-{n}") for n in range(48)]
                 for job in jobs:
                     job.result()
-            peak = peak_rss_mib(server.pid)
+            peak, workers_peak = peak_rss_mib(server.pid), workers_peak_rss_mib(server.pid)
             started = time.monotonic()
             server.send_signal(signal.SIGTERM)
             code = server.wait(30)
@@ -190,6 +200,7 @@ def main() -> None:
         "outcomes": {group: dict(counts) for group, counts in sorted(tally.outcomes.items())},
         "peak_rss_mib_after_start": round(baseline),
         "peak_rss_mib": round(peak),
+        "worker_processes_peak_rss_mib": round(workers_peak),
         "sigterm_to_exit_s": round(stop_s, 2), "exit_code": code,
         "log_lines": len(log_lines), "log_lines_not_json": len(not_json),
     }

@@ -35,6 +35,7 @@ from digits.preprocessing import (
     preview_png,
     to_model_input,
 )
+from digits.worker_processes import HERE, LARGEST_FOR_WORKERS, PROCESSES_ENV, Lanes, NotSent, WorkerLostError
 
 ENSEMBLE = "ensemble"
 MODEL_CHOICES = (*models.MODEL_IDS, ENSEMBLE)
@@ -87,6 +88,20 @@ def worker_count(setting: int | None = None) -> int:
     if setting is not None and setting < 1:
         raise ValueError(f"A model needs at least one worker, not {setting}.")
     return available_cores() if setting is None else setting
+
+
+def process_count(setting: int | None = None, workers: int | None = None) -> int:
+    """Worker processes a server reads concurrent uploads in (digits/worker_processes.py): `setting`,
+    else $DIGITS_PROCESSES, else one per core beyond the first (none on one core: nothing to gain)."""
+    if setting is None and os.environ.get(PROCESSES_ENV, "").strip():
+        try:
+            setting = int(os.environ[PROCESSES_ENV])
+        except ValueError:
+            raise ValueError(f"${PROCESSES_ENV} must be a whole number of processes, "
+                             f"not {os.environ[PROCESSES_ENV]!r}") from None
+    if setting is not None and setting < 0:
+        raise ValueError(f"The number of worker processes cannot be negative ({setting}).")
+    return worker_count(workers) - 1 if setting is None else setting
 
 
 def preparation_pool(workers: int | None = None) -> ProcessPoolExecutor | None:
@@ -151,6 +166,17 @@ class Classification:
         return cls(file=filename, model=model, digit=digit, confidence=confidence,
                    probabilities=tuple(float(p) for p in probabilities), warnings=image.warnings + unsure,
                    latency_ms=latency_ms, pixels=image.pixels, row=image.row, label=image.label)
+
+    def packed(self) -> tuple:
+        """All but the latency as plain values: what a worker process sends (`unpacked` rebuilds it)."""
+        return (self.file, self.model, self.digit, self.confidence, self.probabilities, self.warnings,
+                self.pixels.tobytes(), self.pixels.shape, self.row, self.label)
+
+    @classmethod
+    def unpacked(cls, packed: tuple, latency_ms: float) -> "Classification":
+        file, model, digit, confidence, probabilities, warnings, pixels, shape, row, label = packed
+        return cls(file, model, digit, confidence, probabilities, warnings, latency_ms,
+                   np.frombuffer(pixels, np.uint8).reshape(shape), row, label)
 
     @property
     def seen(self) -> np.ndarray:
@@ -327,12 +353,16 @@ class _BatchingRunner:
 class Engine:
     """`runtime(model_id, models_dir)` loads one model as an object with `batch_sizes` and
     `predict(float32 (N, 28, 28, 1)) -> (N, 10)`; LiteRT by default (`digits bench` also times others).
-    `workers`: copies of each model's interpreters; default `worker_count()`, one per core."""
+    `workers`: copies of each model's interpreters; default `worker_count()`, one per core.
+    `processes`: worker processes that read single uploads (`classify`) arriving while another is being
+    read here (digits/worker_processes.py); None: `process_count()`, as a server runs; default none."""
 
     def __init__(self, model_ids=models.MODEL_IDS, models_dir: Path = models.MODELS_DIR, max_batch: int = 64,
-                 runtime=load_litert, workers: int | None = None):
+                 runtime=load_litert, workers: int | None = None, processes: int | None = 0):
         self.model_ids = tuple(model_ids)
         self.workers = worker_count(workers)
+        self._closed = False
+        self._lanes: Lanes | None = None
         self.ensemble_weights = models.ensemble_weights(models_dir)
         self.cards = {}
         self._runners = {}
@@ -352,6 +382,14 @@ class Engine:
         except BaseException:
             self.close()
             raise
+        processes = process_count(processes, workers)
+        if processes and runtime is load_litert:  # the workers load the shipped models themselves
+            self._lanes = Lanes(processes, self.model_ids, self._models_dir)
+
+    @property
+    def lanes(self) -> Lanes | None:
+        """The worker processes (None without them)."""
+        return self._lanes
 
     @property
     def choices(self) -> tuple[str, ...]:
@@ -417,7 +455,24 @@ class Engine:
         `trace`: a list that receives what each stage of the reading pipeline decided."""
         started = time.perf_counter()
         self.check_model(model)
-        return self.classify_prepared(prepare_upload(data, filename, trace=trace), model, filename, started)
+        if self._lanes is None or trace is not None or len(data) > LARGEST_FOR_WORKERS:
+            return self.classify_prepared(prepare_upload(data, filename, trace=trace), model, filename, started)
+        while True:
+            place = self._lanes.take()  # here when no other call is being read here, else a worker process
+            if place is HERE:
+                try:
+                    return self.classify_prepared(prepare_upload(data, filename), model, filename, started)
+                finally:
+                    self._lanes.give(HERE)
+            try:
+                packed = self._lanes.classify(place, data, model, filename)
+            except NotSent:  # the worker had died before it could read the call: another place takes it
+                continue
+            except WorkerLostError:
+                if self._closed:
+                    raise EngineClosedError(ENGINE_CLOSED) from None
+                raise
+            return Classification.unpacked(packed, (time.perf_counter() - started) * 1000)
 
     def classify_batch(self, uploads: list[tuple[str | None, bytes]], model: str = "cnn",
                        max_rows: int = MAX_CSV_ROWS,
@@ -474,9 +529,12 @@ class Engine:
             return self._line_reader.predict(line)
 
     def close(self) -> None:
+        self._closed = True
         for runner in self._runners.values():
             runner.close()
         self._helpers.shutdown(wait=False, cancel_futures=True)
+        if self._lanes is not None:
+            self._lanes.close()
 
     def __enter__(self):
         return self

@@ -39,6 +39,48 @@ def test_the_fast_filters_give_scipys_values_on_a_photo(mnist_test):
                               ndimage.binary_erosion(mask, np.ones((3, 3), bool), iterations=times))
 
 
+def lstsq_background_surface(signal: np.ndarray, grid: int = 32) -> np.ndarray:
+    """The lighting's background surface as it was fitted before: lstsq (an SVD), evaluated term by term."""
+    height, width = signal.shape
+    block = max(1, max(height, width) // grid)
+    rows, cols = height // block, width // block
+    blocks = signal[: rows * block, : cols * block].reshape(rows, block, cols, block).mean(axis=(1, 3))
+    y = (np.arange(rows) + 0.5) * block / height * 2 - 1
+    x = (np.arange(cols) + 0.5) * block / width * 2 - 1
+    yy, xx = np.meshgrid(y, x, indexing="ij")
+    terms = np.stack([np.ones_like(xx), xx, yy, xx * xx, xx * yy, yy * yy], axis=-1).reshape(-1, 6)
+    values = blocks.ravel()
+    background = values <= np.partition(values, len(values) // 4)[len(values) // 4]
+    for _ in range(4):
+        c = np.linalg.lstsq(terms[background], values[background], rcond=None)[0]
+        residual = values - terms @ c
+        spread = 1.4826 * np.partition(np.abs(residual[background]), background.sum() // 2)[background.sum() // 2] + 0.5
+        background = residual < 2.5 * spread
+        if np.count_nonzero(background) < 12:
+            break
+    y = (np.arange(height) + 0.5) / height * 2 - 1
+    x = (np.arange(width) + 0.5) / width * 2 - 1
+    return (c[0] + c[1] * x[None, :] + c[2] * y[:, None] + c[3] * (x * x)[None, :] + c[4] * y[:, None] * x[None, :]
+            + c[5] * (y * y)[:, None]).astype(np.float32)
+
+
+def test_the_lightings_background_surface_is_the_one_lstsq_fits(mnist_test):
+    from digits.preprocessing.lighting import _background_surface
+
+    rng = np.random.default_rng(5)
+    for _ in range(40):  # uneven light (a slope, a bow, a twist) under noise and blocks of ink
+        height, width = rng.integers(32, 520, 2)
+        yy, xx = np.mgrid[0:height, 0:width] / np.array([height, width])[:, None, None]
+        signal = (rng.normal(0, 3, (height, width)) + rng.uniform(-30, 30) * xx + rng.uniform(-30, 30) * yy ** 2
+                  + rng.uniform(-20, 20) * xx * yy).astype(np.float32)
+        for _ in range(rng.integers(0, 8)):
+            top, left = rng.integers(0, height - 10), rng.integers(0, width - 10)
+            signal[top:top + rng.integers(3, 60), left:left + rng.integers(3, 60)] += rng.uniform(50, 200)
+        np.testing.assert_allclose(_background_surface(signal), lstsq_background_surface(signal), atol=1e-4)
+    page = decode(photo(mnist_test[0][0], (1200, 900))).pixels[..., 1]
+    np.testing.assert_allclose(_background_surface(page), lstsq_background_surface(page), atol=1e-4)
+
+
 def test_a_large_picture_shrinks_to_the_pixels_of_converting_it_whole_then_reducing_it():
     rng = np.random.default_rng(3)
     colour = Image.fromarray(rng.integers(0, 256, (1537, 2049, 3), np.uint8))

@@ -117,7 +117,7 @@ def servers(tmp_path_factory):
         common = {"ANVIL_UPLINK_KEY": KEY, "DIGITS_MODELS_DIR": str(models_dir)}
         processes = {
             "server": ServerProcess("server", folder, ANVIL_UPLINK_URL=anvil.url,
-                                    DIGITS_MODELS=",".join(model_ids),
+                                    DIGITS_MODELS=",".join(model_ids), DIGITS_PROCESSES="1",
                                     DIGITS_REPORTS_DIR=str(reports_dir), **common),
             "stopping_server": ServerProcess("stopping", folder, ANVIL_UPLINK_URL=anvil_for_stopping.url,
                                              DIGITS_MODELS=model_ids[0], **common),
@@ -392,6 +392,43 @@ def test_concurrent_calls_each_get_their_own_answer(anvil, digits):
         answers = list(pool.map(lambda file: anvil.call("classify_digit", file), files))
     assert [answer["file"] for answer in answers] == [file.name for file in files]
     assert all(answer["digit"] == alone[answer["file"]] for answer in answers)
+
+
+def worker_processes(server: ServerProcess) -> list[int]:
+    """The server's worker processes (digits/worker_processes.py): its children that read uploads."""
+    pid = server.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children
+            if b"digits.worker" in Path(f"/proc/{child}/cmdline").read_bytes()]
+
+
+def ended(pid: int) -> bool:
+    """The process has ended: gone, or a zombie its parent has not yet reaped, every thread of it ended
+    (a killed process's first thread can be a zombie while others still hold its files)."""
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        return state in ("Z", "X") and os.listdir(f"/proc/{pid}/task") == [str(pid)]
+    except FileNotFoundError:
+        return True
+
+
+def test_a_killed_worker_process_does_not_take_the_server_down(servers, anvil, digits):
+    server = servers["server"]
+    deadline = time.monotonic() + 60
+    while not worker_processes(server) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [worker] = worker_processes(server)
+    os.kill(worker, signal.SIGKILL)
+    while not ended(worker) and time.monotonic() < deadline:  # dead before the calls come
+        time.sleep(0.01)
+    files = [png_file(digits[d], f"{d}.png") for d in range(10)] * 2
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda file: anvil.call("classify_digit", file), files))
+    assert [answer["digit"] for answer in answers] == list(range(10)) * 2
+    assert server.wait_for_log("worker process lost")["pid"] == worker
+    while worker_processes(server) in ([], [worker]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(worker_processes(server)) == 1 and worker not in worker_processes(server)
 
 
 def test_each_call_logs_one_json_line_without_secrets_or_images(servers, anvil, digits):

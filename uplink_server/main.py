@@ -170,7 +170,7 @@ def _load_engine(models_dir: Path, model_ids: tuple[str, ...]):
         return None
     started = time.perf_counter()
     try:
-        engine = Engine(model_ids, models_dir)
+        engine = Engine(model_ids, models_dir, processes=None)  # worker processes: one per core beyond the first
     except Exception:
         log.exception("models failed to load",
                       extra={"fields": {"models": list(model_ids), "dir": str(models_dir)}})

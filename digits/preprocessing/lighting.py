@@ -37,8 +37,10 @@ def even_out_lighting(pixels: np.ndarray) -> np.ndarray:
         return pixels
     if float(np.median(grey[::4, ::4])) < DARK_LEVEL and not _is_two_level(grey):  # mostly a dark ground (a board)
         return pixels  # with something light along an edge (its frame); not a 1-bit scan, mostly its own bold ink
-    if paper < 128 and not goes_further(grey - paper, grey - paper):  # a grey ground with light ink on it
-        return pixels
+    if paper < 128:
+        from_paper = grey - paper
+        if not goes_further(from_paper, from_paper):  # a grey ground with light ink on it
+            return pixels
     grey = median_3x3(grey)  # noise would lift the estimate above the paper's mean
     lighting = _smooth_lighting(grey, paper)
     if lighting is None:
@@ -46,7 +48,8 @@ def even_out_lighting(pixels: np.ndarray) -> np.ndarray:
         if float(filled.min()) < _DEEPEST_SHADOW * paper:
             return pixels
         lighting = morphology.reconstruction(filled, grey, method="erosion")
-    return np.clip(pixels * (paper / np.maximum(lighting, 1.0))[..., np.newaxis], 0.0, 255.0)
+    evened = np.multiply(pixels, (paper / np.maximum(lighting, 1.0))[..., np.newaxis])
+    return np.clip(evened, 0.0, 255.0, out=evened)
 
 
 def _smooth_lighting(grey: np.ndarray, paper: float) -> np.ndarray | None:
@@ -96,7 +99,7 @@ def _background_surface(signal: np.ndarray, grid: int = 32) -> np.ndarray:
     quarter = np.partition(values, len(values) // 4)[len(values) // 4]
     background = values <= quarter  # start from the quarter of the blocks least like ink
     for _ in range(4):
-        coefficients = np.linalg.lstsq(terms[background], values[background], rcond=None)[0]
+        coefficients = _least_squares(terms[background], values[background])
         residual = values - terms @ coefficients
         spread = 1.4826 * median(np.abs(residual[background])) + 0.5
         background = residual < 2.5 * spread
@@ -105,7 +108,23 @@ def _background_surface(signal: np.ndarray, grid: int = 32) -> np.ndarray:
     y = (np.arange(height) + 0.5) / height * 2 - 1
     x = (np.arange(width) + 0.5) / width * 2 - 1
     c = coefficients
-    return (
-        c[0] + c[1] * x[None, :] + c[2] * y[:, None] + c[3] * (x * x)[None, :]
-        + c[4] * y[:, None] * x[None, :] + c[5] * (y * y)[:, None]
-    ).astype(np.float32)
+    along_rows = c[0] + c[1] * x + c[3] * (x * x)  # the surface is these plus a column's terms plus c4 * x * y
+    down_columns = c[2] * y + c[5] * (y * y)
+    surface = np.multiply.outer(c[4] * y, x)
+    surface += along_rows[None, :]
+    surface += down_columns[:, None]
+    return surface.astype(np.float32)
+
+
+def _least_squares(terms: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The coefficients that fit `terms` (n, 6) to `values` (n,) best: the normal equations, solved by
+    Cholesky (six unknowns: a fraction of lstsq's SVD; as exact where the fit is well determined).
+    lstsq where they are not (a handful of blocks, or blocks on one line)."""
+    gram = terms.T @ terms
+    try:
+        factor = np.linalg.cholesky(gram)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(terms, values, rcond=None)[0]
+    if np.diag(factor).min() < 1e-6 * np.diag(factor).max():  # near-singular: let lstsq choose
+        return np.linalg.lstsq(terms, values, rcond=None)[0]
+    return np.linalg.solve(gram, terms.T @ values)

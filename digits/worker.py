@@ -1,0 +1,41 @@
+"""The program a server's worker process runs (digits/worker_processes.py starts it):
+
+    python -m digits.worker REQUESTS_FD ANSWERS_FD MODELS_DIR MODEL_ID...
+
+It loads the models once, says "ready", then reads calls from one pipe, one at a time, and writes each
+answer (a packed Classification, or the error) to the other, until the server closes the pipe or is gone.
+"""
+
+import signal
+import sys
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from digits.engine import Engine
+from digits.worker_processes import portable
+
+
+def serve(requests: Connection, answers: Connection, model_ids: tuple[str, ...], models_dir: Path) -> None:
+    with Engine(model_ids, models_dir, workers=1, processes=0) as engine:
+        answers.send("ready")
+        while True:
+            try:
+                data, model, filename = requests.recv()
+            except (EOFError, OSError):  # the server closed the pipe, or is gone
+                return
+            try:
+                answer = ("ok", engine.classify(data, model, filename).packed())
+            except Exception as error:
+                answer = ("error", portable(error))
+            answers.send(answer)
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the server's to handle; it ends its workers
+    requests_fd, answers_fd, models_dir, *model_ids = sys.argv[1:]
+    serve(Connection(int(requests_fd), writable=False), Connection(int(answers_fd), readable=False),
+          tuple(model_ids), Path(models_dir))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""A server's worker processes (digits/worker_processes.py): concurrent callers get from them exactly what
+one caller gets in-process, bad files the same words, and a worker that dies costs at most the call it was
+reading, never the server."""
+
+import io
+import os
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digits.bench import page_photo
+from digits.engine import Engine, process_count
+from digits.preprocessing import InputError
+from digits.worker_processes import HERE, PROCESSES_ENV, WorkerLostError
+
+
+def png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def pooled():
+    """The shipped models with two worker processes, as a server on three cores runs them."""
+    with Engine(processes=2) as engine:
+        assert engine.lanes.wait_until_ready(180), "the worker processes did not start"
+        yield engine
+
+
+@pytest.fixture(scope="module")
+def uploads(mnist_test) -> list[tuple[str, bytes, str]]:
+    """(name, bytes, model): handwritten PNGs, phone photos, a blank page and files that are not pictures."""
+    images, _ = mnist_test
+    rng = np.random.default_rng(3)
+    files = [(f"{n}.png", png(images[n]), ("cnn", "vit", "ensemble")[n % 3]) for n in range(36)]
+    files += [(f"photo{n}.jpg", page_photo(images[100 + n], (1200, 900), rng), "cnn") for n in range(3)]
+    files += [("blank.png", png(np.full((200, 200), 255, np.uint8)), "cnn"),
+              ("notes.png", b"this is not a picture", "cnn"), ("empty.jpg", b"", "vit")]
+    return files
+
+
+def dead(pid: int) -> bool:
+    """The process has ended: gone, or a zombie its parent has not yet reaped, every thread of it ended
+    (a killed process's first thread can be a zombie while others still hold its files)."""
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        return state in ("Z", "X") and os.listdir(f"/proc/{pid}/task") == [str(pid)]
+    except FileNotFoundError:
+        return True
+
+
+def kill(pid: int) -> None:
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while not dead(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert dead(pid)
+
+
+def outcome(engine: Engine, name: str, data: bytes, model: str):
+    try:
+        result = engine.classify(data, model, name)
+    except InputError as error:
+        return ("refused", type(error).__name__, str(error))
+    return (result.file, result.model, result.digit, result.warnings, result.pixels.tobytes(),
+            None if result.probabilities is None else np.round(result.probabilities, 6).tolist())
+
+
+def test_concurrent_callers_get_from_the_workers_what_one_gets_in_process(engine, pooled, uploads):
+    alone = [outcome(engine, *upload) for upload in uploads]
+    before = pooled.lanes.served_by_workers
+    with ThreadPoolExecutor(16) as pool:
+        together = list(pool.map(lambda upload: outcome(pooled, *upload), uploads * 2))
+    assert together == alone * 2
+    assert pooled.lanes.served_by_workers > before, "concurrent calls should have gone to the worker processes"
+    assert sum(answer[0] == "refused" for answer in alone) == 2
+
+
+def test_a_lone_caller_is_read_in_its_own_thread(pooled, uploads):
+    before = pooled.lanes.served_by_workers
+    for upload in uploads[:10]:
+        outcome(pooled, *upload)
+    assert pooled.lanes.served_by_workers == before
+
+
+def test_a_worker_killed_between_calls_costs_no_call_and_is_replaced(pooled, uploads, mnist_test):
+    images, labels = mnist_test
+    killed = pooled.lanes.worker_pids()[0]
+    kill(killed)
+    with ThreadPoolExecutor(8) as pool:
+        digits = list(pool.map(lambda n: pooled.classify(png(images[n]), "cnn").digit, range(200, 248)))
+    assert np.mean(np.array(digits) == labels[200:248]) > 0.95
+    assert pooled.lanes.wait_until_ready(180)
+    assert killed not in pooled.lanes.worker_pids() and len(pooled.lanes.worker_pids()) == 2
+
+
+def test_a_worker_that_dies_while_reading_answers_that_call_with_a_clear_error(pooled, mnist_test):
+    images, labels = mnist_test
+    lanes = pooled.lanes
+    here = lanes.take()  # hold the in-process place, so the next place taken is a worker
+    assert here is HERE
+    try:
+        worker = lanes.take()
+        os.kill(worker.process.pid, signal.SIGSTOP)  # it cannot answer before it is killed
+        with ThreadPoolExecutor(1) as pool:
+            call = pool.submit(lanes.classify, worker, png(images[0]), "cnn", "seven.png")
+            deadline = time.monotonic() + 10
+            while not worker._pending and time.monotonic() < deadline:  # sent: the worker has the call
+                time.sleep(0.001)
+            kill(worker.process.pid)
+            with pytest.raises(WorkerLostError, match="stopped unexpectedly before it answered; please try again"):
+                call.result()
+    finally:
+        lanes.give(here)
+    assert pooled.classify(png(images[0]), "cnn").digit == labels[0]  # and the engine serves on
+    assert lanes.wait_until_ready(180) and len(lanes.worker_pids()) == 2
+
+
+def test_the_number_of_worker_processes_follows_the_cores_unless_set(monkeypatch):
+    monkeypatch.delenv(PROCESSES_ENV, raising=False)
+    assert process_count(workers=1) == 0 and process_count(workers=4) == 3
+    monkeypatch.setenv(PROCESSES_ENV, "2")
+    assert process_count(workers=1) == 2
+    monkeypatch.setenv(PROCESSES_ENV, "two")
+    with pytest.raises(ValueError, match="whole number of processes"):
+        process_count()
+
+
+def test_a_closed_engine_stops_its_workers(mnist_test):
+    with Engine(("cnn",), processes=1) as engine:
+        assert engine.lanes.wait_until_ready(180)
+        [pid] = engine.lanes.worker_pids()
+    deadline = time.monotonic() + 10
+    while not dead(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert dead(pid)
