@@ -107,10 +107,10 @@ def _background_surface(signal: np.ndarray, grid: int = 32) -> np.ndarray:
             break
     y = (np.arange(height) + 0.5) / height * 2 - 1
     x = (np.arange(width) + 0.5) / width * 2 - 1
-    c = coefficients
-    along_rows = c[0] + c[1] * x + c[3] * (x * x)  # the surface is these plus a column's terms plus c4 * x * y
-    down_columns = c[2] * y + c[5] * (y * y)
-    surface = np.multiply.outer(c[4] * y, x)
+    constant, by_x, by_y, by_xx, by_xy, by_yy = coefficients
+    along_rows = constant + by_x * x + by_xx * (x * x)  # the surface is these plus a column's terms plus by_xy * x * y
+    down_columns = by_y * y + by_yy * (y * y)
+    surface = np.multiply.outer(by_xy * y, x)
     surface += along_rows[None, :]
     surface += down_columns[:, None]
     return surface.astype(np.float32)
