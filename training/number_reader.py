@@ -67,10 +67,10 @@ TYPEFACE_PER_DIGIT = 16  # renders of each digit in each training family: the CN
 
 
 def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_DIR, log=print,
-          init_from: Path | None = None, typefaces: bool = True) -> dict:
+          init_from: Path | None = None, typefaces: bool = True, architecture=None) -> dict:
     """`init_from`: a trained number_reader.keras to go on training (its softmax head dropped).
     `typefaces`: write a share of the lines in the training typeface families' hands, and choose on the
-    held-out families' lines too."""
+    held-out families' lines too. `architecture`: a NumberReaderConfig (default: the module's)."""
     import keras
     import tensorflow as tf
 
@@ -86,7 +86,8 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
     hands = typeface_hands(held_out=False) if typefaces else None
     typeface_lines = (validation_lines(x_val, y_val, config.validation_per_spacing, config.seed,
                                        typeface_hands(held_out=True)) if typefaces else None)
-    model = build_number_reader()
+    architecture = architecture or NumberReaderConfig()
+    model = build_number_reader(architecture)
     new_layers = model.layers  # all of them, from scratch
     if init_from:
         trained = keras.saving.load_model(init_from, compile=False)
@@ -162,7 +163,7 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
         "description": "CNN over the line of ink (32x256), dilated 1-D convolutions along it, self-attention over "
                        "its 64 columns, CTC over 10 digits and a blank; trained on numbers composed from MNIST training digits and, in a share of the "
                        "lines, digits drawn from the training typeface families (card: typefaces).",
-        "architecture": asdict(NumberReaderConfig()),
+        "architecture": asdict(architecture),
         "parameters": model.count_params(),
         "train_config": config.to_dict(),
         "init_from": str(init_from) if init_from else None,
@@ -213,6 +214,8 @@ def main(argv=None) -> int:
     parser.add_argument("--learning-rate", type=float, help="peak learning rate (default: the config's)")
     parser.add_argument("--trunk-rate", type=float,
                         help="share of the peak rate for the layers a --init-from reader already had (default: the config's)")
+    parser.add_argument("--context-heads", type=int,
+                        help="attention heads over the line's columns, 0 for none (default: models/number_reader.py's)")
     parser.add_argument("--no-typefaces", dest="typefaces", action="store_false",
                         help="MNIST's writers only: no lines in the typeface families' hands")
     args = parser.parse_args(argv)
@@ -225,7 +228,12 @@ def main(argv=None) -> int:
         config = replace(config, learning_rate=args.learning_rate)
     if args.trunk_rate:
         config = replace(config, trunk_rate=args.trunk_rate)
-    card = train(config, args.data, args.out, init_from=args.init_from, typefaces=args.typefaces)
+    from models.number_reader import NumberReaderConfig
+
+    architecture = NumberReaderConfig() if args.context_heads is None else \
+        NumberReaderConfig(context_heads=args.context_heads)
+    card = train(config, args.data, args.out, init_from=args.init_from, typefaces=args.typefaces,
+                 architecture=architecture)
     print(json.dumps({"event": "done", "chosen_step": card["chosen_step"],
                       **card["validation_whole_number_accuracy"]}))
     return 0
