@@ -124,7 +124,8 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
     while True:
         number += 1
         spent = (time.time() - started) / 60 / config.minutes
-        rate = config.learning_rate * min(1.0, number / config.warmup_steps) * 0.5 * (1 + np.cos(np.pi * min(spent, 1.0)))
+        rate = config.learning_rate * min(1.0, number / config.warmup_steps) * \
+            0.5 * (1 + np.cos(np.pi * min(spent, 1.0)))
         for optimizer, share in zip(optimizers, rates):
             optimizer.learning_rate = rate * share
         images, targets, lengths, _ = line_batch(x_train, y_train, config.batch_size, rng, typefaces=hands)
@@ -160,9 +161,11 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
     difference = float(np.max(np.abs(served.predict(images, verbose=0) - served_probabilities)))
     card = {
         "model": MODEL_ID,
-        "description": "CNN over the line of ink (32x256), dilated 1-D convolutions along it, self-attention over "
-                       "its 64 columns, CTC over 10 digits and a blank; trained on numbers composed from MNIST training digits and, in a share of the "
-                       "lines, digits drawn from the training typeface families (card: typefaces).",
+        "description": "CNN over the line of ink (32x256), dilated 1-D convolutions along it"
+                       + (", self-attention over its 64 columns" if architecture.context_heads else "")
+                       + ", CTC over 10 digits and a blank; trained on numbers composed from MNIST training digits "
+                       "and, in a share of the lines, digits drawn from the training typeface families (card: "
+                       "typefaces).",
         "architecture": asdict(architecture),
         "parameters": model.count_params(),
         "train_config": config.to_dict(),
@@ -200,8 +203,8 @@ def earlier_runs(card_path: Path) -> list[dict]:
         return []
     card = json.loads(card_path.read_text())
     older = card.get("earlier_runs") or ([card["first_run"]] if "first_run" in card else [])
-    run_keys = ("architecture", "train_config", "init_from", "chosen_step", "steps", "validation_whole_number_accuracy", "history",
-                "training_minutes", "command")
+    run_keys = ("architecture", "train_config", "init_from", "chosen_step", "steps", "validation_whole_number_accuracy",
+                "history", "training_minutes", "command")
     return [{k: card[k] for k in run_keys if k in card}, *older]
 
 
@@ -213,7 +216,8 @@ def main(argv=None) -> int:
     parser.add_argument("--init-from", type=Path, help="go on training this number_reader.keras")
     parser.add_argument("--learning-rate", type=float, help="peak learning rate (default: the config's)")
     parser.add_argument("--trunk-rate", type=float,
-                        help="share of the peak rate for the layers a --init-from reader already had (default: the config's)")
+                        help="share of the peak rate for the layers a --init-from reader already had "
+                             "(default: the config's)")
     parser.add_argument("--context-heads", type=int,
                         help="attention heads over the line's columns, 0 for none (default: models/number_reader.py's)")
     parser.add_argument("--no-typefaces", dest="typefaces", action="store_false",
