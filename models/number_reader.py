@@ -2,8 +2,8 @@
 
 A small convnet reads the line (32x256) down to 64 columns of features (one per 4 pixels of the line),
 its height collapsed; dilated 1-D convolutions along the line let each column see about two digits
-either side; optionally (`context_heads` > 0; tried, not shipped: docs/numbers.md) one self-attention
-layer lets every column look at the whole line, with a learned position for each column. A dense
+either side; one self-attention layer (`context_heads`; 0: none, the reader's first three runs) lets
+every column look at the whole line, with a learned position for each column. A dense
 layer gives each column 11 classes: the digits 0-9 and a blank (no digit begins or ends here).
 Trained with CTC (training/number_reader.py), it needs no cuts between digits, so digits that touch
 or overlap read like digits apart. Convolutions, matrix products and softmax only: it exports to
@@ -32,7 +32,7 @@ class NumberReaderConfig:
     widths: tuple[int, ...] = (24, 48, 72, 96)  # conv stages; the first two halve both sides, the rest the height
     temporal_width: int = 128
     dilations: tuple[int, ...] = (1, 2, 4)  # one residual conv1d (kernel 3) per dilation
-    context_heads: int = 0  # self-attention over the 64 columns; 0: none, the shipped reader (docs/numbers.md)
+    context_heads: int = 4  # self-attention over the 64 columns; 0: none (the reader's first three runs)
     dropout: float = 0.1
 
 
