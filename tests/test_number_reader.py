@@ -84,3 +84,30 @@ def test_the_shipped_reader_is_the_file_its_card_records():
     card = models.load_card("number_reader")
     assert card["tflite"]["sha256"] == models.file_sha256(models.litert_path("number_reader"))
     assert card["validation_whole_number_accuracy"]["mean"] > 0.85
+
+
+@pytest.mark.slow
+def test_the_attention_layer_starts_from_the_reader_without_it_and_exports_to_litert_builtins(tmp_path):
+    import keras
+
+    from models.number_reader import NumberReaderConfig, build_number_reader, load_weights_from, with_probabilities
+    from training.export import convert
+
+    keras.utils.set_random_seed(0)
+    before = build_number_reader(NumberReaderConfig(context_heads=0))
+    for layer in before.layers:  # a trained-looking reader: every weight nonzero
+        layer.set_weights([w + np.random.default_rng(1).normal(0, 0.05, w.shape) for w in layer.get_weights()])
+    after = build_number_reader(NumberReaderConfig(context_heads=4))
+    load_weights_from(after, before)
+    lines = np.random.default_rng(2).random((4, LINE_HEIGHT, LINE_WIDTH, 1)).astype(np.float32)
+    assert after.count_params() > before.count_params()
+    np.testing.assert_allclose(after.predict(lines, verbose=0), before.predict(lines, verbose=0), atol=1e-5)
+    with pytest.raises(ValueError):
+        load_weights_from(before, after)  # the attention's weights have nowhere to go
+
+    path = tmp_path / "reader.tflite"
+    path.write_bytes(convert(with_probabilities(after)))
+    served = NumberReaderModel(path)
+    assert "FLEX" not in str(served._interpreter._get_ops_details())  # builtins only: no TensorFlow at serving
+    expected = with_probabilities(after).predict(lines[:1], verbose=0)[0]
+    np.testing.assert_allclose(served.predict(lines[0, ..., 0]), expected, atol=1e-4)

@@ -134,6 +134,9 @@ class NumberReaderTrainConfig:
     validation_per_spacing: int = 150  # validation lines per spacing (apart, touching, overlapping)
     validation_size: int = 5000  # the models' validation split (DEFAULTS["cnn"]): its digits are held out
     seed: int = 42
+    # Going on from a trained reader that lacks a layer (the attention): the layers it has learn at this share
+    # of the peak rate, the new layer at all of it, so the trained features drift slowly while the new one learns.
+    trunk_rate: float = 1.0
 
     def to_dict(self) -> dict:
         return asdict(self)

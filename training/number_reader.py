@@ -20,7 +20,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -67,14 +67,15 @@ TYPEFACE_PER_DIGIT = 16  # renders of each digit in each training family: the CN
 
 
 def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_DIR, log=print,
-          init_from: Path | None = None, typefaces: bool = True) -> dict:
+          init_from: Path | None = None, typefaces: bool = True, architecture=None) -> dict:
     """`init_from`: a trained number_reader.keras to go on training (its softmax head dropped).
     `typefaces`: write a share of the lines in the training typeface families' hands, and choose on the
-    held-out families' lines too."""
+    held-out families' lines too. `architecture`: a NumberReaderConfig (default: the module's)."""
     import keras
     import tensorflow as tf
 
-    from models.number_reader import BLANK, build_number_reader, with_probabilities
+    from models.number_reader import BLANK, NumberReaderConfig, build_number_reader, is_context, load_weights_from
+    from models.number_reader import with_probabilities
     from training.export import convert
 
     keras.utils.set_random_seed(config.seed)
@@ -85,10 +86,22 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
     hands = typeface_hands(held_out=False) if typefaces else None
     typeface_lines = (validation_lines(x_val, y_val, config.validation_per_spacing, config.seed,
                                        typeface_hands(held_out=True)) if typefaces else None)
-    model = build_number_reader()
+    architecture = architecture or NumberReaderConfig()
+    model = build_number_reader(architecture)
+    new_layers = model.layers  # all of them, from scratch
     if init_from:
-        model.set_weights(keras.saving.load_model(init_from, compile=False).get_weights())
-    optimizer = keras.optimizers.AdamW(0.0, weight_decay=config.weight_decay, global_clipnorm=5.0)
+        trained = keras.saving.load_model(init_from, compile=False)
+        load_weights_from(model, trained)
+        if not any(is_context(layer) for layer in trained.layers):
+            new_layers = [layer for layer in model.layers if is_context(layer)]
+    # The layers trained before learn at `trunk_rate` of the peak rate, the new ones (the attention) at all of
+    # it: two optimizers, as Adam's steps do not scale with the gradient.
+    new_ids = {id(v) for layer in new_layers for v in layer.trainable_weights}
+    groups = [[v for v in model.trainable_variables if id(v) in new_ids],
+              [v for v in model.trainable_variables if id(v) not in new_ids]]
+    optimizers = [keras.optimizers.AdamW(0.0, weight_decay=config.weight_decay, global_clipnorm=5.0)
+                  for _ in groups]
+    rates = [1.0, config.trunk_rate]
     columns = model.output_shape[1]
 
     @tf.function
@@ -97,8 +110,10 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
             logits = model(images, training=True)
             loss = tf.reduce_mean(keras.ops.ctc_loss(tf.maximum(targets, 0), logits, lengths,
                                                      tf.fill([tf.shape(images)[0]], columns), mask_index=BLANK))
-        gradients = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        gradients = tape.gradient(loss, groups)
+        for optimizer, group, group_gradients in zip(optimizers, groups, gradients):
+            if group:
+                optimizer.apply_gradients(zip(group_gradients, group))
         return loss
 
     def predict(images):
@@ -109,8 +124,10 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
     while True:
         number += 1
         spent = (time.time() - started) / 60 / config.minutes
-        optimizer.learning_rate = config.learning_rate * min(1.0, number / config.warmup_steps) * \
+        rate = config.learning_rate * min(1.0, number / config.warmup_steps) * \
             0.5 * (1 + np.cos(np.pi * min(spent, 1.0)))
+        for optimizer, share in zip(optimizers, rates):
+            optimizer.learning_rate = rate * share
         images, targets, lengths, _ = line_batch(x_train, y_train, config.batch_size, rng, typefaces=hands)
         losses.append(float(step(images, targets, lengths)))
         minutes = (time.time() - started) / 60
@@ -144,9 +161,13 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
     difference = float(np.max(np.abs(served.predict(images, verbose=0) - served_probabilities)))
     card = {
         "model": MODEL_ID,
-        "description": "CNN over the line of ink (32x256), dilated 1-D convolutions along it, CTC over 10 digits "
-                       "and a blank; trained on numbers composed from MNIST training digits and, in a share of the "
-                       "lines, digits drawn from the training typeface families (card: typefaces).",
+        "description": "CNN over the line of ink (32x256), dilated 1-D convolutions along it"
+                       + (", self-attention over its 64 columns" if architecture.context_heads else "")
+                       + ", CTC over 10 digits and a blank; trained on numbers composed from MNIST training digits "
+                       "and, in a share of the lines, digits drawn from the training typeface families (card: "
+                       "typefaces).",
+        "architecture": asdict(architecture),
+        "parameters": model.count_params(),
         "train_config": config.to_dict(),
         "init_from": str(init_from) if init_from else None,
         "chosen_step": best["step"],
@@ -182,8 +203,8 @@ def earlier_runs(card_path: Path) -> list[dict]:
         return []
     card = json.loads(card_path.read_text())
     older = card.get("earlier_runs") or ([card["first_run"]] if "first_run" in card else [])
-    run_keys = ("train_config", "init_from", "chosen_step", "steps", "validation_whole_number_accuracy", "history",
-                "training_minutes", "command")
+    run_keys = ("architecture", "train_config", "init_from", "chosen_step", "steps", "validation_whole_number_accuracy",
+                "history", "training_minutes", "command")
     return [{k: card[k] for k in run_keys if k in card}, *older]
 
 
@@ -194,6 +215,11 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=models.MODELS_DIR)
     parser.add_argument("--init-from", type=Path, help="go on training this number_reader.keras")
     parser.add_argument("--learning-rate", type=float, help="peak learning rate (default: the config's)")
+    parser.add_argument("--trunk-rate", type=float,
+                        help="share of the peak rate for the layers a --init-from reader already had "
+                             "(default: the config's)")
+    parser.add_argument("--context-heads", type=int,
+                        help="attention heads over the line's columns, 0 for none (default: models/number_reader.py's)")
     parser.add_argument("--no-typefaces", dest="typefaces", action="store_false",
                         help="MNIST's writers only: no lines in the typeface families' hands")
     args = parser.parse_args(argv)
@@ -204,7 +230,14 @@ def main(argv=None) -> int:
                          warmup_steps=min(config.warmup_steps, max(1, int(args.minutes * 20))))
     if args.learning_rate:
         config = replace(config, learning_rate=args.learning_rate)
-    card = train(config, args.data, args.out, init_from=args.init_from, typefaces=args.typefaces)
+    if args.trunk_rate:
+        config = replace(config, trunk_rate=args.trunk_rate)
+    from models.number_reader import NumberReaderConfig
+
+    architecture = NumberReaderConfig() if args.context_heads is None else \
+        NumberReaderConfig(context_heads=args.context_heads)
+    card = train(config, args.data, args.out, init_from=args.init_from, typefaces=args.typefaces,
+                 architecture=architecture)
     print(json.dumps({"event": "done", "chosen_step": card["chosen_step"],
                       **card["validation_whole_number_accuracy"]}))
     return 0
