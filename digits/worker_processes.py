@@ -17,6 +17,7 @@ its place. Such a call is not tried again here: the picture itself may be what k
 """
 
 import collections
+import fcntl
 import logging
 import os
 import pickle
@@ -45,6 +46,11 @@ LARGEST_FOR_WORKERS = 256 * 1024
 
 # Calls a worker process holds at once: one being read, one waiting in its pipe to start straight after.
 DEPTH = 2
+
+# The request pipe holds every call a worker may be sent (DEPTH uploads of at most LARGEST_FOR_WORKERS,
+# with room for their names), so sending never waits on a worker that has hung or been stopped: only the
+# answer waits, and that wait has a limit (ANSWER_WITHIN_S). Linux's default pipe is 64 KB.
+REQUEST_PIPE_BYTES = 1024 * 1024
 
 WORKER_LOST = ("The server's worker reading this picture stopped unexpectedly before it answered; "
                "please try again.")
@@ -87,6 +93,10 @@ class _Worker:
 
     def __init__(self, model_ids: tuple[str, ...], models_dir: Path):
         requests_theirs, requests_ours = os.pipe()
+        try:
+            fcntl.fcntl(requests_ours, fcntl.F_SETPIPE_SZ, REQUEST_PIPE_BYTES)
+        except OSError:  # a system whose pipe-max-size is lower: a send may then wait, until `ask` ends it
+            pass
         answers_ours, answers_theirs = os.pipe()
         source = str(Path(__file__).resolve().parent.parent)  # the folder `digits` is imported from
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
@@ -144,6 +154,7 @@ class _Worker:
                     head.error, head.answer, head.done = (answer, None, True) if status == "error" else \
                         (None, answer, True)
         except (EOFError, OSError, pickle.PickleError, WorkerLostError):
+            self._end()  # first: a call being sent to a hung process holds `_sending` until its pipe closes
             with self._sending:
                 for waiting in self._pending:  # every call sent to a dead process is lost with it
                     waiting.error, waiting.done = WorkerLostError(WORKER_LOST), True
@@ -152,6 +163,11 @@ class _Worker:
         if slot.error is not None:
             raise slot.error
         return slot.answer
+
+    def _end(self) -> None:
+        with self._polling:
+            if self.process.poll() is None:
+                self.process.kill()
 
     def stop(self) -> None:
         """Ends the process (a call it is reading is told by `ask`: the pipe closes on its end)."""

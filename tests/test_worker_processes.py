@@ -15,7 +15,8 @@ from PIL import Image
 from digits.bench import page_photo
 from digits.engine import Engine, process_count
 from digits.preprocessing import InputError
-from digits.worker_processes import HERE, PROCESSES_ENV, WorkerLostError
+from digits import worker_processes
+from digits.worker_processes import DEPTH, HERE, LARGEST_FOR_WORKERS, PROCESSES_ENV, WorkerLostError
 
 
 def png(pixels: np.ndarray) -> bytes:
@@ -119,6 +120,36 @@ def test_a_worker_that_dies_while_reading_answers_that_call_with_a_clear_error(p
         lanes.give(here)
     assert pooled.classify(png(images[0]), "cnn").digit == labels[0]  # and the engine serves on
     assert lanes.wait_until_ready(180) and len(lanes.worker_pids()) == 2
+
+
+def test_a_hung_worker_costs_the_calls_sent_to_it_a_clear_error_within_the_answer_limit(pooled, monkeypatch, mnist_test):
+    """A worker that stops answering (here: stopped) while two large uploads are sent to it: more than an
+    ordinary pipe holds, so sending could wait for ever. Both callers are told within the limit, and the
+    worker is replaced."""
+    monkeypatch.setattr(worker_processes, "ANSWER_WITHIN_S", 3.0)
+    lanes = pooled.lanes
+    assert lanes.wait_until_ready(180)
+    noise = np.random.default_rng(5).integers(0, 256, (420, 420), dtype=np.uint8)
+    large = png(noise)
+    assert 64 * 1024 < len(large) <= LARGEST_FOR_WORKERS
+    places = [lanes.take() for _ in range(1 + DEPTH * lanes.processes)]  # every place there is
+    hung = next(place for place in places if place is not HERE)
+    pool = ThreadPoolExecutor(2)
+    try:
+        os.kill(hung.process.pid, signal.SIGSTOP)
+        calls = [pool.submit(lanes.classify, hung, large, "cnn", f"noise{n}.png") for n in range(DEPTH)]
+        for call in calls:
+            with pytest.raises(WorkerLostError, match="please try again"):
+                call.result(timeout=30)
+    finally:
+        os.kill(hung.process.pid, signal.SIGKILL)
+        pool.shutdown(wait=False)
+        for place in places:
+            if place is not hung:
+                lanes.give(place)
+    assert lanes.wait_until_ready(180) and hung.process.pid not in lanes.worker_pids()
+    images, labels = mnist_test
+    assert pooled.classify(png(images[0]), "cnn").digit == labels[0]  # and the engine serves on
 
 
 def test_the_number_of_worker_processes_follows_the_cores_unless_set(monkeypatch):
