@@ -77,14 +77,21 @@ def cgroup_cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
         return None
 
 
+def _whole_number_from_env(name: str, of_what: str) -> int | None:
+    """$name as a whole number, None when it is unset or blank."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"${name} must be a whole number of {of_what}, not {os.environ[name]!r}") from None
+
+
 def worker_count(setting: int | None = None) -> int:
     """Workers per model: `setting`, else $DIGITS_WORKERS, else one per available core."""
-    if setting is None and os.environ.get(WORKERS_ENV, "").strip():
-        try:
-            setting = int(os.environ[WORKERS_ENV])
-        except ValueError:
-            raise ValueError(f"${WORKERS_ENV} must be a whole number of workers, "
-                             f"not {os.environ[WORKERS_ENV]!r}") from None
+    if setting is None:
+        setting = _whole_number_from_env(WORKERS_ENV, "workers")
     if setting is not None and setting < 1:
         raise ValueError(f"A model needs at least one worker, not {setting}.")
     return available_cores() if setting is None else setting
@@ -93,12 +100,8 @@ def worker_count(setting: int | None = None) -> int:
 def process_count(setting: int | None = None, workers: int | None = None) -> int:
     """Worker processes a server reads concurrent uploads in (digits/worker_processes.py): `setting`,
     else $DIGITS_PROCESSES, else one per core beyond the first (none on one core: nothing to gain)."""
-    if setting is None and os.environ.get(PROCESSES_ENV, "").strip():
-        try:
-            setting = int(os.environ[PROCESSES_ENV])
-        except ValueError:
-            raise ValueError(f"${PROCESSES_ENV} must be a whole number of processes, "
-                             f"not {os.environ[PROCESSES_ENV]!r}") from None
+    if setting is None:
+        setting = _whole_number_from_env(PROCESSES_ENV, "processes")
     if setting is not None and setting < 0:
         raise ValueError(f"The number of worker processes cannot be negative ({setting}).")
     return worker_count(workers) - 1 if setting is None else setting

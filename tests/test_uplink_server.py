@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from harness.anvil_stand_in import AnvilStandIn, HeldMedia, MediaFile, RemoteError
 from PIL import Image
+from processes import wait_until_ended
 
 from uplink_server import health
 from uplink_server.settings import Settings, SettingsError
@@ -402,16 +403,6 @@ def worker_processes(server: ServerProcess) -> list[int]:
             if b"digits.worker" in Path(f"/proc/{child}/cmdline").read_bytes()]
 
 
-def ended(pid: int) -> bool:
-    """The process has ended: gone, or a zombie its parent has not yet reaped, every thread of it ended
-    (a killed process's first thread can be a zombie while others still hold its files)."""
-    try:
-        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
-        return state in ("Z", "X") and os.listdir(f"/proc/{pid}/task") == [str(pid)]
-    except FileNotFoundError:
-        return True
-
-
 def test_a_killed_worker_process_does_not_take_the_server_down(servers, anvil, digits):
     server = servers["server"]
     deadline = time.monotonic() + 60
@@ -419,8 +410,7 @@ def test_a_killed_worker_process_does_not_take_the_server_down(servers, anvil, d
         time.sleep(0.1)
     [worker] = worker_processes(server)
     os.kill(worker, signal.SIGKILL)
-    while not ended(worker) and time.monotonic() < deadline:  # dead before the calls come
-        time.sleep(0.01)
+    wait_until_ended(worker, deadline - time.monotonic())  # dead before the calls come
     files = [png_file(digits[d], f"{d}.png") for d in range(10)] * 2
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(lambda file: anvil.call("classify_digit", file), files))

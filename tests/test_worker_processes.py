@@ -11,11 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 from PIL import Image
+from processes import wait_until_ended
 
+from digits import worker_processes
 from digits.bench import page_photo
 from digits.engine import Engine, process_count
 from digits.preprocessing import InputError
-from digits import worker_processes
 from digits.worker_processes import DEPTH, HERE, LARGEST_FOR_WORKERS, PROCESSES_ENV, WorkerLostError
 
 
@@ -45,22 +46,9 @@ def uploads(mnist_test) -> list[tuple[str, bytes, str]]:
     return files
 
 
-def dead(pid: int) -> bool:
-    """The process has ended: gone, or a zombie its parent has not yet reaped, every thread of it ended
-    (a killed process's first thread can be a zombie while others still hold its files)."""
-    try:
-        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
-        return state in ("Z", "X") and os.listdir(f"/proc/{pid}/task") == [str(pid)]
-    except FileNotFoundError:
-        return True
-
-
 def kill(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while not dead(pid) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert dead(pid)
+    assert wait_until_ended(pid, 10)
 
 
 def outcome(engine: Engine, name: str, data: bytes, model: str):
@@ -166,7 +154,4 @@ def test_a_closed_engine_stops_its_workers(mnist_test):
     with Engine(("cnn",), processes=1) as engine:
         assert engine.lanes.wait_until_ready(180)
         [pid] = engine.lanes.worker_pids()
-    deadline = time.monotonic() + 10
-    while not dead(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert dead(pid)
+    assert wait_until_ended(pid, 10)
