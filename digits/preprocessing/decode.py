@@ -52,6 +52,7 @@ DECODE_BUDGET = PixelBudget(DECODE_BUDGET_BYTES, SMALL_DECODE_BYTES, SMALL_LANE_
 # WebP of 40 Mpx took 788-854 MiB: five RGBA copies.
 DECODER_COPIES = {"WEBP": 5, "AVIF": 2, "HEIF": 2}
 _JPEG_SCALES = (8, 4, 2, 1)  # the shrinks a JPEG decoder makes itself
+QUARTER_TURNS = range(5, 9)  # EXIF orientations 5-8 turn the picture a quarter: its width and height swap
 LOSSY_FORMATS = ("JPEG", "WEBP", "HEIF", "AVIF")  # their compression rings: faint grey spreads around strokes
 
 # Pillow opens multi-picture JPEGs as "MPO"; iPhones' HEIC photos are "HEIF", read by pillow-heif.
@@ -129,7 +130,7 @@ def _decode_image(data: bytes, label: str) -> Decoded:
     source_size = (width, height)
     if orientation != 1:  # turned once small: the same picture, without a full-size copy
         working = _upright(working, orientation)
-        if _upright(Image.new("L", (2, 1)), orientation).width == 1:  # a quarter turn: width and height swap
+        if orientation in QUARTER_TURNS:
             source_size = (height, width)
     pixels = np.asarray(working, dtype=np.float32)
     return Decoded(pixels if pixels.ndim == 3 else pixels[..., np.newaxis], source_format, source_size)
