@@ -16,13 +16,15 @@ from one run (the ratios are what to compare; absolute times drift with the mach
   1200x900, 3000x2250 and 4032x3024, each one's answer (p50) beside the time Pillow takes only to
   decode the file at no less than the working size (its JPEG draft), the target of 2 x that + 8 ms,
   and the reading's own decode stage;
-- a folder run: mixed uploads (28x28 PNGs and photos) through `Engine.classify_batch` in groups of 64,
-  prepared in this process, then by a pool of one process per core (`preparation_pool`), as `digits
-  classify DIR` does; the pool's start apart and included.
+- a folder run: 2,000 mixed uploads (phone photos, scanned pages, CSVs, 28x28 PNGs: `mixed_uploads`)
+  through `Engine.classify_batch` in groups of 64, prepared one after another in this process, then by
+  a pool of one process per core (`preparation_pool`), as `digits classify DIR` does; the pool's start
+  apart and included; each way's CPU time per upload.
 """
 
 import io
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -34,7 +36,7 @@ import numpy as np
 from PIL import Image
 
 import models
-from digits.engine import Engine, preparation_pool
+from digits.engine import Engine, available_cores, preparation_pool
 from digits.preprocessing import IMAGE_SIZE, MAX_FILES_PER_CALL, prepare_upload, to_model_input
 from digits.preprocessing.decode import decode
 from digits.preprocessing.working import WORK_MAX_SIDE
@@ -180,7 +182,7 @@ def run_benchmark(test_images: np.ndarray, single: int = 500, naive: int = 50, c
         figures["workers"] = engine.workers
         figures["worker_processes"] = engine.lanes.processes if engine.lanes else 0
         figures["photos"] = photo_latency(engine, test_images, repeat=max(1, min(5, single // 100)))
-        figures["folder"] = folder_throughput(engine, mixed_uploads(test_images, bulk // 4))
+        figures["folder"] = folder_throughput(engine, mixed_uploads(test_images, bulk))
     figures["concurrency_gain_16_vs_1"] = round(
         figures["concurrent_16_images_per_s"] / figures["concurrent_1_images_per_s"], 2)
     if not tensorflow_importable():
@@ -252,40 +254,96 @@ def photo_latency(engine: Engine, test_images: np.ndarray, test_labels: np.ndarr
     return figures
 
 
-def mixed_uploads(test_images: np.ndarray, count: int, photo_share: int = 4) -> list[tuple[str, bytes]]:
-    """`count` uploads as a folder holds them: 28x28 PNGs and, one in `photo_share`, 1200x900 photos."""
+def page_scan(digit: np.ndarray, rng: np.random.Generator, size: tuple[int, int] = (850, 1100)) -> bytes:
+    """A scanned page (greyscale PNG, 100 dpi letter): a digit written a little off the middle of a
+    white sheet, the scanner's faint noise and a grey edge where the lid did not close."""
+    width, height = size
+    page = np.full((height, width), 246, np.float32) + rng.normal(0, 2, (height, width))
+    page[:, :12] = 200  # the lid's shadow
+    side = int(rng.integers(90, 160))
+    ink = np.asarray(Image.fromarray(digit).resize((side, side), Image.Resampling.BICUBIC), np.float32) / 255
+    y, x = int(rng.integers(height // 4, height // 2)), int(rng.integers(width // 4, width // 2))
+    page[y:y + side, x:x + side] = page[y:y + side, x:x + side] * (1 - ink) + 40 * ink
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(page, 0, 255).astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def digits_csv(images: np.ndarray, labels: np.ndarray | None = None) -> bytes:
+    """A CSV of digits as MNIST's CSV copies hold them: one row of 784 values each, after a label."""
+    header = (["label"] if labels is not None else []) + [f"pixel{i}" for i in range(IMAGE_SIZE * IMAGE_SIZE)]
+    rows = [",".join(header)]
+    for number, image in enumerate(images):
+        values = image.reshape(-1).tolist()
+        rows.append(",".join(map(str, ([int(labels[number])] if labels is not None else []) + values)))
+    return ("\n".join(rows) + "\n").encode()
+
+
+def mixed_uploads(test_images: np.ndarray, count: int) -> list[tuple[str, bytes]]:
+    """`count` uploads as a folder of mixed uploads holds them, in each eight: two 1200x900 phone photos
+    (JPEG), a scanned page (PNG), a CSV of four digits and four 28x28 PNGs."""
     rng = np.random.default_rng(1)
     photos = [page_photo(digit, PHOTO_SIZES[0], rng) for digit in test_images[:8]]
-    return [(f"{n:05d}.jpg", photos[n % len(photos)]) if n % photo_share == 0
-            else (f"{n:05d}.png", png_bytes(test_images[n])) for n in range(count)]
+    scans = [page_scan(digit, rng) for digit in test_images[8:16]]
+
+    def upload(n: int) -> tuple[str, bytes]:
+        if n % 8 in (0, 4):
+            return f"{n:05d}.jpg", photos[n // 4 % len(photos)]
+        if n % 8 == 2:
+            return f"{n:05d}-scan.png", scans[n // 8 % len(scans)]
+        if n % 8 == 6:
+            return f"{n:05d}.csv", digits_csv(test_images[n:n + 4])
+        return f"{n:05d}.png", png_bytes(test_images[n])
+
+    return [upload(n) for n in range(count)]
+
+
+def _cpu_seconds(pids=()) -> float:
+    """CPU time so far of this process (all its threads) and of the processes `pids` (Linux)."""
+    total = sum(os.times()[:2])
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def folder_throughput(engine: Engine, uploads: list[tuple[str, bytes]], model: str = "cnn") -> dict:
-    """Uploads per second through `classify_batch` in groups of 64, prepared here, then by a pool of
-    processes: its start (until its workers have answered once) timed apart, and the run with it; the
-    answers must agree."""
-    def run(pool) -> tuple[float, list]:
-        started, results = time.perf_counter(), []
+    """Uploads per second through `classify_batch` in groups of 64, prepared one after another in this
+    process (as before folder runs used processes), then by a pool of one process per worker, as `digits
+    classify DIR` does: the pool's start (until its processes have answered once) timed apart, and the
+    run with it; the answers must agree. Also each way's CPU time per upload (this process and the
+    pool's), and from them, where other programs share the cores (a busy machine gives this command
+    only its share of them), an ESTIMATE of the ratio on cores of its own: the pool's processes each
+    on a core, at the rate their CPU time per upload allows, against the process alone at its own."""
+    def run(pool, pids=()) -> tuple[float, float, list]:
+        started, cpu, results = time.perf_counter(), _cpu_seconds(pids), []
         for start in range(0, len(uploads), MAX_FILES_PER_CALL):
             results += engine.classify_batch(uploads[start:start + MAX_FILES_PER_CALL], model, pool=pool)
-        return time.perf_counter() - started, [getattr(r, "digit", None) for r in results]
+        return (time.perf_counter() - started, _cpu_seconds(pids) - cpu,
+                [(getattr(r, "digit", None), getattr(r, "error", None)) for r in results])
 
-    serial_s, serial_digits = run(None)
+    serial_s, serial_cpu, serial_answers = run(None)
+    figures = {"uploads": len(uploads), "workers": engine.workers, "serial_per_s": round(len(uploads) / serial_s, 1),
+               "serial_cpu_ms_per_upload": round(1000 * serial_cpu / len(uploads), 2)}
     started = time.perf_counter()
     pool = preparation_pool(engine.workers)
     if pool is None:
-        return {"uploads": len(uploads), "workers": engine.workers, "serial_per_s": round(len(uploads) / serial_s, 1)}
+        return figures
     try:
         list(pool.map(len, [b""] * 2 * engine.workers))
         pool_start_s = time.perf_counter() - started
-        parallel_s, parallel_digits = run(pool)
+        pids = list(pool._processes)  # (the executor's own record of its processes)
+        parallel_s, parallel_cpu, parallel_answers = run(pool, pids)
     finally:
         pool.shutdown()
-    return {"uploads": len(uploads), "workers": engine.workers, "serial_per_s": round(len(uploads) / serial_s, 1),
-            "pool_start_s": round(pool_start_s, 2), "parallel_per_s": round(len(uploads) / parallel_s, 1),
+    own_cores = min(engine.workers, available_cores())
+    return {**figures, "pool_start_s": round(pool_start_s, 2), "parallel_per_s": round(len(uploads) / parallel_s, 1),
             "parallel_vs_serial": round(serial_s / parallel_s, 2),
             "parallel_with_start_vs_serial": round(serial_s / (parallel_s + pool_start_s), 2),
-            "same_answers": serial_digits == parallel_digits}
+            "parallel_cpu_ms_per_upload": round(1000 * parallel_cpu / len(uploads), 2),
+            "parallel_vs_serial_on_own_cores_estimated": round(own_cores * serial_cpu / parallel_cpu, 2),
+            "load_average": round(os.getloadavg()[0], 1),
+            "same_answers": serial_answers == parallel_answers}
 
 
 def run_photo_benchmark(test_images: np.ndarray, test_labels: np.ndarray | None = None, folder: int = 512,

@@ -1,0 +1,73 @@
+"""Folder runs (`digits classify DIR`, `digits read DIR`): files prepared side by side in processes give
+the same answers as one file at a time, and a broken file its line without stopping the run. (The
+same lines on one core as on several, and the progress bar: tests/test_speed.py.)"""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import digits.engine
+from digits.cli import classify_files, main, open_reader
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+BROKEN = b"\x89PNG\r\n\x1a\n not really a picture"
+
+
+def answers(results: list[dict]) -> list[dict]:
+    """What a person reads in each line: all but the time it took."""
+    return [{key: value for key, value in result.items() if key != "latency_ms" and value != []} for result in results]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    """Every sample twice over, and one broken picture among them."""
+    folder = tmp_path_factory.mktemp("uploads")
+    samples = sorted(path for path in SAMPLES.iterdir() if path.is_file())
+    for copy in range(2):
+        for sample in samples:
+            shutil.copy(sample, folder / f"{copy:02d}-{sample.name}")
+    (folder / "00-broken.png").write_bytes(BROKEN)
+    return folder
+
+
+def test_a_folder_run_prepares_in_processes_and_answers_as_one_file_at_a_time(folder, monkeypatch, capsys):
+    pools, preparation_pool = [], digits.engine.preparation_pool
+
+    def counted_pool(workers=None):
+        pools.append(preparation_pool(2))  # two processes, whatever this machine has
+        return pools[-1]
+
+    monkeypatch.setattr("digits.engine.preparation_pool", counted_pool)
+    monkeypatch.setattr("digits.cli.PARALLEL_FROM_FILES", 2)  # a pool for this small folder too (keeps the test short)
+    assert main(["classify", "--json", str(folder)]) == 1  # the broken file fails the run, after the rest
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines()]
+    assert pools and pools[0] is not None  # the files were prepared by the pool
+
+    files = sorted(folder.iterdir())
+    with open_reader("cnn") as reader:  # today's way: one file after another, in this process
+        one_by_one = [result.to_dict() for path in files for result in classify_files(reader, [path], "cnn")]
+    assert answers(lines) == answers(json.loads(json.dumps(one_by_one)))
+    assert [Path(line["file"]).name for line in lines] == [path.name for path in files]
+
+    broken = next(line for line in lines if line["file"].endswith("00-broken.png"))
+    assert set(broken) == {"file", "error"} and "is not an image or CSV file we can read" in broken["error"]
+    assert sum("digit" in line for line in lines) == len(files) - 1  # the run went on past it
+    assert captured.err == ""  # no progress bar: standard error is not a terminal here
+
+
+def test_a_folder_read_of_numbers_goes_on_past_a_broken_file(tmp_path, capsys):
+    numbers = tmp_path / "numbers"
+    numbers.mkdir()
+    for name in ("seven-paper.png", "four-photo.jpg"):
+        shutil.copy(SAMPLES / name, numbers / name)
+    (numbers / "broken.png").write_bytes(BROKEN)
+    assert main(["read", "--json", str(numbers)]) == 1
+    captured = capsys.readouterr()
+    lines = {Path(line["file"]).name: line for line in map(json.loads, captured.out.splitlines())}
+    assert set(lines) == {"broken.png", "four-photo.jpg", "seven-paper.png"}
+    assert "is not an image or CSV file we can read" in lines["broken.png"]["error"]
+    assert lines["seven-paper.png"]["number"] == "7" and lines["four-photo.jpg"]["number"] == "4"
+    assert captured.err == ""
