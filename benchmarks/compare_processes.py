@@ -4,7 +4,8 @@ measured in turns on the same 28x28 PNG uploads (so a busy machine slows both al
     python -m benchmarks.compare_processes --data ../shared/data/mnist.npz [--model cnn] [--processes 1 2]
 
 Per setting: throughput with 1 and with 16 concurrent callers (median and best of short windows, and
-the median of 16 over 1 within a window) and one caller's p50 latency (`benchmarks.compare_engines`);
+the median of 16 over 1 within a window) and one caller's p50 latency (`benchmarks.compare_engines`),
+the threads switching as often as the server makes them (every 1 ms, `--switch-ms`);
 then, apart, the CPU time per request (this process and its workers) with 1 and with 16 callers. On a
 machine shared with other busy sessions the process gets only its share of the cores (autogroup), so
 the throughput cannot show what a second core gives; the CPU time says what each request costs, so
@@ -15,6 +16,7 @@ CPU times, not measured) of 16 callers against one where the cores are the proce
 
 import argparse
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import digits.engine
@@ -32,13 +34,15 @@ def cpu_seconds(engine) -> float:
     return total
 
 
-def cpu_per_request(engine, uploads: list[bytes], callers: int, model: str) -> float:
-    """Milliseconds of CPU per request with `callers` concurrent callers."""
+def cpu_per_request(engine, uploads: list[bytes], callers: int, model: str) -> tuple[float, float | None]:
+    """Milliseconds of CPU per request with `callers` concurrent callers, and the share of the calls
+    read in this process (not handed to a worker; None without workers)."""
     with ThreadPoolExecutor(callers) as pool:
         list(pool.map(lambda data: engine.classify(data, model), uploads[:64]))
-        before = cpu_seconds(engine)
+        before, here = cpu_seconds(engine), engine.lanes.served_here if engine.lanes else 0
         list(pool.map(lambda data: engine.classify(data, model), uploads))
-        return round(1000 * (cpu_seconds(engine) - before) / len(uploads), 3)
+        return (round(1000 * (cpu_seconds(engine) - before) / len(uploads), 3),
+                round((engine.lanes.served_here - here) / len(uploads), 2) if engine.lanes else None)
 
 
 def estimate_on_own_cores(engine, uploads: list[bytes], model: str, one_caller_cpu_ms: float) -> float:
@@ -83,7 +87,10 @@ def main() -> None:
     parser.add_argument("--model", default="cnn")
     parser.add_argument("--windows", type=int, default=12)
     parser.add_argument("--processes", type=int, nargs="+", default=[digits.engine.process_count()])
+    parser.add_argument("--switch-ms", type=float, default=1.0,
+                        help="the interpreter's thread switch interval: the server's 1 ms by default (Python's own is 5)")
     args = parser.parse_args()
+    sys.setswitchinterval(args.switch_ms / 1000)
     uploads = [png_bytes(pixels) for pixels in load_mnist(args.data).x_test[:2000]]
     engines = {"threads only": digits.engine.Engine()}
     try:
@@ -93,7 +100,10 @@ def main() -> None:
         summary = compare(engines, uploads, args.model, args.windows)
         for name, engine in engines.items():
             for callers in (1, 16):
-                summary[name][f"cpu_ms_per_request_{callers}"] = cpu_per_request(engine, uploads, callers, args.model)
+                summary[name][f"cpu_ms_per_request_{callers}"], read_here = \
+                    cpu_per_request(engine, uploads, callers, args.model)
+            if engine.lanes:
+                summary[name]["16_callers_read_in_the_server"] = read_here
             if engine.lanes:
                 summary[name]["cpu_ms_per_request_via_worker"], summary[name]["of_it_in_the_server"] = \
                     cpu_per_request_via_worker(engine, uploads[:500], args.model)

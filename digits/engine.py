@@ -100,12 +100,16 @@ def worker_count(setting: int | None = None) -> int:
 
 def process_count(setting: int | None = None, workers: int | None = None) -> int:
     """Worker processes a server reads concurrent uploads in (digits/worker_processes.py): `setting`,
-    else $DIGITS_PROCESSES, else one per core beyond the first (none on one core: nothing to gain)."""
+    else $DIGITS_PROCESSES, else one per core (the server process only hands concurrent calls to them),
+    none on one core (nothing to gain: a lone call is read in the server process)."""
     if setting is None:
         setting = _whole_number_from_env(PROCESSES_ENV, "processes")
     if setting is not None and setting < 0:
         raise ValueError(f"The number of worker processes cannot be negative ({setting}).")
-    return worker_count(workers) - 1 if setting is None else setting
+    if setting is None:
+        cores = worker_count(workers)
+        return cores if cores > 1 else 0
+    return setting
 
 
 def preparation_pool(workers: int | None = None) -> ProcessPoolExecutor | None:
