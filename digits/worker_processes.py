@@ -2,18 +2,18 @@
 
 Reading one upload is mostly Python (decoding, the pipeline's small NumPy steps, the hand-offs), which
 holds the GIL about as long as the model computes, so threads of one process cannot read two uploads
-at once. The rule (`Lanes`): a lone call runs in its own thread, in this process (and always a large
-one, `LARGEST_FOR_WORKERS`), so a lone caller pays nothing (no hand-off, no pickling); a call that
-arrives while another is being read goes to a worker process with room (each a fresh interpreter with
-its own copy of the models, loaded once; it reads one call at a time, with the next waiting in its
-pipe, `DEPTH`); when all are busy it waits, in turn, for the first worker place to free. Concurrent
-calls are not read here: a call read here holds this process's GIL for most of a millisecond at a
-time, and every hand-off to a worker (send, wake on its answer, hand the place on) needs that GIL, so
-the workers waited on it, idle, while this process read most of the calls itself (79-90% with one
-worker, 43-51% with two, under 16 callers). So the server's threads only hand calls over, and a server
-starts one worker per core (`digits.engine.process_count`). Each process decodes one picture at a
-time, so memory stays bounded: about 140 MiB of libraries and models per process, plus its one picture
-and the one waiting.
+at once. The rule (`Lanes`): a call runs in its own thread, in this process, when no other call is
+being read here (and always when it is large, `LARGEST_FOR_WORKERS`); a call that arrives while one
+is goes to a worker process with room (each a fresh interpreter with its own copy of the models,
+loaded once; it reads one call at a time, with the next waiting in its pipe, `DEPTH`); when all are
+busy it waits, in turn, for the first place to free. So a lone caller pays nothing (no hand-off, no
+pickling), and concurrent callers use a core per process. A server starts one worker per core
+(`digits.engine.process_count`). (Tried: reading no overlapping call here, so that this process's
+threads, no longer holding the GIL for a reading, hand calls over at once; in turns on a busy machine
+16 callers then read 1.19-1.51x what one does, against 1.94-2.08x with this rule: each hand-off then
+waits for a worker process to be scheduled again.) Each process decodes one picture at a time,
+so memory stays bounded: about 140 MiB of libraries and models per process, plus its one picture and
+the one waiting.
 
 A worker process that dies (killed, out of memory, a crash in a decoder) costs only the call it was
 reading (and the one waiting for it): told so in words (`WorkerLostError`), and a new process takes
@@ -200,7 +200,6 @@ class Lanes:
         self._waiting: collections.deque = collections.deque()  # [lock, place] of each call waiting
         self._workers: list[_Worker] = []
         self._closed = False
-        self.in_flight = 0  # places taken by calls (HERE, or a worker's)
         self.replaced = 0  # workers started again after one died
         self.served_here = self.served_by_workers = 0  # calls read here, and by the workers
         for _ in range(processes):
@@ -239,56 +238,42 @@ class Lanes:
         return False
 
     def take(self):
-        """HERE when no other call is being read (a lone caller), else a worker with room, else the
-        first worker place to free up. While no worker is ready (starting, or every one lost), calls
-        take turns here."""
+        """HERE when no call is being read here, else a free worker, else the first place to free up."""
         while True:
             with self._lock:
                 if self._closed:
                     return HERE  # the engine refuses the call itself
-                place = self._free_place_locked()
-                if place is None:
+                if self._free:
+                    # HERE first (a lone caller is never handed off), else the worker freed last
+                    place = self._free.pop(0) if self._free[0] is HERE else self._free.pop()
+                else:
                     turn = [threading.Lock(), None]
                     turn[0].acquire()
                     self._waiting.append(turn)
-                else:
-                    self.in_flight += 1
+                    place = None
             if place is None:
-                turn[0].acquire()  # handed its place by `_give_locked`, which counts it in flight
+                turn[0].acquire()
                 place = turn[1]
             if place is HERE or place.alive():
                 return place
-            with self._lock:
-                self.in_flight -= 1
             self._lose(place)  # it died between calls (killed, out of memory): no call lost, try again
-
-    def _free_place_locked(self):
-        here_free = bool(self._free) and self._free[0] is HERE
-        if here_free and (self.in_flight == 0 or not self._workers):
-            return self._free.pop(0)
-        if len(self._free) > here_free:
-            return self._free.pop()  # the worker place freed last
-        return None
 
     def give(self, place) -> None:
         with self._lock:
-            self.in_flight -= 1
             self.served_here += place is HERE
             self._give_locked(place)
 
     def _give_locked(self, place) -> None:
         if place is not HERE and place not in self._workers:  # a worker lost meanwhile: its place goes with it
-            place = None
+            return
+        if self._waiting:
+            turn = self._waiting.popleft()
+            turn[1] = place
+            turn[0].release()
         elif place is HERE:
             self._free.insert(0, HERE)
         else:
             self._free.append(place)
-        # The calls waiting take what the rule gives them: a worker's place, or HERE once no worker is left
-        while self._waiting and (place := self._free_place_locked()) is not None:
-            turn = self._waiting.popleft()
-            turn[1] = place
-            self.in_flight += 1
-            turn[0].release()
 
     def classify(self, worker: _Worker, data: bytes, model: str, filename: str | None) -> tuple:
         """Ask `worker` (taken from `take()`) to read one call; gives the place back either way. Its
@@ -296,8 +281,6 @@ class Lanes:
         try:
             answer = worker.ask(data, model, filename)
         except (WorkerLostError, NotSent):
-            with self._lock:
-                self.in_flight -= 1
             self._lose(worker)
             raise
         except BaseException:
@@ -314,7 +297,6 @@ class Lanes:
                 return
             self._workers.remove(worker)
             self._free = [place for place in self._free if place is not worker]
-            self._give_locked(None)  # with no worker left, the calls waiting are read here meanwhile
             closed = self._closed
         if closed:
             return

@@ -62,13 +62,11 @@ def outcome(engine: Engine, name: str, data: bytes, model: str):
 
 def test_concurrent_callers_get_from_the_workers_what_one_gets_in_process(engine, pooled, uploads):
     alone = [outcome(engine, *upload) for upload in uploads]
-    before, here = pooled.lanes.served_by_workers, pooled.lanes.served_here
+    before = pooled.lanes.served_by_workers
     with ThreadPoolExecutor(16) as pool:
         together = list(pool.map(lambda upload: outcome(pooled, *upload), uploads * 2))
     assert together == alone * 2
     assert pooled.lanes.served_by_workers > before, "concurrent calls should have gone to the worker processes"
-    # a call is read in the server only when no other is being read: the server's threads hand calls over
-    assert pooled.lanes.served_here - here < len(uploads), "overlapping calls were read in the server process"
     assert sum(answer[0] == "refused" for answer in alone) == 2
 
 
