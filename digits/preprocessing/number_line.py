@@ -60,8 +60,8 @@ def fit_line(crop: np.ndarray) -> FittedLine:
     height, width = crop.shape
     scale = min((LINE_HEIGHT - 2 * MARGIN) / height, (LINE_WIDTH - 2 * MARGIN) / width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    clear = crop[crop > 0.2 * float(crop.max())] if crop.max() > 0 else crop.ravel()
-    peak = max(float(np.percentile(clear, _INK_PEAK_PERCENTILE)), 1e-6)
+    strongest = float(crop.max())
+    peak = float(np.percentile(crop[crop > 0.2 * strongest], _INK_PEAK_PERCENTILE)) if strongest > 0 else 1.0
     image = Image.fromarray(np.clip(crop / peak, 0, 1).astype(np.float32), mode="F")
     resized = np.asarray(image.resize(size, Image.Resampling.BILINEAR), np.float32).clip(0, 1)
     frame = np.zeros((LINE_HEIGHT, LINE_WIDTH), np.float32)

@@ -63,8 +63,6 @@ def _loop_in(own: np.ndarray, inked: np.ndarray, settings: EmphasisSettings) -> 
     """Within a mark's box: the mark's pixels that make a loop round other ink (of it or of other
     marks), or None."""
     height, width = own.shape
-    if min(height, width) < 12:
-        return None
     y, x = np.mgrid[:height, :width].astype(np.float32)
     dy, dx = (y + 0.5 - height / 2) / (height / 2), (x + 0.5 - width / 2) / (width / 2)
     radius = np.hypot(dy, dx)
