@@ -15,11 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from digits.preprocessing.normalise import DIGIT_BOX
 from digits.preprocessing.segment import find_marks
-from models.frame import LINE_HEIGHT, LINE_WIDTH  # the frame the number reader sees; it lives with the models
+from models.frame import IMAGE_SIZE, LINE_HEIGHT, LINE_WIDTH  # the frames the models see; they live with them
 
 __all__ = ["LINE_HEIGHT", "LINE_WIDTH", "MARGIN", "FittedLine", "LocatedLine", "fit_line", "locate_line"]
-MARGIN = 4  # pixels of background kept around the line: the reader's first convolutions see its edges
+MARGIN = (IMAGE_SIZE - DIGIT_BOX) // 2  # pixels of background kept around the line, as MNIST leaves round a digit
+# (4): the reader's first convolutions see its edges
 _INK_PEAK_PERCENTILE = 90  # the ink's "full strength": this percentile of the clear ink, so faint pens fill the range
 
 
