@@ -7,7 +7,7 @@ import numpy as np
 from scipy import ndimage
 from skimage import morphology
 
-from digits.preprocessing.arrays import ROBUST_SIGMA, border, border_band, low_percentile, median
+from digits.preprocessing.arrays import ROBUST_SIGMA, border, border_band, low_percentile, median, subsampled
 from digits.preprocessing.filters import median_3x3
 from digits.preprocessing.polarity import CLEAR_INK, DARK_LEVEL, INK_SHARE, LUMINANCE, _is_two_level, goes_further
 
@@ -52,7 +52,7 @@ def even_out_lighting(pixels: np.ndarray, settings: LightingSettings = SETTINGS)
     paper = float(np.percentile(border(grey), settings.paper))
     if paper < DARK_LEVEL or _border_is_flat(-grey, settings):  # (negated, as the paper is the light side here)
         return pixels
-    if float(np.median(grey[::4, ::4])) < DARK_LEVEL and not _is_two_level(grey):  # mostly a dark ground (a board)
+    if float(median(subsampled(grey).ravel())) < DARK_LEVEL and not _is_two_level(grey):  # mostly a dark ground (a board)
         return pixels  # with something light along an edge (its frame); not a 1-bit scan, mostly its own bold ink
     if paper < 128:
         from_paper = grey - paper

@@ -109,7 +109,8 @@ def _ink_is_dark(darkest: np.ndarray, lightest: np.ndarray, background: np.ndarr
 def goes_further(darkest: np.ndarray, lightest: np.ndarray) -> bool:
     """Whether the picture goes further below its background (`darkest`, negative there) than above
     it (`lightest`): the side the ink is on. A small digit in a photo covers a few hundredths of the
-    picture, so only its strongest few pixels in ten thousand (and at least ten) are compared."""
+    picture, so only its strongest two pixels in ten thousand (of the picture's whole-picture sample,
+    `subsampled`) are compared."""
     darker, lighter = subsampled(darkest).ravel(), subsampled(lightest).ravel()
-    tail = min(max(10, darker.size // 5000), darker.size - 1)
+    tail = min(darker.size // 5000, darker.size - 1)
     return -float(np.partition(darker, tail)[tail]) > float(np.partition(lighter, lighter.size - 1 - tail)[-1 - tail])
