@@ -20,8 +20,8 @@ from digits.preprocessing.locate.marks import FLAT, MIN_DIGIT_SHARE, MIN_DIGIT_S
 from digits.preprocessing.locate.surface import find_surface
 from digits.preprocessing.normalise import stroke_width
 
-__all__ = ["A_PATTERN", "BOX_SHARE", "LOW_CONTRAST_WARNING", "NO_DIGIT_WARNING", "NO_INK", "SEVERAL_MARKS_WARNING", "Located",
-           "contrast_notes", "find_surface", "locate_digit"]
+__all__ = ["A_PATTERN", "BOX_SHARE", "LOW_CONTRAST_WARNING", "NO_DIGIT_WARNING", "NO_INK", "SEVERAL_MARKS_WARNING",
+           "Located", "contrast_notes", "find_surface", "locate_digit"]
 
 NO_DIGIT_WARNING = "No digit found: {}."
 NO_INK = "the picture looks blank"
