@@ -39,6 +39,7 @@ from digits.preprocessing.decode import (
 from digits.preprocessing.errors import describe_file
 from digits.preprocessing.locate import (
     A_PATTERN,
+    BOX_SHARE,
     LOW_CONTRAST_WARNING,
     NO_DIGIT_WARNING,
     NO_INK,
@@ -108,7 +109,7 @@ class NumberLine:
         first, last = self.fitted.crop_columns(start, stop)
         first, last = max(first, 0), min(last, ink.shape[1])
         part = ink[:, first:last] if last > first else ink[:, :0]
-        clear = part > 0.1 * float(ink.max())
+        clear = part > BOX_SHARE * float(ink.max())
         rows, cols = np.flatnonzero(clear.any(axis=1)), np.flatnonzero(clear.any(axis=0))
         if not len(rows):
             return None
@@ -132,7 +133,7 @@ class PreparedNumber:
 def to_model_input(images: np.ndarray) -> np.ndarray:
     """uint8 images (N, 28, 28), 0 = background and 255 = ink, to float32 (N, 28, 28, 1) in [0, 1]."""
     images = np.asarray(images)
-    if images.shape[-2:] != (IMAGE_SIZE, IMAGE_SIZE):
+    if images.ndim != 3 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
         raise ValueError(f"expected images of {IMAGE_SIZE}x{IMAGE_SIZE}, got shape {images.shape}")
     return (images.astype(np.float32) / 255.0)[..., np.newaxis]
 
@@ -217,7 +218,7 @@ def _digit_of(pixels: np.ndarray, lossy: bool, judged: bool = True,
     return reading.pixels, reading.warnings, reading.has_digit
 
 
-def preview_png(pixels: np.ndarray, scale: int = 8) -> bytes:
+def preview_png(pixels: np.ndarray, scale: int) -> bytes:
     """The image enlarged `scale` times with square pixels, as PNG bytes."""
     image = Image.fromarray(np.asarray(pixels, dtype=np.uint8))
     image = image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)

@@ -14,9 +14,14 @@ def subsampled(array: np.ndarray, most: int = SAMPLE_PIXELS) -> np.ndarray:
     return array[::step, ::step]
 
 
+def border_band(height: int, width: int) -> int:
+    """How many pixels deep the band along an image's edges is that stands for its border."""
+    return 1 + min(height, width) // 64
+
+
 def border_regions(height: int, width: int) -> list[tuple[slice, slice]]:
     """(rows, columns) of the four bands along an image's edges, subsampled to a few thousand pixels."""
-    band = 1 + min(height, width) // 64
+    band = border_band(height, width)
     step = max(1, (height + width) // 1024)
     return [(slice(0, band, 1), slice(0, width, step)), (slice(height - band, height, 1), slice(0, width, step)),
             (slice(0, height, step), slice(0, band, 1)), (slice(0, height, step), slice(width - band, width, 1))]
@@ -34,17 +39,23 @@ def median(values: np.ndarray) -> np.ndarray:
     return np.partition(values, middle, axis=0)[middle]
 
 
+def a_tenth_in(count: int) -> int:
+    """The index a tenth of the way into `count` sorted values: where the 10th percentile lies, an end's
+    level with its outliers (a few specks, the soft edges of strokes) left out."""
+    return count // 10
+
+
 def low_percentile(values: np.ndarray) -> np.ndarray:
     """The 10th percentile along the first axis."""
-    tenth = len(values) // 10
+    tenth = a_tenth_in(len(values))
     return np.partition(values, tenth, axis=0)[tenth]
 
 
 def otsu_threshold(values: np.ndarray) -> float:
     """The level that best splits the values (0-255) into two classes (Otsu, on a subsample)."""
     sample = np.clip(subsampled(values, 4096), 0, 255).astype(np.uint8)
-    levels = np.arange(256)
-    counts = np.bincount(sample.ravel(), minlength=levels.size).astype(np.float64)
+    counts = np.bincount(sample.ravel()).astype(np.float64)  # up to the highest level there: none above can split
+    levels = np.arange(counts.size)
     below = np.cumsum(counts)
     mass_below = np.cumsum(counts * levels)
     above = below[-1] - below

@@ -29,7 +29,7 @@ MAX_CSV_ROWS = 10_000
 
 LABEL_COLUMNS = ("label", "labels", "digit", "class", "target", "y")
 INDEX_COLUMNS = ("", "unnamed: 0", "index", "id")  # pandas' to_csv() leaves its index column unnamed
-_SNIFF_BYTES = 16 * 1024
+_HEAD_BYTES = 16 * 1024  # the head of a file: printable text in a CSV, whole rows in it the dialect is sniffed from
 _LAYOUTS = "784 values per row (28 x 28), after an optional label column, or 28 rows of 28 values"
 
 
@@ -55,7 +55,7 @@ class _Layout:
 
 def looks_like_text(data: bytes) -> bool:
     """Printable ASCII at the start (a UTF-8 byte order mark allowed): a CSV, not an image."""
-    head = bytes(data[:512]).removeprefix(b"\xef\xbb\xbf").translate(None, b"\t\r\n")
+    head = bytes(data[:_HEAD_BYTES]).removeprefix(b"\xef\xbb\xbf").translate(None, b"\t\r\n")
     return head.isascii() and head.decode("ascii").isprintable()
 
 
@@ -64,7 +64,7 @@ def read_digit_table(data: bytes, label: str) -> DigitTable:
     if len(data) > MAX_CSV_BYTES:
         raise InputError(f"{label} is {in_megabytes(len(data))}; the limit for a CSV is {MAX_CSV_BYTES // MB} MB.")
     text = bytes(data).decode("utf-8-sig", errors="replace")
-    reader = csv.reader(io.StringIO(text, newline=""), **_dialect(text[:_SNIFF_BYTES]), skipinitialspace=True)
+    reader = csv.reader(io.StringIO(text, newline=""), **_dialect(text[:_HEAD_BYTES]), skipinitialspace=True)
     try:
         return _read_rows(_data_rows(reader), label)
     except csv.Error as error:

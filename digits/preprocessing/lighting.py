@@ -1,21 +1,42 @@
 """Uneven light on a photographed page: evened out before the ink is found, and what is left of it
 subtracted from the ink signal after."""
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import ndimage
 from skimage import morphology
 
-from digits.preprocessing.arrays import border, low_percentile, median
+from digits.preprocessing.arrays import ROBUST_SIGMA, border, border_band, low_percentile, median, subsampled
 from digits.preprocessing.filters import median_3x3
-from digits.preprocessing.polarity import DARK_LEVEL, INK_SHARE, LUMINANCE, MIN_INK_LEVEL, _is_two_level, goes_further
-
-_MIN_LIGHTING_SIDE = 32  # smaller pictures are too small to show uneven light
-_LIGHTING_WINDOW_FRACTION = 3  # the paper is seen past strokes up to the picture's short side / this wide
-_SMOOTH_LIGHT_TOLERANCE = 6.0  # a smooth surface follows the light on a border when most of it is this close
-_DEEPEST_SHADOW = 0.3  # a shadow leaves the paper at least this share of its brightness; darker is ink
+from digits.preprocessing.polarity import CLEAR_INK, DARK_LEVEL, INK_SHARE, LUMINANCE, _is_two_level, goes_further
 
 
-def even_out_lighting(pixels: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class LightingSettings:
+    """When the light on a page is evened out, and how (brightness on the 0-255 scale). The values were set
+    when the stage was built on the scenes suite's shadowed and lamp-lit pages (the choice is not
+    recorded); "(N)" is what one still decides on the uploads of scripts/record_readings.py (issue #27)."""
+
+    grid: int = 32  # the light is fitted as a smooth surface to about this many blocks along the picture's
+    # long side; a picture shorter than that on a side is too small to show uneven light (a digit's crop)
+    paper: float = 90  # the paper's brightness is this percentile of the border's (ink and shadows lie below it)
+    window_fraction: int = 3  # the paper is seen past strokes up to the picture's short side / this wide
+    smooth_tolerance: float = 6.0  # a smooth surface follows the light on the border where it is this close ...
+    smooth_share: float = 80  # ... along this percentage of the border
+    deepest_shadow: float = 0.3  # a shadow leaves the paper at least this share of its brightness; darker is ink
+    # (26 of the 346 pictures that reach it are left as they are)
+    flat_stretches: int = 4  # a border is evenly lit when the background level of each of this many stretches of
+    flat_tolerance: float = 4.0  # each side is within this of the others'
+    fit_rounds: int = 4  # the surface is refitted this many times to the blocks that are background (808 of
+    # 1,307 fits have settled by then) ...
+    outlier: float = 2.5  # ... those less than this many (robust) standard deviations above the last fit
+
+
+SETTINGS = LightingSettings()
+
+
+def even_out_lighting(pixels: np.ndarray, settings: LightingSettings = SETTINGS) -> np.ndarray:
     """A light page under uneven light (shadows, even hard-edged ones) as if evenly lit.
 
     Light falls on the paper and the ink alike, so dividing each pixel by the paper's brightness there
@@ -29,54 +50,53 @@ def even_out_lighting(pixels: np.ndarray) -> np.ndarray:
     those is removed later (`subtract_uneven_background`).
     """
     height, width = pixels.shape[:2]
-    if min(height, width) < _MIN_LIGHTING_SIDE:
+    if min(height, width) < settings.grid:
         return pixels
     grey = pixels @ LUMINANCE if pixels.shape[-1] == 3 else pixels[..., 0]
-    paper = float(np.percentile(border(grey), 90))
-    if paper < DARK_LEVEL or _border_is_flat(-grey):  # (negated, as the paper is the light side here)
+    paper = float(np.percentile(border(grey), settings.paper))
+    if paper < DARK_LEVEL or _border_is_flat(-grey, settings):  # (negated, as the paper is the light side here)
         return pixels
-    if float(np.median(grey[::4, ::4])) < DARK_LEVEL and not _is_two_level(grey):  # mostly a dark ground (a board)
-        return pixels  # with something light along an edge (its frame); not a 1-bit scan, mostly its own bold ink
-    if paper < 128:
+    if float(median(subsampled(grey).ravel())) < DARK_LEVEL and not _is_two_level(grey):  # mostly a dark ground
+        return pixels  # (a board) with something light along an edge (its frame); not a 1-bit scan of bold ink
+    if paper <= 255 - DARK_LEVEL:  # a mid-grey ground, as the ink's polarity has it (polarity._ink_is_dark)
         from_paper = grey - paper
-        if not goes_further(from_paper, from_paper):  # a grey ground with light ink on it
+        if not goes_further(from_paper, from_paper):  # with light ink on it
             return pixels
     grey = median_3x3(grey)  # noise would lift the estimate above the paper's mean
-    lighting = _smooth_lighting(grey, paper)
+    lighting = _smooth_lighting(grey, paper, settings)
     if lighting is None:
-        filled = ndimage.maximum_filter(grey, size=min(height, width) // _LIGHTING_WINDOW_FRACTION | 1)
-        if float(filled.min()) < _DEEPEST_SHADOW * paper:
+        filled = ndimage.maximum_filter(grey, size=min(height, width) // settings.window_fraction | 1)
+        if float(filled.min()) < settings.deepest_shadow * paper:
             return pixels
         lighting = morphology.reconstruction(filled, grey, method="erosion")
     evened = np.multiply(pixels, (paper / np.maximum(lighting, 1.0))[..., np.newaxis])
     return np.clip(evened, 0.0, 255.0, out=evened)
 
 
-def _smooth_lighting(grey: np.ndarray, paper: float) -> np.ndarray | None:
+def _smooth_lighting(grey: np.ndarray, paper: float, settings: LightingSettings) -> np.ndarray | None:
     """The light on the page as a smooth surface (a lamp's pool of light, darker corners), or None
     where the page's border shows light that no smooth surface follows (a hard-edged shadow)."""
-    lighting = paper - _background_surface(paper - grey)
+    lighting = paper - _background_surface(paper - grey, settings)
     residual = np.abs(border(grey) - border(lighting))
-    return lighting if float(np.percentile(residual, 80)) <= _SMOOTH_LIGHT_TOLERANCE else None
+    return lighting if float(np.percentile(residual, settings.smooth_share)) <= settings.smooth_tolerance else None
 
 
-def subtract_uneven_background(signal: np.ndarray) -> np.ndarray:
+def subtract_uneven_background(signal: np.ndarray, settings: LightingSettings = SETTINGS) -> np.ndarray:
     """The signal less a smooth background (uneven lighting), when its border shows one. Not when ink
     covers much of the border (a tight crop): the fit would follow the ink, not the light."""
-    if min(signal.shape) < _MIN_LIGHTING_SIDE or _border_is_flat(signal):
+    if min(signal.shape) < settings.grid or _border_is_flat(signal, settings):
         return signal
-    if np.mean(border(signal) > 4 * MIN_INK_LEVEL) > INK_SHARE / 2:
+    if np.mean(border(signal) > CLEAR_INK) > INK_SHARE / 2:
         return signal
-    return signal - _background_surface(signal)
+    return signal - _background_surface(signal, settings)
 
 
-def _border_is_flat(signal: np.ndarray, segments: int = 4, tolerance: float = 4.0) -> bool:
+def _border_is_flat(signal: np.ndarray, settings: LightingSettings) -> bool:
     """Whether the background level (the 10th percentile: ink lies above it) is the same all round."""
-    height, width = signal.shape
-    band = 1 + min(height, width) // 64
+    band = border_band(*signal.shape)
     sides = [signal[:band], signal[-band:], signal[:, :band].T, signal[:, -band:].T]
-    levels = [low_percentile(_stretches(side, segments)) for side in sides]  # one per stretch of a side
-    return float(np.ptp(np.concatenate(levels))) <= tolerance
+    levels = [low_percentile(_stretches(side, settings.flat_stretches)) for side in sides]  # one per stretch
+    return float(np.ptp(np.concatenate(levels))) <= settings.flat_tolerance
 
 
 def _stretches(side: np.ndarray, count: int) -> np.ndarray:
@@ -85,24 +105,25 @@ def _stretches(side: np.ndarray, count: int) -> np.ndarray:
     return side[:, :length].reshape(side.shape[0], count, -1).transpose(0, 2, 1).reshape(-1, count)
 
 
-def _background_surface(signal: np.ndarray, grid: int = 32) -> np.ndarray:
+def _background_surface(signal: np.ndarray, settings: LightingSettings = SETTINGS) -> np.ndarray:
     """A quadratic surface fitted to the background, ignoring the ink (which lies above it)."""
     height, width = signal.shape
-    block = max(1, max(height, width) // grid)
+    block = max(1, max(height, width) // settings.grid)
     rows, cols = height // block, width // block
     blocks = signal[: rows * block, : cols * block].reshape(rows, block, cols, block).mean(axis=(1, 3))
     y = (np.arange(rows) + 0.5) * block / height * 2 - 1
     x = (np.arange(cols) + 0.5) * block / width * 2 - 1
     yy, xx = np.meshgrid(y, x, indexing="ij")
-    terms = np.stack([np.ones_like(xx), xx, yy, xx * xx, xx * yy, yy * yy], axis=-1).reshape(-1, 6)
+    terms = np.stack([np.ones_like(xx), xx, yy, xx * xx, xx * yy, yy * yy], axis=-1)
+    terms = terms.reshape(-1, terms.shape[-1])
     values = blocks.ravel()
-    quarter = np.partition(values, len(values) // 4)[len(values) // 4]
-    background = values <= quarter  # start from the quarter of the blocks least like ink
-    for _ in range(4):
+    quarter = len(values) // 4
+    background = values <= np.partition(values, quarter)[quarter]  # start from the quarter of the blocks least like ink
+    for _ in range(settings.fit_rounds):
         coefficients = _least_squares(terms[background], values[background])
         residual = values - terms @ coefficients
-        spread = 1.4826 * median(np.abs(residual[background])) + 0.5
-        background = residual < 2.5 * spread
+        spread = ROBUST_SIGMA * median(np.abs(residual[background])) + 0.5
+        background = residual < settings.outlier * spread
         if np.count_nonzero(background) < 2 * terms.shape[1]:
             break
     y = (np.arange(height) + 0.5) / height * 2 - 1

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from digits.preprocessing.normalise import DIGIT_BOX
 from digits.preprocessing.segment import find_marks
-from models.frame import LINE_HEIGHT, LINE_WIDTH  # the frame the number reader sees; it lives with the models
+from models.frame import IMAGE_SIZE, LINE_HEIGHT, LINE_WIDTH  # the frames the models see; they live with them
 
 __all__ = ["LINE_HEIGHT", "LINE_WIDTH", "MARGIN", "FittedLine", "LocatedLine", "fit_line", "locate_line"]
-MARGIN = 4  # pixels of background kept around the line: the reader's first convolutions see its edges
+MARGIN = (IMAGE_SIZE - DIGIT_BOX) // 2  # pixels of background kept around the line, as MNIST leaves round a digit
+# (4): the reader's first convolutions see its edges
 _INK_PEAK_PERCENTILE = 90  # the ink's "full strength": this percentile of the clear ink, so faint pens fill the range
 
 
@@ -60,8 +62,8 @@ def fit_line(crop: np.ndarray) -> FittedLine:
     height, width = crop.shape
     scale = min((LINE_HEIGHT - 2 * MARGIN) / height, (LINE_WIDTH - 2 * MARGIN) / width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    clear = crop[crop > 0.2 * float(crop.max())] if crop.max() > 0 else crop.ravel()
-    peak = max(float(np.percentile(clear, _INK_PEAK_PERCENTILE)), 1e-6)
+    strongest = float(crop.max())
+    peak = float(np.percentile(crop[crop > 0.2 * strongest], _INK_PEAK_PERCENTILE)) if strongest > 0 else 1.0
     image = Image.fromarray(np.clip(crop / peak, 0, 1).astype(np.float32), mode="F")
     resized = np.asarray(image.resize(size, Image.Resampling.BILINEAR), np.float32).clip(0, 1)
     frame = np.zeros((LINE_HEIGHT, LINE_WIDTH), np.float32)

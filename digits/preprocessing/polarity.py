@@ -8,13 +8,15 @@ import functools
 
 import numpy as np
 
-from digits.preprocessing.arrays import border, median, otsu_threshold, subsampled
+from digits.preprocessing.arrays import a_tenth_in, border, median, otsu_threshold, subsampled
 from digits.preprocessing.ink_side import TINY, box_filling_side, stroke_side
 
 MIN_INK_LEVEL = 12.0  # ink must differ from the background by this much (0-255) to count at all
 LUMINANCE = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 DARK_LEVEL = 80  # a background darker than this (0-255) has light ink on it; one this far from white, dark ink
 INK_SHARE = 0.4  # a side of the picture's light/dark split holding less than this share of it is the ink
+CLEAR_INK = 4 * MIN_INK_LEVEL  # this far from the background is ink, not shading: a border with more than
+# INK_SHARE / 2 of it is not mostly background (here and in lighting.py)
 _BRIGHTNESS_BAND = 8.0  # brightness (0-255) is binned this finely to find the paper's commonest level
 
 
@@ -48,7 +50,7 @@ def _background_colour(pixels: np.ndarray) -> np.ndarray:
         ink_is_light = box_filling_side(light)
         if ink_is_light is not None:
             return _paper_colour(pixels, grey, light, ink_is_light)
-    off = np.abs(edge - colour).max(axis=-1) > 4 * MIN_INK_LEVEL
+    off = np.abs(edge - colour).max(axis=-1) > CLEAR_INK
     if off.mean() < INK_SHARE / 2:  # the border is mostly of one colour: the background ...
         return median(edge[~off]) if off.any() else colour  # ... without the ink that runs into it
     threshold = otsu_threshold(grey)
@@ -72,7 +74,7 @@ def _paper_colour(pixels: np.ndarray, grey: np.ndarray, light: np.ndarray, ink_i
     mostly the strokes' soft edges, so their far end."""
     paper = ~light if ink_is_light else light
     order = np.argsort(grey[paper])
-    tenth = len(order) // 10  # a tenth of the way in from that end
+    tenth = a_tenth_in(len(order))  # a tenth of the way in from that end
     return pixels[paper][order[tenth if ink_is_light else len(order) - 1 - tenth]]
 
 
@@ -107,7 +109,8 @@ def _ink_is_dark(darkest: np.ndarray, lightest: np.ndarray, background: np.ndarr
 def goes_further(darkest: np.ndarray, lightest: np.ndarray) -> bool:
     """Whether the picture goes further below its background (`darkest`, negative there) than above
     it (`lightest`): the side the ink is on. A small digit in a photo covers a few hundredths of the
-    picture, so only its strongest few pixels in ten thousand (and at least ten) are compared."""
+    picture, so only its strongest two pixels in ten thousand (of the picture's whole-picture sample,
+    `subsampled`) are compared."""
     darker, lighter = subsampled(darkest).ravel(), subsampled(lightest).ravel()
-    tail = min(max(10, darker.size // 5000), darker.size // 200)
+    tail = min(darker.size // 5000, darker.size - 1)
     return -float(np.partition(darker, tail)[tail]) > float(np.partition(lighter, lighter.size - 1 - tail)[-1 - tail])

@@ -20,8 +20,8 @@ from digits.preprocessing.locate.marks import FLAT, MIN_DIGIT_SHARE, MIN_DIGIT_S
 from digits.preprocessing.locate.surface import find_surface
 from digits.preprocessing.normalise import stroke_width
 
-__all__ = ["A_PATTERN", "LOW_CONTRAST_WARNING", "NO_DIGIT_WARNING", "NO_INK", "SEVERAL_MARKS_WARNING", "Located",
-           "contrast_notes", "find_surface", "locate_digit"]
+__all__ = ["A_PATTERN", "BOX_SHARE", "LOW_CONTRAST_WARNING", "NO_DIGIT_WARNING", "NO_INK", "SEVERAL_MARKS_WARNING",
+           "Located", "contrast_notes", "find_surface", "locate_digit"]
 
 NO_DIGIT_WARNING = "No digit found: {}."
 NO_INK = "the picture looks blank"
@@ -41,7 +41,8 @@ SEVERAL_MARKS_WARNING = (
 _LOW_CONTRAST_LEVEL = 40.0
 _PHOTO_INK_LEVEL = 30.0  # in lossy files (photos), fainter marks are lighting and compression, not ink
 _GRAINY = 5.0  # a photo's background this noisy (0-255) is grained: wood, cloth, a carpet, not paper
-_LOSSY_BOX_SHARE = 0.1  # in lossy files the digit's box holds only the ink above this share of its strongest
+BOX_SHARE = 0.1  # a digit's box holds its ink above this share of its strongest, where faint ink may be
+# something else (in photos: shading and compression; in a whole number: a neighbour's stray edge)
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,7 +62,7 @@ def locate_digit(ink: np.ndarray, lossy: bool) -> Located:
     if not marks.masses.any():
         return _no_digit(A_PATTERN if marks.crowded else NO_INK)
     mask = marks.mask
-    boxed = mask & (ink >= _LOSSY_BOX_SHARE * float(ink[mask].max())) if lossy else mask
+    boxed = mask & (ink >= BOX_SHARE * float(ink[mask].max())) if lossy else mask
     rows, cols = np.flatnonzero(boxed.any(axis=1)), np.flatnonzero(boxed.any(axis=0))
     smallest = min(max(MIN_DIGIT_SIDE, MIN_DIGIT_SHARE * min(ink.shape)), *ink.shape)
     size = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 if len(rows) else 0

@@ -61,10 +61,9 @@ def loop_round_the_digit(labels: np.ndarray, masses: np.ndarray, body: int, larg
 
 def _loop_in(own: np.ndarray, inked: np.ndarray, settings: EmphasisSettings) -> np.ndarray | None:
     """Within a mark's box: the mark's pixels that make a loop round other ink (of it or of other
-    marks), or None."""
+    marks), or None. A mark too small to hold a digit fails on its own: the ink inside a loop spans
+    `inside_span` of its height, clear of its band."""
     height, width = own.shape
-    if min(height, width) < 12:
-        return None
     y, x = np.mgrid[:height, :width].astype(np.float32)
     dy, dx = (y + 0.5 - height / 2) / (height / 2), (x + 0.5 - width / 2) / (width / 2)
     radius = np.hypot(dy, dx)
