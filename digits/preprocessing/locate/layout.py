@@ -66,15 +66,31 @@ def layout_lines(mask: np.ndarray, shorter_side: int) -> np.ndarray:
     if shorter_side < _MIN_LAYOUT_SIDE:
         return lines
     length = round(_LAYOUT_LINE * shorter_side) | 1
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not len(rows):
+        return lines
+    # Looked for in the mask's box and as far round it as any window below reaches and more: beyond
+    # that, every window sees only background, as it does past the edge of that margin.
+    margin = length + _LINE_WIDTH + 1
+    near = np.s_[max(rows[0] - margin, 0) : rows[-1] + margin + 1, max(cols[0] - margin, 0) : cols[-1] + margin + 1]
     for along in (0, 1):
-        full = _all_along(mask, length, along)
+        full = _all_along(mask[near], length, along)
         if not full.any():  # no run that long along this axis: no line along it
             continue
         run = ndimage.maximum_filter1d(full, length, axis=along)
-        deep = _all_along(mask, _LINE_WIDTH + 1, 1 - along)
-        lines |= run & ~ndimage.maximum_filter1d(deep, _LINE_WIDTH + 1, axis=1 - along)
+        deep = _all_along(mask[near], _LINE_WIDTH + 1, 1 - along)
+        lines[near] |= run & ~ndimage.maximum_filter1d(deep, _LINE_WIDTH + 1, axis=1 - along)
     if not lines.any():
         return lines
+    # What follows looks only inside the box of the mask and the lines: the same marks, numbered alike.
+    rows, cols = np.flatnonzero((mask | lines).any(axis=1)), np.flatnonzero((mask | lines).any(axis=0))
+    box = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    lines[box] &= ~_strokes_among(mask[box], lines[box], length)
+    return lines
+
+
+def _strokes_among(mask: np.ndarray, lines: np.ndarray, length: int) -> np.ndarray:
+    """The pixels of `lines` that are a digit's own strokes (`layout_lines`)."""
     rest, rest_count = ndimage.label(mask & ~lines, structure=np.ones((3, 3), bool), output=np.intp)
     pieces, count = ndimage.label(lines, structure=np.ones((3, 3), bool), output=np.intp)
     # All at once rather than piece by piece (a grid or a pattern makes thousands of pieces): a piece is
@@ -89,7 +105,7 @@ def layout_lines(mask: np.ndarray, shorter_side: int) -> np.ndarray:
     np.minimum.at(thinnest_beside, pieces[on_piece], reach[on_piece])
     strokes = thinnest_beside <= 2 * stroke_widths(pieces, count) + 1
     strokes[0] = False
-    return lines & ~strokes[pieces]
+    return strokes[pieces]
 
 
 def _all_along(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
