@@ -174,7 +174,7 @@ def tinted_areas(labels: np.ndarray, count: int, ink: np.ndarray, strong: np.nda
     return tinted
 
 
-def set_aside_boxes(labels: np.ndarray, masses: np.ndarray) -> None:
+def set_aside_boxes(labels: np.ndarray, masses: np.ndarray, boxes: list | None = None) -> None:
     """Dropped: marks whose outline runs exactly straight for a long way along three or four sides of
     their own box: the panels, buttons and frames of a user interface. A hand draws no such outline,
     even with a mouse; a digit of straight strokes (a 1 with a flag and a base) has its straight
@@ -183,7 +183,8 @@ def set_aside_boxes(labels: np.ndarray, masses: np.ndarray) -> None:
     if not len(kept) or min(labels.shape) < _MIN_LAYOUT_SIDE:
         return
     length = round(_FRAME_MIN_SIDE * min(labels.shape))  # and their outline is straight for as long
-    boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
+    if boxes is None:  # each mark's box (`ink_marks` finds them once for all its steps)
+        boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
     for mark in kept:
         own = np.pad(labels[boxes[mark - 1]] == mark, 1)
         if min(own.shape) < length:
@@ -199,7 +200,7 @@ def set_aside_boxes(labels: np.ndarray, masses: np.ndarray) -> None:
             masses[mark] = 0
 
 
-def set_aside_lines_and_blocks(labels: np.ndarray, masses: np.ndarray) -> None:
+def set_aside_lines_and_blocks(labels: np.ndarray, masses: np.ndarray, boxes: list | None = None) -> None:
     """Dropped (masses set to 0), wherever they are: thin lines right across the picture (a fold, a
     crease, a separator, a ruler's edge), solid blocks along one side that do not reach the other
     (the edge of a laptop or a book, a bar of a user interface), and shapes lying along the edge
@@ -208,7 +209,8 @@ def set_aside_lines_and_blocks(labels: np.ndarray, masses: np.ndarray) -> None:
     if not len(kept):
         return
     height, width = labels.shape
-    boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
+    if boxes is None:  # each mark's box (`ink_marks` finds them once for all its steps)
+        boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
     for mark in kept:
         rows, cols = boxes[mark - 1]
         own = labels[rows, cols] == mark
