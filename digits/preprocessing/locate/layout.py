@@ -143,9 +143,10 @@ def _boxes(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray, np.n
     Python object per mark."""
     inked = labels > 0
     own = labels[inked]
+    coordinates = np.nonzero(inked)
     sides = []
     for axis in (0, 1):
-        coordinate = np.nonzero(inked)[axis]
+        coordinate = coordinates[axis]
         low, high = np.full(count + 1, labels.shape[axis]), np.zeros(count + 1, np.intp)
         np.minimum.at(low, own, coordinate)
         np.maximum.at(high, own, coordinate + 1)
