@@ -284,14 +284,19 @@ def test_the_progress_bar_shows_on_a_terminal_and_never_with_json(as_json, shown
 
 @pytest.mark.slow  # photos of 12 megapixels made and read, and a pool of processes started
 def test_the_photo_benchmark_reports_each_size_beside_its_decode_and_the_folder_throughput(mnist_test):
-    from digits.bench import PHOTO_SIZES, run_photo_benchmark
+    from digits.bench import PHOTO_SIZES, photo_table, run_photo_benchmark
 
     images, labels = mnist_test
     figures = run_photo_benchmark(images, labels, folder=64, repeat=1)
+    table = photo_table(figures["photos"])
     for width, height in PHOTO_SIZES:
         size = figures["photos"][f"{width}x{height}"]
         assert 0 < size["draft_decode_p50_ms"] < size["answer_p50_ms"] and size["right"] >= 2 / 3
         assert size["target_ms"] == round(2 * size["draft_decode_p50_ms"] + 8, 3)
+        assert size["target_met"] == (size["answer_p50_ms"] <= size["target_ms"])
+        assert 0 < size["draft_decode_cpu_p50_ms"] < size["answer_cpu_p50_ms"]
+        line = next(line for line in table.splitlines() if line.startswith(f"{width}x{height}"))
+        assert f"{size['target_ms']:.1f} ms" in line and ("yes" if size["target_met"] else "NO") in line
     folder = figures["folder"]
     assert folder["uploads"] == 64 and folder.get("same_answers", folder["workers"] == 1) and folder["serial_per_s"] > 0
     json.dumps(figures)
