@@ -568,6 +568,10 @@ def run(args, argv: list[str]) -> int:
         else:
             figures = run_benchmark(load_mnist(args.data).x_test)
         print(json.dumps(figures) if args.json else json.dumps(figures, indent=2))
+        if not args.json and "photos" in figures:
+            from digits.bench import photo_table
+
+            print(photo_table(figures["photos"]))
         return 0
     if args.command == "serve":
         from uplink_server.main import serve_from_environment

@@ -23,7 +23,8 @@ def conv_same(images: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.nd
     """(N, H, W, C) * (k, k, C, O) -> (N, H, W, O): a stride-1 convolution, zero-padded ('same'), as Keras's:
     the k x k shifted copies side by side, times the kernel as one matrix."""
     k, (n, h, w, c) = kernel.shape[0], images.shape
-    padded = np.pad(images, ((0, 0), (k // 2, k // 2), (k // 2, k // 2), (0, 0)))
+    padded = np.zeros((n, h + 2 * (k // 2), w + 2 * (k // 2), c), images.dtype)  # np.pad's zeros, without its overhead
+    padded[:, k // 2 : k // 2 + h, k // 2 : k // 2 + w] = images
     columns = np.concatenate([padded[:, i:i + h, j:j + w, :] for i in range(k) for j in range(k)], axis=3)
     return columns @ kernel.reshape(k * k * c, -1) + bias
 

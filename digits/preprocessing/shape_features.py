@@ -8,7 +8,7 @@ or box-like.
 import numpy as np
 from scipy import ndimage
 
-from digits.preprocessing.shapes import rectangle_fit, solidity
+from digits.preprocessing.shapes import solidity_and_rectangle_fit
 from digits.preprocessing.normalise import stroke_width
 from models.digit_scorer import load_digit_scorer
 
@@ -29,10 +29,10 @@ def shape_features(pixels: np.ndarray) -> np.ndarray:
     filled = ndimage.binary_fill_holes(mask)
     _, holes = ndimage.label(filled & ~mask)
     _, pieces = ndimage.label(mask, structure=np.ones((3, 3), bool))
-    rectangle_fill, rectangle_aspect = rectangle_fit(mask)
+    solid, rectangle_fill, rectangle_aspect = solidity_and_rectangle_fit(mask)  # one hull for the three
     values = ink[mask]
     return np.array([
-        mask.mean(), values.mean(), np.mean(values > 0.9), values.std(), solidity(mask), rectangle_fill,
+        mask.mean(), values.mean(), np.mean(values > 0.9), values.std(), solid, rectangle_fill,
         rectangle_aspect, box.mean(), min(box.shape) / max(box.shape),
         np.count_nonzero(filled & ~mask) / np.count_nonzero(mask), min(holes, 3), min(pieces, 4),
         stroke_width(box) / max(box.shape),

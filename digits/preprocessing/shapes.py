@@ -24,11 +24,25 @@ def solidity(own: np.ndarray) -> float:
     return float(np.count_nonzero(own) / hull.volume)
 
 
+def solidity_and_rectangle_fit(region: np.ndarray) -> tuple[float, float, float]:
+    """(solidity(region), *rectangle_fit(region)) from one convex hull."""
+    corners = _pixel_corners(region)
+    try:
+        hull = ConvexHull(corners)
+    except QhullError:  # a straight line of pixels: as the two apart
+        return (1.0, *rectangle_fit(region))
+    return (float(np.count_nonzero(region) / hull.volume), *_rectangle_fit(region, corners[hull.vertices]))
+
+
 def rectangle_fit(region: np.ndarray) -> tuple[float, float]:
     """How much of its smallest enclosing rectangle (at any angle) a region fills, and that rectangle's
     short side over its long side. The rectangle lies along one edge of the region's convex hull."""
     corners = _pixel_corners(region)
-    hull = corners[ConvexHull(corners).vertices].astype(np.float64)
+    return _rectangle_fit(region, corners[ConvexHull(corners).vertices])
+
+
+def _rectangle_fit(region: np.ndarray, hull: np.ndarray) -> tuple[float, float]:
+    hull = hull.astype(np.float64)
     edges = np.roll(hull, -1, axis=0) - hull
     angles = np.unique(np.mod(np.arctan2(edges[:, 0], edges[:, 1]), np.pi / 2))
     cos, sin = np.cos(angles)[:, None], np.sin(angles)[:, None]

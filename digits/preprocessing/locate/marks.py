@@ -94,7 +94,7 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
     faint = ink > max(3 * noise, _FAINTEST_INK)
     if strong.any():  # a stroke's soft edge is narrower than the stroke: fainter ink further off is a smear (chalk dust, a shadow)
         reach = max(math.ceil(_SOFT_EDGE * min(ink.shape)), math.ceil(stroke_width(strong)))
-        faint &= ndimage.distance_transform_cdt(~strong, metric="chessboard") <= reach  # one pass, however thick
+        faint &= _within(strong, reach)
     framing = frames(strong, min(ink.shape))
     if framing.any():  # the frames' lines (with their soft edges) removed, what they held is looked at alone
         faint &= ~ndimage.binary_dilation(framing, np.ones((3, 3), bool), iterations=2)
@@ -113,11 +113,13 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
         renumbered = np.zeros(len(masses), np.intp)
         renumbered[kept] = np.arange(1, len(kept) + 1)
         labels, masses = renumbered[labels], np.concatenate([[0.0], masses[kept]])
-    set_aside_lines_and_blocks(labels, masses)
+    kept = np.flatnonzero(masses)  # each mark's box, found once (the masses below only ever drop to 0)
+    boxes = ndimage.find_objects(labels, max_label=int(kept.max())) if len(kept) else []
+    set_aside_lines_and_blocks(labels, masses, boxes)
     if drawn:  # a lossless picture: a screenshot, a drawing, a scan saved as PNG
-        set_aside_boxes(labels, masses)
-    _set_aside_the_edges(labels, masses)
-    body = _body(labels, masses)
+        set_aside_boxes(labels, masses, boxes)
+    _set_aside_the_edges(labels, masses, boxes)
+    body = _body(labels, masses, boxes)
     if body is None:  # nothing but lines and rows of text
         return Marks(labels, np.zeros_like(masses), np.zeros_like(masses), crowded=crowded)
     if look_for_loops:
@@ -126,17 +128,26 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
             cleared = np.where(ndimage.binary_dilation(loop, np.ones((3, 3), bool), iterations=2), 0, ink)
             again = ink_marks(cleared, noise, drawn, look_for_loops=False)
             return Marks(**{**again.__dict__, "set_aside": ("a loop drawn round the digit",) + again.set_aside})
-    alike = _alike(labels, masses, body)
+    alike = _alike(labels, masses, body, boxes)
     masses[masses < SPECK_FRACTION * masses[body]] = 0
-    gaps = _gaps_from(labels, masses, body)
+    gaps = _gaps_from(labels, masses, body, boxes)
     apart = gaps > _MARK_GAP
-    flat = _flat_and_low(labels, masses, body)
+    flat = _flat_and_low(labels, masses, body, boxes)
     under = underlines(labels, masses, body, flat)
     masses[(apart & flat) | under] = 0  # a word of a label or a caption, a dash; a line drawn under the digit
     others = int(np.count_nonzero(apart & (masses >= _MARK_FRACTION * masses[body])))
     masses[(apart & (masses < _MARK_FRACTION * masses[body])) | (gaps > _FAR_GAP)] = 0
     return Marks(labels, masses, gaps, others, body, alike, strong, crowded,
                  ("a line drawn under the digit",) if under.any() else ())
+
+
+def _within(mask: np.ndarray, reach: int) -> np.ndarray:
+    """Where a pixel of the mask lies within `reach` pixels along the rows and the columns (a square
+    round each: its chessboard distance at most `reach`), as one maximum along the rows, then along the
+    columns, however thick the square."""
+    side = 2 * reach + 1
+    along_rows = ndimage.maximum_filter1d(mask.view(np.uint8), side, axis=1, mode="constant")
+    return ndimage.maximum_filter1d(along_rows, side, axis=0, mode="constant").view(bool)
 
 
 def keep_the_heaviest(masses: np.ndarray, most: int) -> bool:
@@ -150,24 +161,22 @@ def keep_the_heaviest(masses: np.ndarray, most: int) -> bool:
     return True
 
 
-def _body(labels: np.ndarray, masses: np.ndarray) -> int | None:
+def _body(labels: np.ndarray, masses: np.ndarray, boxes: list) -> int | None:
     """The mark with the most ink that can be a digit's body: not a flat mark (a word of text, a dash,
     a line), which may only be a part of a digit (the flag of a 5, the bar of a 7) beside it."""
     kept = np.flatnonzero(masses)
     if not len(kept):
         return None
-    boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
     sizes = {mark: (boxes[mark - 1][0].stop - boxes[mark - 1][0].start,
                     boxes[mark - 1][1].stop - boxes[mark - 1][1].start) for mark in kept}
     upright = [mark for mark, (height, width) in sizes.items() if height >= FLAT * width]
     return max(upright, key=lambda mark: masses[mark]) if upright else None
 
 
-def _flat_and_low(labels: np.ndarray, masses: np.ndarray, body: int) -> np.ndarray:
+def _flat_and_low(labels: np.ndarray, masses: np.ndarray, body: int, boxes: list) -> np.ndarray:
     """Per mark: whether it is flat and low beside the body (printed words, a dash), not a digit's part."""
     flat = np.zeros(len(masses), bool)
     kept = np.flatnonzero(masses)
-    boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
     body_height = boxes[body - 1][0].stop - boxes[body - 1][0].start
     for mark in kept:
         rows, cols = boxes[mark - 1]
@@ -176,18 +185,17 @@ def _flat_and_low(labels: np.ndarray, masses: np.ndarray, body: int) -> np.ndarr
     return flat
 
 
-def _alike(labels: np.ndarray, masses: np.ndarray, body: int) -> int:
+def _alike(labels: np.ndarray, masses: np.ndarray, body: int, boxes: list) -> int:
     """How many marks besides the body are about its size and ink: a digit stands out from what is
     around it (labels, text, icons); a body among many marks like it is one of them."""
     kept = np.flatnonzero(masses)
-    boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
     def size(mark: int) -> int:
         return max(part.stop - part.start for part in boxes[mark - 1])
     return sum(1 for mark in kept if mark != body and masses[mark] >= _ALIKE * masses[body]
                and size(mark) >= _ALIKE * size(body))
 
 
-def _set_aside_the_edges(labels: np.ndarray, masses: np.ndarray) -> None:
+def _set_aside_the_edges(labels: np.ndarray, masses: np.ndarray, boxes: list) -> None:
     """Marks that run into the picture's edge are dropped (masses set to 0) when a mark away from the
     edges is there to read and they are not part of it: far from it, or much thicker (a table, a bar)."""
     kept = np.flatnonzero(masses)
@@ -197,7 +205,6 @@ def _set_aside_the_edges(labels: np.ndarray, masses: np.ndarray) -> None:
     for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
         touching[edge] = True
     touching[0] = False
-    boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
     smallest = max(MIN_DIGIT_SIDE, MIN_DIGIT_SHARE * min(labels.shape))
     inside = [mark for mark in kept if not touching[mark]
               and max(box.stop - box.start for box in boxes[mark - 1]) >= smallest]  # not a speck
@@ -221,13 +228,12 @@ def _thickness(mask: np.ndarray) -> float:
     return 2.0 * float(ndimage.distance_transform_edt(closed).max())
 
 
-def _gaps_from(labels: np.ndarray, masses: np.ndarray, body: int) -> np.ndarray:
+def _gaps_from(labels: np.ndarray, masses: np.ndarray, body: int, boxes: list) -> np.ndarray:
     """How far each kept mark's box lies from the body's box, over the body's longer side."""
     gaps = np.zeros_like(masses)
     kept = np.flatnonzero(masses)
     if len(kept) < 2:
         return gaps
-    boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
     biggest = boxes[body - 1]
     size = max(biggest[0].stop - biggest[0].start, biggest[1].stop - biggest[1].start)
     for mark in kept:

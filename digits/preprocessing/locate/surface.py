@@ -13,7 +13,7 @@ import numpy as np
 from scipy import ndimage
 
 from digits.preprocessing.arrays import border, median
-from digits.preprocessing.filters import binary_erode_square, median_3x3
+from digits.preprocessing.filters import median_3x3
 from digits.preprocessing.ink_side import TINY
 from digits.preprocessing.shapes import rectangle_fit
 
@@ -71,9 +71,8 @@ def find_surface(pixels: np.ndarray, of_another_colour: bool = False,
     if surface is None:
         return pixels
     rows, cols = np.flatnonzero(surface.any(axis=1)), np.flatnonzero(surface.any(axis=0))
-    mask = np.repeat(np.repeat(surface, step, axis=0), step, axis=1)[:height, :width]
     margin = step + round(settings.edge_margin * min(rows[-1] - rows[0], cols[-1] - cols[0]) * step)
-    mask = binary_erode_square(mask, margin)
+    mask = _eroded_at_full_size(surface, step, (height, width), margin)
     if not mask.any():
         return pixels
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
@@ -81,8 +80,59 @@ def find_surface(pixels: np.ndarray, of_another_colour: bool = False,
     pixels, mask = pixels[crop], mask[crop]
     if mask.all():  # a surface square to the picture fills its box: nothing outside it to paint over
         return pixels.copy()
+    return _painted_outside(pixels, mask)  # outside the surface: the nearest pixel of the surface's edge
+
+
+def _painted_outside(pixels: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The pixels outside the mask painted with the nearest pixel inside it, exactly as
+    `pixels[ndimage.distance_transform_edt(~mask, return_indices=True)]` paints them. SciPy's transform
+    (Maurer's: nearest along each column, then along each row) picks, of the nearest pixels, the one in
+    the leftmost column, then the topmost: here the first pixel inside the mask met in `_NEAREST_FIRST`'s
+    order. Most surfaces leave a few dozen pixels outside (corners): looked at in a disc round each
+    instead of transforming the whole picture. More (a turned page's corners), or any further off than
+    the disc: SciPy's transform."""
+    outside_rows, outside_cols = np.nonzero(~mask)
+    height, width = mask.shape
+    if len(outside_rows) * len(_NEAREST_FIRST) <= mask.size:  # fewer looks than the transform's pixels
+        rows = outside_rows[:, None] + _NEAREST_FIRST[:, 0]
+        cols = outside_cols[:, None] + _NEAREST_FIRST[:, 1]
+        within = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+        inside = within & mask[np.clip(rows, 0, height - 1), np.clip(cols, 0, width - 1)]
+        first = inside.argmax(axis=1)
+        found = inside[np.arange(len(first)), first]
+        if found.all():
+            painted = pixels.copy()
+            painted[outside_rows, outside_cols] = pixels[rows[np.arange(len(first)), first],
+                                                         cols[np.arange(len(first)), first]]
+            return painted
     nearest = ndimage.distance_transform_edt(~mask, return_distances=False, return_indices=True)
-    return pixels[nearest[0], nearest[1]]  # outside the surface: the nearest pixel of the surface's edge
+    return pixels[nearest[0], nearest[1]]
+
+
+def _nearest_first(radius: int) -> np.ndarray:
+    """(N, 2) (row, column) offsets within `radius` of a pixel, nearest first, then leftmost, then topmost."""
+    dy, dx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+    dy, dx = dy.ravel(), dx.ravel()
+    near = dy * dy + dx * dx <= radius * radius
+    dy, dx = dy[near], dx[near]
+    order = np.lexsort((dy, dx, dy * dy + dx * dx))
+    return np.stack([dy[order], dx[order]], axis=1)
+
+
+_NEAREST_FIRST = _nearest_first(8)  # the disc looked in (201 offsets): from the few pixels that a surface
+# square to the picture leaves outside (its corners), the surface lies within it
+
+
+def _eroded_at_full_size(surface: np.ndarray, step: int, shape: tuple[int, int], margin: int) -> np.ndarray:
+    """= filters.binary_erode_square(the surface enlarged `step` times to `shape`, margin): the square's minimum
+    along the rows taken before the rows are repeated (each repeated row would give the same), then
+    along the columns."""
+    height, width = shape
+    side = 2 * margin + 1
+    wide = np.repeat(surface.view(np.uint8), step, axis=1)[:, :width]
+    wide = ndimage.minimum_filter1d(wide, side, axis=1, mode="constant", cval=0)
+    tall = np.repeat(wide, step, axis=0)[:height]
+    return ndimage.minimum_filter1d(tall, side, axis=0, mode="constant", cval=0).view(bool)
 
 
 def _as_surface(small: np.ndarray, region: np.ndarray, surroundings: np.ndarray,
