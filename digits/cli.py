@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int)
     train.add_argument("--init-from", metavar="FILE",
                        help="fine-tune this trained .keras model (training/config.py's FINE_TUNES)")
+    train.add_argument("--member-seed", type=int, metavar="N",
+                       help="a second model for the ensemble, from scratch with its own seed N (training/config.py's MEMBERS)")
     train.add_argument("--limit", type=int, help=argparse.SUPPRESS)  # smoke runs: first N training images
 
     evaluate = commands.add_parser("evaluate", help="accuracy on the 10,000 MNIST test images, or another suite")
@@ -488,7 +490,7 @@ def run(args, argv: list[str]) -> int:
 
         card = train(args.model, epochs=args.epochs, data=args.data, out=args.out or models.MODELS_DIR,
                      seed=args.seed, limit=args.limit, command=shlex.join(["digits", *argv]),
-                     init_from=args.init_from)
+                     init_from=args.init_from, member_seed=args.member_seed)
         print(f"{card['model']}: validation accuracy {card['validation_accuracy']:.4f}, "
               f"test accuracy {card['test_accuracy']:.4f}, {card['training_seconds'] / 60:.1f} min")
         return 0

@@ -397,12 +397,17 @@ class Engine:
         self._closed = False
         self._lanes: Lanes | None = None
         self.ensemble_weights = models.ensemble_weights(models_dir)
+        # The ensemble's members (ensemble.json): the models offered, and any it adds that is not offered on
+        # its own (models.EXTRA_MEMBERS), loaded only where the ensemble is.
+        self.members = tuple(self.ensemble_weights)
+        offers_ensemble = all(m in self.model_ids for m in models.MODEL_IDS)
+        loaded = (*self.model_ids, *(m for m in self.members if offers_ensemble and m not in self.model_ids))
         self.cards = {}
         self._runners = {}
         self._models_dir = Path(models_dir)
         self._line_reader, self._line_lock = None, threading.Lock()  # the number reader, loaded on first use
         self._helpers = ThreadPoolExecutor(thread_name_prefix="engine")  # runs the other models' or chunks' calls
-        for model_id in self.model_ids:
+        for model_id in loaded:
             card = models.card_path(model_id, models_dir)
             self.cards[model_id] = models.load_card(model_id, models_dir) if card.exists() else {}
             # The card's temperature (training/calibrate.py) makes the confidence mean what it says.
@@ -438,7 +443,7 @@ class Engine:
         """uint8 images (N, 28, 28) -> probabilities (N, 10), in large batches (evaluation, bulk CLI)."""
         self.check_model(model)
         inputs = to_model_input(images)
-        members = models.MODEL_IDS if model == ENSEMBLE else (model,)
+        members = self.members if model == ENSEMBLE else (model,)
         jobs = [(m, inputs[start:start + chunk]) for start in range(0, len(inputs), chunk) for m in members]
         # One chunk per copy of each model at a time: every core busy, and single callers get a turn in between.
         at_once, answers = self.workers * len(members), []
@@ -455,7 +460,7 @@ class Engine:
         model_input = to_model_input(pixels[np.newaxis])
         if model != ENSEMBLE:
             return self._runners[model].run(model_input)[0]
-        return self._combine([answer[0] for answer in self._side_by_side([(m, model_input) for m in models.MODEL_IDS])])
+        return self._combine([answer[0] for answer in self._side_by_side([(m, model_input) for m in self.members])])
 
     def _side_by_side(self, jobs: list[tuple[str, np.ndarray]]) -> list[np.ndarray]:
         """Each (model, images) job's probabilities: the last run in this thread, the others at the same
@@ -473,8 +478,8 @@ class Engine:
             raise EngineClosedError(ENGINE_CLOSED) from None
 
     def _combine(self, per_model: list[np.ndarray]) -> np.ndarray:
-        """The ensemble's probabilities: the members' (in models.MODEL_IDS order), weighted by their shares."""
-        return np.average(per_model, axis=0, weights=[self.ensemble_weights[m] for m in models.MODEL_IDS])
+        """The ensemble's probabilities: the members' (in `self.members` order), weighted by their shares."""
+        return np.average(per_model, axis=0, weights=[self.ensemble_weights[m] for m in self.members])
 
     def classify_prepared(self, image: PreparedImage, model: str, filename: str | None = None,
                           started: float | None = None) -> Classification:

@@ -14,15 +14,19 @@ MODELS_DIR = Path(__file__).resolve().parent
 REPORTS_DIR = MODELS_DIR / "reports"
 
 MODEL_IDS = ("cnn", "vit")
+# Models the ensemble may also count that are not offered on their own: a second CNN trained from scratch
+# with its own seed (`digits train cnn --member-seed N`, then saved as cnn2.*), which errs where the first does not.
+EXTRA_MEMBERS = ("cnn2",)
 DISPLAY_NAMES = {"cnn": "CNN", "vit": "Vision Transformer"}
 DESCRIPTIONS = {
     "cnn": "A small convnet: seven conv-BN-ReLU layers, global pooling, trained with augmentation.",
     "vit": "A Vision Transformer: conv-stem patch embedding, class token, 4 pre-norm attention blocks.",
 }
 _KERAS_NAMES = {"CNNConfig": "models.cnn", "build_cnn": "models.cnn", "ViTConfig": "models.vit",
-                "build_vit": "models.vit", "ClassTokenAndPosition": "models.vit"}
+                "build_vit": "models.vit", "ClassTokenAndPosition": "models.vit",
+                "TestTimeViews": "models.vit", "MeanOfViews": "models.vit"}
 
-__all__ = ["ARCHITECTURES", "MODEL_IDS", "ClassTokenAndPosition", "build_model", "card_path", "ensemble_weights",
+__all__ = ["ARCHITECTURES", "EXTRA_MEMBERS", "MODEL_IDS", "ClassTokenAndPosition", "build_model", "card_path", "ensemble_weights",
            "file_sha256", "litert_path", "load_card", "load_keras_file", "load_keras_model", "model_path"]
 
 
@@ -79,8 +83,9 @@ def file_sha256(path: Path) -> str:
 
 
 def ensemble_weights(directory: Path = MODELS_DIR) -> dict[str, float]:
-    """Each model's share of the ensemble's vote, as fitted on the validation split by
-    `digits calibrate ensemble` (ensemble.json); equal shares until it has been fitted."""
+    """Each member's share of the ensemble's vote, as fitted on the validation split by
+    `digits calibrate ensemble` (ensemble.json); equal shares of MODEL_IDS until it has been fitted.
+    Its keys are the ensemble's members: MODEL_IDS, and any of EXTRA_MEMBERS that was fitted a share."""
     path = card_path("ensemble", directory)
     if not path.is_file():
         return {model_id: 1 / len(MODEL_IDS) for model_id in MODEL_IDS}

@@ -23,7 +23,7 @@ from digits.engine import (
     worker_count,
 )
 from digits.litert import BATCH_SIZES, MissingModelError
-from digits.preprocessing import InputError, to_model_input
+from digits.preprocessing import InputError, prepare_upload, to_model_input
 from training.data import load_mnist
 
 
@@ -81,13 +81,18 @@ def test_photos_of_digits_on_notebook_paper_are_read_correctly(engine, mnist_tes
     assert sum(result.digit == label for result, label in zip(results, labels[:40])) >= 38
 
 
-def test_ensemble_weighs_the_two_models_by_their_fitted_shares(engine, mnist_test):
+def test_ensemble_weighs_its_members_by_their_fitted_shares(engine, mnist_test):
+    """The ensemble's members: the two models offered, and any it adds (a second CNN), each by its share."""
     images, _ = mnist_test
     data = png(images[1])
-    cnn, vit, ensemble = (np.array(engine.classify(data, m).probabilities) for m in ("cnn", "vit", "ensemble"))
     shares = engine.ensemble_weights
-    np.testing.assert_allclose(ensemble, shares["cnn"] * cnn + shares["vit"] * vit, atol=1e-5)
-    assert shares == models.ensemble_weights()
+    assert shares == models.ensemble_weights() and set(engine.members) == set(shares)
+    assert set(models.MODEL_IDS) <= set(engine.members) and engine.choices == (*models.MODEL_IDS, "ensemble")
+    ensemble = np.array(engine.classify(data, "ensemble").probabilities)
+    with Engine(model_ids=engine.members) as every_member:  # each member offered alone, to compare
+        pixels = prepare_upload(data).pixels
+        expected = sum(shares[m] * every_member.predict_one(m, pixels) for m in engine.members)
+    np.testing.assert_allclose(ensemble, expected, atol=1e-5)
 
 
 def test_compare_gives_every_model_on_the_same_input(engine, mnist_test):

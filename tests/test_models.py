@@ -18,10 +18,13 @@ SEED_PROJECT = {"cnn": 0.9897, "vit": 0.9869}  # what the project this grows fro
 def test_predictions(engine, mnist_test):
     """Each model's answers on the 10,000 test digits; the ensemble's from its members' probabilities,
     weighted by its fitted shares as the engine weighs them (test_engine.py checks that), not run again."""
+    from digits.engine import Engine
+
     images, labels = mnist_test
-    probabilities = {model: engine.predict_probabilities(model, images) for model in models.MODEL_IDS}
-    probabilities["ensemble"] = np.average([probabilities[m] for m in models.MODEL_IDS], axis=0,
-                                           weights=[engine.ensemble_weights[m] for m in models.MODEL_IDS])
+    with Engine(model_ids=engine.members) as every_member:  # the second CNN is not offered alone: offer it here
+        probabilities = {model: every_member.predict_probabilities(model, images) for model in engine.members}
+    probabilities["ensemble"] = np.average([probabilities[m] for m in engine.members], axis=0,
+                                           weights=[engine.ensemble_weights[m] for m in engine.members])
     return {model: np.argmax(answers, axis=1) for model, answers in probabilities.items()}, labels
 
 
@@ -52,8 +55,9 @@ def test_ensemble_is_at_least_as_good_as_the_better_model(test_predictions):
 def test_ensemble_weights_were_fitted_on_the_validation_split_of_the_shipped_models(mnist_path):
     card = models.load_card("ensemble")
     assert card["command"] == "digits calibrate ensemble" and card["data_sha256"] == load_mnist(mnist_path).sha256
-    assert sum(card["weights"].values()) == pytest.approx(1.0) and set(card["weights"]) == set(models.MODEL_IDS)
-    for model_id in models.MODEL_IDS:  # fitted on these very models, not on earlier ones
+    assert sum(card["weights"].values()) == pytest.approx(1.0)
+    assert set(models.MODEL_IDS) <= set(card["weights"]) <= {*models.MODEL_IDS, *models.EXTRA_MEMBERS}
+    for model_id in card["weights"]:  # fitted on these very models, not on earlier ones
         assert card["member_validation_accuracy"][model_id] == models.load_card(model_id)["validation_accuracy"]
     assert card["validation_accuracy"] >= max(card["member_validation_accuracy"].values())
 
@@ -87,3 +91,26 @@ def test_confidence_means_what_it_says_on_the_validation_images(model_id, engine
     probabilities = engine.predict_probabilities(model_id, x_val)
     accuracy = np.mean(np.argmax(probabilities, axis=1) == y_val)
     assert np.mean(np.max(probabilities, axis=1)) == pytest.approx(accuracy, abs=0.005)
+
+
+def test_the_vit_answers_with_the_mean_of_its_test_time_views(mnist_test):
+    """At inference the ViT reads each image and the image moved a pixel up and down (models/vit.py), in
+    one call: its answer is the mean of what the same weights say of each view alone; training sees one."""
+    from dataclasses import replace
+
+    from digits.preprocessing import to_model_input
+    from models.vit import MeanOfViews, TestTimeViews, ViTConfig, build_vit
+
+    vit = models.load_keras_model("vit")
+    shifts = next(layer for layer in vit.layers if isinstance(layer, TestTimeViews)).shifts
+    assert len(shifts) > 1 and (0, 0) in shifts
+    one_view = build_vit(replace(ViTConfig(), test_time_shifts=((0, 0),)))  # the same weights, no views
+    one_view.set_weights(vit.get_weights())
+    images = to_model_input(mnist_test[0][:8])
+    views = [np.roll(images, rows, axis=1) for rows, cols in shifts]  # a pixel up/down: the rolled row is blank
+    assert all(cols == 0 and abs(rows) <= 1 for rows, cols in shifts)
+    assert np.all(images[:, [0, -1]] == 0)
+    expected = np.mean([one_view.predict(view, verbose=0) for view in views], axis=0)
+    np.testing.assert_allclose(vit.predict(images, verbose=0), expected, atol=1e-5)
+    assert isinstance(vit.get_layer("probabilities"), MeanOfViews)
+    np.testing.assert_allclose(vit(images, training=True), one_view(images, training=True), atol=1e-5)

@@ -257,7 +257,8 @@ def installed(wheel, tmp_path_factory) -> Path:
 @pytest.mark.slow  # builds and installs the wheel
 def test_wheel_carries_models_cards_and_reports(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for model in ("cnn", "vit"):
+    members = json.loads((REPO / "models" / "ensemble.json").read_text())["weights"]  # cnn, vit and cnn2
+    for model in ("cnn", "vit", *members):
         assert f"models/{model}.keras" in names, f"the wheel lacks the trained {model} model"
         assert f"models/{model}.json" in names, f"the wheel lacks the {model} model card"
         assert f"models/{model}.tflite" in names, f"the wheel lacks the {model} LiteRT model the server runs"

@@ -174,3 +174,33 @@ def test_fine_tuning_starts_from_the_given_model_and_says_so(model_id, mnist_pat
     assert card["validation_accuracy"] > 0.95  # 256 images from scratch would not get near this
     assert card["epochs"] == len(card["history"]["val_accuracy"]) == 1
     assert card["train_config"]["augment"]["elastic_share"] > 0
+
+
+@pytest.mark.slow  # trains a small second CNN, besides small_models
+def test_a_second_cnn_with_its_own_seed_keeps_the_split_and_joins_the_ensemble(small_models, small_mnist, tmp_path,
+                                                                              monkeypatch):
+    import shutil
+    from dataclasses import asdict, replace
+
+    from digits.engine import Engine
+    from training.calibrate import calibrate_ensemble
+    from training.config import MEMBERS, StyledDigits
+    from training.train import train
+
+    # small_mnist has no training digits outside the styled suite's validation digits to draw styled ones from
+    monkeypatch.setitem(MEMBERS, "cnn", replace(MEMBERS["cnn"], styled=StyledDigits()))
+    card = train("cnn", epochs=1, data=small_mnist, out=tmp_path / "member", log_dir=tmp_path / "runs", verbose=0,
+                 limit=256, suite_per_style=2, typefaces=False, member_seed=7)
+    # Its own seed for weights, shuffling and augmentation; the split the ensemble is chosen on stays the first's.
+    assert card["train_config"]["member_seed"] == 7 and card["train_config"]["seed"] == 42
+    assert card["validation_size"] == small_models.cards["cnn"]["validation_size"]
+    assert card["train_config"]["augment"] == asdict(MEMBERS["cnn"].augment)
+
+    folder = shutil.copytree(small_models.folder, tmp_path / "models")
+    for suffix in (".keras", ".tflite", ".json"):
+        shutil.copyfile(tmp_path / "member" / f"cnn{suffix}", folder / f"cnn2{suffix}")
+    ensemble = calibrate_ensemble(small_mnist, folder, typefaces=False)
+    assert {"cnn", "vit"} <= set(ensemble["weights"]) <= {"cnn", "vit", "cnn2"}
+    assert sum(ensemble["weights"].values()) == pytest.approx(1.0)
+    with Engine(models_dir=folder) as engine:
+        assert engine.members == tuple(ensemble["weights"]) and engine.choices == ("cnn", "vit", "ensemble")

@@ -1,5 +1,5 @@
 """Temperature scaling: make a model's confidence mean what it says, fitted on the validation split.
-Then the ensemble's weights: how much each (calibrated) model counts in the vote, fitted there too.
+Then the ensemble's weights: how much each (calibrated) member counts in the vote, fitted there too.
 
 Label smoothing (training/config.py) teaches a model to say about 90% even when it is certain, so its
 raw confidence understates what it knows. One number per model, the temperature T, divides the
@@ -11,6 +11,7 @@ and applied by the engine. It never changes which digit wins.
     digits calibrate ensemble   # fits the models' shares of the ensemble and writes models/ensemble.json
 """
 
+import itertools
 import json
 from pathlib import Path
 
@@ -58,44 +59,60 @@ def mix(first: np.ndarray, second: np.ndarray, weight: float) -> np.ndarray:
     return weight * first + (1 - weight) * second
 
 
-def fit_ensemble_weight(first: np.ndarray, second: np.ndarray, labels: np.ndarray,
-                        held_out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> float:
-    """The first model's share w of `mix(first, second, w)`, on a grid of 0.05: the one with the best
-    accuracy (validation, plus the held-out typefaces' when given as (first, second, labels)), then
-    (among equals) the lowest negative log-likelihood on validation."""
-    def score(weight: float) -> tuple[float, float]:
-        mixed = mix(first, second, weight)
-        held_out_accuracy = accuracy(mix(held_out[0], held_out[1], weight), held_out[2]) if held_out else 0.0
+def share_grid(members: int, step: float = 0.05) -> list[tuple[float, ...]]:
+    """Every way to share 1 among `members` in steps of `step`, the first member's share rising slowest."""
+    units = round(1 / step)
+    firsts = (c for c in itertools.product(range(units + 1), repeat=members - 1) if sum(c) <= units)
+    return [tuple(round(k * step, 2) for k in (*c, units - sum(c))) for c in firsts]
+
+
+def fit_ensemble_shares(answers: list[np.ndarray], labels: np.ndarray,
+                        held_out: tuple[list[np.ndarray], np.ndarray] | None = None) -> tuple[float, ...]:
+    """Each member's share of the weighted mean of their `answers`, on a grid of 0.05: the shares with the
+    best accuracy (validation, plus the held-out typefaces' when given as (answers, labels)), then (among
+    equals) the lowest negative log-likelihood on validation."""
+    def score(shares: tuple[float, ...]) -> tuple[float, float]:
+        mixed = np.tensordot(shares, answers, axes=1)
+        held_out_accuracy = accuracy(np.tensordot(shares, held_out[0], axes=1), held_out[1]) if held_out else 0.0
         return accuracy(mixed, labels) + held_out_accuracy, -negative_log_likelihood(mixed, labels)
 
-    return max((round(float(w), 2) for w in np.linspace(0, 1, 21)), key=score)
+    return max(share_grid(len(answers)), key=score)
+
+
+def fit_ensemble_weight(first: np.ndarray, second: np.ndarray, labels: np.ndarray,
+                        held_out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> float:
+    """Two members: the first one's share w of `mix(first, second, w)` (fit_ensemble_shares)."""
+    return fit_ensemble_shares([first, second], labels, ([held_out[0], held_out[1]], held_out[2]) if held_out else None)[0]
 
 
 def calibrate_ensemble(data=None, models_dir: Path = models.MODELS_DIR, typefaces: bool = True) -> dict:
-    """Fits the two calibrated models' shares of the ensemble on their validation split and the held-out
+    """Fits the calibrated members' shares of the ensemble on their validation split and the held-out
     typefaces (training/typefaces.py; `typefaces=False`: validation only, no fonts to fetch); writes
-    ensemble.json."""
+    ensemble.json. The members: models.MODEL_IDS, and each of models.EXTRA_MEMBERS found in `models_dir`
+    (a member given no share is left out)."""
     from training.typefaces import load_typeface_suite
 
-    first, second = models.MODEL_IDS
-    cards = {model_id: models.load_card(model_id, models_dir) for model_id in models.MODEL_IDS}
+    members = (*models.MODEL_IDS, *(m for m in models.EXTRA_MEMBERS if models.litert_path(m, models_dir).is_file()))
+    cards = {model_id: models.load_card(model_id, models_dir) for model_id in members}
     if len({(card["validation_size"], card["train_config"]["seed"]) for card in cards.values()}) != 1:
         raise ValueError("The models were validated on different splits; train them with the same --seed.")
     mnist = load_mnist(data)
-    x_val, y_val = validation_images(cards[first], mnist)
-    with Engine(model_ids=models.MODEL_IDS, models_dir=Path(models_dir)) as engine:
-        answers = {model_id: engine.predict_probabilities(model_id, x_val) for model_id in models.MODEL_IDS}
+    x_val, y_val = validation_images(cards[members[0]], mnist)
+    with Engine(model_ids=members, models_dir=Path(models_dir)) as engine:
+        answers = [engine.predict_probabilities(model_id, x_val) for model_id in members]
         suite = load_typeface_suite() if typefaces else None
-        held_out = [engine.predict_probabilities(model_id, suite.images) for model_id in models.MODEL_IDS] if suite else []
-    weight = fit_ensemble_weight(answers[first], answers[second], y_val, (*held_out, suite.labels) if suite else None)
+        held_out = [engine.predict_probabilities(model_id, suite.images) for model_id in members] if suite else []
+    shares = fit_ensemble_shares(answers, y_val, (held_out, suite.labels) if suite else None)
+    kept = [i for i, (member, share) in enumerate(zip(members, shares)) if share or member in models.MODEL_IDS]
     card = {
         "model": "ensemble",
-        "weights": {first: weight, second: round(1 - weight, 2)},
-        "validation_accuracy": round(accuracy(mix(answers[first], answers[second], weight), y_val), 6),
-        "member_validation_accuracy": {m: round(accuracy(p, y_val), 6) for m, p in answers.items()},
-        **({"typefaces_accuracy": round(accuracy(mix(*held_out, weight), suite.labels), 6)} if suite else {}),
+        "weights": {members[i]: shares[i] for i in kept},
+        "validation_accuracy": round(accuracy(np.tensordot(shares, answers, axes=1), y_val), 6),
+        "member_validation_accuracy": {members[i]: round(accuracy(answers[i], y_val), 6) for i in kept},
+        **({"typefaces_accuracy": round(accuracy(np.tensordot(shares, held_out, axes=1), suite.labels), 6)}
+           if suite else {}),
         "validation_size": len(y_val),
-        "seed": cards[first]["train_config"]["seed"],
+        "seed": cards[members[0]]["train_config"]["seed"],
         "data_sha256": mnist.sha256,
         "command": "digits calibrate ensemble",
     }

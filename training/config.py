@@ -55,7 +55,10 @@ class TrainConfig:
     label_smoothing: float = 0.1
     ema_momentum: float | None = None  # validate and keep an exponential moving average of the weights
     validation_size: int = 5000
-    seed: int = 42
+    seed: int = 42  # draws the validation split, and (without member_seed) the weights, shuffling and augmentation
+    # An ensemble member's own seed for its weights, shuffling and augmentation, so it learns differently
+    # from the model beside it while keeping the same validation split (`seed`) the ensemble is chosen on.
+    member_seed: int | None = None
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     styled: StyledDigits = field(default_factory=StyledDigits)
     # Digits from the training typeface families (training/typefaces.py): renders of each digit per family
@@ -95,6 +98,14 @@ FINE_TUNES = {
     "vit": replace(DEFAULTS["vit"], epochs=5, learning_rate=1e-4, augment=STYLE_SHIFT, styled=STYLED_REMINDER,
                    typeface_per_digit=TYPEFACE_PER_DIGIT, teacher="cnn", distill_weight=0.5),
 }
+# A second CNN for the ensemble (`digits train cnn --member-seed N`, issue 26): trained from scratch, with its
+# own seed, on the fine-tune's mix (style-shift augmentation, styled and typeface digits) from the first epoch,
+# so it makes different mistakes from the shipped CNN. 16 epochs: what 2 shared cores train in about an hour.
+MEMBERS = {
+    "cnn": replace(DEFAULTS["cnn"], epochs=16, augment=STYLE_SHIFT, styled=STYLED_REMINDER,
+                   typeface_per_digit=TYPEFACE_PER_DIGIT),
+}
+
 
 @dataclass(frozen=True)
 class FinetuneConfig:

@@ -22,7 +22,7 @@ import numpy as np
 import models
 from digits.preprocessing import to_model_input
 from training.calibrate import accuracy, fit_temperature
-from training.config import DEFAULTS, FINE_TUNES, TrainConfig
+from training.config import DEFAULTS, FINE_TUNES, MEMBERS, TrainConfig
 from training.data import load_mnist, make_dataset, validation_split
 from training.export import export_litert
 from training.evaluate import StyleShiftEvaluation
@@ -99,21 +99,25 @@ def fine_tuned_from(path: str | Path) -> dict:
 def train(model_id: str, epochs: int | None = None, data: str | None = None, out: str | Path = models.MODELS_DIR,
           seed: int | None = None, limit: int | None = None, log_dir: str | Path = "runs",
           command: str = "", verbose: int = 1, init_from: str | Path | None = None,
-          suite_per_style: int | None = None, typefaces: bool = True) -> dict:
+          suite_per_style: int | None = None, typefaces: bool = True, member_seed: int | None = None) -> dict:
     """Trains `model_id`, saves the model of its best epoch (validation + held-out typefaces) and its card
     in `out`; returns the card.
 
     `init_from` fine-tunes a trained model file (with FINE_TUNES' settings) instead of starting from
     scratch; `limit` trains on only the first N training images and `suite_per_style` shrinks the
     style-shift suite (both for smoke tests); `typefaces=False` leaves the typeface families out (no
-    fonts to fetch: smoke tests), choosing on validation + the style-shift suite as before.
+    fonts to fetch: smoke tests), choosing on validation + the style-shift suite as before. `member_seed`
+    trains a second model for the ensemble from scratch (training/config.py's MEMBERS) with that seed for
+    its weights, shuffling and augmentation, on the same validation split.
     """
     import keras
     import tensorflow as tf
 
-    config = (FINE_TUNES if init_from else DEFAULTS)[model_id]
-    config = replace(config, epochs=epochs or config.epochs, seed=config.seed if seed is None else seed)
-    keras.utils.set_random_seed(config.seed)
+    config = (FINE_TUNES if init_from else MEMBERS if member_seed is not None else DEFAULTS)[model_id]
+    config = replace(config, epochs=epochs or config.epochs, seed=config.seed if seed is None else seed,
+                     member_seed=member_seed)
+    own_seed = config.seed if member_seed is None else member_seed  # weights, shuffling, augmentation
+    keras.utils.set_random_seed(own_seed)
     mnist = load_mnist(data)
     (x_train, y_train), (x_val, y_val) = validation_split(
         mnist.x_train, mnist.y_train, min(config.validation_size, len(mnist.x_train) // 10), config.seed)
@@ -150,7 +154,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     ]
     started = time.perf_counter()
     history = model.fit(
-        make_dataset(x_train, targets, config.batch_size, augment=config.augment, seed=config.seed),
+        make_dataset(x_train, targets, config.batch_size, augment=config.augment, seed=own_seed),
         validation_data=make_dataset(x_val, y_val, 500),
         epochs=config.epochs, callbacks=callbacks, verbose=verbose,
         shuffle=False,  # the dataset shuffles itself each epoch

@@ -96,9 +96,13 @@ def checked_digit(digit) -> int:
 
 def model_checksums(models_dir: Path, model_ids: tuple[str, ...]) -> dict[str, str]:
     """The SHA-256 of each served model's file; the ensemble's covers its members and their weights."""
-    checksums = {m: hashlib.sha256(models.model_path(m, models_dir).read_bytes()).hexdigest() for m in model_ids}
+    def checksum(model_id: str) -> str:
+        return hashlib.sha256(models.model_path(model_id, models_dir).read_bytes()).hexdigest()
+
+    checksums = {m: checksum(m) for m in model_ids}
     if all(m in checksums for m in models.MODEL_IDS):
-        weights = json.dumps(models.ensemble_weights(models_dir), sort_keys=True)
-        members = ";".join(f"{m}:{checksums[m]}" for m in models.MODEL_IDS)
+        shares = models.ensemble_weights(models_dir)  # its members: cnn, vit and any extra (models.EXTRA_MEMBERS)
+        weights = json.dumps(shares, sort_keys=True)
+        members = ";".join(f"{m}:{checksums.get(m) or checksum(m)}" for m in shares)
         checksums[ENSEMBLE] = hashlib.sha256(f"{members};{weights}".encode()).hexdigest()
     return checksums
