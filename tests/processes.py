@@ -10,7 +10,7 @@ def ended(pid: int) -> bool:
     try:
         state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
         return state in ("Z", "X") and os.listdir(f"/proc/{pid}/task") == [str(pid)]
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone before, or while, /proc was read
         return True
 
 
