@@ -46,16 +46,17 @@ def test_a_line_keeps_its_aspect_in_the_frame():
 
 def test_training_lines_crowd_whole_numbers_as_well_as_single_gaps(mnist_path):
     from training.data import load_mnist
-    from training.number_data import GAP_MIX, WHOLE_LINE_SPACING, compose_number
+    from training.number_data import GAP_MIX, WHOLE_LINE_MIX, WHOLE_LINE_SPACING, compose_number
 
     digits = load_mnist(mnist_path).x_train[:6]
     rng = np.random.default_rng(0)
     lines = [compose_number(digits, np.arange(6), rng).spacings for _ in range(600)]
     every = {kind: np.mean([set(gaps) == {kind} for gaps in lines]) for kind in ("touching", "overlapping")}
-    expected = WHOLE_LINE_SPACING / 3 + (1 - WHOLE_LINE_SPACING) * GAP_MIX[2] ** 5
+    expected = WHOLE_LINE_SPACING * WHOLE_LINE_MIX[2] + (1 - WHOLE_LINE_SPACING) * GAP_MIX[2] ** 5
     assert abs(every["overlapping"] - expected) < 0.05 and every["touching"] > 0.1, every
     share = {kind: np.mean([gaps.count(kind) / 5 for gaps in lines]) for kind in ("apart", "touching", "overlapping")}
-    assert all(0.25 < value < 0.45 for value in share.values()), share
+    mixed = [WHOLE_LINE_SPACING * whole + (1 - WHOLE_LINE_SPACING) * gap for whole, gap in zip(WHOLE_LINE_MIX, GAP_MIX)]
+    assert all(abs(share[kind] - expected) < 0.05 for kind, expected in zip(share, mixed)), share
 
 
 @pytest.mark.slow

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import io
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
@@ -45,6 +45,7 @@ class SuiteNumber:
     digits: np.ndarray  # uint8 (n, 28, 28): the digits it was composed from
     spacing: str
     hand: str = "mnist"  # who wrote it: MNIST's writers, or a typeface family
+    ink: np.ndarray | None = field(default=None, repr=False)  # the composed ink before paper (scripts/number_errors.py)
 
 
 def on_paper(ink: np.ndarray, rng: np.random.Generator) -> bytes:
@@ -71,7 +72,7 @@ def suite_numbers(x: np.ndarray, y: np.ndarray, per_spacing: int = PER_SPACING, 
             chosen = rng.choice(len(images), int(rng.choice(lengths)), replace=False)
             composed = compose_number(images[chosen], labels[chosen], rng, spacing)
             numbers.append(SuiteNumber(on_paper(composed.ink, rng), "".join(map(str, composed.labels)),
-                                       images[chosen], spacing, hand))
+                                       images[chosen], spacing, hand, composed.ink))
     return numbers
 
 
