@@ -54,9 +54,9 @@ def composed_figures(engine, mnist_test):
 
 # How far below the ceiling (every digit read right alone) whole numbers may fall, and the least share
 # counted right. The target is 2 points at every spacing; the shipped reader meets it apart and
-# falls short touching and overlapping. On these 100 per spacing it reads 0, 3 and 5 points below the
-# ceiling and counts 100%, 98% and 97% right (docs/numbers.md has the 300-per-spacing figures).
-ALLOWED = {"apart": (0.02, 0.98), "touching": (0.05, 0.96), "overlapping": (0.08, 0.95)}
+# touching on the 300-per-spacing test figures and falls short overlapping (docs/numbers.md). On these 100
+# per spacing it reads 0, 2 and 3 points below the ceiling and counts 100%, 99% and 100% right.
+ALLOWED = {"apart": (0.02, 0.98), "touching": (0.04, 0.97), "overlapping": (0.05, 0.97)}
 
 
 @pytest.mark.slow  # 300 numbers composed and read (composed_figures)
