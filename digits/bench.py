@@ -36,7 +36,7 @@ import numpy as np
 from PIL import Image
 
 import models
-from digits.engine import Engine, available_cores, preparation_pool
+from digits.engine import SWITCH_INTERVAL_S, Engine, available_cores, preparation_pool
 from digits.preprocessing import IMAGE_SIZE, MAX_FILES_PER_CALL, prepare_upload, to_model_input
 from digits.preprocessing.decode import decode
 from digits.preprocessing.working import WORK_MAX_SIDE
@@ -125,22 +125,35 @@ def naive_latency(uploads: list[bytes], model_id: str = "cnn") -> dict:
     return percentiles_ms(time_each(predict, uploads))
 
 
-def concurrent_throughput(engine: Engine, uploads: list[bytes], callers: int, model: str = "cnn") -> float:
-    with ThreadPoolExecutor(callers) as pool:
-        list(pool.map(lambda data: engine.classify(data, model), uploads[:callers]))  # threads up and warm
-        started = time.perf_counter()
-        list(pool.map(lambda data: engine.classify(data, model), uploads))
-        return len(uploads) / (time.perf_counter() - started)
+def concurrent_throughput(engine: Engine, uploads: list[bytes], callers: int, model: str = "cnn",
+                          pool: ThreadPoolExecutor | None = None) -> float:
+    """Images per second from `callers` threads; `pool`, when given, holds those threads already warm."""
+    if pool is None:
+        with ThreadPoolExecutor(callers) as pool:
+            list(pool.map(lambda data: engine.classify(data, model), uploads[:callers]))  # threads up and warm
+            return concurrent_throughput(engine, uploads, callers, model, pool)
+    started = time.perf_counter()
+    list(pool.map(lambda data: engine.classify(data, model), uploads))
+    return len(uploads) / (time.perf_counter() - started)
 
 
 def concurrent_in_turns(engine: Engine, uploads: list[bytes], rounds: int = 4, model: str = "cnn") -> dict:
     """Images per second with 1 and with 16 callers, in turns over `rounds` slices of the uploads (a machine
-    whose load changes slows both alike), and the median of 16 over 1 within a round."""
+    whose load changes slows both alike), and the median of 16 over 1 within a round. The callers are
+    threads that stay up between rounds and switch as often as the server's (its Uplink threads do both)."""
     one, sixteen = [], []
     size = max(1, len(uploads) // rounds)
-    for start in range(0, size * rounds, size):
-        one.append(concurrent_throughput(engine, uploads[start:start + size], 1, model))
-        sixteen.append(concurrent_throughput(engine, uploads[start:start + size], 16, model))
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    try:
+        with ThreadPoolExecutor(1) as one_caller, ThreadPoolExecutor(16) as sixteen_callers:
+            for pool in (one_caller, sixteen_callers):  # threads up, and every worker process warm
+                list(pool.map(lambda data: engine.classify(data, model), uploads[:64]))
+            for start in range(0, size * rounds, size):
+                one.append(concurrent_throughput(engine, uploads[start:start + size], 1, model, one_caller))
+                sixteen.append(concurrent_throughput(engine, uploads[start:start + size], 16, model, sixteen_callers))
+    finally:
+        sys.setswitchinterval(switch_interval)
     return {"concurrent_1_images_per_s": round(float(np.median(one)), 1),
             "concurrent_16_images_per_s": round(float(np.median(sixteen)), 1),
             "concurrency_gain_in_a_round": round(float(np.median(np.array(sixteen) / np.array(one))), 2)}

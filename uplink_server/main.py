@@ -67,7 +67,9 @@ def serve_from_environment() -> int:
 
 def serve(settings: Settings) -> int:
     capture_output(settings.log_level)
-    sys.setswitchinterval(0.001)  # threads take turns every 1 ms, not 5: a small call waits less behind heavy ones
+    from digits.engine import SWITCH_INTERVAL_S
+
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     stop = threading.Event()
 
     def on_signal(number, frame):
