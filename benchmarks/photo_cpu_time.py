@@ -7,10 +7,10 @@ compared on a busy machine. Run it on each, in turns (the ratio is what counts):
 
 import argparse
 import json
-import time
 
 import numpy as np
 
+from benchmarks.photo_cpu_in_turns import thread_cpu_times
 from digits.bench import PHOTO_SIZES, draft_decode, page_photo
 from digits.preprocessing import prepare_upload
 from training.data import load_mnist
@@ -27,15 +27,7 @@ def main() -> None:
     for size in PHOTO_SIZES:
         photos = [page_photo(digit, size, rng) for digit in digits]
         prepare_upload(photos[0])  # warm
-        reading, decoding = [], []
-        for _ in range(args.repeat):
-            for data in photos:
-                started = time.thread_time()
-                draft_decode(data)
-                decoding.append(time.thread_time() - started)
-                started = time.thread_time()
-                prepare_upload(data)
-                reading.append(time.thread_time() - started)
+        reading, decoding = thread_cpu_times(photos * args.repeat, prepare_upload, draft_decode)
         figures[f"{size[0]}x{size[1]}"] = {"prepare_cpu_p50_ms": round(1000 * float(np.median(reading)), 2),
                                            "draft_decode_cpu_p50_ms": round(1000 * float(np.median(decoding)), 2)}
     print(json.dumps(figures))
