@@ -81,7 +81,10 @@ def test_augmentation_keeps_the_digit_recognisable(mnist_path):
 
 
 def test_ensemble_weight_favours_the_model_that_is_right_more_often():
-    from training.calibrate import fit_ensemble_weight
+    from training.calibrate import fit_ensemble_shares
+
+    def fit_ensemble_weight(first, second, labels):  # the first model's share
+        return fit_ensemble_shares([first, second], labels)[0]
 
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 10, 2000)

@@ -106,7 +106,10 @@ def test_the_held_out_suite_reports_each_family(tmp_path, monkeypatch):
 
 
 def test_the_ensemble_share_follows_the_held_out_typefaces_where_validation_cannot_tell():
-    from training.calibrate import fit_ensemble_weight
+    from training.calibrate import fit_ensemble_shares
+
+    def fit_ensemble_weight(first, second, labels, held_out):  # the first model's share
+        return fit_ensemble_shares([first, second], labels, ([held_out[0], held_out[1]], held_out[2]))[0]
 
     labels = np.arange(100) % 10
     certain = np.eye(10)[labels] * 0.9 + 0.01  # both read validation perfectly

@@ -55,10 +55,6 @@ def calibrate_card(model_id: str, data=None, models_dir: Path = models.MODELS_DI
     return card["temperature"]
 
 
-def mix(first: np.ndarray, second: np.ndarray, weight: float) -> np.ndarray:
-    return weight * first + (1 - weight) * second
-
-
 def share_grid(members: int, step: float = 0.05) -> list[tuple[float, ...]]:
     """Every way to share 1 among `members` in steps of `step`, the first member's share rising slowest."""
     units = round(1 / step)
@@ -77,12 +73,6 @@ def fit_ensemble_shares(answers: list[np.ndarray], labels: np.ndarray,
         return accuracy(mixed, labels) + held_out_accuracy, -negative_log_likelihood(mixed, labels)
 
     return max(share_grid(len(answers)), key=score)
-
-
-def fit_ensemble_weight(first: np.ndarray, second: np.ndarray, labels: np.ndarray,
-                        held_out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> float:
-    """Two members: the first one's share w of `mix(first, second, w)` (fit_ensemble_shares)."""
-    return fit_ensemble_shares([first, second], labels, ([held_out[0], held_out[1]], held_out[2]) if held_out else None)[0]
 
 
 def calibrate_ensemble(data=None, models_dir: Path = models.MODELS_DIR, typefaces: bool = True) -> dict:
