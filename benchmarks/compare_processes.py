@@ -21,17 +21,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import digits.engine
 from benchmarks.compare_engines import compare
-from digits.bench import png_bytes
+from digits.bench import cpu_seconds, png_bytes
 from training.data import load_mnist
 
 
-def cpu_seconds(engine) -> float:
+def engine_cpu_seconds(engine) -> float:
     """CPU time so far of this process (all its threads) and of the engine's worker processes."""
-    total = sum(os.times()[:2])
-    for pid in engine.lanes.worker_pids() if engine.lanes else []:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+    return cpu_seconds(engine.lanes.worker_pids() if engine.lanes else ())
 
 
 def cpu_per_request(engine, uploads: list[bytes], callers: int, model: str) -> tuple[float, float | None]:
@@ -39,9 +35,9 @@ def cpu_per_request(engine, uploads: list[bytes], callers: int, model: str) -> t
     read in this process (not handed to a worker; None without workers)."""
     with ThreadPoolExecutor(callers) as pool:
         list(pool.map(lambda data: engine.classify(data, model), uploads[:64]))
-        before, here = cpu_seconds(engine), engine.lanes.served_here if engine.lanes else 0
+        before, here = engine_cpu_seconds(engine), engine.lanes.served_here if engine.lanes else 0
         list(pool.map(lambda data: engine.classify(data, model), uploads))
-        return (round(1000 * (cpu_seconds(engine) - before) / len(uploads), 3),
+        return (round(1000 * (engine_cpu_seconds(engine) - before) / len(uploads), 3),
                 round((engine.lanes.served_here - here) / len(uploads), 2) if engine.lanes else None)
 
 
@@ -55,10 +51,10 @@ def estimate_on_own_cores(engine, uploads: list[bytes], model: str, one_caller_c
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda data: engine.classify(data, model), uploads[:64]))
         here_before, workers_before = lanes.served_here, lanes.served_by_workers
-        own_before, all_before = sum(os.times()[:2]), cpu_seconds(engine)
+        own_before, all_before = sum(os.times()[:2]), engine_cpu_seconds(engine)
         list(pool.map(lambda data: engine.classify(data, model), uploads))
         own_ms = 1000 * (sum(os.times()[:2]) - own_before)
-        workers_ms = 1000 * (cpu_seconds(engine) - all_before) - own_ms
+        workers_ms = 1000 * (engine_cpu_seconds(engine) - all_before) - own_ms
     here, by_workers = lanes.served_here - here_before, lanes.served_by_workers - workers_before
     if 1 + lanes.processes <= cores:  # a core for each place
         per_ms = here / own_ms + (by_workers / workers_ms * lanes.processes if by_workers else 0.0)
@@ -72,10 +68,10 @@ def cpu_per_request_via_worker(engine, uploads: list[bytes], model: str) -> tupl
     place held meanwhile), in all and in this process alone (taking the call in and handing it over)."""
     here = engine.lanes.take()
     try:
-        before, own = cpu_seconds(engine), sum(os.times()[:2])
+        before, own = engine_cpu_seconds(engine), sum(os.times()[:2])
         for data in uploads:
             engine.classify(data, model)
-        return (round(1000 * (cpu_seconds(engine) - before) / len(uploads), 3),
+        return (round(1000 * (engine_cpu_seconds(engine) - before) / len(uploads), 3),
                 round(1000 * (sum(os.times()[:2]) - own) / len(uploads), 3))
     finally:
         engine.lanes.give(here)

@@ -331,7 +331,7 @@ def mixed_uploads(test_images: np.ndarray, count: int) -> list[tuple[str, bytes]
     return [upload(n) for n in range(count)]
 
 
-def _cpu_seconds(pids=()) -> float:
+def cpu_seconds(pids=()) -> float:
     """CPU time so far of this process (all its threads) and of the processes `pids` (Linux)."""
     total = sum(os.times()[:2])
     for pid in pids:
@@ -349,10 +349,10 @@ def folder_throughput(engine: Engine, uploads: list[tuple[str, bytes]], model: s
     only its share of them), an ESTIMATE of the ratio on cores of its own: the pool's processes each
     on a core, at the rate their CPU time per upload allows, against the process alone at its own."""
     def run(pool, pids=()) -> tuple[float, float, list]:
-        started, cpu, results = time.perf_counter(), _cpu_seconds(pids), []
+        started, cpu, results = time.perf_counter(), cpu_seconds(pids), []
         for start in range(0, len(uploads), MAX_FILES_PER_CALL):
             results += engine.classify_batch(uploads[start:start + MAX_FILES_PER_CALL], model, pool=pool)
-        return (time.perf_counter() - started, _cpu_seconds(pids) - cpu,
+        return (time.perf_counter() - started, cpu_seconds(pids) - cpu,
                 [(getattr(r, "digit", None), getattr(r, "error", None)) for r in results])
 
     serial_s, serial_cpu, serial_answers = run(None)
