@@ -317,32 +317,57 @@ def run_classify(args) -> int:
 
 
 def run_read(args) -> int:
-    from concurrent.futures import ThreadPoolExecutor
-
-    from digits.engine import worker_count
-    from digits.preprocessing import MAX_FILES_PER_CALL, InputError
-
-    def read_one(upload):
-        name, data, error = upload
-        steps = [] if args.trace and data is not None else None
-        try:
-            return name, reader.read_number(data, name=name, trace=steps) if data is not None else None, error, steps
-        except InputError as input_error:
-            return name, None, str(input_error), None
+    from digits.preprocessing import MAX_FILES_PER_CALL
 
     failed = False
     files = expand_paths(args.paths).files
-    with open_reader(args.model) as reader, folder_run(len(files), args.json, processes=False) as (_, bar), \
-            ThreadPoolExecutor(worker_count()) as threads:  # numbers: decoding and the models let go of the GIL
+    with open_reader(args.model) as reader, \
+            folder_run(len(files), args.json, processes=not args.trace) as (pool, bar):
         for start in range(0, len(files), MAX_FILES_PER_CALL):  # a batch at a time: memory stays bounded
-            for name, reading, error, steps in threads.map(read_one, read_uploads(files[start:start + MAX_FILES_PER_CALL])):
-                bar.update()
+            batch = files[start:start + MAX_FILES_PER_CALL]
+            for name, reading, error, steps in (read_traced(reader, batch) if args.trace else
+                                                ((*answer, None) for answer in read_files(reader, batch, pool))):
                 failed |= error is not None
                 with bar.external_write_mode():
                     print_number(name, reading, error, args.json)
                     if steps is not None:
                         print_trace(name, steps, args.json)
+            bar.update(len(batch))
     return 1 if failed else 0
+
+
+def read_files(reader, paths: list[Path], pool=None) -> list[tuple[str, object, str | None]]:
+    """(file, NumberReading or None, error or None) for each file, in order. `pool`: processes that
+    prepare the files side by side (a folder run)."""
+    from digits.engine import ClassificationError
+
+    uploads = read_uploads(paths)
+    readable = [(name, data) for name, data, _ in uploads if data is not None]
+    readings = iter(reader.read_numbers([data for _, data in readable], names=[name for name, _ in readable],
+                                        pool=pool))
+    answers = []
+    for name, data, error in uploads:
+        reading = next(readings) if data is not None else None
+        if isinstance(reading, ClassificationError):
+            reading, error = None, reading.error
+        answers.append((name, reading, error))
+    return answers
+
+
+def read_traced(reader, paths: list[Path]):
+    """As read_files, each picture with what each stage of the reading pipeline decided for it, one
+    after another in this process; an error has no trace."""
+    from digits.preprocessing import InputError
+
+    for name, data, error in read_uploads(paths):
+        if data is None:
+            yield name, None, error, None
+            continue
+        steps: list = []
+        try:
+            yield name, reader.read_number(data, name=name, trace=steps), None, steps
+        except InputError as input_error:
+            yield name, None, str(input_error), None
 
 
 def print_number(name: str, reading, error: str | None, as_json: bool) -> None:

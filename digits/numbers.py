@@ -19,7 +19,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from digits.number_reader import COLUMN_WIDTH, MODEL_ID, greedy_decode
-from digits.preprocessing import NO_DIGIT_WARNING, NumberDigit, Step, prepare_number, preview_png
+from digits.preprocessing import (
+    NO_DIGIT_WARNING,
+    InputError,
+    NumberDigit,
+    PreparedNumber,
+    Step,
+    prepare_number,
+    preview_png,
+)
 from digits.preprocessing.number_line import LINE_WIDTH
 
 READER = MODEL_ID
@@ -84,14 +92,16 @@ class NumberReading:
 
 
 def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = None,
-                confirm: str = CONFIRM, trace: list[Step] | None = None) -> NumberReading:
+                confirm: str = CONFIRM, trace: list[Step] | None = None,
+                prepared: PreparedNumber | None = None) -> NumberReading:
     """Upload bytes -> the number they show. Raises InputError for a file a person must fix.
 
     `confirm`: which digits the chosen classifier confirms: "apart" (digits that stand apart, on their
-    marks), "every" (also touching digits, on the reader's columns) or "none" (the reader alone)."""
+    marks), "every" (also touching digits, on the reader's columns) or "none" (the reader alone).
+    `prepared`: the upload as `prepare_number` made it already (in a preparation pool: `prepare_each_number`)."""
     started = time.perf_counter()
     engine.check_model(model)
-    prepared = prepare_number(data, filename, trace=trace)
+    prepared = prepare_number(data, filename, trace=trace) if prepared is None else prepared
     readings: list[DigitReading] = []
     if prepared.line is not None:
         marks = [mark[0][0] for mark in prepared.marks]
@@ -118,6 +128,18 @@ def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = 
         notes = (NO_DIGIT_WARNING.format(NOTHING_READ),)
     return NumberReading(filename, model, tuple(readings), notes, (time.perf_counter() - started) * 1000,
                          prepared.source_size)
+
+
+def prepare_each_number(uploads: list[tuple[str | None, bytes]]) -> list[PreparedNumber | InputError]:
+    """`prepare_number` for each of a few (filename, bytes) uploads, or the InputError that says why it
+    cannot be read: one task of a preparation pool (`digits read DIR`)."""
+    prepared: list[PreparedNumber | InputError] = []
+    for filename, data in uploads:
+        try:
+            prepared.append(prepare_number(data, filename))
+        except InputError as error:
+            prepared.append(error)
+    return prepared
 
 
 def _stand_apart(readings: list[DigitReading], marks: list[tuple[int, int, int, int]]) -> bool:

@@ -16,6 +16,7 @@ Uplink functions are doors onto this module.
 from __future__ import annotations
 
 import io
+import itertools
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Executor
@@ -28,8 +29,8 @@ import numpy as np
 from PIL import Image, ImageOps
 
 import models
-from digits.engine import Classification, ClassificationError, Engine, UnknownModelError
-from digits.numbers import read_number
+from digits.engine import Classification, ClassificationError, Engine, UnknownModelError, preparation_tasks
+from digits.numbers import prepare_each_number, read_number
 from digits.preprocessing import MAX_FILE_BYTES, MAX_FILES_PER_CALL, MAX_PIXELS, InputError, Step
 from digits.preprocessing.working import WORK_MAX_SIDE
 
@@ -91,7 +92,7 @@ class Reader:
 
     Methods: `classify` (one digit per picture, or a list of pictures at once), `classify_many` (a
     list, with each unreadable picture's reason in place of its result), `read_number` (several
-    digits), `compare` (every model's answer). Anything wrong with a picture raises `InputError` (a
+    digits; `read_numbers` for a list, as `classify_many`), `compare` (every model's answer). Anything wrong with a picture raises `InputError` (a
     ValueError) with the message the `digits` command prints for it.
 
     One reader may be shared by any number of threads: their calls share the models' batches. Close
@@ -206,6 +207,45 @@ class Reader:
         """
         data, name = self._opened(image, name)
         return read_number(self._engine, data, self._model(model), name, trace=trace)
+
+    def read_numbers(self, images: Sequence[ImageInput], *, model: str | None = None,
+                     names: Sequence[str | None] | None = None,
+                     pool: Executor | None = None) -> list[NumberReading | ClassificationError]:
+        """Each picture's `NumberReading`, as `read_number` reads it, or a `ClassificationError` (`.file`,
+        `.error`) for one that cannot be read: one bad file does not stop the rest (the `digits` command's way).
+
+        The pictures are opened in groups of 64. `names`: as in `classify_many`. `pool`: an executor that
+        prepares each group's pictures side by side (`digits.engine.preparation_pool()`, as `digits read`
+        uses for a folder); the numbers are then read here, in order, while the pool prepares the rest.
+        """
+        chosen = self._model(model)
+        if names is not None and len(names) != len(images):
+            raise ValueError(f"{len(names)} names for {len(images)} pictures.")
+        results: list[NumberReading | ClassificationError] = []
+        for start in range(0, len(images), MAX_FILES_PER_CALL):  # a group at a time: memory stays bounded
+            group: list[tuple[str | None, bytes] | ClassificationError] = []
+            for index in range(start, min(start + MAX_FILES_PER_CALL, len(images))):
+                try:
+                    data, name = self._opened(images[index], None if names is None else names[index])
+                    group.append((name, data))
+                except InputError as error:
+                    group.append(ClassificationError(_given_name(images[index], names, index), str(error)))
+            uploads = [upload for upload in group if isinstance(upload, tuple)]
+            prepared = (itertools.chain.from_iterable(pool.map(prepare_each_number, preparation_tasks(uploads)))
+                        if pool is not None else itertools.repeat(None))  # None: read_number prepares it
+            for upload in group:
+                if isinstance(upload, ClassificationError):
+                    results.append(upload)
+                    continue
+                (name, data), made = upload, next(prepared)
+                if isinstance(made, InputError):  # the pool could not prepare it
+                    results.append(ClassificationError(name, str(made)))
+                    continue
+                try:
+                    results.append(read_number(self._engine, data, chosen, name, prepared=made))
+                except InputError as error:
+                    results.append(ClassificationError(name, str(error)))
+        return results
 
     def compare(self, image: ImageInput, *, name: str | None = None) -> Comparison:
         """Every loaded model's answer for one picture, prepared once: a `Comparison` (`.answers` by

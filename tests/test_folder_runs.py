@@ -6,7 +6,9 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+from number_images import RENDERINGS, build_number, rendered
 
 import digits.engine
 from digits.cli import classify_files, main, open_reader
@@ -71,3 +73,49 @@ def test_a_folder_read_of_numbers_goes_on_past_a_broken_file(tmp_path, capsys):
     assert "is not an image or CSV file we can read" in lines["broken.png"]["error"]
     assert lines["seven-paper.png"]["number"] == "7" and lines["four-photo.jpg"]["number"] == "4"
     assert captured.err == ""
+
+
+@pytest.fixture(scope="module")
+def numbers_folder(tmp_path_factory, mnist_test) -> Path:
+    """Whole numbers of real MNIST test digits, on paper, in phone photos and drawn, and a broken picture."""
+    folder = tmp_path_factory.mktemp("numbers")
+    images, labels = mnist_test.first(200)
+    rng = np.random.default_rng(5)
+    for index in range(9):
+        chosen = rng.choice(len(images), int(rng.integers(2, 6)), replace=False)
+        number = build_number(images[chosen], labels[chosen], rng, touch=index % 3 == 2)
+        how = RENDERINGS[index % len(RENDERINGS)]
+        (folder / f"{index:02d}-{how}.{'jpg' if how == 'photo' else 'png'}").write_bytes(rendered(number, how, index))
+    shutil.copy(SAMPLES / "seven-paper.png", folder / "10-seven-paper.png")
+    (folder / "05-broken.png").write_bytes(BROKEN)
+    return folder
+
+
+def test_a_folder_read_prepares_in_processes_and_reads_as_one_file_at_a_time(numbers_folder, monkeypatch, capsys):
+    pools, preparation_pool = [], digits.engine.preparation_pool
+
+    def counted_pool(workers=None):
+        pools.append(preparation_pool(2))  # two processes, whatever this machine has
+        return pools[-1]
+
+    monkeypatch.setattr("digits.engine.preparation_pool", counted_pool)
+    monkeypatch.setattr("digits.cli.PARALLEL_FROM_FILES", 2)  # a pool for this small folder too
+    assert main(["read", "--json", str(numbers_folder)]) == 1  # the broken file fails the run, after the rest
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines()]
+    assert pools and pools[0] is not None  # the files were prepared by the pool
+
+    files = sorted(numbers_folder.iterdir())
+    assert [Path(line["file"]).name for line in lines] == [path.name for path in files]
+    with open_reader("cnn") as reader:  # one file after another, in this process
+        for path, line in zip(files, lines):
+            if path.name == "05-broken.png":
+                assert set(line) == {"file", "error"} and "is not an image or CSV file we can read" in line["error"]
+                continue
+            alone = reader.read_number(path).to_dict()
+            alone["digits"] = [{key: digit[key] for key in ("digit", "confidence", "box")} for digit in alone["digits"]]
+            assert line == {key: alone[key] for key in line}, path.name
+            assert bool(alone["warnings"]) == ("warnings" in line)
+    assert sum("number" in line for line in lines) == len(files) - 1  # the run went on past the broken file
+    assert any(len(line.get("number", "")) > 1 for line in lines)  # whole numbers, not only single digits
+    assert captured.err == ""  # no progress bar: standard error is not a terminal here
