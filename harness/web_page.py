@@ -24,6 +24,17 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 
+def stop_server(process: subprocess.Popen, grace_s: float) -> None:
+    """Stops a server as its container would: SIGTERM, then SIGKILL if it has not ended within `grace_s`."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def screenshots_dir() -> Path:
     """Where the browser tests save their screenshots: $DIGITS_SCREENSHOTS_DIR, which tests/conftest.py sets
     to docs/ under `pytest --update-docs` (the README's pictures) and otherwise to a folder outside the
@@ -84,13 +95,8 @@ class UplinkServer:
             raise TimeoutError(f"`digits serve` did not register its functions:\n{log}") from None
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_server(self.process, 30)
         deadline = time.monotonic() + 10
         while self.stand_in.open_connections() and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from harness.anvil_stand_in import AnvilStandIn, HeldMedia, MediaFile, RemoteError
+from harness.web_page import stop_server
 from PIL import Image
 from processes import wait_until_ended
 
@@ -90,13 +91,7 @@ class ServerProcess:
         raise TimeoutError(f"no {event!r} in the log:\n{self.log_file.read_text()[-3000:]}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_server(self.process, 20)
 
 
 def served_models(folder: Path) -> tuple[Path, tuple[str, ...], bool]:
