@@ -20,6 +20,7 @@ import numpy as np
 
 import digits.engine
 import digits.litert
+from benchmarks.in_turns import in_turns
 from digits.bench import png_bytes
 from training.data import load_mnist
 
@@ -71,20 +72,19 @@ def compare(engines: dict, uploads: list[bytes], model: str, windows: int, windo
         for engine in engines.values():  # threads up, every engine warm
             for pool in pools.values():
                 list(pool.map(lambda data: engine.classify(data, model), uploads[:64]))
-        for number in range(windows):
-            start = number * window % (len(uploads) - window)
-            batch = uploads[start:start + window]
-            for name in list(engines)[::-1] if number % 2 else engines:  # each goes first half the time
-                engine = engines[name]
-                for callers, pool in pools.items():
-                    started = time.perf_counter()
-                    share = overlap.measure(lambda: list(pool.map(lambda data: engine.classify(data, model), batch)))
-                    figures[name][callers].append(len(batch) / (time.perf_counter() - started))
-                figures[name]["overlap"].append(share)
-                for data in batch[:50]:
-                    started = time.perf_counter()
-                    engine.classify(data, model)
-                    figures[name]["latency"].append(time.perf_counter() - started)
+        batches = [uploads[start:start + window]
+                   for start in (number * window % (len(uploads) - window) for number in range(windows))]
+        for batch, name in in_turns(list(engines), batches):  # each goes first half the time
+            engine = engines[name]
+            for callers, pool in pools.items():
+                started = time.perf_counter()
+                share = overlap.measure(lambda: list(pool.map(lambda data: engine.classify(data, model), batch)))
+                figures[name][callers].append(len(batch) / (time.perf_counter() - started))
+            figures[name]["overlap"].append(share)
+            for data in batch[:50]:
+                started = time.perf_counter()
+                engine.classify(data, model)
+                figures[name]["latency"].append(time.perf_counter() - started)
     summary = {}
     for name, runs in figures.items():
         one, sixteen = np.array(runs[1]), np.array(runs[16])

@@ -1,6 +1,6 @@
 """A 28x28 upload's latency for each model (CNN, ViT, the ensemble), this checkout's models against another
 models folder (the models before a change), loaded side by side in one process and timed in turns on the
-same MNIST PNGs, so a busy machine slows both alike:
+same MNIST PNGs (benchmarks/in_turns.py), so a busy machine slows both alike:
 
     mkdir /tmp/before && for f in cnn.tflite cnn.json vit.tflite vit.json ensemble.json; do
         git show HEAD~1:models/$f > /tmp/before/$f; done
@@ -14,6 +14,7 @@ import json
 import time
 from pathlib import Path
 
+from benchmarks.in_turns import in_turns
 from digits.bench import percentiles_ms, png_bytes
 from digits.engine import ENSEMBLE, Engine
 from training.data import load_mnist
@@ -25,11 +26,10 @@ def compare(before: Path, uploads: list[bytes]) -> dict:
     engines = {"before": Engine(models_dir=before, processes=0), "now": Engine(processes=0)}
     try:
         spent = {(name, model): [] for name in engines for model in MODELS}
-        for data in uploads:
-            for (name, model), seconds in spent.items():
-                started = time.perf_counter()
-                engines[name].classify(data, model)
-                seconds.append(time.perf_counter() - started)
+        for data, (name, model) in in_turns(list(spent), uploads):
+            started = time.perf_counter()
+            engines[name].classify(data, model)
+            spent[name, model].append(time.perf_counter() - started)
         figures = {f"{name} {model}": percentiles_ms(seconds) for (name, model), seconds in spent.items()}
         figures.update({f"{name} members": list(engine.members) for name, engine in engines.items()})
         return figures

@@ -64,6 +64,8 @@ def main() -> None:
         return worker(args.data)
     if not args.base:
         parser.error("--base: the checkout to compare with is needed")
+    from benchmarks.in_turns import in_turns  # here, not above: a worker runs this file on the other checkout's code
+
     trees = {"base": Path(args.base).resolve(), "branch": Path(args.branch).resolve()}
     readers = {name: subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--worker"]
                                       + (["--data", str(Path(args.data).resolve())] if args.data else []),
@@ -74,14 +76,12 @@ def main() -> None:
         assert reader.stdout.readline().strip() == "ready"
     times = {name: {size: ([], []) for size in SIZES} for name in trees}
     load_before = os.getloadavg()[0]
-    for round_number in range(args.rounds):
-        for index, size in enumerate(SIZES):
-            for name in ("base", "branch") if round_number % 2 == 0 else ("branch", "base"):
-                readers[name].stdin.write(f"{index}\n")
-                readers[name].stdin.flush()
-                reading, decoding = json.loads(readers[name].stdout.readline())
-                times[name][size][0].extend(reading)
-                times[name][size][1].extend(decoding)
+    for index, name in in_turns(list(trees), [index for _ in range(args.rounds) for index in range(len(SIZES))]):
+        readers[name].stdin.write(f"{index}\n")
+        readers[name].stdin.flush()
+        reading, decoding = json.loads(readers[name].stdout.readline())
+        times[name][SIZES[index]][0].extend(reading)
+        times[name][SIZES[index]][1].extend(decoding)
     for reader in readers.values():
         reader.stdin.close()
         reader.wait()
