@@ -13,15 +13,10 @@ import time
 import numpy as np
 from PIL import Image, ImageDraw
 
+from digits.bench import png_bytes
 from digits.preprocessing import prepare_number, prepare_upload
 
 SIDE = 512  # the working size: larger pictures are shrunk to it before any of this runs
-
-
-def _png(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def hostile_pictures(seed: int = 0) -> dict[str, bytes]:
@@ -31,44 +26,45 @@ def hostile_pictures(seed: int = 0) -> dict[str, bytes]:
     for step in (2, 3, 4, 6):
         dots = white()
         dots[::step, ::step] = 0
-        pictures[f"dots every {step} px"] = _png(dots)
+        pictures[f"dots every {step} px"] = png_bytes(dots)
     for share in (0.05, 0.2, 0.5):
-        pictures[f"salt and pepper {share:.0%}"] = _png(np.where(random.random((SIDE, SIDE)) < share, 0, 255).astype(np.uint8))
-    pictures["grey noise"] = _png(random.integers(0, 256, (SIDE, SIDE), dtype=np.uint8))
+        salt = np.where(random.random((SIDE, SIDE)) < share, 0, 255).astype(np.uint8)
+        pictures[f"salt and pepper {share:.0%}"] = png_bytes(salt)
+    pictures["grey noise"] = png_bytes(random.integers(0, 256, (SIDE, SIDE), dtype=np.uint8))
     checker = ((np.indices((SIDE, SIDE)).sum(axis=0) % 2) * 255).astype(np.uint8)
-    pictures["checkerboard"] = _png(checker)
+    pictures["checkerboard"] = png_bytes(checker)
     grid = white()
     grid[::4], grid[:, ::4] = 0, 0
-    pictures["grid every 4 px"] = _png(grid)
+    pictures["grid every 4 px"] = png_bytes(grid)
     for step, name in ((2, "rows"), (3, "rows 3")):
         stripes = white()
         stripes[::step] = 0
-        pictures[f"stripes {name}"] = _png(stripes)
-        pictures[f"stripes {name} upright"] = _png(stripes.T.copy())
+        pictures[f"stripes {name}"] = png_bytes(stripes)
+        pictures[f"stripes {name} upright"] = png_bytes(stripes.T.copy())
     for step in (4, 8):
         image = Image.new("L", (SIDE, SIDE), 255)
         draw = ImageDraw.Draw(image)
         for inset in range(0, SIDE // 2, step):
             draw.rectangle((inset, inset, SIDE - 1 - inset, SIDE - 1 - inset), outline=0)
-        pictures[f"nested frames every {step} px"] = _png(np.asarray(image))
+        pictures[f"nested frames every {step} px"] = png_bytes(np.asarray(image))
         image = Image.new("L", (SIDE, SIDE), 255)
         draw = ImageDraw.Draw(image)
         for radius in range(step, SIDE // 2, step):
             draw.ellipse((SIDE // 2 - radius, SIDE // 2 - radius, SIDE // 2 + radius, SIDE // 2 + radius), outline=0)
-        pictures[f"rings every {step} px"] = _png(np.asarray(image))
+        pictures[f"rings every {step} px"] = png_bytes(np.asarray(image))
     for cell in (8, 16, 32):
         image = Image.new("L", (SIDE, SIDE), 255)
         draw = ImageDraw.Draw(image)
         for top in range(0, SIDE, cell):
             for left in range(0, SIDE, cell):
                 draw.rectangle((left + 1, top + 1, left + cell - 3, top + cell - 3), outline=0)
-        pictures[f"boxes {cell} px"] = _png(np.asarray(image))
+        pictures[f"boxes {cell} px"] = png_bytes(np.asarray(image))
         image = Image.new("L", (SIDE, SIDE), 255)
         draw = ImageDraw.Draw(image)
         for top in range(0, SIDE, cell):
             for left in range(0, SIDE, cell):
                 draw.ellipse((left + 1, top + 1, left + cell - 2, top + cell - 2), outline=0, width=max(1, cell // 8))
-        pictures[f"rings of {cell} px"] = _png(np.asarray(image))
+        pictures[f"rings of {cell} px"] = png_bytes(np.asarray(image))
     for count in (2000, 20000):
         image = Image.new("L", (SIDE, SIDE), 255)
         draw = ImageDraw.Draw(image)
@@ -76,10 +72,10 @@ def hostile_pictures(seed: int = 0) -> dict[str, bytes]:
             x, y = random.integers(0, SIDE, 2)
             dx, dy = random.integers(-12, 13, 2)
             draw.line((int(x), int(y), int(x + dx), int(y + dy)), fill=0, width=1)
-        pictures[f"{count} scribbles"] = _png(np.asarray(image))
+        pictures[f"{count} scribbles"] = png_bytes(np.asarray(image))
     wide = np.full((8, 4096), 255, np.uint8)
     wide[:, ::2] = 0
-    pictures["8 x 4096 comb"] = _png(wide)
+    pictures["8 x 4096 comb"] = png_bytes(wide)
     return pictures
 
 

@@ -9,11 +9,11 @@ Run it on two checkouts (PYTHONPATH=...) one after the other to compare; the rat
 import argparse
 import io
 import json
-import time
 
 import numpy as np
 from PIL import Image
 
+from digits.bench import time_each
 from digits.preprocessing import prepare_upload
 from training import scenes
 from training.scenes import encode, photo_jpeg
@@ -26,12 +26,7 @@ def photo_1200x900(digit: np.ndarray, rng) -> bytes:
 
 
 def p50_ms(uploads: list[bytes]) -> float:
-    times = []
-    for data in uploads:
-        started = time.perf_counter()
-        prepare_upload(data)
-        times.append(time.perf_counter() - started)
-    return round(1000 * float(np.median(times)), 2)
+    return round(1000 * float(np.median(time_each(prepare_upload, uploads))), 2)
 
 
 def main() -> None:
