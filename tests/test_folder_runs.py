@@ -34,14 +34,20 @@ def folder(tmp_path_factory) -> Path:
     return folder
 
 
-def test_a_folder_run_prepares_in_processes_and_answers_as_one_file_at_a_time(folder, monkeypatch, capsys):
+@pytest.fixture
+def pools(monkeypatch) -> list:
+    """The preparation pools a run starts, each of two processes whatever this machine has."""
     pools, preparation_pool = [], digits.engine.preparation_pool
 
     def counted_pool(workers=None):
-        pools.append(preparation_pool(2))  # two processes, whatever this machine has
+        pools.append(preparation_pool(2))
         return pools[-1]
 
     monkeypatch.setattr("digits.engine.preparation_pool", counted_pool)
+    return pools
+
+
+def test_a_folder_run_prepares_in_processes_and_answers_as_one_file_at_a_time(folder, pools, monkeypatch, capsys):
     monkeypatch.setattr("digits.cli.PARALLEL_FROM_FILES", 2)  # a pool for this small folder too (keeps the test short)
     assert main(["classify", "--json", str(folder)]) == 1  # the broken file fails the run, after the rest
     captured = capsys.readouterr()
@@ -91,14 +97,8 @@ def numbers_folder(tmp_path_factory, mnist_test) -> Path:
     return folder
 
 
-def test_a_folder_read_prepares_in_processes_and_reads_as_one_file_at_a_time(numbers_folder, monkeypatch, capsys):
-    pools, preparation_pool = [], digits.engine.preparation_pool
-
-    def counted_pool(workers=None):
-        pools.append(preparation_pool(2))  # two processes, whatever this machine has
-        return pools[-1]
-
-    monkeypatch.setattr("digits.engine.preparation_pool", counted_pool)
+def test_a_folder_read_prepares_in_processes_and_reads_as_one_file_at_a_time(numbers_folder, pools, monkeypatch,
+                                                                              capsys):
     monkeypatch.setattr("digits.cli.PARALLEL_FROM_FILES", 2)  # a pool for this small folder too
     assert main(["read", "--json", str(numbers_folder)]) == 1  # the broken file fails the run, after the rest
     captured = capsys.readouterr()
