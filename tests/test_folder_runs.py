@@ -36,7 +36,8 @@ def folder(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def pools(monkeypatch) -> list:
-    """The preparation pools a run starts, each of two processes whatever this machine has."""
+    """The preparation pools a run starts, each of two processes whatever this machine has, and one
+    for a small folder too (keeps the tests short)."""
     pools, preparation_pool = [], digits.engine.preparation_pool
 
     def counted_pool(workers=None):
@@ -44,15 +45,20 @@ def pools(monkeypatch) -> list:
         return pools[-1]
 
     monkeypatch.setattr("digits.engine.preparation_pool", counted_pool)
+    monkeypatch.setattr("digits.cli.PARALLEL_FROM_FILES", 2)
     return pools
 
 
-def test_a_folder_run_prepares_in_processes_and_answers_as_one_file_at_a_time(folder, pools, monkeypatch, capsys):
-    monkeypatch.setattr("digits.cli.PARALLEL_FROM_FILES", 2)  # a pool for this small folder too (keeps the test short)
-    assert main(["classify", "--json", str(folder)]) == 1  # the broken file fails the run, after the rest
+def pooled_run(command: str, folder: Path, pools: list, capsys) -> tuple[list[dict], str]:
+    """`digits COMMAND --json FOLDER`, its files prepared by the pool: its JSON lines and standard error."""
+    assert main([command, "--json", str(folder)]) == 1  # the broken file fails the run, after the rest
     captured = capsys.readouterr()
-    lines = [json.loads(line) for line in captured.out.splitlines()]
     assert pools and pools[0] is not None  # the files were prepared by the pool
+    return [json.loads(line) for line in captured.out.splitlines()], captured.err
+
+
+def test_a_folder_run_prepares_in_processes_and_answers_as_one_file_at_a_time(folder, pools, capsys):
+    lines, err = pooled_run("classify", folder, pools, capsys)
 
     files = sorted(folder.iterdir())
     with open_reader("cnn") as reader:  # today's way: one file after another, in this process
@@ -63,7 +69,7 @@ def test_a_folder_run_prepares_in_processes_and_answers_as_one_file_at_a_time(fo
     broken = next(line for line in lines if line["file"].endswith("00-broken.png"))
     assert set(broken) == {"file", "error"} and "is not an image or CSV file we can read" in broken["error"]
     assert sum("digit" in line for line in lines) == len(files) - 1  # the run went on past it
-    assert captured.err == ""  # no progress bar: standard error is not a terminal here
+    assert err == ""  # no progress bar: standard error is not a terminal here
 
 
 def test_a_folder_read_of_numbers_goes_on_past_a_broken_file(tmp_path, capsys):
@@ -97,13 +103,8 @@ def numbers_folder(tmp_path_factory, mnist_test) -> Path:
     return folder
 
 
-def test_a_folder_read_prepares_in_processes_and_reads_as_one_file_at_a_time(numbers_folder, pools, monkeypatch,
-                                                                              capsys):
-    monkeypatch.setattr("digits.cli.PARALLEL_FROM_FILES", 2)  # a pool for this small folder too
-    assert main(["read", "--json", str(numbers_folder)]) == 1  # the broken file fails the run, after the rest
-    captured = capsys.readouterr()
-    lines = [json.loads(line) for line in captured.out.splitlines()]
-    assert pools and pools[0] is not None  # the files were prepared by the pool
+def test_a_folder_read_prepares_in_processes_and_reads_as_one_file_at_a_time(numbers_folder, pools, capsys):
+    lines, err = pooled_run("read", numbers_folder, pools, capsys)
 
     files = sorted(numbers_folder.iterdir())
     assert [Path(line["file"]).name for line in lines] == [path.name for path in files]
@@ -118,4 +119,4 @@ def test_a_folder_read_prepares_in_processes_and_reads_as_one_file_at_a_time(num
             assert bool(alone["warnings"]) == ("warnings" in line)
     assert sum("number" in line for line in lines) == len(files) - 1  # the run went on past the broken file
     assert any(len(line.get("number", "")) > 1 for line in lines)  # whole numbers, not only single digits
-    assert captured.err == ""  # no progress bar: standard error is not a terminal here
+    assert err == ""  # no progress bar: standard error is not a terminal here
