@@ -127,6 +127,21 @@ def test_a_number_reads_digit_by_digit_with_boxes_in_the_pictures_own_pixels(rea
     assert json.loads(json.dumps(reading.to_dict()))["number"] == reading.number
 
 
+def test_a_list_of_numbers_reads_as_each_alone_and_a_bad_picture_is_reported_in_its_place(reader, mnist, tmp_path):
+    images, labels = mnist
+    rng = np.random.default_rng(32)
+    pngs = [rendered(build_number(images[chosen], labels[chosen], rng), "paper")
+            for chosen in (rng.choice(len(images), 3, replace=False) for _ in range(2))]
+    listed = reader.read_numbers([pngs[0], tmp_path / "missing.png", b"not a picture", pngs[1]],
+                                 names=["a", "b", "c", "d"])
+    assert [r.file for r in listed] == ["a", "b", "c", "d"]
+    assert isinstance(listed[1], ClassificationError) and "cannot read" in listed[1].error
+    assert isinstance(listed[2], ClassificationError) and "'c' is not an image or CSV file" in listed[2].error
+    for reading, png in zip((listed[0], listed[3]), pngs):
+        alone = reader.read_number(png, name=reading.file).to_dict()
+        assert reading.to_dict() == {**alone, "latency_ms": reading.to_dict()["latency_ms"]}
+
+
 def test_threads_share_one_reader_and_each_gets_its_own_answers(reader, mnist):
     images, _ = mnist
     alone = [reader.classify(image) for image in images[:64]]
