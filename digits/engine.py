@@ -194,11 +194,12 @@ class Classification:
             return cls(file=filename, model=model, digit=None, confidence=None, probabilities=None,
                        warnings=image.warnings, latency_ms=latency_ms, pixels=image.pixels, row=image.row,
                        label=image.label)
+        values = probabilities.tolist()  # Python floats, each exactly its float32 (or float64) value
         digit = int(np.argmax(probabilities))
-        confidence = float(probabilities[digit])
+        confidence = values[digit]
         unsure = (UNSURE_WARNING,) if confidence < UNSURE_BELOW else ()
         return cls(file=filename, model=model, digit=digit, confidence=confidence,
-                   probabilities=tuple(float(p) for p in probabilities), warnings=image.warnings + unsure,
+                   probabilities=tuple(values), warnings=image.warnings + unsure,
                    latency_ms=latency_ms, pixels=image.pixels, row=image.row, label=image.label)
 
     def packed(self) -> tuple:
@@ -394,6 +395,8 @@ class Engine:
     def __init__(self, model_ids=models.MODEL_IDS, models_dir: Path = models.MODELS_DIR, max_batch: int = 64,
                  runtime=load_litert, workers: int | None = None, processes: int | None = 0):
         self.model_ids = tuple(model_ids)
+        both = all(m in self.model_ids for m in models.MODEL_IDS)
+        self._choices = (*self.model_ids, ENSEMBLE) if both else self.model_ids  # (checked on every call)
         self.workers = worker_count(workers)
         self._closed = False
         self._lanes: Lanes | None = None
@@ -432,8 +435,7 @@ class Engine:
 
     @property
     def choices(self) -> tuple[str, ...]:
-        both = all(m in self.model_ids for m in models.MODEL_IDS)
-        return (*self.model_ids, ENSEMBLE) if both else self.model_ids
+        return self._choices
 
     def check_model(self, model: str) -> str:
         if model not in self.choices:

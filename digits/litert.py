@@ -49,6 +49,11 @@ class LiteRTModel:
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """float32 (N, 28, 28, 1) in [0, 1] -> probabilities (N, 10)."""
+        if len(images) in self._interpreters:  # one batch of a size there is (a lone upload: 1): no split, no copies
+            interpreter, image, output = self._interpreters[len(images)]
+            interpreter.set_tensor(image, np.ascontiguousarray(images, dtype=np.float32))
+            interpreter.invoke()
+            return interpreter.get_tensor(output)
         answers, start = [], 0
         for size in batch_plan(len(images), self.batch_sizes):
             batch = images[start:start + size]

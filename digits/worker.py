@@ -6,28 +6,29 @@ It loads the models once, says "ready", then reads calls from one pipe, one at a
 answer (a packed Classification, or the error) to the other, until the server closes the pipe or is gone.
 """
 
+import pickle
 import signal
 import sys
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from digits.engine import Engine
-from digits.worker_processes import portable
+from digits.worker_processes import pack, portable
 
 
 def serve(requests: Connection, answers: Connection, model_ids: tuple[str, ...], models_dir: Path) -> None:
     with Engine(model_ids, models_dir, workers=1, processes=0) as engine:
-        answers.send("ready")
+        answers.send_bytes(pack("ready"))
         while True:
             try:
-                data, model, filename = requests.recv()
+                data, model, filename = pickle.loads(requests.recv_bytes())
             except (EOFError, OSError):  # the server closed the pipe, or is gone
                 return
             try:
                 answer = ("ok", engine.classify(data, model, filename).packed())
             except Exception as error:
                 answer = ("error", portable(error))
-            answers.send(answer)
+            answers.send_bytes(pack(answer))
 
 
 def main() -> None:

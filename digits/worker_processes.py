@@ -75,6 +75,13 @@ class _Here:
 HERE = _Here()
 
 
+def pack(message) -> bytes:
+    """A message on a worker's pipes, pickled plainly: its parts are bytes, strings, tuples and
+    exceptions, so multiprocessing's own pickler (`Connection.send`, a new pickler with its table of
+    reducers for every message) only adds work for the server's threads."""
+    return pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+
+
 def portable(error: Exception) -> Exception:
     """`error` as it is when it survives pickling, else its words in an InputError or RuntimeError."""
     try:
@@ -130,7 +137,7 @@ class _Worker:
 
     def wait_until_ready(self, timeout: float) -> bool:
         try:
-            return self.answers.poll(timeout) and self.answers.recv() == "ready"
+            return self.answers.poll(timeout) and pickle.loads(self.answers.recv_bytes()) == "ready"
         except (EOFError, OSError):
             return False
 
@@ -145,7 +152,7 @@ class _Worker:
         try:
             with self._sending:
                 try:
-                    self.requests.send((data, model, filename))
+                    self.requests.send_bytes(pack((data, model, filename)))
                 except OSError:  # its end of the pipe is closed: dead before it could read this call
                     raise NotSent from None
                 self._pending.append(slot)
@@ -153,7 +160,7 @@ class _Worker:
                 while not slot.done:
                     if not self._answered.poll(ANSWER_WITHIN_S * 1000):
                         raise WorkerLostError(WORKER_LOST)
-                    status, answer = self.answers.recv()
+                    status, answer = pickle.loads(self.answers.recv_bytes())
                     head = self._pending.popleft()
                     head.error, head.answer, head.done = (answer, None, True) if status == "error" else \
                         (None, answer, True)

@@ -51,7 +51,7 @@ def _background_colour(pixels: np.ndarray) -> np.ndarray:
         if ink_is_light is not None:
             return _paper_colour(pixels, grey, light, ink_is_light)
     off = np.abs(edge - colour).max(axis=-1) > CLEAR_INK
-    if off.mean() < INK_SHARE / 2:  # the border is mostly of one colour: the background ...
+    if np.count_nonzero(off) / off.size < INK_SHARE / 2:  # the border is mostly of one colour: the background ...
         return median(edge[~off]) if off.any() else colour  # ... without the ink that runs into it
     threshold = otsu_threshold(grey)
     light = grey > threshold
@@ -85,7 +85,7 @@ def _is_two_level(grey: np.ndarray) -> bool:
         return False
     margin = 0.1 * (high - low)  # of the range
     near = (grey - low < margin) | (high - grey < margin)
-    return float(near.mean()) >= 0.95
+    return np.count_nonzero(near) / near.size >= 0.95  # (the share, as near.mean() gives it, without its float sum)
 
 
 def _commonest(pixels: np.ndarray) -> np.ndarray:
