@@ -110,7 +110,8 @@ def read(pixels: np.ndarray, lossy: bool, judged: bool = True, trace: list[Step]
             reading = _reading(np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.uint8), located.warnings, False, steps)
         else:
             digit = normalise(located, steps)
-            if judged and max(pixels.shape[:2]) > JUDGE.smallest_judged and not judge(digit, steps).is_digit:
+            if judged and max(pixels.shape[:2]) > JUDGE.smallest_judged and not judge(digit, located.context,
+                                                                                       steps).is_digit:
                 reading = _reading(np.zeros_like(digit), (NO_DIGIT_WARNING.format(NOT_HANDWRITING),), False, steps)
             else:
                 reading = _reading(digit, located.warnings, True, steps)
@@ -180,8 +181,9 @@ def normalise(located: Located, steps: list[Step]) -> np.ndarray:
     return digit
 
 
-def judge(digit: np.ndarray, steps: list[Step]) -> Judgement:
-    score, threshold = handwriting_score(digit)
+def judge(digit: np.ndarray, context: np.ndarray | None, steps: list[Step]) -> Judgement:
+    """The 28x28 image judged with what locate measured round it in the picture (`context`)."""
+    score, threshold = handwriting_score(digit, context)
     judgement = Judgement(score, threshold, score >= threshold)
     steps.append(Step("judge", f"digit scorer {score:.3f} (threshold {threshold:.3f}): "
                                + ("a handwritten digit" if judgement.is_digit else "not a handwritten digit")))
