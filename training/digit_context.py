@@ -33,8 +33,8 @@ from digits.preprocessing.normalise import is_in_mnist_form, to_mnist_frame
 from digits.preprocessing.pipeline import JUDGE, ink, lighting, surface
 from digits.preprocessing.shape_features import shape_features
 from models.digit_scorer import SCORER_PATH, ContextJudge, DigitScorer, load_digit_scorer
-from training import digit_scorer, scenes
-from training.digit_scorer import FAMILIES, HELD_OUT, SIDES, _DIGITS, _load_digits, as_photo, pen_drawing
+from training import digit_scorer, scenes, typefaces
+from training.digit_scorer import FAMILIES, HELD_OUT, SIDES, TYPEFACE, _DIGITS, _load_digits, as_photo, pen_drawing
 from training.styles import STYLES
 
 
@@ -47,6 +47,8 @@ class ContextConfig:
     drawings: int = 300  # pen drawings (validation: 150)
     negatives_share: float = 0.8  # of training/digit_scorer.NEGATIVE_COUNTS per training family
     held_out_per_family: int = 120
+    typefaces_per_family: int = 15  # digits of each handwriting typeface family (training/typefaces.py), as
+    # uploaded: the training families' are digits to learn, the held-out families' digits to choose on
     hidden: int = 16
     steps: int = 2000
     learning_rate: float = 0.01
@@ -70,6 +72,13 @@ def tasks(config: ContextConfig) -> list[tuple]:
     return todo
 
 
+def typeface_tasks(config: ContextConfig) -> list[tuple]:
+    """Digits in the training and the held-out handwriting typeface families, as uploads."""
+    return [("typeface", family.name, side, i) for side, chosen in (("train", typefaces.training_families()),
+                                                                     ("choose", typefaces.held_out_families()))
+            for family in chosen for i in range(config.typefaces_per_family)]
+
+
 def render_task(task: tuple, seed: int = ContextConfig.seed) -> list[dict]:
     """What the pipeline finds in each upload of one task, with the rules off."""
     what, name, side, index = task
@@ -77,6 +86,11 @@ def render_task(task: tuple, seed: int = ContextConfig.seed) -> list[dict]:
     uploads = []
     if what == "blank":
         uploads.append((FAMILIES[name](rng), None, False, name))
+    elif what == "typeface":
+        family = next(family for family in typefaces.families() if family.name == name)
+        files = typefaces.font_files(family, typefaces.fonts_dir())
+        upload = typefaces.render_digit(files[index % len(files)], index % 10, rng)
+        uploads.append((upload.data, upload.filename, True, TYPEFACE))
     else:
         x, y = _DIGITS[side]
         if what == "style":
@@ -155,10 +169,12 @@ def figures(sets: dict, said_no: np.ndarray) -> dict:
     the validation digits (scenes, styles, pens) said so."""
     choose = sets["side"] == "choose"
     families = {name: round(float(np.mean(said_no[choose & (sets["kind"] == name)])), 4) for name in HELD_OUT}
-    digits = choose & sets["is_digit"]
+    digits, typeface = choose & sets["is_digit"] & (sets["kind"] != TYPEFACE), choose & (sets["kind"] == TYPEFACE)
     return {"held_out_said_no_digit": round(float(np.mean(list(families.values()))), 4), "per_family": families,
             "validation_digits_said_no_digit": round(float(np.mean(said_no[digits])), 4),
-            "validation_digits": int(digits.sum())}
+            "validation_digits": int(digits.sum()),
+            "held_out_typeface_digits_said_no_digit": round(float(np.mean(said_no[typeface])), 4),
+            "held_out_typeface_digits": int(typeface.sum())}
 
 
 def threshold_for(scores: np.ndarray, config: ContextConfig) -> float:
@@ -170,6 +186,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data")
     parser.add_argument("--cache", required=True, help="the .npz of what the pipeline finds (rendered if missing)")
+    parser.add_argument("--typefaces", required=True, help="the .npz of the typeface digits found (rendered if missing)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--render-only", action="store_true")
     parser.add_argument("--out", default=str(SCORER_PATH))
@@ -177,9 +194,14 @@ def main() -> None:
     config, started = ContextConfig(), time.time()
     if not Path(args.cache).is_file():
         render(tasks(config), args.data, args.workers, Path(args.cache), config.seed)
+    if not Path(args.typefaces).is_file():
+        render(typeface_tasks(config), args.data, args.workers, Path(args.typefaces), config.seed)
     if args.render_only:
         return
-    sets = load(Path(args.cache))
+    main_sets, typeface_sets = load(Path(args.cache)), load(Path(args.typefaces))
+    sets = {key: np.concatenate([main_sets[key], typeface_sets[key]]) for key in typeface_sets}
+    if "fired" in main_sets:  # rendered by the code before its rules went (typefaces were rendered after)
+        sets["fired"] = np.concatenate([main_sets["fired"], np.full(len(typeface_sets["status"]), "")])
     card = json.loads(Path(args.out).read_text())
     scorer = DigitScorer.from_dict({key: value for key, value in card["weights"].items()
                                     if key not in ("context", "context_threshold")})
@@ -194,8 +216,8 @@ def main() -> None:
     context = ContextJudge(mean, scale, w1, b1, w2, b2)
     scores = 1 / (1 + np.exp(-np.clip(context.logit(logits, sets["context"]), -30, 30)))
     image_no = logits < np.log(scorer.threshold / (1 - scorer.threshold))
-    digits_found = choose & sets["is_digit"] & found
-    threshold = threshold_for(scores[digits_found], config)
+    groups = (choose & sets["is_digit"] & found & (sets["kind"] != TYPEFACE), choose & found & (sets["kind"] == TYPEFACE))
+    threshold = min(threshold_for(scores[group], config) for group in groups)
     figured = {"the image judges alone": figures(sets, said_no_digit(sets, image_no)),
                "the judge with the context": figures(sets, said_no_digit(sets, scores < threshold))}
     if "fired" in sets:  # rendered by the code before: its rules with the image judges, as the pipeline was
