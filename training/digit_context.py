@@ -2,18 +2,21 @@
 logit (the convolutional network and the shape MLP of training/digit_scorer.py, kept as they are) and
 the CONTEXT measures locate takes of each find in its picture (digits/preprocessing/locate: how faint,
 how grained, what lies round it, how it sits among the picture's other marks), which the 28x28 crop
-hides. It is what lets the locate stage's "no digit" rules on a find (text, a straight bar, grain, a soft
-patch, a solid shape) go: it is trained on what the pipeline finds with those rules OFF.
+hides. It took the place of the locate stage's "no digit" rules on a find (a solid shape, text, a
+straight bar, grain, a soft patch): it learns from everything the pipeline finds.
 
 Pictures are rendered as training/digit_scorer.py renders them, with other seeds (the image judges never
 saw these pictures, so their logit here is as it will be on an upload): MNIST *training* digits in the
-scenes, styles and pens against the *training* families without a digit; chosen (the threshold, which
-rules stay) on MNIST *validation* digits in the same scenes, styles and pens and on the HELD_OUT
-families, never trained on. For every picture the render records whether the pipeline stopped before a
-find (no ink, specks), the find's 28x28 image and context, and which rules would have said "no digit":
-so one render measures the pipeline with every subset of the rules, the judge before and this one.
+scenes, styles and pens and digits in the *training* handwriting typeface families against the
+*training* families without a digit. Chosen (the threshold: at most 0.5% of each group of digits) on
+MNIST *validation* digits in the same scenes, styles and pens and the *held-out* typeface families'
+digits, and measured on the HELD_OUT families without a digit, none of them trained on. Each picture's
+render records whether the pipeline stopped before a find (no ink, specks), the find's 28x28 image and
+its context; a cache rendered by the code before the rules went also records which of them fired
+("fired"), so the pipeline as it was is measured on the same pictures.
 
-    python -m training.digit_context --data ../shared/data/mnist.npz --cache /tmp/context.npz [--workers 2]
+    python -m training.digit_context --data ../shared/data/mnist.npz --cache /tmp/context.npz \
+        --more /tmp/context_more.npz [--workers 2]
 """
 
 import argparse
@@ -34,6 +37,7 @@ from digits.preprocessing.pipeline import JUDGE, ink, lighting, surface
 from digits.preprocessing.shape_features import shape_features
 from models.digit_scorer import SCORER_PATH, ContextJudge, DigitScorer, load_digit_scorer
 from training import digit_scorer, scenes, typefaces
+from training.figure_suites import CROP_SIDES, cropped_to_ink
 from training.digit_scorer import FAMILIES, HELD_OUT, SIDES, TYPEFACE, _DIGITS, _load_digits, as_photo, pen_drawing
 from training.styles import STYLES
 
@@ -49,6 +53,8 @@ class ContextConfig:
     held_out_per_family: int = 120
     typefaces_per_family: int = 15  # digits of each handwriting typeface family (training/typefaces.py), as
     # uploaded: the training families' are digits to learn, the held-out families' digits to choose on
+    tight_crops: int = 400  # MNIST training digits cropped to their ink (training/figure_suites.py's crops):
+    # a tight crop of a 1 is a long bar filling the picture, which the judge must still take for a digit
     hidden: int = 16
     steps: int = 2000
     learning_rate: float = 0.01
@@ -72,11 +78,13 @@ def tasks(config: ContextConfig) -> list[tuple]:
     return todo
 
 
-def typeface_tasks(config: ContextConfig) -> list[tuple]:
-    """Digits in the training and the held-out handwriting typeface families, as uploads."""
+def more_tasks(config: ContextConfig) -> list[tuple]:
+    """Digits in the training and the held-out handwriting typeface families, and tight crops of MNIST
+    training digits, as uploads."""
     return [("typeface", family.name, side, i) for side, chosen in (("train", typefaces.training_families()),
                                                                      ("choose", typefaces.held_out_families()))
-            for family in chosen for i in range(config.typefaces_per_family)]
+            for family in chosen for i in range(config.typefaces_per_family)] + [
+        ("tight crop", "tight crop", "train", i) for i in range(config.tight_crops)]
 
 
 def render_task(task: tuple, seed: int = ContextConfig.seed) -> list[dict]:
@@ -104,6 +112,9 @@ def render_task(task: tuple, seed: int = ContextConfig.seed) -> list[dict]:
             digit = x[rng.integers(len(x))]
             if what == "scene":
                 uploads.append((scenes.SCENES[name](digit, rng), None, True, name))
+            elif what == "tight crop":
+                light_on_dark = bool(rng.random() < 0.5)
+                uploads.append((cropped_to_ink(digit, int(rng.choice(CROP_SIDES)), light_on_dark), None, True, name))
             else:
                 uploads.append((pen_drawing(digit, rng, digit_scorer.ScorerConfig.pens), None, True, name))
     found = []
@@ -186,7 +197,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data")
     parser.add_argument("--cache", required=True, help="the .npz of what the pipeline finds (rendered if missing)")
-    parser.add_argument("--typefaces", required=True, help="the .npz of the typeface digits found (rendered if missing)")
+    parser.add_argument("--more", required=True, help="the .npz of typeface digits and tight crops found (rendered if missing)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--render-only", action="store_true")
     parser.add_argument("--out", default=str(SCORER_PATH))
@@ -194,14 +205,14 @@ def main() -> None:
     config, started = ContextConfig(), time.time()
     if not Path(args.cache).is_file():
         render(tasks(config), args.data, args.workers, Path(args.cache), config.seed)
-    if not Path(args.typefaces).is_file():
-        render(typeface_tasks(config), args.data, args.workers, Path(args.typefaces), config.seed)
+    if not Path(args.more).is_file():
+        render(more_tasks(config), args.data, args.workers, Path(args.more), config.seed)
     if args.render_only:
         return
-    main_sets, typeface_sets = load(Path(args.cache)), load(Path(args.typefaces))
-    sets = {key: np.concatenate([main_sets[key], typeface_sets[key]]) for key in typeface_sets}
-    if "fired" in main_sets:  # rendered by the code before its rules went (typefaces were rendered after)
-        sets["fired"] = np.concatenate([main_sets["fired"], np.full(len(typeface_sets["status"]), "")])
+    main_sets, more_sets = load(Path(args.cache)), load(Path(args.more))
+    sets = {key: np.concatenate([main_sets[key], more_sets[key]]) for key in more_sets}
+    if "fired" in main_sets:  # rendered by the code before its rules went (the rest was rendered after)
+        sets["fired"] = np.concatenate([main_sets["fired"], np.full(len(more_sets["status"]), "")])
     card = json.loads(Path(args.out).read_text())
     scorer = DigitScorer.from_dict({key: value for key, value in card["weights"].items()
                                     if key not in ("context", "context_threshold")})
