@@ -35,7 +35,7 @@ from digits.preprocessing.locate import CONTEXT, locate_digit
 from digits.preprocessing.normalise import is_in_mnist_form, to_mnist_frame
 from digits.preprocessing.pipeline import JUDGE, ink, lighting, surface
 from digits.preprocessing.shape_features import shape_features
-from models.digit_scorer import SCORER_PATH, ContextJudge, DigitScorer, load_digit_scorer
+from models.digit_scorer import SCORER_PATH, ContextJudge, DigitScorer
 from training import digit_scorer, scenes, typefaces
 from training.figure_suites import CROP_SIDES, cropped_to_ink
 from training.digit_scorer import FAMILIES, HELD_OUT, SIDES, TYPEFACE, _DIGITS, _load_digits, as_photo, pen_drawing
@@ -88,7 +88,7 @@ def more_tasks(config: ContextConfig) -> list[tuple]:
 
 
 def render_task(task: tuple, seed: int = ContextConfig.seed) -> list[dict]:
-    """What the pipeline finds in each upload of one task, with the rules off."""
+    """What the pipeline finds in each upload of one task, before the judge."""
     what, name, side, index = task
     rng = np.random.default_rng([seed, SIDES.index(side), sum(map(ord, what + name)), index])
     uploads = []
@@ -127,9 +127,9 @@ def render_task(task: tuple, seed: int = ContextConfig.seed) -> list[dict]:
 
 
 def find(data: bytes, filename: str | None) -> dict:
-    """The pipeline up to the judge (pipeline.read's stages) with locate's rules off: "stopped" (no ink,
-    specks: no find to judge), "as it is" (MNIST's form, or too small to judge: never judged) or "found",
-    with the image, its context and the rules that fire."""
+    """The pipeline up to the judge (pipeline.read's stages): "stopped" (no ink, specks: no find to
+    judge), "as it is" (MNIST's form, or too small to judge: never judged) or "found", with the image
+    and its context."""
     decoded = _decoded(data, filename, None)
     pixels, steps = decoded.pixels, []
     found = ink(surface(pixels, lighting(pixels, steps), steps), steps)
