@@ -186,7 +186,8 @@ def judge(digit: np.ndarray, context: np.ndarray | None, steps: list[Step]) -> J
     """The 28x28 image judged with what locate measured round it in the picture (`context`)."""
     score, threshold = handwriting_score(digit, context)
     judgement = Judgement(score, threshold, score >= threshold)
-    steps.append(Step("judge", f"digit scorer {score:.3f} (threshold {threshold:.3f}): "
+    steps.append(Step("judge", f"digit scorer{' in context' if context is not None else ''} {score:.3f} "
+                               f"(threshold {threshold:.3f}): "
                                + ("a handwritten digit" if judgement.is_digit else "not a handwritten digit")))
     return judgement
 
