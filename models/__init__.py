@@ -20,7 +20,7 @@ EXTRA_MEMBERS = ("cnn2",)
 DISPLAY_NAMES = {"cnn": "CNN", "vit": "Vision Transformer"}
 DESCRIPTIONS = {
     "cnn": "A small convnet: seven conv-BN-ReLU layers, global pooling, trained with augmentation.",
-    "vit": "A Vision Transformer: conv-stem patch embedding, class token, 4 pre-norm attention blocks; it reads each digit as given and moved a pixel up and down, and averages the three.",
+    "vit": "A Vision Transformer: conv-stem patch embedding, class token, 4 pre-norm attention blocks; it reads each digit as given and moved a pixel up, and averages the two.",
 }
 _KERAS_NAMES = {"CNNConfig": "models.cnn", "build_cnn": "models.cnn", "ViTConfig": "models.vit",
                 "build_vit": "models.vit", "ClassTokenAndPosition": "models.vit",

@@ -4,7 +4,8 @@ its weights loaded into `build_vit(ViTConfig())` and saved over it. Then export 
     python scripts/add_test_time_views.py [models/vit.keras]
     digits export vit && digits calibrate vit
 
-(issue 26, round five: how the shipped ViT got its three views; a ViT trained with today's code has them.)
+(issue 26, round five: how the ViT shipped then got its three views; a ViT trained with today's code has its views,
+two since round six.)
 """
 
 import sys

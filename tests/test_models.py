@@ -94,7 +94,7 @@ def test_confidence_means_what_it_says_on_the_validation_images(model_id, engine
 
 
 def test_the_vit_answers_with_the_mean_of_its_test_time_views(mnist_test):
-    """At inference the ViT reads each image and the image moved a pixel up and down (models/vit.py), in
+    """At inference the ViT reads each image and the image moved a pixel up (models/vit.py), in
     one call: its answer is the mean of what the same weights say of each view alone; training sees one."""
     from dataclasses import replace
 

@@ -177,6 +177,29 @@ def test_fine_tuning_starts_from_the_given_model_and_says_so(model_id, mnist_pat
     assert card["validation_accuracy"] > 0.95  # 256 images from scratch would not get near this
     assert card["epochs"] == len(card["history"]["val_accuracy"]) == 1
     assert card["train_config"]["augment"]["elastic_share"] > 0
+    # every epoch's weights are kept beside its logs, to compare epochs (and the ViT's views) afterwards
+    assert len(list((tmp_path / "runs" / model_id).glob("*/epoch-01.weights.h5"))) == 1
+
+
+def test_distilled_targets_mix_the_label_with_the_teachers_answer_for_the_image_they_see(mnist_path):
+    from dataclasses import replace
+
+    from training.config import FINE_TUNES
+    from training.train import distilled_targets
+
+    mnist = load_mnist(mnist_path)
+    images, labels = to_model_input(mnist.x_test[:200]), mnist.y_test[:200]
+    wrong = np.eye(10, dtype=np.float32)[(labels + 1) % 10]  # labelled one digit off: only the teachers know better
+    config = FINE_TUNES["vit"]
+    assert config.teachers == ("cnn", "cnn2") and config.distill_weight == 0.5
+    targets = np.asarray(distilled_targets(config)(images, wrong))
+    assert np.allclose(targets.sum(axis=1), 1.0, atol=1e-5)
+    assert np.allclose(targets[np.arange(200), (labels + 1) % 10], 0.5, atol=0.02)  # the label's half
+    teachers_part = targets - 0.5 * wrong
+    assert np.mean(np.argmax(teachers_part, axis=1) == labels) > 0.97  # the teachers read the image itself
+    # a lower temperature sharpens the teachers' answer, a higher one softens it
+    softer = np.asarray(distilled_targets(replace(config, distill_temperature=2.0))(images, wrong)) - 0.5 * wrong
+    assert teachers_part.max(axis=1).mean() > softer.max(axis=1).mean()
 
 
 @pytest.mark.slow  # trains a small second CNN, besides small_models

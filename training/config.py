@@ -63,10 +63,15 @@ class TrainConfig:
     styled: StyledDigits = field(default_factory=StyledDigits)
     # Digits from the training typeface families (training/typefaces.py): renders of each digit per family
     typeface_per_digit: int = 0
-    # Distillation: train towards (1 - w) * the true label + w * the shipped `teacher` model's answer
-    # (a model id: its file in models/), computed once on each training image before augmentation.
-    teacher: str | None = None
+    # Distillation: train towards (1 - w) * the true label + w * the shipped `teachers`' answer (model ids:
+    # their files in models/; the mean of their probabilities), read on each augmented batch as the student
+    # sees it, at `distill_temperature` (their log-probabilities divided by it, Hinton et al. 2015). The
+    # CNNs were trained with label smoothing, which flattens their raw answers (about 90% when sure) and
+    # squeezes how much likelier one wrong digit is than another; about 0.5 (their cards' fitted
+    # temperatures, 0.49-0.50) gives their calibrated probabilities, where those differences are restored.
+    teachers: tuple[str, ...] = ()
     distill_weight: float = 0.0
+    distill_temperature: float = 1.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -96,7 +101,8 @@ FINE_TUNES = {
     "cnn": replace(DEFAULTS["cnn"], epochs=3, learning_rate=3e-4, augment=STYLE_SHIFT, styled=STYLED_REMINDER,
                    typeface_per_digit=TYPEFACE_PER_DIGIT),
     "vit": replace(DEFAULTS["vit"], epochs=5, learning_rate=1e-4, augment=STYLE_SHIFT, styled=STYLED_REMINDER,
-                   typeface_per_digit=TYPEFACE_PER_DIGIT, teacher="cnn", distill_weight=0.5),
+                   typeface_per_digit=TYPEFACE_PER_DIGIT, teachers=("cnn", "cnn2"), distill_weight=0.5,
+                   distill_temperature=0.5),
 }
 # A second CNN for the ensemble (`digits train cnn --member-seed N`, issue 26): trained from scratch, with its
 # own seed, on the fine-tune's mix (style-shift augmentation, styled and typeface digits) from the first epoch,

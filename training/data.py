@@ -84,9 +84,10 @@ def validation_split(x: np.ndarray, y: np.ndarray, size: int, seed: int):
 
 
 def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, augment: AugmentConfig | None = None,
-                 seed: int | None = None):
+                 seed: int | None = None, targets_from=None):
     """Batches of (model input, one-hot label); shuffled and augmented on the fly when training.
-    `y`: labels (N,), or targets (N, 10) that already sum to one (a teacher's, in distillation)."""
+    `y`: labels (N,), or targets (N, 10) that already sum to one. `targets_from(images, targets)`, if
+    given, turns each augmented batch's targets into new ones (a teacher's, in distillation)."""
     import tensorflow as tf
 
     from training.augment import augment_batch
@@ -99,4 +100,6 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, augment: Augment
     if augment is not None:
         dataset = dataset.map(lambda images, labels: (augment_batch(images, augment), labels),
                               num_parallel_calls=tf.data.AUTOTUNE)
+    if targets_from is not None:
+        dataset = dataset.map(lambda images, labels: (images, targets_from(images, labels)))
     return dataset.prefetch(tf.data.AUTOTUNE)

@@ -71,12 +71,20 @@ def selection_callback(mnist, suite_per_style: int | None, typefaces: StyleShift
     return SelectionScore()
 
 
-def distilled_targets(config: TrainConfig, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """(1 - w) * one-hot label + w * the teacher's probabilities, (N, 10): the student learns how sure
-    a better reader is, and which digits it finds alike, not only the right answer."""
-    teacher = models.load_keras_file(models.model_path(config.teacher))
-    one_hot = np.eye(10, dtype=np.float32)[y]
-    return (1 - config.distill_weight) * one_hot + config.distill_weight * predict(teacher, x).astype(np.float32)
+def distilled_targets(config: TrainConfig):
+    """For each augmented batch: (1 - w) * the one-hot labels + w * the teachers' mean probabilities for
+    those very images, softened by the temperature: the student learns how sure better readers are, and
+    which digits they find alike, not only the right answer."""
+    import tensorflow as tf
+
+    teachers = [models.load_keras_file(models.model_path(model_id)) for model_id in config.teachers]
+
+    def targets(images, one_hot):
+        probabilities = tf.add_n([teacher(images, training=False) for teacher in teachers]) / len(teachers)
+        soft = tf.nn.softmax(tf.math.log(probabilities + 1e-7) / config.distill_temperature)
+        return (1 - config.distill_weight) * one_hot + config.distill_weight * soft
+
+    return targets
 
 
 def typeface_figures(model, suite: StyleShiftSuite) -> dict:
@@ -134,7 +142,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
         x_train, y_train = np.concatenate([x_train, extra.images]), np.concatenate([y_train, extra.labels])
     typeface_suite = load_typeface_suite() if typefaces else None
 
-    targets = distilled_targets(config, x_train, y_train) if config.teacher and config.distill_weight else y_train
+    targets_from = distilled_targets(config) if config.teachers and config.distill_weight else None
     source = fine_tuned_from(init_from) if init_from else None  # read before `out` may overwrite it
     model = models.load_keras_file(init_from) if init_from else models.build_model(model_id)
     steps_per_epoch = -(-len(x_train) // config.batch_size)
@@ -146,15 +154,19 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model_file = models.model_path(model_id, out)
+    run_dir = Path(log_dir) / model_id / time.strftime("%Y%m%d-%H%M%S")
     callbacks = [
         *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema_momentum else []),  # before the scores
         selection_callback(mnist, suite_per_style, typeface_suite),  # before the checkpoint that reads its score
         keras.callbacks.ModelCheckpoint(model_file, monitor="selection_score", mode="max", save_best_only=True),
-        keras.callbacks.TensorBoard(Path(log_dir) / model_id / time.strftime("%Y%m%d-%H%M%S")),
+        # Every epoch's weights too, beside its logs, to compare epochs afterwards (the ViT's test-time views)
+        keras.callbacks.ModelCheckpoint(run_dir / "epoch-{epoch:02d}.weights.h5", save_weights_only=True),
+        keras.callbacks.TensorBoard(run_dir),
     ]
     started = time.perf_counter()
     history = model.fit(
-        make_dataset(x_train, targets, config.batch_size, augment=config.augment, seed=own_seed),
+        make_dataset(x_train, y_train, config.batch_size, augment=config.augment, seed=own_seed,
+                     targets_from=targets_from),
         validation_data=make_dataset(x_val, y_val, 500),
         epochs=config.epochs, callbacks=callbacks, verbose=verbose,
         shuffle=False,  # the dataset shuffles itself each epoch
