@@ -402,8 +402,9 @@ class Engine:
         self._lanes: Lanes | None = None
         self.ensemble_weights = models.ensemble_weights(models_dir)
         # The ensemble's members (ensemble.json): the models offered, and any it adds that is not offered on
-        # its own (models.EXTRA_MEMBERS), loaded only where the ensemble is.
-        self.members = tuple(self.ensemble_weights)
+        # its own (models.EXTRA_MEMBERS), loaded only where the ensemble is. A member fitted no share is
+        # not asked: its answer would not change the vote.
+        self.members = tuple(m for m, share in self.ensemble_weights.items() if share > 0)
         offers_ensemble = all(m in self.model_ids for m in models.MODEL_IDS)
         loaded = (*self.model_ids, *(m for m in self.members if offers_ensemble and m not in self.model_ids))
         self.cards = {}

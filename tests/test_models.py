@@ -21,8 +21,9 @@ def test_predictions(engine, mnist_test):
     from digits.engine import Engine
 
     images, labels = mnist_test
-    with Engine(model_ids=engine.members) as every_member:  # the second CNN is not offered alone: offer it here
-        probabilities = {model: every_member.predict_probabilities(model, images) for model in engine.members}
+    answering = (*models.MODEL_IDS, *(m for m in engine.members if m not in models.MODEL_IDS))
+    with Engine(model_ids=answering) as every_member:  # the second CNN is not offered alone: offer it here
+        probabilities = {model: every_member.predict_probabilities(model, images) for model in answering}
     probabilities["ensemble"] = np.average([probabilities[m] for m in engine.members], axis=0,
                                            weights=[engine.ensemble_weights[m] for m in engine.members])
     return {model: np.argmax(answers, axis=1) for model, answers in probabilities.items()}, labels
