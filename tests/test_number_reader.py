@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import models
-from digits.number_reader import BLANK, NumberReaderModel, decode_text, greedy_decode
+from digits.number_reader import BLANK, NumberReaderModel, beam_decode, decode_text, greedy_decode, read_line, \
+    shifted_right
 from digits.preprocessing.number_line import LINE_HEIGHT, LINE_WIDTH, MARGIN, fit_line
 
 
@@ -25,6 +26,46 @@ def test_greedy_decoding_merges_runs_and_drops_blanks():
     assert [d.columns for d in digits] == [(1, 3), (4, 5), (5, 7), (9, 10)]
     assert all(0 < d.confidence < 0.9 and abs(sum(d.probabilities) - 1) < 1e-6 for d in digits)
     assert decode_text(columns(*[BLANK] * 64)) == ""
+
+
+def test_beam_decoding_reads_clean_columns_as_greedy_decoding_does():
+    probabilities = columns(BLANK, 1, 1, BLANK, 1, 2, 2, BLANK, BLANK, 0)
+    assert beam_decode(probabilities) == greedy_decode(probabilities)
+    assert beam_decode(columns(*[BLANK] * 64)) == []
+
+
+def test_beam_decoding_sums_a_digits_paths():
+    # Each column is likelier blank (0.6) than a 3 (0.4), so greedy decoding reads nothing; but the paths that
+    # write "3" (3-3, 3-blank, blank-3) together weigh 0.64 against the blanks' 0.36.
+    probabilities = np.zeros((2, 11), np.float32)
+    probabilities[:, [3, BLANK]] = [0.4, 0.6]
+    assert greedy_decode(probabilities) == []
+    (digit,) = beam_decode(probabilities)
+    assert digit.digit == 3 and digit.columns in ((0, 1), (1, 2), (0, 2))
+
+
+def test_beam_decoding_keeps_a_repeated_digit_apart_by_its_blank():
+    digits = beam_decode(columns(BLANK, 1, 1, BLANK, 1, BLANK))
+    assert [(d.digit, d.columns) for d in digits] == [(1, (1, 3)), (1, (4, 5))]
+
+
+def test_the_line_is_read_as_is_and_one_pixel_to_the_right():
+    line = np.zeros((LINE_HEIGHT, LINE_WIDTH), np.float32)
+    line[4:28, 4:20] = 1.0
+    moved = shifted_right(line, 1)
+    assert moved[4:28, 5:21].min() == 1.0 and moved[:, 4].max() == 0.0 and moved.sum() == line.sum()
+    seen = []
+
+    def read(view):  # a stand-in reader: a "7" at the column where the view's ink starts
+        seen.append(view)
+        probabilities = columns(*[BLANK] * 64)
+        start = int(np.flatnonzero(view.max(axis=0))[0]) // 4
+        probabilities[start] = 0.01
+        probabilities[start, 7] = 0.9
+        return probabilities
+
+    assert [d.digit for d in read_line(read, line)] == [7]
+    assert len(seen) == 2 and seen[0] is line and np.array_equal(seen[1], moved)
 
 
 def test_a_hesitant_column_makes_a_digit_unsure():

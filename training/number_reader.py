@@ -67,8 +67,9 @@ TYPEFACE_PER_DIGIT = 16  # renders of each digit in each training family: the CN
 
 
 def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_DIR, log=print,
-          init_from: Path | None = None, typefaces: bool = True, architecture=None) -> dict:
+          init_from: Path | None = None, typefaces: bool = True, architecture=None, keep_checks: Path | None = None) -> dict:
     """`init_from`: a trained number_reader.keras to go on training (its softmax head dropped).
+    `keep_checks`: a folder to save the weights at every check in (step<N>.weights.h5), to average later.
     `typefaces`: write a share of the lines in the training typeface families' hands, and choose on the
     held-out families' lines too. `architecture`: a NumberReaderConfig (default: the module's)."""
     import keras
@@ -142,6 +143,9 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
                             **rounded(scores)})
             losses = []
             log(json.dumps({"event": "validation", **history[-1]}), flush=True)
+            if keep_checks:
+                keep_checks.mkdir(parents=True, exist_ok=True)
+                model.save_weights(keep_checks / f"step{number}.weights.h5")
             if best is None or scores["mean"] > best["mean"]:
                 best = {"step": number, **scores}
                 weights = model.get_weights()
@@ -222,6 +226,7 @@ def main(argv=None) -> int:
                         help="attention heads over the line's columns, 0 for none (default: models/number_reader.py's)")
     parser.add_argument("--no-typefaces", dest="typefaces", action="store_false",
                         help="MNIST's writers only: no lines in the typeface families' hands")
+    parser.add_argument("--keep-checks", type=Path, help="save the weights at every check in this folder")
     args = parser.parse_args(argv)
     config = NumberReaderTrainConfig()
     if args.minutes:
@@ -237,7 +242,7 @@ def main(argv=None) -> int:
     architecture = NumberReaderConfig() if args.context_heads is None else \
         NumberReaderConfig(context_heads=args.context_heads)
     card = train(config, args.data, args.out, init_from=args.init_from, typefaces=args.typefaces,
-                 architecture=architecture)
+                 architecture=architecture, keep_checks=args.keep_checks)
     print(json.dumps({"event": "done", "chosen_step": card["chosen_step"],
                       **card["validation_whole_number_accuracy"]}))
     return 0
