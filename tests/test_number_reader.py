@@ -1,6 +1,7 @@
 """The number reader's parts: greedy CTC decoding, the line's frame, the training lines' spacing, and a
 short training run that writes a LiteRT reader the server can run."""
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -107,7 +108,8 @@ def test_a_short_training_run_writes_a_reader_the_server_runs(tmp_path, mnist_pa
 
     config = replace(NumberReaderTrainConfig(), minutes=0.02, minutes_between_checks=0.02, warmup_steps=2,
                      validation_per_spacing=4, batch_size=8)
-    card = train(config, mnist_path, tmp_path, log=lambda *args, **kwargs: None, typefaces=False)  # no fonts in CI
+    card = train(config, mnist_path, tmp_path, log=lambda *args, **kwargs: None, typefaces=False,  # no fonts in CI
+                 keep_checks=tmp_path / "checks")
     path = models.litert_path("number_reader", tmp_path)
     assert card["tflite"]["sha256"] == models.file_sha256(path) and card["tflite"]["max_probability_difference"] < 1e-4
     assert set(card["validation_whole_number_accuracy"]) == {"apart", "touching", "overlapping", "mean"}
@@ -120,6 +122,18 @@ def test_a_short_training_run_writes_a_reader_the_server_runs(tmp_path, mnist_pa
     assert [run["steps"] for run in again["earlier_runs"]] == [card["steps"]]  # the card keeps the run before
     assert again["total_training_minutes"] == pytest.approx(again["training_minutes"] + card["training_minutes"],
                                                             abs=0.11)
+
+    # the mean of the run's checks (scripts/average_number_reader.py), with the reader it went on from
+    from scripts.average_number_reader import main as average
+
+    steps = [check["step"] for check in card["history"]]
+    average(["--run", str(tmp_path), "--steps", *map(str, steps), "--with", str(models.model_path("number_reader",
+            tmp_path)), "--data", str(mnist_path), "--out", str(tmp_path / "averaged")])
+    averaged = json.loads(models.card_path("number_reader", tmp_path / "averaged").read_text())
+    assert averaged["averaged"]["steps"] == steps and averaged["chosen_step"] == card["chosen_step"]
+    assert averaged["tflite"]["sha256"] == models.file_sha256(models.litert_path("number_reader", tmp_path / "averaged"))
+    assert NumberReaderModel(models.litert_path("number_reader", tmp_path / "averaged")).predict(
+        np.zeros((LINE_HEIGHT, LINE_WIDTH), np.float32)).shape == (64, 11)
 
 
 def test_the_shipped_reader_is_the_file_its_card_records():
