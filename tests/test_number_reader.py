@@ -69,6 +69,16 @@ def test_the_line_is_read_as_is_and_one_pixel_to_the_right():
     assert len(seen) == 2 and seen[0] is line and np.array_equal(seen[1], moved)
 
 
+def test_where_the_two_readings_disagree_their_mean_is_beam_decoded():
+    # the first reading sees a 3 over two columns, each likelier blank; the second a sure 3 there
+    views = [columns(*[BLANK] * 64), columns(*[BLANK] * 64)]
+    views[0][[10, 11]] = 0.0
+    views[0][[10, 11], 3], views[0][[10, 11], BLANK] = 0.45, 0.55
+    views[1][10] = columns(3)[0]
+    (digit,) = read_line(lambda view: views.pop(0), np.zeros((LINE_HEIGHT, LINE_WIDTH), np.float32))
+    assert digit.digit == 3 and digit.columns[0] == 10
+
+
 def test_a_hesitant_column_makes_a_digit_unsure():
     sure, hesitant = columns(BLANK, 7, BLANK), columns(BLANK, 7, BLANK)
     hesitant[2] = 0.0
