@@ -1,4 +1,4 @@
-"""The learned number reader at serving time: its LiteRT model, and greedy CTC decoding in NumPy.
+"""The learned number reader at serving time: its LiteRT model, and CTC decoding in NumPy.
 
 The model (models/number_reader.py) gives each of the line's 64 columns (4 frame pixels each) the
 probabilities of the digits 0-9 and of a blank. Greedy decoding takes the likeliest class per column,
@@ -7,6 +7,14 @@ the product over its run of the chosen class's probability, times the probabilit
 around it say "not this digit" (blank or another): low where the reader hesitated between reading a
 digit once or twice, or not at all. Its probabilities are the mean over its run, renormalised to the
 ten digits.
+
+As served, the line is read twice, as is and moved one pixel to the right (VIEW_SHIFTS): the reader's
+columns are 4 pixels wide and where a digit falls on them sways the answer. Where the two readings
+disagree, their probabilities are averaged; an average of two column grids is not one clean path, so it
+is decoded by CTC prefix beam search (the likeliest digit string summed over all its paths,
+`beam_decode`), and the string's digits are placed on their likeliest columns (`aligned`) for their
+confidence and boxes.
+docs/numbers.md has the figures (+0.8 points of whole numbers on the choosing suites).
 """
 
 from __future__ import annotations
@@ -21,6 +29,10 @@ import models
 MODEL_ID = "number_reader"
 BLANK = 10
 COLUMN_WIDTH = 4  # frame pixels per output column
+# The views of the line read and averaged (frame pixels to the right). One pixel apart: on the choosing suites
+# 0+1 and 0-1 gained 14-15 numbers of 1,800, 0+2 (half a column) 5, four views 0..3 15 for twice the time.
+VIEW_SHIFTS = (0, 1)
+BEAM_WIDTH = 8  # prefixes kept; 4 and 16 gave the same answers on the choosing suites
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,94 @@ def greedy_decode(probabilities: np.ndarray) -> list[DecodedDigit]:
                 digits.append(DecodedDigit(label, sure, tuple(float(p) for p in mean / mean.sum()), (start, column)))
             start = column
     return digits
+
+
+def shifted_right(line: np.ndarray, pixels: int) -> np.ndarray:
+    """The line moved `pixels` to the right in its frame (fit_line leaves a margin of background there)."""
+    if pixels == 0:
+        return line
+    moved = np.zeros_like(line)
+    moved[:, pixels:] = line[:, :-pixels]
+    return moved
+
+
+def beam_decode(probabilities: np.ndarray, width: int = BEAM_WIDTH) -> list[DecodedDigit]:
+    """(columns, 11) probabilities -> the digits of the likeliest string (CTC prefix beam search: each
+    prefix's probability summed over the paths that write it), placed on their likeliest columns."""
+    beams = {(): (1.0, 0.0)}  # prefix -> (probability ending in a blank, ending in its last digit)
+    for column in probabilities:
+        grown: dict[tuple[int, ...], list[float]] = {}
+        likely = np.flatnonzero(column > 1e-3)
+        for prefix, (blank, digit) in beams.items():
+            for label in likely:
+                p = float(column[label])
+                if label == BLANK:
+                    grown.setdefault(prefix, [0.0, 0.0])[0] += (blank + digit) * p
+                elif prefix and prefix[-1] == label:  # the same digit again needs a blank between
+                    grown.setdefault(prefix + (int(label),), [0.0, 0.0])[1] += blank * p
+                    grown.setdefault(prefix, [0.0, 0.0])[1] += digit * p
+                else:
+                    grown.setdefault(prefix + (int(label),), [0.0, 0.0])[1] += (blank + digit) * p
+        kept = sorted(grown.items(), key=lambda item: -sum(item[1]))[:width]
+        total = sum(sum(v) for _, v in kept) or 1.0  # rescaled each column: 64 products underflow otherwise
+        beams = {prefix: (v[0] / total, v[1] / total) for prefix, v in kept}
+    best = max(beams, key=lambda prefix: sum(beams[prefix]))
+    return aligned(probabilities, best)
+
+
+def aligned(probabilities: np.ndarray, labels: tuple[int, ...]) -> list[DecodedDigit]:
+    """The digits `labels` on their likeliest columns (the best CTC path that writes them, Viterbi), each
+    with greedy_decode's confidence and probabilities over its run."""
+    if not labels:
+        return []
+    states = [BLANK]
+    for label in labels:
+        states += [label, BLANK]
+    states = np.array(states)
+    log = np.log(np.maximum(probabilities[:, states], 1e-30))
+    n = len(states)
+    skip = np.zeros(n, bool)  # a digit may follow the digit before it without a blank, if they differ
+    skip[3::2] = states[3::2] != states[1:-2:2]
+    choices = np.full((3, n), -np.inf)  # staying in a state, stepping from the one before, jumping a blank
+    choices[0, :2] = log[0, :2]
+    back = np.zeros((len(probabilities), n), np.int8)
+    for column in range(1, len(probabilities)):
+        score = choices[0]
+        choices[1, 1:] = score[:-1]
+        choices[2, 2:] = np.where(skip[2:], score[:-2], -np.inf)
+        back[column] = choices.argmax(axis=0)
+        choices[0] = choices.max(axis=0) + log[column]
+    score = choices[0]
+    state = n - 1 if score[n - 1] >= score[n - 2] else n - 2
+    path = np.empty(len(probabilities), int)
+    for column in range(len(probabilities) - 1, -1, -1):
+        path[column] = state
+        state -= back[column, state]
+    digits = []
+    for index, label in enumerate(labels):
+        run = np.flatnonzero(path == 2 * index + 1)
+        start, stop = int(run[0]), int(run[-1]) + 1
+        part = probabilities[start:stop]
+        sure = float(np.prod(part[:, label]))
+        for edge in (start - 1, stop):
+            if 0 <= edge < len(probabilities):
+                sure *= 1.0 - float(probabilities[edge, label])
+        mean = part[:, :BLANK].mean(axis=0)
+        digits.append(DecodedDigit(label, sure, tuple(float(p) for p in mean / mean.sum()), (start, stop)))
+    return digits
+
+
+def read_line(read, line: np.ndarray) -> list[DecodedDigit]:
+    """The digits on a fitted line, as served: `read` (a (32, 256) line -> (64, 11) probabilities) on each
+    view (VIEW_SHIFTS). Where every view reads the same digits (greedily: 94% of the choosing suites'
+    numbers), they are the first view's; otherwise the views' probabilities are averaged and beam-decoded
+    (the same answers as beam-decoding every number, 1.3 ms sooner where the views agree)."""
+    readings = [read(shifted_right(line, shift)) for shift in VIEW_SHIFTS]
+    first = greedy_decode(readings[0])
+    text = "".join(str(d.digit) for d in first)
+    if all(decode_text(reading) == text for reading in readings[1:]):
+        return first
+    return beam_decode(np.mean(readings, axis=0))
 
 
 def decode_text(probabilities: np.ndarray) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from digits.number_reader import COLUMN_WIDTH, MODEL_ID, greedy_decode
+from digits.number_reader import COLUMN_WIDTH, MODEL_ID, read_line
 from digits.preprocessing import (
     NO_DIGIT_WARNING,
     InputError,
@@ -107,7 +107,7 @@ def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = 
         marks = [mark[0][0] for mark in prepared.marks]
         ahead = _AHEAD.submit(_classified, engine, model, marks) \
             if confirm != "none" and 0 < len(marks) <= MOST_DIGITS else None
-        decoded = greedy_decode(engine.read_line(prepared.line.fitted.pixels))
+        decoded = read_line(engine.read_line, prepared.line.fitted.pixels)
         centres = [(d.columns[0] + d.columns[1]) / 2 * COLUMN_WIDTH for d in decoded]
         edges = [0.0] + [(a + b) / 2 for a, b in zip(centres, centres[1:])] + [float(LINE_WIDTH)]
         for d, start, stop in zip(decoded, edges, edges[1:]):

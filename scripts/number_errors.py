@@ -5,9 +5,9 @@
 
 Per suite and spacing it prints:
   served / reader / straight   numbers read right as served (the classifier confirming digits apart), by
-                               the number reader alone on the served line (greedy CTC), and by the reader
-                               on the composed ink fitted straight into its frame, as in training (no paper,
-                               no upload pipeline): served < reader is the confirming step's loss, reader <
+                               the number reader alone on the served line (its two readings, as served:
+                               digits/number_reader.read_line), and by the reader on the composed ink fitted
+                               straight into its frame, as in training (no paper, no upload pipeline): served < reader is the confirming step's loss, reader <
                                straight the line finding's, crop's or normalisation's
   ceiling                      every digit read right by the classifier alone
   kinds                        the served errors: a digit misread (same count), a digit dropped (a repeated
@@ -27,7 +27,7 @@ import numpy as np
 
 import models
 from digits.engine import Engine
-from digits.number_reader import decode_text
+from digits.number_reader import read_line
 from digits.numbers import read_number
 from digits.preprocessing import prepare_number
 from digits.preprocessing.number_line import fit_line
@@ -50,6 +50,10 @@ def error_kind(truth: str, read: str) -> str:
     return "shorter, misread too"
 
 
+def text(digits) -> str:
+    return "".join(str(d.digit) for d in digits)
+
+
 def analyse(engine, numbers) -> dict:
     report = {}
     for spacing in SPACINGS:
@@ -58,8 +62,8 @@ def analyse(engine, numbers) -> dict:
             if number.spacing != spacing:
                 continue
             prepared = prepare_number(number.data)
-            reader = decode_text(engine.read_line(prepared.line.fitted.pixels)) if prepared.line else ""
-            straight = decode_text(engine.read_line(fit_line(number.ink).pixels))
+            reader = text(read_line(engine.read_line, prepared.line.fitted.pixels)) if prepared.line else ""
+            straight = text(read_line(engine.read_line, fit_line(number.ink).pixels))
             alone = "".join(map(str, engine.predict_probabilities("cnn", number.digits).argmax(axis=1)))
             rows.append((number.truth, read_number(engine, number.data).number, reader, straight, alone))
         confusions = Counter(f"{t}->{r}" for truth, served, *_ in rows if len(served) == len(truth)

@@ -1,13 +1,15 @@
 """The number reader's parts: greedy CTC decoding, the line's frame, the training lines' spacing, and a
 short training run that writes a LiteRT reader the server can run."""
 
+import json
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
 import models
-from digits.number_reader import BLANK, NumberReaderModel, decode_text, greedy_decode
+from digits.number_reader import BLANK, NumberReaderModel, beam_decode, decode_text, greedy_decode, read_line, \
+    shifted_right
 from digits.preprocessing.number_line import LINE_HEIGHT, LINE_WIDTH, MARGIN, fit_line
 
 
@@ -25,6 +27,56 @@ def test_greedy_decoding_merges_runs_and_drops_blanks():
     assert [d.columns for d in digits] == [(1, 3), (4, 5), (5, 7), (9, 10)]
     assert all(0 < d.confidence < 0.9 and abs(sum(d.probabilities) - 1) < 1e-6 for d in digits)
     assert decode_text(columns(*[BLANK] * 64)) == ""
+
+
+def test_beam_decoding_reads_clean_columns_as_greedy_decoding_does():
+    probabilities = columns(BLANK, 1, 1, BLANK, 1, 2, 2, BLANK, BLANK, 0)
+    assert beam_decode(probabilities) == greedy_decode(probabilities)
+    assert beam_decode(columns(*[BLANK] * 64)) == []
+
+
+def test_beam_decoding_sums_a_digits_paths():
+    # Each column is likelier blank (0.6) than a 3 (0.4), so greedy decoding reads nothing; but the paths that
+    # write "3" (3-3, 3-blank, blank-3) together weigh 0.64 against the blanks' 0.36.
+    probabilities = np.zeros((2, 11), np.float32)
+    probabilities[:, [3, BLANK]] = [0.4, 0.6]
+    assert greedy_decode(probabilities) == []
+    (digit,) = beam_decode(probabilities)
+    assert digit.digit == 3 and digit.columns in ((0, 1), (1, 2), (0, 2))
+
+
+def test_beam_decoding_keeps_a_repeated_digit_apart_by_its_blank():
+    digits = beam_decode(columns(BLANK, 1, 1, BLANK, 1, BLANK))
+    assert [(d.digit, d.columns) for d in digits] == [(1, (1, 3)), (1, (4, 5))]
+
+
+def test_the_line_is_read_as_is_and_one_pixel_to_the_right():
+    line = np.zeros((LINE_HEIGHT, LINE_WIDTH), np.float32)
+    line[4:28, 4:20] = 1.0
+    moved = shifted_right(line, 1)
+    assert moved[4:28, 5:21].min() == 1.0 and moved[:, 4].max() == 0.0 and moved.sum() == line.sum()
+    seen = []
+
+    def read(view):  # a stand-in reader: a "7" at the column where the view's ink starts
+        seen.append(view)
+        probabilities = columns(*[BLANK] * 64)
+        start = int(np.flatnonzero(view.max(axis=0))[0]) // 4
+        probabilities[start] = 0.01
+        probabilities[start, 7] = 0.9
+        return probabilities
+
+    assert [d.digit for d in read_line(read, line)] == [7]
+    assert len(seen) == 2 and seen[0] is line and np.array_equal(seen[1], moved)
+
+
+def test_where_the_two_readings_disagree_their_mean_is_beam_decoded():
+    # the first reading sees a 3 over two columns, each likelier blank; the second a sure 3 there
+    views = [columns(*[BLANK] * 64), columns(*[BLANK] * 64)]
+    views[0][[10, 11]] = 0.0
+    views[0][[10, 11], 3], views[0][[10, 11], BLANK] = 0.45, 0.55
+    views[1][10] = columns(3)[0]
+    (digit,) = read_line(lambda view: views.pop(0), np.zeros((LINE_HEIGHT, LINE_WIDTH), np.float32))
+    assert digit.digit == 3 and digit.columns[0] == 10
 
 
 def test_a_hesitant_column_makes_a_digit_unsure():
@@ -66,7 +118,8 @@ def test_a_short_training_run_writes_a_reader_the_server_runs(tmp_path, mnist_pa
 
     config = replace(NumberReaderTrainConfig(), minutes=0.02, minutes_between_checks=0.02, warmup_steps=2,
                      validation_per_spacing=4, batch_size=8)
-    card = train(config, mnist_path, tmp_path, log=lambda *args, **kwargs: None, typefaces=False)  # no fonts in CI
+    card = train(config, mnist_path, tmp_path, log=lambda *args, **kwargs: None, typefaces=False,  # no fonts in CI
+                 keep_checks=tmp_path / "checks")
     path = models.litert_path("number_reader", tmp_path)
     assert card["tflite"]["sha256"] == models.file_sha256(path) and card["tflite"]["max_probability_difference"] < 1e-4
     assert set(card["validation_whole_number_accuracy"]) == {"apart", "touching", "overlapping", "mean"}
@@ -79,6 +132,18 @@ def test_a_short_training_run_writes_a_reader_the_server_runs(tmp_path, mnist_pa
     assert [run["steps"] for run in again["earlier_runs"]] == [card["steps"]]  # the card keeps the run before
     assert again["total_training_minutes"] == pytest.approx(again["training_minutes"] + card["training_minutes"],
                                                             abs=0.11)
+
+    # the mean of the run's checks (scripts/average_number_reader.py), with the reader it went on from
+    from scripts.average_number_reader import main as average
+
+    steps = [check["step"] for check in card["history"]]
+    average(["--run", str(tmp_path), "--steps", *map(str, steps), "--with", str(models.model_path("number_reader",
+            tmp_path)), "--data", str(mnist_path), "--out", str(tmp_path / "averaged")])
+    averaged = json.loads(models.card_path("number_reader", tmp_path / "averaged").read_text())
+    assert averaged["averaged"]["steps"] == steps and averaged["chosen_step"] == card["chosen_step"]
+    assert averaged["tflite"]["sha256"] == models.file_sha256(models.litert_path("number_reader", tmp_path / "averaged"))
+    assert NumberReaderModel(models.litert_path("number_reader", tmp_path / "averaged")).predict(
+        np.zeros((LINE_HEIGHT, LINE_WIDTH), np.float32)).shape == (64, 11)
 
 
 def test_the_shipped_reader_is_the_file_its_card_records():

@@ -67,16 +67,16 @@ TYPEFACE_PER_DIGIT = 16  # renders of each digit in each training family: the CN
 
 
 def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_DIR, log=print,
-          init_from: Path | None = None, typefaces: bool = True, architecture=None) -> dict:
+          init_from: Path | None = None, typefaces: bool = True, architecture=None,
+          keep_checks: Path | None = None) -> dict:
     """`init_from`: a trained number_reader.keras to go on training (its softmax head dropped).
+    `keep_checks`: a folder to save the weights at every check in (step<N>.weights.h5), to average later.
     `typefaces`: write a share of the lines in the training typeface families' hands, and choose on the
     held-out families' lines too. `architecture`: a NumberReaderConfig (default: the module's)."""
     import keras
     import tensorflow as tf
 
     from models.number_reader import BLANK, NumberReaderConfig, build_number_reader, is_context, load_weights_from
-    from models.number_reader import with_probabilities
-    from training.export import convert
 
     keras.utils.set_random_seed(config.seed)
     mnist = load_mnist(data)
@@ -142,23 +142,16 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
                             **rounded(scores)})
             losses = []
             log(json.dumps({"event": "validation", **history[-1]}), flush=True)
+            if keep_checks:
+                keep_checks.mkdir(parents=True, exist_ok=True)
+                model.save_weights(keep_checks / f"step{number}.weights.h5")
             if best is None or scores["mean"] > best["mean"]:
                 best = {"step": number, **scores}
                 weights = model.get_weights()
             if spent >= 1:
                 break
     model.set_weights(weights)
-    served = with_probabilities(model)
-    out.mkdir(parents=True, exist_ok=True)
-    served.save(models.model_path(MODEL_ID, out))
-    tflite = models.litert_path(MODEL_ID, out)
-    tflite.write_bytes(convert(served))
-    from digits.number_reader import NumberReaderModel
-
-    runtime = NumberReaderModel(tflite)
-    images = lines["touching"][0][:100]
-    served_probabilities = np.stack([runtime.predict(image[..., 0]) for image in images])
-    difference = float(np.max(np.abs(served.predict(images, verbose=0) - served_probabilities)))
+    exported = export(model, lines["touching"][0][:100], out)
     card = {
         "model": MODEL_ID,
         "description": "CNN over the line of ink (32x256), dilated 1-D convolutions along it"
@@ -180,9 +173,7 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
         **({"typefaces": {"training_lines": TYPEFACE_LINES, "digits_in_hand": TYPEFACE_DIGITS,
                           "renders_per_digit": TYPEFACE_PER_DIGIT, "training_digits": sum(len(i) for i, _ in hands),
                           "families": family_list()}} if typefaces else {}),
-        "tflite": {"sha256": models.file_sha256(tflite), "bytes": tflite.stat().st_size,
-                   "keras_sha256": models.file_sha256(models.model_path(MODEL_ID, out)),
-                   "max_probability_difference": float(f"{difference:.3g}")},
+        "tflite": exported,
     }
     if init_from:
         card["earlier_runs"] = earlier_runs(init_from.with_suffix(".json"))
@@ -190,6 +181,26 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
                                                                               for run in card["earlier_runs"]), 1)
     models.card_path(MODEL_ID, out).write_text(json.dumps(card, indent=2) + "\n")
     return card
+
+
+def export(model, images: np.ndarray, out: Path) -> dict:
+    """The reader as served (softmax added) to out/number_reader.{keras,tflite}; the LiteRT file's checksum,
+    size and largest difference from Keras on `images` (lines (N, 32, 256, 1)), for the card."""
+    from digits.number_reader import NumberReaderModel
+    from models.number_reader import with_probabilities
+    from training.export import convert
+
+    served = with_probabilities(model)
+    out.mkdir(parents=True, exist_ok=True)
+    served.save(models.model_path(MODEL_ID, out))
+    tflite = models.litert_path(MODEL_ID, out)
+    tflite.write_bytes(convert(served))
+    runtime = NumberReaderModel(tflite)
+    served_probabilities = np.stack([runtime.predict(image[..., 0]) for image in images])
+    difference = float(np.max(np.abs(served.predict(images, verbose=0) - served_probabilities)))
+    return {"sha256": models.file_sha256(tflite), "bytes": tflite.stat().st_size,
+            "keras_sha256": models.file_sha256(models.model_path(MODEL_ID, out)),
+            "max_probability_difference": float(f"{difference:.3g}")}
 
 
 def rounded(scores: dict) -> dict:
@@ -222,6 +233,7 @@ def main(argv=None) -> int:
                         help="attention heads over the line's columns, 0 for none (default: models/number_reader.py's)")
     parser.add_argument("--no-typefaces", dest="typefaces", action="store_false",
                         help="MNIST's writers only: no lines in the typeface families' hands")
+    parser.add_argument("--keep-checks", type=Path, help="save the weights at every check in this folder")
     args = parser.parse_args(argv)
     config = NumberReaderTrainConfig()
     if args.minutes:
@@ -237,7 +249,7 @@ def main(argv=None) -> int:
     architecture = NumberReaderConfig() if args.context_heads is None else \
         NumberReaderConfig(context_heads=args.context_heads)
     card = train(config, args.data, args.out, init_from=args.init_from, typefaces=args.typefaces,
-                 architecture=architecture)
+                 architecture=architecture, keep_checks=args.keep_checks)
     print(json.dumps({"event": "done", "chosen_step": card["chosen_step"],
                       **card["validation_whole_number_accuracy"]}))
     return 0
