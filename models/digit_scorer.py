@@ -82,62 +82,31 @@ class ShapeJudge:
 
 
 @dataclass(frozen=True, eq=False)
-class ContextJudge:
-    """An MLP on the image judges' logit and the find's context (digits/preprocessing/locate CONTEXT: how
-    faint, how grained, what lies round it, how it sits among the picture's marks), what the 28x28 crop
-    hides."""
-    mean: np.ndarray  # (1 + C,): the inputs' mean and spread on the training split
-    scale: np.ndarray
-    hidden_weights: np.ndarray  # (1 + C, H)
-    hidden_bias: np.ndarray  # (H,)
-    output_weights: np.ndarray  # (H,)
-    output_bias: float
-
-    def logit(self, image_logit: np.ndarray, context: np.ndarray) -> np.ndarray:
-        inputs = np.concatenate([image_logit[:, None], context], axis=1)
-        hidden = np.maximum(((inputs - self.mean) / self.scale) @ self.hidden_weights + self.hidden_bias, 0.0)
-        return hidden @ self.output_weights + self.output_bias
-
-
-def _sigmoid(logit: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(logit, -30, 30)))
-
-
-@dataclass(frozen=True, eq=False)
 class DigitScorer:
     conv: ConvJudge
     shape: ShapeJudge
     conv_share: float  # of the mean of the two logits, each divided by its spread on the training images
     spreads: tuple[float, float]  # (conv, shape)
-    threshold: float  # scores of the image alone below this are "no digit"
-    context: ContextJudge | None = None  # reads the image judges' logit with the find's context, where given
-    context_threshold: float = 0.5  # ... and its scores below this are "no digit"
-
-    def image_logit(self, images: np.ndarray, features: np.ndarray) -> np.ndarray:
-        return (self.conv_share * self.conv.logit(images, features) / self.spreads[0]
-                + (1 - self.conv_share) * self.shape.logit(images, features) / self.spreads[1])
+    threshold: float  # scores below this are "no digit"
 
     def score(self, images: np.ndarray, features: np.ndarray) -> np.ndarray:
         """How likely each uint8 (N, 28, 28) image in MNIST's form, with its shape measures (N, F), is a
-        handwritten digit (0-1), from the image alone."""
-        return _sigmoid(self.image_logit(images, features))
-
-    def score_in_context(self, images: np.ndarray, features: np.ndarray, context: np.ndarray) -> np.ndarray:
-        """The same, read with each find's context (N, C) in the picture (0-1; against `context_threshold`)."""
-        return _sigmoid(self.context.logit(self.image_logit(images, features), context))
+        handwritten digit (0-1)."""
+        logit = (self.conv_share * self.conv.logit(images, features) / self.spreads[0]
+                 + (1 - self.conv_share) * self.shape.logit(images, features) / self.spreads[1])
+        return 1.0 / (1.0 + np.exp(-np.clip(logit, -30, 30)))
 
     def to_dict(self) -> dict:
         arrays = lambda judge: {key: (value.tolist() if isinstance(value, np.ndarray) else  # noqa: E731
                                       [v.tolist() for v in value] if isinstance(value, tuple) else value)
                                 for key, value in judge.__dict__.items()}
         return {"conv": arrays(self.conv), "shape": arrays(self.shape), "conv_share": self.conv_share,
-                "spreads": list(self.spreads), "threshold": self.threshold,
-                **({"context": arrays(self.context), "context_threshold": self.context_threshold} if self.context else {})}
+                "spreads": list(self.spreads), "threshold": self.threshold}
 
     @classmethod
     def from_dict(cls, weights: dict) -> "DigitScorer":
         as_array = lambda value: np.asarray(value, np.float32)  # noqa: E731
-        conv, shape, context = weights["conv"], weights["shape"], weights.get("context")
+        conv, shape = weights["conv"], weights["shape"]
         layers = ("mean", "scale", "hidden_weights", "hidden_bias", "output_weights")
         return cls(conv=ConvJudge(kernels=tuple(map(as_array, conv["kernels"])),
                                   kernel_biases=tuple(map(as_array, conv["kernel_biases"])),
@@ -145,10 +114,7 @@ class DigitScorer:
                    shape=ShapeJudge(**{key: as_array(shape[key]) for key in layers},
                                     output_bias=float(shape["output_bias"]), coarse=int(shape["coarse"])),
                    conv_share=float(weights["conv_share"]), spreads=tuple(map(float, weights["spreads"])),
-                   threshold=float(weights["threshold"]),
-                   context=ContextJudge(**{key: as_array(context[key]) for key in layers},
-                                        output_bias=float(context["output_bias"])) if context else None,
-                   context_threshold=float(weights.get("context_threshold", 0.5)))
+                   threshold=float(weights["threshold"]))
 
 
 @lru_cache(maxsize=1)

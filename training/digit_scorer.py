@@ -275,40 +275,32 @@ def fit_conv(images: np.ndarray, features: np.ndarray, labels: np.ndarray, sourc
 
 
 def fit_shape(images: np.ndarray, features: np.ndarray, labels: np.ndarray, config: ScorerConfig) -> ShapeJudge:
-    """The MLP on the shape measures and the image at 7x7."""
+    """The MLP on the shape measures and the image at 7x7: full-batch Adam on the weighted log-loss (both
+    classes weigh the same in all), in float32."""
+    rng = np.random.default_rng(config.seed)
     inputs = np.concatenate([features, coarse_view(images, config.coarse)], axis=1)
-    mean, scale, w1, b1, w2, b2 = fit_mlp(inputs, labels, config.mlp_hidden, config.mlp_steps, config.mlp_learning_rate,
-                                          config.mlp_weight_decay, config.seed)
-    return ShapeJudge(mean, scale, w1, b1, w2, b2, coarse=config.coarse)
-
-
-def fit_mlp(inputs: np.ndarray, labels: np.ndarray, hidden_units: int, steps: int, learning_rate: float,
-            weight_decay: float, seed: int) -> tuple:
-    """One hidden layer (ReLU) and a logit on standardised inputs: full-batch Adam on the weighted
-    log-loss (both classes weigh the same in all), in float32. -> (mean, scale, W1, b1, w2, b2)."""
-    rng = np.random.default_rng(seed)
     mean, scale = inputs.mean(axis=0), inputs.std(axis=0) + 1e-6
     inputs, target = ((inputs - mean) / scale).astype(np.float32), labels.astype(np.float32)
     weight = (np.where(labels, 0.5 / labels.mean(), 0.5 / (1 - labels.mean())) / len(labels)).astype(np.float32)
-    params = [rng.normal(0, 1 / np.sqrt(inputs.shape[1]), (inputs.shape[1], hidden_units)).astype(np.float32),
-              np.zeros(hidden_units, np.float32),
-              rng.normal(0, 1 / np.sqrt(hidden_units), hidden_units).astype(np.float32), np.zeros(1, np.float32)]
+    params = [rng.normal(0, 1 / np.sqrt(inputs.shape[1]), (inputs.shape[1], config.mlp_hidden)).astype(np.float32),
+              np.zeros(config.mlp_hidden, np.float32),
+              rng.normal(0, 1 / np.sqrt(config.mlp_hidden), config.mlp_hidden).astype(np.float32), np.zeros(1, np.float32)]
     moments = [np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params]
-    for step in range(1, steps + 1):
+    for step in range(1, config.mlp_steps + 1):
         w1, b1, w2, b2 = params
         before = inputs @ w1 + b1
         hidden = np.maximum(before, 0)
         score = 1 / (1 + np.exp(-np.clip(hidden @ w2 + b2, -30, 30)))
         error = weight * (score - target)
         back = np.outer(error, w2) * (before > 0)
-        grads = [inputs.T @ back + weight_decay * w1, back.sum(axis=0), hidden.T @ error + weight_decay * w2,
-                 np.array([error.sum()])]
+        grads = [inputs.T @ back + config.mlp_weight_decay * w1, back.sum(axis=0),
+                 hidden.T @ error + config.mlp_weight_decay * w2, np.array([error.sum()])]
         for param, grad, first, second in zip(params, grads, *moments):
             first[:] = 0.9 * first + 0.1 * grad
             second[:] = 0.999 * second + 0.001 * grad**2
-            param -= learning_rate * (first / (1 - 0.9**step)) / (np.sqrt(second / (1 - 0.999**step)) + 1e-8)
+            param -= config.mlp_learning_rate * (first / (1 - 0.9**step)) / (np.sqrt(second / (1 - 0.999**step)) + 1e-8)
     w1, b1, w2, b2 = params
-    return mean.astype(np.float32), scale.astype(np.float32), w1, b1, w2, float(b2[0])
+    return ShapeJudge(mean.astype(np.float32), scale.astype(np.float32), w1, b1, w2, float(b2[0]), coarse=config.coarse)
 
 
 def scores_of(scorer: DigitScorer, images: np.ndarray, features: np.ndarray) -> np.ndarray:

@@ -8,9 +8,8 @@
                 cropped, or why there is none (locate/)
     normalise   the digit in MNIST's form: fitted into 20x20, centred by mass in 28x28 (normalise.py)
     judge       the learned digit/not-digit judge, a small convolutional network on that 28x28 image
-                and its shape measures (models/digit_scorer.py, shape_features.py), read with what
-                locate measured of the find in its picture (locate.CONTEXT: how faint and grained, the
-                ink round it, the picture's other marks), for every picture: is it a handwritten digit?
+                and its shape measures (models/digit_scorer.py, shape_features.py), for every
+                picture: is it a handwritten digit?
 
 Each stage is a function with a typed result, and each adds a `Step` to the trace: what it decided and,
 where one did, which rule. `prepare_upload(..., trace=[])` collects the trace (`digits classify --trace`
@@ -111,8 +110,7 @@ def read(pixels: np.ndarray, lossy: bool, judged: bool = True, trace: list[Step]
             reading = _reading(np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.uint8), located.warnings, False, steps)
         else:
             digit = normalise(located, steps)
-            if judged and max(pixels.shape[:2]) > JUDGE.smallest_judged and not judge(digit, located.context,
-                                                                                       steps).is_digit:
+            if judged and max(pixels.shape[:2]) > JUDGE.smallest_judged and not judge(digit, steps).is_digit:
                 reading = _reading(np.zeros_like(digit), (NO_DIGIT_WARNING.format(NOT_HANDWRITING),), False, steps)
             else:
                 reading = _reading(digit, located.warnings, True, steps)
@@ -182,12 +180,10 @@ def normalise(located: Located, steps: list[Step]) -> np.ndarray:
     return digit
 
 
-def judge(digit: np.ndarray, context: np.ndarray | None, steps: list[Step]) -> Judgement:
-    """The 28x28 image judged with what locate measured round it in the picture (`context`)."""
-    score, threshold = handwriting_score(digit, context)
+def judge(digit: np.ndarray, steps: list[Step]) -> Judgement:
+    score, threshold = handwriting_score(digit)
     judgement = Judgement(score, threshold, score >= threshold)
-    steps.append(Step("judge", f"digit scorer{' in context' if context is not None else ''} {score:.3f} "
-                               f"(threshold {threshold:.3f}): "
+    steps.append(Step("judge", f"digit scorer {score:.3f} (threshold {threshold:.3f}): "
                                + ("a handwritten digit" if judgement.is_digit else "not a handwritten digit")))
     return judgement
 

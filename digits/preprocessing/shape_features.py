@@ -46,14 +46,10 @@ def looks_like_handwriting(pixels: np.ndarray) -> bool:
     return score >= threshold
 
 
-def handwriting_score(pixels: np.ndarray, context: np.ndarray | None = None) -> tuple[float, float]:
+def handwriting_score(pixels: np.ndarray) -> tuple[float, float]:
     """The shipped judge's probability that a 28x28 image in MNIST's form is a handwritten digit, and
-    its threshold ((1.0, 0.0) where none has been trained). With the find's `context` in its picture
-    (locate.CONTEXT), the judge that reads it, where one is trained."""
+    its threshold ((1.0, 0.0) where none has been trained)."""
     scorer = load_digit_scorer()
     if scorer is None:
         return 1.0, 0.0
-    images, features = np.asarray(pixels)[None], shape_features(pixels)[None]
-    if context is not None and scorer.context is not None:
-        return float(scorer.score_in_context(images, features, context[None])[0]), scorer.context_threshold
-    return float(scorer.score(images, features)[0]), scorer.threshold
+    return float(scorer.score(np.asarray(pixels)[None], shape_features(pixels)[None])[0]), scorer.threshold

@@ -17,16 +17,19 @@ from digits.preprocessing.normalise import stroke_width
 MIN_DIGIT_SIDE = 6  # pixels (at the working size) ...
 MIN_DIGIT_SHARE = 0.025  # ... or this share of the picture's shorter side: smaller is a speck
 FLAT = 0.4  # a mark less tall than this share of its width is flat: text, a dash, a line
+SOLID_STROKES = 0.4  # strokes wider than this share of the mark's longer side make a blob, not a digit
 _FAINTEST_INK = 4.0  # the soft edge of a mark reaches down to this (0-255); below it, a clean background
 _SOFT_EDGE = 0.03  # ... and at most this share of the picture's shorter side (or a stroke's width) from its clear ink
 SPECK_FRACTION = 0.02  # marks with less ink than this share of the biggest mark are specks
 _MARK_FRACTION = 0.15  # marks with at least this share of the biggest mark's ink count as marks
 _MARK_GAP = 0.2  # ... and are separate when this far from the biggest (share of its size); smaller marks
 # that far away are stray dots. In MNIST, 1 in 10,000 digits has a part that far off.
+_TEXT_MARKS = 5  # this many marks, none with half the ink, are text
 _FAR_GAP = 1.0  # marks further than this are not read with the digit, however large (text, other things)
 _EDGE_WIDER = 2.0  # an edge mark this many times thicker than the digit's strokes is a surface, not ink
 _LOW = 0.3  # a flat mark apart from the body and less tall than this share of it is text or a dash
 _ALIKE = 0.3  # marks with this share of the body's ink and size are like it ...
+_BAR_ASPECT = 12.0  # a mark this many times longer than wide is a straight bar (MNIST's 1s: under 10 long)
 MAX_MARKS = 400  # marks looked at one by one, the most ink first: a digit with its stray strokes, specks, a
 # label or a frame round it is a few dozen; thousands (dots, grain, a halftone) are texture, and looking
 # at each in turn would cost seconds (65,000 dots: 3.4 s). The rest are dropped like specks.
@@ -45,16 +48,28 @@ class Marks:
     set_aside: tuple[str, ...] = ()  # what a hand drew round the digit and was set aside (for the trace)
 
     @property
-    def body_elongation(self) -> float:
-        """The body's clear ink's length over its width, along its own axes (a pen, a pencil, the edge of
-        something: far longer for its width than a handwritten 1)."""
+    def looks_like_text(self) -> bool:
+        """Many small marks, none holding most of the ink: rows of writing or print, not one digit."""
+        kept = self.masses[self.masses > 0]
+        return (len(kept) >= _TEXT_MARKS and self.masses[self.body] < 0.5 * kept.sum()) or self.alike >= _TEXT_MARKS - 1
+
+    @property
+    def body_is_a_bar(self) -> bool:
+        """Longer for its width than a handwritten 1 ever is: a pen, a pencil, the edge of something."""
         ys, xs = np.nonzero((self.labels == self.body) & self.clear)
         if len(ys) < 2:
-            return 1.0
+            return False
         points = np.stack([ys, xs], axis=1).astype(np.float32)
         points -= points.mean(axis=0)
         along, across = (points @ np.linalg.svd(points, full_matrices=False)[2].T).T
-        return float((np.ptp(along) + 1) / (np.ptp(across) + 1))
+        length, width = np.ptp(along) + 1, np.ptp(across) + 1
+        return bool(length >= _BAR_ASPECT * width)
+
+    @property
+    def body_is_solid(self) -> bool:
+        box = ndimage.find_objects(self.labels == self.body, max_label=1)[0]
+        own = self.labels[box] == self.body
+        return stroke_width(own) > SOLID_STROKES * max(own.shape) + 2
 
     @property
     def mask(self) -> np.ndarray:
