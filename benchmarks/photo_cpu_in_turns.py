@@ -12,7 +12,6 @@ made by each from the same seed (three MNIST test digits per size).
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -64,22 +63,15 @@ def main() -> None:
         return worker(args.data)
     if not args.base:
         parser.error("--base: the checkout to compare with is needed")
-    from benchmarks.in_turns import in_turns  # here, not above: a worker runs this file on the other checkout's code
+    from benchmarks.in_turns import ask, in_turns, start_in_checkout  # here: a worker runs this file on the other checkout's code
 
     trees = {"base": Path(args.base).resolve(), "branch": Path(args.branch).resolve()}
-    readers = {name: subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--worker"]
-                                      + (["--data", str(Path(args.data).resolve())] if args.data else []),
-                                      cwd=tree, env=dict(os.environ, PYTHONPATH=str(tree)), text=True,
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    readers = {name: start_in_checkout(__file__, tree, ["--data", str(Path(args.data).resolve())] if args.data else [])
                for name, tree in trees.items()}
-    for reader in readers.values():
-        assert reader.stdout.readline().strip() == "ready"
     times = {name: {size: ([], []) for size in SIZES} for name in trees}
     load_before = os.getloadavg()[0]
     for index, name in in_turns(list(trees), [index for _ in range(args.rounds) for index in range(len(SIZES))]):
-        readers[name].stdin.write(f"{index}\n")
-        readers[name].stdin.flush()
-        reading, decoding = json.loads(readers[name].stdout.readline())
+        reading, decoding = ask(readers[name], str(index))
         times[name][SIZES[index]][0].extend(reading)
         times[name][SIZES[index]][1].extend(decoding)
     for reader in readers.values():

@@ -18,7 +18,6 @@ and of the thread's CPU time per upload, and the base's p50 over this checkout's
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -61,17 +60,6 @@ def worker(data: str | None, count: int, handed_off: bool) -> None:
             print(json.dumps({"wall": wall, "cpu": cpu}), flush=True)
 
 
-def start(checkout: Path, data: str | None, count: int, handed_off: bool) -> subprocess.Popen:
-    environment = {**os.environ, "PYTHONPATH": str(checkout), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    process = subprocess.Popen([sys.executable, __file__, "--worker", str(count),  # (the base may lack this file)
-                                *(["--data", data] if data else []),
-                                *(["--handed-off"] if handed_off else [])], cwd=checkout, env=environment,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    while process.stdout.readline().strip() != "ready":
-        pass
-    return process
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", type=Path, help="the other checkout (its root folder)")
@@ -86,19 +74,18 @@ def main() -> None:
     models = ("cnn",) if args.handed_off else MODELS
     kinds = {"wall": "server_thread_cpu", "cpu": "worker_process_cpu"} if args.handed_off else \
         {"wall": "wall", "cpu": "cpu"}
+    from benchmarks.in_turns import ask, in_turns, start_in_checkout  # here: a worker runs this file on the other checkout's code
+
     checkouts = {"base": args.base.resolve(), "this": Path(__file__).resolve().parent.parent}
-    processes = {name: start(path, args.data, args.per_round, args.handed_off) for name, path in checkouts.items()}
+    arguments = [str(args.per_round), *(["--data", args.data] if args.data else []),
+                 *(["--handed-off"] if args.handed_off else [])]
+    processes = {name: start_in_checkout(__file__, path, arguments) for name, path in checkouts.items()}
     times = {name: {model: {"wall": [], "cpu": []} for model in models} for name in checkouts}
     try:
-        for number in range(args.rounds):
-            for model in models:
-                order = list(checkouts) if number % 2 == 0 else list(checkouts)[::-1]  # each goes first half the time
-                for name in order:
-                    processes[name].stdin.write(model + "\n")
-                    processes[name].stdin.flush()
-                    answer = json.loads(processes[name].stdout.readline())
-                    for kind in ("wall", "cpu"):
-                        times[name][model][kind] += answer[kind]
+        for model, name in in_turns(list(checkouts), [model for _ in range(args.rounds) for model in models]):
+            answer = ask(processes[name], model)
+            for kind in ("wall", "cpu"):
+                times[name][model][kind] += answer[kind]
     finally:
         for process in processes.values():
             process.stdin.close()
