@@ -51,15 +51,21 @@ def greedy_decode(probabilities: np.ndarray) -> list[DecodedDigit]:
         if column == len(best) or best[column] != best[start]:
             label = int(best[start])
             if label != BLANK:
-                run = probabilities[start:column]
-                sure = float(np.prod(run[:, label]))
-                for edge in (start - 1, column):  # its neighbours say it has ended
-                    if 0 <= edge < len(best):
-                        sure *= 1.0 - float(probabilities[edge, label])
-                mean = run[:, :BLANK].mean(axis=0)
-                digits.append(DecodedDigit(label, sure, tuple(float(p) for p in mean / mean.sum()), (start, column)))
+                digits.append(_digit_read(probabilities, label, start, column))
             start = column
     return digits
+
+
+def _digit_read(probabilities: np.ndarray, label: int, start: int, stop: int) -> DecodedDigit:
+    """`label` read on the columns [start, stop): sure as the product of its probability over them, times
+    its neighbours' saying it has ended; its probabilities the mean over them, renormalised to the ten digits."""
+    run = probabilities[start:stop]
+    sure = float(np.prod(run[:, label]))
+    for edge in (start - 1, stop):
+        if 0 <= edge < len(probabilities):
+            sure *= 1.0 - float(probabilities[edge, label])
+    mean = run[:, :BLANK].mean(axis=0)
+    return DecodedDigit(label, sure, tuple(float(p) for p in mean / mean.sum()), (start, stop))
 
 
 def shifted_right(line: np.ndarray, pixels: int) -> np.ndarray:
@@ -123,18 +129,8 @@ def aligned(probabilities: np.ndarray, labels: tuple[int, ...]) -> list[DecodedD
     for column in range(len(probabilities) - 1, -1, -1):
         path[column] = state
         state -= back[column, state]
-    digits = []
-    for index, label in enumerate(labels):
-        run = np.flatnonzero(path == 2 * index + 1)
-        start, stop = int(run[0]), int(run[-1]) + 1
-        part = probabilities[start:stop]
-        sure = float(np.prod(part[:, label]))
-        for edge in (start - 1, stop):
-            if 0 <= edge < len(probabilities):
-                sure *= 1.0 - float(probabilities[edge, label])
-        mean = part[:, :BLANK].mean(axis=0)
-        digits.append(DecodedDigit(label, sure, tuple(float(p) for p in mean / mean.sum()), (start, stop)))
-    return digits
+    runs = [np.flatnonzero(path == 2 * index + 1) for index in range(len(labels))]
+    return [_digit_read(probabilities, label, int(run[0]), int(run[-1]) + 1) for label, run in zip(labels, runs)]
 
 
 def read_line(read, line: np.ndarray) -> list[DecodedDigit]:
