@@ -500,21 +500,22 @@ class Engine:
         if self._lanes is None or trace is not None or len(data) > LARGEST_FOR_WORKERS:
             return self.classify_prepared(prepare_upload(data, filename, trace=trace), model, filename, started)
         while True:
-            place = self._lanes.take()  # here when no other call is being read here, else a worker process
-            if place is HERE:
+            call = self._lanes.submit(data, model, filename)  # HERE when no other call is being read here
+            if call is not HERE:  # sent to a worker process, or waiting for a place
                 try:
-                    return self.classify_prepared(prepare_upload(data, filename), model, filename, started)
-                finally:
-                    self._lanes.give(HERE)
+                    packed = call.answer()  # the worker's answer, or HERE: the place here came first
+                except NotSent:  # the worker had died before it could read the call: another place takes it
+                    continue
+                except WorkerLostError:
+                    if self._closed:
+                        raise EngineClosedError(ENGINE_CLOSED) from None
+                    raise
+                if packed is not HERE:
+                    return Classification.unpacked(packed, (time.perf_counter() - started) * 1000)
             try:
-                packed = self._lanes.classify(place, data, model, filename)
-            except NotSent:  # the worker had died before it could read the call: another place takes it
-                continue
-            except WorkerLostError:
-                if self._closed:
-                    raise EngineClosedError(ENGINE_CLOSED) from None
-                raise
-            return Classification.unpacked(packed, (time.perf_counter() - started) * 1000)
+                return self.classify_prepared(prepare_upload(data, filename), model, filename, started)
+            finally:
+                self._lanes.give(HERE)
 
     def classify_batch(self, uploads: list[tuple[str | None, bytes]], model: str = "cnn",
                        max_rows: int = MAX_CSV_ROWS,

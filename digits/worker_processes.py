@@ -91,12 +91,35 @@ def portable(error: Exception) -> Exception:
         return (InputError if isinstance(error, InputError) else RuntimeError)(str(error))
 
 
-class _Slot:
-    __slots__ = ("answer", "error", "done")
+class _Call:
+    """One call on its way to a worker process: its message, and once done its answer (the worker's reply,
+    still pickled), the error, or HERE (handed the server's own place). Its caller waits on one lock,
+    released once."""
 
-    def __init__(self):
-        self.answer = self.error = None
-        self.done = False
+    __slots__ = ("message", "reply", "error", "here", "_woken")
+
+    def __init__(self, message: bytes | None):
+        self.message = message
+        self.reply = self.error = None
+        self.here = False
+        self._woken = threading.Lock()
+        self._woken.acquire()
+
+    def wake(self) -> None:
+        self._woken.release()
+
+    def answer(self):
+        """Waits: HERE when handed the server's place, else the worker's packed Classification (its
+        error raised here)."""
+        self._woken.acquire()
+        if self.here:
+            return HERE
+        if self.error is not None:
+            raise self.error
+        status, answer = pickle.loads(self.reply)
+        if status == "error":
+            raise answer
+        return answer
 
 
 class _Worker:
@@ -106,7 +129,7 @@ class _Worker:
         requests_theirs, requests_ours = os.pipe()
         try:
             fcntl.fcntl(requests_ours, fcntl.F_SETPIPE_SZ, REQUEST_PIPE_BYTES)
-        except OSError:  # a system whose pipe-max-size is lower: a send may then wait, until `ask` ends it
+        except OSError:  # a system whose pipe-max-size is lower: a send may then wait, until the answer limit ends it
             pass
         answers_ours, answers_theirs = os.pipe()
         source = str(Path(__file__).resolve().parent.parent)  # the folder `digits` is imported from
@@ -126,10 +149,10 @@ class _Worker:
             os.close(answers_theirs)
         self.requests = Connection(requests_ours, readable=False)
         self.answers = Connection(answers_ours, writable=False)
-        self._sending, self._reading, self._polling = threading.Lock(), threading.Lock(), threading.Lock()
-        self._answered = select.poll()  # (one poll object, not a selector set up for every answer)
-        self._answered.register(answers_ours, select.POLLIN)
-        self._pending: collections.deque[_Slot] = collections.deque()  # sent, not answered, in order
+        self._sending, self._polling = threading.Lock(), threading.Lock()
+        self._pending: collections.deque[_Call] = collections.deque()  # sent, not answered, in order
+        self.room = 0  # calls it may still be sent (Lanes' lock)
+        self.heard = time.monotonic()  # when it last answered, or was sent a call with none pending
 
     def alive(self) -> bool:
         with self._polling:  # (Popen.poll answers None while another thread polls: one at a time)
@@ -141,47 +164,43 @@ class _Worker:
         except (EOFError, OSError):
             return False
 
-    def ask(self, data: bytes, model: str, filename: str | None):
-        """The Classification this process gives, or the error it raised (re-raised here).
+    def send(self, call: _Call) -> None:
+        """Writes the call to the process's pipe (never waits: the pipe holds every call it may be sent).
+        NotSent when its end is closed (dead before it could read the call)."""
+        with self._sending:
+            try:
+                self.requests.send_bytes(call.message)
+            except OSError:
+                raise NotSent from None
+            if not self._pending:
+                self.heard = time.monotonic()
+            self._pending.append(call)
 
-        Up to `DEPTH` calls may be sent at once: the process reads them in order, so it starts the next
-        as soon as it has answered one, without waiting for this process's threads to get the GIL and
-        collect the answer. Whoever holds the reading lock reads the answers in order until its own
-        has come, leaving the others' in their slots for them."""
-        slot = _Slot()
-        try:
-            with self._sending:
-                try:
-                    self.requests.send_bytes(pack((data, model, filename)))
-                except OSError:  # its end of the pipe is closed: dead before it could read this call
-                    raise NotSent from None
-                self._pending.append(slot)
-            with self._reading:
-                while not slot.done:
-                    if not self._answered.poll(ANSWER_WITHIN_S * 1000):
-                        raise WorkerLostError(WORKER_LOST)
-                    status, answer = pickle.loads(self.answers.recv_bytes())
-                    head = self._pending.popleft()
-                    head.error, head.answer, head.done = (answer, None, True) if status == "error" else \
-                        (None, answer, True)
-        except (EOFError, OSError, pickle.PickleError, WorkerLostError):
-            self._end()  # first: a call being sent to a hung process holds `_sending` until its pipe closes
-            with self._sending:
-                for waiting in self._pending:  # every call sent to a dead process is lost with it
-                    waiting.error, waiting.done = WorkerLostError(WORKER_LOST), True
-                self._pending.clear()
-            raise WorkerLostError(WORKER_LOST) from None
-        if slot.error is not None:
-            raise slot.error
-        return slot.answer
+    def answered(self) -> _Call:
+        """The call its next answer is for, with the answer (read from its pipe: call when it is readable)."""
+        reply = self.answers.recv_bytes()
+        with self._sending:
+            call = self._pending.popleft()
+            self.heard = time.monotonic()
+        call.reply = reply
+        return call
 
-    def _end(self) -> None:
+    def lost(self) -> list[_Call]:
+        """Kills the process; the calls sent to it, each told so."""
+        self.kill()
+        with self._sending:
+            calls, self._pending = list(self._pending), collections.deque()
+        for call in calls:
+            call.error = WorkerLostError(WORKER_LOST)
+        return calls
+
+    def kill(self) -> None:
         with self._polling:
             if self.process.poll() is None:
                 self.process.kill()
 
     def stop(self) -> None:
-        """Ends the process (a call it is reading is told by `ask`: the pipe closes on its end)."""
+        """Ends the process (a call it is reading is told: the answers' reader finds its pipe closed)."""
         self.process.terminate()
         try:
             self.process.wait(1.0)
@@ -195,20 +214,28 @@ class _Worker:
 class Lanes:
     """This process and `processes` worker processes: who reads the next call (see the module's doc).
 
-    `take()` gives HERE or a worker, waiting in turn when every place is busy; `give(place)` hands it to
-    the next call waiting, else frees it. Workers start in the background; until one is ready, calls
-    take turns here (as with no workers at all)."""
+    `submit(data, model, filename)` gives HERE when no call is being read here; else the call goes to a
+    worker with room (`DEPTH` calls each), or waits, in turn, for the first place to free. One thread of
+    this process reads every worker's answers: it sends the next call waiting to the worker that has just
+    answered, before it wakes the caller answered, so a worker's next call never waits for a caller's
+    thread to get the GIL, and a caller waiting for a place is woken once, with its answer (or with the
+    server's place). `take()`/`give()`/`classify()` do the same a step at a time (tests, benchmarks).
+    Workers start in the background; until one is ready, calls take turns here (as with no workers)."""
 
     def __init__(self, processes: int, model_ids: tuple[str, ...], models_dir: Path):
         self.processes = processes
         self._model_ids, self._models_dir = tuple(model_ids), Path(models_dir)
         self._lock = threading.Lock()
-        self._free: list = [HERE]
-        self._waiting: collections.deque = collections.deque()  # [lock, place] of each call waiting
+        self._here_free = True
+        self._waiting: collections.deque[_Call] = collections.deque()  # calls (or bare turns) waiting for a place
         self._workers: list[_Worker] = []
         self._closed = False
         self.replaced = 0  # workers started again after one died
         self.served_here = self.served_by_workers = 0  # calls read here, and by the workers
+        self._changed, self._change = os.pipe()  # wakes the answers' reader when the workers change
+        self._change_lock = threading.Lock()  # (so that no write goes to the pipe's number once it is closed)
+        os.set_blocking(self._change, False)
+        threading.Thread(target=self._read_answers, daemon=True, name="digits-worker-answers").start()
         for _ in range(processes):
             self._start_worker()
 
@@ -225,14 +252,26 @@ class Lanes:
         with self._lock:
             if ready and not self._closed:
                 self._workers.append(worker)
-                for _ in range(DEPTH):
-                    self._give_locked(worker)
-                return
-            closed = self._closed
-        if not closed:
-            log.error("worker process failed to start", extra={"fields": {"pid": worker.process.pid,
-                                                                          "exit_code": worker.process.poll()}})
-        worker.stop()
+                self._tell_reader()
+                sends = [self._freed_locked(worker) for _ in range(DEPTH)]
+            else:
+                sends, closed = None, self._closed
+        if sends is None:
+            if not closed:
+                log.error("worker process failed to start",
+                          extra={"fields": {"pid": worker.process.pid, "exit_code": worker.process.poll()}})
+            worker.stop()
+            return
+        for call in sends:
+            self._send_for(worker, call)
+
+    def _tell_reader(self) -> None:
+        with self._change_lock:
+            if self._change is not None:
+                try:
+                    os.write(self._change, b"!")
+                except OSError:  # the reader has ended (closed), or has a wake-up pending already
+                    pass
 
     def wait_until_ready(self, timeout: float = 120.0) -> bool:
         """Whether every worker process is up (tests, benchmarks), waiting at most `timeout` s."""
@@ -244,67 +283,147 @@ class Lanes:
             time.sleep(0.02)
         return False
 
+    def submit(self, data: bytes, model: str, filename: str | None):
+        """HERE when no call is being read here (the caller reads it: then `give(HERE)`); else the call,
+        sent to a worker or waiting for a place: its `answer()` waits."""
+        with self._lock:
+            if self._here_free or self._closed:
+                self._here_free = False
+                return HERE
+        call = _Call(pack((data, model, filename)))
+        with self._lock:
+            if self._here_free or self._closed:  # freed meanwhile
+                self._here_free = False
+                return HERE
+            worker = self._roomiest_locked()
+            if worker is None:
+                self._waiting.append(call)
+                return call
+            worker.room -= 1
+        self._send_for(worker, call)
+        return call
+
     def take(self):
-        """HERE when no call is being read here, else a free worker, else the first place to free up."""
+        """HERE when no call is being read here, else a worker with room, else the first place to free
+        up (a call then `classify(worker, ...)`, or `give(place)` back unused)."""
+        with self._lock:
+            if self._here_free or self._closed:
+                self._here_free = False
+                return HERE
+            worker = self._roomiest_locked()
+            if worker is not None:
+                worker.room -= 1
+                return worker
+            turn = _Call(None)
+            self._waiting.append(turn)
+        turn._woken.acquire()
+        return HERE if turn.here else turn.reply
+
+    def _roomiest_locked(self) -> "_Worker | None":
+        best = None
+        for worker in self._workers:
+            if worker.room and (best is None or worker.room > best.room):
+                best = worker
+        return best
+
+    def give(self, place) -> None:
+        """Gives back HERE (after reading a call here) or a worker's place taken and not used."""
+        with self._lock:
+            if place is HERE:
+                self.served_here += 1
+                if self._waiting:
+                    turn = self._waiting.popleft()
+                    turn.here = True
+                    turn.wake()
+                else:
+                    self._here_free = True
+                return
+            call = self._freed_locked(place)
+        self._send_for(place, call)
+
+    def _freed_locked(self, worker: _Worker) -> "_Call | None":
+        """A place of `worker` freed: the first call waiting, to send it there (None: no call waits, or
+        a bare turn was handed the place)."""
+        if worker not in self._workers:  # lost meanwhile: its place goes with it
+            return None
+        if not self._waiting:
+            worker.room += 1
+            return None
+        call = self._waiting.popleft()
+        if call.message is None:  # a turn from `take()`: handed the worker itself
+            call.reply = worker
+            call.wake()
+            return None
+        return call
+
+    def _send_for(self, worker: _Worker, call: "_Call | None") -> None:
+        if call is None:
+            return
+        try:
+            worker.send(call)
+        except NotSent:  # dead before it could read it: the caller tries again
+            call.error = NotSent()
+            call.wake()
+            self._lose(worker)
+
+    def classify(self, worker: _Worker, data: bytes, model: str, filename: str | None) -> tuple:
+        """Ask `worker` (taken from `take()`) to read one call; its place frees with the answer. Its
+        Classification, packed (`Classification.packed`)."""
+        call = _Call(pack((data, model, filename)))
+        self._send_for(worker, call)
+        return call.answer()
+
+    def _read_answers(self) -> None:
+        """The thread that reads every worker's answers, sends each freed place's next call, and wakes
+        the callers answered; it also finds a worker dead (its pipe closed) or hung (silent past
+        `ANSWER_WITHIN_S` with calls sent to it)."""
+        watching, polled = None, select.poll()
         while True:
             with self._lock:
                 if self._closed:
-                    return HERE  # the engine refuses the call itself
-                if self._free:
-                    # HERE first (a lone caller is never handed off), else the worker freed last
-                    place = self._free.pop(0) if self._free[0] is HERE else self._free.pop()
-                else:
-                    turn = [threading.Lock(), None]
-                    turn[0].acquire()
-                    self._waiting.append(turn)
-                    place = None
-            if place is None:
-                turn[0].acquire()
-                place = turn[1]
-            if place is HERE or place.alive():
-                return place
-            self._lose(place)  # it died between calls (killed, out of memory): no call lost, try again
-
-    def give(self, place) -> None:
-        with self._lock:
-            self.served_here += place is HERE
-            self._give_locked(place)
-
-    def _give_locked(self, place) -> None:
-        if place is not HERE and place not in self._workers:  # a worker lost meanwhile: its place goes with it
-            return
-        if self._waiting:
-            turn = self._waiting.popleft()
-            turn[1] = place
-            turn[0].release()
-        elif place is HERE:
-            self._free.insert(0, HERE)
-        else:
-            self._free.append(place)
-
-    def classify(self, worker: _Worker, data: bytes, model: str, filename: str | None) -> tuple:
-        """Ask `worker` (taken from `take()`) to read one call; gives the place back either way. Its
-        Classification, packed (`Classification.packed`)."""
-        try:
-            answer = worker.ask(data, model, filename)
-        except (WorkerLostError, NotSent):
-            self._lose(worker)
-            raise
-        except BaseException:
-            self.give(worker)
-            raise
-        self.served_by_workers += 1
-        self.give(worker)
-        return answer
+                    break
+                workers = list(self._workers)
+            if watching != workers:
+                polled = select.poll()
+                polled.register(self._changed, select.POLLIN)
+                for worker in workers:
+                    polled.register(worker.answers.fileno(), select.POLLIN)
+                watching, by_fd = workers, {worker.answers.fileno(): worker for worker in workers}
+            try:
+                events = polled.poll(1000)
+            except OSError:
+                continue
+            for fd, _ in events:
+                if fd == self._changed:
+                    os.read(self._changed, 4096)
+                    continue
+                worker = by_fd[fd]
+                try:
+                    call = worker.answered()
+                except (EOFError, OSError, IndexError):  # dead (or it spoke out of turn)
+                    self._lose(worker)
+                    continue
+                with self._lock:
+                    self.served_by_workers += 1
+                    following = self._freed_locked(worker)
+                self._send_for(worker, following)
+                call.wake()
+            now = time.monotonic()
+            for worker in watching:
+                if worker._pending and now - worker.heard > ANSWER_WITHIN_S:
+                    self._lose(worker)  # hung
+        os.close(self._changed)
 
     def _lose(self, worker: _Worker) -> None:
-        """A worker that died or hung: stopped, and another started in its place."""
+        """A worker that died or hung: its calls told so, the process stopped, and another started."""
         with self._lock:
-            if worker not in self._workers:  # lost already (another of its calls found it dead)
+            if worker not in self._workers:  # lost already
                 return
             self._workers.remove(worker)
-            self._free = [place for place in self._free if place is not worker]
             closed = self._closed
+        for call in worker.lost():
+            call.wake()
+        self._tell_reader()
         if closed:
             return
         log.warning("worker process lost", extra={"fields": {"pid": worker.process.pid,
@@ -318,13 +437,20 @@ class Lanes:
             return [worker.process.pid for worker in self._workers]
 
     def close(self) -> None:
-        """Stops the workers; calls waiting for a place are given HERE, where the closed engine refuses them."""
+        """Stops the workers (their calls are told so); calls waiting for a place are given HERE, where
+        the closed engine refuses them."""
         with self._lock:
             self._closed = True
             workers, self._workers = self._workers, []
             waiting, self._waiting = self._waiting, collections.deque()
+        self._tell_reader()
         for turn in waiting:
-            turn[1] = HERE
-            turn[0].release()
+            turn.here = True
+            turn.wake()
         for worker in workers:
+            for call in worker.lost():
+                call.wake()
             worker.stop()
+        with self._change_lock:
+            os.close(self._change)
+            self._change = None
