@@ -2,10 +2,12 @@
 
     python -m digits.worker REQUESTS_FD ANSWERS_FD MODELS_DIR MODEL_ID...
 
-It loads the models once, says "ready", then reads calls from one pipe, one at a time, and writes each
-answer (a packed Classification, or the error) to the other, until the server closes the pipe or is gone.
+It runs on the one core $DIGITS_WORKER_CORE names (when set), loads the models once, says "ready", then
+reads calls from one pipe, one at a time, and writes each answer (a packed Classification, or the error)
+to the other, until the server closes the pipe or is gone.
 """
 
+import os
 import pickle
 import signal
 import sys
@@ -13,7 +15,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from digits.engine import Engine
-from digits.worker_processes import pack, portable
+from digits.worker_processes import CORE_ENV, pack, portable
 
 
 def serve(requests: Connection, answers: Connection, model_ids: tuple[str, ...], models_dir: Path) -> None:
@@ -32,6 +34,11 @@ def serve(requests: Connection, answers: Connection, model_ids: tuple[str, ...],
 
 
 def main() -> None:
+    if os.environ.get(CORE_ENV):  # a core of its own: no moving between cores, its caches kept warm
+        try:
+            os.sched_setaffinity(0, {int(os.environ[CORE_ENV])})
+        except (OSError, ValueError):  # a core taken away since: any will do
+            pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the server's to handle; it ends its workers
     requests_fd, answers_fd, models_dir, *model_ids = sys.argv[1:]
     serve(Connection(int(requests_fd), writable=False), Connection(int(answers_fd), readable=False),

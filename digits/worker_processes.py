@@ -5,15 +5,19 @@ holds the GIL about as long as the model computes, so threads of one process can
 at once. The rule (`Lanes`): a call runs in its own thread, in this process, when no other call is
 being read here (and always when it is large, `LARGEST_FOR_WORKERS`); a call that arrives while one
 is goes to a worker process with room (each a fresh interpreter with its own copy of the models,
-loaded once; it reads one call at a time, with the next waiting in its pipe, `DEPTH`); when all are
-busy it waits, in turn, for the first place to free. So a lone caller pays nothing (no hand-off, no
-pickling), and concurrent callers use a core per process. A server starts one worker per core
-(`digits.engine.process_count`). (Tried: reading no overlapping call here, so that this process's
-threads, no longer holding the GIL for a reading, hand calls over at once; in turns on a busy machine
-16 callers then read 1.19-1.51x what one does, against 1.94-2.08x with this rule: each hand-off then
-waits for a worker process to be scheduled again.) Each process decodes one picture at a time,
-so memory stays bounded: about 140 MiB of libraries and models per process, plus its one picture and
-the one waiting.
+loaded once, on a core of its own; it reads one call at a time, with the next waiting in its pipe,
+`DEPTH`); when all are busy it waits, in turn, for the first place to free. So a lone caller pays
+nothing (no hand-off, no pickling), and concurrent callers use a core per process. A server starts
+one worker per core (`digits.engine.process_count`). One thread of this process reads every worker's
+answers: it sends the next call waiting to the worker that has just answered before it wakes the caller
+answered, so a worker's next call never waits for a caller's thread to be scheduled and get the GIL,
+and a caller that waits for a place is woken once, with its answer (or with this process's place).
+(Tried: reading no overlapping call here, so that this process's threads, no longer holding the GIL
+for a reading, hand calls over at once; in turns on a busy machine 16 callers then read 1.19-1.51x
+what one does, against 1.94-2.08x with this rule: each hand-off then waits for a worker process to be
+scheduled again; and again with the answers' thread, 0.73x this rule's throughput.) Each process
+decodes one picture at a time, so memory stays bounded: about 140 MiB of libraries and models per
+process, plus its one picture and the one waiting.
 
 A worker process that dies (killed, out of memory, a crash in a decoder) costs only the call it was
 reading (and the one waiting for it): told so in words (`WorkerLostError`), and a new process takes
@@ -37,6 +41,8 @@ from digits.preprocessing import InputError
 
 log = logging.getLogger(__name__)
 
+CORE_ENV = "DIGITS_WORKER_CORE"  # the core a worker process runs on (set by the server for each)
+PIN_ENV = "DIGITS_PIN_WORKERS"  # "0": the worker processes may run on any core (measuring); else one core each
 PROCESSES_ENV = "DIGITS_PROCESSES"  # overrides the number of worker processes a server starts
 
 # A reading is bounded (the worst hostile pictures take under half a second); a process silent this
@@ -125,7 +131,7 @@ class _Call:
 class _Worker:
     """A fresh interpreter (not a fork: the server's threads are running), talking over two pipes."""
 
-    def __init__(self, model_ids: tuple[str, ...], models_dir: Path):
+    def __init__(self, model_ids: tuple[str, ...], models_dir: Path, core: int | None = None):
         requests_theirs, requests_ours = os.pipe()
         try:
             fcntl.fcntl(requests_ours, fcntl.F_SETPIPE_SZ, REQUEST_PIPE_BYTES)
@@ -135,6 +141,8 @@ class _Worker:
         source = str(Path(__file__).resolve().parent.parent)  # the folder `digits` is imported from
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
             [source] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
+        if core is not None:
+            environment[CORE_ENV] = str(core)
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "digits.worker", str(requests_theirs),
@@ -151,6 +159,7 @@ class _Worker:
         self.answers = Connection(answers_ours, writable=False)
         self._sending, self._polling = threading.Lock(), threading.Lock()
         self._pending: collections.deque[_Call] = collections.deque()  # sent, not answered, in order
+        self.core = core
         self.room = 0  # calls it may still be sent (Lanes' lock)
         self.heard = time.monotonic()  # when it last answered, or was sent a call with none pending
 
@@ -236,15 +245,16 @@ class Lanes:
         self._change_lock = threading.Lock()  # (so that no write goes to the pipe's number once it is closed)
         os.set_blocking(self._change, False)
         threading.Thread(target=self._read_answers, daemon=True, name="digits-worker-answers").start()
-        for _ in range(processes):
-            self._start_worker()
+        cores = sorted(os.sched_getaffinity(0)) if os.environ.get(PIN_ENV, "1") != "0" else [None]
+        for number in range(processes):
+            self._start_worker(cores[number % len(cores)])
 
-    def _start_worker(self) -> None:
-        threading.Thread(target=self._add_worker, daemon=True, name="digits-worker-start").start()
+    def _start_worker(self, core: int | None) -> None:
+        threading.Thread(target=self._add_worker, args=(core,), daemon=True, name="digits-worker-start").start()
 
-    def _add_worker(self) -> None:
+    def _add_worker(self, core: int | None) -> None:
         try:
-            worker = _Worker(self._model_ids, self._models_dir)
+            worker = _Worker(self._model_ids, self._models_dir, core)
         except Exception as error:  # (calls are read here meanwhile, as with no workers)
             log.error("worker process failed to start", extra={"fields": {"error": str(error)}})
             return
@@ -430,7 +440,7 @@ class Lanes:
                                                              "exit_code": worker.process.poll()}})
         threading.Thread(target=worker.stop, daemon=True).start()
         self.replaced += 1
-        self._start_worker()
+        self._start_worker(worker.core)
 
     def worker_pids(self) -> list[int]:
         with self._lock:
