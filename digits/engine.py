@@ -36,7 +36,7 @@ from digits.preprocessing import (
     preview_png,
     to_model_input,
 )
-from digits.worker_processes import HERE, LARGEST_FOR_WORKERS, PROCESSES_ENV, Lanes, NotSent, WorkerLostError
+from digits.worker_processes import HERE, LARGEST_FOR_WORKERS, PIN_ENV, PROCESSES_ENV, Lanes, NotSent, WorkerLostError
 
 ENSEMBLE = "ensemble"
 MODEL_CHOICES = (*models.MODEL_IDS, ENSEMBLE)
@@ -111,6 +111,16 @@ def process_count(setting: int | None = None, workers: int | None = None) -> int
         cores = worker_count(workers)
         return cores if cores > 1 else 0
     return setting
+
+
+def pin_workers() -> bool:
+    """Whether each worker process runs on a core of its own (a worker kept on one core is not moved
+    between cores, and its caches stay warm: docs/speed.md, *16 callers, sixth round*): yes, unless
+    $DIGITS_PIN_WORKERS is 0, or a CPU quota gives this process fewer cores than it may run on (a task
+    sharing a larger host, whose every core other tasks may keep busy)."""
+    if os.environ.get(PIN_ENV, "").strip() == "0" or not hasattr(os, "sched_getaffinity"):
+        return False
+    return available_cores() >= len(os.sched_getaffinity(0))
 
 
 def preparation_pool(workers: int | None = None) -> ProcessPoolExecutor | None:
@@ -427,7 +437,7 @@ class Engine:
             raise
         processes = process_count(processes, workers)
         if processes and runtime is load_litert:  # the workers load the shipped models themselves
-            self._lanes = Lanes(processes, self.model_ids, self._models_dir)
+            self._lanes = Lanes(processes, self.model_ids, self._models_dir, pin_workers())
 
     @property
     def lanes(self) -> Lanes | None:

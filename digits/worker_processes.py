@@ -42,7 +42,7 @@ from digits.preprocessing import InputError
 log = logging.getLogger(__name__)
 
 CORE_ENV = "DIGITS_WORKER_CORE"  # the core a worker process runs on (set by the server for each)
-PIN_ENV = "DIGITS_PIN_WORKERS"  # "0": the worker processes may run on any core (measuring); else one core each
+PIN_ENV = "DIGITS_PIN_WORKERS"  # "0": the worker processes may run on any core (`digits.engine.pin_workers`)
 PROCESSES_ENV = "DIGITS_PROCESSES"  # overrides the number of worker processes a server starts
 
 # A reading is bounded (the worst hostile pictures take under half a second); a process silent this
@@ -229,9 +229,10 @@ class Lanes:
     answered, before it wakes the caller answered, so a worker's next call never waits for a caller's
     thread to get the GIL, and a caller waiting for a place is woken once, with its answer (or with the
     server's place). `take()`/`give()`/`classify()` do the same a step at a time (tests, benchmarks).
-    Workers start in the background; until one is ready, calls take turns here (as with no workers)."""
+    Workers start in the background; until one is ready, calls take turns here (as with no workers).
+    `pin`: each worker runs on one core of those this process may use, in turn (`digits.engine.pin_workers`)."""
 
-    def __init__(self, processes: int, model_ids: tuple[str, ...], models_dir: Path):
+    def __init__(self, processes: int, model_ids: tuple[str, ...], models_dir: Path, pin: bool = False):
         self.processes = processes
         self._model_ids, self._models_dir = tuple(model_ids), Path(models_dir)
         self._lock = threading.Lock()
@@ -245,7 +246,7 @@ class Lanes:
         self._change_lock = threading.Lock()  # (so that no write goes to the pipe's number once it is closed)
         os.set_blocking(self._change, False)
         threading.Thread(target=self._read_answers, daemon=True, name="digits-worker-answers").start()
-        cores = sorted(os.sched_getaffinity(0)) if os.environ.get(PIN_ENV, "1") != "0" else [None]
+        cores = sorted(os.sched_getaffinity(0)) if pin else [None]
         for number in range(processes):
             self._start_worker(cores[number % len(cores)])
 

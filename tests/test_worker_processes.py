@@ -16,9 +16,9 @@ from processes import wait_until_ended
 
 from digits import worker_processes
 from digits.bench import page_photo
-from digits.engine import Engine, process_count
+from digits.engine import Engine, pin_workers, process_count
 from digits.preprocessing import InputError
-from digits.worker_processes import DEPTH, HERE, LARGEST_FOR_WORKERS, PROCESSES_ENV, WorkerLostError
+from digits.worker_processes import DEPTH, HERE, LARGEST_FOR_WORKERS, PIN_ENV, PROCESSES_ENV, WorkerLostError
 
 
 def png(pixels: np.ndarray) -> bytes:
@@ -150,6 +150,18 @@ def test_the_number_of_worker_processes_follows_the_cores_unless_set(monkeypatch
     monkeypatch.setenv(PROCESSES_ENV, "two")
     with pytest.raises(ValueError, match="whole number of processes"):
         process_count()
+
+
+def test_each_worker_process_runs_on_a_core_of_its_own_and_a_replacement_takes_the_same(pooled, monkeypatch):
+    cores = os.sched_getaffinity(0)
+    if not pin_workers():
+        pytest.skip("this process runs under a CPU quota narrower than its cores: the workers are not pinned")
+    assert pooled.lanes.wait_until_ready(180)
+    pinned = [os.sched_getaffinity(pid) for pid in pooled.lanes.worker_pids()]  # after the workers lost above
+    assert all(len(core) == 1 and core <= cores for core in pinned)
+    assert len(set.union(*pinned)) == min(len(cores), 2)  # two workers, two cores where there are two
+    monkeypatch.setenv(PIN_ENV, "0")
+    assert not pin_workers()
 
 
 def test_a_closed_engine_stops_its_workers(mnist_test):
