@@ -102,10 +102,10 @@ class _Call:
     still pickled), the error, or HERE (handed the server's own place). Its caller waits on one lock,
     released once."""
 
-    __slots__ = ("message", "reply", "error", "here", "_woken")
+    __slots__ = ("message", "reply", "error", "here", "_woken", "_lanes")
 
-    def __init__(self, message: bytes | None):
-        self.message = message
+    def __init__(self, message: bytes | None, lanes: "Lanes | None" = None):
+        self.message, self._lanes = message, lanes
         self.reply = self.error = None
         self.here = False
         self._woken = threading.Lock()
@@ -118,6 +118,10 @@ class _Call:
         """Waits: HERE when handed the server's place, else the worker's packed Classification (its
         error raised here)."""
         self._woken.acquire()
+        while isinstance(self.reply, _Worker):  # handed a place whose pipe may be full: it sends the call itself
+            worker, self.reply = self.reply, None
+            self._lanes._send_for(worker, self)
+            self._woken.acquire()
         if self.here:
             return HERE
         if self.error is not None:
@@ -133,10 +137,11 @@ class _Worker:
 
     def __init__(self, model_ids: tuple[str, ...], models_dir: Path, core: int | None = None):
         requests_theirs, requests_ours = os.pipe()
+        self.roomy = True  # its pipe holds every call it may be sent, so a send never waits
         try:
             fcntl.fcntl(requests_ours, fcntl.F_SETPIPE_SZ, REQUEST_PIPE_BYTES)
         except OSError:  # a system whose pipe-max-size is lower: a send may then wait, until the answer limit ends it
-            pass
+            self.roomy = False
         answers_ours, answers_theirs = os.pipe()
         source = str(Path(__file__).resolve().parent.parent)  # the folder `digits` is imported from
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
@@ -301,7 +306,7 @@ class Lanes:
             if self._here_free or self._closed:
                 self._here_free = False
                 return HERE
-        call = _Call(pack((data, model, filename)))
+        call = _Call(pack((data, model, filename)), self)
         with self._lock:
             if self._here_free or self._closed:  # freed meanwhile
                 self._here_free = False
@@ -361,8 +366,8 @@ class Lanes:
             worker.room += 1
             return None
         call = self._waiting.popleft()
-        if call.message is None:  # a turn from `take()`: handed the worker itself
-            call.reply = worker
+        if call.message is None or not worker.roomy:  # a turn from `take()`, or a send that might wait:
+            call.reply = worker  # handed the worker itself, so that the answers' thread never waits
             call.wake()
             return None
         return call

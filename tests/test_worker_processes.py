@@ -71,6 +71,26 @@ def test_concurrent_callers_get_from_the_workers_what_one_gets_in_process(engine
     assert sum(answer[0] == "refused" for answer in alone) == 2
 
 
+def test_where_a_workers_pipe_is_small_the_callers_send_their_own_calls_and_get_the_same_answers(engine, pooled,
+                                                                                                uploads):
+    """A system whose pipes cannot be made large (`roomy` False): the answers' thread, which must never
+    wait on a full pipe, hands the freed place to the caller waiting instead of sending its call."""
+    alone = [outcome(engine, *upload) for upload in uploads]
+    assert pooled.lanes.wait_until_ready(180)
+    workers = list(pooled.lanes._workers)
+    before = pooled.lanes.served_by_workers
+    for worker in workers:
+        worker.roomy = False
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            together = list(pool.map(lambda upload: outcome(pooled, *upload), uploads * 2))
+    finally:
+        for worker in workers:
+            worker.roomy = True
+    assert together == alone * 2
+    assert pooled.lanes.served_by_workers > before
+
+
 def test_a_lone_caller_is_read_in_its_own_thread(pooled, uploads):
     before = pooled.lanes.served_by_workers
     for upload in uploads[:10]:
