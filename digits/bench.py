@@ -140,10 +140,7 @@ def concurrent_throughput(engine: Engine, uploads: list[bytes], callers: int, mo
 def concurrent_in_turns(engine: Engine, uploads: list[bytes], rounds: int = 4, model: str = "cnn") -> dict:
     """Images per second with 1 and with 16 callers, in turns over `rounds` slices of the uploads (a machine
     whose load changes slows both alike), and the median of 16 over 1 within a round. The callers are
-    threads that stay up between rounds and switch as often as the server's (its Uplink threads do both).
-    A slice should last most of a second (`run_benchmark`: 600 uploads): on a busy machine one caller
-    read 1.26x faster in slices of 250 (0.2 s) than of 600 in turns in one process, where 16 callers read
-    the same (docs/speed.md, *16 callers, sixth round*)."""
+    threads that stay up between rounds and switch as often as the server's (its Uplink threads do both)."""
     one, sixteen = [], []
     size = max(1, len(uploads) // rounds)
     switch_interval = sys.getswitchinterval()
@@ -180,7 +177,7 @@ def serving_process(uploads: list[bytes], calls: int = PROBE_CALLS) -> dict:
             "tensorflow_loaded": done["tensorflow_loaded"]}
 
 
-def run_benchmark(test_images: np.ndarray, single: int = 500, naive: int = 50, concurrent: int = 2400,
+def run_benchmark(test_images: np.ndarray, single: int = 500, naive: int = 50, concurrent: int = 1000,
                   bulk: int = 2000) -> dict:
     uploads = [png_bytes(pixels) for pixels in test_images[:max(single, concurrent, bulk)]]
     figures = {"serving_process": serving_process(uploads[:100])}  # first, while this process is small
