@@ -416,7 +416,7 @@ class Lanes:
                 worker = by_fd[fd]
                 try:
                     call = worker.answered()
-                except (EOFError, OSError, IndexError):  # dead (or it spoke out of turn)
+                except Exception:  # dead (its pipe closed), or it spoke out of turn: never this thread's end
                     self._lose(worker)
                     continue
                 with self._lock:
