@@ -253,8 +253,9 @@ def test_a_distilled_member_learns_from_the_shipped_models_and_says_so(small_mni
     from training.train import train
 
     monkeypatch.setitem(DISTILLED_MEMBERS, "cnn", replace(DISTILLED_MEMBERS["cnn"], styled=StyledDigits()))
-    card = train("cnn", epochs=1, data=small_mnist, out=tmp_path, log_dir=tmp_path / "runs", verbose=0,
-                 limit=128, suite_per_style=2, typefaces=False, member_seed=11, distill=True)
+    train("cnn", epochs=1, data=small_mnist, out=tmp_path, log_dir=tmp_path / "runs", verbose=0,
+          limit=128, suite_per_style=2, typefaces=False, member_seed=11, distill=True)
+    card = json.loads(models.card_path("cnn", tmp_path).read_text())
     assert card["train_config"]["teachers"] == ["cnn", "vit"] and card["train_config"]["member_seed"] == 11
     assert card["train_config"]["distill_weight"] == DISTILLED_MEMBERS["cnn"].distill_weight
     assert card["tflite"] and models.model_path("cnn", tmp_path).is_file()
