@@ -14,12 +14,12 @@ MODELS_DIR = Path(__file__).resolve().parent
 REPORTS_DIR = MODELS_DIR / "reports"
 
 MODEL_IDS = ("cnn", "vit")
-# Models the ensemble may also count that are not offered on their own: a second CNN trained from scratch
-# with its own seed (`digits train cnn --member-seed N`, then saved as cnn2.*), which errs where the first does not.
+# Models the ensemble may also count that are not offered on their own: a second CNN trained with its own seed
+# (`digits train cnn --member-seed N`, then saved as cnn2.*), which errs where the first does not.
 EXTRA_MEMBERS = ("cnn2",)
 DISPLAY_NAMES = {"cnn": "CNN", "vit": "Vision Transformer"}
 DESCRIPTIONS = {
-    "cnn": "A small convnet: seven conv-BN-ReLU layers, global pooling, trained with augmentation.",
+    "cnn": "A small convnet: seven conv-BN-ReLU layers, global pooling, trained with augmentation on MNIST and on digits rendered from handwriting typefaces.",
     "vit": "A Vision Transformer: conv-stem patch embedding, class token, 4 pre-norm attention blocks; it reads each digit as given and moved a pixel up, and averages the two.",
 }
 _KERAS_NAMES = {"CNNConfig": "models.cnn", "build_cnn": "models.cnn", "ViTConfig": "models.vit",

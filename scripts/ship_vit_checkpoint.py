@@ -16,13 +16,9 @@ from pathlib import Path
 
 import models
 from models.vit import ViTConfig, build_vit
-from training.calibrate import accuracy, fit_temperature
 from training.config import DEFAULTS
 from training.data import load_mnist, validation_split
-from training.evaluate import StyleShiftEvaluation
-from training.export import export_litert
-from training.style_shift import load_suite
-from training.train import predict, typeface_figures
+from training.train import card_figures
 from training.typefaces import load_typeface_suite
 
 
@@ -43,22 +39,13 @@ def main() -> None:
     mnist = load_mnist(args.data)
     _, (x_val, y_val) = validation_split(mnist.x_train, mnist.y_train, DEFAULTS["vit"].validation_size,
                                          DEFAULTS["vit"].seed)
-    validation = predict(model, x_val)
-    suite = load_suite(mnist)
-    shifted = StyleShiftEvaluation(model="vit", labels=suite.labels, probabilities=predict(model, suite.images),
-                                   data_sha256=mnist.sha256, seconds=0.0, styles=suite.styles)
     card = json.loads(args.run_card.read_text())
     card.update({
         "description": models.DESCRIPTIONS["vit"],
-        "test_accuracy": accuracy(predict(model, mnist.x_test), mnist.y_test),
-        "validation_accuracy": accuracy(validation, y_val),
+        **card_figures("vit", model, mnist, x_val, y_val, args.out, load_typeface_suite()),
         "best_epoch": int(re.search(r"epoch-(\d+)", args.weights.name).group(1)),
-        "style_shift": shifted.figures(),
-        "typefaces": typeface_figures(model, load_typeface_suite()),
-        "temperature": fit_temperature(validation, y_val),
         "file_bytes": models.model_path("vit", args.out).stat().st_size,
         "model_config": config.__dict__,
-        "tflite": export_litert("vit", args.out, x_val, model),
     })
     models.card_path("vit", args.out).write_text(json.dumps(card, indent=2) + "\n")
     print(json.dumps({key: card[key] for key in ("validation_accuracy", "best_epoch", "temperature")}))

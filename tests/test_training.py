@@ -230,3 +230,32 @@ def test_a_second_cnn_with_its_own_seed_keeps_the_split_and_joins_the_ensemble(s
     assert sum(ensemble["weights"].values()) == pytest.approx(1.0)
     with Engine(models_dir=folder) as engine:
         assert engine.members == tuple(m for m, share in ensemble["weights"].items() if share > 0) and engine.choices == ("cnn", "vit", "ensemble")
+
+
+def test_a_distilled_member_is_the_members_mix_taught_by_the_shipped_cnn_and_vit():
+    from dataclasses import replace
+
+    from training.config import DISTILLED_MEMBERS, MEMBERS
+    from training.train import train
+
+    config = DISTILLED_MEMBERS["cnn"]
+    assert config.teachers == ("cnn", "vit") and config.distill_weight > 0
+    assert replace(config, teachers=(), distill_weight=0.0, distill_temperature=1.0) == MEMBERS["cnn"]
+    with pytest.raises(ValueError, match="member_seed"):
+        train("cnn", distill=True)
+
+
+@pytest.mark.slow  # trains a small CNN taught by the shipped CNN and ViT
+def test_a_distilled_member_learns_from_the_shipped_models_and_says_so(small_mnist, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from training.config import DISTILLED_MEMBERS, StyledDigits
+    from training.train import train
+
+    monkeypatch.setitem(DISTILLED_MEMBERS, "cnn", replace(DISTILLED_MEMBERS["cnn"], styled=StyledDigits()))
+    train("cnn", epochs=1, data=small_mnist, out=tmp_path, log_dir=tmp_path / "runs", verbose=0,
+          limit=128, suite_per_style=2, typefaces=False, member_seed=11, distill=True)
+    card = json.loads(models.card_path("cnn", tmp_path).read_text())
+    assert card["train_config"]["teachers"] == ["cnn", "vit"] and card["train_config"]["member_seed"] == 11
+    assert card["train_config"]["distill_weight"] == DISTILLED_MEMBERS["cnn"].distill_weight
+    assert card["tflite"] and models.model_path("cnn", tmp_path).is_file()

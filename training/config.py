@@ -111,6 +111,11 @@ MEMBERS = {
     "cnn": replace(DEFAULTS["cnn"], epochs=16, augment=STYLE_SHIFT, styled=STYLED_REMINDER,
                    typeface_per_digit=TYPEFACE_PER_DIGIT),
 }
+# A CNN member distilled from the shipped CNN and ViT (`digits train cnn --member-seed N --distill`, issue 26):
+# the member's mix and schedule, learning towards its teachers' calibrated answers as the ViT's fine-tune does.
+DISTILLED_MEMBERS = {
+    "cnn": replace(MEMBERS["cnn"], teachers=("cnn", "vit"), distill_weight=0.5, distill_temperature=0.5),
+}
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import numpy as np
 import models
 from digits.preprocessing import to_model_input
 from training.calibrate import accuracy, fit_temperature
-from training.config import DEFAULTS, FINE_TUNES, MEMBERS, TrainConfig
+from training.config import DEFAULTS, DISTILLED_MEMBERS, FINE_TUNES, MEMBERS, TrainConfig
 from training.data import load_mnist, make_dataset, validation_split
 from training.export import export_litert
 from training.evaluate import StyleShiftEvaluation
@@ -80,6 +80,7 @@ def distilled_targets(config: TrainConfig):
     teachers = [models.load_keras_file(models.model_path(model_id)) for model_id in config.teachers]
 
     def targets(images, one_hot):
+        images = tf.ensure_shape(images, (None, 28, 28, 1))  # the ViT's test-time views need its size known
         probabilities = tf.add_n([teacher(images, training=False) for teacher in teachers]) / len(teachers)
         soft = tf.nn.softmax(tf.math.log(probabilities + 1e-7) / config.distill_temperature)
         return (1 - config.distill_weight) * one_hot + config.distill_weight * soft
@@ -92,6 +93,26 @@ def typeface_figures(model, suite: StyleShiftSuite) -> dict:
     scored = StyleShiftEvaluation(model="", labels=suite.labels, probabilities=predict(model, suite.images),
                                   data_sha256="", seconds=0.0, styles=suite.styles, suite="typefaces")
     return {**scored.figures(), "families": family_list()}
+
+
+def card_figures(model_id: str, model, mnist, x_val: np.ndarray, y_val: np.ndarray, out: str | Path,
+                 typeface_suite: StyleShiftSuite | None, suite_per_style: int | None = None) -> dict:
+    """What a card records of a trained model, measured afresh: the MNIST test set (read here, once, for
+    the card's figure), the validation split, the style-shift suite, the held-out typefaces (when given),
+    the temperature fitted on validation, and its LiteRT export (written to `out` beside the `.keras` file,
+    checked against it on validation). `digits train` and scripts/ship_vit_checkpoint.py both call this."""
+    validation = predict(model, x_val)
+    suite = load_suite(mnist, per_style=suite_per_style)
+    shifted = StyleShiftEvaluation(model=model_id, labels=suite.labels, probabilities=predict(model, suite.images),
+                                   data_sha256=mnist.sha256, seconds=0.0, styles=suite.styles)
+    return {
+        "test_accuracy": accuracy(predict(model, mnist.x_test), mnist.y_test),
+        "validation_accuracy": accuracy(validation, y_val),
+        "style_shift": shifted.figures(),
+        **({"typefaces": typeface_figures(model, typeface_suite)} if typeface_suite is not None else {}),
+        "temperature": fit_temperature(validation, y_val),
+        "tflite": export_litert(model_id, Path(out), x_val, model),
+    }
 
 
 def fine_tuned_from(path: str | Path) -> dict:
@@ -107,7 +128,8 @@ def fine_tuned_from(path: str | Path) -> dict:
 def train(model_id: str, epochs: int | None = None, data: str | None = None, out: str | Path = models.MODELS_DIR,
           seed: int | None = None, limit: int | None = None, log_dir: str | Path = "runs",
           command: str = "", verbose: int = 1, init_from: str | Path | None = None,
-          suite_per_style: int | None = None, typefaces: bool = True, member_seed: int | None = None) -> dict:
+          suite_per_style: int | None = None, typefaces: bool = True, member_seed: int | None = None,
+          distill: bool = False) -> dict:
     """Trains `model_id`, saves the model of its best epoch (validation + held-out typefaces) and its card
     in `out`; returns the card.
 
@@ -116,12 +138,17 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     style-shift suite (both for smoke tests); `typefaces=False` leaves the typeface families out (no
     fonts to fetch: smoke tests), choosing on validation + the style-shift suite as before. `member_seed`
     trains a second model for the ensemble from scratch (training/config.py's MEMBERS) with that seed for
-    its weights, shuffling and augmentation, on the same validation split.
+    its weights, shuffling and augmentation, on the same validation split; with `distill`, a member that also
+    learns from the shipped teachers' answers (DISTILLED_MEMBERS).
     """
     import keras
     import tensorflow as tf
 
-    config = (FINE_TUNES if init_from else MEMBERS if member_seed is not None else DEFAULTS)[model_id]
+    if distill and member_seed is None:
+        raise ValueError("distill trains an ensemble member: give it a member_seed")
+    settings = (FINE_TUNES if init_from else DISTILLED_MEMBERS if distill else MEMBERS if member_seed is not None
+                else DEFAULTS)
+    config = settings[model_id]
     config = replace(config, epochs=epochs or config.epochs, seed=config.seed if seed is None else seed,
                      member_seed=member_seed)
     own_seed = config.seed if member_seed is None else member_seed  # weights, shuffling, augmentation
@@ -176,17 +203,15 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     best = models.load_keras_file(model_file)
     best.save(model_file)  # without the optimizer's state: a third of the size, and all serving needs
     history = {name: [round(float(v), 5) for v in values] for name, values in history.history.items()}
-    validation_probabilities = predict(best, x_val)
-    suite = load_suite(mnist, per_style=suite_per_style)  # reported on the card, chosen on only without typefaces
-    shifted = StyleShiftEvaluation(model=model_id, labels=suite.labels, probabilities=predict(best, suite.images),
-                                   data_sha256=mnist.sha256, seconds=0.0, styles=suite.styles)
+    # The style-shift suite is reported on the card, chosen on only without typefaces
+    figures = card_figures(model_id, best, mnist, x_val, y_val, out, typeface_suite, suite_per_style)
     card = {
         "model": model_id,
         "display_name": models.DISPLAY_NAMES[model_id],
         "description": models.DESCRIPTIONS[model_id],
-        "test_accuracy": accuracy(predict(best, mnist.x_test), mnist.y_test),
+        "test_accuracy": figures["test_accuracy"],
         "test_size": len(mnist.x_test),
-        "validation_accuracy": accuracy(validation_probabilities, y_val),
+        "validation_accuracy": figures["validation_accuracy"],
         "validation_size": len(x_val),
         "training_size": mnist_training_size,
         "styled_training_size": styled_size,
@@ -194,9 +219,9 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
         "parameters": best.count_params(),
         "epochs": config.epochs,
         "best_epoch": int(np.argmax(history["selection_score"])) + 1,
-        "style_shift": shifted.figures(),
-        **({"typefaces": typeface_figures(best, typeface_suite)} if typeface_suite is not None else {}),
-        "temperature": fit_temperature(validation_probabilities, y_val),
+        "style_shift": figures["style_shift"],
+        **({"typefaces": figures["typefaces"]} if "typefaces" in figures else {}),
+        "temperature": figures["temperature"],
         "training_seconds": round(training_seconds, 1),
         **({"init_from": source} if source else {}),
         "seed": config.seed,
@@ -209,7 +234,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
         "train_config": config.to_dict(),
         "history": history,
         "machine": f"{os.cpu_count()} CPU cores",
-        "tflite": export_litert(model_id, out, x_val, best),
+        "tflite": figures["tflite"],
     }
     models.card_path(model_id, out).write_text(json.dumps(card, indent=2) + "\n")
     return card
