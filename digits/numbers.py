@@ -54,9 +54,10 @@ class CrowdedDigitSettings:
 
     # The classifier's log-probabilities count half as much as the reader's: on a crowded digit's crop, which
     # holds some of its neighbours' ink, the CNN misreads 14% of the digits the reader reads right, and the
-    # reader misreads 1.5% (0.25 and 1.0 gained less on both sets of numbers; 1.0 lost on every digit).
+    # reader misreads 1.6% (0.25 gained as much on the choosing suites and less on the fresh numbers; 1.0 lost
+    # on the choosing suites, and weighing every digit at 1.0 lost 2 points on both).
     weight: float = 0.5
-    # Only the digits the reader is less sure of than this are weighed (the unsure 6% of crowded digits): its
+    # Only the digits the reader is less sure of than this are weighed (2.4% of the crowded digits): its
     # sure digits are nearly all right, and weighing every digit lost 5 numbers of 1,800 on the choosing
     # suites (gained 13 on the fresh ones); 0.6 gained less.
     below: float = 0.5
