@@ -55,7 +55,7 @@ def composed_figures(engine, mnist_test):
 # How far below the ceiling (every digit read right alone) whole numbers may fall, and the least share
 # counted right. The target is 2 points at every spacing; the shipped reader meets it apart and
 # touching on the 300-per-spacing test figures and falls short overlapping (docs/numbers.md). On these 100
-# per spacing it reads 0, 2 and 3 points below the ceiling and counts 100%, 99% and 100% right.
+# per spacing it reads 0, 3 and 3 points below the ceiling and counts 100%, 98% and 99% right.
 ALLOWED = {"apart": (0.02, 0.98), "touching": (0.04, 0.97), "overlapping": (0.05, 0.97)}
 
 
