@@ -56,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="scenes: also N validation digits of each style-shift style, checked for 'no digit'")
     evaluate.add_argument("--confirm-with", choices=["cnn", "vit", "ensemble"], default="cnn",
                           help="numbers: the classifier that confirms the reader's digits")
-    evaluate.add_argument("--confirm", choices=["apart", "every", "none"], default="apart",
-                          help="numbers: which digits it confirms (none: the reader alone)")
+    evaluate.add_argument("--confirm", choices=["weighed", "apart", "every", "none"], default="weighed",
+                          help="numbers: which digits it confirms (none: the reader alone; digits/numbers.py)")
     evaluate.add_argument("--data", help=DATA_HELP)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 

@@ -16,8 +16,8 @@ from PIL import Image, ImageDraw
 from upload_files import encode
 
 from digits.cli import main
-from digits.numbers import UNSURE_DIGIT_WARNING, read_number
-from digits.preprocessing import NO_DIGIT_WARNING, InputError, prepare_number
+from digits.numbers import CROWDED, UNSURE_DIGIT_WARNING, DigitReading, read_number, weigh_crowded_digits
+from digits.preprocessing import NO_DIGIT_WARNING, InputError, NumberDigit, prepare_number
 from training.number_data import SPACINGS
 from training.number_suite import score, suite_numbers
 
@@ -112,6 +112,21 @@ def test_gaps_sizes_and_tilt_at_their_extremes(engine, mnist_test):
     hard = numbers(mnist_test, 10, seed=8, gap=(0.05, 0.1), sizes=0.3, tilt=0.15)
     right = sum(len(read_number(engine, rendered(n, "paper")).digits) == len(n.labels) for n in hard)
     assert right >= 9
+
+
+def test_the_classifier_settles_a_crowded_digit_the_reader_is_unsure_of(engine, mnist_test):
+    images, labels = mnist_test
+    crops = [NumberDigit(images[i].astype(np.float32) / 255, (28 * i, 0, 28 * i + 28, 28)) for i in range(2)]
+    other = [(int(label) + 1) % 10 for label in labels[:2]]
+    torn = [tuple(0.55 if d == o else 0.45 if d == label else 0.0 for d in range(10))
+            for label, o in zip(labels[:2], other)]  # the reader leans to the wrong digit, the right one close
+    readings = [DigitReading(o, confidence, p, crop.box, crop)
+                for o, p, crop, confidence in zip(other, torn, crops, (CROWDED.below - 0.2, CROWDED.below + 0.2))]
+    weighed = weigh_crowded_digits(engine, "cnn", readings)
+    assert (weighed[0].digit, weighed[0].read_by) == (labels[0], "cnn")  # unsure: the classifier's crop settles it
+    assert weighed[0].confidence == readings[0].confidence  # still named in the unsure warning
+    assert max(weighed[0].probabilities) == weighed[0].probabilities[labels[0]] and abs(sum(weighed[0].probabilities) - 1) < 1e-6
+    assert weighed[1] == readings[1]  # sure enough: the reader's digit stands
 
 
 def _strokes(lines, size=(200, 200), width=12) -> bytes:

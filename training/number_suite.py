@@ -130,7 +130,7 @@ def score(numbers: list[SuiteNumber], read, alone) -> dict:
     return figures
 
 
-def evaluate_numbers(engine, mnist, model: str = "cnn", per_spacing: int = PER_SPACING, confirm: str = "apart",
+def evaluate_numbers(engine, mnist, model: str = "cnn", per_spacing: int = PER_SPACING, confirm: str = "weighed",
                      read=None, split: str = "validation", suite: str = "numbers") -> dict:
     """The suite on numbers composed from `split`'s digits: "validation" (choose on these) or "test" (the final
     figure, other seed); or `suite="typeface-numbers"`: by the held-out typeface families (`split` unused,
