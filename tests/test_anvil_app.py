@@ -416,8 +416,8 @@ def test_number_card_of_a_real_reading(uplink, mnist_path):
     card = presentation.number_card(reading, presentation.model_names(uplink["list_models"]()))
     assert card["digit"] == reading["number"] == number and card["error"] == ""
     assert card["confidence"] == presentation.confidence_text(reading["confidence"])
-    assert card["detail"].startswith("Read by the number reader, digits standing apart checked by the CNN: "
-                                     + number[0] + " (")
+    assert card["detail"].startswith("Read by the number reader, the CNN checking digits that stand apart or that "
+                                     "the reader is unsure of: " + number[0] + " (")
     layout = card["chart"]["layout"]
     assert [(s["x0"], s["y0"], s["x1"], s["y1"]) for s in layout["shapes"]] == [tuple(d["box"])
                                                                                  for d in reading["digits"]]

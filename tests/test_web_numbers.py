@@ -59,7 +59,8 @@ def test_a_whole_number_card_shows_the_number_in_large_type_and_a_box_per_digit(
     labels_drawn = card.locator(".js-plotly-plot .annotation-text").evaluate_all(
         "texts => texts.map(t => t.textContent)")
     assert labels_drawn == list("2026")  # each box labelled with its digit
-    assert card.get_by_text("Read by the number reader, digits standing apart checked by the CNN").count() == 1
+    detail = "Read by the number reader, the CNN checking digits that stand apart or that the reader is unsure of"
+    assert card.get_by_text(detail).count() == 1
     # The boxes are drawn over the upload itself: the plot's picture is the file, each box inside it.
     picture = card.locator(".js-plotly-plot .layer-below image, .js-plotly-plot .imagelayer image")
     assert picture.count() == 1 and picture.get_attribute("href").startswith("blob:")

@@ -325,10 +325,11 @@ def number_model(choice: str) -> str:
 
 
 def digits_detail_text(reading: dict, names: dict) -> str:
-    """ "Read by the number reader, digits standing apart checked by the CNN: 2 (99.9%), 0 (98.7%)." """
+    """ "Read by the number reader, the CNN checking digits that stand apart or that the reader is unsure
+    of: 2 (99.9%), 0 (98.7%)." """
     name = names.get(reading["model"], reading["model"])
-    reader = "the number reader, digits standing apart checked by the {}".format(name) if reading.get("reader") \
-        else "the " + name
+    reader = ("the number reader, the {} checking digits that stand apart or that the reader is unsure of"
+              .format(name) if reading.get("reader") else "the " + name)
     if not reading["digits"]:
         return "The {} found no digits.".format("number reader" if reading.get("reader") else name)
     return "Read by {}: {}.".format(reader, ", ".join(
