@@ -99,14 +99,15 @@ def portable(error: Exception) -> Exception:
 
 class _Call:
     """One call on its way to a worker process: its message, and once done its answer (the worker's reply,
-    still pickled), the error, or HERE (handed the server's own place). Its caller waits on one lock,
-    released once."""
+    still pickled), the error, or HERE (handed the server's own place); or, on its way, a worker's place
+    (`handed`) for the caller to send it to itself. Its caller waits on one lock, released at each of these."""
 
-    __slots__ = ("message", "reply", "error", "here", "_woken", "_lanes")
+    __slots__ = ("message", "reply", "error", "here", "handed", "_woken", "_lanes")
 
     def __init__(self, message: bytes | None, lanes: "Lanes | None" = None):
         self.message, self._lanes = message, lanes
         self.reply = self.error = None
+        self.handed: "_Worker | None" = None  # a worker's place handed to it, for it to send the call itself
         self.here = False
         self._woken = threading.Lock()
         self._woken.acquire()
@@ -118,8 +119,8 @@ class _Call:
         """Waits: HERE when handed the server's place, else the worker's packed Classification (its
         error raised here)."""
         self._woken.acquire()
-        while isinstance(self.reply, _Worker):  # handed a place whose pipe may be full: it sends the call itself
-            worker, self.reply = self.reply, None
+        while self.handed is not None:  # handed a place whose pipe may be full: it sends the call itself
+            worker, self.handed = self.handed, None
             self._lanes._send_for(worker, self)
             self._woken.acquire()
         if self.here:
@@ -333,7 +334,7 @@ class Lanes:
             turn = _Call(None)
             self._waiting.append(turn)
         turn._woken.acquire()
-        return HERE if turn.here else turn.reply
+        return HERE if turn.here else turn.handed
 
     def _roomiest_locked(self) -> "_Worker | None":
         best = None
@@ -367,7 +368,7 @@ class Lanes:
             return None
         call = self._waiting.popleft()
         if call.message is None or not worker.roomy:  # a turn from `take()`, or a send that might wait:
-            call.reply = worker  # handed the worker itself, so that the answers' thread never waits
+            call.handed = worker  # the caller sends it itself, so that the answers' thread never waits
             call.wake()
             return None
         return call
