@@ -131,13 +131,7 @@ def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = 
         marks = [mark[0][0] for mark in prepared.marks]
         ahead = _AHEAD.submit(_classified, engine, model, marks) \
             if confirm != "none" and 0 < len(marks) <= MOST_DIGITS else None
-        decoded = read_line(engine.read_line, prepared.line.fitted.pixels)
-        centres = [(d.columns[0] + d.columns[1]) / 2 * COLUMN_WIDTH for d in decoded]
-        edges = [0.0] + [(a + b) / 2 for a, b in zip(centres, centres[1:])] + [float(LINE_WIDTH)]
-        for d, start, stop in zip(decoded, edges, edges[1:]):
-            piece = prepared.line.digit(start, stop)
-            if piece is not None:
-                readings.append(DigitReading(d.digit, d.confidence, d.probabilities, piece.box, piece))
+        readings = reader_digits(engine, prepared.line)
         apart = ahead is not None and bool(readings) and _stand_apart(readings, [m.box for m in marks])
         if apart:
             readings = _confirmed(engine, model, readings, marks, ahead)
@@ -155,6 +149,17 @@ def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = 
         notes = (NO_DIGIT_WARNING.format(NOTHING_READ),)
     return NumberReading(filename, model, tuple(readings), notes, (time.perf_counter() - started) * 1000,
                          prepared.source_size)
+
+
+def reader_digits(engine, line) -> list[DigitReading]:
+    """The number reader's digits on a prepared line of ink: each read digit gets the line's columns around
+    where it was read (halfway to its neighbours), its piece of ink there as its crop and box."""
+    decoded = read_line(engine.read_line, line.fitted.pixels)
+    centres = [(d.columns[0] + d.columns[1]) / 2 * COLUMN_WIDTH for d in decoded]
+    edges = [0.0] + [(a + b) / 2 for a, b in zip(centres, centres[1:])] + [float(LINE_WIDTH)]
+    return [DigitReading(d.digit, d.confidence, d.probabilities, piece.box, piece)
+            for d, start, stop in zip(decoded, edges, edges[1:])
+            if (piece := line.digit(start, stop)) is not None]
 
 
 def prepare_each_number(uploads: list[tuple[str | None, bytes]]) -> list[PreparedNumber | InputError]:
