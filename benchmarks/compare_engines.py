@@ -11,7 +11,6 @@ as a module of its own; everything it imports (the pipeline, LiteRT) is this che
 """
 
 import argparse
-import importlib.util
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,16 +19,9 @@ import numpy as np
 
 import digits.engine
 import digits.litert
-from benchmarks.in_turns import in_turns
+from benchmarks.in_turns import in_turns, load_module
 from digits.bench import png_bytes
 from training.data import load_mnist
-
-
-def load_engine_module(path: str):
-    spec = importlib.util.spec_from_file_location("other_engine", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class Overlap:
@@ -105,7 +97,7 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=20)
     args = parser.parse_args()
     uploads = [png_bytes(pixels) for pixels in load_mnist(args.data).x_test[:2000]]
-    other = load_engine_module(args.other)
+    other = load_module("other_engine", args.other)
     with other.Engine() as theirs, digits.engine.Engine() as ours:
         summary = compare({"other": theirs, "this": ours}, uploads, args.model, args.windows)
     for name, figures in summary.items():

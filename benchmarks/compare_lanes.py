@@ -13,7 +13,6 @@ the CPU a request costs under 16 callers decides however busy the machine is. Th
 """
 
 import argparse
-import importlib.util
 import os
 import sys
 import time
@@ -23,16 +22,9 @@ from pathlib import Path
 import numpy as np
 
 import digits.engine
-from benchmarks.in_turns import in_turns
+from benchmarks.in_turns import in_turns, load_module
 from digits.bench import cpu_seconds, png_bytes
 from training.data import load_mnist
-
-
-def load_module(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def other_engine(base: Path, processes: int):

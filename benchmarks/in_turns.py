@@ -2,8 +2,10 @@
 same work, round after round, so that a busy machine slows them all alike and their ratio holds. The
 benchmarks that compare settings in one run (compare_models, compare_engines and compare_processes,
 photo_cpu_in_turns, upload_in_turns, compare_folder_read) take their turns from this one loop; the two
-that read in a process per checkout start it with `start_in_checkout` and `ask` it."""
+that read in a process per checkout start it with `start_in_checkout` and `ask` it; the two that load another
+checkout's module beside this one's (compare_engines, compare_lanes) load it with `load_module`."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -42,3 +44,12 @@ def ask(worker: subprocess.Popen, line: str):
     worker.stdin.write(line + "\n")
     worker.stdin.flush()
     return json.loads(worker.stdout.readline())
+
+
+def load_module(name: str, path: Path):
+    """The module at `path` (another checkout's), loaded under `name` beside this checkout's; what it
+    imports is this checkout's."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
