@@ -9,9 +9,9 @@ disagree the surer one is kept, and the digit's box is its mark's. Where they do
 overlapping digits), the reader reads the line again widened across and keeps the likelier of its two
 readings (`reader_digits`), and the classifier weighs in only on the digits the reader is unsure of,
 reading each one's crop, its vote counting less than the reader's (`weigh_crowded_digits`): the crop
-holds some of the neighbours' ink. docs/numbers.md has the figures behind these choices. The classifier reads the marks while
-the number reader reads the line (on another core): its answer is used when the digits turn out to stand
-apart, and dropped otherwise.
+holds some of the neighbours' ink. docs/numbers.md has the figures behind these choices. The classifier
+reads the marks while the number reader reads the line (on another core): its answer is used when the
+digits turn out to stand apart, and dropped otherwise.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import models
-from digits.number_reader import BLANK, NumberReaderModel, beam_decode, ctc_log_likelihood, decode_text, greedy_decode, \
-    likelier_reading, read_line, shifted_right
+from digits.number_reader import BLANK, NumberReaderModel, beam_decode, ctc_log_likelihood, decode_text, \
+    greedy_decode, likelier_reading, read_line, shifted_right
 from digits.preprocessing.number_line import LINE_HEIGHT, LINE_WIDTH, MARGIN, fit_line
 
 
@@ -86,7 +86,8 @@ def test_a_strings_likelihood_sums_every_path_that_writes_it():
     for labels in [(), (3,), (3, 3), (2, 5), (1, 2, 1)]:
         written = [tuple(int(c) for i, c in enumerate(path) if c != BLANK and (i == 0 or c != path[i - 1]))
                    for path in paths]
-        by_hand = sum(np.prod(probabilities[np.arange(4), path]) for path, text in zip(paths, written) if text == labels)
+        by_hand = sum(np.prod(probabilities[np.arange(4), path])
+                      for path, text in zip(paths, written) if text == labels)
         assert ctc_log_likelihood(probabilities, labels) == pytest.approx(np.log(by_hand), rel=1e-9)
 
 
