@@ -167,6 +167,7 @@ def reader_digits(engine, line, marks: list[tuple[int, int, int, int]] | None = 
 
 
 def _placed(line, decoded) -> list[DigitReading]:
+    """Each decoded digit with the line's ink in its columns (halfway to its neighbours) as crop and box."""
     centres = [(d.columns[0] + d.columns[1]) / 2 * COLUMN_WIDTH for d in decoded]
     edges = [0.0] + [(a + b) / 2 for a, b in zip(centres, centres[1:])] + [float(LINE_WIDTH)]
     return [DigitReading(d.digit, d.confidence, d.probabilities, piece.box, piece)
