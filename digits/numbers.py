@@ -6,11 +6,12 @@ gets the columns around where it was read (halfway to its neighbours), its box t
 there. Where the digits stand apart (each read digit in a mark of its own, as many marks as digits),
 the chosen classifier (CNN, ViT or ensemble) also reads each mark on its own 28x28 crop: where the two
 disagree the surer one is kept, and the digit's box is its mark's. Where they do not (touching or
-overlapping digits), the classifier weighs in only on the digits the reader is unsure of, reading each
-one's crop, its vote counting less than the reader's (`weigh_crowded_digits`): the crop holds some of the
-neighbours' ink. docs/numbers.md has the figures behind these choices. The classifier reads the marks while
-the number reader reads the line (on another core): its answer is used when the digits turn out to stand
-apart, and dropped otherwise.
+overlapping digits), the reader reads the line again widened across and keeps the likelier of its two
+readings (`reader_digits`), and the classifier weighs in only on the digits the reader is unsure of,
+reading each one's crop, its vote counting less than the reader's (`weigh_crowded_digits`): the crop
+holds some of the neighbours' ink. docs/numbers.md has the figures behind these choices. The classifier
+reads the marks while the number reader reads the line (on another core): its answer is used when the
+digits turn out to stand apart, and dropped otherwise.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from digits.number_reader import COLUMN_WIDTH, MODEL_ID, read_line
+from digits.number_reader import COLUMN_WIDTH, MODEL_ID, WIDENED, decode_views, likelier_reading, read_views
 from digits.preprocessing import (
     NO_DIGIT_WARNING,
     InputError,
@@ -31,7 +32,7 @@ from digits.preprocessing import (
     prepare_number,
     preview_png,
 )
-from digits.preprocessing.number_line import LINE_WIDTH
+from digits.preprocessing.number_line import LINE_WIDTH, fit_line
 
 READER = MODEL_ID
 CONFIRM = "weighed"  # docs/numbers.md: measured against "apart", "every" and "none" on the choosing suites
@@ -131,7 +132,7 @@ def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = 
         marks = [mark[0][0] for mark in prepared.marks]
         ahead = _AHEAD.submit(_classified, engine, model, marks) \
             if confirm != "none" and 0 < len(marks) <= MOST_DIGITS else None
-        readings = reader_digits(engine, prepared.line)
+        readings = reader_digits(engine, prepared.line, [m.box for m in marks])
         apart = ahead is not None and bool(readings) and _stand_apart(readings, [m.box for m in marks])
         if apart:
             readings = _confirmed(engine, model, readings, marks, ahead)
@@ -151,10 +152,22 @@ def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = 
                          prepared.source_size)
 
 
-def reader_digits(engine, line) -> list[DigitReading]:
+def reader_digits(engine, line, marks: list[tuple[int, int, int, int]] | None = None) -> list[DigitReading]:
     """The number reader's digits on a prepared line of ink: each read digit gets the line's columns around
-    where it was read (halfway to its neighbours), its piece of ink there as its crop and box."""
-    decoded = read_line(engine.read_line, line.fitted.pixels)
+    where it was read (halfway to its neighbours), its piece of ink there as its crop and box. `marks`: the
+    boxes of the line's marks; where the digits read do not each stand in one of them (touching or
+    overlapping digits), the line is read again widened across and the likelier reading kept
+    (digits/number_reader.py, `likelier_reading`)."""
+    views = read_views(engine.read_line, line.fitted.pixels)
+    readings = _placed(line, decode_views(views))
+    if marks is not None and readings and not _stand_apart(readings, marks):
+        widened = read_views(engine.read_line, fit_line(line.located.ink, WIDENED).pixels)
+        readings = _placed(line, likelier_reading(views, widened))
+    return readings
+
+
+def _placed(line, decoded) -> list[DigitReading]:
+    """Each decoded digit with the line's ink in its columns (halfway to its neighbours) as crop and box."""
     centres = [(d.columns[0] + d.columns[1]) / 2 * COLUMN_WIDTH for d in decoded]
     edges = [0.0] + [(a + b) / 2 for a, b in zip(centres, centres[1:])] + [float(LINE_WIDTH)]
     return [DigitReading(d.digit, d.confidence, d.probabilities, piece.box, piece)

@@ -46,7 +46,7 @@ def read_as_served(engine, number, model: str) -> dict:
     if prepared.line is None:
         return {"served": ""}
     marks = [mark[0][0] for mark in prepared.marks]
-    readings = reader_digits(engine, prepared.line)
+    readings = reader_digits(engine, prepared.line, [m.box for m in marks])
     if readings and 0 < len(marks) <= MOST_DIGITS and _stand_apart(readings, [m.box for m in marks]):
         return {"served": "".join(str(r.digit) for r in _confirmed(engine, model, readings, marks))}
     boxed = _boxed_by_marks(readings, prepared.marks)

@@ -5,10 +5,11 @@
 
 Per suite and spacing it prints:
   served / reader / straight   numbers read right as served (the classifier confirming digits apart), by
-                               the number reader alone on the served line (its two readings, as served:
-                               digits/number_reader.read_line), and by the reader on the composed ink fitted
-                               straight into its frame, as in training (no paper, no upload pipeline): served < reader is the confirming step's loss, reader <
-                               straight the line finding's, crop's or normalisation's
+                               the number reader alone on the served line (its readings as served, crowded
+                               lines read again widened: digits.numbers.reader_digits), and by the reader
+                               on the composed ink fitted straight into its frame, as in training (no
+                               paper, no upload pipeline): served < reader is the confirming step's loss,
+                               reader < straight the line finding's, crop's or normalisation's
   ceiling                      every digit read right by the classifier alone
   kinds                        the served errors: a digit misread (same count), a digit dropped (a repeated
                                digit merged: "611" read "61"), other shorter answers, extra digits
@@ -28,7 +29,7 @@ import numpy as np
 import models
 from digits.engine import Engine
 from digits.number_reader import read_line
-from digits.numbers import read_number
+from digits.numbers import read_number, reader_digits
 from digits.preprocessing import prepare_number
 from digits.preprocessing.number_line import fit_line
 from training import number_suite
@@ -62,7 +63,8 @@ def analyse(engine, numbers) -> dict:
             if number.spacing != spacing:
                 continue
             prepared = prepare_number(number.data)
-            reader = text(read_line(engine.read_line, prepared.line.fitted.pixels)) if prepared.line else ""
+            marks = [mark[0][0].box for mark in prepared.marks]
+            reader = "".join(str(d.digit) for d in reader_digits(engine, prepared.line, marks)) if prepared.line else ""
             straight = text(read_line(engine.read_line, fit_line(number.ink).pixels))
             alone = "".join(map(str, engine.predict_probabilities("cnn", number.digits).argmax(axis=1)))
             rows.append((number.truth, read_number(engine, number.data).number, reader, straight, alone))

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import models
-from digits.number_reader import BLANK, NumberReaderModel, beam_decode, decode_text, greedy_decode, read_line, \
-    shifted_right
+from digits.number_reader import BLANK, NumberReaderModel, beam_decode, ctc_log_likelihood, decode_text, \
+    greedy_decode, likelier_reading, read_line, shifted_right
 from digits.preprocessing.number_line import LINE_HEIGHT, LINE_WIDTH, MARGIN, fit_line
 
 
@@ -77,6 +77,44 @@ def test_where_the_two_readings_disagree_their_mean_is_beam_decoded():
     views[1][10] = columns(3)[0]
     (digit,) = read_line(lambda view: views.pop(0), np.zeros((LINE_HEIGHT, LINE_WIDTH), np.float32))
     assert digit.digit == 3 and digit.columns[0] == 10
+
+
+def test_a_strings_likelihood_sums_every_path_that_writes_it():
+    rng = np.random.default_rng(3)
+    probabilities = rng.dirichlet(np.ones(11), size=4)
+    paths = np.stack(np.meshgrid(*[np.arange(11)] * 4, indexing="ij"), axis=-1).reshape(-1, 4)
+    for labels in [(), (3,), (3, 3), (2, 5), (1, 2, 1)]:
+        written = [tuple(int(c) for i, c in enumerate(path) if c != BLANK and (i == 0 or c != path[i - 1]))
+                   for path in paths]
+        by_hand = sum(np.prod(probabilities[np.arange(4), path])
+                      for path, text in zip(paths, written) if text == labels)
+        assert ctc_log_likelihood(probabilities, labels) == pytest.approx(np.log(by_hand), rel=1e-9)
+
+
+def test_crowded_digits_keep_the_reading_likelier_on_both_views():
+    # Two 1s squeezed together: the line's views read one 1 over three columns, hesitating at the middle one
+    # (blank 0.4 against 0.55 for a 1 going on); widened, the reader sees both, a blank between them sure.
+    line = columns(BLANK, 1, 1, 1, BLANK, BLANK, BLANK, BLANK)
+    line[2, [1, BLANK]] = [0.55, 0.4]
+    widened = columns(BLANK, 1, 1, BLANK, BLANK, 1, 1, BLANK)
+    digits = likelier_reading([line, line], [widened, widened])
+    assert [d.digit for d in digits] == [1, 1]
+    assert digits[0].columns[1] <= 2 < digits[1].columns[0] and digits[1].columns[1] <= 4  # on the line's columns
+    # where the widened line is no surer of two than the line is of one, the line's reading stands
+    unsure = columns(BLANK, 1, 1, BLANK, BLANK, 1, 1, BLANK)
+    unsure[[3, 4], 1], unsure[[3, 4], BLANK] = 0.45, 0.5  # widened, two 1s: but only just
+    assert decode_text(unsure) == "11"
+    assert [d.digit for d in likelier_reading([columns(BLANK, 1, 1, 1, 1, 1, 1, BLANK)] * 2, [unsure] * 2)] == [1]
+
+
+def test_a_line_widened_across_keeps_its_height():
+    ink = np.zeros((40, 60), np.float32)
+    ink[5:35, 10:50] = 200.0
+    plain, widened = fit_line(ink), fit_line(ink, 1.15)
+    width = [int(np.ptp(np.flatnonzero(f.pixels.max(axis=0) > 0.5))) + 1 for f in (plain, widened)]
+    height = [int(np.ptp(np.flatnonzero(f.pixels.max(axis=1) > 0.5))) + 1 for f in (plain, widened)]
+    assert width[1] == pytest.approx(1.15 * width[0], abs=1) and height[0] == height[1]
+    assert widened.crop_columns(MARGIN, MARGIN + 24 * 1.15) == (0, 40)
 
 
 def test_a_hesitant_column_makes_a_digit_unsure():

@@ -35,7 +35,7 @@ class LocatedLine:
 @dataclass(frozen=True, eq=False)
 class FittedLine:
     pixels: np.ndarray  # float32 (LINE_HEIGHT, LINE_WIDTH) in [0, 1], light ink on black
-    scale: float  # frame pixels per crop pixel
+    scale: float  # frame pixels per crop pixel, across
     left: int  # where the crop's left and top edges lie in the frame
     top: int
 
@@ -57,11 +57,12 @@ def locate_line(ink: np.ndarray, marks: tuple[np.ndarray, list[int]] | None = No
     return LocatedLine(crop, int(top), int(left))
 
 
-def fit_line(crop: np.ndarray) -> FittedLine:
-    """A line's ink (float, any scale, 0 = background) in the reader's frame."""
+def fit_line(crop: np.ndarray, widen: float = 1.0) -> FittedLine:
+    """A line's ink (float, any scale, 0 = background) in the reader's frame. `widen`: the ink stretched
+    across by this much first (a second view of crowded digits: digits/number_reader.py, WIDENED)."""
     height, width = crop.shape
-    scale = min((LINE_HEIGHT - 2 * MARGIN) / height, (LINE_WIDTH - 2 * MARGIN) / width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    scale = min((LINE_HEIGHT - 2 * MARGIN) / height, (LINE_WIDTH - 2 * MARGIN) / (width * widen))
+    size = (max(1, round(width * widen * scale)), max(1, round(height * scale)))
     strongest = float(crop.max())
     peak = float(np.percentile(crop[crop > 0.2 * strongest], _INK_PEAK_PERCENTILE)) if strongest > 0 else 1.0
     image = Image.fromarray(np.clip(crop / peak, 0, 1).astype(np.float32), mode="F")
@@ -69,4 +70,4 @@ def fit_line(crop: np.ndarray) -> FittedLine:
     frame = np.zeros((LINE_HEIGHT, LINE_WIDTH), np.float32)
     top = (LINE_HEIGHT - size[1]) // 2
     frame[top : top + size[1], MARGIN : MARGIN + size[0]] = resized
-    return FittedLine(frame, scale, MARGIN, top)
+    return FittedLine(frame, scale * widen, MARGIN, top)
