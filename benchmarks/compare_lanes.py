@@ -34,7 +34,7 @@ def other_engine(base: Path, processes: int):
     for name in ("HERE", "Lanes", "NotSent", "WorkerLostError", "LARGEST_FOR_WORKERS"):
         setattr(engine_module, name, getattr(lanes, name))
     engine = engine_module.Engine(processes=0)
-    engine._lanes = lanes.Lanes(processes, engine.model_ids, engine._models_dir)
+    engine._lanes = lanes.Lanes(processes, engine.model_ids, engine._models_dir, digits.engine.pin_workers())
     return engine
 
 
