@@ -9,7 +9,9 @@ same window of uploads, with the CPU time per request (this process and the engi
 then 100 of them from one caller, timed one by one (its p50). Printed per engine: the medians, the median of 16 over 1 within a round, and
 the bound two cores set on it, 2 x (CPU per request, 1 caller) / (CPU per request, 16 callers), which
 the CPU a request costs under 16 callers decides however busy the machine is. The threads switch every
-1 ms, as the server's. Each engine's worker processes run its own checkout's code.
+1 ms, as the server's. Each engine's worker processes run its own checkout's code (a BASE older than
+the workers' `python -P` imports `digits` from the working folder first: run this from another folder,
+`cd /tmp && PYTHONPATH=THIS python -m benchmarks.compare_lanes BASE ...`).
 """
 
 import argparse
@@ -34,7 +36,7 @@ def other_engine(base: Path, processes: int):
     for name in ("HERE", "Lanes", "NotSent", "WorkerLostError", "LARGEST_FOR_WORKERS"):
         setattr(engine_module, name, getattr(lanes, name))
     engine = engine_module.Engine(processes=0)
-    engine._lanes = lanes.Lanes(processes, engine.model_ids, engine._models_dir)
+    engine._lanes = lanes.Lanes(processes, engine.model_ids, engine._models_dir, digits.engine.pin_workers())
     return engine
 
 

@@ -7,7 +7,8 @@ from one run (the ratios are what to compare; absolute times drift with the mach
 - the Python API (`digits.Reader`) beside the engine it calls, on the same 28x28 uploads, and on the
   same digits given as uint8 arrays;
 - a naive Keras app: the same preprocessing, then `model.predict` once per image;
-- bulk throughput, and throughput with 1 and with 16 concurrent callers;
+- bulk throughput, and throughput with 1 and with 16 concurrent callers, with the CPU time each request
+  costs (this process and its worker processes) and the bound that sets on the cores there are;
 - a whole number: `read_number` (the number reader, the CNN confirming digits apart) on 6 test digits
   written in a row on white paper (p50, p99);
 - a serving process of its own (engine and anvil-uplink, as `digits serve` loads them): cold start
@@ -140,9 +141,21 @@ def concurrent_throughput(engine: Engine, uploads: list[bytes], callers: int, mo
 def concurrent_in_turns(engine: Engine, uploads: list[bytes], rounds: int = 4, model: str = "cnn") -> dict:
     """Images per second with 1 and with 16 callers, in turns over `rounds` slices of the uploads (a machine
     whose load changes slows both alike), and the median of 16 over 1 within a round. The callers are
-    threads that stay up between rounds and switch as often as the server's (its Uplink threads do both)."""
-    one, sixteen = [], []
+    threads that stay up between rounds and switch as often as the server's (its Uplink threads do both).
+    Also the CPU time per request (this process and its worker processes, over all the rounds) and the
+    bound it sets on 16 over 1 however busy the machine is: a lone caller keeps one core busy, so the
+    cores there are read at most cores x (CPU per request, 1 caller) / (CPU per request, 16 callers)
+    times as many (docs/speed.md)."""
+    one, sixteen, cpu_s = [], [], {1: 0.0, 16: 0.0}
     size = max(1, len(uploads) // rounds)
+
+    def timed(pool: ThreadPoolExecutor, callers: int, window: list[bytes]) -> float:
+        pids = engine.lanes.worker_pids() if engine.lanes else ()
+        started = cpu_seconds(pids)
+        rate = concurrent_throughput(engine, window, callers, model, pool)
+        cpu_s[callers] += cpu_seconds(pids) - started
+        return rate
+
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     try:
@@ -150,13 +163,16 @@ def concurrent_in_turns(engine: Engine, uploads: list[bytes], rounds: int = 4, m
             for pool in (one_caller, sixteen_callers):  # threads up, and every worker process warm
                 list(pool.map(lambda data: engine.classify(data, model), uploads[:64]))
             for start in range(0, size * rounds, size):
-                one.append(concurrent_throughput(engine, uploads[start:start + size], 1, model, one_caller))
-                sixteen.append(concurrent_throughput(engine, uploads[start:start + size], 16, model, sixteen_callers))
+                one.append(timed(one_caller, 1, uploads[start:start + size]))
+                sixteen.append(timed(sixteen_callers, 16, uploads[start:start + size]))
     finally:
         sys.setswitchinterval(switch_interval)
+    cpu_1, cpu_16 = (1000 * cpu_s[callers] / (size * rounds) for callers in (1, 16))
     return {"concurrent_1_images_per_s": round(float(np.median(one)), 1),
             "concurrent_16_images_per_s": round(float(np.median(sixteen)), 1),
-            "concurrency_gain_in_a_round": round(float(np.median(np.array(sixteen) / np.array(one))), 2)}
+            "concurrency_gain_in_a_round": round(float(np.median(np.array(sixteen) / np.array(one))), 2),
+            "concurrent_1_cpu_ms_per_request": round(cpu_1, 3), "concurrent_16_cpu_ms_per_request": round(cpu_16, 3),
+            "concurrency_gain_bound_by_cpu": round(available_cores() * cpu_1 / cpu_16, 2) if cpu_16 else None}
 
 
 def serving_process(uploads: list[bytes], calls: int = PROBE_CALLS) -> dict:

@@ -18,7 +18,7 @@ import os
 import threading
 import time
 from concurrent.futures import CancelledError, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -470,11 +470,16 @@ class Engine:
 
     def predict_one(self, model: str, pixels: np.ndarray) -> np.ndarray:
         """One 28x28 uint8 image -> its 10 probabilities, sharing a batch with concurrent callers."""
+        return self._predict_few(model, pixels[np.newaxis])[0]
+
+    def _predict_few(self, model: str, images: np.ndarray) -> np.ndarray:
+        """A few uint8 images (N, 28, 28) -> probabilities (N, 10), as one request of each model asked
+        (sharing its batch with concurrent callers)."""
         self.check_model(model)
-        model_input = to_model_input(pixels[np.newaxis])
+        model_input = to_model_input(images)
         if model != ENSEMBLE:
-            return self._runners[model].run(model_input)[0]
-        return self._combine([answer[0] for answer in self._side_by_side([(m, model_input) for m in self.members])])
+            return self._runners[model].run(model_input)
+        return self._combine(self._side_by_side([(m, model_input) for m in self.members]))
 
     def _side_by_side(self, jobs: list[tuple[str, np.ndarray]]) -> list[np.ndarray]:
         """Each (model, images) job's probabilities: the last run in this thread, the others at the same
@@ -523,9 +528,57 @@ class Engine:
                 if packed is not HERE:
                     return Classification.unpacked(packed, (time.perf_counter() - started) * 1000)
             try:
-                return self.classify_prepared(prepare_upload(data, filename), model, filename, started)
+                return self._read_here(data, model, filename, started)
             finally:
                 self._lanes.give(HERE)
+
+    def _read_here(self, data: bytes, model: str, filename: str | None, started: float) -> Classification:
+        """A call that holds this process's place (digits/worker_processes.py), read in its own thread
+        together with the calls waiting for a place (`Lanes.waiting`), as a worker process reads a
+        message: each of those is answered in its caller's thread. A lone caller's call is read alone."""
+        others = self._lanes.waiting(len(data))
+        if not others:
+            return self.classify_prepared(prepare_upload(data, filename), model, filename, started)
+        try:
+            outcomes = self.classify_together([(data, model, filename)] + [call.upload for call in others])
+        except BaseException as error:  # never leave a caller waiting for ever
+            outcomes = [error] * (1 + len(others))
+        for call, outcome in zip(others, outcomes[1:]):
+            call.answered(("error", outcome) if isinstance(outcome, BaseException) else ("ok", outcome.packed()))
+        if isinstance(outcomes[0], BaseException):
+            raise outcomes[0]
+        return replace(outcomes[0], latency_ms=(time.perf_counter() - started) * 1000)
+
+    def classify_together(self, calls: list[tuple[bytes, str, str | None]]) -> list[Classification | Exception]:
+        """Several single uploads, (data, model, filename) each: what `classify` gives each (its answer,
+        or the error it raises, returned in its place), each prepared alone, then each model asked once
+        for all of its images (one model call for several: a worker process's message, which holds the
+        calls that waited for it; digits/worker_processes.py). An image gets the same probabilities in
+        any batch (tests/test_worker_processes.py)."""
+        started = time.perf_counter()
+        prepared: list[PreparedImage | Exception] = []
+        for data, model, filename in calls:
+            try:
+                self.check_model(model)
+                prepared.append(prepare_upload(data, filename))
+            except Exception as error:
+                prepared.append(error)
+        probabilities: dict[int, np.ndarray] = {}
+        for model in dict.fromkeys(model for _, model, _ in calls):
+            asking = [n for n, ((_, wanted, _), image) in enumerate(zip(calls, prepared))
+                      if wanted == model and isinstance(image, PreparedImage) and image.has_digit]
+            if not asking:
+                continue
+            try:
+                answers = self._predict_few(model, np.stack([prepared[n].pixels for n in asking]))
+            except Exception as error:  # each of its calls gets the error, as each caller of a failed batch
+                prepared = [error if n in asking else image for n, image in enumerate(prepared)]
+            else:
+                probabilities.update(zip(asking, answers))
+        latency_ms = (time.perf_counter() - started) * 1000
+        return [image if isinstance(image, Exception)
+                else Classification.of(filename, model, probabilities.get(n), image, latency_ms)
+                for n, ((_, model, filename), image) in enumerate(zip(calls, prepared))]
 
     def classify_batch(self, uploads: list[tuple[str | None, bytes]], model: str = "cnn",
                        max_rows: int = MAX_CSV_ROWS,

@@ -3,8 +3,10 @@
     python -m digits.worker REQUESTS_FD ANSWERS_FD MODELS_DIR MODEL_ID...
 
 It runs on the one core $DIGITS_WORKER_CORE names (when set), loads the models once, says "ready", then
-reads calls from one pipe, one at a time, and writes each answer (a packed Classification, or the error)
-to the other, until the server closes the pipe or is gone.
+reads messages from one pipe, one at a time, each one or more calls (`Engine.classify_together`: each
+upload prepared in turn, then one model call for them all), and writes one message of their answers (a
+packed Classification, or the error, for each call in order) to the other, until the server closes the
+pipe or is gone.
 """
 
 import os
@@ -14,7 +16,7 @@ import sys
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from digits.engine import Engine
+from digits.engine import Classification, Engine
 from digits.worker_processes import CORE_ENV, pack, portable
 
 
@@ -23,14 +25,12 @@ def serve(requests: Connection, answers: Connection, model_ids: tuple[str, ...],
         answers.send_bytes(pack("ready"))
         while True:
             try:
-                data, model, filename = pickle.loads(requests.recv_bytes())
+                calls = pickle.loads(requests.recv_bytes())
             except (EOFError, OSError):  # the server closed the pipe, or is gone
                 return
-            try:
-                answer = ("ok", engine.classify(data, model, filename).packed())
-            except Exception as error:
-                answer = ("error", portable(error))
-            answers.send_bytes(pack(answer))
+            answers.send_bytes(pack([("ok", outcome.packed()) if isinstance(outcome, Classification)
+                                     else ("error", portable(outcome))
+                                     for outcome in engine.classify_together(calls)]))
 
 
 def main() -> None:

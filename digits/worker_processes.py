@@ -5,13 +5,16 @@ holds the GIL about as long as the model computes, so threads of one process can
 at once. The rule (`Lanes`): a call runs in its own thread, in this process, when no other call is
 being read here (and always when it is large, `LARGEST_FOR_WORKERS`); a call that arrives while one
 is goes to a worker process with room (each a fresh interpreter with its own copy of the models,
-loaded once, on a core of its own; it reads one call at a time, with the next waiting in its pipe,
+loaded once, on a core of its own; it reads one message at a time, with the next waiting in its pipe,
 `DEPTH`); when all are busy it waits, in turn, for the first place to free. So a lone caller pays
 nothing (no hand-off, no pickling), and concurrent callers use a core per process. A server starts
 one worker per core (`digits.engine.process_count`). One thread of this process reads every worker's
-answers: it sends the next call waiting to the worker that has just answered before it wakes the caller
-answered, so a worker's next call never waits for a caller's thread to be scheduled and get the GIL,
+answers: it sends the calls waiting to the worker that has just answered before it wakes the callers
+answered, so a worker's next message never waits for a caller's thread to be scheduled and get the GIL,
 and a caller that waits for a place is woken once, with its answer (or with this process's place).
+The calls waiting when a place frees go in one message, up to `BATCH` (`Engine.classify_together`:
+each upload prepared in turn, then one model call for all): under many callers a call then costs one
+pipe round trip, one wake-up of the answers' thread and one model call shared with three others.
 (Tried: reading no overlapping call here, so that this process's threads, no longer holding the GIL
 for a reading, hand calls over at once; in turns on a busy machine 16 callers then read 1.19-1.51x
 what one does, against 1.94-2.08x with this rule: each hand-off then waits for a worker process to be
@@ -54,12 +57,18 @@ ANSWER_WITHIN_S = 60.0
 # decode budget's small lane keeps them apart in the server process). The server's small call.
 LARGEST_FOR_WORKERS = 256 * 1024
 
-# Calls a worker process holds at once: one being read, one waiting in its pipe to start straight after.
+# Messages a worker process holds at once: one being read, one waiting in its pipe to start straight after.
 DEPTH = 2
 
-# The request pipe holds every call a worker may be sent (DEPTH uploads of at most LARGEST_FOR_WORKERS,
-# with room for their names), so sending never waits on a worker that has hung or been stopped: only the
-# answer waits, and that wait has a limit (ANSWER_WITHIN_S). Linux's default pipe is 64 KB.
+# Calls in one message at most: those waiting when a worker's place frees, whose uploads come to at most
+# LARGEST_FOR_WORKERS together (a first call alone may be that large). 4: the models' smallest batch
+# size above one (digits/litert.py), where a model call costs less per image than four of one.
+BATCH = 4
+
+# The request pipe holds every message a worker may be sent (DEPTH messages, each of uploads of at most
+# LARGEST_FOR_WORKERS, with room for their names), so sending never waits on a worker that has hung or
+# been stopped: only the answer waits, and that wait has a limit (ANSWER_WITHIN_S). Linux's default
+# pipe is 64 KB.
 REQUEST_PIPE_BYTES = 1024 * 1024
 
 WORKER_LOST = ("The server's worker reading this picture stopped unexpectedly before it answered; "
@@ -98,14 +107,15 @@ def portable(error: Exception) -> Exception:
 
 
 class _Call:
-    """One call on its way to a worker process: its message, and once done its answer (the worker's reply,
-    still pickled), the error, or HERE (handed the server's own place); or, on its way, a worker's place
-    (`handed`) for the caller to send it to itself. Its caller waits on one lock, released at each of these."""
+    """One call on its way to a worker process: its upload, (data, model, filename), and once done its
+    answer (the worker's reply for it), the error, or HERE (handed the server's own place); or, on its
+    way, a worker's place (`handed`) for the caller to send it to itself. Its caller waits on one lock,
+    released at each of these. A bare turn (`Lanes.take`) has no upload."""
 
-    __slots__ = ("message", "reply", "error", "here", "handed", "_woken", "_lanes")
+    __slots__ = ("upload", "reply", "error", "here", "handed", "_woken", "_lanes")
 
-    def __init__(self, message: bytes | None, lanes: "Lanes | None" = None):
-        self.message, self._lanes = message, lanes
+    def __init__(self, upload: tuple[bytes, str, str | None] | None, lanes: "Lanes | None" = None):
+        self.upload, self._lanes = upload, lanes
         self.reply = self.error = None
         self.handed: "_Worker | None" = None  # a worker's place handed to it, for it to send the call itself
         self.here = False
@@ -115,19 +125,25 @@ class _Call:
     def wake(self) -> None:
         self._woken.release()
 
+    def answered(self, reply: tuple) -> None:
+        """Its reply, ("ok", a packed Classification) or ("error", the exception), from a call read in this
+        process that took it along (`Lanes.waiting`); its caller wakes with it."""
+        self.reply = reply
+        self.wake()
+
     def answer(self):
         """Waits: HERE when handed the server's place, else the worker's packed Classification (its
         error raised here)."""
         self._woken.acquire()
         while self.handed is not None:  # handed a place whose pipe may be full: it sends the call itself
             worker, self.handed = self.handed, None
-            self._lanes._send_for(worker, self)
+            self._lanes._send_for(worker, [self])
             self._woken.acquire()
         if self.here:
             return HERE
         if self.error is not None:
             raise self.error
-        status, answer = pickle.loads(self.reply)
+        status, answer = self.reply
         if status == "error":
             raise answer
         return answer
@@ -151,7 +167,8 @@ class _Worker:
             environment[CORE_ENV] = str(core)
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "digits.worker", str(requests_theirs),
+                # -P: `digits` is imported from `source`, never from the working folder
+                [sys.executable, "-P", "-m", "digits.worker", str(requests_theirs),
                  str(answers_theirs), str(models_dir), *model_ids],
                 pass_fds=(requests_theirs, answers_theirs), env=environment, stdin=subprocess.DEVNULL)
         except BaseException:
@@ -164,9 +181,9 @@ class _Worker:
         self.requests = Connection(requests_ours, readable=False)
         self.answers = Connection(answers_ours, writable=False)
         self._sending, self._polling = threading.Lock(), threading.Lock()
-        self._pending: collections.deque[_Call] = collections.deque()  # sent, not answered, in order
+        self._pending: collections.deque[list[_Call]] = collections.deque()  # messages sent, not answered
         self.core = core
-        self.room = 0  # calls it may still be sent (Lanes' lock)
+        self.room = 0  # messages it may still be sent (Lanes' lock)
         self.heard = time.monotonic()  # when it last answered, or was sent a call with none pending
 
     def alive(self) -> bool:
@@ -179,32 +196,38 @@ class _Worker:
         except (EOFError, OSError):
             return False
 
-    def send(self, call: _Call) -> None:
-        """Writes the call to the process's pipe (never waits: the pipe holds every call it may be sent).
-        NotSent when its end is closed (dead before it could read the call)."""
+    def send(self, calls: list[_Call]) -> None:
+        """Writes one message of the calls to the process's pipe (never waits: the pipe holds every message
+        it may be sent). NotSent when its end is closed (dead before it could read them)."""
+        message = pack([call.upload for call in calls])
         with self._sending:
             try:
-                self.requests.send_bytes(call.message)
+                self.requests.send_bytes(message)
             except OSError:
                 raise NotSent from None
             if not self._pending:
                 self.heard = time.monotonic()
-            self._pending.append(call)
+            self._pending.append(calls)
 
-    def answered(self) -> _Call:
-        """The call its next answer is for, with the answer (read from its pipe: call when it is readable)."""
-        reply = self.answers.recv_bytes()
+    def answered(self) -> list[_Call]:
+        """The calls its next message answers, each with its reply (read from its pipe: call when it is
+        readable). ValueError when it does not answer the calls of the message sent first."""
+        replies = pickle.loads(self.answers.recv_bytes())
         with self._sending:
-            call = self._pending.popleft()
+            if len(replies) != len(self._pending[0]):
+                raise ValueError("a worker answered out of turn")
+            calls = self._pending.popleft()
             self.heard = time.monotonic()
-        call.reply = reply
-        return call
+        for call, reply in zip(calls, replies):
+            call.reply = reply
+        return calls
 
     def lost(self) -> list[_Call]:
         """Kills the process; the calls sent to it, each told so."""
         self.kill()
         with self._sending:
-            calls, self._pending = list(self._pending), collections.deque()
+            calls = [call for message in self._pending for call in message]
+            self._pending = collections.deque()
         for call in calls:
             call.error = WorkerLostError(WORKER_LOST)
         return calls
@@ -230,11 +253,12 @@ class Lanes:
     """This process and `processes` worker processes: who reads the next call (see the module's doc).
 
     `submit(data, model, filename)` gives HERE when no call is being read here; else the call goes to a
-    worker with room (`DEPTH` calls each), or waits, in turn, for the first place to free. One thread of
-    this process reads every worker's answers: it sends the next call waiting to the worker that has just
-    answered, before it wakes the caller answered, so a worker's next call never waits for a caller's
-    thread to get the GIL, and a caller waiting for a place is woken once, with its answer (or with the
-    server's place). `take()`/`give()`/`classify()` do the same a step at a time (tests, benchmarks).
+    worker with room (`DEPTH` messages each), or waits, in turn, for the first place to free. One thread
+    of this process reads every worker's answers: it sends the calls waiting (up to `BATCH`, one message)
+    to the worker that has just answered, before it wakes the callers answered, so a worker's next
+    message never waits for a caller's thread to get the GIL, and a caller waiting for a place is woken
+    once, with its answer (or with the server's place). `take()`/`give()`/`classify()` do the same a
+    step at a time (tests, benchmarks).
     Workers start in the background; until one is ready, calls take turns here (as with no workers).
     `pin`: each worker runs on one core of those this process may use, in turn (`digits.engine.pin_workers`)."""
 
@@ -248,6 +272,7 @@ class Lanes:
         self._closed = False
         self.replaced = 0  # workers started again after one died
         self.served_here = self.served_by_workers = 0  # calls read here, and by the workers
+        self.messages_answered = 0  # the workers' messages (served_by_workers / this: calls per message)
         self._changed, self._change = os.pipe()  # wakes the answers' reader when the workers change
         self._change_lock = threading.Lock()  # (so that no write goes to the pipe's number once it is closed)
         os.set_blocking(self._change, False)
@@ -279,8 +304,8 @@ class Lanes:
                           extra={"fields": {"pid": worker.process.pid, "exit_code": worker.process.poll()}})
             worker.stop()
             return
-        for call in sends:
-            self._send_for(worker, call)
+        for calls in sends:
+            self._send_for(worker, calls)
 
     def _tell_reader(self) -> None:
         with self._change_lock:
@@ -307,7 +332,7 @@ class Lanes:
             if self._here_free or self._closed:
                 self._here_free = False
                 return HERE
-        call = _Call(pack((data, model, filename)), self)
+        call = _Call((data, model, filename), self)
         with self._lock:
             if self._here_free or self._closed:  # freed meanwhile
                 self._here_free = False
@@ -317,7 +342,7 @@ class Lanes:
                 self._waiting.append(call)
                 return call
             worker.room -= 1
-        self._send_for(worker, call)
+        self._send_for(worker, [call])
         return call
 
     def take(self):
@@ -355,43 +380,65 @@ class Lanes:
                 else:
                     self._here_free = True
                 return
-            call = self._freed_locked(place)
-        self._send_for(place, call)
+            calls = self._freed_locked(place)
+        self._send_for(place, calls)
 
-    def _freed_locked(self, worker: _Worker) -> "_Call | None":
-        """A place of `worker` freed: the first call waiting, to send it there (None: no call waits, or
-        a bare turn was handed the place)."""
+    def _freed_locked(self, worker: _Worker) -> list[_Call] | None:
+        """A place of `worker` freed: the calls waiting that go there in one message (None: no call waits,
+        or the first waiting was handed the place)."""
         if worker not in self._workers:  # lost meanwhile: its place goes with it
             return None
         if not self._waiting:
             worker.room += 1
             return None
-        call = self._waiting.popleft()
-        if call.message is None or not worker.roomy:  # a turn from `take()`, or a send that might wait:
-            call.handed = worker  # the caller sends it itself, so that the answers' thread never waits
-            call.wake()
+        first = self._waiting.popleft()
+        if first.upload is None or not worker.roomy:  # a turn from `take()`, or a send that might wait:
+            first.handed = worker  # the caller sends it itself, so that the answers' thread never waits
+            first.wake()
             return None
-        return call
+        return [first] + self._following_locked(BATCH - 1, len(first.upload[0]))
 
-    def _send_for(self, worker: _Worker, call: "_Call | None") -> None:
-        if call is None:
+    def _following_locked(self, most: int, size: int) -> list[_Call]:
+        """The calls waiting next, at most `most`, while their uploads and `size` bytes come to at most
+        LARGEST_FOR_WORKERS (a bare turn waiting ends them)."""
+        calls = []
+        while (self._waiting and len(calls) < most and self._waiting[0].upload is not None
+               and size + len(self._waiting[0].upload[0]) <= LARGEST_FOR_WORKERS):
+            calls.append(self._waiting.popleft())
+            size += len(calls[-1].upload[0])
+        return calls
+
+    def waiting(self, upload_bytes: int) -> list[_Call]:
+        """For a call about to be read here (its upload `upload_bytes` long): the calls waiting for a place
+        that it reads with it, as a worker reads a message (up to `BATCH` calls in all, their uploads
+        within LARGEST_FOR_WORKERS); its reader answers each (`_Call.answered`). [] when none waits."""
+        if not self._waiting:  # (read without the lock: a call coming just after goes elsewhere, as before)
+            return []
+        with self._lock:
+            calls = self._following_locked(BATCH - 1, upload_bytes)
+            self.served_here += len(calls)
+            return calls
+
+    def _send_for(self, worker: _Worker, calls: list[_Call] | None) -> None:
+        if not calls:
             return
         try:
-            worker.send(call)
-        except NotSent:  # dead before it could read it: the caller tries again
-            call.error = NotSent()
-            call.wake()
+            worker.send(calls)
+        except NotSent:  # dead before it could read them: the callers try again
+            for call in calls:
+                call.error = NotSent()
+                call.wake()
             self._lose(worker)
 
     def classify(self, worker: _Worker, data: bytes, model: str, filename: str | None) -> tuple:
         """Ask `worker` (taken from `take()`) to read one call; its place frees with the answer. Its
         Classification, packed (`Classification.packed`)."""
-        call = _Call(pack((data, model, filename)))
-        self._send_for(worker, call)
+        call = _Call((data, model, filename))
+        self._send_for(worker, [call])
         return call.answer()
 
     def _read_answers(self) -> None:
-        """The thread that reads every worker's answers, sends each freed place's next call, and wakes
+        """The thread that reads every worker's answers, sends each freed place's calls waiting, and wakes
         the callers answered; it also finds a worker dead (its pipe closed) or hung (silent past
         `ANSWER_WITHIN_S` with calls sent to it)."""
         watching, polled = None, select.poll()
@@ -416,15 +463,17 @@ class Lanes:
                     continue
                 worker = by_fd[fd]
                 try:
-                    call = worker.answered()
+                    calls = worker.answered()
                 except Exception:  # dead (its pipe closed), or it spoke out of turn: never this thread's end
                     self._lose(worker)
                     continue
                 with self._lock:
-                    self.served_by_workers += 1
+                    self.served_by_workers += len(calls)
+                    self.messages_answered += 1
                     following = self._freed_locked(worker)
                 self._send_for(worker, following)
-                call.wake()
+                for call in calls:
+                    call.wake()
             now = time.monotonic()
             for worker in watching:
                 if worker._pending and now - worker.heard > ANSWER_WITHIN_S:

@@ -131,6 +131,9 @@ def test_benchmark_reports_every_figure(mnist_path):
     assert figures["api_cnn"]["api_vs_engine_p50"] > 0
     for key in ("batch_images_per_s", "concurrent_1_images_per_s", "concurrent_16_images_per_s"):
         assert figures[key] > 0
+    for key in ("concurrent_1_cpu_ms_per_request", "concurrent_16_cpu_ms_per_request"):  # (in clock ticks: 0 may be)
+        assert 0 <= figures[key] < 1000
+    assert "concurrency_gain_bound_by_cpu" in figures
     for model in ("cnn", "vit"):  # the evidence maps (classify --explain, the page's Why?)
         assert 0 < figures["explanation"][model]["one_answer_p50_ms"] < figures["explanation"][model]["p50_ms"]
     assert "tensorflow" not in figures  # the engine's former way is gone; naive Keras is the baseline

@@ -18,7 +18,7 @@ from digits import worker_processes
 from digits.bench import page_photo
 from digits.engine import Engine, pin_workers, process_count
 from digits.preprocessing import InputError
-from digits.worker_processes import DEPTH, HERE, LARGEST_FOR_WORKERS, PIN_ENV, PROCESSES_ENV, WorkerLostError
+from digits.worker_processes import BATCH, DEPTH, HERE, LARGEST_FOR_WORKERS, PIN_ENV, PROCESSES_ENV, WorkerLostError
 
 
 def png(pixels: np.ndarray) -> bytes:
@@ -63,12 +63,49 @@ def outcome(engine: Engine, name: str, data: bytes, model: str):
 
 def test_concurrent_callers_get_from_the_workers_what_one_gets_in_process(engine, pooled, uploads):
     alone = [outcome(engine, *upload) for upload in uploads]
-    before = pooled.lanes.served_by_workers
+    before, messages = pooled.lanes.served_by_workers, pooled.lanes.messages_answered
     with ThreadPoolExecutor(16) as pool:
         together = list(pool.map(lambda upload: outcome(pooled, *upload), uploads * 2))
     assert together == alone * 2
     assert pooled.lanes.served_by_workers > before, "concurrent calls should have gone to the worker processes"
+    assert pooled.lanes.served_by_workers - before > pooled.lanes.messages_answered - messages, \
+        "calls that waited should have shared a worker's message"
     assert sum(answer[0] == "refused" for answer in alone) == 2
+
+
+def test_calls_that_wait_for_a_place_are_read_together_and_each_gets_what_it_gets_alone(engine, pooled, uploads):
+    """Every place taken, calls wait; the place that frees first takes them along, up to BATCH: a worker in
+    one message (mixed models and a refusal here), the server process in one model call."""
+    lanes = pooled.lanes
+    assert lanes.wait_until_ready(180)
+    to_a_worker = uploads[:BATCH - 1] + [next(upload for upload in uploads if upload[0] == "notes.png")]
+    read_here = [upload for upload in uploads if upload[0].endswith(".png") and upload[2] == "cnn"][:BATCH]
+    alone = [outcome(engine, *upload) for upload in to_a_worker + read_here]
+    places = [lanes.take() for _ in range(1 + DEPTH * lanes.processes)]  # every place there is
+    served, messages = lanes.served_by_workers, lanes.messages_answered
+    model_calls = pooled.batching_stats()["cnn"]["batches"]
+    try:
+        with ThreadPoolExecutor(2 * BATCH) as pool:
+            calls = []
+            for upload in to_a_worker + read_here:  # waiting in this order
+                calls.append(pool.submit(outcome, pooled, *upload))
+                deadline = time.monotonic() + 10
+                while len(lanes._waiting) < len(calls) and time.monotonic() < deadline:
+                    time.sleep(0.001)
+            assert len(lanes._waiting) == 2 * BATCH
+            worker = next(place for place in places if place is not HERE)
+            places.remove(worker)
+            lanes.give(worker)  # the first BATCH calls waiting go to it, in one message
+            assert len(lanes._waiting) == BATCH
+            places.remove(HERE)
+            lanes.give(HERE)  # the first caller still waiting reads here, the others along
+            together = [call.result(timeout=60) for call in calls]
+    finally:
+        for place in places:
+            lanes.give(place)
+    assert together == alone
+    assert (lanes.served_by_workers - served, lanes.messages_answered - messages) == (BATCH, 1)
+    assert pooled.batching_stats()["cnn"]["batches"] == model_calls + 1
 
 
 def test_where_a_workers_pipe_is_small_the_callers_send_their_own_calls_and_get_the_same_answers(engine, pooled,
