@@ -8,8 +8,9 @@
                 cropped, or why there is none (locate/)
     normalise   the digit in MNIST's form: fitted into 20x20, centred by mass in 28x28 (normalise.py)
     judge       the learned digit/not-digit judge, a small convolutional network on that 28x28 image
-                and its shape measures (models/digit_scorer.py, shape_features.py), for every
-                picture: is it a handwritten digit?
+                and its shape measures (models/digit_scorer.py, shape_features.py), less a share of how
+                far the CNN's own features lie from MNIST's digits (models/feature_distance.py), for
+                every picture: is it a handwritten digit?
 
 Each stage is a function with a typed result, and each adds a `Step` to the trace: what it decided and,
 where one did, which rule. `prepare_upload(..., trace=[])` collects the trace (`digits classify --trace`
