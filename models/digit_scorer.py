@@ -89,12 +89,15 @@ class DigitScorer:
     spreads: tuple[float, float]  # (conv, shape)
     threshold: float  # scores below this are "no digit"
 
+    def logit(self, images: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """The log-odds that each uint8 (N, 28, 28) image in MNIST's form, with its shape measures (N, F),
+        is a handwritten digit."""
+        return (self.conv_share * self.conv.logit(images, features) / self.spreads[0]
+                + (1 - self.conv_share) * self.shape.logit(images, features) / self.spreads[1])
+
     def score(self, images: np.ndarray, features: np.ndarray) -> np.ndarray:
-        """How likely each uint8 (N, 28, 28) image in MNIST's form, with its shape measures (N, F), is a
-        handwritten digit (0-1)."""
-        logit = (self.conv_share * self.conv.logit(images, features) / self.spreads[0]
-                 + (1 - self.conv_share) * self.shape.logit(images, features) / self.spreads[1])
-        return 1.0 / (1.0 + np.exp(-np.clip(logit, -30, 30)))
+        """How likely each image is a handwritten digit (0-1): the logit's sigmoid."""
+        return 1.0 / (1.0 + np.exp(-np.clip(self.logit(images, features), -30, 30)))
 
     def to_dict(self) -> dict:
         arrays = lambda judge: {key: (value.tolist() if isinstance(value, np.ndarray) else  # noqa: E731

@@ -2,6 +2,7 @@
 digits in typefaces it never saw, and sets aside what else pictures hold (the objects on a table,
 shapes, photos of things), which locate's rules let through."""
 
+import hashlib
 import io
 import json
 
@@ -11,8 +12,10 @@ from PIL import Image
 
 from training import scenes
 from digits.preprocessing import prepare_upload
-from digits.preprocessing.shape_features import NOT_HANDWRITING, looks_like_handwriting
+from digits.preprocessing.pipeline import JUDGE, judge
+from digits.preprocessing.shape_features import NOT_HANDWRITING
 from models.digit_scorer import SCORER_PATH, load_digit_scorer
+from models.feature_distance import FEATURES_MODEL_PATH, load_feature_distance
 from upload_files import encode
 
 
@@ -26,11 +29,18 @@ def test_the_shipped_scorer_has_its_card():
     assert "training.digit_scorer" in card["command"]
 
 
+def test_the_judge_settings_are_those_the_feature_distance_card_chose():
+    card = json.loads(FEATURES_MODEL_PATH.with_suffix(".json").read_text())
+    assert (JUDGE.distance_weight, JUDGE.threshold) == (card["chosen"]["weight"], card["chosen"]["threshold"])
+    assert card["tflite_sha256"] == hashlib.sha256(FEATURES_MODEL_PATH.read_bytes()).hexdigest()
+    assert "training.feature_distance" in card["command"]
+
+
 def test_mnist_test_digits_look_like_handwriting(mnist_test):
     images = mnist_test[0][:1000]
-    kept = [looks_like_handwriting(image) for image in images]
+    kept = [judge(image, []).is_digit for image in images]
     # at most the share of validation digits the threshold was chosen to set aside (uploads in MNIST's
-    # form are never judged; this is the scorer alone)
+    # form are never judged; this is the judge alone, on the digit as it is)
     assert sum(kept) >= 0.995 * len(kept), f"{len(kept) - sum(kept)} of {len(kept)} MNIST test digits set aside"
 
 
@@ -120,6 +130,20 @@ def test_mnist_test_digits_on_paper_and_in_photos_are_kept(mnist_test):
     said = [not prepare_upload(make(digit, rng)).has_digit for digit in mnist_test[0][:40]
             for make in (scenes.plain_paper, scenes.page_on_table)]
     assert sum(said) <= 1, f"{sum(said)} of {len(said)} MNIST test digits said no digit"
+
+
+def test_shapes_lie_further_from_mnists_digits_than_digits_do(mnist_test):
+    """The CNN's features of a filled square, a triangle, a cross and a star lie further from MNIST's
+    digits than those of 99% of 300 MNIST test digits (a ring does not: to the CNN it is a 0)."""
+    from training.digit_scorer import as_located
+
+    yy, xx = np.mgrid[:28, :28] - 14
+    cross = (np.abs(yy) < 2) | (np.abs(xx) < 2)
+    shapes = np.stack([(np.abs(yy) < 9) & (np.abs(xx) < 9), (yy > -9) & (yy < 9) & (np.abs(xx) < (yy + 9) / 2), cross,
+                       cross | (np.abs(yy - xx) < 2) | (np.abs(yy + xx) < 2)]).astype(np.uint8) * 255
+    features = load_feature_distance()
+    digits = features.distance(as_located(mnist_test[0][:300]))
+    assert features.distance(shapes).min() > np.percentile(digits, 99), (features.distance(shapes), np.percentile(digits, 99))
 
 
 def test_the_judges_convolution_is_the_textbook_one():

@@ -233,7 +233,8 @@ def test_the_cached_suite_is_rebuilt_when_any_stage_of_the_pipeline_changes():
     sources = {path.name for path in rendering_sources()}
     assert {"styles.py", "__init__.py", "decode.py", "ink.py", "lighting.py", "polarity.py", "surface.py",
             "layout.py", "marks.py", "normalise.py"} <= sources  # the locate stage is a package of its own: its files too
-    assert {"digit_scorer.py", "digit_scorer.json"} <= sources  # what judges a photo's find, and its weights
+    assert {"digit_scorer.py", "digit_scorer.json", "feature_distance.py", "digit_scorer_features.tflite",
+            "digit_scorer_features.npz"} <= sources  # what judges a find, and its weights
 
 
 def test_more_continental_ones_are_new_ones_added_after_the_styled_digits(mnist_path, tmp_path, monkeypatch):

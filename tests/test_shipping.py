@@ -270,6 +270,8 @@ def test_wheel_carries_models_cards_and_reports(wheel):
     assert "digits/migrations/versions/0001_feedback.py" in names, "the wheel lacks the feedback store's migrations"
     assert "digits/py.typed" in names, "the wheel lacks py.typed: users' type checkers would ignore the API's types"
     assert {"models/digit_scorer.json", "models/digit_scorer.py"} <= names, "the wheel lacks the digit scorer"
+    assert {"models/feature_distance.py", "models/digit_scorer_features.tflite",
+            "models/digit_scorer_features.npz"} <= names, "the wheel lacks the judge's feature distance"
 
 
 @pytest.mark.slow  # builds and installs the wheel

@@ -18,7 +18,9 @@ Two sides, never mixed: the judge trains on MNIST *training* digits, the trainin
 the training picture families; it is chosen (which candidate, its threshold) on MNIST *validation*
 digits (in the same scenes, styles and pens, and as they are), the HELD-OUT typeface families and the
 HELD_OUT picture families, none of which it sees. The MNIST test digits give one figure after the
-choice, recorded on the card and used for nothing.
+choice, recorded on the card and used for nothing. The pipeline holds the scorer's log-odds, less a share
+of the CNN's feature distance, to its own threshold (JudgeSettings): after retraining the scorer, choose
+them again with `python -m training.feature_distance`.
 
     python -m training.digit_scorer --data ../shared/data/mnist.npz --cache /tmp/scorer_data.npz \
         --more /tmp/scorer_more.npz --typefaces /tmp/scorer_typefaces.npz [--workers 2]

@@ -24,6 +24,7 @@ import numpy as np
 
 import digits.preprocessing
 import models.digit_scorer
+import models.feature_distance
 import training.styles
 from digits.preprocessing import prepare_upload
 from training.config import DEFAULTS, StyledDigits
@@ -113,10 +114,11 @@ def build_suite(mnist: Mnist, per_style: int = DIGITS_PER_STYLE, seed: int = SEE
 
 def rendering_sources() -> list[Path]:
     """The source files a styled set depends on: the styles, every stage of the upload pipeline, and the
-    digit scorer that judges what it finds in a photo (its code and its weights)."""
+    judge of what it finds (the digit scorer and the CNN's feature distance: their code and weights)."""
     pipeline = Path(digits.preprocessing.__file__).parent
-    scorer = Path(models.digit_scorer.__file__)
-    return [Path(training.styles.__file__), *sorted(pipeline.rglob("*.py")), scorer, models.digit_scorer.SCORER_PATH]
+    judge = [Path(models.digit_scorer.__file__), models.digit_scorer.SCORER_PATH, Path(models.feature_distance.__file__),
+             models.feature_distance.FEATURES_MODEL_PATH, models.feature_distance.STATISTICS_PATH]
+    return [Path(training.styles.__file__), *sorted(pipeline.rglob("*.py")), *judge]
 
 
 def cache_key(*parts) -> str:

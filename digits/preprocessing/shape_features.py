@@ -10,7 +10,6 @@ from scipy import ndimage
 
 from digits.preprocessing.shapes import solidity_and_rectangle_fit
 from digits.preprocessing.normalise import stroke_width
-from models.digit_scorer import load_digit_scorer
 
 FEATURES = ("ink_area", "mean_ink", "saturated", "ink_spread", "solidity", "rectangle_fill", "rectangle_aspect",
             "box_fill", "box_aspect", "hole_share", "holes", "pieces", "stroke_width")
@@ -37,19 +36,3 @@ def shape_features(pixels: np.ndarray) -> np.ndarray:
         np.count_nonzero(filled & ~mask) / np.count_nonzero(mask), min(holes, 3), min(pieces, 4),
         stroke_width(box) / max(box.shape),
     ])
-
-
-def looks_like_handwriting(pixels: np.ndarray) -> bool:
-    """Whether the shipped judge takes a 28x28 image in MNIST's form for a handwritten digit (always
-    true where none has been trained)."""
-    score, threshold = handwriting_score(pixels)
-    return score >= threshold
-
-
-def handwriting_score(pixels: np.ndarray) -> tuple[float, float]:
-    """The shipped judge's probability that a 28x28 image in MNIST's form is a handwritten digit, and
-    its threshold ((1.0, 0.0) where none has been trained)."""
-    scorer = load_digit_scorer()
-    if scorer is None:
-        return 1.0, 0.0
-    return float(scorer.score(np.asarray(pixels)[None], shape_features(pixels)[None])[0]), scorer.threshold
