@@ -14,9 +14,11 @@ MODELS_DIR = Path(__file__).resolve().parent
 REPORTS_DIR = MODELS_DIR / "reports"
 
 MODEL_IDS = ("cnn", "vit")
-# Models the ensemble may also count that are not offered on their own: a second CNN trained with its own seed
-# (`digits train cnn --member-seed N`, then saved as cnn2.*), which errs where the first does not.
-EXTRA_MEMBERS = ("cnn2",)
+# Models the ensemble may also count that are not offered on their own: more CNNs, each trained with its own seed
+# (`digits train cnn --member-seed N`, then copied in by scripts/add_ensemble_member.py as cnn2.*, cnn3.*), which
+# err where the CNN does not. Each one found in models/ is offered to `digits calibrate ensemble`; the engine
+# loads only those it gave a share (ensemble.json).
+EXTRA_MEMBERS = ("cnn2", "cnn3")
 DISPLAY_NAMES = {"cnn": "CNN", "vit": "Vision Transformer"}
 DESCRIPTIONS = {
     "cnn": "A small convnet: seven conv-BN-ReLU layers, global pooling, trained with augmentation on MNIST and on digits rendered from handwriting typefaces.",
