@@ -38,9 +38,10 @@ def single_view_model(path: Path):
     return model
 
 
-def view_probabilities(model, images: np.ndarray) -> dict[str, np.ndarray]:
+def view_probabilities(model, images: np.ndarray, shifts: dict[str, tuple[int, int]] = SHIFTS) -> dict[str, np.ndarray]:
+    """The model's raw probabilities for the images moved by each of `shifts` (name -> (rows, columns))."""
     batch = images[..., None]
-    return {name: predict(model, np.asarray(moved(batch, *shift))[..., 0]) for name, shift in SHIFTS.items()}
+    return {name: predict(model, np.asarray(moved(batch, *shift))[..., 0]) for name, shift in shifts.items()}
 
 
 def main() -> None:

@@ -115,3 +115,33 @@ def test_the_vit_answers_with_the_mean_of_its_test_time_views(mnist_test):
     np.testing.assert_allclose(vit.predict(images, verbose=0), expected, atol=1e-5)
     assert isinstance(vit.get_layer("probabilities"), MeanOfViews)
     np.testing.assert_allclose(vit(images, training=True), one_view(images, training=True), atol=1e-5)
+
+
+EXTRA_MEMBERS_SHIPPED = tuple(m for m in models.EXTRA_MEMBERS if models.litert_path(m).is_file())
+
+
+@pytest.mark.parametrize("member", EXTRA_MEMBERS_SHIPPED)
+def test_an_extra_ensemble_member_says_how_it_was_made_and_where_it_is_shipped(member, mnist_path):
+    """The ensemble's extra CNNs (models.EXTRA_MEMBERS) are not offered alone: their cards are how anyone learns
+    what they are. Each was chosen on the CNN's validation split, and its LiteRT file is the one it records."""
+    card, cnn = models.load_card(member), models.load_card("cnn")
+    assert card["model"] == member and card["command"].startswith("digits train cnn") and card["shipped_as"]
+    assert card["data_sha256"] == load_mnist(mnist_path).sha256 and card["validation_accuracy"] > 0.99
+    assert (card["validation_size"], card["train_config"]["seed"]) == (cnn["validation_size"], cnn["train_config"]["seed"])
+    assert card["tflite"]["sha256"] == models.file_sha256(models.litert_path(member))
+
+
+def test_a_member_copied_in_keeps_its_figures_and_says_what_it_is(tmp_path):
+    """scripts/add_ensemble_member.py on a run of `digits train cnn --member-seed N` (the shipped CNN was one)."""
+    from scripts.add_ensemble_member import add_member
+
+    run = models.load_card("cnn")
+    card = add_member(models.MODELS_DIR, "cnn3", tmp_path)
+    assert card == models.load_card("cnn3", tmp_path)
+    assert card["model"] == "cnn3" and card["command"] == run["command"] and "cnn3" in card["shipped_as"]
+    assert f"own seed ({run['train_config']['member_seed']}) and no teacher" in card["description"]
+    assert {key: value for key, value in card.items() if key not in ("model", "display_name", "description", "shipped_as")} \
+        == {key: value for key, value in run.items() if key not in ("model", "display_name", "description", "shipped_as")}
+    assert models.file_sha256(models.litert_path("cnn3", tmp_path)) == run["tflite"]["sha256"]
+    with pytest.raises(SystemExit, match="EXTRA_MEMBERS"):
+        add_member(models.MODELS_DIR, "cnn9", tmp_path)
