@@ -15,11 +15,11 @@ REPORTS_DIR = MODELS_DIR / "reports"
 
 MODEL_IDS = ("cnn", "vit")
 # Models the ensemble may also count that are not offered on their own: more CNNs, each trained with its own seed
-# (`digits train cnn --member-seed N`, then copied in by scripts/add_ensemble_member.py as cnn2.*, cnn3.*), kept
-# only if they err where the CNN does not. Each one found in models/ is offered to `digits calibrate ensemble`;
-# the engine loads only those it gave a share (ensemble.json). cnn3 is the name a next member takes: issue 26's
-# eighth round tried one (seed 13) and it got no share (docs/typefaces.md).
-EXTRA_MEMBERS = ("cnn2", "cnn3")
+# (`digits train cnn --member-seed N`, then copied in by scripts/add_ensemble_member.py), kept only if they err
+# where the CNN does not. Each one found in models/ is offered to `digits calibrate ensemble`; the engine loads
+# only those it gave a share (ensemble.json). A next member gets its name here (issue 26's eighth round tried a
+# third, seed 13, as cnn3: no share, docs/typefaces.md).
+EXTRA_MEMBERS = ("cnn2",)
 DISPLAY_NAMES = {"cnn": "CNN", "vit": "Vision Transformer"}
 DESCRIPTIONS = {
     "cnn": "A small convnet: seven conv-BN-ReLU layers, global pooling, trained with augmentation on MNIST and on digits rendered from handwriting typefaces.",

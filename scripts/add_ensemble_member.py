@@ -1,6 +1,7 @@
 """Copy a CNN trained as an ensemble member into models/ as one of models.EXTRA_MEMBERS, its card saying what it is:
 
     digits train cnn --member-seed 13 --out /tmp/member13
+    # add "cnn3" to models.EXTRA_MEMBERS, then:
     python scripts/add_ensemble_member.py /tmp/member13 cnn3
     digits calibrate ensemble      # fits its share (none: the engine never loads it)
 

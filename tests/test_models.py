@@ -136,12 +136,12 @@ def test_a_member_copied_in_keeps_its_figures_and_says_what_it_is(tmp_path):
     from scripts.add_ensemble_member import add_member
 
     run = models.load_card("cnn")
-    card = add_member(models.MODELS_DIR, "cnn3", tmp_path)
-    assert card == models.load_card("cnn3", tmp_path)
-    assert card["model"] == "cnn3" and card["command"] == run["command"] and "cnn3" in card["shipped_as"]
+    card = add_member(models.MODELS_DIR, "cnn2", tmp_path)
+    assert card == models.load_card("cnn2", tmp_path)
+    assert card["model"] == "cnn2" and card["command"] == run["command"] and "cnn2" in card["shipped_as"]
     assert f"own seed ({run['train_config']['member_seed']}) and no teacher" in card["description"]
     assert {key: value for key, value in card.items() if key not in ("model", "display_name", "description", "shipped_as")} \
         == {key: value for key, value in run.items() if key not in ("model", "display_name", "description", "shipped_as")}
-    assert models.file_sha256(models.litert_path("cnn3", tmp_path)) == run["tflite"]["sha256"]
+    assert models.file_sha256(models.litert_path("cnn2", tmp_path)) == run["tflite"]["sha256"]
     with pytest.raises(SystemExit, match="EXTRA_MEMBERS"):
         add_member(models.MODELS_DIR, "cnn9", tmp_path)
