@@ -165,12 +165,14 @@ def decode_views(readings: list[np.ndarray]) -> list[DecodedDigit]:
     return beam_decode(np.mean(readings, axis=0))
 
 
-def likelier_reading(line: list[np.ndarray], widened: list[np.ndarray]) -> list[DecodedDigit]:
+def likelier_reading(line: list[np.ndarray], widened: list[np.ndarray],
+                     own: list[DecodedDigit] | None = None) -> list[DecodedDigit]:
     """Crowded digits read twice, on the line's views and on its views widened across (WIDENED): of the
     two digit strings, the one likelier under both readings together (each string's CTC likelihood on
     each reading's averaged views, multiplied) is read, placed on the line's columns. Widened, crowded
-    digits get more columns each; the line as fitted keeps the digits the reader was trained at."""
-    own = decode_views(line)
+    digits get more columns each; the line as fitted keeps the digits the reader was trained at. `own`:
+    the line's views decoded already (`decode_views(line)`), where the caller has them."""
+    own = decode_views(line) if own is None else own
     labels = tuple(d.digit for d in own), tuple(d.digit for d in decode_views(widened))
     if labels[0] == labels[1]:
         return own

@@ -159,10 +159,11 @@ def reader_digits(engine, line, marks: list[tuple[int, int, int, int]] | None = 
     overlapping digits), the line is read again widened across and the likelier reading kept
     (digits/number_reader.py, `likelier_reading`)."""
     views = read_views(engine.read_line, line.fitted.pixels)
-    readings = _placed(line, decode_views(views))
+    decoded = decode_views(views)
+    readings = _placed(line, decoded)
     if marks is not None and readings and not _stand_apart(readings, marks):
         widened = read_views(engine.read_line, fit_line(line.located.ink, WIDENED).pixels)
-        readings = _placed(line, likelier_reading(views, widened))
+        readings = _placed(line, likelier_reading(views, widened, decoded))
     return readings
 
 
