@@ -186,6 +186,7 @@ def locate(found: Ink, lossy: bool, steps: list[Step]) -> Located:
         steps.append(Step("locate", located.warnings[0]))
     else:
         steps.append(Step("locate", f"the digit's marks: {located.digit.shape[1]}x{located.digit.shape[0]} pixels"
+                                    + ("; a loop drawn close round them or across them" if located.close_loop else "")
                                     + (f"; {'; '.join(located.warnings)}" if located.warnings else "")))
     return located
 
@@ -227,11 +228,12 @@ def close_loops_or_not(found: Ink, lossy: bool, located: Located, digit: np.ndar
         return located, digit
     peeled_digit = normalise(peeled, steps)
     if judge(peeled_digit, steps).log_odds > judgement.log_odds:
-        steps.append(Step("locate", f"{peeled.loops_set_aside} loops drawn close round the digit set aside: "
+        loops = peeled.loops_set_aside
+        steps.append(Step("locate", f"{loops} loop{'s' if loops > 1 else ''} drawn round the digit set aside: "
                                     "the judge finds the marks inside more like a handwritten digit"))
         return peeled, peeled_digit
-    steps.append(Step("locate", "a loop close round the digit kept: the judge finds the marks with it more like "
-                                "a handwritten digit"))
+    steps.append(Step("locate", "the loop drawn close round the digit kept: the judge finds the marks with it more "
+                                "like a handwritten digit"))
     return located, digit
 
 
