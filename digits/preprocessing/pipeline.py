@@ -122,9 +122,13 @@ def read(pixels: np.ndarray, lossy: bool, judged: bool = True, trace: list[Step]
             reading = _reading(np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.uint8), located.warnings, False, steps)
         else:
             digit = normalise(located, steps)
-            if judged and max(pixels.shape[:2]) > JUDGE.smallest_judged and not judge(digit, steps).is_digit:
+            judging = judged and max(pixels.shape[:2]) > JUDGE.smallest_judged
+            judgement = judge(digit, steps) if judging else None
+            if judgement is not None and not judgement.is_digit:
                 reading = _reading(np.zeros_like(digit), (NO_DIGIT_WARNING.format(NOT_HANDWRITING),), False, steps)
             else:
+                if judgement is not None and located.close_loop:
+                    located, digit = close_loops_or_not(found, lossy, located, digit, judgement, steps)
                 reading = _reading(digit, located.warnings, True, steps)
     log_trace(reading.trace, reading.has_digit)
     return reading
@@ -182,6 +186,7 @@ def locate(found: Ink, lossy: bool, steps: list[Step]) -> Located:
         steps.append(Step("locate", located.warnings[0]))
     else:
         steps.append(Step("locate", f"the digit's marks: {located.digit.shape[1]}x{located.digit.shape[0]} pixels"
+                                    + ("; a loop drawn close round them or across them" if located.close_loop else "")
                                     + (f"; {'; '.join(located.warnings)}" if located.warnings else "")))
     return located
 
@@ -208,6 +213,28 @@ def judge(digit: np.ndarray, steps: list[Step]) -> Judgement:
     steps.append(Step("judge", f"{decided}: log-odds {log_odds:.2f} (threshold {threshold:.2f}): "
                                + ("a handwritten digit" if judgement.is_digit else "not a handwritten digit")))
     return judgement
+
+
+def close_loops_or_not(found: Ink, lossy: bool, located: Located, digit: np.ndarray, judgement: Judgement,
+                       steps: list[Step]) -> tuple[Located, np.ndarray]:
+    """A judged digit whose marks hold a loop the ink inside does not keep clear of: a loop drawn close
+    round the digit or across it (and every loop within it: a hand that went round twice), or the
+    digit's own outline (a bold 0's edge, a 6's belly). The learned judge chooses the reading it finds
+    more like a handwritten digit: with those loops set aside, or as found. Whether there is a digit
+    at all was decided on the marks as found: a choice of crops is not a second chance for a picture
+    without a digit (shapes and photos of things then have a ring or a bar inside them to show)."""
+    peeled = locate_digit(found.signal, lossy=lossy, close_loops=True)
+    if peeled.digit is None:
+        return located, digit
+    peeled_digit = normalise(peeled, steps)
+    if judge(peeled_digit, steps).log_odds > judgement.log_odds:
+        loops = peeled.loops_set_aside
+        steps.append(Step("locate", f"{loops} loop{'s' if loops > 1 else ''} drawn round the digit set aside: "
+                                    "the judge finds the marks inside more like a handwritten digit"))
+        return peeled, peeled_digit
+    steps.append(Step("locate", "the loop drawn close round the digit kept: the judge finds the marks with it more "
+                                "like a handwritten digit"))
+    return located, digit
 
 
 def _reading(pixels: np.ndarray, warnings: tuple[str, ...], has_digit: bool, steps: list[Step]) -> Reading:

@@ -16,7 +16,7 @@ import numpy as np
 
 from digits.preprocessing.ink import is_blank, noise_level
 from digits.preprocessing.locate.layout import WRITING_CLEAR
-from digits.preprocessing.locate.marks import FLAT, MIN_DIGIT_SHARE, MIN_DIGIT_SIDE, SOLID_STROKES, ink_marks
+from digits.preprocessing.locate.marks import FLAT, LOOP, MIN_DIGIT_SHARE, MIN_DIGIT_SIDE, SOLID_STROKES, ink_marks
 from digits.preprocessing.locate.surface import find_surface
 from digits.preprocessing.normalise import stroke_width
 
@@ -51,42 +51,50 @@ class Located:
     warnings: tuple[str, ...]
     decisions: tuple[str, ...] = ()  # what was set aside round the digit, for the trace
 
+    close_loop: bool = False  # a loop drawn close round the digit, or its own outline, was left in its marks
 
-def locate_digit(ink: np.ndarray, lossy: bool) -> Located:
-    """The digit's ink, cropped to its box, from a picture's ink signal."""
+    @property
+    def loops_set_aside(self) -> int:
+        return self.decisions.count(LOOP)
+
+
+def locate_digit(ink: np.ndarray, lossy: bool, close_loops: bool = False) -> Located:
+    """The digit's ink, cropped to its box, from a picture's ink signal (a loop drawn round it set aside;
+    with `close_loops`, one drawn close round it or across it too, and every loop within)."""
     noise = noise_level(ink)
     strongest = float(ink.max())
     if is_blank(ink, noise) or (lossy and strongest < _PHOTO_INK_LEVEL):
         return _no_digit(NO_INK)
-    marks = ink_marks(ink, noise, drawn=not lossy)
+    marks = ink_marks(ink, noise, drawn=not lossy, close_loops=close_loops)
     if not marks.masses.any():
-        return _no_digit(A_PATTERN if marks.crowded else NO_INK)
+        return _no_digit(A_PATTERN if marks.crowded else NO_INK, marks.set_aside)
     mask = marks.mask
     boxed = mask & (ink >= BOX_SHARE * float(ink[mask].max())) if lossy else mask
     rows, cols = np.flatnonzero(boxed.any(axis=1)), np.flatnonzero(boxed.any(axis=0))
     smallest = min(max(MIN_DIGIT_SIDE, MIN_DIGIT_SHARE * min(ink.shape)), *ink.shape)
     size = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 if len(rows) else 0
     if size < smallest:
-        return _no_digit(A_PATTERN if marks.crowded else ONLY_SPECKS)
+        return _no_digit(A_PATTERN if marks.crowded else ONLY_SPECKS, marks.set_aside)
     crop = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     if stroke_width(mask[crop]) > SOLID_STROKES * max(rows[-1] - rows[0], cols[-1] - cols[0]) + 2 or marks.body_is_solid:
-        return _no_digit(SOLID_SHAPE)
+        return _no_digit(SOLID_SHAPE, marks.set_aside)
     if marks.looks_like_text or rows[-1] - rows[0] < FLAT * (cols[-1] - cols[0]):  # a digit is never that flat
-        return _no_digit(TEXT)
+        return _no_digit(TEXT, marks.set_aside)
     if lossy and marks.body_is_a_bar:
-        return _no_digit(STRAIGHT_BAR)
+        return _no_digit(STRAIGHT_BAR, marks.set_aside)
     faint = contrast_notes(strongest, noise)
     if lossy and faint and (marks.others or noise >= _GRAINY):  # faint marks on a grained photo: not writing
-        return _no_digit(ONLY_TEXTURE)
+        return _no_digit(ONLY_TEXTURE, marks.set_aside)
     if lossy and np.count_nonzero(marks.clear[mask]) < WRITING_CLEAR * np.count_nonzero(mask):
-        return _no_digit(ONLY_TEXTURE)  # a soft patch (a knot in wood, a smudge) fainter than what was set aside
+        return _no_digit(ONLY_TEXTURE, marks.set_aside)  # a soft patch (a knot in wood, a smudge) fainter than what was set aside
     notes = faint + ((SEVERAL_MARKS_WARNING,) if marks.has_separate_marks else ())
-    return Located(np.where(mask[crop], np.maximum(ink[crop], 0), 0).astype(np.float32), notes, marks.set_aside)
+    return Located(np.where(mask[crop], np.maximum(ink[crop], 0), 0).astype(np.float32), notes, marks.set_aside,
+                   marks.close_loop)
 
 
 def contrast_notes(strongest: float, noise: float) -> tuple[str, ...]:
     return (LOW_CONTRAST_WARNING,) if strongest < max(_LOW_CONTRAST_LEVEL, 10 * noise) else ()
 
 
-def _no_digit(reason: str) -> Located:
-    return Located(None, (NO_DIGIT_WARNING.format(reason),))
+def _no_digit(reason: str, set_aside: tuple[str, ...] = ()) -> Located:
+    return Located(None, (NO_DIGIT_WARNING.format(reason),), set_aside)

@@ -5,7 +5,9 @@ straight, so it is told by what it does: a loop is the outermost ink all round a
 to a smooth oval, with the digit's ink inside it and clear of it along most directions. The loop may
 be a mark of its own or touch the digit's strokes (one connected mark): either way only its band of
 pixels is set aside. A digit is never such a loop round other ink: a 0 has nothing inside it, an 8
-or a 6 is pinched at its waist, not oval.
+or a 6 is pinched at its waist, not oval. A loop the ink inside does not keep clear of (drawn close
+round the digit, or across it) may also be a digit's own outline: the pipeline reads the picture both
+ways and the learned judge chooses (pipeline.py, `close_loops`).
 """
 
 from dataclasses import dataclass
@@ -37,32 +39,42 @@ class EmphasisSettings:
 SETTINGS = EmphasisSettings()
 
 
+@dataclass(frozen=True, eq=False)
+class Loop:
+    pixels: np.ndarray  # (H, W) bool: the loop's band
+    clear: bool  # the ink inside keeps clear of it; if not, the loop is drawn close round the digit or
+    # across it, or it is the digit's own outline (a bold 0's outer edge): only the judge can tell (pipeline.py)
+
+
 def loop_round_the_digit(labels: np.ndarray, masses: np.ndarray, body: int, large_share: float,
-                         settings: EmphasisSettings = SETTINGS) -> np.ndarray | None:
-    """The pixels of a hand-drawn loop round the digit, or None: looked for in each large kept mark (with
-    `large_share` of the body's ink or more: marks.py's measure of a mark, not a speck) whose box holds the
-    body's centre (the body itself, when the loop touches the digit)."""
+                         settings: EmphasisSettings = SETTINGS) -> Loop | None:
+    """A hand-drawn loop round the digit, or None: looked for in each large kept mark (with `large_share`
+    of the body's ink or more: marks.py's measure of a mark, not a speck) whose box holds the body's
+    centre (the body itself, when the loop touches the digit); one the ink inside keeps clear of first."""
     kept = np.flatnonzero(masses)
     boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
     body_box = boxes[body - 1]
     centre = ((body_box[0].start + body_box[0].stop) / 2, (body_box[1].start + body_box[1].stop) / 2)
     large = masses >= large_share * masses[body]
+    close = None
     for mark in sorted(kept, key=lambda mark: -masses[mark]):
         rows, cols = boxes[mark - 1]
         if not large[mark] or not (rows.start <= centre[0] < rows.stop and cols.start <= centre[1] < cols.stop):
             continue
-        ring = _loop_in(labels[rows, cols] == mark, large.take(labels[rows, cols]), settings)
-        if ring is not None:
+        looped = _loop_in(labels[rows, cols] == mark, large.take(labels[rows, cols]), settings)
+        if looped is not None:
             found = np.zeros(labels.shape, bool)
-            found[rows, cols] = ring
-            return found
-    return None
+            found[rows, cols] = looped.pixels
+            if looped.clear:
+                return Loop(found, True)
+            close = close or Loop(found, False)
+    return close
 
 
-def _loop_in(own: np.ndarray, inked: np.ndarray, settings: EmphasisSettings) -> np.ndarray | None:
+def _loop_in(own: np.ndarray, inked: np.ndarray, settings: EmphasisSettings) -> Loop | None:
     """Within a mark's box: the mark's pixels that make a loop round other ink (of it or of other
     marks), or None. A mark too small to hold a digit fails on its own: the ink inside a loop spans
-    `inside_span` of its height, clear of its band."""
+    `inside_span` of its height, apart from its band."""
     height, width = own.shape
     y, x = np.mgrid[:height, :width].astype(np.float32)
     dy, dx = (y + 0.5 - height / 2) / (height / 2), (x + 0.5 - width / 2) / (width / 2)
@@ -98,9 +110,7 @@ def _loop_in(own: np.ndarray, inked: np.ndarray, settings: EmphasisSettings) -> 
     np.minimum.at(ring_inner, direction[ring], radius[ring])
     with_ink = inner > 0
     apart = inner[with_ink] <= ring_inner[with_ink] - settings.clear
-    if apart.mean() < settings.clear_share:
-        return None
-    return ring
+    return Loop(ring, bool(apart.mean() >= settings.clear_share))
 
 
 def underlines(labels: np.ndarray, masses: np.ndarray, body: int, flat: np.ndarray) -> np.ndarray:

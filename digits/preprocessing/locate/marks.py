@@ -30,6 +30,7 @@ _EDGE_WIDER = 2.0  # an edge mark this many times thicker than the digit's strok
 _LOW = 0.3  # a flat mark apart from the body and less tall than this share of it is text or a dash
 _ALIKE = 0.3  # marks with this share of the body's ink and size are like it ...
 _BAR_ASPECT = 12.0  # a mark this many times longer than wide is a straight bar (MNIST's 1s: under 10 long)
+LOOP = "a loop drawn round the digit"
 MAX_MARKS = 400  # marks looked at one by one, the most ink first: a digit with its stray strokes, specks, a
 # label or a frame round it is a few dozen; thousands (dots, grain, a halftone) are texture, and looking
 # at each in turn would cost seconds (65,000 dots: 3.4 s). The rest are dropped like specks.
@@ -46,6 +47,7 @@ class Marks:
     clear: np.ndarray | None = None  # (H, W) bool: the clear ink (its soft edges and faint grain left out)
     crowded: bool = False  # more than MAX_MARKS marks: only the heaviest were looked at (a texture, a pattern)
     set_aside: tuple[str, ...] = ()  # what a hand drew round the digit and was set aside (for the trace)
+    close_loop: bool = False  # a loop drawn close round the digit (or the digit's own outline) was left in
 
     @property
     def looks_like_text(self) -> bool:
@@ -81,14 +83,17 @@ class Marks:
         return bool(np.any(large & (self.gaps > _MARK_GAP)))
 
 
-def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops: bool = True) -> Marks:
+def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops: bool = True,
+              close_loops: bool = False) -> Marks:
     """The ink worth keeping: connected marks that rise clearly above the background, specks dropped.
 
     A mark is kept whole, faint anti-aliased edges included, if part of it is clearly ink (above the
     Otsu threshold and the noise). Frames and what runs into the picture's edge are set aside; marks
     with a tiny share of the ink are specks; small marks away from the digit are stray dots. All are
     dropped; large separate marks are kept (and warned about). A loop drawn round the digit (emphasis.py)
-    is cleared from the ink and the marks are found again without it.
+    is cleared from the ink and the marks are found again without it. `close_loops`: a loop drawn close
+    round the digit or across it is cleared too, and the marks looked at again for another (a hand that
+    went round twice); otherwise such a loop is only noted (`close_loop`).
     """
     strong = clear_ink(ink, noise)
     faint = ink > max(3 * noise, _FAINTEST_INK)
@@ -122,12 +127,14 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
     body = _body(labels, masses, boxes)
     if body is None:  # nothing but lines and rows of text
         return Marks(labels, np.zeros_like(masses), np.zeros_like(masses), crowded=crowded)
+    close_loop = False
     if look_for_loops:
         loop = loop_round_the_digit(labels, masses, body, _MARK_FRACTION)
-        if loop is not None:  # cleared with its soft edge
-            cleared = np.where(ndimage.binary_dilation(loop, np.ones((3, 3), bool), iterations=2), 0, ink)
-            again = ink_marks(cleared, noise, drawn, look_for_loops=False)
-            return Marks(**{**again.__dict__, "set_aside": ("a loop drawn round the digit",) + again.set_aside})
+        close_loop = loop is not None and not loop.clear
+        if loop is not None and (loop.clear or close_loops):  # cleared with its soft edge
+            cleared = np.where(ndimage.binary_dilation(loop.pixels, np.ones((3, 3), bool), iterations=2), 0, ink)
+            again = ink_marks(cleared, noise, drawn, look_for_loops=close_loops, close_loops=close_loops)
+            return Marks(**{**again.__dict__, "set_aside": (LOOP,) + again.set_aside})
     alike = _alike(labels, masses, body, boxes)
     masses[masses < SPECK_FRACTION * masses[body]] = 0
     gaps = _gaps_from(labels, masses, body, boxes)
@@ -138,7 +145,7 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
     others = int(np.count_nonzero(apart & (masses >= _MARK_FRACTION * masses[body])))
     masses[(apart & (masses < _MARK_FRACTION * masses[body])) | (gaps > _FAR_GAP)] = 0
     return Marks(labels, masses, gaps, others, body, alike, strong, crowded,
-                 ("a line drawn under the digit",) if under.any() else ())
+                 ("a line drawn under the digit",) if under.any() else (), close_loop)
 
 
 def _within(mask: np.ndarray, reach: int) -> np.ndarray:

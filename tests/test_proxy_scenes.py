@@ -1,0 +1,70 @@
+"""The second, independent scene renderers (training/proxy_scenes.py) read as a user would: MNIST test
+digits circled by hand in seven ways, in chalk on a board, on a ruled notebook page, beside the same
+digits on plain paper; and photo-like pictures without a digit. Nothing was tuned on these renderers:
+they stand in for the maintainers' hidden scenes, drawn by renderers we do not have.
+
+The design was chosen on MNIST *validation* digits and the held-out typefaces (docs/reading-pipeline.md,
+"A second, independent set of scenes"); these 35 test digits gave the final figure once, and the bars
+sit a digit or two under it: circled 65.7% read right (48.6% before the judge chose among close loops,
+so the circled bar fails on the code before), chalkboard 88.6%, ruled notebook 91.4%, plain paper 100%.
+"""
+
+import numpy as np
+import pytest
+
+from digits.reader import Reader
+from training import proxy_scenes
+
+pytestmark = pytest.mark.slow
+
+COUNT = 35  # digits a kind: every mark of the circled kind five times
+BARS = {"plain paper": 0.94, "circled": 0.6, "chalkboard": 0.8, "ruled notebook": 0.8}
+PHOTOS = 8  # pictures a kind without a digit
+
+
+@pytest.fixture(scope="module")
+def reader():
+    with Reader() as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def figures(reader, mnist_test):
+    images, labels = mnist_test.first(COUNT)
+    inks = proxy_scenes.mnist_inks(images)
+    read = {}
+    for kind in proxy_scenes.SCENES:
+        answers = [reader.classify(upload).digit for upload in proxy_scenes.render(kind, inks)]
+        read[kind] = np.array([answer == label for answer, label in zip(answers, labels)]), \
+            np.array([answer is None for answer in answers])
+    return read
+
+
+@pytest.mark.parametrize("kind", list(BARS))
+def test_each_kind_of_scene_reads_the_digits_nearly_as_plain_paper_does(figures, kind):
+    right, no_digit = figures[kind]
+    assert right.mean() >= BARS[kind], f"{kind}: {right.mean():.1%} read right, {no_digit.mean():.1%} 'no digit'"
+
+
+def test_every_mark_drawn_round_a_digit_leaves_the_digit_readable(figures):
+    """Each of the seven marks (a gap, an overshoot, a double loop, a box, a cloud, a circle crossing the
+    digit, a circle and an underline) leaves at least two of its five digits readable."""
+    right, _ = figures["circled"]
+    by_mark = {mark: int(right[index::len(proxy_scenes.MARKS)].sum()) for index, mark in enumerate(proxy_scenes.MARKS)}
+    assert min(by_mark.values()) >= 2 and sum(by_mark.values()) >= BARS["circled"] * COUNT, by_mark
+
+
+def test_photo_like_pictures_without_a_digit_are_answered_no_digit(reader):
+    answers = {kind: [reader.classify(upload).digit for upload in proxy_scenes.render_photos(kind, PHOTOS)]
+               for kind in proxy_scenes.PHOTOS}
+    said = {kind: sum(answer is None for answer in found) for kind, found in answers.items()}
+    assert sum(said.values()) >= 0.9 * PHOTOS * len(proxy_scenes.PHOTOS), said
+
+
+def test_the_renderers_are_seeded_and_make_photos(mnist_test):
+    """The same digits give the same pictures (the figures are repeatable), JPEG photos of a few hundred pixels."""
+    images, _ = mnist_test.first(3)
+    inks = proxy_scenes.mnist_inks(images)
+    for kind in proxy_scenes.SCENES:
+        first, again = proxy_scenes.render(kind, inks), proxy_scenes.render(kind, inks)
+        assert first == again and all(upload[:2] == b"\xff\xd8" for upload in first)
