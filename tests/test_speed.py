@@ -300,3 +300,18 @@ def test_the_photo_benchmark_reports_each_size_beside_its_decode_and_the_folder_
     folder = figures["folder"]
     assert folder["uploads"] == 64 and folder.get("same_answers", folder["workers"] == 1) and folder["serial_per_s"] > 0
     json.dumps(figures)
+
+
+def test_the_fast_order_statistics_answer_as_numpy_does_ties_included():
+    """A photo's polarity and lighting ask only for a tail value and for which side of a level the median
+    lies (digits/preprocessing/arrays.py); those shortcuts must give exactly numpy's answers."""
+    from digits.preprocessing.arrays import kth_smallest, median, median_is_below
+
+    rng = np.random.default_rng(7)
+    for trial in range(2000):
+        size = int(rng.integers(1, 70_000 if trial % 100 == 0 else 3_000))
+        values = rng.integers(0, 12, size).astype(np.float64) if trial % 2 else rng.normal(size=size)
+        k = min(int(rng.integers(0, size // 40 + 1)), size - 1)
+        assert kth_smallest(values, k) == np.partition(values, k)[k]
+        level = float(rng.integers(0, 12)) if trial % 2 else float(rng.normal())
+        assert median_is_below(values, level) == (float(median(values)) < level)

@@ -7,7 +7,7 @@ import numpy as np
 from scipy import ndimage
 from skimage import morphology
 
-from digits.preprocessing.arrays import ROBUST_SIGMA, border, border_band, low_percentile, median, subsampled
+from digits.preprocessing.arrays import ROBUST_SIGMA, border, border_band, low_percentile, median, median_is_below, subsampled
 from digits.preprocessing.filters import median_3x3
 from digits.preprocessing.polarity import CLEAR_INK, DARK_LEVEL, INK_SHARE, LUMINANCE, _is_two_level, goes_further
 
@@ -56,7 +56,7 @@ def even_out_lighting(pixels: np.ndarray, settings: LightingSettings = SETTINGS)
     paper = float(np.percentile(border(grey), settings.paper))
     if paper < DARK_LEVEL or _border_is_flat(-grey, settings):  # (negated, as the paper is the light side here)
         return pixels
-    if float(median(subsampled(grey).ravel())) < DARK_LEVEL and not _is_two_level(grey):  # mostly a dark ground
+    if median_is_below(subsampled(grey).ravel(), DARK_LEVEL) and not _is_two_level(grey):  # mostly a dark ground
         return pixels  # (a board) with something light along an edge (its frame); not a 1-bit scan of bold ink
     if paper <= 255 - DARK_LEVEL:  # a mid-grey ground, as the ink's polarity has it (polarity._ink_is_dark)
         from_paper = grey - paper

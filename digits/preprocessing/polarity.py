@@ -8,7 +8,7 @@ import functools
 
 import numpy as np
 
-from digits.preprocessing.arrays import a_tenth_in, border, median, otsu_threshold, subsampled
+from digits.preprocessing.arrays import a_tenth_in, border, kth_smallest, median, otsu_threshold, subsampled
 from digits.preprocessing.ink_side import TINY, box_filling_side, stroke_side
 
 MIN_INK_LEVEL = 12.0  # ink must differ from the background by this much (0-255) to count at all
@@ -113,4 +113,4 @@ def goes_further(darkest: np.ndarray, lightest: np.ndarray) -> bool:
     `subsampled`) are compared."""
     darker, lighter = subsampled(darkest).ravel(), subsampled(lightest).ravel()
     tail = min(darker.size // 5000, darker.size - 1)
-    return -float(np.partition(darker, tail)[tail]) > float(np.partition(lighter, lighter.size - 1 - tail)[-1 - tail])
+    return -kth_smallest(darker, tail) > -kth_smallest(-lighter, tail)
