@@ -95,6 +95,26 @@ def test_ensemble_weight_favours_the_model_that_is_right_more_often():
     assert fit_ensemble_weight(np.eye(10)[labels] * 0.8 + 0.02, right_sometimes, labels) == 1.0
 
 
+def test_cross_fitted_shares_credit_a_member_only_for_what_it_adds(engine, mnist_path):
+    """scripts/compare_ensemble_member.py: shares fitted on half the digits and groups, scored on the rest."""
+    from training.calibrate import cross_fitted_accuracy
+
+    mnist = load_mnist(mnist_path)
+    _, (x_val, y_val) = validation_split(mnist.x_train, mnist.y_train, 5000, 42)
+    images, labels = x_val[:2000], y_val[:2000]
+    cnn, vit = (engine.predict_probabilities(model, images) for model in ("cnn", "vit"))
+
+    def crossed(*members):  # the first 1,000 digits as validation, the rest as held-out "families" by digit
+        return cross_fitted_accuracy([m[:1000] for m in members], labels[:1000], [m[1000:] for m in members],
+                                     labels[1000:], labels[1000:])
+
+    shipped = crossed(cnn, vit)
+    assert crossed(cnn, vit, cnn.copy()) == shipped  # a member that errs where the CNN does adds nothing
+    knows_better = np.eye(10)[labels] * 0.8 + 0.02  # right where both err
+    helped = crossed(cnn, vit, knows_better)
+    assert sum(helped) > sum(shipped) and all(h >= s for h, s in zip(helped, shipped))
+
+
 def test_temperature_fit_recovers_a_known_miscalibration():
     from digits.engine import apply_temperature
     from training.calibrate import fit_temperature
