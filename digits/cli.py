@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--distill", action="store_true",
                        help="with --member-seed: the member also learns from the shipped models' answers "
                             "(training/config.py's DISTILLED_MEMBERS)")
+    train.add_argument("--architecture", choices=["dense_head_cnn"],
+                       help="with --member-seed: a member of another architecture (models/dense_head_cnn.py; "
+                            "training/config.py's MEMBER_ARCHITECTURES), saved as the model's files")
     train.add_argument("--limit", type=int, help=argparse.SUPPRESS)  # smoke runs: first N training images
 
     evaluate = commands.add_parser("evaluate", help="accuracy on the 10,000 MNIST test images, or another suite")
@@ -525,7 +528,7 @@ def run(args, argv: list[str]) -> int:
         card = train(args.model, epochs=args.epochs, data=args.data, out=args.out or models.MODELS_DIR,
                      seed=args.seed, limit=args.limit, command=shlex.join(["digits", *argv]),
                      init_from=args.init_from, member_seed=args.member_seed,
-                     distill=args.distill)
+                     distill=args.distill, architecture=args.architecture)
         print(f"{card['model']}: validation accuracy {card['validation_accuracy']:.4f}, "
               f"test accuracy {card['test_accuracy']:.4f}, {card['training_seconds'] / 60:.1f} min")
         return 0

@@ -27,7 +27,8 @@ DESCRIPTIONS = {
 }
 _KERAS_NAMES = {"CNNConfig": "models.cnn", "build_cnn": "models.cnn", "ViTConfig": "models.vit",
                 "build_vit": "models.vit", "ClassTokenAndPosition": "models.vit",
-                "TestTimeViews": "models.vit", "MeanOfViews": "models.vit"}
+                "TestTimeViews": "models.vit", "MeanOfViews": "models.vit",
+                "DenseHeadCNNConfig": "models.dense_head_cnn", "build_dense_head_cnn": "models.dense_head_cnn"}
 
 __all__ = ["ARCHITECTURES", "EXTRA_MEMBERS", "MODEL_IDS", "ClassTokenAndPosition", "build_model", "card_path", "ensemble_weights",
            "file_sha256", "litert_path", "load_card", "load_keras_file", "load_keras_model", "model_path"]
@@ -39,7 +40,12 @@ def __getattr__(name: str):
         from models.cnn import CNNConfig, build_cnn
         from models.vit import ViTConfig, build_vit
 
-        return {"cnn": (build_cnn, CNNConfig), "vit": (build_vit, ViTConfig)}
+        from models.dense_head_cnn import DenseHeadCNNConfig, build_dense_head_cnn
+
+        # dense_head_cnn: an ensemble member's architecture only (`digits train cnn --member-seed N
+        # --architecture dense_head_cnn`), never offered on its own
+        return {"cnn": (build_cnn, CNNConfig), "vit": (build_vit, ViTConfig),
+                "dense_head_cnn": (build_dense_head_cnn, DenseHeadCNNConfig)}
     if name in _KERAS_NAMES:
         return getattr(importlib.import_module(_KERAS_NAMES[name]), name)
     raise AttributeError(f"module 'models' has no attribute {name!r}")

@@ -15,8 +15,8 @@ class CNNConfig:
     dropout: float = 0.3
 
 
-def conv_bn_relu(x, filters: int, strides: int = 1):
-    x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
+def conv_bn_relu(x, filters: int, strides: int = 1, kernel_size: int = 3):
+    x = layers.Conv2D(filters, kernel_size, strides=strides, padding="same", use_bias=False)(x)
     x = layers.BatchNormalization()(x)
     return layers.ReLU()(x)
 

@@ -1,6 +1,6 @@
 """Copy a CNN trained as an ensemble member into models/ as one of models.EXTRA_MEMBERS, its card saying what it is:
 
-    digits train cnn --member-seed 13 --out /tmp/member13
+    digits train cnn --member-seed 13 --out /tmp/member13    # or also --architecture dense_head_cnn
     # add "cnn3" to models.EXTRA_MEMBERS, then:
     python scripts/add_ensemble_member.py /tmp/member13 cnn3
     digits calibrate ensemble      # fits its share (none: the engine never loads it)
@@ -27,10 +27,12 @@ def add_member(run: Path, member: str, models_dir: Path = models.MODELS_DIR) -> 
         raise SystemExit(f"{run} holds no ensemble member: train it with `digits train cnn --member-seed N`.")
     teachers = card["train_config"].get("teachers") or []
     made = f"taught by {' and '.join(teachers)}" if teachers else "no teacher"
+    architecture = card.get("architecture")  # `--architecture`: another of models.ARCHITECTURES than the CNN's
+    built = f"A CNN of another architecture (models/{architecture}.py)" if architecture else "A CNN"
     card.update({
         "model": member,
         "display_name": f"CNN ({member})",
-        "description": (f"A CNN trained from scratch with its own seed ({seed}) and {made}, {card['epochs']} epochs "
+        "description": (f"{built} trained from scratch with its own seed ({seed}) and {made}, {card['epochs']} epochs "
                         f"on the typeface mix; the ensemble counts it, it is not offered on its own."),
         "shipped_as": (f"An extra member of the ensemble (models.EXTRA_MEMBERS: {member}), issue 26; its share is "
                        f"models/ensemble.json's."),

@@ -145,3 +145,19 @@ def test_a_member_copied_in_keeps_its_figures_and_says_what_it_is(tmp_path):
     assert models.file_sha256(models.litert_path("cnn2", tmp_path)) == run["tflite"]["sha256"]
     with pytest.raises(SystemExit, match="EXTRA_MEMBERS"):
         add_member(models.MODELS_DIR, "cnn9", tmp_path)
+
+
+def test_a_member_of_another_architecture_copied_in_says_which(tmp_path):
+    """A run of `digits train cnn --member-seed N --architecture dense_head_cnn` is copied in the same way."""
+    import shutil
+
+    from scripts.add_ensemble_member import add_member
+
+    run = tmp_path / "run"
+    run.mkdir()
+    for path in (models.model_path("cnn"), models.litert_path("cnn")):
+        shutil.copyfile(path, run / path.name)
+    models.card_path("cnn", run).write_text(json.dumps({**models.load_card("cnn"), "architecture": "dense_head_cnn"}))
+    card = add_member(run, "cnn2", tmp_path)
+    assert card["description"].startswith("A CNN of another architecture (models/dense_head_cnn.py) trained")
+    assert card["architecture"] == "dense_head_cnn"

@@ -95,6 +95,26 @@ def test_ensemble_weight_favours_the_model_that_is_right_more_often():
     assert fit_ensemble_weight(np.eye(10)[labels] * 0.8 + 0.02, right_sometimes, labels) == 1.0
 
 
+def test_cross_fitted_shares_credit_a_member_only_for_what_it_adds(engine, mnist_path):
+    """scripts/compare_ensemble_member.py: shares fitted on half the digits and groups, scored on the rest."""
+    from training.calibrate import cross_fitted_accuracy
+
+    mnist = load_mnist(mnist_path)
+    _, (x_val, y_val) = validation_split(mnist.x_train, mnist.y_train, 5000, 42)
+    images, labels = x_val[:2000], y_val[:2000]
+    cnn, vit = (engine.predict_probabilities(model, images) for model in ("cnn", "vit"))
+
+    def crossed(*members):  # the first 1,000 digits as validation, the rest as held-out "families" by digit
+        return cross_fitted_accuracy([m[:1000] for m in members], labels[:1000], [m[1000:] for m in members],
+                                     labels[1000:], labels[1000:])
+
+    shipped = crossed(cnn, vit)
+    assert crossed(cnn, vit, cnn.copy()) == shipped  # a member that errs where the CNN does adds nothing
+    knows_better = np.eye(10)[labels] * 0.8 + 0.02  # right where both err
+    helped = crossed(cnn, vit, knows_better)
+    assert sum(helped) > sum(shipped) and all(h >= s for h, s in zip(helped, shipped))
+
+
 def test_temperature_fit_recovers_a_known_miscalibration():
     from digits.engine import apply_temperature
     from training.calibrate import fit_temperature
@@ -243,6 +263,46 @@ def test_a_distilled_member_is_the_members_mix_taught_by_the_shipped_cnn_and_vit
     assert replace(config, teachers=(), distill_weight=0.0, distill_temperature=1.0) == MEMBERS["cnn"]
     with pytest.raises(ValueError, match="member_seed"):
         train("cnn", distill=True)
+
+
+def test_a_member_of_another_architecture_sees_wider_keeps_where_strokes_lie_and_trains_on_heavier_styles():
+    from dataclasses import replace
+
+    from keras import layers
+
+    from training.config import MEMBER_ARCHITECTURES, MEMBERS
+    from training.train import train
+
+    cnn, other = models.build_model("cnn"), models.build_model("dense_head_cnn")
+    first = [layer for layer in other.layers if isinstance(layer, layers.Conv2D)][0]
+    assert first.kernel_size == (5, 5) and [l for l in cnn.layers if isinstance(l, layers.Conv2D)][0].kernel_size == (3, 3)
+    # the CNN averages its features over the grid; the member's head reads each of the 7x7 cells
+    assert any(isinstance(l, layers.GlobalAveragePooling2D) for l in cnn.layers)
+    assert any(isinstance(l, layers.Flatten) for l in other.layers) and other.output_shape == (None, 10)
+    config = MEMBER_ARCHITECTURES["dense_head_cnn"]
+    assert config.augment.elastic_share > MEMBERS["cnn"].augment.elastic_share
+    assert config.augment.bold_share > MEMBERS["cnn"].augment.bold_share
+    assert replace(config, augment=MEMBERS["cnn"].augment, epochs=MEMBERS["cnn"].epochs) == MEMBERS["cnn"]
+    with pytest.raises(ValueError, match="member_seed"):
+        train("cnn", architecture="dense_head_cnn")
+
+
+@pytest.mark.slow  # trains a small member of the other architecture
+def test_a_member_of_another_architecture_says_so_and_exports(small_mnist, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from training.config import MEMBER_ARCHITECTURES, StyledDigits
+    from training.train import train
+
+    monkeypatch.setitem(MEMBER_ARCHITECTURES, "dense_head_cnn",
+                        replace(MEMBER_ARCHITECTURES["dense_head_cnn"], styled=StyledDigits()))
+    card = train("cnn", epochs=1, data=small_mnist, out=tmp_path, log_dir=tmp_path / "runs", verbose=0,
+                 limit=128, suite_per_style=2, typefaces=False, member_seed=19, architecture="dense_head_cnn")
+    assert card["architecture"] == "dense_head_cnn" and card["model_config"]["stem_kernel"] == 5
+    assert card["train_config"]["member_seed"] == 19 and card["train_config"]["augment"]["elastic_share"] == 0.5
+    reloaded = models.load_keras_model("cnn", tmp_path)
+    assert reloaded.name == "dense_head_cnn" and card["parameters"] == reloaded.count_params()
+    assert card["tflite"]["sha256"] == models.file_sha256(models.litert_path("cnn", tmp_path))
 
 
 @pytest.mark.slow  # trains a small CNN taught by the shipped CNN and ViT

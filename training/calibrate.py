@@ -75,6 +75,26 @@ def fit_ensemble_shares(answers: list[np.ndarray], labels: np.ndarray,
     return max(share_grid(len(answers)), key=score)
 
 
+def cross_fitted_accuracy(answers: list[np.ndarray], labels: np.ndarray, held_out: list[np.ndarray],
+                          held_out_labels: np.ndarray, held_out_groups: np.ndarray) -> tuple[float, float]:
+    """How the ensemble would read digits its shares were not fitted on: the shares fitted (fit_ensemble_shares)
+    on half of the validation digits and half of the held-out groups (typeface families), scored on the other
+    halves, both ways; returns validation and held-out accuracy over both. The share grid finds a digit or two in
+    noise (it fitted a share to a member that reads nothing, docs/typefaces.md's ninth round); this does not."""
+    validation_half = np.arange(len(labels)) % 2 == 0
+    held_out_half = np.isin(held_out_groups, sorted(set(held_out_groups))[::2])
+    right = np.zeros(2)
+    for fold in (True, False):
+        fit_val, fit_held = validation_half == fold, held_out_half == fold
+        shares = fit_ensemble_shares([a[fit_val] for a in answers], labels[fit_val],
+                                     ([a[fit_held] for a in held_out], held_out_labels[fit_held]))
+        for i, (split, split_labels, fitted) in enumerate(((answers, labels, fit_val),
+                                                           (held_out, held_out_labels, fit_held))):
+            mixed = np.tensordot(shares, [a[~fitted] for a in split], axes=1)
+            right[i] += np.sum(np.argmax(mixed, axis=1) == split_labels[~fitted])
+    return right[0] / len(labels), right[1] / len(held_out_labels)
+
+
 def calibrate_ensemble(data=None, models_dir: Path = models.MODELS_DIR, typefaces: bool = True) -> dict:
     """Fits the calibrated members' shares of the ensemble on their validation split and the held-out
     typefaces (training/typefaces.py; `typefaces=False`: validation only, no fonts to fetch); writes

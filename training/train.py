@@ -22,7 +22,7 @@ import numpy as np
 import models
 from digits.preprocessing import to_model_input
 from training.calibrate import accuracy, fit_temperature
-from training.config import DEFAULTS, DISTILLED_MEMBERS, FINE_TUNES, MEMBERS, TrainConfig
+from training.config import DEFAULTS, DISTILLED_MEMBERS, FINE_TUNES, MEMBER_ARCHITECTURES, MEMBERS, TrainConfig
 from training.data import load_mnist, make_dataset, validation_split
 from training.export import export_litert
 from training.evaluate import StyleShiftEvaluation
@@ -129,7 +129,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
           seed: int | None = None, limit: int | None = None, log_dir: str | Path = "runs",
           command: str = "", verbose: int = 1, init_from: str | Path | None = None,
           suite_per_style: int | None = None, typefaces: bool = True, member_seed: int | None = None,
-          distill: bool = False) -> dict:
+          distill: bool = False, architecture: str | None = None) -> dict:
     """Trains `model_id`, saves the model of its best epoch (validation + held-out typefaces) and its card
     in `out`; returns the card.
 
@@ -139,16 +139,20 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     fonts to fetch: smoke tests), choosing on validation + the style-shift suite as before. `member_seed`
     trains a second model for the ensemble from scratch (training/config.py's MEMBERS) with that seed for
     its weights, shuffling and augmentation, on the same validation split; with `distill`, a member that also
-    learns from the shipped teachers' answers (DISTILLED_MEMBERS).
+    learns from the shipped teachers' answers (DISTILLED_MEMBERS); with `architecture`, a member built by
+    another of models.ARCHITECTURES, with its own settings (MEMBER_ARCHITECTURES), saved under `model_id`'s
+    file names as every member is.
     """
     import keras
     import tensorflow as tf
 
     if distill and member_seed is None:
         raise ValueError("distill trains an ensemble member: give it a member_seed")
-    settings = (FINE_TUNES if init_from else DISTILLED_MEMBERS if distill else MEMBERS if member_seed is not None
-                else DEFAULTS)
-    config = settings[model_id]
+    if architecture and (member_seed is None or distill or init_from):
+        raise ValueError("architecture trains an ensemble member from scratch: give it a member_seed alone")
+    settings = (FINE_TUNES if init_from else DISTILLED_MEMBERS if distill else MEMBER_ARCHITECTURES if architecture
+                else MEMBERS if member_seed is not None else DEFAULTS)
+    config = settings[architecture or model_id]
     config = replace(config, epochs=epochs or config.epochs, seed=config.seed if seed is None else seed,
                      member_seed=member_seed)
     own_seed = config.seed if member_seed is None else member_seed  # weights, shuffling, augmentation
@@ -171,7 +175,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
 
     targets_from = distilled_targets(config) if config.teachers and config.distill_weight else None
     source = fine_tuned_from(init_from) if init_from else None  # read before `out` may overwrite it
-    model = models.load_keras_file(init_from) if init_from else models.build_model(model_id)
+    model = models.load_keras_file(init_from) if init_from else models.build_model(architecture or model_id)
     steps_per_epoch = -(-len(x_train) // config.batch_size)
     model.compile(
         optimizer=make_optimizer(config, steps_per_epoch),
@@ -230,7 +234,8 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
         "keras_version": keras.__version__,
         "file_bytes": model_file.stat().st_size,
         "command": command or f"train({model_id!r}) from Python",
-        "model_config": models.ARCHITECTURES[model_id][1]().__dict__,
+        **({"architecture": architecture} if architecture else {}),
+        "model_config": models.ARCHITECTURES[architecture or model_id][1]().__dict__,
         "train_config": config.to_dict(),
         "history": history,
         "machine": f"{os.cpu_count()} CPU cores",
