@@ -29,7 +29,8 @@ import models
 from digits.number_reader import MODEL_ID, decode_text
 from training.config import NumberReaderTrainConfig
 from training.data import load_mnist, validation_split
-from training.number_data import SPACINGS, TYPEFACE_DIGITS, TYPEFACE_LINES, by_family, line_batch
+from training.number_data import (ELASTIC_DIGITS, SPACINGS, TYPEFACE_DIGITS, TYPEFACE_LINES, WIDENED_LINES, by_family,
+                                  line_batch)
 from training.typefaces import family_list
 
 
@@ -128,7 +129,8 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
             0.5 * (1 + np.cos(np.pi * min(spent, 1.0)))
         for optimizer, share in zip(optimizers, rates):
             optimizer.learning_rate = rate * share
-        images, targets, lengths, _ = line_batch(x_train, y_train, config.batch_size, rng, typefaces=hands)
+        images, targets, lengths, _ = line_batch(x_train, y_train, config.batch_size, rng, typefaces=hands,
+                                                 elastic_digits=ELASTIC_DIGITS, widened_lines=WIDENED_LINES)
         losses.append(float(step(images, targets, lengths)))
         minutes = (time.time() - started) / 60
         if minutes - checked >= config.minutes_between_checks or spent >= 1:
@@ -173,6 +175,7 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
         **({"typefaces": {"training_lines": TYPEFACE_LINES, "digits_in_hand": TYPEFACE_DIGITS,
                           "renders_per_digit": TYPEFACE_PER_DIGIT, "training_digits": sum(len(i) for i, _ in hands),
                           "families": family_list()}} if typefaces else {}),
+        "styles": {"elastic_digits": ELASTIC_DIGITS, "widened_crowded_lines": WIDENED_LINES},
         "tflite": exported,
     }
     if init_from:
