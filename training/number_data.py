@@ -50,7 +50,7 @@ LENGTH_WEIGHTS = (0.04, 0.16, 0.18, 0.18, 0.16, 0.14, 0.08, 0.06)  # 2-6 digits 
 # lines were written in a training typeface's hand: enough to learn other shapes, while most lines stay
 # MNIST's, whose spacing the reader was tuned on. From the sixth run half of them: the held-out families
 # stayed 5-10 points below their ceiling, MNIST's writers 1-7.
-# From the ninth run 0.6: after the eighth the held-out families read 92.4% of whole numbers, MNIST's
+# From the ninth run 0.6: the seventh run's reader read 92.4% of the held-out families' whole numbers, MNIST's
 # validation writers 96.6% (docs/numbers.md).
 TYPEFACE_LINES = 0.6
 TYPEFACE_DIGITS = 0.8  # of such a line's digits, in that family's hand; the rest MNIST's
