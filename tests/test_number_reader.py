@@ -149,6 +149,34 @@ def test_training_lines_crowd_whole_numbers_as_well_as_single_gaps(mnist_path):
     assert all(abs(share[kind] - expected) < 0.05 for kind, expected in zip(share, mixed)), share
 
 
+
+def test_training_lines_are_read_as_served_widened_and_the_suites_lines_stay_as_they_were(mnist_path):
+    from digits.number_reader import WIDENED
+    from training.data import load_mnist
+    from training.number_data import line_batch
+
+    mnist = load_mnist(mnist_path)
+    x, y = mnist.x_train[:300], mnist.y_train[:300]
+
+    def first_line(**styles):  # the first line is composed alike whatever the styles draw after it
+        images, *_ = line_batch(x, y, 2, np.random.default_rng(5), "touching", lengths=(2,), weights=(1,),
+                                rough=False, **styles)
+        return images[0, ..., 0]
+
+    def ink_width(line):
+        columns = np.flatnonzero(line.max(axis=0) > 0.1)
+        return columns[-1] - columns[0] + 1
+
+    plain = first_line()
+    assert np.array_equal(first_line(elastic_digits=0.0, widened_lines=0.0), plain)  # the suites' lines
+    widened = first_line(widened_lines=1.0)  # a crowded two-digit line: as tall, 1.15x as wide
+    assert ink_width(widened) == pytest.approx(ink_width(plain) * WIDENED, abs=2)
+    assert not np.array_equal(first_line(elastic_digits=1.0), plain)  # the digits wobbled
+
+    images, targets, lengths, _ = line_batch(x, y, 16, np.random.default_rng(6), elastic_digits=0.5,
+                                             widened_lines=0.5)
+    assert images.max() > 0.5 and (targets[np.arange(16), lengths - 1] >= 0).all()
+
 @pytest.mark.slow
 def test_a_short_training_run_writes_a_reader_the_server_runs(tmp_path, mnist_path):
     from training.config import NumberReaderTrainConfig

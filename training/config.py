@@ -2,6 +2,8 @@
 
 from dataclasses import asdict, dataclass, field, replace
 
+from training.number_data import TYPEFACE_LINES
+
 
 @dataclass(frozen=True)
 class AugmentConfig:
@@ -168,6 +170,12 @@ class NumberReaderTrainConfig:
     # Going on from a trained reader that lacks a layer (the attention): the layers it has learn at this share
     # of the peak rate, the new layer at all of it, so the trained features drift slowly while the new one learns.
     trunk_rate: float = 1.0
+    # Training lines' styles (training/number_data.py: `wobbled`, WIDENED): the share of digits wobbled by an
+    # elastic field and of crowded lines fitted widened as read_number reads them again. Off for the shipped
+    # reader; the ninth run (docs/numbers.md) tried 0.3 and 0.4 with typeface lines 0.6, not shipped.
+    elastic_digits: float = 0.0
+    widened_lines: float = 0.0
+    typeface_lines: float = TYPEFACE_LINES
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -29,7 +29,7 @@ import models
 from digits.number_reader import MODEL_ID, decode_text
 from training.config import NumberReaderTrainConfig
 from training.data import load_mnist, validation_split
-from training.number_data import SPACINGS, TYPEFACE_DIGITS, TYPEFACE_LINES, by_family, line_batch
+from training.number_data import SPACINGS, TYPEFACE_DIGITS, by_family, line_batch
 from training.typefaces import family_list
 
 
@@ -128,7 +128,9 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
             0.5 * (1 + np.cos(np.pi * min(spent, 1.0)))
         for optimizer, share in zip(optimizers, rates):
             optimizer.learning_rate = rate * share
-        images, targets, lengths, _ = line_batch(x_train, y_train, config.batch_size, rng, typefaces=hands)
+        images, targets, lengths, _ = line_batch(x_train, y_train, config.batch_size, rng, typefaces=hands,
+                                                 typeface_lines=config.typeface_lines,
+                                                 elastic_digits=config.elastic_digits, widened_lines=config.widened_lines)
         losses.append(float(step(images, targets, lengths)))
         minutes = (time.time() - started) / 60
         if minutes - checked >= config.minutes_between_checks or spent >= 1:
@@ -170,7 +172,7 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
         "training_minutes": round((time.time() - started) / 60, 1),
         "mnist_sha256": mnist.sha256,
         "command": "python -m training.number_reader " + " ".join(sys.argv[1:]),
-        **({"typefaces": {"training_lines": TYPEFACE_LINES, "digits_in_hand": TYPEFACE_DIGITS,
+        **({"typefaces": {"training_lines": config.typeface_lines, "digits_in_hand": TYPEFACE_DIGITS,
                           "renders_per_digit": TYPEFACE_PER_DIGIT, "training_digits": sum(len(i) for i, _ in hands),
                           "families": family_list()}} if typefaces else {}),
         "tflite": exported,
@@ -234,8 +236,16 @@ def main(argv=None) -> int:
     parser.add_argument("--no-typefaces", dest="typefaces", action="store_false",
                         help="MNIST's writers only: no lines in the typeface families' hands")
     parser.add_argument("--keep-checks", type=Path, help="save the weights at every check in this folder")
+    parser.add_argument("--elastic-digits", type=float, default=0.0,
+                        help="share of the training digits wobbled by an elastic field (default: none)")
+    parser.add_argument("--widened-lines", type=float, default=0.0,
+                        help="share of the crowded training lines fitted widened as read_number reads them again")
+    parser.add_argument("--typeface-lines", type=float,
+                        help="share of the training lines in a typeface family's hand (default: the config's)")
     args = parser.parse_args(argv)
-    config = NumberReaderTrainConfig()
+    config = replace(NumberReaderTrainConfig(), elastic_digits=args.elastic_digits, widened_lines=args.widened_lines)
+    if args.typeface_lines is not None:
+        config = replace(config, typeface_lines=args.typeface_lines)
     if args.minutes:
         config = replace(config, minutes=args.minutes, minutes_between_checks=min(config.minutes_between_checks,
                                                                                   args.minutes),
