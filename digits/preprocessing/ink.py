@@ -62,5 +62,9 @@ def clear_ink(ink: np.ndarray, noise: float) -> np.ndarray:
     the picture above it where the digit is 1-3%). The reach twice over keeps a bold stroke whole."""
     level = max(otsu_threshold(ink), _CLEAR_NOISE * noise, MIN_INK_LEVEL)
     window = 2 * math.ceil(SOFT_EDGE * max(ink.shape)) + 1
-    stands_out = ink - np.maximum(ndimage.minimum_filter(ink, size=window, mode="constant"), 0) > level
-    return (ink > level) & ndimage.maximum_filter(stands_out, size=window)
+    stands_out = ink - np.maximum(ndimage.minimum_filter(ink, size=window), 0) > level
+    pieces, count = ndimage.label(ink > level, structure=np.ones((3, 3), bool))
+    kept = np.zeros(count + 1, bool)
+    kept[pieces[stands_out]] = True
+    kept[0] = False
+    return kept[pieces]
