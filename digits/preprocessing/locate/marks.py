@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from digits.preprocessing.ink import clear_ink
+from digits.preprocessing.ink import SOFT_EDGE, clear_ink
 from digits.preprocessing.locate.emphasis import loop_round_the_digit, underlines
 from digits.preprocessing.locate.layout import frames, layout_lines, set_aside_boxes, set_aside_lines_and_blocks, tinted_areas
 from digits.preprocessing.normalise import stroke_width
@@ -19,7 +19,7 @@ MIN_DIGIT_SHARE = 0.025  # ... or this share of the picture's shorter side: smal
 FLAT = 0.4  # a mark less tall than this share of its width is flat: text, a dash, a line
 SOLID_STROKES = 0.4  # strokes wider than this share of the mark's longer side make a blob, not a digit
 _FAINTEST_INK = 4.0  # the soft edge of a mark reaches down to this (0-255); below it, a clean background
-_SOFT_EDGE = 0.03  # ... and at most this share of the picture's shorter side (or a stroke's width) from its clear ink
+# ... and at most SOFT_EDGE (ink.py) of the picture's shorter side (or a stroke's width) from its clear ink
 SPECK_FRACTION = 0.02  # marks with less ink than this share of the biggest mark are specks
 _MARK_FRACTION = 0.15  # marks with at least this share of the biggest mark's ink count as marks
 _MARK_GAP = 0.2  # ... and are separate when this far from the biggest (share of its size); smaller marks
@@ -98,7 +98,7 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
     strong = clear_ink(ink, noise)
     faint = ink > max(3 * noise, _FAINTEST_INK)
     if strong.any():  # a stroke's soft edge is narrower than the stroke: fainter ink further off is a smear (chalk dust, a shadow)
-        reach = max(math.ceil(_SOFT_EDGE * min(ink.shape)), math.ceil(stroke_width(strong)))
+        reach = max(math.ceil(SOFT_EDGE * min(ink.shape)), math.ceil(stroke_width(strong)))
         faint &= _within(strong, reach)
     framing = frames(strong, min(ink.shape))
     if framing.any():  # the frames' lines (with their soft edges) removed, what they held is looked at alone
