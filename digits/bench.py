@@ -7,9 +7,8 @@ from one run (the ratios are what to compare; absolute times drift with the mach
 - the Python API (`digits.Reader`) beside the engine it calls, on the same 28x28 uploads, and on the
   same digits given as uint8 arrays;
 - a naive Keras app: the same preprocessing, then `model.predict` once per image;
-- bulk throughput, and throughput with 1 and with 16 concurrent callers (each busy for the whole of
-  four 1-second windows, in turns), with the CPU time each request costs (this process and its worker
-  processes) and the bound that sets on the cores there are;
+- bulk throughput, and throughput with 1 and with 16 concurrent callers, with the CPU time each request
+  costs (this process and its worker processes) and the bound that sets on the cores there are;
 - a whole number: `read_number` (the number reader, the CNN confirming digits apart) on 6 test digits
   written in a row on white paper (p50, p99);
 - a serving process of its own (engine and anvil-uplink, as `digits serve` loads them): cold start
@@ -25,7 +24,6 @@ from one run (the ratios are what to compare; absolute times drift with the mach
 """
 
 import io
-import itertools
 import json
 import os
 import subprocess
@@ -130,8 +128,7 @@ def naive_latency(uploads: list[bytes], model_id: str = "cnn") -> dict:
 
 def concurrent_throughput(engine: Engine, uploads: list[bytes], callers: int, model: str = "cnn",
                           pool: ThreadPoolExecutor | None = None) -> float:
-    """Images per second from `callers` threads reading every upload once, start to last answer; `pool`,
-    when given, holds those threads already warm."""
+    """Images per second from `callers` threads; `pool`, when given, holds those threads already warm."""
     if pool is None:
         with ThreadPoolExecutor(callers) as pool:
             list(pool.map(lambda data: engine.classify(data, model), uploads[:callers]))  # threads up and warm
@@ -141,49 +138,22 @@ def concurrent_throughput(engine: Engine, uploads: list[bytes], callers: int, mo
     return len(uploads) / (time.perf_counter() - started)
 
 
-def callers_for(engine: Engine, uploads: list[bytes], callers: int, seconds: float, model: str,
-                pool: ThreadPoolExecutor) -> tuple[float, int]:
-    """Images per second from `callers` threads, each reading its own share of the uploads over and over
-    until `seconds` have passed, counting the answers back inside that window, and how many calls were
-    made in all (those still running when it closed finish, uncounted). Every caller is busy from the
-    window's start to its end, so this is the steady state a server under that load sees: a fixed batch of
-    uploads instead ends with fewer callers than `callers` while its last calls drain (about a tenth of a
-    round of 250 uploads under 16 callers here, docs/speed.md)."""
-    deadline = time.perf_counter() + seconds
+def concurrent_in_turns(engine: Engine, uploads: list[bytes], rounds: int = 4, model: str = "cnn") -> dict:
+    """Images per second with 1 and with 16 callers, in turns over `rounds` slices of the uploads (a machine
+    whose load changes slows both alike), and the median of 16 over 1 within a round. The callers are
+    threads that stay up between rounds and switch as often as the server's (its Uplink threads do both).
+    Also the CPU time per request (this process and its worker processes, over all the rounds) and the
+    bound it sets on 16 over 1 however busy the machine is: a lone caller keeps one core busy, so the
+    cores there are read at most cores x (CPU per request, 1 caller) / (CPU per request, 16 callers)
+    times as many (docs/speed.md)."""
+    one, sixteen, cpu_s = [], [], {1: 0.0, 16: 0.0}
+    size = max(1, len(uploads) // rounds)
 
-    def caller(index: int) -> tuple[int, int]:
-        answered = made = 0
-        for data in itertools.cycle(uploads[index::callers] or uploads):
-            if time.perf_counter() >= deadline:
-                break
-            engine.classify(data, model)
-            made += 1
-            answered += time.perf_counter() <= deadline
-        return answered, made
-
-    counts = list(pool.map(caller, range(callers)))
-    return sum(answered for answered, _ in counts) / seconds, sum(made for _, made in counts)
-
-
-def concurrent_in_turns(engine: Engine, uploads: list[bytes], rounds: int = 4, model: str = "cnn",
-                        seconds: float = 1.0) -> dict:
-    """Images per second with 1 and with 16 callers, in turns over `rounds` windows of `seconds` each (a
-    machine whose load changes slows both alike), each caller reading its share of the uploads until the
-    window closes (`callers_for`), and the median of 16 over 1 within a round. The callers are threads
-    that stay up between rounds and switch as often as the server's (its Uplink threads do both). Also
-    the CPU time per request (this process and its worker processes, over all the rounds) and the bound
-    it sets on 16 over 1 however busy the machine is: a lone caller keeps one core busy, so the cores
-    there are read at most cores x (CPU per request, 1 caller) / (CPU per request, 16 callers) times as
-    many (docs/speed.md)."""
-    one, sixteen = [], []
-    cpu_s, calls = {1: 0.0, 16: 0.0}, {1: 0, 16: 0}
-
-    def timed(pool: ThreadPoolExecutor, callers: int) -> float:
+    def timed(pool: ThreadPoolExecutor, callers: int, window: list[bytes]) -> float:
         pids = engine.lanes.worker_pids() if engine.lanes else ()
         started = cpu_seconds(pids)
-        rate, made = callers_for(engine, uploads, callers, seconds, model, pool)
+        rate = concurrent_throughput(engine, window, callers, model, pool)
         cpu_s[callers] += cpu_seconds(pids) - started
-        calls[callers] += made
         return rate
 
     switch_interval = sys.getswitchinterval()
@@ -192,14 +162,13 @@ def concurrent_in_turns(engine: Engine, uploads: list[bytes], rounds: int = 4, m
         with ThreadPoolExecutor(1) as one_caller, ThreadPoolExecutor(16) as sixteen_callers:
             for pool in (one_caller, sixteen_callers):  # threads up, and every worker process warm
                 list(pool.map(lambda data: engine.classify(data, model), uploads[:64]))
-            for _ in range(rounds):
-                one.append(timed(one_caller, 1))
-                sixteen.append(timed(sixteen_callers, 16))
+            for start in range(0, size * rounds, size):
+                one.append(timed(one_caller, 1, uploads[start:start + size]))
+                sixteen.append(timed(sixteen_callers, 16, uploads[start:start + size]))
     finally:
         sys.setswitchinterval(switch_interval)
-    cpu_1, cpu_16 = (1000 * cpu_s[callers] / max(1, calls[callers]) for callers in (1, 16))
-    return {"concurrent_window_s": seconds, "concurrent_rounds": rounds,
-            "concurrent_1_images_per_s": round(float(np.median(one)), 1),
+    cpu_1, cpu_16 = (1000 * cpu_s[callers] / (size * rounds) for callers in (1, 16))
+    return {"concurrent_1_images_per_s": round(float(np.median(one)), 1),
             "concurrent_16_images_per_s": round(float(np.median(sixteen)), 1),
             "concurrency_gain_in_a_round": round(float(np.median(np.array(sixteen) / np.array(one))), 2),
             "concurrent_1_cpu_ms_per_request": round(cpu_1, 3), "concurrent_16_cpu_ms_per_request": round(cpu_16, 3),
@@ -225,7 +194,7 @@ def serving_process(uploads: list[bytes], calls: int = PROBE_CALLS) -> dict:
 
 
 def run_benchmark(test_images: np.ndarray, single: int = 500, naive: int = 50, concurrent: int = 1000,
-                  bulk: int = 2000, concurrent_seconds: float = 1.0) -> dict:
+                  bulk: int = 2000) -> dict:
     uploads = [png_bytes(pixels) for pixels in test_images[:max(single, concurrent, bulk)]]
     figures = {"serving_process": serving_process(uploads[:100])}  # first, while this process is small
     with Engine(processes=None) as engine:  # as `digits serve` runs it: worker processes for concurrent calls
@@ -237,7 +206,7 @@ def run_benchmark(test_images: np.ndarray, single: int = 500, naive: int = 50, c
         started = time.perf_counter()
         engine.classify_batch([(None, data) for data in uploads[:bulk]])
         figures["batch_images_per_s"] = round(bulk / (time.perf_counter() - started), 1)
-        figures.update(concurrent_in_turns(engine, uploads[:concurrent], seconds=concurrent_seconds))
+        figures.update(concurrent_in_turns(engine, uploads[:concurrent]))
         figures["explanation"] = explanation_latency(engine, test_images[:min(single, 200)])
         figures["workers"] = engine.workers
         figures["worker_processes"] = engine.lanes.processes if engine.lanes else 0
