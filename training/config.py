@@ -2,8 +2,6 @@
 
 from dataclasses import asdict, dataclass, field, replace
 
-from training.number_data import TYPEFACE_LINES
-
 
 @dataclass(frozen=True)
 class AugmentConfig:
@@ -175,7 +173,7 @@ class NumberReaderTrainConfig:
     # reader; the ninth run (docs/numbers.md) tried 0.3 and 0.4 with typeface lines 0.6, not shipped.
     elastic_digits: float = 0.0
     widened_lines: float = 0.0
-    typeface_lines: float = TYPEFACE_LINES
+    typeface_lines: float | None = None  # share of lines in a typeface family's hand; None: number_data.TYPEFACE_LINES
 
     def to_dict(self) -> dict:
         return asdict(self)

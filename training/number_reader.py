@@ -29,7 +29,7 @@ import models
 from digits.number_reader import MODEL_ID, decode_text
 from training.config import NumberReaderTrainConfig
 from training.data import load_mnist, validation_split
-from training.number_data import SPACINGS, TYPEFACE_DIGITS, by_family, line_batch
+from training.number_data import SPACINGS, TYPEFACE_DIGITS, TYPEFACE_LINES, by_family, line_batch
 from training.typefaces import family_list
 
 
@@ -79,6 +79,7 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
     from models.number_reader import BLANK, NumberReaderConfig, build_number_reader, is_context, load_weights_from
 
     keras.utils.set_random_seed(config.seed)
+    typeface_share = TYPEFACE_LINES if config.typeface_lines is None else config.typeface_lines
     mnist = load_mnist(data)
     (x_train, y_train), (x_val, y_val) = validation_split(mnist.x_train, mnist.y_train, config.validation_size,
                                                           config.seed)
@@ -129,7 +130,7 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
         for optimizer, share in zip(optimizers, rates):
             optimizer.learning_rate = rate * share
         images, targets, lengths, _ = line_batch(x_train, y_train, config.batch_size, rng, typefaces=hands,
-                                                 typeface_lines=config.typeface_lines,
+                                                 typeface_lines=typeface_share,
                                                  elastic_digits=config.elastic_digits, widened_lines=config.widened_lines)
         losses.append(float(step(images, targets, lengths)))
         minutes = (time.time() - started) / 60
@@ -172,7 +173,7 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
         "training_minutes": round((time.time() - started) / 60, 1),
         "mnist_sha256": mnist.sha256,
         "command": "python -m training.number_reader " + " ".join(sys.argv[1:]),
-        **({"typefaces": {"training_lines": config.typeface_lines, "digits_in_hand": TYPEFACE_DIGITS,
+        **({"typefaces": {"training_lines": typeface_share, "digits_in_hand": TYPEFACE_DIGITS,
                           "renders_per_digit": TYPEFACE_PER_DIGIT, "training_digits": sum(len(i) for i, _ in hands),
                           "families": family_list()}} if typefaces else {}),
         "tflite": exported,
