@@ -61,6 +61,8 @@ def clear_ink(ink: np.ndarray, noise: float) -> np.ndarray:
     level is. On a board smeared with dust, Otsu's split falls between the board and the dust (5-13% of
     the picture above it where the digit is 1-3%). The reach twice over keeps a bold stroke whole."""
     level = max(otsu_threshold(ink), _CLEAR_NOISE * noise, MIN_INK_LEVEL)
+    # the reach on the picture's longer side here (marks.py measures it on the shorter): on the shorter, a wide
+    # photo's bold strokes lost clear ink and readings changed; on the longer none of 1,480 did
     window = 2 * math.ceil(SOFT_EDGE * max(ink.shape)) + 1
     stands_out = ink - np.maximum(ndimage.minimum_filter(ink, size=window), 0) > level
     pieces, count = ndimage.label(ink > level, structure=np.ones((3, 3), bool))
