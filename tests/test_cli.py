@@ -48,6 +48,17 @@ def test_classify_goes_on_past_a_broken_file_and_exits_1(tmp_path, capsys):
     assert seven_result["digit"] == 7
 
 
+def test_a_broken_file_deep_in_folders_is_named_by_its_own_name(tmp_path, capsys):
+    deep = tmp_path.joinpath(*["a folder with a long name"] * 6)
+    deep.mkdir(parents=True)
+    broken = deep / "receipt-total.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    assert main(["classify", "--json", str(broken)]) == 1
+    (result,) = json_lines(capsys.readouterr().out)
+    assert "receipt-total.png'" in result["error"] and "..." in result["error"], result
+    assert len(result["error"]) < 200
+
+
 def _converted(sample: Path, image_format: str) -> bytes:
     """A sample photo as the same picture in another format (HEIC from an iPhone, AVIF)."""
     buffer = io.BytesIO()
