@@ -5,8 +5,10 @@ they stand in for the maintainers' hidden scenes, drawn by renderers we do not h
 
 The design was chosen on MNIST *validation* digits and the held-out typefaces (docs/reading-pipeline.md,
 "A second, independent set of scenes"); these 35 test digits gave the final figure once, and the bars
-sit a digit or two under it: circled 65.7% read right (48.6% before the judge chose among close loops,
-so the circled bar fails on the code before), chalkboard 88.6%, ruled notebook 91.4%, plain paper 100%.
+sit a digit or two under it: circled 80.0% read right, 2.9% "no digit" (65.7% and 17.1% before a
+close loop's marks judged "no digit" were read again without it, 48.6% before the judge chose among
+close loops: the circled bars fail on the code before), chalkboard 94.3% (88.6% before chalk dust was
+kept out of the clear ink), ruled notebook 91.4%, plain paper 100%.
 """
 
 import numpy as np
@@ -18,7 +20,7 @@ from training import proxy_scenes
 pytestmark = pytest.mark.slow
 
 COUNT = 35  # digits a kind: every mark of the circled kind five times
-BARS = {"plain paper": 0.94, "circled": 0.6, "chalkboard": 0.8, "ruled notebook": 0.8}
+BARS = {"plain paper": 0.94, "circled": 0.74, "chalkboard": 0.8, "ruled notebook": 0.8}
 PHOTOS = 8  # pictures a kind without a digit
 
 
@@ -52,6 +54,13 @@ def test_every_mark_drawn_round_a_digit_leaves_the_digit_readable(figures):
     right, _ = figures["circled"]
     by_mark = {mark: int(right[index::len(proxy_scenes.MARKS)].sum()) for index, mark in enumerate(proxy_scenes.MARKS)}
     assert min(by_mark.values()) >= 2 and sum(by_mark.values()) >= BARS["circled"] * COUNT, by_mark
+
+
+def test_a_circled_digit_is_seldom_called_no_digit(figures):
+    """A ring round a digit is no digit to the judge; the marks inside it are (1 of 35 "no digit"; 6 of
+    35 when the reading without the loop was tried only for marks judged a digit with it)."""
+    _, no_digit = figures["circled"]
+    assert no_digit.sum() <= 2, f"{no_digit.sum()} of {COUNT} circled digits called 'no digit'"
 
 
 def test_photo_like_pictures_without_a_digit_are_answered_no_digit(reader):

@@ -124,11 +124,11 @@ def read(pixels: np.ndarray, lossy: bool, judged: bool = True, trace: list[Step]
             digit = normalise(located, steps)
             judging = judged and max(pixels.shape[:2]) > JUDGE.smallest_judged
             judgement = judge(digit, steps) if judging else None
+            if judgement is not None and located.close_loop:
+                located, digit, judgement = close_loops_or_not(found, lossy, located, digit, judgement, steps)
             if judgement is not None and not judgement.is_digit:
                 reading = _reading(np.zeros_like(digit), (NO_DIGIT_WARNING.format(NOT_HANDWRITING),), False, steps)
             else:
-                if judgement is not None and located.close_loop:
-                    located, digit = close_loops_or_not(found, lossy, located, digit, judgement, steps)
                 reading = _reading(digit, located.warnings, True, steps)
     log_trace(reading.trace, reading.has_digit)
     return reading
@@ -216,25 +216,42 @@ def judge(digit: np.ndarray, steps: list[Step]) -> Judgement:
 
 
 def close_loops_or_not(found: Ink, lossy: bool, located: Located, digit: np.ndarray, judgement: Judgement,
-                       steps: list[Step]) -> tuple[Located, np.ndarray]:
-    """A judged digit whose marks hold a loop the ink inside does not keep clear of: a loop drawn close
-    round the digit or across it (and every loop within it: a hand that went round twice), or the
-    digit's own outline (a bold 0's edge, a 6's belly). The learned judge chooses the reading it finds
-    more like a handwritten digit: with those loops set aside, or as found. Whether there is a digit
-    at all was decided on the marks as found: a choice of crops is not a second chance for a picture
-    without a digit (shapes and photos of things then have a ring or a bar inside them to show)."""
+                       steps: list[Step]) -> tuple[Located, np.ndarray, Judgement]:
+    """Marks that hold a loop the ink inside does not keep clear of: a loop drawn close round the digit
+    or across it (and every loop within it: a hand that went round twice), or the digit's own outline
+    (a bold 0's edge, a 6's belly). The learned judge chooses the reading it finds more like a
+    handwritten digit: with those loops set aside, or as found.
+
+    Where the marks as found are a digit, the better of the two is read. Where they are not (a ring
+    round a digit is no digit), the reading without the loops is a second look, and the better of two
+    looks passes the judge's bar more often than one does, by chance too: shapes and photos of things
+    have a ring or an outline to peel, and a bar or a blob inside it to show. So there the two readings'
+    log-odds must meet the bar on average: the further the marks as found fell short, the more like a
+    digit the marks inside must be. No new number: the judge's own threshold, once."""
     peeled = locate_digit(found.signal, lossy=lossy, close_loops=True)
     if peeled.digit is None:
-        return located, digit
+        return located, digit, judgement
     peeled_digit = normalise(peeled, steps)
-    if judge(peeled_digit, steps).log_odds > judgement.log_odds:
+    inside = judge(peeled_digit, steps)
+    if judgement.is_digit:
+        better = inside.log_odds > judgement.log_odds
+        chosen = inside
+    else:
+        mean = (inside.log_odds + judgement.log_odds) / 2
+        better = mean >= judgement.threshold
+        chosen = Judgement(mean, judgement.threshold, better)
+        steps.append(Step("judge", f"the two readings' log-odds on average {mean:.2f} (threshold {judgement.threshold:.2f}): "
+                                   + ("a handwritten digit in a loop" if better else "not a handwritten digit")))
+    if better:
         loops = peeled.loops_set_aside
         steps.append(Step("locate", f"{loops} loop{'s' if loops > 1 else ''} drawn round the digit set aside: "
                                     "the judge finds the marks inside more like a handwritten digit"))
-        return peeled, peeled_digit
+        return peeled, peeled_digit, chosen
     steps.append(Step("locate", "the loop drawn close round the digit kept: the judge finds the marks with it more "
-                                "like a handwritten digit"))
-    return located, digit
+                                "like a handwritten digit" if judgement.is_digit else
+                                "the loop drawn close round the marks kept: those inside are not enough like a "
+                                "handwritten digit"))
+    return located, digit, judgement
 
 
 def _reading(pixels: np.ndarray, warnings: tuple[str, ...], has_digit: bool, steps: list[Step]) -> Reading:

@@ -5,9 +5,10 @@ straight, so it is told by what it does: a loop is the outermost ink all round a
 to a smooth oval, with the digit's ink inside it and clear of it along most directions. The loop may
 be a mark of its own or touch the digit's strokes (one connected mark): either way only its band of
 pixels is set aside. A digit is never such a loop round other ink: a 0 has nothing inside it, an 8
-or a 6 is pinched at its waist, not oval. A loop the ink inside does not keep clear of (drawn close
-round the digit, or across it) may also be a digit's own outline: the pipeline reads the picture both
-ways and the learned judge chooses (pipeline.py, `close_loops`).
+or a 6 is pinched at its waist, not oval; the edge of a solid shape (a bar, a phone, a cup) holds
+no paper inside it, a loop round a digit holds paper wider than its strokes. A loop the ink inside
+does not keep clear of (drawn close round the digit, or across it) may also be a digit's own outline:
+the pipeline reads the picture both ways and the learned judge chooses (pipeline.py, `close_loops`).
 """
 
 from dataclasses import dataclass
@@ -103,6 +104,9 @@ def _loop_in(own: np.ndarray, inked: np.ndarray, settings: EmphasisSettings) -> 
     if not len(rows) or rows[-1] - rows[0] < settings.inside_span * height:  # a speck in a 0, not a digit in a loop
         return None
     if np.count_nonzero(inside) < settings.inside_share * np.count_nonzero(ring):
+        return None
+    paper = (radius < edge) & ~inked  # a solid shape's own edge holds no paper wider than a stroke (pinholes):
+    if ndimage.distance_transform_edt(paper).max(initial=0) <= stroke_width(ring):  # a hand's loop holds paper
         return None
     inner = np.zeros(settings.directions, np.float32)
     np.maximum.at(inner, direction[inside], radius[inside])
