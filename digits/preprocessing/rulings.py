@@ -31,10 +31,13 @@ def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
     if not (along_rows.any() or along_columns.any()):
         return ink
     # Where a thin stroke or a printed box's line crosses a ruling, it keeps its ink there; elsewhere on a
-    # ruling's band the ruling's own ink goes, what is darker there (a stroke along it, a foot on it) stays.
+    # ruling's band the ruling's own ink goes, and ink at least twice as dark as the ruling there (a stroke
+    # along it, a foot on it) keeps what is darker than the line. Less is the line itself: its own grain, a
+    # margin line or a shadow where it meets another (kept, such a line no longer passes for a layout's).
     crossings = (_crossed(thin, along_rows) & ~along_columns) | (_crossed(thin.T, along_columns.T).T & ~along_rows)
     own = np.maximum(_line_profile(thin, along_rows), _line_profile(thin.T, along_columns.T).T)
-    return ink - np.where((along_rows | along_columns) & ~crossings, np.minimum(thin, own), 0.0)
+    ruling = np.where(thin < 2 * own, thin, own)
+    return ink - np.where((along_rows | along_columns) & ~crossings, ruling, 0.0)
 
 
 def _line_profile(thin: np.ndarray, bands: np.ndarray) -> np.ndarray:
