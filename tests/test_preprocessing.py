@@ -124,6 +124,15 @@ def test_a_digit_on_notebook_paper_comes_out_without_the_lines(digits, squared, 
         assert not prepared.warnings
 
 
+def test_a_small_digit_written_on_a_ruling_keeps_the_strokes_along_it(digits):
+    """A digit two rulings tall, its foot on a ruling: the strokes that run along the rulings (a 2's
+    base, a 7's bar, the bottom of a 0) keep their ink; only the rulings' own ink goes."""
+    for index in range(6):
+        height = enlarged(digits[index], 64).shape[0]
+        top = 17 + 32 * 8 - height + 2  # its foot on the ruling at row 273
+        assert_reads_as(notebook_photo(digits[index], length=64, at=(330, top)), digits[index], minimum=0.8)
+
+
 def test_a_long_thin_stroke_is_not_taken_for_a_ruled_line():
     """A 7 whose bar crosses nearly the whole canvas, drawn with a fine pen, keeps its bar."""
     thin = prepare_upload(encode(polyline_seven(width=3, size=600, bar=(30, 970)))).pixels

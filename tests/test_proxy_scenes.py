@@ -1,14 +1,16 @@
 """The second, independent scene renderers (training/proxy_scenes.py) read as a user would: MNIST test
-digits circled by hand in seven ways, in chalk on a board, on a ruled notebook page, beside the same
-digits on plain paper; and photo-like pictures without a digit. Nothing was tuned on these renderers:
-they stand in for the maintainers' hidden scenes, drawn by renderers we do not have.
+digits circled by hand in seven ways, in chalk on a board (and on a worn board: thin broken chalk,
+smeared), on a ruled notebook page, beside the same digits on plain paper; and photo-like pictures
+without a digit. Nothing was tuned on these renderers: they stand in for the maintainers' hidden scenes,
+drawn by renderers we do not have.
 
 The design was chosen on MNIST *validation* digits and the held-out typefaces (docs/reading-pipeline.md,
 "A second, independent set of scenes"); these 35 test digits gave the final figure once, and the bars
 sit a digit or two under it: circled 80.0% read right, 2.9% "no digit" (65.7% and 17.1% before a
 close loop's marks judged "no digit" were read again without it, 48.6% before the judge chose among
-close loops: the circled bars fail on the code before), chalkboard 94.3% (88.6% before chalk dust was
-kept out of the clear ink), ruled notebook 91.4%, plain paper 100%.
+close loops: the circled bars fail on the code before), plain paper 100%; at stop 42, once, after the
+rulings' own ink and the board's broad light: chalkboard 100% (88.6% before), ruled notebook 97.1%
+(91.4% before), worn chalkboard 42.9% (not read on the code before).
 """
 
 import numpy as np
@@ -20,7 +22,7 @@ from training import proxy_scenes
 pytestmark = pytest.mark.slow
 
 COUNT = 35  # digits a kind: every mark of the circled kind five times
-BARS = {"plain paper": 0.94, "circled": 0.74, "chalkboard": 0.8, "ruled notebook": 0.8}
+BARS = {"plain paper": 0.94, "circled": 0.74, "chalkboard": 0.94, "ruled notebook": 0.91, "worn chalkboard": 0.37}
 PHOTOS = 8  # pictures a kind without a digit
 
 

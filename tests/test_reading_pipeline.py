@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw
 from digits.cli import main
 from digits.preprocessing import prepare_upload
 from training import scenes
+from upload_files import best_shift_correlation, enlarged, on_canvas, photo_jpeg
 
 STAGES = ["decode", "lighting", "surface", "ink", "locate", "normalise", "judge"]
 
@@ -98,6 +99,20 @@ def test_chalk_on_a_board_is_light_ink_and_its_smears_and_frame_stay_out(test_di
         rows = np.flatnonzero(prepared.pixels.max(axis=1) > 64)
         tall += rows[-1] - rows[0] >= 17  # the digit fills the 20-pixel box's height (a frame would squash it)
     assert tall >= 8
+
+
+def test_chalk_over_broad_dust_or_glare_on_a_board_keeps_only_the_chalk(test_digits):
+    """Chalk dust an eraser left, or a lamp's glare, lies broad and light across part of the digit: it is
+    the board there, not ink, so the digit comes out as it is, without a blob of haze beside it."""
+    y, x = np.mgrid[:420, :560].astype(np.float32)
+    for index, digit in enumerate(test_digits[0][:8]):
+        chalk = on_canvas(enlarged(digit, 200), (560, 420), (200, 110))
+        side = 300 + 90 * (index % 2 * 2 - 1)  # the haze's middle beside the digit, left or right
+        haze = 80 * np.exp(-((x - side) ** 2 + (y - 210) ** 2) / (2 * 60.0**2))
+        board = np.asarray((40, 75, 55), np.float32) + haze[..., None]
+        image = board + (chalk / 255.0)[..., None] * (np.asarray((235, 235, 228), np.float32) - board)
+        prepared = prepare_upload(photo_jpeg(image), "board.jpg")
+        assert prepared.has_digit and best_shift_correlation(prepared.pixels, digit) > 0.8, index
 
 
 def test_pictures_saved_without_loss_are_judged_too():

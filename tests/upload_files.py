@@ -65,8 +65,9 @@ def shadowed_photo(digit: np.ndarray, angle_degrees: float, darkness: float = 0.
 
 
 def notebook_photo(digit: np.ndarray, squared: bool = False, tilt_degrees: float = 0.0,
-                   line_colour=(150, 185, 230)) -> bytes:
-    """A photo (JPEG) of the digit in dark ink on ruled (or squared) notebook paper, maybe a little askew."""
+                   line_colour=(150, 185, 230), length: int = 200, at=(330, 120)) -> bytes:
+    """A photo (JPEG) of the digit in dark ink on ruled (or squared) notebook paper, maybe a little askew;
+    its rulings 32 pixels apart, from row 17."""
     height, width = 480, 640
     lines = np.zeros((height, width), np.float32)
     lines[17::32, :] = 255
@@ -74,7 +75,7 @@ def notebook_photo(digit: np.ndarray, squared: bool = False, tilt_degrees: float
         lines[:, 9::32] = 255
     lines = np.asarray(Image.fromarray(lines.astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.7)), np.float32)
     page = painted(np.clip(lines * 2.5, 0, 255), line_colour, (245, 245, 240))
-    ink = on_canvas(enlarged(digit, 200), (width, height), (330, 120))
+    ink = on_canvas(enlarged(digit, length), (width, height), at)
     image = Image.fromarray(painted(ink, (25, 25, 40), page))
     if tilt_degrees:
         image = image.rotate(tilt_degrees, Image.Resampling.BILINEAR, fillcolor=(245, 245, 240))

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
+from skimage.morphology import skeletonize
 
 from training.scenes import encode, enlarged
 
@@ -289,8 +290,18 @@ def chalkboard(ink: np.ndarray, rng) -> bytes:
     length = int(height * rng.uniform(0.3, 0.55))
     centre = (width // 2 + int(rng.integers(-120, 121)), height // 2 + int(rng.integers(-50, 51)))
     _laid(layer, _scaled(ink, length), centre)
-    colour = (238, 238, 230) if rng.random() < 0.8 else [(245, 225, 140), (240, 170, 190), (170, 210, 245)][int(rng.integers(3))]
+    colour = _chalk_colour(rng)
     image = _paint(board, _chalk_stroke(layer, rng), colour, 1.0)
+    return _as_photo(_board_photographed(image, rng), rng)
+
+
+def _chalk_colour(rng) -> tuple:
+    return (238, 238, 230) if rng.random() < 0.8 else [(245, 225, 140), (240, 170, 190), (170, 210, 245)][int(rng.integers(3))]
+
+
+def _board_photographed(image: np.ndarray, rng) -> np.ndarray:
+    """A board's photo: its frame and tray may show, the light steep, a glare."""
+    height, width = image.shape[:2]
     if rng.random() < 0.6:  # the frame on one or two sides; the tray along the bottom
         depth = int(rng.uniform(0.03, 0.08) * min(height, width))
         wood = np.asarray([(125, 88, 52), (160, 160, 165), (95, 65, 40)][int(rng.integers(3))], np.float32)
@@ -302,7 +313,45 @@ def chalkboard(ink: np.ndarray, rng) -> bytes:
     image = image * _light(rng, height, width, rng.uniform(0.15, 0.45))
     if rng.random() < 0.5:
         image = image + _glare(rng, height, width) * rng.uniform(25, 70)
-    return _as_photo(image, rng)
+    return image
+
+
+def worn_chalkboard(ink: np.ndarray, rng) -> bytes:
+    """A harder board, as a hurried hand and a used board leave it: a thin, lightly pressed stroke of
+    chalk broken by the board's grain (low contrast), smeared by the hand beside it, a band across the
+    digit half wiped away (its dust left in a haze), an eraser's pass of dust running through it."""
+    height, width = int(rng.integers(420, 540)), int(rng.integers(560, 720))
+    board = _board_surface(rng, height, width)
+    length = int(height * rng.uniform(0.3, 0.55))
+    scaled = _scaled(ink, length)
+    # a thin stick's line: the digit's skeleton drawn 2-4% of its height wide
+    line = ndimage.binary_dilation(skeletonize(scaled > 100), iterations=max(1, int(rng.uniform(0.01, 0.02) * length)))
+    thin = ndimage.gaussian_filter(line.astype(np.float32), 0.8) * 255.0
+    layer = np.zeros((height, width), np.float32)
+    centre = (width // 2 + int(rng.integers(-120, 121)), height // 2 + int(rng.integers(-50, 51)))
+    x0, y0, x1, y1 = _laid(layer, thin, centre)
+    solid = layer / 255.0
+    bumps = _smooth_field(rng, height, width, rng.uniform(0.6, 1.2))
+    chalk = np.clip((bumps + 2.0 * solid - rng.uniform(1.0, 1.6)) / 0.6, 0, 1) * solid  # broken by the grain
+    y, x = np.mgrid[:height, :width].astype(np.float32)
+    angle = rng.uniform(0, np.pi)
+    across = (x - (x0 + x1) / 2) * np.cos(angle) + (y - (y0 + y1) / 2) * np.sin(angle)
+    band = np.abs(across - rng.uniform(-0.3, 0.3) * length) < rng.uniform(0.1, 0.2) * length
+    kept = np.where(band, rng.uniform(0.15, 0.45), 1.0)  # a band half wiped away
+    wiped_off = chalk * (1 - kept)
+    chalk = chalk * kept
+    shift = rng.uniform(-0.08, 0.08, 2) * length
+    smear = ndimage.gaussian_filter(ndimage.shift(chalk, (shift[1], shift[0]), order=1), rng.uniform(4, 9))
+    haze = ndimage.gaussian_filter(wiped_off, rng.uniform(6, 12))
+    smudge = (smear * rng.uniform(1.5, 3.5) + haze * rng.uniform(2, 4)).astype(np.float32)
+    path = _ellipse_path(((x0 + x1) / 2 + rng.uniform(-0.3, 0.3) * length, (y0 + y1) / 2 - length),
+                         (length, length), rng.uniform(0.8, 2.3), rng.uniform(0.5, 1.0), 0.0, rng)
+    eraser = np.zeros((height, width), np.float32)
+    _stroke(eraser, path, rng.uniform(0.25, 0.5) * length, rng, pressure=0.5)
+    smudge += ndimage.gaussian_filter(eraser, rng.uniform(5, 10)) * rng.uniform(0.1, 0.25)
+    pressed = rng.uniform(0.35, 0.7)  # a light hand: the chalk's share of the way to white
+    image = _paint(board, np.clip(chalk * pressed + smudge * 0.5, 0, 1), _chalk_colour(rng), 1.0)
+    return _as_photo(_board_photographed(image, rng), rng)
 
 
 def ruled_notebook(ink: np.ndarray, rng) -> bytes:
@@ -341,7 +390,8 @@ def ruled_notebook(ink: np.ndarray, rng) -> bytes:
     return _as_photo(image, rng)
 
 
-SCENES = {"plain paper": plain_paper, "circled": circled, "chalkboard": chalkboard, "ruled notebook": ruled_notebook}
+SCENES = {"plain paper": plain_paper, "circled": circled, "chalkboard": chalkboard, "ruled notebook": ruled_notebook,
+          "worn chalkboard": worn_chalkboard}
 
 
 # ---- photo-like pictures without a digit: rng -> bytes ----------------------------------------------------

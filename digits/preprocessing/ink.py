@@ -12,8 +12,8 @@ import numpy as np
 from scipy import ndimage
 
 from digits.preprocessing.arrays import ROBUST_SIGMA, median, otsu_threshold, subsampled
-from digits.preprocessing.lighting import even_out_lighting, subtract_uneven_background
-from digits.preprocessing.polarity import MIN_INK_LEVEL, signal_from_colour
+from digits.preprocessing.lighting import even_out_lighting, subtract_broad_light, subtract_uneven_background
+from digits.preprocessing.polarity import MIN_INK_LEVEL, signal_and_side
 from digits.preprocessing.rulings import remove_ruled_lines
 
 __all__ = ["MIN_INK_LEVEL", "SOFT_EDGE", "clear_ink", "find_ink", "is_blank", "noise_level"]
@@ -28,7 +28,9 @@ def find_ink(pixels: np.ndarray, evenly_lit: bool = False) -> np.ndarray:
 
     `evenly_lit`: the light has been evened out already (`even_out_lighting`).
     """
-    signal = signal_from_colour(pixels if evenly_lit else even_out_lighting(pixels))
+    signal, ink_is_dark = signal_and_side(pixels if evenly_lit else even_out_lighting(pixels))
+    if not ink_is_dark:  # chalk on a board: its dust, glare and frame are the ground, not ink
+        signal = subtract_broad_light(signal)
     return remove_ruled_lines(subtract_uneven_background(signal))
 
 

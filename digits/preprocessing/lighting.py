@@ -9,7 +9,7 @@ from skimage import morphology
 
 from digits.preprocessing.arrays import ROBUST_SIGMA, border, border_band, low_percentile, median, median_is_below, subsampled
 from digits.preprocessing.filters import median_3x3
-from digits.preprocessing.polarity import CLEAR_INK, DARK_LEVEL, INK_SHARE, LUMINANCE, _is_two_level, goes_further
+from digits.preprocessing.polarity import CLEAR_INK, DARK_LEVEL, INK_SHARE, LUMINANCE, MIN_INK_LEVEL, _is_two_level, goes_further
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,25 @@ def even_out_lighting(pixels: np.ndarray, settings: LightingSettings = SETTINGS)
         lighting = morphology.reconstruction(filled, grey, method="erosion")
     evened = np.multiply(pixels, (paper / np.maximum(lighting, 1.0))[..., np.newaxis])
     return np.clip(evened, 0.0, 255.0, out=evened)
+
+
+def subtract_broad_light(signal: np.ndarray, settings: LightingSettings = SETTINGS) -> np.ndarray:
+    """Light ink on a dark ground (chalk on a board): the signal less what is light over a broad area
+    there, chalk dust an eraser or a hand smeared, glare, a light frame: the ground under the ink, as
+    the paper's brightness is on a light page (`even_out_lighting`, the same window). A minimum filter
+    wider than the strokes finds the ground past them, and what it could not see past (broad light) is
+    grown back to its outline (an opening by reconstruction); a stroke over it keeps what rises above it.
+    Light that rises to half the strongest ink or more is ink too wide for the filter (a bold digit cropped
+    close, a solid shape), or a frame as light as chalk: left as it is, as a page's darkest shadow is."""
+    if min(signal.shape) < settings.grid:
+        return signal
+    seed = ndimage.minimum_filter(signal, size=min(signal.shape) // settings.window_fraction | 1)
+    ground = morphology.reconstruction(seed, signal, method="dilation").astype(np.float32)
+    areas, count = ndimage.label(ground > MIN_INK_LEVEL)
+    if not count:
+        return signal
+    faint = np.r_[False, ndimage.maximum(ground, areas, np.arange(1, count + 1)) < 0.5 * float(signal.max())]
+    return signal - np.where(faint[areas], ground, 0)
 
 
 def _smooth_lighting(grey: np.ndarray, paper: float, settings: LightingSettings) -> np.ndarray | None:

@@ -26,10 +26,16 @@ def signal_from_colour(pixels: np.ndarray) -> np.ndarray:
     The background colour is the median of the border; a pixel's ink is how far its most changed channel
     moved from it, in the ink's direction, so that blue or red ink counts as fully as black ink.
     """
+    return signal_and_side(pixels)[0]
+
+
+def signal_and_side(pixels: np.ndarray) -> tuple[np.ndarray, bool]:
+    """`signal_from_colour`'s signal, and whether the ink is dark (on a light ground)."""
     background = _background_colour(pixels)
     differences = [pixels[..., channel] - background[channel] for channel in range(pixels.shape[-1])]
     darkest, lightest = functools.reduce(np.minimum, differences), functools.reduce(np.maximum, differences)
-    return -darkest if _ink_is_dark(darkest, lightest, background) else lightest
+    dark = _ink_is_dark(darkest, lightest, background)
+    return (-darkest if dark else lightest), dark
 
 
 def _background_colour(pixels: np.ndarray) -> np.ndarray:

@@ -30,9 +30,36 @@ def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
     along_columns = _rulings_along_rows(thin.T).T if down_columns else np.zeros(thin.shape, bool)
     if not (along_rows.any() or along_columns.any()):
         return ink
-    # Where a thin stroke or a printed box's line crosses a ruling, it keeps its ink there.
+    # Where a thin stroke or a printed box's line crosses a ruling, it keeps its ink there; elsewhere on a
+    # ruling's band the ruling's own ink goes, and ink at least twice as dark as the ruling there (a stroke
+    # along it, a foot on it) keeps what is darker than the line. Less is the line itself: its own grain, a
+    # margin line or a shadow where it meets another (kept, such a line no longer passes for a layout's).
     crossings = (_crossed(thin, along_rows) & ~along_columns) | (_crossed(thin.T, along_columns.T).T & ~along_rows)
-    return ink - np.where((along_rows | along_columns) & ~crossings, thin, 0.0)
+    own = np.maximum(_line_profile(thin, along_rows), _line_profile(thin.T, along_columns.T).T)
+    ruling = np.where(thin < 2 * own, thin, own)
+    return ink - np.where((along_rows | along_columns) & ~crossings, ruling, 0.0)
+
+
+def _line_profile(thin: np.ndarray, bands: np.ndarray) -> np.ndarray:
+    """On the bands of row-wise rulings, each ruling's own thin ink: at each distance from its middle
+    row (column by column), the median along the ruling, so a stroke on a short stretch of it is not."""
+    own = np.zeros(thin.shape, np.float32)
+    if not bands.any():
+        return own
+    labels, _ = ndimage.label(bands, structure=np.ones((3, 3), bool))
+    ys, xs = np.nonzero(bands)
+    line = labels[ys, xs]
+    column = line * thin.shape[1] + xs  # a ruling's column
+    middle = np.rint(np.bincount(column, weights=ys)[column] / np.bincount(column)[column]).astype(np.intp)
+    offset = ys - middle
+    group = line * (2 * thin.shape[0] + 1) + offset + thin.shape[0]  # a ruling's row at a distance from its middle
+    values = thin[ys, xs]
+    order = np.lexsort((values, group))
+    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
+    counts = np.diff(np.r_[starts, len(order)])
+    medians = values[order][starts + counts // 2]
+    own[ys, xs] = medians[np.searchsorted(group[order][starts], group)]
+    return own
 
 
 def _crossed(thin: np.ndarray, rulings: np.ndarray, reach: int = 10) -> np.ndarray:
