@@ -17,8 +17,8 @@ import multiprocessing
 import os
 import threading
 import time
-from concurrent.futures import CancelledError, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from collections.abc import Iterable, Iterator
+from concurrent.futures import CancelledError, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -601,8 +601,8 @@ class Engine:
         """`classify_batch` of each batch in turn (a folder run's groups of files), each batch's results as
         it ends. An upload may be a ClassificationError already (a file that could not be read): it stands
         in its place. With a `pool`, the next batch is handed to the pool before this batch's model calls
-        (one batch ahead, so memory stays bounded): its processes never wait for this process between
-        batches, and none waits at a batch's end while another prepares its last file."""
+        (one batch ahead, so memory stays bounded): its processes need not wait for this process between
+        batches, nor one at a batch's end while another prepares its last file (benchmarks/folder_in_turns)."""
         self.check_model(model)
         batches = iter(batches)
         current = next(batches, None)
