@@ -18,8 +18,8 @@ from one run (the ratios are what to compare; absolute times drift with the mach
   decode the file at no less than the working size (its JPEG draft), the target of 2 x that + 8 ms
   and whether it is met (also in the thread's CPU time), and the reading's own decode stage;
 - a folder run: 2,000 mixed uploads (phone photos, scanned pages, CSVs, 28x28 PNGs: `mixed_uploads`)
-  through `Engine.classify_batch` in groups of 64, prepared one after another in this process, then by
-  a pool of one process per core (`preparation_pool`), as `digits classify DIR` does; the pool's start
+  through `Engine.classify_batches` in groups of 64, prepared one after another in this process, then by
+  a pool of one process per core (`preparation_pool`, a group ahead), as `digits classify DIR` does; the pool's start
   apart and included; each way's CPU time per upload.
 """
 
@@ -357,7 +357,7 @@ def cpu_seconds(pids=()) -> float:
 
 
 def folder_throughput(engine: Engine, uploads: list[tuple[str, bytes]], model: str = "cnn") -> dict:
-    """Uploads per second through `classify_batch` in groups of 64, prepared one after another in this
+    """Uploads per second through `classify_batches` in groups of 64, prepared one after another in this
     process (as before folder runs used processes), then by a pool of one process per worker, as `digits
     classify DIR` does: the pool's start (until its processes have answered once) timed apart, and the
     run with it; the answers must agree. Also each way's CPU time per upload (this process and the
@@ -366,8 +366,9 @@ def folder_throughput(engine: Engine, uploads: list[tuple[str, bytes]], model: s
     on a core, at the rate their CPU time per upload allows, against the process alone at its own."""
     def run(pool, pids=()) -> tuple[float, float, list]:
         started, cpu, results = time.perf_counter(), cpu_seconds(pids), []
-        for start in range(0, len(uploads), MAX_FILES_PER_CALL):
-            results += engine.classify_batch(uploads[start:start + MAX_FILES_PER_CALL], model, pool=pool)
+        for group in engine.classify_batches((uploads[start:start + MAX_FILES_PER_CALL]
+                                              for start in range(0, len(uploads), MAX_FILES_PER_CALL)), model, pool=pool):
+            results += group
         return (time.perf_counter() - started, cpu_seconds(pids) - cpu,
                 [(getattr(r, "digit", None), getattr(r, "error", None)) for r in results])
 

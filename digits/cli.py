@@ -6,6 +6,7 @@ import json
 import os
 import shlex
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -201,16 +202,20 @@ def read_upload(path: Path) -> bytes:
 def classify_files(reader, paths: list[Path], model: str, pool=None) -> list:
     """Classification or ClassificationError for each file (for each row of a CSV of many digits), in order.
     `pool`: processes that prepare the files side by side (a folder run)."""
-    from digits.engine import ClassificationError
+    return [result for _, results in classify_folder(reader, paths, model, pool) for result in results]
 
-    uploads = read_uploads(paths)
-    readable = [(name, data) for name, data, _ in uploads if data is not None]
-    verdicts: dict[str, list] = {}
-    for result in reader.classify_many([data for _, data in readable], model=model,
-                                       names=[name for name, _ in readable], pool=pool):
-        verdicts.setdefault(result.file, []).append(result)
-    return [result for name, data, error in uploads
-            for result in (verdicts[name] if data is not None else [ClassificationError(name, error)])]
+
+def classify_folder(reader, paths: list[Path], model: str, pool=None) -> Iterator[tuple[int, list]]:
+    """For each group of 64 files in turn (memory stays bounded): how many files, and their results as
+    classify_files gives them. A group's files are read, and with a `pool` prepared, while the group
+    before it is being classified (`Reader.classify_batches`)."""
+    from digits.engine import ClassificationError
+    from digits.preprocessing import MAX_FILES_PER_CALL
+
+    groups = [paths[start:start + MAX_FILES_PER_CALL] for start in range(0, len(paths), MAX_FILES_PER_CALL)]
+    uploads = ([(name, data) if data is not None else ClassificationError(name, error)
+                for name, data, error in read_uploads(group)] for group in groups)
+    return zip(map(len, groups), reader.classify_batches(uploads, model=model, pool=pool))
 
 
 # Fewer files are prepared in this process: starting the pool (about a second: each worker imports the
@@ -297,10 +302,15 @@ def run_classify(args) -> int:
     failed, read, labelled = False, set(), []
     if inputs.files:
         with open_reader(args.model) as reader, folder_run(len(inputs.files), args.json) as (pool, bar):
-            for start in range(0, len(inputs.files), MAX_FILES_PER_CALL):  # a batch at a time: memory stays bounded
-                batch = inputs.files[start:start + MAX_FILES_PER_CALL]
-                for result, steps in (classify_traced(reader, batch, args.model) if args.trace else
-                                      ((result, None) for result in classify_files(reader, batch, args.model, pool))):
+            if args.trace:
+                groups = ((len(batch), classify_traced(reader, batch, args.model))
+                          for batch in (inputs.files[start:start + MAX_FILES_PER_CALL]
+                                        for start in range(0, len(inputs.files), MAX_FILES_PER_CALL)))
+            else:
+                groups = ((count, [(result, None) for result in results])
+                          for count, results in classify_folder(reader, inputs.files, args.model, pool))
+            for count, results in groups:
+                for result, steps in results:
                     with bar.external_write_mode():
                         print_result(result, args.json, reader if args.explain else None)
                         if steps is not None:
@@ -310,7 +320,7 @@ def run_classify(args) -> int:
                         read.add(inputs.folder_of.get(Path(result.file)))
                         if result.label is not None:
                             labelled.append(result)
-                bar.update(len(batch))
+                bar.update(count)
     for folder in inputs.folders:
         if folder not in read:
             print(f"digits classify: nothing in {folder} could be classified: it holds no image or CSV file "

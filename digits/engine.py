@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from concurrent.futures import CancelledError, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -138,8 +139,11 @@ def preparation_pool(workers: int | None = None) -> ProcessPoolExecutor | None:
     return ProcessPoolExecutor(workers, mp_context=context)
 
 
-def prepare_or_error(upload: tuple[str | None, bytes]) -> "list[PreparedImage] | ClassificationError":
-    """One upload's digits (one per row of a CSV of many), or why it cannot be read (runs in a pool too)."""
+def prepare_or_error(upload: "tuple[str | None, bytes] | ClassificationError") -> "list[PreparedImage] | ClassificationError":
+    """One upload's digits (one per row of a CSV of many), or why it cannot be read (runs in a pool too);
+    a ClassificationError (a file that could not be read) is its own answer."""
+    if isinstance(upload, ClassificationError):
+        return upload
     filename, data = upload
     try:
         return prepare_file(data, filename)
@@ -160,15 +164,16 @@ TASK_BYTES = 128 * 1024
 TASK_FILES = 16
 
 
-def preparation_tasks(uploads: list[tuple[str | None, bytes]]) -> list[list[tuple[str | None, bytes]]]:
+def preparation_tasks(uploads: list) -> list[list]:
     """The uploads in order, cut into a preparation pool's tasks (`TASK_BYTES`, `TASK_FILES`)."""
     tasks, task, size = [], [], 0
     for upload in uploads:
-        if task and (size + len(upload[1]) > TASK_BYTES or len(task) == TASK_FILES):
+        length = 0 if isinstance(upload, ClassificationError) else len(upload[1])
+        if task and (size + length > TASK_BYTES or len(task) == TASK_FILES):
             tasks.append(task)
             task, size = [], 0
         task.append(upload)
-        size += len(upload[1])
+        size += length
     return tasks + ([task] if task else [])
 
 
@@ -588,12 +593,42 @@ class Engine:
         A CSV of many digits gives one result per row; all files together may hold `max_rows` digits.
         `pool`: an executor (`preparation_pool()`) that prepares the uploads side by side.
         """
+        return next(self.classify_batches([uploads], model, max_rows, pool))
+
+    def classify_batches(self, batches: Iterable[list["tuple[str | None, bytes] | ClassificationError"]],
+                         model: str = "cnn", max_rows: int = MAX_CSV_ROWS,
+                         pool: Executor | None = None) -> Iterator[list[Classification | ClassificationError]]:
+        """`classify_batch` of each batch in turn (a folder run's groups of files), each batch's results as
+        it ends. An upload may be a ClassificationError already (a file that could not be read): it stands
+        in its place. With a `pool`, the next batch is handed to the pool before this batch's model calls
+        (one batch ahead, so memory stays bounded): its processes need not wait for this process between
+        batches, nor one at a batch's end while another prepares its last file (benchmarks/folder_in_turns)."""
         self.check_model(model)
-        started = time.perf_counter()
+        batches = iter(batches)
+        current = next(batches, None)
+        preparing = self._preparing(current, pool) if current is not None else None
+        while current is not None:
+            started = time.perf_counter()
+            following = next(batches, None)
+            ahead = self._preparing(following, pool) if following is not None and pool is not None else None
+            yield self._classified(current, preparing, model, max_rows, started)
+            current = following
+            if current is not None:
+                preparing = ahead if ahead is not None else self._preparing(current, pool)
+
+    @staticmethod
+    def _preparing(uploads: list, pool: Executor | None) -> Iterator:
+        """Each upload's `prepare_or_error`, in order: started now in the pool (Executor.map submits every
+        task at once), else one by one as they are asked for."""
+        if pool is None:
+            return map(prepare_or_error, uploads)
+        return itertools.chain.from_iterable(pool.map(prepare_each, preparation_tasks(uploads)))
+
+    def _classified(self, uploads: list, each: Iterator, model: str, max_rows: int,
+                    started: float) -> list[Classification | ClassificationError]:
         prepared: list[tuple[str | None, PreparedImage | ClassificationError]] = []
-        each = (itertools.chain.from_iterable(pool.map(prepare_each, preparation_tasks(uploads))) if pool
-                else map(prepare_or_error, uploads))
-        for (filename, _), images in zip(uploads, each):
+        for upload, images in zip(uploads, each):
+            filename = upload.file if isinstance(upload, ClassificationError) else upload[0]
             images = [images] if isinstance(images, ClassificationError) else images
             if len(prepared) + len(images) > max_rows:
                 images = [ClassificationError(filename, f"Too many digits in one call: this file would bring them "

@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import itertools
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,6 +194,15 @@ class Reader:
                 uploads = []
         results += self._engine.classify_batch(uploads, chosen, pool=pool) if uploads else []
         return results
+
+    def classify_batches(self, batches: Iterable[Sequence[tuple[str | None, bytes] | ClassificationError]], *,
+                         model: str | None = None,
+                         pool: Executor | None = None) -> Iterator[list[Classification | ClassificationError]]:
+        """A folder run's groups of files, each file as (name, its bytes), or a `ClassificationError` in
+        the place of one that could not be read: each group's results, as `classify_many` gives them, as
+        soon as the group is done. With a `pool`, the next group is prepared while this one's model calls
+        run, so the pool's processes do not wait between groups (`digits classify DIR`)."""
+        return self._engine.classify_batches(batches, self._model(model), pool=pool)
 
     def read_number(self, image: ImageInput, *, model: str | None = None, name: str | None = None,
                     trace: list[Step] | None = None) -> NumberReading:

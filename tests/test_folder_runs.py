@@ -72,6 +72,17 @@ def test_a_folder_run_prepares_in_processes_and_answers_as_one_file_at_a_time(fo
     assert err == ""  # no progress bar: standard error is not a terminal here
 
 
+def test_a_folder_of_several_groups_prepared_a_group_ahead_answers_as_one_file_at_a_time(folder, pools, capsys,
+                                                                                           monkeypatch):
+    monkeypatch.setattr("digits.preprocessing.MAX_FILES_PER_CALL", 5)  # several groups, the broken file in one
+    lines, _ = pooled_run("classify", folder, pools, capsys)
+
+    files = sorted(folder.iterdir())
+    with open_reader("cnn") as reader:
+        one_by_one = [result.to_dict() for path in files for result in classify_files(reader, [path], "cnn")]
+    assert len(files) > 2 * 5 and answers(lines) == answers(json.loads(json.dumps(one_by_one)))
+
+
 def test_a_folder_read_of_numbers_goes_on_past_a_broken_file(tmp_path, capsys):
     numbers = tmp_path / "numbers"
     numbers.mkdir()

@@ -315,3 +315,25 @@ def test_the_fast_order_statistics_answer_as_numpy_does_ties_included():
         assert kth_smallest(values, k) == np.partition(values, k)[k]
         level = float(rng.integers(0, 12)) if trial % 2 else float(rng.normal())
         assert median_is_below(values, level) == (float(median(values)) < level)
+
+
+def test_stroke_widths_and_zero_frames_without_np_pad_are_np_pads_to_the_bit():
+    """A photo's reading measures a dozen masks' stroke widths and pads a few: counted and framed without
+    `np.pad` (normalise.stroke_width, arrays.zero_padded), they must be exactly what it gave."""
+    from digits.preprocessing.arrays import zero_padded
+    from digits.preprocessing.normalise import stroke_width
+
+    def stroke_width_on_a_padded_copy(mask):
+        padded = np.pad(mask, 1)
+        outline = np.count_nonzero(padded[1:] != padded[:-1]) + np.count_nonzero(padded[:, 1:] != padded[:, :-1])
+        return 2.0 * np.count_nonzero(mask) / max(outline, 1)
+
+    rng = np.random.default_rng(3)
+    for trial in range(600):
+        shape = tuple(int(n) for n in rng.integers(0 if trial % 50 == 0 else 1, 40 if trial % 3 else 300, 2))
+        mask = ndimage.binary_dilation(rng.random(shape) < rng.uniform(0.01, 0.6), iterations=trial % 3)
+        assert stroke_width(mask) == stroke_width_on_a_padded_copy(mask)
+        width = int(rng.integers(0, 4))
+        for array in (mask, rng.random(shape).astype(np.float32)):
+            framed = zero_padded(array, width)
+            assert framed.dtype == array.dtype and np.array_equal(framed, np.pad(array, width))

@@ -14,6 +14,14 @@ def subsampled(array: np.ndarray, most: int = SAMPLE_PIXELS) -> np.ndarray:
     return array[::step, ::step]
 
 
+def zero_padded(array: np.ndarray, width: int) -> np.ndarray:
+    """A 2-D array in a frame of `width` zeros: `np.pad(array, width)`, without its overhead (about 0.1 ms
+    a call on this machine, and a photo's reading pads a dozen small masks)."""
+    padded = np.zeros((array.shape[0] + 2 * width, array.shape[1] + 2 * width), array.dtype)
+    padded[width:width + array.shape[0], width:width + array.shape[1]] = array
+    return padded
+
+
 def border_band(height: int, width: int) -> int:
     """How many pixels deep the band along an image's edges is that stands for its border."""
     return 1 + min(height, width) // 64

@@ -86,10 +86,12 @@ def _loop_in(own: np.ndarray, inked: np.ndarray, settings: EmphasisSettings) -> 
     there = outer > 0
     if there.mean() < settings.closed:
         return None
-    spread = ROBUST_SIGMA * np.median(np.abs(outer[there] - np.median(outer[there])))
-    if spread > settings.oval * float(np.median(outer[there])):
+    reach = outer[there]
+    middle = np.median(reach)
+    spread = ROBUST_SIGMA * np.median(np.abs(reach - middle))
+    if spread > settings.oval * float(middle):
         return None
-    edge = np.where(there, outer, np.median(outer[there]))[direction]
+    edge = np.where(there, outer, middle)[direction]
     ring = own & (radius >= edge - settings.band)  # the loop's outer side, then all across its stroke:
     ring = ndimage.binary_dilation(ring, np.ones((3, 3), bool), iterations=math.ceil(stroke_width(ring)), mask=own)
     inside = inked & ~ring

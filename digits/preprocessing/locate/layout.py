@@ -10,7 +10,7 @@ import math
 import numpy as np
 from scipy import ndimage
 
-from digits.preprocessing.arrays import median
+from digits.preprocessing.arrays import median, zero_padded
 from digits.preprocessing.shapes import solidity
 from digits.preprocessing.normalise import stroke_width
 
@@ -187,7 +187,7 @@ def set_aside_boxes(labels: np.ndarray, masses: np.ndarray, boxes: list | None =
     if boxes is None:  # each mark's box (`ink_marks` finds them once for all its steps)
         boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
     for mark in kept:
-        own = np.pad(labels[boxes[mark - 1]] == mark, 1)
+        own = zero_padded(labels[boxes[mark - 1]] == mark, 1)
         if min(own.shape) < length:
             continue
         sides = 0  # of its box's top, bottom, left and right sides, how many its outline runs straight along

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from digits.preprocessing.arrays import zero_padded
 from digits.preprocessing.ink import SOFT_EDGE, clear_ink
 from digits.preprocessing.locate.emphasis import loop_round_the_digit, underlines
 from digits.preprocessing.locate.layout import frames, layout_lines, set_aside_boxes, set_aside_lines_and_blocks, tinted_areas
@@ -231,7 +232,7 @@ def _set_aside_the_edges(labels: np.ndarray, masses: np.ndarray, boxes: list) ->
 
 def _thickness(mask: np.ndarray) -> float:
     """The width of a mark's thickest part, pinholes (texture, noise) closed first."""
-    closed = ndimage.binary_closing(np.pad(mask, 2), np.ones((3, 3), bool), iterations=2)
+    closed = ndimage.binary_closing(zero_padded(mask, 2), np.ones((3, 3), bool), iterations=2)
     return 2.0 * float(ndimage.distance_transform_edt(closed).max())
 
 
