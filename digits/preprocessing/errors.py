@@ -3,8 +3,7 @@
 import math
 
 MB = 2**20
-LONGEST_NAME = 80  # characters of a file's name a message shows; longer names lose their middle
-KEPT_TAIL = 48  # of those, the end kept: the file's own name and extension, which a person looks for
+LONGEST_NAME = 80  # characters of a file's name a message shows; longer paths lose their start
 QUOTED = 20  # characters of a bad value a message quotes
 
 
@@ -13,11 +12,11 @@ class InputError(ValueError):
 
 
 def describe_file(filename: str | None) -> str:
-    """The file as a message names it: "'scan.png'" (a long path keeps its start and its end), or "This file"."""
+    """The file as a message names it: "'scan.png'", a long path by its end (the file's own name, which a
+    person looks for: "'...photos/2026/receipt.png'"), or "This file"."""
     if not filename:
         return "This file"
-    head = LONGEST_NAME - len("...") - KEPT_TAIL
-    name = filename if len(filename) <= LONGEST_NAME else filename[:head] + "..." + filename[-KEPT_TAIL:]
+    name = filename if len(filename) <= LONGEST_NAME else "..." + filename[len("...") - LONGEST_NAME:]
     return f"'{name}'"
 
 
