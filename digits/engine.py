@@ -17,7 +17,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import CancelledError, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -164,7 +164,7 @@ TASK_BYTES = 128 * 1024
 TASK_FILES = 16
 
 
-def preparation_tasks(uploads: list) -> list[list]:
+def preparation_tasks(uploads: Sequence) -> list[list]:
     """The uploads in order, cut into a preparation pool's tasks (`TASK_BYTES`, `TASK_FILES`)."""
     tasks, task, size = [], [], 0
     for upload in uploads:
@@ -595,7 +595,7 @@ class Engine:
         """
         return next(self.classify_batches([uploads], model, max_rows, pool))
 
-    def classify_batches(self, batches: Iterable[list["tuple[str | None, bytes] | ClassificationError"]],
+    def classify_batches(self, batches: Iterable[Sequence["tuple[str | None, bytes] | ClassificationError"]],
                          model: str = "cnn", max_rows: int = MAX_CSV_ROWS,
                          pool: Executor | None = None) -> Iterator[list[Classification | ClassificationError]]:
         """`classify_batch` of each batch in turn (a folder run's groups of files), each batch's results as
@@ -617,14 +617,14 @@ class Engine:
                 preparing = ahead if ahead is not None else self._preparing(current, pool)
 
     @staticmethod
-    def _preparing(uploads: list, pool: Executor | None) -> Iterator:
+    def _preparing(uploads: Sequence, pool: Executor | None) -> Iterator:
         """Each upload's `prepare_or_error`, in order: started now in the pool (Executor.map submits every
         task at once), else one by one as they are asked for."""
         if pool is None:
             return map(prepare_or_error, uploads)
         return itertools.chain.from_iterable(pool.map(prepare_each, preparation_tasks(uploads)))
 
-    def _classified(self, uploads: list, each: Iterator, model: str, max_rows: int,
+    def _classified(self, uploads: Sequence, each: Iterator, model: str, max_rows: int,
                     started: float) -> list[Classification | ClassificationError]:
         prepared: list[tuple[str | None, PreparedImage | ClassificationError]] = []
         for upload, images in zip(uploads, each):
