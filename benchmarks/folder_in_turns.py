@@ -25,7 +25,7 @@ import numpy as np
 
 from digits.bench import cpu_seconds, mixed_uploads
 from digits.engine import Engine, preparation_pool
-from digits.preprocessing import MAX_FILES_PER_CALL
+from digits.preprocessing import per_call
 from training.data import load_mnist
 
 
@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
     uploads = mixed_uploads(load_mnist(args.data).x_test, args.uploads)
-    groups = [uploads[start:start + MAX_FILES_PER_CALL] for start in range(0, len(uploads), MAX_FILES_PER_CALL)]
+    groups = per_call(uploads)
     with Engine() as engine:
         pool = preparation_pool(engine.workers)
         if pool is None:

@@ -38,7 +38,7 @@ from PIL import Image
 
 import models
 from digits.engine import SWITCH_INTERVAL_S, Engine, available_cores, preparation_pool
-from digits.preprocessing import IMAGE_SIZE, MAX_FILES_PER_CALL, prepare_upload, to_model_input
+from digits.preprocessing import IMAGE_SIZE, per_call, prepare_upload, to_model_input
 from digits.preprocessing.decode import decode
 from digits.preprocessing.working import WORK_MAX_SIDE
 
@@ -366,8 +366,7 @@ def folder_throughput(engine: Engine, uploads: list[tuple[str, bytes]], model: s
     on a core, at the rate their CPU time per upload allows, against the process alone at its own."""
     def run(pool, pids=()) -> tuple[float, float, list]:
         started, cpu, results = time.perf_counter(), cpu_seconds(pids), []
-        for group in engine.classify_batches((uploads[start:start + MAX_FILES_PER_CALL]
-                                              for start in range(0, len(uploads), MAX_FILES_PER_CALL)), model, pool=pool):
+        for group in engine.classify_batches(per_call(uploads), model, pool=pool):
             results += group
         return (time.perf_counter() - started, cpu_seconds(pids) - cpu,
                 [(getattr(r, "digit", None), getattr(r, "error", None)) for r in results])

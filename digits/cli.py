@@ -210,9 +210,9 @@ def classify_folder(reader, paths: list[Path], model: str, pool=None) -> Iterato
     classify_files gives them. A group's files are read, and with a `pool` prepared, while the group
     before it is being classified (`Reader.classify_batches`)."""
     from digits.engine import ClassificationError
-    from digits.preprocessing import MAX_FILES_PER_CALL
+    from digits.preprocessing import per_call
 
-    groups = [paths[start:start + MAX_FILES_PER_CALL] for start in range(0, len(paths), MAX_FILES_PER_CALL)]
+    groups = per_call(paths)
     uploads = ([(name, data) if data is not None else ClassificationError(name, error)
                 for name, data, error in read_uploads(group)] for group in groups)
     return zip(map(len, groups), reader.classify_batches(uploads, model=model, pool=pool))
@@ -290,7 +290,7 @@ def print_trace(path: str, steps: list, as_json: bool) -> None:
 
 def run_classify(args) -> int:
     from digits.engine import ClassificationError
-    from digits.preprocessing import MAX_FILES_PER_CALL
+    from digits.preprocessing import per_call
 
     if args.explain and not args.json:
         print("digits classify: --explain adds the evidence maps to the JSON lines; use it with --json",
@@ -304,8 +304,7 @@ def run_classify(args) -> int:
         with open_reader(args.model) as reader, folder_run(len(inputs.files), args.json) as (pool, bar):
             if args.trace:
                 groups = ((len(batch), classify_traced(reader, batch, args.model))
-                          for batch in (inputs.files[start:start + MAX_FILES_PER_CALL]
-                                        for start in range(0, len(inputs.files), MAX_FILES_PER_CALL)))
+                          for batch in per_call(inputs.files))
             else:
                 groups = ((count, [(result, None) for result in results])
                           for count, results in classify_folder(reader, inputs.files, args.model, pool))
@@ -336,7 +335,7 @@ def run_read(args) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     from digits.engine import worker_count
-    from digits.preprocessing import MAX_FILES_PER_CALL
+    from digits.preprocessing import per_call
 
     failed = False
     files = expand_paths(args.paths).files
@@ -345,8 +344,7 @@ def run_read(args) -> int:
     # pool read 0.85-0.87x as many files a second as threads (benchmarks/compare_folder_read.py).
     with open_reader(args.model) as reader, folder_run(len(files), args.json, processes=False) as (_, bar), \
             ThreadPoolExecutor(worker_count()) as threads:
-        for start in range(0, len(files), MAX_FILES_PER_CALL):  # a batch at a time: memory stays bounded
-            batch = files[start:start + MAX_FILES_PER_CALL]
+        for batch in per_call(files):  # a batch at a time: memory stays bounded
             for name, reading, error, steps in (read_traced(reader, batch) if args.trace else
                                                 ((*answer, None) for answer in read_files(reader, batch, threads))):
                 failed |= error is not None

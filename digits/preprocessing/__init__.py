@@ -35,6 +35,7 @@ from digits.preprocessing.decode import (
     check_call_size,
     check_file_count,
     decode,
+    per_call,
 )
 from digits.preprocessing.errors import describe_file
 from digits.preprocessing.locate import (
@@ -52,7 +53,7 @@ from digits.preprocessing.segment import TooManyMarks, find_marks, segment_digit
 
 __all__ = [
     "DIGIT_BOX", "IMAGE_SIZE", "LOW_CONTRAST_WARNING", "MAX_BYTES_PER_CALL", "MAX_CSV_BYTES", "MAX_CSV_ROWS",
-    "MAX_FILES_PER_CALL", "MAX_FILE_BYTES", "MAX_PIXELS", "NO_DIGIT_WARNING", "SEVERAL_MARKS_WARNING",
+    "MAX_FILES_PER_CALL", "per_call", "MAX_FILE_BYTES", "MAX_PIXELS", "NO_DIGIT_WARNING", "SEVERAL_MARKS_WARNING",
     "InputError", "NumberDigit", "NumberLine", "PreparedImage", "PreparedNumber", "Step", "check_call_size",
     "check_file_count",
     "prepare_file", "prepare_number", "prepare_upload", "preview_png", "to_model_input",

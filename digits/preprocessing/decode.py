@@ -31,6 +31,13 @@ MAX_FILES_PER_CALL = 64
 MAX_BYTES_PER_CALL = 32 * MB  # a call's files are all in memory while it runs: 64 x 10 MB would be 640 MB
 # Pillow warns above MAX_IMAGE_PIXELS and refuses above twice that; `_open_image` turns both into InputError.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+def per_call(items: list) -> list[list]:
+    """Files (or uploads) in order, in groups of MAX_FILES_PER_CALL: how a folder run hands them on, a
+    group at a time, so memory stays bounded."""
+    return [items[start:start + MAX_FILES_PER_CALL] for start in range(0, len(items), MAX_FILES_PER_CALL)]
+
 pillow_heif.register_heif_opener(thumbnails=False)  # Pillow itself reads AVIF
 
 BYTES_PER_PIXEL = 4  # Pillow holds RGB and RGBA pictures in 4 bytes a pixel (grey in 1: 4 is the bound)
