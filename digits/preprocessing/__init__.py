@@ -167,7 +167,7 @@ def prepare_number(data: bytes, filename: str | None = None, trace: list[Step] |
     collects what each stage decided (the stages up to locate are pipeline.py's)."""
     steps = [] if trace is None else trace
     decoded = _decoded(data, filename, steps)
-    ink = read_number_ink(decoded.pixels, steps).signal
+    ink = read_number_ink(decoded.pixels, decoded.lossy, steps).signal
     width, height = decoded.source_size
     scale_x, scale_y = width / ink.shape[1], height / ink.shape[0]
 

@@ -32,6 +32,7 @@ import numpy as np
 from digits.preprocessing.ink import MIN_INK_LEVEL, find_ink, noise_level
 from digits.preprocessing.lighting import even_out_lighting
 from digits.preprocessing.locate import NO_DIGIT_WARNING, Located, contrast_notes, find_surface, locate_digit
+from digits.preprocessing.locate.marks import LOOP, ink_pieces, loop_round_the_writing, with_soft_edge
 from digits.preprocessing.normalise import IMAGE_SIZE, is_in_mnist_form, stretch, to_mnist_frame
 from digits.preprocessing.shape_features import NOT_HANDWRITING, shape_features
 from models.digit_scorer import load_digit_scorer
@@ -140,12 +141,32 @@ def log_trace(steps: tuple[Step, ...] | list[Step], has_digit: bool) -> None:
         log.debug("trace", extra={"fields": {"stages": [step.to_dict() for step in steps], "has_digit": has_digit}})
 
 
-def read_number_ink(pixels: np.ndarray, trace: list[Step] | None = None) -> Ink:
-    """Decoded pixels (float32 (H, W, C) 0-255) -> a whole number's ink: the stages up to locate."""
+def read_number_ink(pixels: np.ndarray, lossy: bool, trace: list[Step] | None = None) -> Ink:
+    """Decoded pixels (float32 (H, W, C) 0-255) -> a whole number's ink: the stages up to locate, and
+    locate's first part, shared with a single digit: what a layout puts round writing set aside."""
     steps = [] if trace is None else trace
     lit = lighting(pixels, steps)
     steps.append(Step("surface", "not looked for: a number is read in the whole picture"))
-    return ink(Surface(lit.pixels, True, False), steps)
+    found = ink(Surface(lit.pixels, True, False), steps)
+    return layout_set_aside(found, lossy, steps)
+
+
+def layout_set_aside(found: Ink, lossy: bool, steps: list[Step]) -> Ink:
+    """A whole number's ink without what a layout puts round writing (a ruled page's margin line, a
+    frame, a form's lines, a board's edge): the pieces `ink_pieces` sets aside are cleared."""
+    if not found.signal.any():
+        return found
+    pieces = ink_pieces(found.signal, found.noise, drawn=not lossy)
+    set_aside = np.count_nonzero(pieces.masses[1:] == 0) if len(pieces.masses) > 1 else 0
+    loop = loop_round_the_writing(pieces)
+    if not set_aside and loop is None:
+        return found
+    kept = pieces.mask if loop is None else pieces.mask & ~with_soft_edge(loop)
+    if set_aside:
+        steps.append(Step("locate", f"set aside: {set_aside} pieces of a layout, specks or grain round the writing"))
+    if loop is not None:
+        steps.append(Step("locate", f"set aside: {LOOP.replace('digit', 'number')}"))
+    return Ink(np.where(kept, found.signal, 0).astype(found.signal.dtype), found.noise)
 
 
 def lighting(pixels: np.ndarray, steps: list[Step]) -> Lit:

@@ -15,7 +15,7 @@ import numpy as np
 from scipy import ndimage
 
 from digits.preprocessing.ink import MIN_INK_LEVEL, clear_ink, is_blank, noise_level
-from digits.preprocessing.locate.marks import SPECK_FRACTION
+from digits.preprocessing.locate.marks import FAR_GAP, FLAT, MARK_FRACTION, SPECK_FRACTION
 
 _OVERLAP = 0.5  # marks one digit when they share this much of the narrower one's width
 _PIECE = 0.6  # a mark less tall than this share of the line's height is a piece of its nearest neighbour
@@ -91,7 +91,48 @@ def find_marks(ink: np.ndarray) -> tuple[np.ndarray, list[int]]:
     keep = np.flatnonzero((masses > 0) & (masses >= SPECK_FRACTION * masses.max()))
     if len(keep) > MAX_MARKS:
         raise TooManyMarks(len(keep))
-    return labels, keep.tolist()
+    return labels, _along_the_writing(ndimage.find_objects(labels), masses, keep.tolist(), ink.shape)
+
+
+def _along_the_writing(boxes: list, masses: np.ndarray, keep: list[int], shape: tuple[int, int]) -> list[int]:
+    """The marks of the number: the heaviest that can be a digit (upright, not flat like a line, and away
+    from the picture's edges where one is: what runs into the edge is often the surface's own, a board's
+    frame, a table), the large marks (MARK_FRACTION of its ink) within FAR_GAP of its height from a mark
+    already taken, in turn, and the smaller marks within that reach of one taken. What lies further off
+    is not written with the number (a margin line's pieces left by the rulings, a board's dust): the
+    reach a single digit's marks are read together within (marks.py)."""
+    if not keep:
+        return keep
+    upright = [mark for mark in keep if _height(boxes[mark - 1]) >= FLAT * _width(boxes[mark - 1])] or keep
+    inside = [mark for mark in upright if not _at_the_edge(boxes[mark - 1], shape)] or upright
+    heaviest = max(inside, key=lambda mark: masses[mark])
+    reach = FAR_GAP * _height(boxes[heaviest - 1])
+    large = {mark for mark in keep if masses[mark] >= MARK_FRACTION * masses[heaviest]}
+    taken, frontier = {heaviest}, [heaviest]
+    while frontier:
+        near = [mark for mark in large - taken if _box_gap(boxes[frontier[-1] - 1], boxes[mark - 1]) <= reach]
+        frontier.pop()
+        taken.update(near)
+        frontier.extend(near)
+    return [mark for mark in keep if mark in taken
+            or any(_box_gap(boxes[mark - 1], boxes[other - 1]) <= reach for other in taken)]
+
+
+def _height(box: tuple[slice, slice]) -> int:
+    return box[0].stop - box[0].start
+
+
+def _width(box: tuple[slice, slice]) -> int:
+    return box[1].stop - box[1].start
+
+
+def _at_the_edge(box: tuple[slice, slice], shape: tuple[int, int]) -> bool:
+    return box[0].start == 0 or box[1].start == 0 or box[0].stop == shape[0] or box[1].stop == shape[1]
+
+
+def _box_gap(a: tuple[slice, slice], b: tuple[slice, slice]) -> int:
+    """Pixels between two boxes, along the rows or the columns, whichever is more (0 where they overlap)."""
+    return max(0, b[0].start - a[0].stop, a[0].start - b[0].stop, b[1].start - a[1].stop, a[1].start - b[1].stop)
 
 
 def _grouped(boxes: list[tuple[slice, slice]], keep: list[int]) -> list[tuple[list[int], tuple[slice, slice]]]:

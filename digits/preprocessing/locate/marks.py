@@ -22,11 +22,11 @@ SOLID_STROKES = 0.4  # strokes wider than this share of the mark's longer side m
 _FAINTEST_INK = 4.0  # the soft edge of a mark reaches down to this (0-255); below it, a clean background
 # ... and at most SOFT_EDGE (ink.py) of the picture's shorter side (or a stroke's width) from its clear ink
 SPECK_FRACTION = 0.02  # marks with less ink than this share of the biggest mark are specks
-_MARK_FRACTION = 0.15  # marks with at least this share of the biggest mark's ink count as marks
+MARK_FRACTION = 0.15  # marks with at least this share of the biggest mark's ink count as marks
 _MARK_GAP = 0.2  # ... and are separate when this far from the biggest (share of its size); smaller marks
 # that far away are stray dots. In MNIST, 1 in 10,000 digits has a part that far off.
 _TEXT_MARKS = 5  # this many marks, none with half the ink, are text
-_FAR_GAP = 1.0  # marks further than this are not read with the digit, however large (text, other things)
+FAR_GAP = 1.0  # marks further than this are not read with the digit, however large (text, other things)
 _EDGE_WIDER = 2.0  # an edge mark this many times thicker than the digit's strokes is a surface, not ink
 _LOW = 0.3  # a flat mark apart from the body and less tall than this share of it is text or a dash
 _ALIKE = 0.3  # marks with this share of the body's ink and size are like it ...
@@ -42,7 +42,7 @@ class Marks:
     labels: np.ndarray  # (H, W) int: connected marks numbered from 1, 0 = background
     masses: np.ndarray  # (number of marks + 1,) float: ink per mark, 0 for marks dropped and for the background
     gaps: np.ndarray  # (number of marks + 1,) float: each mark's distance from the body, in the body's sizes
-    others: int = 0  # how many large marks lay apart from the body (those further than _FAR_GAP were dropped)
+    others: int = 0  # how many large marks lay apart from the body (those further than FAR_GAP were dropped)
     body: int = 0  # the mark that holds the digit's body
     alike: int = 0  # how many other marks, anywhere, are about as large as the body (text, icons)
     clear: np.ndarray | None = None  # (H, W) bool: the clear ink (its soft edges and faint grain left out)
@@ -80,22 +80,31 @@ class Marks:
 
     @property
     def has_separate_marks(self) -> bool:
-        large = self.masses >= _MARK_FRACTION * self.masses.max(initial=0)
+        large = self.masses >= MARK_FRACTION * self.masses.max(initial=0)
         return bool(np.any(large & (self.gaps > _MARK_GAP)))
 
 
-def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops: bool = True,
-              close_loops: bool = False) -> Marks:
-    """The ink worth keeping: connected marks that rise clearly above the background, specks dropped.
+@dataclass(frozen=True, eq=False)
+class Pieces:
+    """The ink's connected pieces, with what a layout puts round writing set aside (its mass 0)."""
 
-    A mark is kept whole, faint anti-aliased edges included, if part of it is clearly ink (above the
-    Otsu threshold and the noise). Frames and what runs into the picture's edge are set aside; marks
-    with a tiny share of the ink are specks; small marks away from the digit are stray dots. All are
-    dropped; large separate marks are kept (and warned about). A loop drawn round the digit (emphasis.py)
-    is cleared from the ink and the marks are found again without it. `close_loops`: a loop drawn close
-    round the digit or across it is cleared too, and the marks looked at again for another (a hand that
-    went round twice); otherwise such a loop is only noted (`close_loop`).
-    """
+    labels: np.ndarray  # (H, W) int: connected pieces numbered from 1, 0 = background
+    masses: np.ndarray  # (number of pieces + 1,) float: ink per piece, 0 for those set aside and the background
+    boxes: list  # each piece's box (slices), by number - 1
+    clear: np.ndarray  # (H, W) bool: the clear ink (its soft edges and faint grain left out)
+    crowded: bool  # more than MAX_MARKS pieces: only the heaviest were kept (a texture, a pattern)
+
+    @property
+    def mask(self) -> np.ndarray:
+        return (self.masses > 0).take(self.labels)
+
+
+def ink_pieces(ink: np.ndarray, noise: float, drawn: bool = False) -> Pieces:
+    """The ink worth looking at: connected pieces that rise clearly above the background, kept whole,
+    faint anti-aliased edges included, if part of each is clearly ink (above the Otsu threshold and
+    the noise); what a layout puts round writing set aside: frames (what they hold looked at alone), a
+    form's lines, tinted panels, lines right across and blocks along a side, and (`drawn`: a lossless
+    picture) a user interface's boxes. Shared by one digit's marks (`ink_marks`) and a whole number's."""
     strong = clear_ink(ink, noise)
     faint = ink > max(3 * noise, _FAINTEST_INK)
     if strong.any():  # a stroke's soft edge is narrower than the stroke: fainter ink further off is a smear (chalk dust, a shadow)
@@ -124,16 +133,58 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
     set_aside_lines_and_blocks(labels, masses, boxes)
     if drawn:  # a lossless picture: a screenshot, a drawing, a scan saved as PNG
         set_aside_boxes(labels, masses, boxes)
+    return Pieces(labels, masses, boxes, strong, crowded)
+
+
+def with_soft_edge(pixels: np.ndarray) -> np.ndarray:
+    """A drawn mark's pixels (a loop's band) grown by its soft, anti-aliased edge: what clearing it clears."""
+    return ndimage.binary_dilation(pixels, np.ones((3, 3), bool), iterations=2)
+
+
+def loop_round_the_writing(pieces: Pieces) -> np.ndarray | None:
+    """The pixels of a hand's loop drawn round a whole number (circled), or None: emphasis.py's loop,
+    looked for round the heaviest large piece that lies in another's box. Only a loop the ink inside
+    keeps clear of: a number's own digits may hold each other's centres where they overlap."""
+    kept = np.flatnonzero(pieces.masses)
+    if len(kept) < 2:
+        return None
+    masses, boxes = pieces.masses, pieces.boxes
+    large = [mark for mark in kept if masses[mark] >= MARK_FRACTION * masses.max()]
+
+    def holds(outer: int, inner: int) -> bool:
+        (rows, cols), (inner_rows, inner_cols) = boxes[outer - 1], boxes[inner - 1]
+        return (rows.start <= (inner_rows.start + inner_rows.stop) / 2 < rows.stop
+                and cols.start <= (inner_cols.start + inner_cols.stop) / 2 < cols.stop)
+
+    held = [mark for mark in large if any(outer != mark and holds(outer, mark) for outer in large)]
+    if not held:
+        return None
+    loop = loop_round_the_digit(pieces.labels, masses, max(held, key=lambda mark: masses[mark]), MARK_FRACTION)
+    return loop.pixels if loop is not None else None
+
+
+def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops: bool = True,
+              close_loops: bool = False) -> Marks:
+    """One digit's marks among the ink's pieces (`ink_pieces`: the layout set aside): what runs into the
+    picture's edge set aside; marks with a tiny share of the ink are specks; small marks away from the
+    digit are stray dots. All are dropped; large separate marks are kept (and warned about). A loop
+    drawn round the digit (emphasis.py) is cleared from the ink and the marks are found again without
+    it. `close_loops`: a loop drawn close round the digit or across it is cleared too, and the marks
+    looked at again for another (a hand that went round twice); otherwise such a loop is only noted
+    (`close_loop`).
+    """
+    pieces = ink_pieces(ink, noise, drawn)
+    labels, masses, boxes, strong, crowded = pieces.labels, pieces.masses, pieces.boxes, pieces.clear, pieces.crowded
     _set_aside_the_edges(labels, masses, boxes)
     body = _body(labels, masses, boxes)
     if body is None:  # nothing but lines and rows of text
         return Marks(labels, np.zeros_like(masses), np.zeros_like(masses), crowded=crowded)
     close_loop = False
     if look_for_loops:
-        loop = loop_round_the_digit(labels, masses, body, _MARK_FRACTION)
+        loop = loop_round_the_digit(labels, masses, body, MARK_FRACTION)
         close_loop = loop is not None and not loop.clear
         if loop is not None and (loop.clear or close_loops):  # cleared with its soft edge
-            cleared = np.where(ndimage.binary_dilation(loop.pixels, np.ones((3, 3), bool), iterations=2), 0, ink)
+            cleared = np.where(with_soft_edge(loop.pixels), 0, ink)
             again = ink_marks(cleared, noise, drawn, look_for_loops=close_loops, close_loops=close_loops)
             return Marks(**{**again.__dict__, "set_aside": (LOOP,) + again.set_aside})
     alike = _alike(labels, masses, body, boxes)
@@ -143,8 +194,8 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
     flat = _flat_and_low(labels, masses, body, boxes)
     under = underlines(labels, masses, body, flat)
     masses[(apart & flat) | under] = 0  # a word of a label or a caption, a dash; a line drawn under the digit
-    others = int(np.count_nonzero(apart & (masses >= _MARK_FRACTION * masses[body])))
-    masses[(apart & (masses < _MARK_FRACTION * masses[body])) | (gaps > _FAR_GAP)] = 0
+    others = int(np.count_nonzero(apart & (masses >= MARK_FRACTION * masses[body])))
+    masses[(apart & (masses < MARK_FRACTION * masses[body])) | (gaps > FAR_GAP)] = 0
     return Marks(labels, masses, gaps, others, body, alike, strong, crowded,
                  ("a line drawn under the digit",) if under.any() else (), close_loop)
 
