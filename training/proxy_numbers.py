@@ -7,6 +7,7 @@ proxy renderers (training/proxy_scenes.py: never used to train or tune anything,
 choose), with the number's digits sized as people write them on each surface:
 
 - a paper photo: a sheet photographed, the digits 40-80 pixels tall;
+- a page on a desk: the sheet a little turned on wood or a laminate, its shadow beside it;
 - a ruled notebook: rulings and a margin line, the number sitting on a ruling, its digits about a
   ruling's spacing tall (24-36 pixels);
 - a chalkboard: a green or black board, chalk broken by the board's grain, frame, glare;
@@ -23,6 +24,8 @@ import sys
 import time
 
 import numpy as np
+from PIL import Image
+from scipy import ndimage
 
 from training import proxy_scenes as scenes
 from training.number_data import SPACINGS
@@ -58,6 +61,42 @@ def paper_photo(ink: np.ndarray, rng, loop: bool = False) -> bytes:
                                     rng.uniform(6.0, 6.9) * rng.choice([-1, 1]), rng.uniform(-0.1, 0.1), rng)
         scenes._stroke(drawn, path, rng.uniform(0.03, 0.06) * digit_height, rng)
         image = scenes._paint(image, drawn, *scenes.PENS[pen])
+    image = image * scenes._light(rng, height, width, rng.uniform(0.05, 0.3))
+    return scenes._as_photo(image, rng)
+
+
+def page_on_a_desk(ink: np.ndarray, rng) -> bytes:
+    """The number on a sheet lying on a desk (wood grain, or a dark or pale laminate), a little turned,
+    its shadow on the desk, photographed from above with the light falling off."""
+    line = _line_sized(ink, int(rng.integers(30, 60)))
+    page_h = int(line.shape[0] * rng.uniform(4, 7))
+    page_w = max(int(page_h * rng.uniform(0.7, 1.4)), line.shape[1] + 80)
+    page = scenes._paper(rng, page_h, page_w)
+    layer = np.zeros((page_h, page_w), np.float32)
+    scenes._laid(layer, line, (page_w // 2 + int(rng.integers(-20, 21)), page_h // 2 + int(rng.integers(-20, 21))))
+    page = scenes._paint(page, layer / 255.0, *scenes.PENS[list(scenes.PENS)[int(rng.integers(2))]])
+    angle = rng.uniform(-8, 8)
+    turned = np.asarray(Image.fromarray(np.clip(page, 0, 255).astype(np.uint8)).rotate(
+        angle, resample=Image.Resampling.BICUBIC, expand=True), np.float32)
+    cover = np.asarray(Image.new("L", (page_w, page_h), 255).rotate(
+        angle, resample=Image.Resampling.BILINEAR, expand=True), np.float32)[..., None] / 255.0
+    height, width = int(turned.shape[0] * rng.uniform(1.2, 1.6)), int(turned.shape[1] * rng.uniform(1.2, 1.6))
+    if rng.random() < 0.5:  # wood: rings along the boards, wavering
+        rings = np.sin((np.mgrid[:height, :width][1] + 12 * scenes._smooth_field(rng, height, width, 25))
+                       / rng.uniform(3, 8))
+        desk = np.asarray([(150, 105, 65), (120, 80, 50), (185, 150, 110)][int(rng.integers(3))], np.float32) \
+            * (1 + 0.1 * rings.astype(np.float32))[..., None]
+    else:  # a laminate, dark or pale, a little textured
+        desk = np.asarray([(45, 45, 50), (90, 95, 100), (200, 200, 195)][int(rng.integers(3))], np.float32) \
+            + (4 * scenes._smooth_field(rng, height, width, 1.5))[..., None]
+    top = int(rng.integers(0, height - turned.shape[0] + 1))
+    left = int(rng.integers(0, width - turned.shape[1] + 1))
+    shadow = np.zeros((height, width), np.float32)
+    shadow[top : top + cover.shape[0], left : left + cover.shape[1]] = cover[..., 0]
+    shadow = ndimage.gaussian_filter(ndimage.shift(shadow, (6, 6), order=0), 6)
+    image = desk * (1 - 0.35 * shadow)[..., None]
+    area = np.s_[top : top + turned.shape[0], left : left + turned.shape[1]]
+    image[area] = image[area] * (1 - cover) + turned * cover
     image = image * scenes._light(rng, height, width, rng.uniform(0.05, 0.3))
     return scenes._as_photo(image, rng)
 
@@ -105,7 +144,7 @@ def chalkboard(ink: np.ndarray, rng) -> bytes:
     return scenes._as_photo(scenes._board_photographed(image, rng), rng)
 
 
-SURFACES = {"paper photo": paper_photo, "ruled notebook": ruled_notebook, "chalkboard": chalkboard,
+SURFACES = {"paper photo": paper_photo, "page on a desk": page_on_a_desk, "ruled notebook": ruled_notebook, "chalkboard": chalkboard,
             "circled": circled}
 
 

@@ -102,6 +102,7 @@ class NumberLine:
     fitted: FittedLine  # ... in the reader's frame
     scale: tuple[float, float]  # upload pixels per ink pixel, across and down
     source_size: tuple[int, int]
+    offset: tuple[int, int] = (0, 0)  # where the ink's frame (the surface cut out) lies in the decoded picture
 
     def digit(self, start: float, stop: float) -> NumberDigit | None:
         """The ink between two of the frame's columns as one digit: its box tightened to its ink, in the
@@ -116,9 +117,9 @@ class NumberLine:
             return None
         top, bottom, left, right = rows[0], rows[-1] + 1, first + cols[0], first + cols[-1] + 1
         (scale_x, scale_y), (width, height) = self.scale, self.source_size
-        box = (int((self.located.left + left) * scale_x), int((self.located.top + top) * scale_y),
-               min(width, math.ceil((self.located.left + right) * scale_x)),
-               min(height, math.ceil((self.located.top + bottom) * scale_y)))
+        x0, y0 = self.offset[0] + self.located.left, self.offset[1] + self.located.top
+        box = (int((x0 + left) * scale_x), int((y0 + top) * scale_y),
+               min(width, math.ceil((x0 + right) * scale_x)), min(height, math.ceil((y0 + bottom) * scale_y)))
         return NumberDigit(ink[top:bottom, left:right], box)
 
 
@@ -167,13 +168,15 @@ def prepare_number(data: bytes, filename: str | None = None, trace: list[Step] |
     collects what each stage decided (the stages up to locate are pipeline.py's)."""
     steps = [] if trace is None else trace
     decoded = _decoded(data, filename, steps)
-    ink = read_number_ink(decoded.pixels, decoded.lossy, steps).signal
+    number_ink = read_number_ink(decoded.pixels, decoded.lossy, steps)
+    ink, top, left = number_ink.ink.signal, number_ink.top, number_ink.left
     width, height = decoded.source_size
-    scale_x, scale_y = width / ink.shape[1], height / ink.shape[0]
+    scale_x, scale_y = width / decoded.pixels.shape[1], height / decoded.pixels.shape[0]
 
     def digit(segment) -> NumberDigit:
-        box = (int(segment.left * scale_x), int(segment.top * scale_y),
-               min(width, math.ceil(segment.right * scale_x)), min(height, math.ceil(segment.bottom * scale_y)))
+        box = (int((left + segment.left) * scale_x), int((top + segment.top) * scale_y),
+               min(width, math.ceil((left + segment.right) * scale_x)),
+               min(height, math.ceil((top + segment.bottom) * scale_y)))
         return NumberDigit(segment.crop(ink), box)
 
     try:
@@ -184,7 +187,8 @@ def prepare_number(data: bytes, filename: str | None = None, trace: list[Step] |
     marks = tuple(tuple(tuple(map(digit, reading)) for reading in mark.readings)
                   for mark in segment_digits(ink, found))
     located = locate_line(ink, found)
-    line = NumberLine(located, fit_line(located.ink), (scale_x, scale_y), decoded.source_size) if located else None
+    line = NumberLine(located, fit_line(located.ink), (scale_x, scale_y), decoded.source_size, (left, top)) \
+        if located else None
     if line is None:
         steps.append(Step("locate", NO_DIGIT_WARNING.format(NO_INK)))
     else:

@@ -31,7 +31,8 @@ import numpy as np
 
 from digits.preprocessing.ink import MIN_INK_LEVEL, find_ink, noise_level
 from digits.preprocessing.lighting import even_out_lighting
-from digits.preprocessing.locate import NO_DIGIT_WARNING, Located, contrast_notes, find_surface, locate_digit
+from digits.preprocessing.locate import NO_DIGIT_WARNING, Located, contrast_notes, locate_digit
+from digits.preprocessing.locate.surface import cut_surface
 from digits.preprocessing.locate.marks import LOOP, ink_pieces, loop_round_the_writing, with_soft_edge
 from digits.preprocessing.normalise import IMAGE_SIZE, is_in_mnist_form, stretch, to_mnist_frame
 from digits.preprocessing.shape_features import NOT_HANDWRITING, shape_features
@@ -82,6 +83,8 @@ class Surface:
     pixels: np.ndarray  # float32 (h, w, C): the picture cut to the surface the digit is on (or the whole)
     evenly_lit: bool  # the light on these pixels has been evened out already
     cut_out: bool  # a surface was found and the picture cut to it
+    top: int = 0  # where the cut lies in the picture
+    left: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,14 +144,20 @@ def log_trace(steps: tuple[Step, ...] | list[Step], has_digit: bool) -> None:
         log.debug("trace", extra={"fields": {"stages": [step.to_dict() for step in steps], "has_digit": has_digit}})
 
 
-def read_number_ink(pixels: np.ndarray, lossy: bool, trace: list[Step] | None = None) -> Ink:
+@dataclass(frozen=True, eq=False)
+class NumberInk:
+    ink: Ink  # the ink of the surface the number is on (of the whole picture where there is none)
+    top: int  # where the surface lies in the picture: the digits' boxes are given in the picture's pixels
+    left: int
+
+
+def read_number_ink(pixels: np.ndarray, lossy: bool, trace: list[Step] | None = None) -> NumberInk:
     """Decoded pixels (float32 (H, W, C) 0-255) -> a whole number's ink: the stages up to locate, and
     locate's first part, shared with a single digit: what a layout puts round writing set aside."""
     steps = [] if trace is None else trace
     lit = lighting(pixels, steps)
-    steps.append(Step("surface", "not looked for: a number is read in the whole picture"))
-    found = ink(Surface(lit.pixels, True, False), steps)
-    return layout_set_aside(found, lossy, steps)
+    on = surface(pixels, lit, steps)
+    return NumberInk(layout_set_aside(ink(on, steps), lossy, steps), on.top, on.left)
 
 
 def layout_set_aside(found: Ink, lossy: bool, steps: list[Step]) -> Ink:
@@ -179,15 +188,15 @@ def lighting(pixels: np.ndarray, steps: list[Step]) -> Lit:
 def surface(pixels: np.ndarray, lit: Lit, steps: list[Step]) -> Surface:
     """The surface looked for in the evenly lit picture; where none is found there after the light was
     evened out, in the picture as it came (evening out a light desk can hide a note of another colour)."""
-    found = find_surface(lit.pixels)
-    if found is not lit.pixels:
-        steps.append(Step("surface", f"a page, note or canvas found: cut to {found.shape[1]}x{found.shape[0]}"))
-        return Surface(found, lit.evened, True)  # not evened: the light is evened out on the page alone
+    found = cut_surface(lit.pixels)
+    if found is not None:
+        steps.append(Step("surface", f"a page, note or canvas found: cut to {found.pixels.shape[1]}x{found.pixels.shape[0]}"))
+        return Surface(found.pixels, lit.evened, True, found.top, found.left)  # not evened: the light is evened out on the page alone
     if lit.evened:
-        note = find_surface(pixels, of_another_colour=True)
-        if note is not pixels:
-            steps.append(Step("surface", f"a surface of another colour found: cut to {note.shape[1]}x{note.shape[0]}"))
-            return Surface(note, False, True)
+        note = cut_surface(pixels, of_another_colour=True)
+        if note is not None:
+            steps.append(Step("surface", f"a surface of another colour found: cut to {note.pixels.shape[1]}x{note.pixels.shape[0]}"))
+            return Surface(note.pixels, False, True, note.top, note.left)
     steps.append(Step("surface", "none found: the whole picture"))
     return Surface(lit.pixels, True, False)
 

@@ -47,40 +47,55 @@ class SurfaceSettings:
 SETTINGS = SurfaceSettings()
 
 
+@dataclass(frozen=True, eq=False)
+class Cut:
+    pixels: np.ndarray  # float32 (h, w, C): the picture cut to the surface, painted outside it
+    top: int  # where the cut lies in the picture
+    left: int
+
+
 def find_surface(pixels: np.ndarray, of_another_colour: bool = False,
                  settings: SurfaceSettings = SETTINGS) -> np.ndarray:
-    """float32 (H, W, C): the picture cropped to the page, note or canvas the digit is on, if it lies on one.
+    """float32 (H, W, C): the picture cropped to the page, note or canvas the digit is on, if it lies on one."""
+    cut = cut_surface(pixels, of_another_colour, settings)
+    return pixels if cut is None else cut.pixels
+
+
+def cut_surface(pixels: np.ndarray, of_another_colour: bool = False,
+                settings: SurfaceSettings = SETTINGS) -> Cut | None:
+    """The picture cut to the page, note or canvas the writing is on, and where the cut lies; None where
+    it lies on none.
 
     `of_another_colour`: only a surface whose colour is not its surroundings' in other light (a shadow
     darkens every channel alike; a note on a desk differs in hue).
     """
     height, width = pixels.shape[:2]
     if min(height, width) < TINY:  # one digit's crop, not a page
-        return pixels
+        return None
     step = math.ceil(max(height, width) / settings.work_side)
     small = median_3x3(pixels[::step, ::step])
     surroundings = median(border(small))
     labels, count = ndimage.label(_largest_channel(np.abs(small - surroundings)) > settings.contrast)
     if count == 0:
-        return pixels
+        return None
     region = labels == 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
     surface = _as_surface(small, region, surroundings, of_another_colour, settings)
     if surface is None:  # the page may touch something else that differs from the table: a laptop, a book
         region = _cut_at_edges(small, region, settings.edge_step)
         surface = _as_surface(small, region, surroundings, of_another_colour, settings)
     if surface is None:
-        return pixels
+        return None
     rows, cols = np.flatnonzero(surface.any(axis=1)), np.flatnonzero(surface.any(axis=0))
     margin = step + round(settings.edge_margin * min(rows[-1] - rows[0], cols[-1] - cols[0]) * step)
     mask = _eroded_at_full_size(surface, step, (height, width), margin)
     if not mask.any():
-        return pixels
+        return None
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     crop = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     pixels, mask = pixels[crop], mask[crop]
     if mask.all():  # a surface square to the picture fills its box: nothing outside it to paint over
-        return pixels.copy()
-    return _painted_outside(pixels, mask)  # outside the surface: the nearest pixel of the surface's edge
+        return Cut(pixels.copy(), int(rows[0]), int(cols[0]))
+    return Cut(_painted_outside(pixels, mask), int(rows[0]), int(cols[0]))  # outside: the surface edge's nearest pixel
 
 
 def _painted_outside(pixels: np.ndarray, mask: np.ndarray) -> np.ndarray:
