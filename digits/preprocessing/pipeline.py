@@ -166,13 +166,13 @@ def layout_set_aside(found: Ink, lossy: bool, steps: list[Step]) -> Ink:
     if not found.signal.any():
         return found
     pieces = ink_pieces(found.signal, found.noise, drawn=not lossy)
-    set_aside = np.count_nonzero(pieces.masses[1:] == 0) if len(pieces.masses) > 1 else 0
+    inked = np.bincount(pieces.labels[pieces.clear], minlength=len(pieces.masses)) > 0
+    set_aside = int(np.count_nonzero(inked[1:] & (pieces.masses[1:] == 0)))
     loop = loop_round_the_writing(pieces)
-    if not set_aside and loop is None:
-        return found
     kept = pieces.mask if loop is None else pieces.mask & ~with_soft_edge(loop)
     if set_aside:
-        steps.append(Step("locate", f"set aside: {set_aside} pieces of a layout, specks or grain round the writing"))
+        steps.append(Step("locate", f"set aside: {set_aside} marks of a layout round the writing (lines, blocks, "
+                                    "what it lies on)"))
     if loop is not None:
         steps.append(Step("locate", f"set aside: {LOOP.replace('digit', 'number')}"))
     return Ink(np.where(kept, found.signal, 0).astype(found.signal.dtype), found.noise)
