@@ -13,13 +13,14 @@ import numpy as np
 import pytest
 from number_images import RENDERINGS, build_number, rendered
 from PIL import Image, ImageDraw
-from upload_files import encode
+from upload_files import encode, photo_jpeg
 
 from digits.cli import main
 from digits.numbers import CROWDED, UNSURE_DIGIT_WARNING, DigitReading, read_number, weigh_crowded_digits
 from digits.preprocessing import NO_DIGIT_WARNING, InputError, NumberDigit, prepare_number
 from training.number_data import SPACINGS
-from training.number_suite import score, suite_numbers
+from training import proxy_numbers
+from training.number_suite import TEST_SEED, score, suite_numbers
 
 
 def numbers(mnist_test, count: int, seed: int, touch: bool = False, most: int = 8, **options):
@@ -59,6 +60,7 @@ def composed_figures(engine, mnist_test):
 # offered since issue 26's seventh round (it confirms the reader's digits and sets the ceiling) touching reads
 # 5 points below (93% against 98%); on the 900 validation numbers the two CNNs tie (`digits evaluate reader
 # --suite numbers`: whole 97.0% both; touching 97.67% -> 98.33%, apart 98.67% -> 98.0%, overlapping 94.67% both).
+BARS_APART = {"ruled notebook": 3, "page on a desk": 3, "circled": 1}  # of 4, set from the test reading below
 ALLOWED = {"apart": (0.02, 0.98), "touching": (0.05, 0.97), "overlapping": (0.05, 0.97)}
 
 
@@ -106,6 +108,39 @@ def test_touching_digits_are_read_and_boxed_where_they_are(engine, mnist_test):
     assert len(right) >= 27
     boxes = [overlap(d.box, truth) for n, r in right for d, truth in zip(r.digits, n.boxes)]
     assert np.mean(boxes) > 0.6 and np.percentile(boxes, 10) > 0.4  # touching digits' boxes follow the reader's columns
+
+
+def test_a_number_on_a_sheet_on_a_desk_is_read_and_boxed_in_the_photos_pixels(engine, mnist_test):
+    """The sheet is cut out of the photo (the surface stage a single digit has) and each digit's box is
+    given in the photo's own pixels. Before stop 43 the desk's grain and the sheet's edges were read as
+    digits (the proxy's page on a desk, validation: 7-20% whole)."""
+    built = numbers(mnist_test, 6, seed=11, most=5)
+    right = 0
+    for index, number in enumerate(built):
+        sheet = 250 - number.ink * (220 / 255)
+        left, top = 90 + 17 * index, 70 + 9 * index
+        desk = np.empty((sheet.shape[0] + 2 * top, sheet.shape[1] + 2 * left, 3), np.float32)
+        desk[:] = (120, 80, 50)
+        desk[:, :, 0] += np.sin(np.arange(desk.shape[1]) / 4.0) * 12  # the wood's grain across
+        desk[top : top + sheet.shape[0], left : left + sheet.shape[1]] = sheet[..., np.newaxis]
+        reading = read_number(engine, photo_jpeg(desk))
+        if reading.number != "".join(map(str, number.labels)):
+            continue
+        right += 1
+        for digit, (x0, y0, x1, y1) in zip(reading.digits, number.boxes):
+            assert overlap(digit.box, (x0 + left, y0 + top, x1 + left, y1 + top)) > 0.6, (digit.box, index)
+    assert right >= 5
+
+
+@pytest.mark.parametrize("surface", ["ruled notebook", "page on a desk", "circled"])
+def test_what_the_page_puts_round_a_number_is_not_read(engine, mnist_test, surface):
+    """A ruled page's margin line, the desk round a sheet, a loop drawn round the number are set aside
+    as for a single digit (training/proxy_numbers.py's surfaces, numbers written apart). Before stop 43,
+    on validation numbers: ruled 3%, desk 7%, circled 3% read whole."""
+    images, labels = mnist_test
+    apart = suite_numbers(images, labels, per_spacing=4, seed=TEST_SEED)[:4]
+    readings = [read_number(engine, upload).number for upload in proxy_numbers.render(surface, apart)]
+    assert sum(read == number.truth for read, number in zip(readings, apart)) >= BARS_APART[surface], readings
 
 
 def test_gaps_sizes_and_tilt_at_their_extremes(engine, mnist_test):
