@@ -180,7 +180,7 @@ def prepare_number(data: bytes, filename: str | None = None, trace: list[Step] |
         return NumberDigit(segment.crop(ink), box)
 
     try:
-        found = find_marks(ink)  # labelled once, for the digits' marks and for the line
+        found = find_marks(ink, number_ink.ink.noise)  # labelled once, for the digits' marks and for the line
     except TooManyMarks:
         steps.append(Step("locate", NO_DIGIT_WARNING.format(A_PATTERN)))
         return PreparedNumber((), (NO_DIGIT_WARNING.format(A_PATTERN),), decoded.source_format, decoded.source_size)

@@ -76,10 +76,11 @@ def segment_digits(ink: np.ndarray, marks: tuple[np.ndarray, list[int]] | None =
     return tuple(sorted(marks, key=lambda mark: mark.readings[0][0].left))
 
 
-def find_marks(ink: np.ndarray) -> tuple[np.ndarray, list[int]]:
+def find_marks(ink: np.ndarray, noise: float | None = None) -> tuple[np.ndarray, list[int]]:
     """Connected marks (numbered from 1) and the numbers of those worth keeping: clear ink, not specks.
+    `noise`: the background's, where the caller measured it before clearing what is not writing.
     Raises TooManyMarks past MAX_MARKS."""
-    noise = noise_level(ink)
+    noise = noise_level(ink) if noise is None else noise
     if is_blank(ink, noise):
         return np.zeros(ink.shape, np.intp), []
     strong = clear_ink(ink, noise)
