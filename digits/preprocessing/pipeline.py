@@ -161,23 +161,21 @@ def read_number_ink(pixels: np.ndarray, lossy: bool, trace: list[Step] | None = 
 
 
 def layout_set_aside(found: Ink, lossy: bool, steps: list[Step]) -> Ink:
-    """A whole number's ink without what a layout puts round writing (a ruled page's margin line, a
-    frame, a form's lines, a board's edge: what `ink_pieces` sets aside) and a loop drawn round it;
-    the rest as it was (its specks and soft edges are the number's marks' to judge: segment.py)."""
+    """A whole number's ink: the pieces `ink_pieces` keeps (what a layout puts round writing set aside: a
+    ruled page's margin line, a frame, a form's lines, a board's edge; grain and dust with no clear ink
+    in them, faint smears beyond a stroke's reach), less a loop drawn round the number."""
     if not found.signal.any():
         return found
     pieces = ink_pieces(found.signal, found.noise, drawn=not lossy)
     set_aside = int(np.count_nonzero(pieces.set_aside))
     loop = loop_round_the_writing(pieces)
-    if not set_aside and not pieces.frames.any() and loop is None:
-        return found
-    cleared = pieces.laid_out if loop is None else pieces.laid_out | with_soft_edge(loop)
+    kept = pieces.mask if loop is None else pieces.mask & ~with_soft_edge(loop)
     if set_aside:
         steps.append(Step("locate", f"set aside: {set_aside} marks of a layout round the writing (lines, blocks, "
                                     "what it lies on)"))
     if loop is not None:
         steps.append(Step("locate", f"set aside: {LOOP.replace('digit', 'number')}"))
-    return Ink(np.where(cleared, 0, found.signal).astype(found.signal.dtype), found.noise)
+    return Ink(np.where(kept, found.signal, 0).astype(found.signal.dtype), found.noise)
 
 
 def lighting(pixels: np.ndarray, steps: list[Step]) -> Lit:

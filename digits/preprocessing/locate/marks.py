@@ -93,20 +93,11 @@ class Pieces:
     boxes: list  # each piece's box (slices), by number - 1
     clear: np.ndarray  # (H, W) bool: the clear ink (its soft edges and faint grain left out)
     crowded: bool  # more than MAX_MARKS pieces: only the heaviest were kept (a texture, a pattern)
-    frames: np.ndarray  # (H, W) bool: frames' lines and tinted panels, cleared before the pieces were found
     set_aside: np.ndarray  # (number of pieces + 1,) bool: pieces of clear ink the layout set aside
 
     @property
     def mask(self) -> np.ndarray:
         return (self.masses > 0).take(self.labels)
-
-    @property
-    def laid_out(self) -> np.ndarray:
-        """(H, W) bool: what the layout put round the writing: frames, panels and the pieces set aside.
-        (Not `layout_lines`' pixels: they include the soft edges along a stroke's straight stretches,
-        cleared from a single digit's marks but left in a number's ink, where a line apart from the
-        writing is left out with what lies apart: segment.py.)"""
-        return self.frames | self.set_aside.take(self.labels)
 
 
 def ink_pieces(ink: np.ndarray, noise: float, drawn: bool = False) -> Pieces:
@@ -122,8 +113,7 @@ def ink_pieces(ink: np.ndarray, noise: float, drawn: bool = False) -> Pieces:
         faint &= _within(strong, reach)
     framing = frames(strong, min(ink.shape))
     if framing.any():  # the frames' lines (with their soft edges) removed, what they held is looked at alone
-        framing = ndimage.binary_dilation(framing, np.ones((3, 3), bool), iterations=2)
-        faint &= ~framing
+        faint &= ~ndimage.binary_dilation(framing, np.ones((3, 3), bool), iterations=2)
     lines = layout_lines(faint, min(ink.shape))  # the lines of a layout or a form, where no stroke crosses them
     strong, faint = strong & ~lines, faint & ~lines
     labels, count = ndimage.label(faint, structure=np.ones((3, 3), bool), output=np.intp)
@@ -145,7 +135,7 @@ def ink_pieces(ink: np.ndarray, noise: float, drawn: bool = False) -> Pieces:
     set_aside_lines_and_blocks(labels, masses, boxes)
     if drawn:  # a lossless picture: a screenshot, a drawing, a scan saved as PNG
         set_aside_boxes(labels, masses, boxes)
-    return Pieces(labels, masses, boxes, strong, crowded, framing | tinted, with_clear_ink & (masses == 0))
+    return Pieces(labels, masses, boxes, strong, crowded, with_clear_ink & (masses == 0))
 
 
 def with_soft_edge(pixels: np.ndarray) -> np.ndarray:
