@@ -1,15 +1,16 @@
 """What a hand draws round a digit to point it out: a loop or a rough box round it, a line under it.
 
 Like a printed frame (layout.py), such a mark is not the digit and is set aside; unlike one, it is not
-straight, so it is told by what it does: a loop is the outermost ink all round a centre, lying close
-to a smooth oval, with the digit's ink inside it and clear of it along most directions. The loop may
-be a mark of its own or touch the digit's strokes (one connected mark): either way only its band of
-pixels is set aside, and of a loop drawn close round the digit or across it, only its own stroke (the
-band would take the digit's strokes beside it). A digit is never such a loop round other ink: a 0 has
-nothing inside it, an 8 or a 6 is pinched at its waist, not oval; the edge of a solid shape (a bar, a phone, a cup) holds
-no paper inside it, a loop round a digit holds paper wider than its strokes. A loop the ink inside
-does not keep clear of (drawn close round the digit, or across it) may also be a digit's own outline:
-the pipeline reads the picture both ways and the learned judge chooses (pipeline.py, `close_loops`).
+straight, so it is told by what it does: a loop is the outermost ink all round a centre, lying close to
+a smooth oval, with the digit's ink inside it and clear of it along most directions. The loop may be a
+mark of its own or touch the digit's strokes (one connected mark): either way only its band of pixels is
+set aside, and of a loop drawn close round the digit or across it, only its own stroke (the band would
+take the digit's strokes beside it). A digit is never such a loop round other ink: a 0 has nothing
+inside it, an 8 or a 6 is pinched at its waist, not oval; the edge of a solid shape (a bar, a phone, a
+cup) holds no paper inside it, a loop round a digit holds paper wider than its strokes. A loop the ink
+inside does not keep clear of (drawn close round the digit, or across it) may also be a digit's own
+outline: the pipeline reads the picture both ways and the learned judge chooses (pipeline.py,
+`close_loops`).
 """
 
 from dataclasses import dataclass
