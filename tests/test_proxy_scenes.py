@@ -10,7 +10,12 @@ sit a digit or two under it: circled 80.0% read right, 2.9% "no digit" (65.7% an
 close loop's marks judged "no digit" were read again without it, 48.6% before the judge chose among
 close loops: the circled bars fail on the code before), plain paper 100%; at stop 42, once, after the
 rulings' own ink and the board's broad light: chalkboard 100% (88.6% before), ruled notebook 97.1%
-(91.4% before), worn chalkboard 42.9% (not read on the code before).
+(91.4% before), worn chalkboard 42.9% (not read on the code before). At stop 43 a loop drawn close round
+the digit or across it loses only its own stroke, and the judge chooses between every lap set aside and
+the outermost alone: chosen on validation digits (circled 85.8% -> 95.8% of 120) and the held-out
+typefaces (90.0% -> 92.5%); these 35 test digits, once after: 80.0% -> 82.9%, so the circled bar rises
+to a digit under that (0.74 -> 0.80), and the circle drawn across the digit below is the test that
+fails on the code before (28 of 40 there).
 """
 
 import numpy as np
@@ -22,7 +27,7 @@ from training import proxy_scenes
 pytestmark = pytest.mark.slow
 
 COUNT = 35  # digits a kind: every mark of the circled kind five times
-BARS = {"plain paper": 0.94, "circled": 0.74, "chalkboard": 0.94, "ruled notebook": 0.91, "worn chalkboard": 0.37}
+BARS = {"plain paper": 0.94, "circled": 0.80, "chalkboard": 0.94, "ruled notebook": 0.91, "worn chalkboard": 0.37}
 PHOTOS = 8  # pictures a kind without a digit
 
 
@@ -56,6 +61,20 @@ def test_every_mark_drawn_round_a_digit_leaves_the_digit_readable(figures):
     right, _ = figures["circled"]
     by_mark = {mark: int(right[index::len(proxy_scenes.MARKS)].sum()) for index, mark in enumerate(proxy_scenes.MARKS)}
     assert min(by_mark.values()) >= 2 and sum(by_mark.values()) >= BARS["circled"] * COUNT, by_mark
+
+
+def test_a_circle_drawn_across_the_digit_takes_only_its_own_stroke(reader, mnist_test):
+    """A circle too small or off the centre touches or crosses the digit's strokes: set aside, it takes
+    its own pen's width and not the strokes beside it (a 7's bar along it, a 2's tail across it), so the
+    digit inside is read, not a ring read 0 nor a digit cut short. Chosen on 40 MNIST validation digits
+    (77.5% -> 90.0% read right with this renderer and seed) and 40 held-out typeface digits (90.0% ->
+    92.5%); the bar, 34 of 40, fails on the code before (31 of 40 validation digits, 28 of these)."""
+    images, labels = mnist_test.first(40)
+    rng = np.random.default_rng(2743)
+    uploads = [proxy_scenes.circled(ink, rng, "touching circle") for ink in proxy_scenes.mnist_inks(images)]
+    answers = [reader.classify(upload).digit for upload in uploads]
+    right = sum(answer == label for answer, label in zip(answers, labels))
+    assert right >= 34, f"{right} of 40 read right; {sum(answer is None for answer in answers)} 'no digit'"
 
 
 def test_a_circled_digit_is_seldom_called_no_digit(figures):

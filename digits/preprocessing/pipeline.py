@@ -25,6 +25,7 @@ picture, not a surface cut out of it: its digits' boxes are given in the upload'
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -257,12 +258,23 @@ def close_loops_or_not(found: Ink, lossy: bool, located: Located, digit: np.ndar
     looks passes the judge's bar more often than one does, by chance too: shapes and photos of things
     have a ring or an outline to peel, and a bar or a blob inside it to show. So there the two readings'
     log-odds must meet the bar on average: the further the marks as found fell short, the more like a
-    digit the marks inside must be. No new number: the judge's own threshold, once."""
-    peeled = locate_digit(found.signal, lossy=lossy, close_loops=True)
+    digit the marks inside must be. No new number: the judge's own threshold, once.
+
+    Every loop within is set aside (a hand that went round twice), and where there were several, the
+    outermost alone too: a digit's own outline (a 0, an 8's loops, a 3's curves) passes for a loop within
+    once the loop round it is gone. The judge keeps the one of the two it finds more like a digit."""
+    peeled = locate_digit(found.signal, lossy=lossy, close_loops=math.inf)
     if peeled.digit is None:
         return located, digit, judgement
     peeled_digit = normalise(peeled, steps)
     inside = judge(peeled_digit, steps)
+    if peeled.loops_set_aside > 1:
+        outermost = locate_digit(found.signal, lossy=lossy, close_loops=1)
+        if outermost.digit is not None:
+            outermost_digit = normalise(outermost, steps)
+            outermost_judged = judge(outermost_digit, steps)
+            if outermost_judged.log_odds > inside.log_odds:
+                peeled, peeled_digit, inside = outermost, outermost_digit, outermost_judged
     if judgement.is_digit:
         better = inside.log_odds > judgement.log_odds
         chosen = inside

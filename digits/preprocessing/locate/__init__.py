@@ -58,9 +58,10 @@ class Located:
         return self.decisions.count(LOOP)
 
 
-def locate_digit(ink: np.ndarray, lossy: bool, close_loops: bool = False) -> Located:
+def locate_digit(ink: np.ndarray, lossy: bool, close_loops: float = 0) -> Located:
     """The digit's ink, cropped to its box, from a picture's ink signal (a loop drawn round it set aside;
-    with `close_loops`, one drawn close round it or across it too, and every loop within)."""
+    with `close_loops`, up to that many loops one within another, drawn close round it or across it too;
+    `math.inf`: every one)."""
     noise = noise_level(ink)
     strongest = float(ink.max())
     if is_blank(ink, noise) or (lossy and strongest < _PHOTO_INK_LEVEL):

@@ -1,14 +1,16 @@
 """What a hand draws round a digit to point it out: a loop or a rough box round it, a line under it.
 
 Like a printed frame (layout.py), such a mark is not the digit and is set aside; unlike one, it is not
-straight, so it is told by what it does: a loop is the outermost ink all round a centre, lying close
-to a smooth oval, with the digit's ink inside it and clear of it along most directions. The loop may
-be a mark of its own or touch the digit's strokes (one connected mark): either way only its band of
-pixels is set aside. A digit is never such a loop round other ink: a 0 has nothing inside it, an 8
-or a 6 is pinched at its waist, not oval; the edge of a solid shape (a bar, a phone, a cup) holds
-no paper inside it, a loop round a digit holds paper wider than its strokes. A loop the ink inside
-does not keep clear of (drawn close round the digit, or across it) may also be a digit's own outline:
-the pipeline reads the picture both ways and the learned judge chooses (pipeline.py, `close_loops`).
+straight, so it is told by what it does: a loop is the outermost ink all round a centre, lying close to
+a smooth oval, with the digit's ink inside it and clear of it along most directions. The loop may be a
+mark of its own or touch the digit's strokes (one connected mark): either way only its band of pixels is
+set aside, and of a loop drawn close round the digit or across it, only its own stroke (the band would
+take the digit's strokes beside it). A digit is never such a loop round other ink: a 0 has nothing
+inside it, an 8 or a 6 is pinched at its waist, not oval; the edge of a solid shape (a bar, a phone, a
+cup) holds no paper inside it, a loop round a digit holds paper wider than its strokes. A loop the ink
+inside does not keep clear of (drawn close round the digit, or across it) may also be a digit's own
+outline: the pipeline reads the picture both ways and the learned judge chooses (pipeline.py,
+`close_loops`).
 """
 
 from dataclasses import dataclass
@@ -42,7 +44,7 @@ SETTINGS = EmphasisSettings()
 
 @dataclass(frozen=True, eq=False)
 class Loop:
-    pixels: np.ndarray  # (H, W) bool: the loop's band
+    pixels: np.ndarray  # (H, W) bool: the loop's band (a close loop's: its own stroke alone)
     clear: bool  # the ink inside keeps clear of it; if not, the loop is drawn close round the digit or
     # across it, or it is the digit's own outline (a bold 0's outer edge): only the judge can tell (pipeline.py)
 
@@ -93,7 +95,8 @@ def _loop_in(own: np.ndarray, inked: np.ndarray, settings: EmphasisSettings) -> 
         return None
     edge = np.where(there, outer, middle)[direction]
     ring = own & (radius >= edge - settings.band)  # the loop's outer side, then all across its stroke:
-    ring = ndimage.binary_dilation(ring, np.ones((3, 3), bool), iterations=math.ceil(stroke_width(ring)), mask=own)
+    pen = stroke_width(ring)
+    ring = ndimage.binary_dilation(ring, np.ones((3, 3), bool), iterations=math.ceil(pen), mask=own)
     inside = inked & ~ring
     pieces, count = ndimage.label(inside, np.ones((3, 3), bool))
     sizes = np.bincount(pieces.ravel(), minlength=count + 1)
@@ -116,7 +119,17 @@ def _loop_in(own: np.ndarray, inked: np.ndarray, settings: EmphasisSettings) -> 
     np.minimum.at(ring_inner, direction[ring], radius[ring])
     with_ink = inner > 0
     apart = inner[with_ink] <= ring_inner[with_ink] - settings.clear
-    return Loop(ring, bool(apart.mean() >= settings.clear_share))
+    if apart.mean() >= settings.clear_share:
+        return Loop(ring, True)
+    # Drawn close round the digit or across it: the band above would take the digit's strokes where they
+    # come near the loop, so only the loop's own stroke goes, the pixels within its pen's width of its outer
+    # edge (followed smoothly from direction to direction, not stepwise: a loop off the centre slants across
+    # each direction). A pen's width in pixels is `steep` (the radius' change per pixel) times that in radii.
+    turn = (np.arctan2(dy, dx) + np.pi) / (2 * np.pi) * settings.directions
+    outer_edge = np.interp(turn, np.arange(settings.directions) + 0.5, np.where(there, outer, middle),
+                           period=settings.directions)
+    steep = np.hypot(dy / (height / 2), dx / (width / 2)) / np.maximum(radius, np.finfo(np.float32).eps)
+    return Loop(own & (radius >= outer_edge - pen * steep), False)
 
 
 def underlines(labels: np.ndarray, masses: np.ndarray, body: int, flat: np.ndarray) -> np.ndarray:

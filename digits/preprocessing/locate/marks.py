@@ -166,14 +166,14 @@ def loop_round_the_writing(pieces: Pieces) -> np.ndarray | None:
 
 
 def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops: bool = True,
-              close_loops: bool = False) -> Marks:
+              close_loops: float = 0) -> Marks:
     """One digit's marks among the ink's pieces (`ink_pieces`: the layout set aside): what runs into the
     picture's edge set aside; marks with a tiny share of the ink are specks; small marks away from the
     digit are stray dots. All are dropped; large separate marks are kept (and warned about). A loop
     drawn round the digit (emphasis.py) is cleared from the ink and the marks are found again without
-    it. `close_loops`: a loop drawn close round the digit or across it is cleared too, and the marks
-    looked at again for another (a hand that went round twice); otherwise such a loop is only noted
-    (`close_loop`).
+    it. `close_loops`: how many loops, one within another, are cleared, a loop drawn close round the
+    digit or across it among them, the marks looked at again for another after each (a hand that went
+    round twice; `math.inf`: every one); with none, such a loop is only noted (`close_loop`).
     """
     pieces = ink_pieces(ink, noise, drawn)
     labels, masses, boxes, strong, crowded = pieces.labels, pieces.masses, pieces.boxes, pieces.clear, pieces.crowded
@@ -185,9 +185,10 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
     if look_for_loops:
         loop = loop_round_the_digit(labels, masses, body, MARK_FRACTION)
         close_loop = loop is not None and not loop.clear
-        if loop is not None and (loop.clear or close_loops):  # cleared with its soft edge
+        if loop is not None and (loop.clear or close_loops >= 1):  # cleared with its soft edge
             cleared = np.where(with_soft_edge(loop.pixels), 0, ink)
-            again = ink_marks(cleared, noise, drawn, look_for_loops=close_loops, close_loops=close_loops)
+            laps = close_loops - 1
+            again = ink_marks(cleared, noise, drawn, look_for_loops=laps >= 1, close_loops=laps)
             return Marks(**{**again.__dict__, "set_aside": (LOOP,) + again.set_aside})
     alike = _alike(labels, masses, body, boxes)
     masses[masses < SPECK_FRACTION * masses[body]] = 0
