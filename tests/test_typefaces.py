@@ -22,9 +22,12 @@ OPEN_LICENCES = {"OFL-1.1", "Apache-2.0", "MIT"}
 
 def installed_fonts() -> Path:
     folder = typefaces.fonts_dir()
+    how = "training fetches them: `digits train cnn --init-from models/cnn.keras`, or npm ci in a copy of training/fonts/"
     if not (folder / "node_modules" / "@fontsource").is_dir():
-        pytest.skip(f"the typeface packages are not installed in {folder} (training fetches them: "
-                    "`digits train cnn --init-from models/cnn.keras`, or npm ci in a copy of training/fonts/)")
+        pytest.skip(f"the typeface packages are not installed in {folder} ({how})")
+    installed = folder / "package-lock.json"
+    if not installed.is_file() or installed.read_bytes() != (typefaces.PACKAGE_DIR / "package-lock.json").read_bytes():
+        pytest.skip(f"the packages installed in {folder} are another list's, not training/fonts/'s ({how})")
     return folder
 
 
