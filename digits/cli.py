@@ -39,11 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="accuracy on the 10,000 MNIST test images, or another suite")
     evaluate.add_argument("model", choices=["cnn", "vit", "ensemble", "reader"])
-    evaluate.add_argument("--suite", choices=["mnist-test", "style-shift", "typefaces", "tight-crops", "drawings", "scenes",
-                                              "numbers", "typeface-numbers"],
+    evaluate.add_argument("--suite", choices=["mnist-test", "style-shift", "typefaces", "typefaces-2", "tight-crops", "drawings",
+                                              "scenes", "numbers", "typeface-numbers"],
                           default="mnist-test",
                           help="style-shift: validation digits in styles MNIST rarely has (training/styles.py); "
                                "typefaces: digits in held-out handwriting typefaces (training/typefaces.py); "
+                               "typefaces-2: the second held-out set, of the families added later; "
                                "tight-crops, drawings: MNIST digits cropped to their ink, or drawn as pen strokes, "
                                "against the same digits unchanged (training/figure_suites.py); "
                                "scenes: test digits drawn into the places people write, and pictures without a "

@@ -5,7 +5,7 @@ card `<model>.json`.
 
 (digits/cli.py is this module's door; nothing here imports it). After each epoch the model also reads
 the held-out typeface families (training/typefaces.py: digits in hands no training digit was drawn in);
-the epoch with the best validation + held-out typeface accuracy is kept. The style-shift suite
+the epoch with the best validation + held-out typeface accuracy (the mean of both held-out sets) is kept. The style-shift suite
 (training/style_shift.py) is read once, for the card: its styles come from the renderers that draw
 styled training digits, so it is no longer chosen on. The test set is only read once, at the end, for
 the figure on the card.
@@ -27,7 +27,7 @@ from training.data import load_mnist, make_dataset, validation_split
 from training.export import export_litert
 from training.evaluate import StyleShiftEvaluation
 from training.style_shift import StyleShiftSuite, load_suite, styled_training_digits
-from training.typefaces import family_list, load_typeface_suite, typeface_training_digits
+from training.typefaces import SECOND_SPLIT, family_list, load_typeface_suite, typeface_training_digits
 
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int):
@@ -51,22 +51,26 @@ def predict(model, x: np.ndarray) -> np.ndarray:
     return model.predict(to_model_input(x), batch_size=500, verbose=0)
 
 
-def selection_callback(mnist, suite_per_style: int | None, typefaces: StyleShiftSuite | None):
+def selection_callback(mnist, suite_per_style: int | None, typefaces: StyleShiftSuite | None,
+                       second_typefaces: StyleShiftSuite | None = None):
     """Adds `selection_score` to each epoch's logs: validation + held-out typeface accuracy
-    (`typefaces_accuracy`), or without typefaces (smoke runs) validation + style-shift accuracy
+    (`typefaces_accuracy`; with the second held-out set, the mean of the two sets' accuracies, the second
+    logged as `typefaces_2_accuracy`), or without typefaces (smoke runs) validation + style-shift accuracy
     (`style_shift_accuracy`), as before the typefaces."""
     import keras
 
     suite = load_suite(mnist, per_style=suite_per_style) if typefaces is None else None
+    held_out = {"typefaces_accuracy": typefaces, "typefaces_2_accuracy": second_typefaces}
+    held_out = {name: chosen for name, chosen in held_out.items() if chosen is not None and len(chosen.labels)}
 
     class SelectionScore(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            if typefaces is not None:
-                logs["typefaces_accuracy"] = accuracy(predict(self.model, typefaces.images), typefaces.labels)
-            else:
+            for name, chosen in held_out.items():
+                logs[name] = accuracy(predict(self.model, chosen.images), chosen.labels)
+            if not held_out:
                 logs["style_shift_accuracy"] = accuracy(predict(self.model, suite.images), suite.labels)
-            logs["selection_score"] = logs["val_accuracy"] + logs.get("typefaces_accuracy",
-                                                                      logs.get("style_shift_accuracy"))
+            typeface_score = np.mean([logs[name] for name in held_out]) if held_out else logs["style_shift_accuracy"]
+            logs["selection_score"] = logs["val_accuracy"] + float(typeface_score)
 
     return SelectionScore()
 
@@ -88,17 +92,19 @@ def distilled_targets(config: TrainConfig):
     return targets
 
 
-def typeface_figures(model, suite: StyleShiftSuite) -> dict:
-    """The held-out typeface figures a card records, with every family and its licence."""
+def typeface_figures(model, suite: StyleShiftSuite, name: str = "typefaces", families: bool = True) -> dict:
+    """The held-out typeface figures a card records, with every family and its licence (on the first set's)."""
     scored = StyleShiftEvaluation(model="", labels=suite.labels, probabilities=predict(model, suite.images),
-                                  data_sha256="", seconds=0.0, styles=suite.styles, suite="typefaces")
-    return {**scored.figures(), "families": family_list()}
+                                  data_sha256="", seconds=0.0, styles=suite.styles, suite=name)
+    return {**scored.figures(), **({"families": family_list()} if families else {})}
 
 
 def card_figures(model_id: str, model, mnist, x_val: np.ndarray, y_val: np.ndarray, out: str | Path,
-                 typeface_suite: StyleShiftSuite | None, suite_per_style: int | None = None) -> dict:
+                 typeface_suite: StyleShiftSuite | None, suite_per_style: int | None = None,
+                 second_typeface_suite: StyleShiftSuite | None = None) -> dict:
     """What a card records of a trained model, measured afresh: the MNIST test set (read here, once, for
-    the card's figure), the validation split, the style-shift suite, the held-out typefaces (when given),
+    the card's figure), the validation split, the style-shift suite, the held-out typefaces (when given; the
+    second held-out set as `typefaces_2`),
     the temperature fitted on validation, and its LiteRT export (written to `out` beside the `.keras` file,
     checked against it on validation). `digits train` and scripts/ship_vit_checkpoint.py both call this."""
     validation = predict(model, x_val)
@@ -110,6 +116,8 @@ def card_figures(model_id: str, model, mnist, x_val: np.ndarray, y_val: np.ndarr
         "validation_accuracy": accuracy(validation, y_val),
         "style_shift": shifted.figures(),
         **({"typefaces": typeface_figures(model, typeface_suite)} if typeface_suite is not None else {}),
+        **({"typefaces_2": typeface_figures(model, second_typeface_suite, "typefaces-2", families=False)}
+           if second_typeface_suite is not None and len(second_typeface_suite.labels) else {}),
         "temperature": fit_temperature(validation, y_val),
         "tflite": export_litert(model_id, Path(out), x_val, model),
     }
@@ -172,6 +180,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
         extra = typeface_training_digits(config.typeface_per_digit)
         x_train, y_train = np.concatenate([x_train, extra.images]), np.concatenate([y_train, extra.labels])
     typeface_suite = load_typeface_suite() if typefaces else None
+    second_typeface_suite = load_typeface_suite(split=SECOND_SPLIT) if typefaces else None
 
     targets_from = distilled_targets(config) if config.teachers and config.distill_weight else None
     source = fine_tuned_from(init_from) if init_from else None  # read before `out` may overwrite it
@@ -188,7 +197,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     run_dir = Path(log_dir) / model_id / time.strftime("%Y%m%d-%H%M%S")
     callbacks = [
         *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema_momentum else []),  # before the scores
-        selection_callback(mnist, suite_per_style, typeface_suite),  # before the checkpoint that reads its score
+        selection_callback(mnist, suite_per_style, typeface_suite, second_typeface_suite),  # before the checkpoint that reads its score
         keras.callbacks.ModelCheckpoint(model_file, monitor="selection_score", mode="max", save_best_only=True),
         # Every epoch's weights too, beside its logs, to compare epochs afterwards (the ViT's test-time views)
         keras.callbacks.ModelCheckpoint(run_dir / "epoch-{epoch:02d}.weights.h5", save_weights_only=True),
@@ -208,7 +217,8 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     best.save(model_file)  # without the optimizer's state: a third of the size, and all serving needs
     history = {name: [round(float(v), 5) for v in values] for name, values in history.history.items()}
     # The style-shift suite is reported on the card, chosen on only without typefaces
-    figures = card_figures(model_id, best, mnist, x_val, y_val, out, typeface_suite, suite_per_style)
+    figures = card_figures(model_id, best, mnist, x_val, y_val, out, typeface_suite, suite_per_style,
+                           second_typeface_suite)
     card = {
         "model": model_id,
         "display_name": models.DISPLAY_NAMES[model_id],
@@ -225,6 +235,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
         "best_epoch": int(np.argmax(history["selection_score"])) + 1,
         "style_shift": figures["style_shift"],
         **({"typefaces": figures["typefaces"]} if "typefaces" in figures else {}),
+        **({"typefaces_2": figures["typefaces_2"]} if "typefaces_2" in figures else {}),
         "temperature": figures["temperature"],
         "training_seconds": round(training_seconds, 1),
         **({"init_from": source} if source else {}),

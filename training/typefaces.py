@@ -8,7 +8,11 @@ never shipped.
 
 Each family is on one side only: `held_out_families()` (about 28% of each category, chosen by a fixed
 seeded rule) are never trained on; the models are chosen on them (`digits evaluate MODEL --suite
-typefaces`), the rest give training digits (`typeface_training_digits`). Every digit is rendered with
+typefaces`), the rest give training digits (`typeface_training_digits`). Families added later (school
+handwriting of many countries: Playwrite, the Australian Edu fonts, ...) are split by a second rule of their
+own, so the first held-out set, and every figure on it, stays as it was: `held_out_families(split=
+SECOND_SPLIT)` is a second held-out set (`--suite typefaces-2`) of unrelated designs only, as each design
+system (the Playwrite countries, the Edu states) trains whole. Every digit is rendered with
 its own size, weight, pen width, slant, rotation, elastic wobble and position, saved as an image file
 and read back through `prepare_upload`, exactly as an upload would be.
 """
@@ -37,7 +41,8 @@ FAMILIES_FILE = PACKAGE_DIR / "families.json"
 FONTS_ENV = "DIGITS_FONTS"  # a folder holding node_modules/@fontsource/* (default: the cache folder's fonts/)
 SUITE = "typefaces"
 HELD_OUT_SHARE = 0.28  # of each category's families, never trained on
-SPLIT_SEED = "typefaces-1"  # the split's rule: families ordered by sha256(seed + name), the first held out
+FIRST_SPLIT = "typefaces-1"  # the 68 families listed first (the rule's seed: families ordered by sha256(seed + name))
+SECOND_SPLIT = "typefaces-2"  # the families added at issue 26's school-handwriting round
 SUITE_PER_DIGIT = 20  # renders of each digit per held-out family
 SUITE_SEED = 26
 TRAINING_SEED = 27
@@ -50,34 +55,53 @@ class Family:
     category: str  # handwriting, script or marker
     licence: str  # SPDX, from the package's package.json
     group: str = ""  # the family it derives from (Caveat Brush from Caveat): both go to one side
+    split: str = FIRST_SPLIT  # which rule splits it (a family added later must not move the first split)
 
     @property
     def lead(self) -> str:
         return self.group or self.name
 
 
+@dataclass(frozen=True)
+class SplitRule:
+    """How one split's families are shared out: HELD_OUT_SHARE of each category's leading families, the
+    first in the order of sha256(seed + ":" + name)."""
+    seed: str
+    design_systems_train: bool  # a family others derive from trains, with them: a held-out set of unrelated designs
+
+
+SPLITS = {FIRST_SPLIT: SplitRule(FIRST_SPLIT, design_systems_train=False),
+          SECOND_SPLIT: SplitRule(SECOND_SPLIT, design_systems_train=True)}
+SUITES = {"typefaces": FIRST_SPLIT, "typefaces-2": SECOND_SPLIT}  # `digits evaluate --suite` name: split
+
+
 def families() -> list[Family]:
     """Every family the project trains or chooses on, in the committed list's order."""
     listed = json.loads(FAMILIES_FILE.read_text())
-    return [Family(name, entry["category"], entry["licence"], entry.get("group", "")) for name, entry in listed.items()]
+    return [Family(name, entry["category"], entry["licence"], entry.get("group", ""), entry.get("split", FIRST_SPLIT))
+            for name, entry in listed.items()]
 
 
-def held_out_families(all_families: list[Family] | None = None) -> list[Family]:
-    """HELD_OUT_SHARE of each category's leading families (at least one), the first in the order of
-    sha256(SPLIT_SEED + name), each with the families derived from it: the split depends on the names
-    listed, not on their order, and related designs never sit on both sides."""
-    all_families = all_families or families()
+def held_out_families(all_families: list[Family] | None = None, split: str = FIRST_SPLIT) -> list[Family]:
+    """Of the families `split` shares out: HELD_OUT_SHARE of each category's leading families (at least
+    one), the first in the order of sha256(seed + name), each with the families derived from it: the split
+    depends on the names listed, not on their order, and related designs never sit on both sides."""
+    rule = SPLITS[split]
+    members = [family for family in all_families or families() if family.split == split]
+    leads_of_others = {family.group for family in members if family.group}
     held = set()
-    for category in dict.fromkeys(family.category for family in all_families):
-        leads = [family.name for family in all_families if family.category == category and not family.group]
-        leads.sort(key=lambda name: hashlib.sha256(f"{SPLIT_SEED}:{name}".encode()).hexdigest())
+    for category in dict.fromkeys(family.category for family in members):
+        leads = [family.name for family in members if family.category == category and not family.group
+                 and not (rule.design_systems_train and family.name in leads_of_others)]
+        leads.sort(key=lambda name: hashlib.sha256(f"{rule.seed}:{name}".encode()).hexdigest())
         held.update(leads[:max(1, round(HELD_OUT_SHARE * len(leads)))])
-    return [family for family in all_families if family.lead in held]
+    return [family for family in members if family.lead in held]
 
 
 def training_families(all_families: list[Family] | None = None) -> list[Family]:
+    """The families no split holds out."""
     all_families = all_families or families()
-    held = {family.name for family in held_out_families(all_families)}
+    held = {family.name for split in SPLITS for family in held_out_families(all_families, split)}
     return [family for family in all_families if family.name not in held]
 
 
@@ -212,12 +236,14 @@ RENDERER_SOURCE = "".join(inspect.getsource(function)
 
 
 def family_cache_file(family: Family, per_digit: int, seed: int) -> Path:
-    """Where one family's renders are cached: keyed by the family, sample, renderer, fonts and upload
-    pipeline, so a change of split or of the other families re-renders nothing."""
+    """Where one family's renders are cached: keyed by the family, sample, renderer, its own package (the
+    lock file's version and hash of it) and upload pipeline, so a change of split or of the other families
+    (one added to the list) re-renders nothing."""
     renderer = RENDERER_SOURCE
-    fonts = (PACKAGE_DIR / "package-lock.json").read_bytes()
+    lock = json.loads((PACKAGE_DIR / "package-lock.json").read_text())
+    package = json.dumps(lock["packages"][f"node_modules/@fontsource/{family.name}"], sort_keys=True)
     key = cache_key(SUITE, family.name, per_digit, seed, VERSION, hashlib.sha256(renderer.encode()).hexdigest(),
-                    hashlib.sha256(fonts).hexdigest())
+                    hashlib.sha256(package.encode()).hexdigest())
     return cache_dir() / "typefaces" / f"{family.name}-{key}.npy"
 
 
@@ -245,9 +271,10 @@ def render_families(chosen: list[Family], per_digit: int, seed: int, cache: bool
 
 
 def load_typeface_suite(per_digit: int = SUITE_PER_DIGIT, seed: int = SUITE_SEED, cache: bool = True,
-                        chosen: list[Family] | None = None) -> StyledSet:
-    """The held-out families' digits: SUITE_PER_DIGIT renders of each digit in each family."""
-    return render_families(chosen or held_out_families(), per_digit, seed, cache)
+                        chosen: list[Family] | None = None, split: str = FIRST_SPLIT) -> StyledSet:
+    """The held-out families' digits (of `split`'s held-out set): SUITE_PER_DIGIT renders of each digit in
+    each family."""
+    return render_families(chosen or held_out_families(split=split), per_digit, seed, cache)
 
 
 def typeface_training_digits(per_digit: int, limit_families: int | None = None) -> StyledSet:
@@ -261,11 +288,10 @@ def typeface_training_digits(per_digit: int, limit_families: int | None = None) 
 
 
 def family_list() -> dict:
-    """What a model card records: each family's category and licence, by side of the split."""
-    held = {family.name for family in held_out_families()}
+    """What a model card records: each family's category and licence, by side: training, the first
+    held-out set (`held_out`, the `typefaces` suite), the second (`held_out_2`, the `typefaces-2` suite)."""
+    def entries(chosen: list[Family]) -> list[dict]:
+        return [{"name": family.name, "category": family.category, "licence": family.licence} for family in chosen]
 
-    def side(held_out: bool) -> list[dict]:
-        return [{"name": family.name, "category": family.category, "licence": family.licence}
-                for family in families() if (family.name in held) == held_out]
-
-    return {"training": side(False), "held_out": side(True)}
+    return {"training": entries(training_families()), "held_out": entries(held_out_families()),
+            "held_out_2": entries(held_out_families(split=SECOND_SPLIT))}
