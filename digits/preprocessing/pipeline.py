@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from digits.preprocessing.ink import MIN_INK_LEVEL, find_ink, noise_level
+from digits.preprocessing.ink import MIN_INK_LEVEL, find_ink_and_side, noise_level
 from digits.preprocessing.lighting import even_out_lighting
 from digits.preprocessing.locate import NO_DIGIT_WARNING, Located, contrast_notes, find_surface, locate_digit
 from digits.preprocessing.normalise import IMAGE_SIZE, is_in_mnist_form, stretch, to_mnist_frame
@@ -87,6 +87,7 @@ class Surface:
 class Ink:
     signal: np.ndarray  # float32 (h, w): about 0 on the background, up to 255 on the ink
     noise: float  # the background's noise (0-255)
+    light_on_dark: bool = False  # light ink on a dark ground (chalk on a board)
 
 
 @dataclass(frozen=True)
@@ -172,14 +173,15 @@ def surface(pixels: np.ndarray, lit: Lit, steps: list[Step]) -> Surface:
 
 
 def ink(on: Surface, steps: list[Step]) -> Ink:
-    signal = find_ink(on.pixels, evenly_lit=on.evenly_lit)
+    signal, ink_is_dark = find_ink_and_side(on.pixels, evenly_lit=on.evenly_lit)
     noise = noise_level(signal)
-    steps.append(Step("ink", f"strongest ink {float(signal.max()):.0f} of 255, background noise {noise:.1f}"))
-    return Ink(signal, noise)
+    steps.append(Step("ink", f"{'dark ink on a light ground' if ink_is_dark else 'light ink on a dark ground'}: "
+                             f"strongest ink {float(signal.max()):.0f} of 255, background noise {noise:.1f}"))
+    return Ink(signal, noise, not ink_is_dark)
 
 
 def locate(found: Ink, lossy: bool, steps: list[Step]) -> Located:
-    located = locate_digit(found.signal, lossy=lossy)
+    located = locate_digit(found.signal, lossy=lossy, light_on_dark=found.light_on_dark)
     for decision in located.decisions:
         steps.append(Step("locate", f"set aside: {decision}"))
     if located.digit is None:
@@ -228,7 +230,7 @@ def close_loops_or_not(found: Ink, lossy: bool, located: Located, digit: np.ndar
     have a ring or an outline to peel, and a bar or a blob inside it to show. So there the two readings'
     log-odds must meet the bar on average: the further the marks as found fell short, the more like a
     digit the marks inside must be. No new number: the judge's own threshold, once."""
-    peeled = locate_digit(found.signal, lossy=lossy, close_loops=True)
+    peeled = locate_digit(found.signal, lossy=lossy, close_loops=True, light_on_dark=found.light_on_dark)
     if peeled.digit is None:
         return located, digit, judgement
     peeled_digit = normalise(peeled, steps)

@@ -85,7 +85,7 @@ class Marks:
 
 
 def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops: bool = True,
-              close_loops: bool = False) -> Marks:
+              close_loops: bool = False, light_on_dark: bool = False) -> Marks:
     """The ink worth keeping: connected marks that rise clearly above the background, specks dropped.
 
     A mark is kept whole, faint anti-aliased edges included, if part of it is clearly ink (above the
@@ -94,7 +94,9 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
     dropped; large separate marks are kept (and warned about). A loop drawn round the digit (emphasis.py)
     is cleared from the ink and the marks are found again without it. `close_loops`: a loop drawn close
     round the digit or across it is cleared too, and the marks looked at again for another (a hand that
-    went round twice); otherwise such a loop is only noted (`close_loop`).
+    went round twice); otherwise such a loop is only noted (`close_loop`). `light_on_dark` (chalk on a
+    board): a stick of chalk skips where the board's grain dips, so its line is in pieces; pieces less
+    than a stroke's width apart (the clear ink's) are one mark, as they are one stroke.
     """
     strong = clear_ink(ink, noise)
     faint = ink > max(3 * noise, _FAINTEST_INK)
@@ -106,11 +108,12 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
         faint &= ~ndimage.binary_dilation(framing, np.ones((3, 3), bool), iterations=2)
     lines = layout_lines(faint, min(ink.shape))  # the lines of a layout or a form, where no stroke crosses them
     strong, faint = strong & ~lines, faint & ~lines
-    labels, count = ndimage.label(faint, structure=np.ones((3, 3), bool), output=np.intp)
+    joined = math.ceil(stroke_width(strong) / 2) if light_on_dark and strong.any() else 0
+    labels, count = _pieces(faint, joined)
     tinted = tinted_areas(labels, count, ink, strong, max(3 * noise, _FAINTEST_INK))
     if tinted.any():  # a panel or a bar of another shade: its own colour is the background of what is on it
         strong, faint = strong & ~tinted, faint & ~tinted
-        labels, count = ndimage.label(faint, structure=np.ones((3, 3), bool), output=np.intp)
+        labels, count = _pieces(faint, joined)
     masses = np.bincount(labels[faint], weights=ink[faint], minlength=count + 1)
     masses[np.bincount(labels[strong & faint], minlength=count + 1) == 0] = 0  # no clear ink in it
     crowded = keep_the_heaviest(masses, MAX_MARKS)
@@ -134,7 +137,8 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
         close_loop = loop is not None and not loop.clear
         if loop is not None and (loop.clear or close_loops):  # cleared with its soft edge
             cleared = np.where(ndimage.binary_dilation(loop.pixels, np.ones((3, 3), bool), iterations=2), 0, ink)
-            again = ink_marks(cleared, noise, drawn, look_for_loops=close_loops, close_loops=close_loops)
+            again = ink_marks(cleared, noise, drawn, look_for_loops=close_loops, close_loops=close_loops,
+                              light_on_dark=light_on_dark)
             return Marks(**{**again.__dict__, "set_aside": (LOOP,) + again.set_aside})
     alike = _alike(labels, masses, body, boxes)
     masses[masses < SPECK_FRACTION * masses[body]] = 0
@@ -147,6 +151,16 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
     masses[(apart & (masses < _MARK_FRACTION * masses[body])) | (gaps > _FAR_GAP)] = 0
     return Marks(labels, masses, gaps, others, body, alike, strong, crowded,
                  ("a line drawn under the digit",) if under.any() else (), close_loop)
+
+
+def _pieces(mask: np.ndarray, joined: int) -> tuple[np.ndarray, int]:
+    """The mask's connected pieces, numbered from 1 (0 off the mask); pieces within 2 * `joined` pixels
+    of each other (along the rows and columns) are one."""
+    if joined <= 0:
+        return ndimage.label(mask, structure=np.ones((3, 3), bool), output=np.intp)
+    labels, count = ndimage.label(_within(mask, joined), structure=np.ones((3, 3), bool), output=np.intp)
+    labels[~mask] = 0
+    return labels, count
 
 
 def _within(mask: np.ndarray, reach: int) -> np.ndarray:
