@@ -10,7 +10,10 @@ sit a digit or two under it: circled 80.0% read right, 2.9% "no digit" (65.7% an
 close loop's marks judged "no digit" were read again without it, 48.6% before the judge chose among
 close loops: the circled bars fail on the code before), plain paper 100%; at stop 42, once, after the
 rulings' own ink and the board's broad light: chalkboard 100% (88.6% before), ruled notebook 97.1%
-(91.4% before), worn chalkboard 42.9% (not read on the code before).
+(91.4% before), worn chalkboard 42.9% (not read on the code before); at stop 43, once, after the board's
+ground became light wider than three strokes, a line of chalk in pieces one mark and chalk in a photo read
+at full strength (chosen on validation and typeface digits: worn boards 42.5 -> 75.0% on both): worn
+chalkboard 68.6% (the worn bar fails on the code before), chalkboard 100%, the others as before.
 """
 
 import numpy as np
@@ -22,7 +25,7 @@ from training import proxy_scenes
 pytestmark = pytest.mark.slow
 
 COUNT = 35  # digits a kind: every mark of the circled kind five times
-BARS = {"plain paper": 0.94, "circled": 0.74, "chalkboard": 0.94, "ruled notebook": 0.91, "worn chalkboard": 0.37}
+BARS = {"plain paper": 0.94, "circled": 0.74, "chalkboard": 0.94, "ruled notebook": 0.91, "worn chalkboard": 0.62}
 PHOTOS = 8  # pictures a kind without a digit
 
 

@@ -61,15 +61,17 @@ class Located:
 def locate_digit(ink: np.ndarray, lossy: bool, close_loops: bool = False, light_on_dark: bool = False) -> Located:
     """The digit's ink, cropped to its box, from a picture's ink signal (a loop drawn round it set aside;
     with `close_loops`, one drawn close round it or across it too, and every loop within). `light_on_dark`:
-    the ink is light on a dark ground (chalk, whose strokes break where the stick skips the board's grain).
-    In a photo, light ink's marks are the digit at their full strength: chalk is as light as the board's
-    grain lets it be, dots and faint stretches along one stroke, where a pen's stroke is even (MNIST's are
-    full in their middle); the 28x28 image of the marks' shape reads as the stroke the hand drew."""
+    the ink is light on a dark ground. In a photo, that is chalk: its strokes break where the stick skips
+    the board's grain (pieces a stroke's width apart are one mark, `ink_marks`), and its marks are the
+    digit at their full strength: chalk is as light as the board's grain lets it be, dots and faint
+    stretches along one stroke, where a pen's stroke is even (MNIST's are full in their middle); the 28x28
+    image of the marks' shape reads as the stroke the hand drew."""
     noise = noise_level(ink)
     strongest = float(ink.max())
     if is_blank(ink, noise) or (lossy and strongest < _PHOTO_INK_LEVEL):
         return _no_digit(NO_INK)
-    marks = ink_marks(ink, noise, drawn=not lossy, close_loops=close_loops, light_on_dark=light_on_dark)
+    chalk = lossy and light_on_dark
+    marks = ink_marks(ink, noise, drawn=not lossy, close_loops=close_loops, chalk=chalk)
     if not marks.masses.any():
         return _no_digit(A_PATTERN if marks.crowded else NO_INK, marks.set_aside)
     mask = marks.mask
@@ -93,8 +95,8 @@ def locate_digit(ink: np.ndarray, lossy: bool, close_loops: bool = False, light_
         return _no_digit(ONLY_TEXTURE, marks.set_aside)  # a soft patch (a knot in wood, a smudge) fainter than what was set aside
     notes = faint + ((SEVERAL_MARKS_WARNING,) if marks.has_separate_marks else ())
     digit = np.where(mask[crop], np.maximum(ink[crop], 0), 0).astype(np.float32)
-    if lossy and light_on_dark:  # chalk in a photo: how light a stroke is, along it, is the board's grain, not the hand's
-        digit = np.where(mask[crop], digit.max(), 0).astype(np.float32)
+    if chalk:  # chalk in a photo: how light a stroke is, along it, is the board's grain, not the hand's
+        digit = np.where(mask[crop] & marks.clear[crop], digit.max(), digit).astype(np.float32)
     return Located(digit, notes, marks.set_aside, marks.close_loop)
 
 

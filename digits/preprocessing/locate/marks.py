@@ -85,7 +85,7 @@ class Marks:
 
 
 def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops: bool = True,
-              close_loops: bool = False, light_on_dark: bool = False) -> Marks:
+              close_loops: bool = False, chalk: bool = False) -> Marks:
     """The ink worth keeping: connected marks that rise clearly above the background, specks dropped.
 
     A mark is kept whole, faint anti-aliased edges included, if part of it is clearly ink (above the
@@ -94,9 +94,10 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
     dropped; large separate marks are kept (and warned about). A loop drawn round the digit (emphasis.py)
     is cleared from the ink and the marks are found again without it. `close_loops`: a loop drawn close
     round the digit or across it is cleared too, and the marks looked at again for another (a hand that
-    went round twice); otherwise such a loop is only noted (`close_loop`). `light_on_dark` (chalk on a
-    board): a stick of chalk skips where the board's grain dips, so its line is in pieces; pieces less
-    than a stroke's width apart (the clear ink's) are one mark, as they are one stroke.
+    went round twice); otherwise such a loop is only noted (`close_loop`). `chalk` (light ink in a photo):
+    a stick of chalk skips where the board's grain dips, so its line is in pieces; pieces less than a
+    stroke's width apart (the clear ink's) are one mark, as they are one stroke. (Not in a lossless
+    picture: a dark screen's lines of print a bold stroke's width apart would become one block.)
     """
     strong = clear_ink(ink, noise)
     faint = ink > max(3 * noise, _FAINTEST_INK)
@@ -108,7 +109,7 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
         faint &= ~ndimage.binary_dilation(framing, np.ones((3, 3), bool), iterations=2)
     lines = layout_lines(faint, min(ink.shape))  # the lines of a layout or a form, where no stroke crosses them
     strong, faint = strong & ~lines, faint & ~lines
-    joined = math.ceil(stroke_width(strong) / 2) if light_on_dark and strong.any() else 0
+    joined = math.ceil(stroke_width(strong) / 2) if chalk and strong.any() else 0
     labels, count = _pieces(faint, joined)
     tinted = tinted_areas(labels, count, ink, strong, max(3 * noise, _FAINTEST_INK))
     if tinted.any():  # a panel or a bar of another shade: its own colour is the background of what is on it
@@ -138,7 +139,7 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
         if loop is not None and (loop.clear or close_loops):  # cleared with its soft edge
             cleared = np.where(ndimage.binary_dilation(loop.pixels, np.ones((3, 3), bool), iterations=2), 0, ink)
             again = ink_marks(cleared, noise, drawn, look_for_loops=close_loops, close_loops=close_loops,
-                              light_on_dark=light_on_dark)
+                              chalk=chalk)
             return Marks(**{**again.__dict__, "set_aside": (LOOP,) + again.set_aside})
     alike = _alike(labels, masses, body, boxes)
     masses[masses < SPECK_FRACTION * masses[body]] = 0
