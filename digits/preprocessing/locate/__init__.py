@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from digits.preprocessing.ink import is_blank, noise_level
+from digits.preprocessing.lighting import SETTINGS as LIGHTING
 from digits.preprocessing.locate.layout import WRITING_CLEAR
 from digits.preprocessing.locate.marks import FLAT, LOOP, MIN_DIGIT_SHARE, MIN_DIGIT_SIDE, SOLID_STROKES, ink_marks
 from digits.preprocessing.locate.surface import find_surface
@@ -70,7 +71,7 @@ def locate_digit(ink: np.ndarray, lossy: bool, close_loops: bool = False, light_
     strongest = float(ink.max())
     if is_blank(ink, noise) or (lossy and strongest < _PHOTO_INK_LEVEL):
         return _no_digit(NO_INK)
-    chalk = lossy and light_on_dark
+    chalk = lossy and light_on_dark and min(ink.shape) >= LIGHTING.grid  # not a digit's crop (a 28x28 JPEG)
     marks = ink_marks(ink, noise, drawn=not lossy, close_loops=close_loops, chalk=chalk)
     if not marks.masses.any():
         return _no_digit(A_PATTERN if marks.crowded else NO_INK, marks.set_aside)
