@@ -15,7 +15,10 @@ the digit or across it loses only its own stroke, and the judge chooses between 
 the outermost alone: chosen on validation digits (circled 85.8% -> 95.8% of 120) and the held-out
 typefaces (90.0% -> 92.5%); these 35 test digits, once after: 80.0% -> 82.9%, so the circled bar rises
 to a digit under that (0.74 -> 0.80), and the circle drawn across the digit below is the test that
-fails on the code before (28 of 40 there).
+fails on the code before (28 of 40 there). Also at stop 43, after the board's ground became light wider
+than three strokes, a line of chalk in pieces one mark and chalk in a photo read at full strength (chosen
+on validation and typeface digits: worn boards 42.5 -> 75.0% on both): worn chalkboard 68.6% (the worn
+bar fails on the code before), chalkboard 100%, the others as before.
 """
 
 import numpy as np
@@ -27,7 +30,7 @@ from training import proxy_scenes
 pytestmark = pytest.mark.slow
 
 COUNT = 35  # digits a kind: every mark of the circled kind five times
-BARS = {"plain paper": 0.94, "circled": 0.80, "chalkboard": 0.94, "ruled notebook": 0.91, "worn chalkboard": 0.37}
+BARS = {"plain paper": 0.94, "circled": 0.80, "chalkboard": 0.94, "ruled notebook": 0.91, "worn chalkboard": 0.62}
 PHOTOS = 8  # pictures a kind without a digit
 
 

@@ -16,7 +16,7 @@ from digits.preprocessing.lighting import even_out_lighting, subtract_broad_ligh
 from digits.preprocessing.polarity import MIN_INK_LEVEL, signal_and_side
 from digits.preprocessing.rulings import remove_ruled_lines
 
-__all__ = ["MIN_INK_LEVEL", "SOFT_EDGE", "clear_ink", "find_ink", "is_blank", "noise_level"]
+__all__ = ["MIN_INK_LEVEL", "SOFT_EDGE", "clear_ink", "find_ink", "find_ink_and_side", "is_blank", "noise_level"]
 
 _BLANK_NOISE = 6  # a picture whose strongest ink is within this many times its noise of the background is blank
 _CLEAR_NOISE = 4  # clear ink stands this many times the noise above the background (and above the Otsu split)
@@ -28,10 +28,15 @@ def find_ink(pixels: np.ndarray, evenly_lit: bool = False) -> np.ndarray:
 
     `evenly_lit`: the light has been evened out already (`even_out_lighting`).
     """
+    return find_ink_and_side(pixels, evenly_lit)[0]
+
+
+def find_ink_and_side(pixels: np.ndarray, evenly_lit: bool = False) -> tuple[np.ndarray, bool]:
+    """`find_ink`'s signal, and whether the ink is dark on a light ground (False: light on dark, chalk)."""
     signal, ink_is_dark = signal_and_side(pixels if evenly_lit else even_out_lighting(pixels))
     if not ink_is_dark:  # chalk on a board: its dust, glare and frame are the ground, not ink
         signal = subtract_broad_light(signal)
-    return remove_ruled_lines(subtract_uneven_background(signal))
+    return remove_ruled_lines(subtract_uneven_background(signal)), ink_is_dark
 
 
 def noise_level(ink: np.ndarray) -> float:

@@ -24,13 +24,14 @@ picture, not a surface cut out of it: its digits' boxes are given in the upload'
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from digits.preprocessing.ink import MIN_INK_LEVEL, find_ink, noise_level
+from digits.preprocessing.ink import MIN_INK_LEVEL, find_ink_and_side, noise_level
 from digits.preprocessing.lighting import even_out_lighting
 from digits.preprocessing.locate import NO_DIGIT_WARNING, Located, contrast_notes, locate_digit
 from digits.preprocessing.locate.surface import cut_surface
@@ -92,6 +93,7 @@ class Surface:
 class Ink:
     signal: np.ndarray  # float32 (h, w): about 0 on the background, up to 255 on the ink
     noise: float  # the background's noise (0-255)
+    light_on_dark: bool = False  # light ink on a dark ground (chalk on a board)
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,7 @@ def layout_set_aside(found: Ink, lossy: bool, steps: list[Step]) -> Ink:
                                     "what it lies on)"))
     if loop is not None:
         steps.append(Step("locate", f"set aside: {LOOP.replace('digit', 'number')}"))
-    return Ink(np.where(kept, found.signal, 0).astype(found.signal.dtype), found.noise)
+    return dataclasses.replace(found, signal=np.where(kept, found.signal, 0).astype(found.signal.dtype))
 
 
 def lighting(pixels: np.ndarray, steps: list[Step]) -> Lit:
@@ -203,14 +205,15 @@ def surface(pixels: np.ndarray, lit: Lit, steps: list[Step]) -> Surface:
 
 
 def ink(on: Surface, steps: list[Step]) -> Ink:
-    signal = find_ink(on.pixels, evenly_lit=on.evenly_lit)
+    signal, ink_is_dark = find_ink_and_side(on.pixels, evenly_lit=on.evenly_lit)
     noise = noise_level(signal)
-    steps.append(Step("ink", f"strongest ink {float(signal.max()):.0f} of 255, background noise {noise:.1f}"))
-    return Ink(signal, noise)
+    steps.append(Step("ink", f"{'dark ink on a light ground' if ink_is_dark else 'light ink on a dark ground'}: "
+                             f"strongest ink {float(signal.max()):.0f} of 255, background noise {noise:.1f}"))
+    return Ink(signal, noise, not ink_is_dark)
 
 
 def locate(found: Ink, lossy: bool, steps: list[Step]) -> Located:
-    located = locate_digit(found.signal, lossy=lossy)
+    located = locate_digit(found.signal, lossy=lossy, light_on_dark=found.light_on_dark)
     for decision in located.decisions:
         steps.append(Step("locate", f"set aside: {decision}"))
     if located.digit is None:
@@ -263,7 +266,7 @@ def close_loops_or_not(found: Ink, lossy: bool, located: Located, digit: np.ndar
     Every loop within is set aside (a hand that went round twice), and where there were several, the
     outermost alone too: a digit's own outline (a 0, an 8's loops, a 3's curves) passes for a loop within
     once the loop round it is gone. The judge keeps the one of the two it finds more like a digit."""
-    peeled = locate_digit(found.signal, lossy=lossy, close_loops=math.inf)
+    peeled = locate_digit(found.signal, lossy=lossy, close_loops=math.inf, light_on_dark=found.light_on_dark)
     if peeled.digit is None:
         return located, digit, judgement
     peeled_digit = normalise(peeled, steps)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from digits.preprocessing.ink import is_blank, noise_level
+from digits.preprocessing.lighting import SETTINGS as LIGHTING
 from digits.preprocessing.locate.layout import WRITING_CLEAR
 from digits.preprocessing.locate.marks import FLAT, LOOP, MIN_DIGIT_SHARE, MIN_DIGIT_SIDE, SOLID_STROKES, ink_marks
 from digits.preprocessing.locate.surface import find_surface
@@ -58,15 +59,20 @@ class Located:
         return self.decisions.count(LOOP)
 
 
-def locate_digit(ink: np.ndarray, lossy: bool, close_loops: float = 0) -> Located:
+def locate_digit(ink: np.ndarray, lossy: bool, close_loops: float = 0, light_on_dark: bool = False) -> Located:
     """The digit's ink, cropped to its box, from a picture's ink signal (a loop drawn round it set aside;
     with `close_loops`, up to that many loops one within another, drawn close round it or across it too;
-    `math.inf`: every one)."""
+    `math.inf`: every one). `light_on_dark`: the ink is light on a dark ground. In a photo, that is chalk:
+    its strokes break where the stick skips the board's grain (pieces a stroke's width apart are one mark,
+    `ink_marks`), and its marks are the digit at their full strength: chalk is as light as the board's
+    grain lets it be, dots and faint stretches along one stroke, where a pen's stroke is even (MNIST's are
+    full in their middle); the 28x28 image of the marks' shape reads as the stroke the hand drew."""
     noise = noise_level(ink)
     strongest = float(ink.max())
     if is_blank(ink, noise) or (lossy and strongest < _PHOTO_INK_LEVEL):
         return _no_digit(NO_INK)
-    marks = ink_marks(ink, noise, drawn=not lossy, close_loops=close_loops)
+    chalk = lossy and light_on_dark and min(ink.shape) >= LIGHTING.grid  # not a digit's crop (a 28x28 JPEG)
+    marks = ink_marks(ink, noise, drawn=not lossy, close_loops=close_loops, chalk=chalk)
     if not marks.masses.any():
         return _no_digit(A_PATTERN if marks.crowded else NO_INK, marks.set_aside)
     mask = marks.mask
@@ -89,8 +95,10 @@ def locate_digit(ink: np.ndarray, lossy: bool, close_loops: float = 0) -> Locate
     if lossy and np.count_nonzero(marks.clear[mask]) < WRITING_CLEAR * np.count_nonzero(mask):
         return _no_digit(ONLY_TEXTURE, marks.set_aside)  # a soft patch (a knot in wood, a smudge) fainter than what was set aside
     notes = faint + ((SEVERAL_MARKS_WARNING,) if marks.has_separate_marks else ())
-    return Located(np.where(mask[crop], np.maximum(ink[crop], 0), 0).astype(np.float32), notes, marks.set_aside,
-                   marks.close_loop)
+    digit = np.where(mask[crop], np.maximum(ink[crop], 0), 0).astype(np.float32)
+    if chalk:  # chalk in a photo: how light a stroke is, along it, is the board's grain, not the hand's
+        digit = np.where(mask[crop] & marks.clear[crop], digit.max(), digit).astype(np.float32)
+    return Located(digit, notes, marks.set_aside, marks.close_loop)
 
 
 def contrast_notes(strongest: float, noise: float) -> tuple[str, ...]:

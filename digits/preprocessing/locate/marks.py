@@ -100,12 +100,16 @@ class Pieces:
         return (self.masses > 0).take(self.labels)
 
 
-def ink_pieces(ink: np.ndarray, noise: float, drawn: bool = False) -> Pieces:
+def ink_pieces(ink: np.ndarray, noise: float, drawn: bool = False, chalk: bool = False) -> Pieces:
     """The ink worth looking at: connected pieces that rise clearly above the background, kept whole,
     faint anti-aliased edges included, if part of each is clearly ink (above the Otsu threshold and
     the noise); what a layout puts round writing set aside: frames (what they hold looked at alone), a
     form's lines, tinted panels, lines right across and blocks along a side, and (`drawn`: a lossless
-    picture) a user interface's boxes. Shared by one digit's marks (`ink_marks`) and a whole number's."""
+    picture) a user interface's boxes. Shared by one digit's marks (`ink_marks`) and a whole number's.
+    `chalk` (light ink in a photo): a stick of chalk skips where the board's grain dips, so its line is
+    in pieces; pieces less than a stroke's width apart (the clear ink's) are one, as they are one stroke.
+    (Not in a lossless picture: a dark screen's lines of print a bold stroke's width apart would become
+    one block.)"""
     strong = clear_ink(ink, noise)
     faint = ink > max(3 * noise, _FAINTEST_INK)
     if strong.any():  # a stroke's soft edge is narrower than the stroke: fainter ink further off is a smear (chalk dust, a shadow)
@@ -116,11 +120,12 @@ def ink_pieces(ink: np.ndarray, noise: float, drawn: bool = False) -> Pieces:
         faint &= ~ndimage.binary_dilation(framing, np.ones((3, 3), bool), iterations=2)
     lines = layout_lines(faint, min(ink.shape))  # the lines of a layout or a form, where no stroke crosses them
     strong, faint = strong & ~lines, faint & ~lines
-    labels, count = ndimage.label(faint, structure=np.ones((3, 3), bool), output=np.intp)
+    joined = math.ceil(stroke_width(strong) / 2) if chalk and strong.any() else 0
+    labels, count = _pieces(faint, joined)
     tinted = tinted_areas(labels, count, ink, strong, max(3 * noise, _FAINTEST_INK))
     if tinted.any():  # a panel or a bar of another shade: its own colour is the background of what is on it
         strong, faint = strong & ~tinted, faint & ~tinted
-        labels, count = ndimage.label(faint, structure=np.ones((3, 3), bool), output=np.intp)
+        labels, count = _pieces(faint, joined)
     masses = np.bincount(labels[faint], weights=ink[faint], minlength=count + 1)
     masses[np.bincount(labels[strong & faint], minlength=count + 1) == 0] = 0  # no clear ink in it
     crowded = keep_the_heaviest(masses, MAX_MARKS)
@@ -166,16 +171,17 @@ def loop_round_the_writing(pieces: Pieces) -> np.ndarray | None:
 
 
 def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops: bool = True,
-              close_loops: float = 0) -> Marks:
+              close_loops: float = 0, chalk: bool = False) -> Marks:
     """One digit's marks among the ink's pieces (`ink_pieces`: the layout set aside): what runs into the
     picture's edge set aside; marks with a tiny share of the ink are specks; small marks away from the
     digit are stray dots. All are dropped; large separate marks are kept (and warned about). A loop
     drawn round the digit (emphasis.py) is cleared from the ink and the marks are found again without
     it. `close_loops`: how many loops, one within another, are cleared, a loop drawn close round the
     digit or across it among them, the marks looked at again for another after each (a hand that went
-    round twice; `math.inf`: every one); with none, such a loop is only noted (`close_loop`).
+    round twice; `math.inf`: every one); with none, such a loop is only noted (`close_loop`). `chalk`:
+    pieces of a line of chalk are one mark (`ink_pieces`).
     """
-    pieces = ink_pieces(ink, noise, drawn)
+    pieces = ink_pieces(ink, noise, drawn, chalk)
     labels, masses, boxes, strong, crowded = pieces.labels, pieces.masses, pieces.boxes, pieces.clear, pieces.crowded
     _set_aside_the_edges(labels, masses, boxes)
     body = _body(labels, masses, boxes)
@@ -188,7 +194,7 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
         if loop is not None and (loop.clear or close_loops >= 1):  # cleared with its soft edge
             cleared = np.where(with_soft_edge(loop.pixels), 0, ink)
             laps = close_loops - 1
-            again = ink_marks(cleared, noise, drawn, look_for_loops=laps >= 1, close_loops=laps)
+            again = ink_marks(cleared, noise, drawn, look_for_loops=laps >= 1, close_loops=laps, chalk=chalk)
             return Marks(**{**again.__dict__, "set_aside": (LOOP,) + again.set_aside})
     alike = _alike(labels, masses, body, boxes)
     masses[masses < SPECK_FRACTION * masses[body]] = 0
@@ -201,6 +207,16 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
     masses[(apart & (masses < MARK_FRACTION * masses[body])) | (gaps > FAR_GAP)] = 0
     return Marks(labels, masses, gaps, others, body, alike, strong, crowded,
                  ("a line drawn under the digit",) if under.any() else (), close_loop)
+
+
+def _pieces(mask: np.ndarray, joined: int) -> tuple[np.ndarray, int]:
+    """The mask's connected pieces, numbered from 1 (0 off the mask); pieces within 2 * `joined` pixels
+    of each other (along the rows and columns) are one."""
+    if joined <= 0:
+        return ndimage.label(mask, structure=np.ones((3, 3), bool), output=np.intp)
+    labels, count = ndimage.label(_within(mask, joined), structure=np.ones((3, 3), bool), output=np.intp)
+    labels[~mask] = 0
+    return labels, count
 
 
 def _within(mask: np.ndarray, reach: int) -> np.ndarray:
