@@ -111,8 +111,8 @@ def _along_the_writing(boxes: list, masses: np.ndarray, keep: list[int], shape: 
     large = {mark for mark in keep if masses[mark] >= MARK_FRACTION * masses[heaviest]}
     taken, frontier = {heaviest}, [heaviest]
     while frontier:
-        near = [mark for mark in large - taken if _box_gap(boxes[frontier[-1] - 1], boxes[mark - 1]) <= reach]
-        frontier.pop()
+        mark = frontier.pop()
+        near = [other for other in large - taken if _box_gap(boxes[mark - 1], boxes[other - 1]) <= reach]
         taken.update(near)
         frontier.extend(near)
     return [mark for mark in keep if mark in taken

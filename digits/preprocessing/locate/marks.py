@@ -150,8 +150,10 @@ def with_soft_edge(pixels: np.ndarray) -> np.ndarray:
 
 def loop_round_the_writing(pieces: Pieces) -> np.ndarray | None:
     """The pixels of a hand's loop drawn round a whole number (circled), or None: emphasis.py's loop,
-    looked for round the heaviest large piece that lies in another's box. Only a loop the ink inside
-    keeps clear of: a number's own digits may hold each other's centres where they overlap."""
+    looked for round the heaviest large piece that lies in another's box. A loop drawn close round the
+    number counts too (its end digits often touch it): only its own stroke is cleared then. A digit of
+    the number is no such loop round its neighbour where they overlap: the neighbour's ink touches it
+    and spans no paper inside (emphasis.py's tests; the clean-paper number suites read the same)."""
     kept = np.flatnonzero(pieces.masses)
     if len(kept) < 2:
         return None
