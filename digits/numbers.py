@@ -107,7 +107,7 @@ class NumberReading:
     @property
     def confidence(self) -> float:
         """How sure the models are of every digit at once: the product of the digits' confidences."""
-        return float(np.prod([reading.confidence for reading in self.digits])) if self.digits else 0.0
+        return _confidence(list(self.digits))
 
     def to_dict(self) -> dict:
         return {"file": self.file, "model": self.model, "reader": self.reader, "number": self.number,
@@ -127,29 +127,49 @@ def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = 
     started = time.perf_counter()
     engine.check_model(model)
     prepared = prepare_number(data, filename, trace=trace) if prepared is None else prepared
-    readings: list[DigitReading] = []
-    if prepared.line is not None:
-        marks = [mark[0][0] for mark in prepared.marks]
-        ahead = _AHEAD.submit(_classified, engine, model, marks) \
-            if confirm != "none" and 0 < len(marks) <= MOST_DIGITS else None
-        readings = reader_digits(engine, prepared.line, [m.box for m in marks])
-        apart = ahead is not None and bool(readings) and _stand_apart(readings, [m.box for m in marks])
-        if apart:
-            readings = _confirmed(engine, model, readings, marks, ahead)
-        else:
-            if ahead is not None:
-                ahead.cancel()  # its answer is not needed: spare the work if it has not started yet
-            if confirm == "every" and readings:
-                readings = _confirmed(engine, model, readings, readings)
-        readings = _boxed_by_marks(readings, prepared.marks)
-        if confirm == "weighed" and not apart:
-            readings = weigh_crowded_digits(engine, model, readings)
+    readings = _digits_read(engine, model, prepared, confirm)
+    if prepared.with_close_loop is not None:  # a loop close round the number, or its own outline: the surer reading
+        with_loop = _digits_read(engine, model, prepared.with_close_loop, confirm)
+        surer = _confidence(with_loop) > _confidence(readings)
+        if trace is not None:
+            trace.append(Step("read", f"the reader is surer of the number {'with' if surer else 'without'} the loop "
+                                      f"drawn close round it ({_confidence(with_loop):.2f} with it, "
+                                      f"{_confidence(readings):.2f} without)"))
+        if surer:
+            prepared, readings = prepared.with_close_loop, with_loop
     unsure = [str(i + 1) for i, r in enumerate(readings) if r.confidence < UNSURE]
     notes = prepared.warnings + ((UNSURE_DIGIT_WARNING.format(_ordinals(unsure)),) if unsure else ())
     if not readings and not notes:
         notes = (NO_DIGIT_WARNING.format(NOTHING_READ),)
     return NumberReading(filename, model, tuple(readings), notes, (time.perf_counter() - started) * 1000,
                          prepared.source_size)
+
+
+def _digits_read(engine, model: str, prepared: PreparedNumber, confirm: str) -> list[DigitReading]:
+    """The number reader's digits on a prepared number, confirmed by the chosen classifier as `confirm` says."""
+    if prepared.line is None:
+        return []
+    marks = [mark[0][0] for mark in prepared.marks]
+    ahead = _AHEAD.submit(_classified, engine, model, marks) \
+        if confirm != "none" and 0 < len(marks) <= MOST_DIGITS else None
+    readings = reader_digits(engine, prepared.line, [m.box for m in marks])
+    apart = ahead is not None and bool(readings) and _stand_apart(readings, [m.box for m in marks])
+    if apart:
+        readings = _confirmed(engine, model, readings, marks, ahead)
+    else:
+        if ahead is not None:
+            ahead.cancel()  # its answer is not needed: spare the work if it has not started yet
+        if confirm == "every" and readings:
+            readings = _confirmed(engine, model, readings, readings)
+    readings = _boxed_by_marks(readings, prepared.marks)
+    if confirm == "weighed" and not apart:
+        readings = weigh_crowded_digits(engine, model, readings)
+    return readings
+
+
+def _confidence(readings: list[DigitReading]) -> float:
+    """How sure the models are of every digit at once (NumberReading.confidence)."""
+    return float(np.prod([reading.confidence for reading in readings])) if readings else 0.0
 
 
 def reader_digits(engine, line, marks: list[tuple[int, int, int, int]] | None = None) -> list[DigitReading]:

@@ -17,6 +17,7 @@ InputError with a message naming the file; doubts about the picture become warni
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import math
@@ -48,7 +49,7 @@ from digits.preprocessing.locate import (
 )
 from digits.preprocessing.normalise import DIGIT_BOX, IMAGE_SIZE, to_mnist_frame
 from digits.preprocessing.number_line import FittedLine, LocatedLine, fit_line, locate_line
-from digits.preprocessing.pipeline import Step, log_trace, read, read_number_ink
+from digits.preprocessing.pipeline import Ink, Step, log_trace, read, read_number_ink
 from digits.preprocessing.segment import TooManyMarks, find_marks, segment_digits
 
 __all__ = [
@@ -130,6 +131,8 @@ class PreparedNumber:
     source_format: str
     source_size: tuple[int, int]  # (width, height) of the upload, after its EXIF orientation
     line: NumberLine | None = None  # None: no ink worth reading
+    with_close_loop: PreparedNumber | None = None  # the same with a loop drawn close round the number left in
+    # (or the number's own outline, which passes for one): the reader reads both and keeps the surer
 
 
 def to_model_input(images: np.ndarray) -> np.ndarray:
@@ -169,7 +172,17 @@ def prepare_number(data: bytes, filename: str | None = None, trace: list[Step] |
     steps = [] if trace is None else trace
     decoded = _decoded(data, filename, steps)
     number_ink = read_number_ink(decoded.pixels, decoded.lossy, steps)
-    ink, top, left = number_ink.ink.signal, number_ink.top, number_ink.left
+    prepared = _number_of(number_ink.ink, number_ink.top, number_ink.left, decoded, steps)
+    if number_ink.with_close_loop is not None:
+        with_loop = _number_of(number_ink.with_close_loop, number_ink.top, number_ink.left, decoded, [])
+        prepared = dataclasses.replace(prepared, with_close_loop=with_loop)
+    log_trace(steps, prepared.line is not None)
+    return prepared
+
+
+def _number_of(found: Ink, top: int, left: int, decoded, steps: list[Step]) -> PreparedNumber:
+    """A number's ink (a surface's, cut out at `top`, `left` of the decoded picture) -> its marks and line."""
+    ink = found.signal
     width, height = decoded.source_size
     scale_x, scale_y = width / decoded.pixels.shape[1], height / decoded.pixels.shape[0]
 
@@ -180,13 +193,13 @@ def prepare_number(data: bytes, filename: str | None = None, trace: list[Step] |
         return NumberDigit(segment.crop(ink), box)
 
     try:
-        found = find_marks(ink, number_ink.ink.noise)  # labelled once, for the digits' marks and for the line
+        found_marks = find_marks(ink, found.noise)  # labelled once, for the digits' marks and for the line
     except TooManyMarks:
         steps.append(Step("locate", NO_DIGIT_WARNING.format(A_PATTERN)))
         return PreparedNumber((), (NO_DIGIT_WARNING.format(A_PATTERN),), decoded.source_format, decoded.source_size)
     marks = tuple(tuple(tuple(map(digit, reading)) for reading in mark.readings)
-                  for mark in segment_digits(ink, found))
-    located = locate_line(ink, found)
+                  for mark in segment_digits(ink, found_marks))
+    located = locate_line(ink, found_marks)
     line = NumberLine(located, fit_line(located.ink), (scale_x, scale_y), decoded.source_size, (left, top)) \
         if located else None
     if line is None:
@@ -195,7 +208,6 @@ def prepare_number(data: bytes, filename: str | None = None, trace: list[Step] |
         steps.append(Step("locate", f"{len(marks)} marks left to right ({sum(len(mark) > 1 for mark in marks)} wide "
                                     f"enough to be touching digits); the line's ink {located.ink.shape[1]}x"
                                     f"{located.ink.shape[0]}, fitted into the reader's frame"))
-    log_trace(steps, line is not None)
     return PreparedNumber(marks, () if marks else (NO_DIGIT_WARNING.format(NO_INK),), decoded.source_format,
                           decoded.source_size, line)
 

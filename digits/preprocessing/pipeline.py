@@ -152,6 +152,7 @@ class NumberInk:
     ink: Ink  # the ink of the surface the number is on (of the whole picture where there is none)
     top: int  # where the surface lies in the picture: the digits' boxes are given in the picture's pixels
     left: int
+    with_close_loop: Ink | None = None  # `ink` with the loop drawn close round the number left in (read too)
 
 
 def read_number_ink(pixels: np.ndarray, lossy: bool, trace: list[Step] | None = None) -> NumberInk:
@@ -160,25 +161,33 @@ def read_number_ink(pixels: np.ndarray, lossy: bool, trace: list[Step] | None = 
     steps = [] if trace is None else trace
     lit = lighting(pixels, steps)
     on = surface(pixels, lit, steps)
-    return NumberInk(layout_set_aside(ink(on, steps), lossy, steps), on.top, on.left)
+    kept, with_close_loop = layout_set_aside(ink(on, steps), lossy, steps)
+    return NumberInk(kept, on.top, on.left, with_close_loop)
 
 
-def layout_set_aside(found: Ink, lossy: bool, steps: list[Step]) -> Ink:
+def layout_set_aside(found: Ink, lossy: bool, steps: list[Step]) -> tuple[Ink, Ink | None]:
     """A whole number's ink: the pieces `ink_pieces` keeps (what a layout puts round writing set aside: a
     ruled page's margin line, a frame, a form's lines, a board's edge; grain and dust with no clear ink
-    in them, faint smears beyond a stroke's reach), less a loop drawn round the number."""
+    in them, faint smears beyond a stroke's reach), less a loop drawn round the number; and where the loop
+    is drawn close round it (or is the number's own outline: `loop_round_the_writing`), the ink with it
+    left in, for the reader to choose between the two (digits/numbers.py), else None."""
     if not found.signal.any():
-        return found
+        return found, None
     pieces = ink_pieces(found.signal, found.noise, drawn=not lossy)
     set_aside = int(np.count_nonzero(pieces.set_aside))
     loop = loop_round_the_writing(pieces)
-    kept = pieces.mask if loop is None else pieces.mask & ~with_soft_edge(loop)
+    kept = pieces.mask if loop is None else pieces.mask & ~with_soft_edge(loop.pixels)
     if set_aside:
         steps.append(Step("locate", f"set aside: {set_aside} marks of a layout round the writing (lines, blocks, "
                                     "what it lies on)"))
     if loop is not None:
-        steps.append(Step("locate", f"set aside: {LOOP.replace('digit', 'number')}"))
-    return dataclasses.replace(found, signal=np.where(kept, found.signal, 0).astype(found.signal.dtype))
+        steps.append(Step("locate", f"set aside: {LOOP.replace('digit', 'number')}" if loop.clear else
+                                    "a loop drawn close round the number or across it (or the number's own outline): "
+                                    "read with it and without it"))
+
+    def cleared(mask: np.ndarray) -> Ink:
+        return dataclasses.replace(found, signal=np.where(mask, found.signal, 0).astype(found.signal.dtype))
+    return cleared(kept), (cleared(pieces.mask) if loop is not None and not loop.clear else None)
 
 
 def lighting(pixels: np.ndarray, steps: list[Step]) -> Lit:

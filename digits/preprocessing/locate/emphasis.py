@@ -50,10 +50,12 @@ class Loop:
 
 
 def loop_round_the_digit(labels: np.ndarray, masses: np.ndarray, body: int, large_share: float,
-                         settings: EmphasisSettings = SETTINGS) -> Loop | None:
+                         settings: EmphasisSettings = SETTINGS, long: bool = False) -> Loop | None:
     """A hand-drawn loop round the digit, or None: looked for in each large kept mark (with `large_share`
     of the body's ink or more: marks.py's measure of a mark, not a speck) whose box holds the body's
-    centre (the body itself, when the loop touches the digit); one the ink inside keeps clear of first."""
+    centre (the body itself, when the loop touches the digit); one the ink inside keeps clear of first.
+    `long`: the loop may be much wider than tall (round a whole number): its band and the paper inside it
+    are measured in pixels, as across its height, all round (`_loop_in`)."""
     kept = np.flatnonzero(masses)
     boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
     body_box = boxes[body - 1]
@@ -64,7 +66,7 @@ def loop_round_the_digit(labels: np.ndarray, masses: np.ndarray, body: int, larg
         rows, cols = boxes[mark - 1]
         if not large[mark] or not (rows.start <= centre[0] < rows.stop and cols.start <= centre[1] < cols.stop):
             continue
-        looped = _loop_in(labels[rows, cols] == mark, large.take(labels[rows, cols]), settings)
+        looped = _loop_in(labels[rows, cols] == mark, large.take(labels[rows, cols]), settings, long)
         if looped is not None:
             found = np.zeros(labels.shape, bool)
             found[rows, cols] = looped.pixels
@@ -74,15 +76,24 @@ def loop_round_the_digit(labels: np.ndarray, masses: np.ndarray, body: int, larg
     return close
 
 
-def _loop_in(own: np.ndarray, inked: np.ndarray, settings: EmphasisSettings) -> Loop | None:
+def _loop_in(own: np.ndarray, inked: np.ndarray, settings: EmphasisSettings, long: bool = False) -> Loop | None:
     """Within a mark's box: the mark's pixels that make a loop round other ink (of it or of other
     marks), or None. A mark too small to hold a digit fails on its own: the ink inside a loop spans
-    `inside_span` of its height, apart from its band."""
+    `inside_span` of its height, apart from its band. Distances from the centre are in shares of the
+    box's half-sides (the loop a circle); with `long`, its `band` and `clear` are as many pixels in
+    every direction as along the box's shorter half-side: a loop round a number is long, and a share of
+    its length would take the end digits inside it for its band, and call them clear of it."""
     height, width = own.shape
     y, x = np.mgrid[:height, :width].astype(np.float32)
     dy, dx = (y + 0.5 - height / 2) / (height / 2), (x + 0.5 - width / 2) / (width / 2)
     radius = np.hypot(dy, dx)
     direction = ((np.arctan2(dy, dx) + np.pi) / (2 * np.pi) * settings.directions).astype(int) % settings.directions
+    band, clear = settings.band, settings.clear
+    if long:  # per direction, in the shorter half-side's pixels (`steep` below is the same all along one)
+        angle = (np.arange(settings.directions) + 0.5) * 2 * np.pi / settings.directions - np.pi
+        steep = np.hypot(np.sin(angle) / (height / 2), np.cos(angle) / (width / 2))
+        across = (min(height, width) / 2 * steep).astype(np.float32)
+        band, clear = settings.band * across[direction], settings.clear * across
     outer = np.zeros(settings.directions, np.float32)
     np.maximum.at(outer, direction[own], radius[own])
     there = outer > 0
@@ -94,7 +105,7 @@ def _loop_in(own: np.ndarray, inked: np.ndarray, settings: EmphasisSettings) -> 
     if spread > settings.oval * float(middle):
         return None
     edge = np.where(there, outer, middle)[direction]
-    ring = own & (radius >= edge - settings.band)  # the loop's outer side, then all across its stroke:
+    ring = own & (radius >= edge - band)  # the loop's outer side, then all across its stroke:
     pen = stroke_width(ring)
     ring = ndimage.binary_dilation(ring, np.ones((3, 3), bool), iterations=math.ceil(pen), mask=own)
     inside = inked & ~ring
@@ -118,13 +129,13 @@ def _loop_in(own: np.ndarray, inked: np.ndarray, settings: EmphasisSettings) -> 
     ring_inner = np.full(settings.directions, np.inf, np.float32)
     np.minimum.at(ring_inner, direction[ring], radius[ring])
     with_ink = inner > 0
-    apart = inner[with_ink] <= ring_inner[with_ink] - settings.clear
+    apart = inner[with_ink] <= ring_inner[with_ink] - (clear[with_ink] if long else clear)
     if apart.mean() >= settings.clear_share:
         return Loop(ring, True)
     # Drawn close round the digit or across it: the band above would take the digit's strokes where they
     # come near the loop, so only the loop's own stroke goes, the pixels within its pen's width of its outer
     # edge (followed smoothly from direction to direction, not stepwise: a loop off the centre slants across
-    # each direction). A pen's width in pixels is `steep` (the radius' change per pixel) times that in radii.
+    # each direction). A pen's width in radii is `steep` (the radius' change per pixel) times that in pixels.
     turn = (np.arctan2(dy, dx) + np.pi) / (2 * np.pi) * settings.directions
     outer_edge = np.interp(turn, np.arange(settings.directions) + 0.5, np.where(there, outer, middle),
                            period=settings.directions)

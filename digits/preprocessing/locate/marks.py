@@ -11,7 +11,7 @@ from scipy import ndimage
 
 from digits.preprocessing.arrays import zero_padded
 from digits.preprocessing.ink import SOFT_EDGE, clear_ink
-from digits.preprocessing.locate.emphasis import loop_round_the_digit, underlines
+from digits.preprocessing.locate.emphasis import Loop, loop_round_the_digit, underlines
 from digits.preprocessing.locate.layout import frames, layout_lines, set_aside_boxes, set_aside_lines_and_blocks, tinted_areas
 from digits.preprocessing.normalise import stroke_width
 
@@ -148,14 +148,16 @@ def with_soft_edge(pixels: np.ndarray) -> np.ndarray:
     return ndimage.binary_dilation(pixels, np.ones((3, 3), bool), iterations=2)
 
 
-def loop_round_the_writing(pieces: Pieces) -> np.ndarray | None:
-    """The pixels of a hand's loop drawn round a whole number (circled), or None: emphasis.py's loop,
-    looked for round the heaviest large piece that lies in another's box. A loop drawn close round the
-    number counts too (its end digits often touch it): only its own stroke is cleared then. A digit of
-    the number is no such loop round its neighbour where they overlap: the neighbour's ink touches it
-    and spans no paper inside (emphasis.py's tests; the clean-paper number suites read the same)."""
+def loop_round_the_writing(pieces: Pieces) -> Loop | None:
+    """A hand's loop drawn round a whole number (circled), or None: emphasis.py's loop, looked for round
+    the heaviest large piece that lies in another's box, or where the ink is one large piece, in it (the
+    loop touches the number's digits: they are one piece). A loop drawn close round the number
+    counts too (its end digits touch it), its own stroke alone: the number is read with it and without it
+    and the reader chooses (digits/numbers.py), as the judge chooses for one digit, for a number's own
+    outline passes for such a loop. A digit of the number is no loop round its neighbour where they
+    overlap: the neighbour's ink touches it and spans no paper inside (emphasis.py's tests)."""
     kept = np.flatnonzero(pieces.masses)
-    if len(kept) < 2:
+    if not len(kept):
         return None
     masses, boxes = pieces.masses, pieces.boxes
     large = [mark for mark in kept if masses[mark] >= MARK_FRACTION * masses.max()]
@@ -166,10 +168,10 @@ def loop_round_the_writing(pieces: Pieces) -> np.ndarray | None:
                 and cols.start <= (inner_cols.start + inner_cols.stop) / 2 < cols.stop)
 
     held = [mark for mark in large if any(outer != mark and holds(outer, mark) for outer in large)]
-    if not held:
+    if not held and len(large) > 1:  # large pieces side by side: no one of them is a loop round the others
         return None
-    loop = loop_round_the_digit(pieces.labels, masses, max(held, key=lambda mark: masses[mark]), MARK_FRACTION)
-    return loop.pixels if loop is not None else None
+    return loop_round_the_digit(pieces.labels, masses, max(held or large, key=lambda mark: masses[mark]), MARK_FRACTION,
+                                long=True)
 
 
 def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops: bool = True,
