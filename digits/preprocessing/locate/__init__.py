@@ -66,9 +66,10 @@ def locate_digit(ink: np.ndarray, lossy: bool, close_loops: float = 0, light_on_
     with `close_loops`, up to that many loops one within another, drawn close round it or across it too;
     `math.inf`: every one). `light_on_dark`: the ink is light on a dark ground. In a photo, that is chalk:
     its strokes break where the stick skips the board's grain (pieces a stroke's width apart are one mark,
-    `ink_marks`), and its marks are the digit at their full strength: chalk is as light as the board's
-    grain lets it be, dots and faint stretches along one stroke, where a pen's stroke is even (MNIST's are
-    full in their middle); the 28x28 image of the marks' shape reads as the stroke the hand drew."""
+    `ink_marks`), and its marks are the digit at the strength of the line (`_chalk_as_drawn`): chalk is as
+    light as the board's grain and an eraser let it be, dots and faint stretches along one stroke, where a
+    pen's stroke is even (MNIST's are full in their middle); the 28x28 image of the marks' shape reads as
+    the stroke the hand drew."""
     noise = noise_level(ink)
     strongest = float(ink.max())
     if is_blank(ink, noise) or (lossy and strongest < _PHOTO_INK_LEVEL):
