@@ -10,10 +10,9 @@ styles (as saved and as a phone's photo of them), drawn with a pen as the sketch
 *training* handwriting typeface families (training/typefaces.py), so that other writers' styles are
 digits too. Not digits: pictures from procedurally varied generator *families* (training/scenes.py,
 training/not_digits.py: tables and what lies on them, empty pages and boards, textures, gradients,
-noise, shapes, printed and handwritten words, printed glyphs, emblems, turned things, icons, pictograms,
-portraits, animals, food, landscapes, line art, patterns, photos of things) that the locate stage's
-rules still read as a digit. Every kind of file is used, photos and saved pictures alike: the judge
-judges every upload not in MNIST's form.
+noise, shapes, printed and handwritten words, icons, pictograms, portraits, animals, food, landscapes,
+line art, patterns, photos of things) that the locate stage's rules still read as a digit. Every kind
+of file is used, photos and saved pictures alike: the judge judges every upload not in MNIST's form.
 
 Two sides, never mixed: the judge trains on MNIST *training* digits, the training typeface families and
 the training picture families; it is chosen (which candidate, its threshold) on MNIST *validation*
@@ -59,14 +58,13 @@ NEGATIVE_COUNTS = {"table": 150, "empty page on a table": 150, "table with thing
                    "noise": 80, "solid colour": 20, "empty screenshot": 60, "empty board": 100, "empty ruled page": 100,
                    "gradient": 120, "pictogram": 400, "handwritten words": 300, "portrait": 300, "animal": 300,
                    "food": 300, "landscape": 250, "line art": 300, "pattern": 150, "scattered things": 300,
-                   "printed glyphs": 300, "emblem": 300, "turned thing": 300,
                    "blank page": 0, "white picture": 0,
                    "shapes": 150, "icon": 150, "printed text": 150, "texture": 150, "photo of things": 150}
 HELD_OUT = ("shapes", "icon", "printed text", "texture", "photo of things")
 # The training families the locate stage's rules let through most: rendered again with new seeds
 MORE_NEGATIVES = ("table with things on it", "empty page close up", "empty board", "gradient", "pictogram",
                   "handwritten words", "portrait", "animal", "food", "landscape", "line art", "pattern",
-                  "scattered things", "printed glyphs", "emblem", "turned thing")
+                  "scattered things")
 TURNS = (lambda images: images[:, :, ::-1], lambda images: images[:, ::-1, :], lambda images: np.rot90(images, 1, (1, 2)))
 
 
