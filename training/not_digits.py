@@ -3,6 +3,11 @@ pictograms, words in handwriting typefaces, portraits, animals, food from above,
 tiled patterns and things scattered on a surface. Each function is one generator *family*; the scorer
 trains on some families and chooses on others it never saw (digit_scorer.HELD_OUT). Everything is
 drawn here: no picture is taken from a package's sample images.
+
+TRIED_FAMILIES (printed glyphs, emblems, turned things) were trained on at stop 44 and not shipped: the
+judge retrained with them gained on the held-out families but lost one more circled digit at every
+threshold (docs/reading-pipeline.md, "A third, independent family"). The shipped judge never saw them;
+add them to FAMILIES (and digit_scorer.NEGATIVE_COUNTS, MORE_NEGATIVES) to train with them.
 """
 
 import numpy as np
@@ -330,6 +335,107 @@ def scattered_things(rng) -> bytes:
     return _finish(picture.filter(ImageFilter.SMOOTH), rng)
 
 
+def printed_glyphs(rng) -> bytes:
+    """Printed glyphs, large: one letter unlike any digit, a symbol, or a short word, in a printed face
+    (a monogram, a key cap, a door sign, an initial on a mug), regular or bold, on a plain or graded ground."""
+    from training.scenes import _font
+
+    height, width = int(rng.integers(60, 480)), int(rng.integers(60, 480))
+    ground = _ground(rng, height, width)
+    ink = np.asarray(_colour(rng), np.float32)
+    while abs(float(ink.mean()) - float(ground.mean())) < 60:
+        ink = np.asarray(_colour(rng), np.float32)
+    roll = rng.random()
+    if roll < 0.5:
+        text = str(rng.choice(list(UNLIKE_DIGITS + "&@#%?!*+=<>")))
+    elif roll < 0.8:
+        text = "".join(rng.choice(list(WORD_LETTERS), int(rng.integers(2, 5))))
+    else:
+        text = "".join(rng.choice(list(UNLIKE_DIGITS), 2)) if rng.random() < 0.5 else str(rng.choice(list(UNLIKE_DIGITS))).upper()
+    font = _font(rng, int(min(height, width) * (rng.uniform(0.4, 0.9) if len(text) == 1 else rng.uniform(0.2, 0.45))))
+    mask = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(mask)
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    draw.text((rng.uniform(0, max(1, width - (right - left))) - left, rng.uniform(0, max(1, height - (bottom - top))) - top),
+              text, fill=255, font=font, stroke_width=int(rng.integers(0, 3)) if rng.random() < 0.3 else 0)
+    if rng.random() < 0.3:
+        mask = mask.rotate(rng.uniform(-25, 25), resample=Image.Resampling.BILINEAR)
+    alpha = np.asarray(mask, np.float32)[..., None] / 255
+    return _finish(ground * (1 - alpha) + ink * alpha, rng)
+
+
+def _disc_mask(height: int, width: int, cx, cy, r) -> np.ndarray:
+    y, x = np.mgrid[:height, :width].astype(np.float32)
+    return (x - cx) ** 2 + (y - cy) ** 2 < r**2
+
+
+def emblem(rng) -> bytes:
+    """A logo or an emblem made of primitives combined: a disc less another disc (a crescent, a ring, a
+    bite), a star, a polygon, a chevron, a thick arc; one to three of them, perhaps a word beneath."""
+    side = int(rng.integers(48, 420))
+    ground = _ground(rng, side, side)
+    image = ground.copy()
+    for _ in range(int(rng.integers(1, 4))):
+        colour = np.asarray(_colour(rng), np.float32)
+        cx, cy, r = side * rng.uniform(0.25, 0.75), side * rng.uniform(0.25, 0.75), side * rng.uniform(0.12, 0.45)
+        kind = rng.integers(5)
+        if kind == 0:  # a disc less a disc: moved off centre a little (a crescent) or not at all (a ring)
+            offset, inner = rng.uniform(0, 0.6) * r, rng.uniform(0.5, 0.95) * r
+            angle = rng.uniform(0, 2 * np.pi)
+            mask = _disc_mask(side, side, cx, cy, r) & ~_disc_mask(side, side, cx + offset * np.cos(angle), cy + offset * np.sin(angle), inner)
+        else:
+            shape = Image.new("L", (side, side), 0)
+            draw = ImageDraw.Draw(shape)
+            if kind == 1:  # a star
+                points = int(rng.integers(4, 10))
+                angles = np.linspace(0, 2 * np.pi, 2 * points, endpoint=False) + rng.uniform(0, np.pi)
+                radii = np.where(np.arange(2 * points) % 2, r * rng.uniform(0.3, 0.7), r)
+                draw.polygon(list(zip(cx + radii * np.cos(angles), cy + radii * np.sin(angles))), fill=255)
+            elif kind == 2:  # a polygon, a shield's outline or a plain one
+                draw.regular_polygon((cx, cy, r), int(rng.integers(3, 9)), rotation=rng.uniform(0, 360), fill=255)
+            elif kind == 3:  # a chevron
+                w = max(2, int(r * rng.uniform(0.15, 0.4)))
+                draw.line([(cx - r, cy - r / 2), (cx, cy + r / 2), (cx + r, cy - r / 2)], fill=255, width=w, joint="curve")
+            else:  # a thick arc
+                start = rng.uniform(0, 360)
+                draw.arc([cx - r, cy - r, cx + r, cy + r], start, start + rng.uniform(60, 300), fill=255,
+                         width=max(2, int(r * rng.uniform(0.1, 0.4))))
+            mask = np.asarray(shape) > 127
+        image[mask] = colour
+    picture = Image.fromarray(np.clip(image, 0, 255).astype(np.uint8))
+    if rng.random() < 0.35:  # the name beneath
+        from training.scenes import _font
+
+        text = "".join(rng.choice(list(WORD_LETTERS), int(rng.integers(3, 9)))).upper()
+        ImageDraw.Draw(picture).text((side * rng.uniform(0.05, 0.3), side * rng.uniform(0.75, 0.85)), text,
+                                     fill=_colour(rng), font=_font(rng, max(8, int(side * 0.1))))
+    return _finish(picture, rng)
+
+
+def turned_thing(rng) -> bytes:
+    """A thing turned on a lathe, photographed from the side: a bottle, a glass, a vase, a candle, a
+    lamp, a chess piece, a bust; its profile a smooth random radius down its height, lit from one side."""
+    height, width = int(rng.integers(160, 600)), int(rng.integers(160, 600))
+    image = _ground(rng, height, width)
+    if rng.random() < 0.6:  # a table's edge behind
+        edge = int(height * rng.uniform(0.5, 0.85))
+        image[edge:] = np.asarray(_colour(rng), np.float32) + rng.uniform(0, 15) * _fractal(rng, height - edge, width, 3)[..., None]
+    tall = height * rng.uniform(0.35, 0.9)
+    foot, cx = height * rng.uniform(0.75, 0.98), width * rng.uniform(0.25, 0.75)
+    knots = rng.uniform(0.02, 0.3, int(rng.integers(3, 8))) * min(tall, width)
+    rows = np.arange(height, dtype=np.float32)
+    along = np.clip((foot - rows) / tall, 0, 1)
+    radius = np.interp(along, np.linspace(0, 1, len(knots)), knots) * ((rows <= foot) & (rows >= foot - tall))
+    y, x = np.mgrid[:height, :width].astype(np.float32)
+    across = (x - cx) / np.maximum(radius[:, None], 1e-3)
+    inside = np.abs(across) < 1
+    light = rng.uniform(-0.9, 0.9)
+    shade = 0.35 + 0.65 * np.clip(np.sqrt(np.clip(1 - across**2, 0, 1)) * np.sqrt(1 - light**2) + across * light, 0, 1)
+    colour = np.asarray(_colour(rng), np.float32)
+    image[inside] = (colour * shade[..., None])[inside]
+    return _finish(image, rng)
+
+
 FAMILIES = {
     "pictogram": pictogram,
     "handwritten words": handwritten_words,
@@ -341,3 +447,4 @@ FAMILIES = {
     "pattern": pattern,
     "scattered things": scattered_things,
 }
+TRIED_FAMILIES = {"printed glyphs": printed_glyphs, "emblem": emblem, "turned thing": turned_thing}
