@@ -180,6 +180,19 @@ def test_a_tiny_image_is_enlarged(digits):
     assert_reads_as(encode(tiny), digits[ZERO], minimum=0.85)
 
 
+def test_a_tiny_one_bit_scan_enlarged_keeps_its_strokes_at_full_strength(digits):
+    """A 16x16 1-bit scan is enlarged to the 20-pixel box: the resize rings past each sharp edge, and the
+    strokes' body must still come out at full ink, as MNIST's does, not dimmed under a few ringing pixels
+    (it came out at ~195 of 255 when the ringing set the stretch; the models then read 1s as 8s)."""
+    def body_level(pixels: np.ndarray) -> float:
+        return float(np.median(pixels[pixels >= 128]))
+
+    scans = [Image.fromarray(np.where(digit >= 128, 0, 255).astype(np.uint8)).resize((16, 16), Image.Resampling.NEAREST)
+             .convert("1") for digit in digits[:20]]
+    levels = [body_level(prepare_upload(encode(scan)).pixels) for scan in scans]
+    assert np.median(levels) >= 0.9 * np.median([body_level(digit) for digit in digits[:20]])
+
+
 def test_a_stray_dot_far_from_the_digit_is_ignored(digits):
     ink = on_canvas(enlarged(digits[FIVE], 200), (400, 400), (20, 150))
     ink[20:40, 360:380] = 255  # a pen touching the page by accident
