@@ -143,7 +143,6 @@ def test_what_the_page_puts_round_a_number_is_not_read(engine, mnist_test, surfa
     assert sum(read == number.truth for read, number in zip(readings, apart)) >= BARS_APART[surface], readings
 
 
-
 def test_a_loop_round_touching_digits_is_set_aside_and_the_reader_chooses(engine, mnist_test):
     """A hand's loop round a number whose digits touch it and one another: one piece of ink. Before stop 44
     no loop was looked for in it, and it was read as a 6 at the start and a 3 at the end (these 12 numbers
@@ -157,6 +156,7 @@ def test_a_loop_round_touching_digits_is_set_aside_and_the_reader_chooses(engine
                 for upload, trace in zip(proxy_numbers.render("circled", crowded), traces)]
     assert sum(read == number.truth for read, number in zip(readings, crowded)) >= 3, readings
     assert any(step.stage == "read" and "surer" in step.decided for trace in traces for step in trace)
+
 
 def test_gaps_sizes_and_tilt_at_their_extremes(engine, mnist_test):
     hard = numbers(mnist_test, 10, seed=8, gap=(0.05, 0.1), sizes=0.3, tilt=0.15)
