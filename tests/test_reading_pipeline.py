@@ -127,10 +127,13 @@ def _thin_chalk(digit: np.ndarray) -> np.ndarray:
     return ndimage.gaussian_filter(on_canvas(line.astype(np.float32), (560, 420), (200, 110)), 0.8)
 
 
-def _on_a_board(chalk: np.ndarray) -> bytes:
-    """The chalk (0-1: its share of the way to white) on a green board, photographed."""
+def _on_a_board(chalk: np.ndarray, frame: int = 0) -> bytes:
+    """The chalk (0-1: its share of the way to white) on a green board, photographed; `frame`: the board's
+    light grey frame that many pixels wide along the left edge."""
     board = np.asarray((40, 75, 55), np.float32)
-    return photo_jpeg(board + np.clip(chalk, 0, 1)[..., None] * (np.asarray((235, 235, 228), np.float32) - board))
+    image = board + np.clip(chalk, 0, 1)[..., None] * (np.asarray((235, 235, 228), np.float32) - board)
+    image[:, :frame] = (170, 170, 175)
+    return photo_jpeg(image)
 
 
 def test_a_line_of_chalk_in_pieces_is_read_as_one_digit(test_digits):
@@ -147,6 +150,39 @@ def test_a_line_of_chalk_in_pieces_is_read_as_one_digit(test_digits):
         whole = prepare_upload(_on_a_board(0.6 * chalk), "board.jpg")
         pieces = prepare_upload(_on_a_board(0.6 * broken), "board.jpg")
         assert pieces.has_digit and best_shift_correlation(pieces.pixels, whole.pixels) > 0.7, index
+
+
+def test_a_frame_or_a_patch_of_dust_brighter_than_thin_chalk_does_not_hide_it(test_digits):
+    """A light hand's thin chalk beside a patch of dust (or a glare) brighter than the chalk, on a board
+    whose light frame shows along an edge: the board's ground is measured on the chalk's own strokes,
+    not on the frame (which runs into the edge) nor on the patch (whose light rises slowly), so the patch
+    is the ground and the digit comes out as it does on a clean board (the code before measured the
+    frame or the patch: 0 of these 8)."""
+    y, x = np.mgrid[:420, :560].astype(np.float32)
+    digits, labels = test_digits
+    for index, digit in enumerate(digits[labels != 1][:8]):
+        chalk = _thin_chalk(digit)
+        side = 300 + 90 * (index % 2 * 2 - 1)  # the patch's middle beside the digit, left or right
+        dust = 0.7 * np.exp(-((x - side) ** 2 + (y - 210) ** 2) / (2 * 25.0**2))
+        clean = prepare_upload(_on_a_board(0.6 * chalk), "board.jpg")
+        dusty = prepare_upload(_on_a_board(0.6 * chalk + dust, frame=60), "board.jpg")
+        assert dusty.has_digit and best_shift_correlation(dusty.pixels, clean.pixels) > 0.9, index
+
+
+def test_a_stretch_of_chalk_half_wiped_away_is_read_as_the_line(test_digits):
+    """An eraser's pass across the digit left a band of its line at a third of its strength: that
+    stretch is the line there, as the rest is, so the digit comes out as the line whole does (the code
+    before read the dim stretch as a soft edge, and lost it or the digit: 5 of these 8 read so)."""
+    rows = np.arange(420)[:, None]
+    wiped = np.where(np.abs(rows - 210) < 30, 0.3, 1.0)  # a band 60 pixels high across the middle of the digit
+    digits, labels = test_digits
+    read = 0
+    for digit in digits[labels != 1][:8]:
+        chalk = _thin_chalk(digit)
+        whole = prepare_upload(_on_a_board(0.6 * chalk), "board.jpg")
+        worn = prepare_upload(_on_a_board(0.6 * chalk * wiped), "board.jpg")
+        read += worn.has_digit and best_shift_correlation(worn.pixels, whole.pixels) > 0.8
+    assert read >= 7, read
 
 
 def test_pictures_saved_without_loss_are_judged_too():

@@ -35,7 +35,7 @@ def find_ink_and_side(pixels: np.ndarray, evenly_lit: bool = False) -> tuple[np.
     """`find_ink`'s signal, and whether the ink is dark on a light ground (False: light on dark, chalk)."""
     signal, ink_is_dark = signal_and_side(pixels if evenly_lit else even_out_lighting(pixels))
     if not ink_is_dark:  # chalk on a board: its dust, glare and frame are the ground, not ink
-        signal = subtract_broad_light(signal)
+        signal = subtract_broad_light(signal, stands_out)
     return remove_ruled_lines(subtract_uneven_background(signal)), ink_is_dark
 
 
@@ -57,6 +57,15 @@ def is_blank(ink: np.ndarray, noise: float) -> bool:
     return float(ink.max()) < max(MIN_INK_LEVEL, _BLANK_NOISE * noise)
 
 
+def stands_out(ink: np.ndarray, level: float) -> np.ndarray:
+    """bool (H, W): where the ink rises more than `level` above the lowest ink within a soft edge's reach
+    (SOFT_EDGE): a stroke falls to its ground that near on one side; a broad haze, a glare hardly falls."""
+    # the reach on the picture's longer side here (marks.py measures it on the shorter): on the shorter, a wide
+    # photo's bold strokes lost clear ink and readings changed; on the longer none of 1,480 did
+    window = 2 * math.ceil(SOFT_EDGE * max(ink.shape)) + 1
+    return ink - np.maximum(ndimage.minimum_filter(ink, size=window), 0) > level
+
+
 def clear_ink(ink: np.ndarray, noise: float) -> np.ndarray:
     """bool (H, W): the ink that is clearly ink, not its soft edges or grain (the marks of the digits
     and of a number are the pieces of ink with some of this in them).
@@ -68,12 +77,8 @@ def clear_ink(ink: np.ndarray, noise: float) -> np.ndarray:
     level is. On a board smeared with dust, Otsu's split falls between the board and the dust (5-13% of
     the picture above it where the digit is 1-3%). The reach twice over keeps a bold stroke whole."""
     level = max(otsu_threshold(ink), _CLEAR_NOISE * noise, MIN_INK_LEVEL)
-    # the reach on the picture's longer side here (marks.py measures it on the shorter): on the shorter, a wide
-    # photo's bold strokes lost clear ink and readings changed; on the longer none of 1,480 did
-    window = 2 * math.ceil(SOFT_EDGE * max(ink.shape)) + 1
-    stands_out = ink - np.maximum(ndimage.minimum_filter(ink, size=window), 0) > level
     pieces, count = ndimage.label(ink > level, structure=np.ones((3, 3), bool))
     kept = np.zeros(count + 1, bool)
-    kept[pieces[stands_out]] = True
+    kept[pieces[stands_out(ink, level)]] = True
     kept[0] = False
     return kept[pieces]

@@ -2,6 +2,7 @@
 subtracted from the ink signal after."""
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,21 +81,41 @@ def even_out_lighting(pixels: np.ndarray, settings: LightingSettings = SETTINGS)
     return np.clip(evened, 0.0, 255.0, out=evened)
 
 
-def subtract_broad_light(signal: np.ndarray, settings: LightingSettings = SETTINGS) -> np.ndarray:
+def subtract_broad_light(signal: np.ndarray, stands_out: Callable[[np.ndarray, float], np.ndarray],
+                         settings: LightingSettings = SETTINGS) -> np.ndarray:
     """Light ink on a dark ground (chalk on a board): the signal less what is light over an area wider
     than the strokes, chalk dust an eraser or a hand smeared beside them, glare, a light frame: the
     ground under the ink, as the paper's brightness is on a light page (`even_out_lighting`). The
     strokes' width is measured where the ink is strongest (above half its peak: the stick's line, not
-    the fainter dust beside it), on its biggest piece (a digit's body, not a screen's thin print), and what a window `ground_strokes` strokes wide cannot fit inside
-    (a grey opening: the lowest light round each pixel, then the highest of those) is the ground, and
-    goes: a stroke keeps what rises above it, a smear a few strokes wide falls to it. As the window
-    follows the measured strokes, a bold digit cropped close (a white digit on black) keeps its strokes
-    whole, and a thin line of chalk loses the smears beside it."""
+    the fainter dust beside it), on one piece: away from the picture's edges (a board's frame, its tray,
+    a lit edge run into them; a digit lies inside), the one with the most ink that stands out sharply
+    there (`stands_out(signal, level)`: ink.py's test of clear ink, at half the peak: a glare or a patch
+    of dust as bright as the chalk rises slowly, a stroke falls off within its soft edge), which is a
+    digit's body, not a screen's thin print; where no piece inside stands out (a digit cropped close
+    runs into the edges, and what lies inside is its own fragment, which would make the window narrower
+    than its strokes), the biggest piece of all. The piece is measured with its pits and pinholes a pixel
+    across filled (a closing): chalk's grain breaks the outline of its strongest ink, and every break
+    counts as outline, so a grainy stroke measured as half its width, and a window that narrow took a
+    digit's own filled loop for the ground (a 9's loop hollowed, "no digit"). What a window
+    `ground_strokes` strokes wide cannot fit inside (a grey opening: the lowest light round each pixel,
+    then the highest of those) is the ground, and goes: a stroke keeps what rises above it, a smear a
+    few strokes wide falls to it. As the window follows the measured strokes, a bold digit cropped
+    close (a white digit on black) keeps its strokes whole, and a thin line of chalk loses the smears
+    beside it."""
     if min(signal.shape) < settings.grid or float(signal.max()) <= 0:
         return signal
-    pieces, _ = ndimage.label(signal > 0.5 * float(signal.max()), structure=np.ones((3, 3), bool))
-    biggest = int(np.bincount(pieces.ravel())[1:].argmax()) + 1  # the digit's body, not thin print or specks beside it
-    width = stroke_width(pieces[ndimage.find_objects(pieces, max_label=biggest)[biggest - 1]] == biggest)
+    strongest = 0.5 * float(signal.max())
+    pieces, _ = ndimage.label(signal > strongest, structure=np.ones((3, 3), bool))
+    sizes = np.bincount(pieces.ravel())
+    sizes[0] = 0
+    inside = sizes.copy()
+    for edge in (pieces[0], pieces[-1], pieces[:, 0], pieces[:, -1]):
+        inside[edge] = 0  # a frame or a tray: on a worn board, wider than the chalk and the biggest piece
+    sharp = np.bincount(pieces[stands_out(signal, strongest)], minlength=len(sizes)) if inside.any() else inside
+    sharp[inside == 0] = 0
+    biggest = int(next(counts for counts in (sharp, sizes) if counts.any()).argmax())
+    piece = np.pad(pieces[ndimage.find_objects(pieces, max_label=biggest)[biggest - 1]] == biggest, 1)
+    width = stroke_width(ndimage.binary_closing(piece, structure=np.ones((3, 3), bool))[1:-1, 1:-1])  # pits filled
     window = math.ceil(settings.ground_strokes * width) | 1
     ground = np.maximum(ndimage.grey_opening(signal, size=(window, window)), 0)
     return signal - ground

@@ -10,9 +10,11 @@ wood), or small faint ones in a photo (dust, grain).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from digits.preprocessing.ink import is_blank, noise_level
 from digits.preprocessing.lighting import SETTINGS as LIGHTING
@@ -64,9 +66,10 @@ def locate_digit(ink: np.ndarray, lossy: bool, close_loops: float = 0, light_on_
     with `close_loops`, up to that many loops one within another, drawn close round it or across it too;
     `math.inf`: every one). `light_on_dark`: the ink is light on a dark ground. In a photo, that is chalk:
     its strokes break where the stick skips the board's grain (pieces a stroke's width apart are one mark,
-    `ink_marks`), and its marks are the digit at their full strength: chalk is as light as the board's
-    grain lets it be, dots and faint stretches along one stroke, where a pen's stroke is even (MNIST's are
-    full in their middle); the 28x28 image of the marks' shape reads as the stroke the hand drew."""
+    `ink_marks`), and its marks are the digit at the strength of the line (`_chalk_as_drawn`): chalk is as
+    light as the board's grain and an eraser let it be, dots and faint stretches along one stroke, where a
+    pen's stroke is even (MNIST's are full in their middle); the 28x28 image of the marks' shape reads as
+    the stroke the hand drew."""
     noise = noise_level(ink)
     strongest = float(ink.max())
     if is_blank(ink, noise) or (lossy and strongest < _PHOTO_INK_LEVEL):
@@ -97,8 +100,23 @@ def locate_digit(ink: np.ndarray, lossy: bool, close_loops: float = 0, light_on_
     notes = faint + ((SEVERAL_MARKS_WARNING,) if marks.has_separate_marks else ())
     digit = np.where(mask[crop], np.maximum(ink[crop], 0), 0).astype(np.float32)
     if chalk:  # chalk in a photo: how light a stroke is, along it, is the board's grain, not the hand's
-        digit = np.where(mask[crop] & marks.clear[crop], digit.max(), digit).astype(np.float32)
+        digit = _chalk_as_drawn(digit, mask[crop], marks.clear[crop])
     return Located(digit, notes, marks.set_aside, marks.close_loop)
+
+
+def _chalk_as_drawn(digit: np.ndarray, mask: np.ndarray, clear: np.ndarray) -> np.ndarray:
+    """Chalk's marks as the hand drew them: the clear ink at full strength, its soft edges as they are
+    within the window the board's ground is measured with (`LightingSettings.ground_strokes` strokes
+    wide); a stretch of the marks with no clear ink that near (a stretch of line an eraser half wiped
+    away) as strong as it is beside the strongest ink near it: the line there, dim as it is. Read so
+    only where no clear ink is near: read relative to the clear ink beside it too, the soft light round a
+    photo's shapes grew into their silhouettes (a photo of things read as a 4, one of food as a 0)."""
+    full = float(digit.max())
+    window = math.ceil(LIGHTING.ground_strokes * stroke_width(mask & clear)) | 1
+    near_clear = ndimage.binary_dilation(mask & clear, structure=np.ones((window, window), bool))
+    beside = ndimage.grey_dilation(digit, size=(window, window))
+    relative = np.divide(digit * full, beside, out=np.zeros_like(digit), where=mask & (beside > 0))
+    return np.where(mask & clear, full, np.where(near_clear, digit, relative)).astype(np.float32)
 
 
 def contrast_notes(strongest: float, noise: float) -> tuple[str, ...]:
