@@ -18,7 +18,11 @@ to a digit under that (0.74 -> 0.80), and the circle drawn across the digit belo
 fails on the code before (28 of 40 there). Also at stop 43, after the board's ground became light wider
 than three strokes, a line of chalk in pieces one mark and chalk in a photo read at full strength (chosen
 on validation and typeface digits: worn boards 42.5 -> 75.0% on both): worn chalkboard 68.6% (the worn
-bar fails on the code before), chalkboard 100%, the others as before.
+bar fails on the code before), chalkboard 100%, the others as before. At stop 45 the board's ground is
+measured on the chalk's strokes (not on the board's frame or a glare) and a half-wiped stretch of chalk
+with no clear ink near is read as strong as the line beside it (chosen on validation and typeface
+digits: worn boards 75.0 -> 87.5% and 73.75 -> 82.5%): worn chalkboard 82.9% (the worn bar, 0.77, fails
+on the code before), the others as before.
 """
 
 import numpy as np
@@ -30,7 +34,7 @@ from training import proxy_scenes
 pytestmark = pytest.mark.slow
 
 COUNT = 35  # digits a kind: every mark of the circled kind five times
-BARS = {"plain paper": 0.94, "circled": 0.80, "chalkboard": 0.94, "ruled notebook": 0.91, "worn chalkboard": 0.62}
+BARS = {"plain paper": 0.94, "circled": 0.80, "chalkboard": 0.94, "ruled notebook": 0.91, "worn chalkboard": 0.77}
 PHOTOS = 8  # pictures a kind without a digit
 
 

@@ -36,6 +36,8 @@ class LightingSettings:
     # validation and 80 held-out typeface digits each, before the pieces of a line were joined in marks.py; chalkboard /
     # worn chalkboard): 2: 96.25 / 50.0% and 91.25 / 43.75%; 3: 98.75 / 51.25% and 95.0 / 48.75%; 4: 97.5 / 53.75% and
     # 92.5 / 45.0%; 6: 97.5 / 56.25% and 90.0 / 50.0%
+    # Checked again at stop 45, the width measured on the chalk (closed; docs/reading-pipeline.md, "Worn boards"): 2:
+    # 98.75 / 87.5% and 91.25 / 87.5%; 3: 98.75 / 87.5% and 95.0 / 82.5%
     fit_rounds: int = 4  # the surface is refitted this many times to the blocks that are background (808 of
     # 1,307 fits have settled by then) ...
     outlier: float = 2.5  # ... those less than this many (robust) standard deviations above the last fit
