@@ -113,7 +113,8 @@ def _chalk_as_drawn(digit: np.ndarray, mask: np.ndarray, clear: np.ndarray) -> n
     photo's shapes grew into their silhouettes (a photo of things read as a 4, one of food as a 0)."""
     full = float(digit.max())
     window = math.ceil(LIGHTING.ground_strokes * stroke_width(mask & clear)) | 1
-    near_clear = ndimage.binary_dilation(mask & clear, structure=np.ones((window, window), bool))
+    near_clear = ndimage.maximum_filter((mask & clear).astype(np.uint8), size=window) > 0  # (a binary dilation this
+    # wide ran out of memory on a broad shape: its window was hundreds of pixels)
     beside = ndimage.grey_dilation(digit, size=(window, window))
     relative = np.divide(digit * full, beside, out=np.zeros_like(digit), where=mask & (beside > 0))
     return np.where(mask & clear, full, np.where(near_clear, digit, relative)).astype(np.float32)
