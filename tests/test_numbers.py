@@ -158,6 +158,24 @@ def test_a_loop_round_touching_digits_is_set_aside_and_the_reader_chooses(engine
     assert any(step.stage == "read" and "surer" in step.decided for trace in traces for step in trace)
 
 
+@pytest.mark.slow
+def test_a_long_loops_flat_top_and_bottom_are_not_taken_for_a_forms_lines(mnist_test):
+    """A loop round a number is long and flat: its top and bottom run straight along a row as far as a
+    form's lines do, and were set aside as such (`layout_lines`), leaving two halves joined to the end
+    digits and no loop found (14 of the 90 circled validation numbers; of these 30, the loop was found
+    round 25 on main). Lines that close round paper with other ink into a loop round the writing are
+    the loop's (marks.py, `_form_lines`): it is found round 27 (the other 3 still lose it to lines: with
+    no lines set aside, it is found round all 30)."""
+    images, labels = mnist_test
+    suite = suite_numbers(images, labels, per_spacing=10, seed=TEST_SEED)
+    found = 0
+    for upload in proxy_numbers.render("circled", suite):
+        steps = []
+        prepare_number(upload, trace=steps)
+        found += any(step.stage == "locate" and "loop" in step.decided for step in steps)
+    assert found >= 27, found
+
+
 def test_gaps_sizes_and_tilt_at_their_extremes(engine, mnist_test):
     hard = numbers(mnist_test, 10, seed=8, gap=(0.05, 0.1), sizes=0.3, tilt=0.15)
     right = sum(len(read_number(engine, rendered(n, "paper")).digits) == len(n.labels) for n in hard)

@@ -212,7 +212,7 @@ def test_the_locate_stages_faster_filters_find_the_same_lines_marks_and_edges():
                 part[row // 2:, col:col + rng.integers(1, 3)] = True
         mask[top:top + part_height, left:left + part_width] = part
         expected = layout_lines_on_the_whole_picture(mask, min(height, width))
-        assert np.array_equal(layout_lines(mask, min(height, width)), expected)
+        assert np.array_equal(layout_lines(mask, min(height, width)).pixels, expected)
         found += expected.any()
         reach = int(rng.integers(0, 30))
         assert np.array_equal(_within(part, reach), ndimage.distance_transform_cdt(~part, metric="chessboard") <= reach)

@@ -6,6 +6,7 @@ along the picture's edge (the table beyond a page that crosses the frame, a corn
 """
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
@@ -56,7 +57,14 @@ def frames(strong: np.ndarray, shorter_side: int) -> np.ndarray:
     return lines
 
 
-def layout_lines(mask: np.ndarray, shorter_side: int) -> np.ndarray:
+@dataclass(frozen=True, eq=False)
+class LayoutLines:
+    pixels: np.ndarray  # (H, W) bool: the lines
+    closing: np.ndarray  # (H, W) bool: those of them that close round paper with other ink (`_closing_round_paper`):
+    # perhaps the flat arcs of a hand's loop round the writing (marks.py looks for the loop)
+
+
+def layout_lines(mask: np.ndarray, shorter_side: int) -> LayoutLines:
     """Thin lines exactly along the rows or the columns, longer than a digit's strokes are straight:
     the separators, frames and rulings of a user interface or a printed form. A stroke that crosses
     such a line keeps its ink there (the line is thin; the stroke is not, along the line's width),
@@ -64,11 +72,12 @@ def layout_lines(mask: np.ndarray, shorter_side: int) -> np.ndarray:
     of strokes as thin as itself."""
     lines = np.zeros(mask.shape, bool)
     if shorter_side < _MIN_LAYOUT_SIDE:
-        return lines
+        return LayoutLines(lines, lines)
+    straight = np.zeros(mask.shape, bool)  # the lines whole, where strokes cross them too
     length = round(_LAYOUT_LINE * shorter_side) | 1
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if not len(rows):
-        return lines
+        return LayoutLines(lines, lines)
     # Looked for in the mask's box and as far round it as any window below reaches and more: beyond
     # that, every window sees only background, as it does past the edge of that margin.
     margin = length + _LINE_WIDTH + 1
@@ -78,15 +87,18 @@ def layout_lines(mask: np.ndarray, shorter_side: int) -> np.ndarray:
         if not full.any():  # no run that long along this axis: no line along it
             continue
         run = ndimage.maximum_filter1d(full, length, axis=along)
+        straight[near] |= run
         deep = _all_along(mask[near], _LINE_WIDTH + 1, 1 - along)
         lines[near] |= run & ~ndimage.maximum_filter1d(deep, _LINE_WIDTH + 1, axis=1 - along)
     if not lines.any():
-        return lines
+        return LayoutLines(lines, lines)
     # What follows looks only inside the box of the mask and the lines: the same marks, numbered alike.
     rows, cols = np.flatnonzero((mask | lines).any(axis=1)), np.flatnonzero((mask | lines).any(axis=0))
     box = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     lines[box] &= ~_strokes_among(mask[box], lines[box], length)
-    return lines
+    closing = np.zeros(mask.shape, bool)
+    closing[box] = _closing_round_paper(mask[box], lines[box], straight[box])
+    return LayoutLines(lines, closing)
 
 
 def _strokes_among(mask: np.ndarray, lines: np.ndarray, length: int) -> np.ndarray:
@@ -106,6 +118,31 @@ def _strokes_among(mask: np.ndarray, lines: np.ndarray, length: int) -> np.ndarr
     strokes = thinnest_beside <= 2 * stroke_widths(pieces, count) + 1
     strokes[0] = False
     return strokes[pieces]
+
+
+def _closing_round_paper(mask: np.ndarray, lines: np.ndarray, straight: np.ndarray) -> np.ndarray:
+    """The pixels of `lines` that close round paper with the other ink, paper wider than a line that
+    neither they alone nor the other ink alone close round, along most of their length (most of their
+    pixels, `straight`: the lines whole, crossings included, within a line's width of it): the flat
+    arcs of a hand's loop (a loop round a number is long, and its top and bottom run straight along a
+    row for a long way), or two rulings with the digits between them. A form's lines mostly run on
+    past the ink that crosses them, and a grid's lines close round paper of their own."""
+    closed = _paper_closed_round(mask) & ~_paper_closed_round(mask & ~lines) & ~_paper_closed_round(lines)
+    areas, area_count = ndimage.label(closed, output=np.intp)
+    widest = ndimage.maximum(ndimage.distance_transform_edt(closed), areas, np.arange(area_count + 1))
+    closed &= (np.asarray(widest) > _LINE_WIDTH / 2)[areas]  # paper wider than a line: a line's pinholes left out
+    if not closed.any():
+        return np.zeros(mask.shape, bool)
+    pieces, count = ndimage.label(straight, structure=np.ones((3, 3), bool), output=np.intp)
+    near = ndimage.maximum_filter(closed, size=2 * _LINE_WIDTH + 1)
+    along = np.bincount(pieces[near], minlength=count + 1) > 0.5 * np.bincount(pieces.ravel(), minlength=count + 1)
+    along[0] = False
+    return along[pieces] & lines
+
+
+def _paper_closed_round(mask: np.ndarray) -> np.ndarray:
+    """The paper that `mask`'s ink closes round (its holes)."""
+    return ndimage.binary_fill_holes(mask) & ~mask
 
 
 def _all_along(mask: np.ndarray, length: int, axis: int) -> np.ndarray:

@@ -118,7 +118,7 @@ def ink_pieces(ink: np.ndarray, noise: float, drawn: bool = False, chalk: bool =
     framing = frames(strong, min(ink.shape))
     if framing.any():  # the frames' lines (with their soft edges) removed, what they held is looked at alone
         faint &= ~ndimage.binary_dilation(framing, np.ones((3, 3), bool), iterations=2)
-    lines = layout_lines(faint, min(ink.shape))  # the lines of a layout or a form, where no stroke crosses them
+    lines = _form_lines(faint, ink)  # the lines of a layout or a form, where no stroke crosses them
     strong, faint = strong & ~lines, faint & ~lines
     joined = math.ceil(stroke_width(strong) / 2) if chalk and strong.any() else 0
     labels, count = _pieces(faint, joined)
@@ -141,6 +141,26 @@ def ink_pieces(ink: np.ndarray, noise: float, drawn: bool = False, chalk: bool =
     if drawn:  # a lossless picture: a screenshot, a drawing, a scan saved as PNG
         set_aside_boxes(labels, masses, boxes)
     return Pieces(labels, masses, boxes, strong, crowded, with_clear_ink & (masses == 0))
+
+
+def _form_lines(faint: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    """The lines of a layout or a form among the faint ink (`layout_lines`), less those that close into a
+    hand's loop round the writing: a loop round a number is long, and its flat top and bottom run
+    straight along a row as far as a form's lines do. Where lines close round paper with other ink
+    (`LayoutLines.closing`), the loop is looked for as round a number (emphasis.py, `long`) from the
+    mark they join most, they kept; where none is found (two rulings and the digits between them), they
+    are a form's lines."""
+    lines = layout_lines(faint, min(ink.shape))
+    if not lines.closing.any():
+        return lines.pixels
+    labels, count = ndimage.label(faint & ~(lines.pixels & ~lines.closing), structure=np.ones((3, 3), bool), output=np.intp)
+    masses = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)
+    masses[0] = 0
+    closing = np.bincount(labels[lines.closing], minlength=count + 1)
+    closing[0] = 0
+    if loop_round_the_digit(labels, masses, int(np.argmax(closing)), MARK_FRACTION, long=True) is None:
+        return lines.pixels
+    return lines.pixels & ~lines.closing
 
 
 def with_soft_edge(pixels: np.ndarray) -> np.ndarray:
