@@ -175,8 +175,11 @@ def open_four(strokes: list[Stroke], rng, side: str) -> list[Stroke] | None:
         pieces += [piece] if len(piece) > 1 else []
     if not pieces:
         return None
-    stem = max(pieces, key=lambda piece: np.mean([x for x, _ in piece]))
-    top = min(stem, key=lambda point: point[1])
+    centre = (box.left + box.right) / 2
+    top = min((point for piece in pieces for point in piece if point[0] > centre), key=lambda point: point[1],
+              default=None)  # the stem's top: the highest ink right of the middle
+    if top is None:
+        return None
     rise = uniform(rng, side, (0.05, 0.2), (0.2, 0.35)) * box.height
     return pieces + [[top, (top[0] + rng.uniform(-0.05, 0.05) * rise, top[1] - rise)]]
 
