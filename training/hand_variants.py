@@ -320,14 +320,15 @@ def render_variants(x: np.ndarray, y: np.ndarray, count: int, seed: int, side: s
                      styles, sources, data_sha256)
 
 
-def _source_digest() -> str:
-    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+# This file's hash, a part of the cache keys: read once at import (a file edited later must not change a running
+# process's keys, or it would cache what its old code drew under the new code's key)
+SOURCE_DIGEST = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
 def load_variant_suite(mnist: Mnist, per_variant: int = SUITE_PER_VARIANT, cache: bool = True) -> StyledSet:
     """The held-out suite: MNIST validation digits as each variant, its parameters from the held-out ranges."""
     x_val, y_val = split_digits(mnist, "validation")
-    key = cache_key(mnist.sha256, "validation", per_variant, SUITE_SEED, HELD_OUT, _source_digest())
+    key = cache_key(mnist.sha256, "validation", per_variant, SUITE_SEED, HELD_OUT, SOURCE_DIGEST)
     return cached(SUITE, key, lambda: render_variants(x_val, y_val, per_variant, SUITE_SEED, HELD_OUT, mnist.sha256),
                   mnist.sha256, cache)
 
@@ -337,7 +338,7 @@ def variant_training_digits(mnist: Mnist, per_variant: int, limit: int | None = 
     x_train, y_train = split_digits(mnist, "train")
     if limit:
         x_train, y_train = x_train[:limit], y_train[:limit]
-    key = cache_key(mnist.sha256, "train", limit, per_variant, TRAINING_SEED, TRAINING, _source_digest())
+    key = cache_key(mnist.sha256, "train", limit, per_variant, TRAINING_SEED, TRAINING, SOURCE_DIGEST)
     return cached("hand-variants-training", key,
                   lambda: render_variants(x_train, y_train, per_variant, TRAINING_SEED, TRAINING, mnist.sha256),
                   mnist.sha256)
