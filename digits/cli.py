@@ -35,16 +35,21 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--architecture", choices=["dense_head_cnn"],
                        help="with --member-seed: a member of another architecture (models/dense_head_cnn.py; "
                             "training/config.py's MEMBER_ARCHITECTURES), saved as the model's files")
+    train.add_argument("--hand-variants", type=int, metavar="N",
+                       help="add N training digits per hand variant (training/hand_variants.py: MNIST training "
+                            "digits redrawn from their strokes as hooked 9s, flagged 1s, ...; default: the config's)")
     train.add_argument("--limit", type=int, help=argparse.SUPPRESS)  # smoke runs: first N training images
 
     evaluate = commands.add_parser("evaluate", help="accuracy on the 10,000 MNIST test images, or another suite")
     evaluate.add_argument("model", choices=["cnn", "vit", "ensemble", "reader"])
-    evaluate.add_argument("--suite", choices=["mnist-test", "style-shift", "typefaces", "typefaces-2", "tight-crops", "drawings",
-                                              "scenes", "numbers", "typeface-numbers"],
+    evaluate.add_argument("--suite", choices=["mnist-test", "style-shift", "typefaces", "typefaces-2", "hand-variants", "tight-crops",
+                                              "drawings", "scenes", "numbers", "typeface-numbers"],
                           default="mnist-test",
                           help="style-shift: validation digits in styles MNIST rarely has (training/styles.py); "
                                "typefaces: digits in held-out handwriting typefaces (training/typefaces.py); "
                                "typefaces-2: the second held-out set, of the families added later; "
+                               "hand-variants: validation digits redrawn from their strokes as people write them "
+                               "(hooked 9s, flagged 1s, ...), in held-out ranges (training/hand_variants.py); "
                                "tight-crops, drawings: MNIST digits cropped to their ink, or drawn as pen strokes, "
                                "against the same digits unchanged (training/figure_suites.py); "
                                "scenes: test digits drawn into the places people write, and pictures without a "
@@ -537,7 +542,7 @@ def run(args, argv: list[str]) -> int:
         card = train(args.model, epochs=args.epochs, data=args.data, out=args.out or models.MODELS_DIR,
                      seed=args.seed, limit=args.limit, command=shlex.join(["digits", *argv]),
                      init_from=args.init_from, member_seed=args.member_seed,
-                     distill=args.distill, architecture=args.architecture)
+                     distill=args.distill, architecture=args.architecture, hand_variants=args.hand_variants)
         print(f"{card['model']}: validation accuracy {card['validation_accuracy']:.4f}, "
               f"test accuracy {card['test_accuracy']:.4f}, {card['training_seconds'] / 60:.1f} min")
         return 0

@@ -160,20 +160,25 @@ class StyleShiftEvaluation(Evaluation):
         return "\n".join(lines)
 
 
-STYLE_SUITES = ("style-shift", "typefaces", "typefaces-2")  # suites of digits in styles, scored overall and per style
+STYLE_SUITES = ("style-shift", "typefaces", "typefaces-2", "hand-variants")  # suites of digits in styles, scored overall and per style
 
 
 def load_style_suite(suite: str, data: Mnist | str | os.PathLike | None = None) -> "StyledSet":
     """The images of a style suite, built once, then cached: "style-shift" (training/style_shift.py, MNIST
     validation digits redrawn in styles MNIST rarely has), "typefaces" (training/typefaces.py, held-out
     handwriting typeface families; `data` is unused, as the suite draws no MNIST digit) or "typefaces-2"
-    (the second held-out set, of the families added later)."""
+    (the second held-out set, of the families added later) or "hand-variants" (training/hand_variants.py: MNIST
+    validation digits redrawn from their strokes as the held-out ranges of the hand variants)."""
     if suite == "style-shift":
         from training.style_shift import load_suite
         return load_suite(data)
     if suite in ("typefaces", "typefaces-2"):
         from training.typefaces import SUITES, load_typeface_suite
         return load_typeface_suite(split=SUITES[suite])
+    if suite == "hand-variants":
+        from training.data import load_mnist
+        from training.hand_variants import load_variant_suite
+        return load_variant_suite(data if isinstance(data, Mnist) else load_mnist(data))
     raise ValueError(f"Unknown style suite {suite!r}; choose one of: {', '.join(STYLE_SUITES)}.")
 
 

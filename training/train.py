@@ -25,6 +25,7 @@ from training.calibrate import accuracy, fit_temperature
 from training.config import DEFAULTS, DISTILLED_MEMBERS, FINE_TUNES, MEMBER_ARCHITECTURES, MEMBERS, TrainConfig
 from training.data import load_mnist, make_dataset, validation_split
 from training.export import export_litert
+from training.hand_variants import load_variant_suite, variant_training_digits
 from training.evaluate import StyleShiftEvaluation
 from training.style_shift import StyleShiftSuite, load_suite, styled_training_digits
 from training.typefaces import SECOND_SPLIT, family_list, load_typeface_suite, typeface_training_digits
@@ -52,11 +53,12 @@ def predict(model, x: np.ndarray) -> np.ndarray:
 
 
 def selection_callback(mnist, suite_per_style: int | None, typefaces: StyleShiftSuite | None,
-                       second_typefaces: StyleShiftSuite | None = None):
+                       second_typefaces: StyleShiftSuite | None = None, reported: StyleShiftSuite | None = None):
     """Adds `selection_score` to each epoch's logs: validation + held-out typeface accuracy
     (`typefaces_accuracy`; with the second held-out set, the mean of the two sets' accuracies, the second
     logged as `typefaces_2_accuracy`), or without typefaces (smoke runs) validation + style-shift accuracy
-    (`style_shift_accuracy`), as before the typefaces."""
+    (`style_shift_accuracy`), as before the typefaces. `reported` (the held-out hand variants) is logged as
+    `hand_variants_accuracy`, not chosen on."""
     import keras
 
     suite = load_suite(mnist, per_style=suite_per_style) if typefaces is None else None
@@ -67,6 +69,8 @@ def selection_callback(mnist, suite_per_style: int | None, typefaces: StyleShift
         def on_epoch_end(self, epoch, logs=None):
             for name, chosen in held_out.items():
                 logs[name] = accuracy(predict(self.model, chosen.images), chosen.labels)
+            if reported is not None:
+                logs["hand_variants_accuracy"] = accuracy(predict(self.model, reported.images), reported.labels)
             if not held_out:
                 logs["style_shift_accuracy"] = accuracy(predict(self.model, suite.images), suite.labels)
             typeface_score = np.mean([logs[name] for name in held_out]) if held_out else logs["style_shift_accuracy"]
@@ -137,7 +141,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
           seed: int | None = None, limit: int | None = None, log_dir: str | Path = "runs",
           command: str = "", verbose: int = 1, init_from: str | Path | None = None,
           suite_per_style: int | None = None, typefaces: bool = True, member_seed: int | None = None,
-          distill: bool = False, architecture: str | None = None) -> dict:
+          distill: bool = False, architecture: str | None = None, hand_variants: int | None = None) -> dict:
     """Trains `model_id`, saves the model of its best epoch (validation + held-out typefaces) and its card
     in `out`; returns the card.
 
@@ -149,7 +153,8 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     its weights, shuffling and augmentation, on the same validation split; with `distill`, a member that also
     learns from the shipped teachers' answers (DISTILLED_MEMBERS); with `architecture`, a member built by
     another of models.ARCHITECTURES, with its own settings (MEMBER_ARCHITECTURES), saved under `model_id`'s
-    file names as every member is.
+    file names as every member is. `hand_variants` sets how many training digits redrawn as each hand variant
+    (training/hand_variants.py) are added; with any, the held-out variants are logged each epoch.
     """
     import keras
     import tensorflow as tf
@@ -162,7 +167,8 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
                 else MEMBERS if member_seed is not None else DEFAULTS)
     config = settings[architecture or model_id]
     config = replace(config, epochs=epochs or config.epochs, seed=config.seed if seed is None else seed,
-                     member_seed=member_seed)
+                     member_seed=member_seed,
+                     hand_variants=config.hand_variants if hand_variants is None else hand_variants)
     own_seed = config.seed if member_seed is None else member_seed  # weights, shuffling, augmentation
     keras.utils.set_random_seed(own_seed)
     mnist = load_mnist(data)
@@ -179,6 +185,11 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     if typefaces and config.typeface_per_digit:
         extra = typeface_training_digits(config.typeface_per_digit)
         x_train, y_train = np.concatenate([x_train, extra.images]), np.concatenate([y_train, extra.labels])
+    typeface_size = len(x_train) - mnist_training_size - styled_size
+    if config.hand_variants:
+        extra = variant_training_digits(mnist, config.hand_variants, limit)
+        x_train, y_train = np.concatenate([x_train, extra.images]), np.concatenate([y_train, extra.labels])
+    variant_suite = load_variant_suite(mnist) if config.hand_variants else None
     typeface_suite = load_typeface_suite() if typefaces else None
     second_typeface_suite = load_typeface_suite(split=SECOND_SPLIT) if typefaces else None
 
@@ -197,7 +208,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     run_dir = Path(log_dir) / model_id / time.strftime("%Y%m%d-%H%M%S")
     callbacks = [
         *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema_momentum else []),  # before the scores
-        selection_callback(mnist, suite_per_style, typeface_suite, second_typeface_suite),  # before the checkpoint that reads its score
+        selection_callback(mnist, suite_per_style, typeface_suite, second_typeface_suite, variant_suite),  # before the checkpoint that reads its score
         keras.callbacks.ModelCheckpoint(model_file, monitor="selection_score", mode="max", save_best_only=True),
         # Every epoch's weights too, beside its logs, to compare epochs afterwards (the ViT's test-time views)
         keras.callbacks.ModelCheckpoint(run_dir / "epoch-{epoch:02d}.weights.h5", save_weights_only=True),
@@ -229,7 +240,9 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
         "validation_size": len(x_val),
         "training_size": mnist_training_size,
         "styled_training_size": styled_size,
-        "typeface_training_size": len(x_train) - mnist_training_size - styled_size,
+        "typeface_training_size": typeface_size,
+        **({"hand_variant_training_size": len(x_train) - mnist_training_size - styled_size - typeface_size}
+           if config.hand_variants else {}),
         "parameters": best.count_params(),
         "epochs": config.epochs,
         "best_epoch": int(np.argmax(history["selection_score"])) + 1,
