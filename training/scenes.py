@@ -334,10 +334,11 @@ def _hand_loop(rng, centre, radii, turns: float) -> np.ndarray:
     return np.stack([centre[0] + x * np.cos(tilt) - y * np.sin(tilt), centre[1] + x * np.sin(tilt) + y * np.cos(tilt)], axis=1)
 
 
-def circled(digit, rng) -> bytes:
+def circled(digit, rng, close: bool = False) -> bytes:
     """A digit on a page with a mark drawn round it by hand, in the same pen or another: a loop (an
     ellipse left open or overshooting its start, sometimes gone round twice), a rough box, or one or
-    two lines under it. The mark may come close to the digit or touch its strokes."""
+    two lines under it. The mark may come close to the digit or touch its strokes; `close`: a loop or a
+    box drawn tight round it, mostly touching or crossing its strokes (the judge's training digits)."""
     size = 360
     canvas = np.full((size, size, 3), PAPER, np.float32)
     length = int(rng.uniform(140, 190))
@@ -349,10 +350,12 @@ def circled(digit, rng) -> bytes:
     pen = int(rng.integers(3, 8))
     kind = rng.choice(["loop", "loop", "loop", "box", "underline"])
     if kind == "loop":
-        radii = (length * rng.uniform(0.55, 0.8), length * rng.uniform(0.65, 0.85))
+        radii = (length * rng.uniform(*((0.35, 0.55) if close else (0.55, 0.8))),
+                 length * rng.uniform(*((0.48, 0.62) if close else (0.65, 0.85))))
         _pen_path(draw, _hand_loop(rng, centre, radii, rng.choice([0.93, 1.05, 1.15, 2.0])), colour, pen)
     elif kind == "box":
-        half_w, half_h = length * rng.uniform(0.45, 0.7), length * rng.uniform(0.6, 0.75)
+        half_w, half_h = (length * rng.uniform(*((0.3, 0.45) if close else (0.45, 0.7))),
+                          length * rng.uniform(*((0.48, 0.58) if close else (0.6, 0.75))))
         corners = np.array([(-half_w, -half_h), (half_w, -half_h), (half_w, half_h), (-half_w, half_h), (-half_w, -half_h)])
         points = np.concatenate([np.linspace(a, b, 12) for a, b in zip(corners[:-1], corners[1:])])
         points += rng.normal(0, 2.0, points.shape) + np.array(centre)

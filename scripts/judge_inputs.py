@@ -1,0 +1,143 @@
+"""What the digit judge is asked about through the whole pipeline, recorded once, then scored offline with
+any judge card, weight and threshold: how many real digits each would call "no digit" and how many
+pictures without one it would set aside, without reading everything again per candidate.
+
+Recorded (`record`): MNIST *validation* digits (40 a kind) in the proxy's plain paper, circled, chalkboard
+and ruled notebook (training/proxy_scenes.py; the worn chalkboard left to its own work), the scenes
+suite's 11 scenes (training/scenes.py), the 19 style-shift styles and 120 pen drawings (1,480 digits); the
+everyday photographs (training/everyday_photos.py, 40 a kind) and, with --pictures, the proxy's 6 kinds of
+photos and the scenes suite's 17 kinds without a digit (40 each). Per upload: the 28x28 images the judge
+was asked about (the first as found; after it, where a loop is drawn close round the marks, those inside),
+the squared feature distance of each, and whether the pipeline as it stands found a digit.
+
+Scored (`score`): the decision of pipeline.read and close_loops_or_not, offline: the marks as found pass
+if their log-odds meet the threshold, else the mean of theirs and the best inside reading's must.
+
+    python scripts/judge_inputs.py record /tmp/judge_inputs.npz --data ../shared/data/mnist.npz [--pictures]
+    python scripts/judge_inputs.py score /tmp/judge_inputs.npz models/digit_scorer.json /tmp/new.json \
+        --weight 0.0005 --threshold -0.591 [--weight W --threshold T ...]
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from digits.preprocessing import prepare_upload
+from digits.preprocessing.shape_features import shape_features
+from models.digit_scorer import load_digit_scorer
+from models.feature_distance import load_feature_distance
+from training import everyday_photos, proxy_scenes, scenes
+from training.data import load_mnist
+from training.digit_scorer import ScorerConfig, judge_inputs, pen_drawing
+from training.scene_suite import BLANK_SEED_OFFSET
+from training.style_shift import SEED, render_style, validation_digits
+from training.styles import STYLES
+
+COUNT = 40
+PENS = 120
+PEN_SEED = 4500
+PROXY_KINDS = ("plain paper", "circled", "chalkboard", "ruled notebook")
+
+
+def uploads(data: str | None, pictures: bool):
+    """(group, kind, is_digit, bytes, filename) for every upload recorded."""
+    mnist = load_mnist(data)
+    x_val, y_val = validation_digits(mnist)
+    inks, _ = proxy_scenes.digit_source("validation", COUNT, data)
+    for kind in PROXY_KINDS:
+        for upload in proxy_scenes.render(kind, inks):
+            yield "proxy digits", kind, True, upload, None
+    for index, (name, make) in enumerate(scenes.SCENES.items()):
+        rng = np.random.default_rng(index)
+        for digit in x_val[:COUNT]:
+            yield "scene digits", name, True, make(digit, rng), None
+    for name in STYLES:
+        for _, upload in render_style(name, x_val, y_val, COUNT, SEED):
+            yield "styles", name, True, upload.data, upload.filename
+    rng = np.random.default_rng(PEN_SEED)
+    for digit in x_val[:PENS]:
+        yield "pens", "pen drawing", True, pen_drawing(digit, rng, ScorerConfig.pens), None
+    for kind in everyday_photos.KINDS:
+        for upload in everyday_photos.render(kind, COUNT):
+            yield "everyday", kind, False, upload, None
+    if pictures:
+        for kind in proxy_scenes.PHOTOS:
+            for upload in proxy_scenes.render_photos(kind, COUNT):
+                yield "proxy photos", kind, False, upload, None
+        for index, (name, make) in enumerate(scenes.BLANKS.items()):
+            rng = np.random.default_rng(BLANK_SEED_OFFSET + index)
+            for _ in range(COUNT):
+                yield "no-digit scenes", name, False, make(rng), None
+
+
+def record(out: Path, data: str | None, pictures: bool) -> None:
+    rows, views, started = [], [], time.time()
+    for number, (group, kind, is_digit, upload, filename) in enumerate(uploads(data, pictures), 1):
+        with judge_inputs() as asked:
+            has_digit = prepare_upload(upload, filename).has_digit
+        rows.append((group, kind, is_digit, has_digit, len(views), len(asked)))
+        views += [view for view, _ in asked]
+        if number % 200 == 0:
+            print(json.dumps({"event": "recorded", "uploads": number, "seconds": round(time.time() - started)}), flush=True)
+    group, kind, is_digit, has_digit, first, calls = (np.array(column) for column in zip(*rows))
+    images = np.stack(views)
+    distance = load_feature_distance().distance(images)
+    np.savez_compressed(out, group=group, kind=kind, is_digit=is_digit, has_digit=has_digit, first=first, calls=calls,
+                        images=images, distance=distance)
+
+
+def decide(log_odds: np.ndarray, first: np.ndarray, calls: np.ndarray, has_digit: np.ndarray, threshold: float) -> np.ndarray:
+    """Per upload, whether the pipeline finds a digit, its judge's log-odds per image asked being `log_odds`."""
+    found = has_digit.copy()
+    for row in np.flatnonzero(calls):
+        own = log_odds[first[row]:first[row] + calls[row]]
+        found[row] = own[0] >= threshold or (calls[row] > 1 and (own[0] + own[1:].max()) / 2 >= threshold)
+    return found
+
+
+def score(records: Path, cards: list[str], settings: list[tuple[float, float]]) -> None:
+    with np.load(records) as recorded:
+        r = {key: recorded[key] for key in recorded.files}
+    features = np.stack([shape_features(image) for image in r["images"]])
+    for card in cards:
+        scorer = load_digit_scorer(Path(card))
+        logit = np.concatenate([scorer.logit(r["images"][i:i + 512], features[i:i + 512]) for i in range(0, len(features), 512)])
+        for weight, threshold in settings:
+            found = decide(logit - weight * r["distance"], r["first"], r["calls"], r["has_digit"], threshold)
+            lost = r["is_digit"] & ~found
+            figures = {"card": card, "weight": weight, "threshold": threshold,
+                       "digits_no_digit": int(lost.sum()), "digits": int(r["is_digit"].sum()),
+                       "differ_from_recorded": int(np.sum(found != r["has_digit"]))}  # 0 for the judge recorded with
+            for group in dict.fromkeys(r["group"]):
+                rows = r["group"] == group
+                per_kind = {kind: round(float(np.mean(~found[rows & (r["kind"] == kind)])), 4)
+                            for kind in dict.fromkeys(r["kind"][rows])}
+                figures[group] = ({kind: int(np.sum(lost[rows & (r["kind"] == kind)])) for kind in per_kind
+                                   if np.any(lost[rows & (r["kind"] == kind)])} if r["is_digit"][rows].all() else
+                                  {"no_digit": round(float(np.mean(list(per_kind.values()))), 4), "per_kind": per_kind})
+            print(json.dumps(figures), flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mode", choices=["record", "score"])
+    parser.add_argument("records")
+    parser.add_argument("cards", nargs="*")
+    parser.add_argument("--data")
+    parser.add_argument("--pictures", action="store_true")
+    parser.add_argument("--weight", type=float, action="append", default=[])
+    parser.add_argument("--threshold", type=float, action="append", default=[])
+    args = parser.parse_args()
+    if args.mode == "record":
+        record(Path(args.records), args.data, args.pictures)
+    else:
+        score(Path(args.records), args.cards, list(zip(args.weight, args.threshold)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
