@@ -31,7 +31,7 @@ from training.data import Mnist
 from training.digit_strokes import skeleton_strokes
 from training.style_shift import StyledSet, cache_key, cached, split_digits
 from training.styles import BLUE_INK, Upload, encode, in_colour, on_paper
-from training.typefaces import elastic, on_a_page
+from training.typefaces import elastic, on_a_page, scaled_to
 
 SUITE = "hand-variants"
 SUITE_PER_VARIANT = 200  # held-out renders of each variant (MNIST validation digits)
@@ -269,11 +269,7 @@ def render_variant(digit: np.ndarray, variant: Variant, rng, side: str) -> Uploa
     if strokes is None:
         return None
     ink = on_a_page(pen_ink(strokes, variant.pen, rng, side), rng)
-    side_pixels = int(rng.integers(40, 200))
-    image = Image.fromarray(np.uint8(np.clip(ink, 0, 1) * 255))
-    scale = side_pixels / max(ink.shape)
-    ink = np.asarray(image.resize((max(int(ink.shape[1] * scale), 1), max(int(ink.shape[0] * scale), 1)),
-                                  Image.LANCZOS), np.float32) / 255.0
+    ink = scaled_to(ink, int(rng.integers(40, 200)))
     delivery = rng.random()
     if delivery < 0.4:
         return encode(on_paper(ink, rng, paper=rng.uniform(215, 250), ink_level=rng.uniform(10, 80)), "PNG", "digit.png")

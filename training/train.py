@@ -24,9 +24,9 @@ from digits.preprocessing import to_model_input
 from training.calibrate import accuracy, fit_temperature
 from training.config import DEFAULTS, DISTILLED_MEMBERS, FINE_TUNES, MEMBER_ARCHITECTURES, MEMBERS, TrainConfig
 from training.data import load_mnist, make_dataset, validation_split
+from training.evaluate import StyleShiftEvaluation
 from training.export import export_litert
 from training.hand_variants import load_variant_suite, variant_training_digits
-from training.evaluate import StyleShiftEvaluation
 from training.style_shift import StyleShiftSuite, load_suite, styled_training_digits
 from training.typefaces import SECOND_SPLIT, family_list, load_typeface_suite, typeface_training_digits
 

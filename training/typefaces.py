@@ -195,15 +195,19 @@ def on_a_page(ink: np.ndarray, rng) -> np.ndarray:
     return np.pad(ink, ((top, bottom), (left, right)))
 
 
+def scaled_to(ink: np.ndarray, side: int) -> np.ndarray:
+    """Ink (0-1) resized so that its longer side is `side` pixels, as a file of that size would hold it."""
+    scale = side / max(ink.shape)
+    image = Image.fromarray(np.uint8(np.clip(ink, 0, 1) * 255))
+    return np.asarray(image.resize((max(int(ink.shape[1] * scale), 1), max(int(ink.shape[0] * scale), 1)),
+                                   Image.LANCZOS), np.float32) / 255.0
+
+
 def render_digit(font_file: Path, digit: int, rng) -> Upload:
     """`digit` in this font, drawn by a hand and handed to us as a file: a grey or colour scan (PNG or
     JPEG) at a random size, sometimes light on dark."""
     ink = on_a_page(handled(glyph_ink(font_file, digit, rng), rng), rng)
-    side = int(rng.integers(40, 160))
-    scale = side / max(ink.shape)
-    image = Image.fromarray(np.uint8(np.clip(ink, 0, 1) * 255))
-    ink = np.asarray(image.resize((max(int(ink.shape[1] * scale), 1), max(int(ink.shape[0] * scale), 1)),
-                                  Image.LANCZOS), np.float32) / 255.0
+    ink = scaled_to(ink, int(rng.integers(40, 160)))
     delivery = rng.random()
     if delivery < 0.45:
         return encode(on_paper(ink, rng, paper=rng.uniform(215, 250), ink_level=rng.uniform(10, 80)), "PNG", "digit.png")
@@ -232,7 +236,7 @@ def render_family(family: Family, per_digit: int, seed: int, folder: Path) -> np
 
 # The renderer's source, read once at import (a file edited later must not change a running key)
 RENDERER_SOURCE = "".join(inspect.getsource(function)
-                          for function in (glyph_ink, elastic, handled, on_a_page, render_digit, render_family))
+                          for function in (glyph_ink, elastic, handled, on_a_page, scaled_to, render_digit, render_family))
 
 
 def family_cache_file(family: Family, per_digit: int, seed: int) -> Path:
