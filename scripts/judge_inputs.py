@@ -11,11 +11,19 @@ was asked about (the first as found; after it, where a loop is drawn close round
 the squared feature distance of each, and whether the pipeline as it stands found a digit.
 
 Scored (`score`): the decision of pipeline.read and close_loops_or_not, offline: the marks as found pass
-if their log-odds meet the threshold, else the mean of theirs and the best inside reading's must.
+if their log-odds meet the threshold, else the mean of theirs and the inside reading's must (of the
+readings inside, the one whose CNN features lie nearer MNIST's digits; that one too is read where it lies
+nearer than the marks as found).
+
+Circled digits (`record-circled`, then `score` on its file): tests/test_proxy_scenes.py's touching circle
+(its renderer and seed) and the proxy's circled scene, on MNIST *validation* digits and held-out typeface
+digits, with the CNN's answer for each image asked: how many each card and setting reads right.
 
     python scripts/judge_inputs.py record /tmp/judge_inputs.npz --data ../shared/data/mnist.npz [--pictures]
     python scripts/judge_inputs.py score /tmp/judge_inputs.npz models/digit_scorer.json /tmp/new.json \
         --weight 0.0005 --threshold -0.591 [--weight W --threshold T ...]
+    python scripts/judge_inputs.py record-circled /tmp/judge_circled.npz --data ../shared/data/mnist.npz
+    python scripts/judge_inputs.py score /tmp/judge_circled.npz models/digit_scorer.json --weight 0.0005 --threshold -0.591
 """
 
 import argparse
@@ -90,13 +98,21 @@ def record(out: Path, data: str | None, pictures: bool) -> None:
                         images=images, distance=distance)
 
 
-def decide(log_odds: np.ndarray, first: np.ndarray, calls: np.ndarray, has_digit: np.ndarray, threshold: float) -> np.ndarray:
-    """Per upload, whether the pipeline finds a digit, its judge's log-odds per image asked being `log_odds`."""
-    found = has_digit.copy()
+def decide(log_odds: np.ndarray, distance: np.ndarray, first: np.ndarray, calls: np.ndarray, has_digit: np.ndarray,
+           threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per upload, whether the pipeline finds a digit and which image asked it reads (an index into the
+    images), its judge's log-odds per image asked being `log_odds` (pipeline.close_loops_or_not: of the
+    readings inside a loop, the one whose features lie nearer MNIST's digits, `distance`)."""
+    found, kept = has_digit.copy(), first.copy()
     for row in np.flatnonzero(calls):
-        own = log_odds[first[row]:first[row] + calls[row]]
-        found[row] = own[0] >= threshold or (calls[row] > 1 and (own[0] + own[1:].max()) / 2 >= threshold)
-    return found
+        own, near = log_odds[first[row]:first[row] + calls[row]], distance[first[row]:first[row] + calls[row]]
+        found[row] = own[0] >= threshold
+        if calls[row] > 1:
+            inside = 2 if calls[row] > 2 and near[2] < near[1] else 1
+            chosen = near[inside] < near[0] if found[row] else (own[0] + own[inside]) / 2 >= threshold
+            found[row] |= chosen
+            kept[row] += inside if chosen else 0
+    return found, kept
 
 
 def score(records: Path, cards: list[str], settings: list[tuple[float, float]]) -> None:
@@ -107,7 +123,14 @@ def score(records: Path, cards: list[str], settings: list[tuple[float, float]]) 
         scorer = load_digit_scorer(Path(card))
         logit = np.concatenate([scorer.logit(r["images"][i:i + 512], features[i:i + 512]) for i in range(0, len(features), 512)])
         for weight, threshold in settings:
-            found = decide(logit - weight * r["distance"], r["first"], r["calls"], r["has_digit"], threshold)
+            found, kept = decide(logit - weight * r["distance"], r["distance"], r["first"], r["calls"], r["has_digit"], threshold)
+            if "label" in r:  # record-circled's: read right, and "no digit", per group
+                right = found & (r["probabilities"][kept].argmax(axis=1) == r["label"])
+                print(json.dumps({"card": card, "weight": weight, "threshold": threshold, **{
+                    group: {"read_right": int(right[r["group"] == group].sum()), "of": int(np.sum(r["group"] == group)),
+                            "no_digit": int(np.sum(~found[r["group"] == group]))} for group in dict.fromkeys(r["group"])}}),
+                      flush=True)
+                continue
             lost = r["is_digit"] & ~found
             figures = {"card": card, "weight": weight, "threshold": threshold,
                        "digits_no_digit": int(lost.sum()), "digits": int(r["is_digit"].sum()),
@@ -122,9 +145,51 @@ def score(records: Path, cards: list[str], settings: list[tuple[float, float]]) 
             print(json.dumps(figures), flush=True)
 
 
+CIRCLED_SEED = 2743  # tests/test_proxy_scenes.py's touching circle, here on validation and typeface digits
+CIRCLED_MORE = 200  # more MNIST validation digits in a touching circle (another seed), for a finer count
+
+
+def circled_uploads(data: str | None):
+    """(group, label, bytes): the touching circle of tests/test_proxy_scenes.py (its renderer and seed) on
+    40 MNIST validation digits and 40 held-out typeface digits, the proxy's circled scene (every mark in
+    turn) on the same, and CIRCLED_MORE more validation digits in each of those two."""
+    for source in ("validation", "typefaces"):
+        inks, labels = proxy_scenes.digit_source(source, COUNT, data)
+        rng = np.random.default_rng(CIRCLED_SEED)
+        for ink, label in zip(inks, labels):
+            yield f"touching circle, {source}", int(label), proxy_scenes.circled(ink, rng, "touching circle")
+        for upload, label in zip(proxy_scenes.render("circled", inks), labels):
+            yield f"proxy circled, {source}", int(label), upload
+    inks, labels = proxy_scenes.digit_source("validation", COUNT + CIRCLED_MORE, data)
+    rng = np.random.default_rng(CIRCLED_SEED + 1)
+    for ink, label in zip(inks[COUNT:], labels[COUNT:]):
+        yield "touching circle, more validation", int(label), proxy_scenes.circled(ink, rng, "touching circle")
+    for upload, label in list(zip(proxy_scenes.render("circled", inks), labels))[COUNT:]:
+        yield "proxy circled, more validation", int(label), upload
+
+
+def record_circled(out: Path, data: str | None) -> None:
+    """Per circled upload: the images the judge was asked about (as `record`), the CNN's answer for each
+    (what the reader says where that image is the one kept), and the digit's label."""
+    from digits.engine import Engine
+
+    rows, views = [], []
+    for group, label, upload in circled_uploads(data):
+        with judge_inputs() as asked:
+            has_digit = prepare_upload(upload).has_digit
+        rows.append((group, label, has_digit, len(views), len(asked)))
+        views += [view for view, _ in asked]
+    group, label, has_digit, first, calls = (np.array(column) for column in zip(*rows))
+    images = np.stack(views)
+    with Engine(model_ids=("cnn",), processes=0) as engine:
+        probabilities = engine.predict_probabilities("cnn", images)
+    np.savez_compressed(out, group=group, label=label, has_digit=has_digit, first=first, calls=calls, images=images,
+                        probabilities=probabilities, distance=load_feature_distance().distance(images))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["record", "score"])
+    parser.add_argument("mode", choices=["record", "score", "record-circled"])
     parser.add_argument("records")
     parser.add_argument("cards", nargs="*")
     parser.add_argument("--data")
@@ -132,7 +197,9 @@ def main() -> int:
     parser.add_argument("--weight", type=float, action="append", default=[])
     parser.add_argument("--threshold", type=float, action="append", default=[])
     args = parser.parse_args()
-    if args.mode == "record":
+    if args.mode == "record-circled":
+        record_circled(Path(args.records), args.data)
+    elif args.mode == "record":
         record(Path(args.records), args.data, args.pictures)
     else:
         score(Path(args.records), args.cards, list(zip(args.weight, args.threshold)))
