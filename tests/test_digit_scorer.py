@@ -29,9 +29,11 @@ def test_the_shipped_scorer_has_its_card():
     assert "training.digit_scorer" in card["command"]
 
 
-def test_the_judge_settings_are_those_the_feature_distance_card_chose():
+def test_the_judge_settings_are_those_the_feature_distance_card_and_the_scorer_card_chose():
     card = json.loads(FEATURES_MODEL_PATH.with_suffix(".json").read_text())
-    assert (JUDGE.distance_weight, JUDGE.threshold) == (card["chosen"]["weight"], card["chosen"]["threshold"])
+    chosen = json.loads(SCORER_PATH.read_text())["judge_settings"]
+    assert JUDGE.distance_weight == card["chosen"]["weight"] == chosen["distance_weight"]
+    assert JUDGE.threshold == chosen["threshold"]
     assert card["tflite_sha256"] == hashlib.sha256(FEATURES_MODEL_PATH.read_bytes()).hexdigest()
     assert "training.feature_distance" in card["command"]
 

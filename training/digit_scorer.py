@@ -10,12 +10,12 @@ styles (as saved and as a phone's photo of them), drawn with a pen as the sketch
 *training* handwriting typeface families (training/typefaces.py), so that other writers' styles are
 digits too. Not digits: pictures from procedurally varied generator *families* (training/scenes.py,
 training/not_digits.py: tables and what lies on them, empty pages and boards, textures, gradients,
-noise, shapes, printed and handwritten words, icons, pictograms, portraits, animals, food, landscapes,
-line art, patterns, photos of things) that the locate stage's rules still read as a digit. Every kind
+noise, shapes, printed and handwritten words, printed glyphs, emblems, turned things, icons, pictograms,
+portraits, animals, food, landscapes, line art, patterns, photos of things) that the locate stage's rules still read as a digit. Every kind
 of file is used, photos and saved pictures alike: the judge judges every upload not in MNIST's form.
 
-Circled digits as the judge sees them at serving (`--circled`, tried at stop 45, not in the shipped
-judge: docs/reading-pipeline.md): where a loop is drawn close round a digit, the pipeline asks the judge
+Circled digits as the judge sees them at serving (`--circled`, in the shipped judge since stop 45:
+docs/reading-pipeline.md): where a loop is drawn close round a digit, the pipeline asks the judge
 about the marks with the loop and about those inside it (close_loops_or_not), and the rules alone hand
 on only the first. So MNIST training digits circled, boxed or underlined by training/scenes.py's
 `circled` (mostly drawn close round them) are read through the whole pipeline, judge included, and the
@@ -27,10 +27,11 @@ digits (in the same scenes, styles and pens, and as they are), the HELD-OUT type
 HELD_OUT picture families, none of which it sees. The MNIST test digits give one figure after the
 choice, recorded on the card and used for nothing. The pipeline holds the scorer's log-odds, less a share
 of the CNN's feature distance, to its own threshold (JudgeSettings): after retraining the scorer, choose
-them again with `python -m training.feature_distance`.
+them again (`python -m training.feature_distance`; at stop 45 the threshold by scripts/judge_inputs.py's
+rule, docs/reading-pipeline.md).
 
     python -m training.digit_scorer --data ../shared/data/mnist.npz --cache /tmp/scorer_data.npz \
-        --more /tmp/scorer_more.npz --typefaces /tmp/scorer_typefaces.npz [--circled /tmp/scorer_circled.npz] [--workers 2]
+        --more /tmp/scorer_more.npz --typefaces /tmp/scorer_typefaces.npz --circled /tmp/scorer_circled.npz [--workers 2]
 """
 
 import argparse
@@ -67,13 +68,14 @@ NEGATIVE_COUNTS = {"table": 150, "empty page on a table": 150, "table with thing
                    "noise": 80, "solid colour": 20, "empty screenshot": 60, "empty board": 100, "empty ruled page": 100,
                    "gradient": 120, "pictogram": 400, "handwritten words": 300, "portrait": 300, "animal": 300,
                    "food": 300, "landscape": 250, "line art": 300, "pattern": 150, "scattered things": 300,
+                   "printed glyphs": 300, "emblem": 300, "turned thing": 300,
                    "blank page": 0, "white picture": 0,
                    "shapes": 150, "icon": 150, "printed text": 150, "texture": 150, "photo of things": 150}
 HELD_OUT = ("shapes", "icon", "printed text", "texture", "photo of things")
 # The training families the locate stage's rules let through most: rendered again with new seeds
 MORE_NEGATIVES = ("table with things on it", "empty page close up", "empty board", "gradient", "pictogram",
                   "handwritten words", "portrait", "animal", "food", "landscape", "line art", "pattern",
-                  "scattered things")
+                  "scattered things", "printed glyphs", "emblem", "turned thing")
 TURNS = (lambda images: images[:, :, ::-1], lambda images: images[:, ::-1, :], lambda images: np.rot90(images, 1, (1, 2)))
 
 

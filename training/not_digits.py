@@ -1,13 +1,8 @@
 """More pictures without a digit, procedurally varied, for the digit scorer (training/digit_scorer.py):
-pictograms, words in handwriting typefaces, portraits, animals, food from above, landscapes, line art,
-tiled patterns and things scattered on a surface. Each function is one generator *family*; the scorer
-trains on some families and chooses on others it never saw (digit_scorer.HELD_OUT). Everything is
-drawn here: no picture is taken from a package's sample images.
-
-TRIED_FAMILIES (printed glyphs, emblems, turned things) were trained on at stop 44 and not shipped: the
-judge retrained with them gained on the held-out families but lost one more circled digit at every
-threshold (docs/reading-pipeline.md, "A third, independent family"). The shipped judge never saw them;
-add them to FAMILIES (and digit_scorer.NEGATIVE_COUNTS, MORE_NEGATIVES) to train with them.
+pictograms, words in handwriting typefaces, printed glyphs, emblems, turned things, portraits, animals,
+food from above, landscapes, line art, tiled patterns and things scattered on a surface. Each function is
+one generator *family*; the scorer trains on some families and chooses on others it never saw
+(digit_scorer.HELD_OUT). Everything is drawn here: no picture is taken from a package's sample images.
 """
 
 import numpy as np
@@ -446,5 +441,7 @@ FAMILIES = {
     "line art": line_art,
     "pattern": pattern,
     "scattered things": scattered_things,
+    "printed glyphs": printed_glyphs,
+    "emblem": emblem,
+    "turned thing": turned_thing,
 }
-TRIED_FAMILIES = {"printed glyphs": printed_glyphs, "emblem": emblem, "turned thing": turned_thing}
