@@ -80,8 +80,10 @@ def test_pen_drawings_are_kept_as_photos_are(mnist_test):
 
 # What the judge says of fresh pictures (seeds it never trained on) from the families it trained on:
 # portraits, animals, food, landscapes... ("a photo of a person reads 8, a cup of coffee 8"), at least
-# this share "no digit" (0.9 where not named); the words and the small things are the hardest.
-FAMILY_SHARE = {"handwritten words": 0.7, "scattered things": 0.85}
+# this share "no digit" (0.9 where not named); the words and the small things are the hardest. Printed
+# glyphs and turned things, trained on since stop 45's judge (shipped at stop 46): 17 and 17 of 20, where the
+# judge before, never trained on them, said 14 and 16 (emblems 18, before 15).
+FAMILY_SHARE = {"handwritten words": 0.7, "scattered things": 0.85, "printed glyphs": 0.85, "turned thing": 0.85}
 
 
 def test_everyday_pictures_without_a_digit_say_so():
