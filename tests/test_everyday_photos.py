@@ -5,9 +5,11 @@ family; it checks the judge and is where judges are chosen (docs/reading-pipelin
 independent family: everyday photographs without a digit"). The target is 95% of each kind; the bars
 hold today's figures so that they cannot fall: raise them as the judge learns these kinds.
 
-Measured with 24 pictures a kind (the same seeds as here, CNN; the ViT the same, the judge being one):
-91.7% overall; printed letter 75.0%, logo 75.0%, person 87.5%, object 87.5%, food 95.8%, texture 95.8%,
-printed text, animal, screenshot and desk 100%. The bars sit a picture or two under each figure.
+Measured with 24 pictures a kind (the same seeds as here, CNN; the ViT the same, the judge being one;
+`python -m training.everyday_photos --count 24 --json`): with stop 46's judge 94.2% overall (91.7%
+before); printed letter 87.5% (75.0), logo 83.3% (75.0), person 91.7% (87.5), object 83.3% (87.5),
+animal 95.8% (100), printed text, food, texture, screenshot and desk 100%. The bars sit a picture or two
+under each figure (object at it).
 """
 
 import pytest
@@ -18,9 +20,9 @@ from training import everyday_photos
 pytestmark = pytest.mark.slow
 
 COUNT = 24  # pictures a kind
-OVERALL_BAR = 0.89
+OVERALL_BAR = 0.93
 # Each kind at least this share "no digit"; the rest at least DEFAULT_KIND_BAR
-KIND_BAR = {"printed letter": 0.7, "logo": 0.7, "person": 0.83, "object": 0.83}
+KIND_BAR = {"printed letter": 0.83, "logo": 0.79, "person": 0.87, "object": 0.83}
 DEFAULT_KIND_BAR = 0.9
 
 
