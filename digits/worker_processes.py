@@ -141,9 +141,9 @@ class _Wakeup:
         else:
             self._lock.acquire()
 
-    def __del__(self):
+    def __del__(self, close=os.close):  # (os.close bound now: at the interpreter's exit `os` may be gone first)
         if self._fd >= 0:
-            os.close(self._fd)
+            close(self._fd)
 
 
 class _Call:
