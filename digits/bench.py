@@ -7,8 +7,9 @@ from one run (the ratios are what to compare; absolute times drift with the mach
 - the Python API (`digits.Reader`) beside the engine it calls, on the same 28x28 uploads, and on the
   same digits given as uint8 arrays;
 - a naive Keras app: the same preprocessing, then `model.predict` once per image;
-- bulk throughput, and throughput with 1 and with 16 concurrent callers, with the CPU time each request
-  costs (this process and its worker processes) and the bound that sets on the cores there are;
+- bulk throughput, and throughput with 1 and with 16 concurrent callers while every caller is busy (and
+  over whole rounds, their drain included), with the CPU time each request costs (this process and its
+  worker processes), the cores that kept busy, and the bound the CPU sets on the cores there are;
 - a whole number: `read_number` (the number reader, the CNN confirming digits apart) on 6 test digits
   written in a row on white paper (p50, p99);
 - a serving process of its own (engine and anvil-uplink, as `digits serve` loads them): cold start
@@ -129,32 +130,58 @@ def naive_latency(uploads: list[bytes], model_id: str = "cnn") -> dict:
 def concurrent_throughput(engine: Engine, uploads: list[bytes], callers: int, model: str = "cnn",
                           pool: ThreadPoolExecutor | None = None) -> float:
     """Images per second from `callers` threads; `pool`, when given, holds those threads already warm."""
+    return concurrent_rates(engine, uploads, callers, model, pool)[0]
+
+
+def concurrent_rates(engine: Engine, uploads: list[bytes], callers: int, model: str = "cnn",
+                     pool: ThreadPoolExecutor | None = None) -> tuple[float, float]:
+    """Images per second from `callers` threads over the whole run, and while every caller had a call in
+    flight: from the start until the last upload was taken up, counting the calls answered by then. A
+    server under steady load is always in the second state; the first adds the drain at the run's end,
+    when the last calls leave cores idle (docs/speed.md, *16 callers, eleventh round*). With too few
+    uploads for any to be answered before the last is taken up, both are the whole run's rate.
+    `pool`, when given, holds the threads already warm."""
     if pool is None:
         with ThreadPoolExecutor(callers) as pool:
             list(pool.map(lambda data: engine.classify(data, model), uploads[:callers]))  # threads up and warm
-            return concurrent_throughput(engine, uploads, callers, model, pool)
+            return concurrent_rates(engine, uploads, callers, model, pool)
+    taken, answered = [], []  # (list.append is atomic: no lock among the callers)
+
+    def call(data: bytes):
+        taken.append(time.perf_counter())
+        result = engine.classify(data, model)
+        answered.append(time.perf_counter())
+        return result
+
     started = time.perf_counter()
-    list(pool.map(lambda data: engine.classify(data, model), uploads))
-    return len(uploads) / (time.perf_counter() - started)
+    list(pool.map(call, uploads))
+    whole = len(uploads) / (time.perf_counter() - started)
+    last_taken = max(taken)
+    answered_by_then = sum(1 for moment in answered if moment <= last_taken)
+    return whole, (answered_by_then / (last_taken - started) if answered_by_then else whole)
 
 
 def concurrent_in_turns(engine: Engine, uploads: list[bytes], rounds: int = 4, model: str = "cnn") -> dict:
     """Images per second with 1 and with 16 callers, in turns over `rounds` slices of the uploads (a machine
-    whose load changes slows both alike), and the median of 16 over 1 within a round. The callers are
-    threads that stay up between rounds and switch as often as the server's (its Uplink threads do both).
-    Also the CPU time per request (this process and its worker processes, over all the rounds) and the
-    bound it sets on 16 over 1 however busy the machine is: a lone caller keeps one core busy, so the
-    cores there are read at most cores x (CPU per request, 1 caller) / (CPU per request, 16 callers)
-    times as many (docs/speed.md)."""
-    one, sixteen, cpu_s = [], [], {1: 0.0, 16: 0.0}
+    whose load changes slows both alike), and the median of 16 over 1 within a round, while every caller
+    is busy (`concurrent_rates`: a server under steady load never drains) and over the whole round, its
+    drain included. The callers are threads that stay up between rounds and switch as often as the
+    server's (its Uplink threads do both).
+    Also the CPU time per request (this process and its worker processes, over all the rounds), the
+    cores it kept busy (CPU per request x requests a second, over whole rounds: 16 callers at 2.0 on two
+    cores leave none idle) and the bound the CPU sets on 16 over 1 however busy the machine is: a lone
+    caller keeps one core busy, so the cores there are read at most cores x (CPU per request, 1 caller) /
+    (CPU per request, 16 callers) times as many (docs/speed.md)."""
+    steady, whole, cpu_s = {1: [], 16: []}, {1: [], 16: []}, {1: 0.0, 16: 0.0}
     size = max(1, len(uploads) // rounds)
 
-    def timed(pool: ThreadPoolExecutor, callers: int, window: list[bytes]) -> float:
+    def timed(pool: ThreadPoolExecutor, callers: int, window: list[bytes]) -> None:
         pids = engine.lanes.worker_pids() if engine.lanes else ()
         started = cpu_seconds(pids)
-        rate = concurrent_throughput(engine, window, callers, model, pool)
+        rate, steady_rate = concurrent_rates(engine, window, callers, model, pool)
         cpu_s[callers] += cpu_seconds(pids) - started
-        return rate
+        whole[callers].append(rate)
+        steady[callers].append(steady_rate)
 
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(SWITCH_INTERVAL_S)
@@ -163,15 +190,19 @@ def concurrent_in_turns(engine: Engine, uploads: list[bytes], rounds: int = 4, m
             for pool in (one_caller, sixteen_callers):  # threads up, and every worker process warm
                 list(pool.map(lambda data: engine.classify(data, model), uploads[:64]))
             for start in range(0, size * rounds, size):
-                one.append(timed(one_caller, 1, uploads[start:start + size]))
-                sixteen.append(timed(sixteen_callers, 16, uploads[start:start + size]))
+                timed(one_caller, 1, uploads[start:start + size])
+                timed(sixteen_callers, 16, uploads[start:start + size])
     finally:
         sys.setswitchinterval(switch_interval)
     cpu_1, cpu_16 = (1000 * cpu_s[callers] / (size * rounds) for callers in (1, 16))
-    return {"concurrent_1_images_per_s": round(float(np.median(one)), 1),
-            "concurrent_16_images_per_s": round(float(np.median(sixteen)), 1),
-            "concurrency_gain_in_a_round": round(float(np.median(np.array(sixteen) / np.array(one))), 2),
+    gain = lambda rates: round(float(np.median(np.array(rates[16]) / np.array(rates[1]))), 2)  # noqa: E731
+    return {"concurrent_1_images_per_s": round(float(np.median(steady[1])), 1),
+            "concurrent_16_images_per_s": round(float(np.median(steady[16])), 1),
+            "concurrency_gain_in_a_round": gain(steady),
+            "concurrency_gain_in_a_round_with_drain": gain(whole),
             "concurrent_1_cpu_ms_per_request": round(cpu_1, 3), "concurrent_16_cpu_ms_per_request": round(cpu_16, 3),
+            **{f"concurrent_{callers}_cores_busy": round(cpu * float(np.median(whole[callers])) / 1000, 2)
+               for callers, cpu in ((1, cpu_1), (16, cpu_16))},
             "concurrency_gain_bound_by_cpu": round(available_cores() * cpu_1 / cpu_16, 2) if cpu_16 else None}
 
 

@@ -71,6 +71,9 @@ BATCH = 4
 # pipe is 64 KB.
 REQUEST_PIPE_BYTES = 1024 * 1024
 
+# Callers waiting for an answer are woken through an eventfd where there is one (Linux): `_Wakeup`.
+WAKE_BY_EVENTFD = hasattr(os, "eventfd")
+
 WORKER_LOST = ("The server's worker reading this picture stopped unexpectedly before it answered; "
                "please try again.")
 
@@ -106,11 +109,48 @@ def portable(error: Exception) -> Exception:
         return (InputError if isinstance(error, InputError) else RuntimeError)(str(error))
 
 
+class _Wakeup:
+    """One thread waits, another wakes it, once for each wait. On Linux an eventfd (semaphore mode): the
+    waker's write lets go of the GIL, so a waker that the woken thread's start preempts (its core shared
+    with a worker process) is not held off its core with the GIL, stalling every thread of the server
+    (docs/speed.md, *16 callers, eleventh round*); elsewhere a lock. The eventfd is closed with the object,
+    when no thread can wake it any more."""
+
+    __slots__ = ("_fd", "_lock")
+
+    def __init__(self):
+        self._fd, self._lock = -1, None
+        if WAKE_BY_EVENTFD:
+            try:
+                self._fd = os.eventfd(0, os.EFD_SEMAPHORE | os.EFD_CLOEXEC)
+                return
+            except OSError:  # out of file descriptors: a lock does as well, GIL aside
+                pass
+        self._lock = threading.Lock()
+        self._lock.acquire()
+
+    def wake(self) -> None:
+        if self._lock is None:
+            os.eventfd_write(self._fd, 1)
+        else:
+            self._lock.release()
+
+    def wait(self) -> None:
+        if self._lock is None:
+            os.eventfd_read(self._fd)
+        else:
+            self._lock.acquire()
+
+    def __del__(self, close=os.close):  # (os.close bound now: at the interpreter's exit `os` may be gone first)
+        if self._fd >= 0:
+            close(self._fd)
+
+
 class _Call:
     """One call on its way to a worker process: its upload, (data, model, filename), and once done its
     answer (the worker's reply for it), the error, or HERE (handed the server's own place); or, on its
-    way, a worker's place (`handed`) for the caller to send it to itself. Its caller waits on one lock,
-    released at each of these. A bare turn (`Lanes.take`) has no upload."""
+    way, a worker's place (`handed`) for the caller to send it to itself. Its caller waits on one `_Wakeup`,
+    woken at each of these. A bare turn (`Lanes.take`) has no upload."""
 
     __slots__ = ("upload", "reply", "error", "here", "handed", "_woken", "_lanes")
 
@@ -119,11 +159,10 @@ class _Call:
         self.reply = self.error = None
         self.handed: "_Worker | None" = None  # a worker's place handed to it, for it to send the call itself
         self.here = False
-        self._woken = threading.Lock()
-        self._woken.acquire()
+        self._woken = _Wakeup()
 
     def wake(self) -> None:
-        self._woken.release()
+        self._woken.wake()
 
     def answered(self, reply: tuple) -> None:
         """Its reply, ("ok", a packed Classification) or ("error", the exception), from a call read in this
@@ -134,11 +173,11 @@ class _Call:
     def answer(self):
         """Waits: HERE when handed the server's place, else the worker's packed Classification (its
         error raised here)."""
-        self._woken.acquire()
+        self._woken.wait()
         while self.handed is not None:  # handed a place whose pipe may be full: it sends the call itself
             worker, self.handed = self.handed, None
             self._lanes._send_for(worker, [self])
-            self._woken.acquire()
+            self._woken.wait()
         if self.here:
             return HERE
         if self.error is not None:
@@ -358,7 +397,7 @@ class Lanes:
                 return worker
             turn = _Call(None)
             self._waiting.append(turn)
-        turn._woken.acquire()
+        turn._woken.wait()
         return HERE if turn.here else turn.handed
 
     def _roomiest_locked(self) -> "_Worker | None":

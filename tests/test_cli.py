@@ -145,6 +145,9 @@ def test_benchmark_reports_every_figure(mnist_path):
     for key in ("concurrent_1_cpu_ms_per_request", "concurrent_16_cpu_ms_per_request"):  # (in clock ticks: 0 may be)
         assert 0 <= figures[key] < 1000
     assert "concurrency_gain_bound_by_cpu" in figures
+    assert figures["concurrency_gain_in_a_round"] > 0 and figures["concurrency_gain_in_a_round_with_drain"] > 0
+    for callers in (1, 16):  # the cores each kept busy (from clock ticks: too coarse here for an upper bound)
+        assert figures[f"concurrent_{callers}_cores_busy"] >= 0
     for model in ("cnn", "vit"):  # the evidence maps (classify --explain, the page's Why?)
         assert 0 < figures["explanation"][model]["one_answer_p50_ms"] < figures["explanation"][model]["p50_ms"]
     assert "tensorflow" not in figures  # the engine's former way is gone; naive Keras is the baseline

@@ -47,6 +47,20 @@ def uploads(mnist_test) -> list[tuple[str, bytes, str]]:
     return files
 
 
+def test_many_concurrent_calls_leave_no_file_descriptors_open(pooled, uploads):
+    """Each waiting caller is woken through an eventfd of its own (`_Wakeup`): closed with its call, so a
+    server's open files do not grow with the calls it has read."""
+    pictures = [upload for upload in uploads if upload[0].endswith(".png")][:16]
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda upload: outcome(pooled, *upload), pictures))  # threads and workers warm
+        before = len(os.listdir("/proc/self/fd"))
+        served = pooled.lanes.served_by_workers
+        for _ in range(5):
+            list(pool.map(lambda upload: outcome(pooled, *upload), pictures * 4))
+    assert pooled.lanes.served_by_workers > served, "some calls should have waited for the worker processes"
+    assert len(os.listdir("/proc/self/fd")) <= before + 2
+
+
 def kill(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
     assert wait_until_ended(pid, 10)
