@@ -5,9 +5,10 @@ straight, so it is told by what it does: a loop is the outermost ink all round a
 a smooth oval, with the digit's ink inside it and clear of it along most directions. The loop may be a
 mark of its own or touch the digit's strokes (one connected mark): either way only its band of pixels is
 set aside, and of a loop drawn close round the digit or across it, only its own stroke (the band would
-take the digit's strokes beside it). A digit is never such a loop round other ink: a 0 has nothing
-inside it, an 8 or a 6 is pinched at its waist, not oval; the edge of a solid shape (a bar, a phone, a
-cup) holds no paper inside it, a loop round a digit holds paper wider than its strokes. A loop the ink
+take the digit's strokes beside it); round a whole number, the band less the end digits' strokes that
+touch it. A digit is never such a loop round other ink: a 0 has nothing inside it, an 8 or a 6 is
+pinched at its waist, not oval; the edge of a solid shape (a bar, a phone, a cup) holds no paper inside
+it, a loop round a digit holds paper wider than its strokes. A loop the ink
 inside does not keep clear of (drawn close round the digit, or across it) may also be a digit's own
 outline: the pipeline reads the picture both ways and the learned judge chooses (pipeline.py,
 `close_loops`).
@@ -44,7 +45,8 @@ SETTINGS = EmphasisSettings()
 
 @dataclass(frozen=True, eq=False)
 class Loop:
-    pixels: np.ndarray  # (H, W) bool: the loop's band (a close loop's: its own stroke alone)
+    pixels: np.ndarray  # (H, W) bool: the loop's band (a close loop's: its own stroke alone; a clear loop
+    # round a number's: its own stroke and what of its band the digits' strokes inside do not reach)
     clear: bool  # the ink inside keeps clear of it; if not, the loop is drawn close round the digit or
     # across it, or it is the digit's own outline (a bold 0's outer edge): only the judge can tell (pipeline.py)
 
@@ -55,7 +57,8 @@ def loop_round_the_digit(labels: np.ndarray, masses: np.ndarray, body: int, larg
     of the body's ink or more: marks.py's measure of a mark, not a speck) whose box holds the body's
     centre (the body itself, when the loop touches the digit); one the ink inside keeps clear of first.
     `long`: the loop may be much wider than tall (round a whole number): its band and the paper inside it
-    are measured in pixels, as across its height, all round (`_loop_in`)."""
+    are measured in pixels, as across its height, all round, and the digits' strokes that touch it are
+    left out of its band (`_loop_in`)."""
     kept = np.flatnonzero(masses)
     boxes = ndimage.find_objects(labels, max_label=int(kept.max()))
     body_box = boxes[body - 1]
@@ -130,7 +133,8 @@ def _loop_in(own: np.ndarray, inked: np.ndarray, settings: EmphasisSettings, lon
     np.minimum.at(ring_inner, direction[ring], radius[ring])
     with_ink = inner > 0
     apart = inner[with_ink] <= ring_inner[with_ink] - (clear[with_ink] if long else clear)
-    if apart.mean() >= settings.clear_share:
+    kept_clear = bool(apart.mean() >= settings.clear_share)
+    if kept_clear and not long:
         return Loop(ring, True)
     # Drawn close round the digit or across it: the band above would take the digit's strokes where they
     # come near the loop, so only the loop's own stroke goes, the pixels within its pen's width of its outer
@@ -148,7 +152,16 @@ def _loop_in(own: np.ndarray, inked: np.ndarray, settings: EmphasisSettings, lon
         np.maximum.at(deepest, direction[band_alone],
                       ndimage.distance_transform_edt(band_alone)[band_alone].astype(np.float32))
         pen = 2 * float(np.median(deepest[deepest > 0])) - 1
-    return Loop(own & (radius >= outer_edge - pen * steep), False)
+    stroke = own & (radius >= outer_edge - pen * steep)
+    if kept_clear:  # round a number (`long`): the end digits touch the loop here and there, and the band
+        # took their strokes where they lie along it or run into it (`29173` read `69177`). The band less
+        # those strokes goes with the loop's own stroke: the digits' ink inside grown back into the band, as
+        # far as the band reaches in from the loop's outer edge (its width and a pen), within the band.
+        # What the digits do not reach (a second lap, the loop's ragged inner side) is the loop's.
+        reach = math.ceil(settings.band * min(height, width) / 2 + pen)
+        digits = ndimage.binary_dilation(inside, np.ones((3, 3), bool), iterations=reach, mask=ring | inside)
+        return Loop(stroke | (ring & ~digits), True)
+    return Loop(stroke, False)
 
 
 def underlines(labels: np.ndarray, masses: np.ndarray, body: int, flat: np.ndarray) -> np.ndarray:
