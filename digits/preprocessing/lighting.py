@@ -100,12 +100,12 @@ def subtract_broad_light(signal: np.ndarray, stands_out: Callable[[np.ndarray, f
     counts as outline, so a grainy stroke measured as half its width, and a window that narrow took a
     digit's own filled loop for the ground (a 9's loop hollowed, "no digit"). Where all the pieces inside
     that stand out, measured together, are wider than that one, their width is the strokes': on a worn
-    board the strongest ink of a thin line is a scatter of dots and dashes, the one chosen a dash a few
-    pixels long whose outline runs all round it (a width of 1 where the line's is 2-3), and a window
-    that narrow took the line itself for the ground (a 7, a 6's hook, an 8's waist gone, "no digit");
-    the wider of the two, as a screen's thin print inside stands out too and would narrow the window
-    past a bold digit's strokes (docs/reading-pipeline.md, "Worn boards: the chalk's width measured on
-    all of it"). What a window
+    board the strongest ink of a thin line is a scatter of dots and dashes, and the one chosen can be a
+    dash a few pixels long whose outline runs all round it (a width of 1 where the line's is 2-3): a
+    window that narrow took the line itself for the ground (a thin 6 "no digit", an 8 read 3). The
+    wider of the two, not all of them alone: a screen's thin print inside stands out too and narrowed
+    the window past a bold digit's strokes (docs/reading-pipeline.md, "Worn boards: the chalk's width
+    measured on all of it"). What a window
     `ground_strokes` strokes wide cannot fit inside (a grey opening: the lowest light round each pixel,
     then the highest of those) is the ground, and goes: a stroke keeps what rises above it, a smear a
     few strokes wide falls to it. As the window follows the measured strokes, a bold digit cropped
