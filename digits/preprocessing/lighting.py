@@ -98,7 +98,14 @@ def subtract_broad_light(signal: np.ndarray, stands_out: Callable[[np.ndarray, f
     than its strokes), the biggest piece of all. The piece is measured with its pits and pinholes a pixel
     across filled (a closing): chalk's grain breaks the outline of its strongest ink, and every break
     counts as outline, so a grainy stroke measured as half its width, and a window that narrow took a
-    digit's own filled loop for the ground (a 9's loop hollowed, "no digit"). What a window
+    digit's own filled loop for the ground (a 9's loop hollowed, "no digit"). Where all the pieces inside
+    that stand out, measured together, are wider than that one, their width is the strokes': on a worn
+    board the strongest ink of a thin line is a scatter of dots and dashes, and the one chosen can be a
+    dash a few pixels long whose outline runs all round it (a width of 1 where the line's is 2-3): a
+    window that narrow took the line itself for the ground (a thin 6 "no digit", an 8 read 3). The
+    wider of the two, not all of them alone: a screen's thin print inside stands out too and narrowed
+    the window past a bold digit's strokes (docs/reading-pipeline.md, "Worn boards: the chalk's width
+    measured on all of it"). What a window
     `ground_strokes` strokes wide cannot fit inside (a grey opening: the lowest light round each pixel,
     then the highest of those) is the ground, and goes: a stroke keeps what rises above it, a smear a
     few strokes wide falls to it. As the window follows the measured strokes, a bold digit cropped
@@ -116,11 +123,18 @@ def subtract_broad_light(signal: np.ndarray, stands_out: Callable[[np.ndarray, f
     sharp = np.bincount(pieces[stands_out(signal, strongest)], minlength=len(sizes)) if inside.any() else inside
     sharp[inside == 0] = 0
     biggest = int(next(counts for counts in (sharp, sizes) if counts.any()).argmax())
-    piece = np.pad(pieces[ndimage.find_objects(pieces, max_label=biggest)[biggest - 1]] == biggest, 1)
-    width = stroke_width(ndimage.binary_closing(piece, structure=np.ones((3, 3), bool))[1:-1, 1:-1])  # pits filled
+    width = _closed_width(pieces == biggest)
+    if sharp.any():  # and all the pieces inside that stand out, together, where they are wider
+        width = max(width, _closed_width((sharp > 0)[pieces]))
     window = math.ceil(settings.ground_strokes * width) | 1
     ground = np.maximum(ndimage.grey_opening(signal, size=(window, window)), 0)
     return signal - ground
+
+
+def _closed_width(piece: np.ndarray) -> float:
+    """The strokes' width (`stroke_width`) of a piece with its pits and pinholes a pixel across filled."""
+    padded = np.pad(piece, 1)
+    return stroke_width(ndimage.binary_closing(padded, structure=np.ones((3, 3), bool))[1:-1, 1:-1])
 
 
 def _smooth_lighting(grey: np.ndarray, paper: float, settings: LightingSettings) -> np.ndarray | None:
