@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
+from skimage import morphology
 
 from digits.preprocessing.arrays import zero_padded
 from digits.preprocessing.ink import SOFT_EDGE, clear_ink
@@ -175,7 +176,8 @@ def loop_round_the_writing(pieces: Pieces) -> Loop | None:
     counts too (its end digits touch it), its own stroke alone: the number is read with it and without it
     and the reader chooses (digits/numbers.py), as the judge chooses for one digit, for a number's own
     outline passes for such a loop. A digit of the number is no loop round its neighbour where they
-    overlap: the neighbour's ink touches it and spans no paper inside (emphasis.py's tests)."""
+    overlap: the neighbour's ink touches it and spans no paper inside (emphasis.py's tests). With a clear
+    loop go the pieces of ink that lie along it (`_along_the_loop`)."""
     kept = np.flatnonzero(pieces.masses)
     if not len(kept):
         return None
@@ -190,8 +192,21 @@ def loop_round_the_writing(pieces: Pieces) -> Loop | None:
     held = [mark for mark in large if any(outer != mark and holds(outer, mark) for outer in large)]
     if not held and len(large) > 1:  # large pieces side by side: no one of them is a loop round the others
         return None
-    return loop_round_the_digit(pieces.labels, masses, max(held or large, key=lambda mark: masses[mark]), MARK_FRACTION,
+    loop = loop_round_the_digit(pieces.labels, masses, max(held or large, key=lambda mark: masses[mark]), MARK_FRACTION,
                                 long=True)
+    if loop is None or not loop.clear:
+        return loop
+    return Loop(loop.pixels | _along_the_loop(pieces.mask & ~with_soft_edge(loop.pixels), loop.pixels), True)
+
+
+def _along_the_loop(ink: np.ndarray, loop: np.ndarray) -> np.ndarray:
+    """The pieces of `ink` that reach no deeper into the loop (its convex hull) than its own pixels do,
+    or lie outside it: the loop's ends where the pen left a gap, read as a digit beside the end digits
+    (`68077` read `168077`, `60699` read `6839`). A digit written inside the loop reaches its middle."""
+    depth = ndimage.distance_transform_edt(morphology.convex_hull_image(loop))
+    pieces, count = ndimage.label(ink, np.ones((3, 3), bool))
+    deepest = np.asarray(ndimage.maximum(depth, pieces, np.arange(1, count + 1)))
+    return np.concatenate([[False], deepest <= depth[loop].max()]).take(pieces)
 
 
 def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops: bool = True,
