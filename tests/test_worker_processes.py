@@ -3,6 +3,7 @@ one caller gets in-process, bad files the same words, and a worker that dies cos
 reading, never the server."""
 
 import contextlib
+import gc
 import io
 import os
 import signal
@@ -58,7 +59,10 @@ def test_many_concurrent_calls_leave_no_file_descriptors_open(pooled, uploads):
         for _ in range(5):
             list(pool.map(lambda upload: outcome(pooled, *upload), pictures * 4))
     assert pooled.lanes.served_by_workers > served, "some calls should have waited for the worker processes"
-    assert len(os.listdir("/proc/self/fd")) <= before + 2
+    gc.collect()
+    # 320 calls read: a leak would leave hundreds open. A few may open or close meanwhile (a worker's
+    # pipe, a log file), so the bar is the callers' number, not "exactly as before".
+    assert len(os.listdir("/proc/self/fd")) < before + 16
 
 
 def kill(pid: int) -> None:
