@@ -192,8 +192,8 @@ def loop_round_the_writing(pieces: Pieces) -> Loop | None:
     held = [mark for mark in large if any(outer != mark and holds(outer, mark) for outer in large)]
     if not held and len(large) > 1:  # large pieces side by side: no one of them is a loop round the others
         return None
-    loop = loop_round_the_digit(pieces.labels, masses, max(held or large, key=lambda mark: masses[mark]), MARK_FRACTION,
-                                long=True)
+    body = max(held or large, key=lambda mark: masses[mark])
+    loop = loop_round_the_digit(pieces.labels, masses, body, MARK_FRACTION, long=True)
     if loop is None or not loop.clear:
         return loop
     return Loop(loop.pixels | _along_the_loop(pieces.mask & ~with_soft_edge(loop.pixels), loop.pixels), True)
