@@ -15,7 +15,7 @@ from digits.cli import folder_run, main
 from digits.engine import WORKERS_ENV
 from digits.preprocessing import prepare_upload
 from digits.preprocessing.decode import decode
-from digits.preprocessing.filters import binary_erode_square, median_3x3
+from digits.preprocessing.filters import binary_erode_square, fill_holes, median_3x3
 from digits.preprocessing.working import working_image
 from training import scenes
 
@@ -37,6 +37,22 @@ def test_the_fast_filters_give_scipys_values_on_a_photo(mnist_test):
     for times in (1, 4, 11):
         assert np.array_equal(binary_erode_square(mask, times),
                               ndimage.binary_erosion(mask, np.ones((3, 3), bool), iterations=times))
+
+
+def test_holes_are_filled_as_scipy_fills_them(mnist_test):
+    """The ink of MNIST digits (their loops), a photo's levels cut at several heights (pages, their
+    specks and rings), random masks, and the edge cases (empty, all set, a line, a ring on the edge)."""
+    pixels = decode(photo(mnist_test[0][0], (1200, 900))).pixels[..., 1]
+    rng = np.random.default_rng(1)
+    masks = [image > level for image in mnist_test[0][:60] for level in (0, 64, 200)]
+    masks += [pixels > np.percentile(pixels, share) for share in (5, 30, 60, 95)]
+    masks += [rng.random(shape) < share for shape in ((28, 28), (75, 100), (1, 9), (9, 1)) for share in (0.3, 0.6, 0.9)]
+    ring = np.ones((6, 6), bool)
+    ring[1:5, 1:5] = False
+    masks += [np.zeros((5, 5), bool), np.ones((5, 5), bool), np.ones((1, 1), bool), ring, ring[:, 1:]]
+    filled = [fill_holes(mask) for mask in masks]
+    assert all(np.array_equal(mine, ndimage.binary_fill_holes(mask)) for mine, mask in zip(filled, masks))
+    assert sum(int(np.count_nonzero(mine & ~mask)) for mine, mask in zip(filled, masks)) > 1000  # holes were there to fill
 
 
 def lstsq_background_surface(signal: np.ndarray, grid: int = 32) -> np.ndarray:

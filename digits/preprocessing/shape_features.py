@@ -8,6 +8,7 @@ or box-like.
 import numpy as np
 from scipy import ndimage
 
+from digits.preprocessing.filters import fill_holes
 from digits.preprocessing.shapes import solidity_and_rectangle_fit
 from digits.preprocessing.normalise import stroke_width
 
@@ -25,7 +26,7 @@ def shape_features(pixels: np.ndarray) -> np.ndarray:
         return np.zeros(len(FEATURES))
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     box = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    filled = ndimage.binary_fill_holes(mask)
+    filled = fill_holes(mask)
     _, holes = ndimage.label(filled & ~mask)
     _, pieces = ndimage.label(mask, structure=np.ones((3, 3), bool))
     solid, rectangle_fill, rectangle_aspect = solidity_and_rectangle_fit(mask)  # one hull for the three

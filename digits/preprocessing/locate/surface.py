@@ -13,7 +13,7 @@ import numpy as np
 from scipy import ndimage
 
 from digits.preprocessing.arrays import border, median
-from digits.preprocessing.filters import median_3x3
+from digits.preprocessing.filters import fill_holes, median_3x3
 from digits.preprocessing.ink_side import TINY
 from digits.preprocessing.shapes import rectangle_fit
 
@@ -153,7 +153,7 @@ def _eroded_at_full_size(surface: np.ndarray, step: int, shape: tuple[int, int],
 def _as_surface(small: np.ndarray, region: np.ndarray, surroundings: np.ndarray,
                 of_another_colour: bool, settings: SurfaceSettings) -> np.ndarray | None:
     """The region with its holes (what is written on it) filled, if it is a page, a note or a canvas."""
-    surface = ndimage.binary_fill_holes(region)
+    surface = fill_holes(region)
     rows, cols = np.flatnonzero(surface.any(axis=1)), np.flatnonzero(surface.any(axis=0))
     area = np.count_nonzero(surface)
     if not area or area < settings.share * region.size or np.count_nonzero(region) < settings.solidity * area:
