@@ -35,7 +35,7 @@ def find_ink_and_side(pixels: np.ndarray, evenly_lit: bool = False) -> tuple[np.
     """`find_ink`'s signal, and whether the ink is dark on a light ground (False: light on dark, chalk)."""
     signal, ink_is_dark = signal_and_side(pixels if evenly_lit else even_out_lighting(pixels))
     if not ink_is_dark:  # chalk on a board: its dust, glare and frame are the ground, not ink
-        signal = subtract_broad_light(signal, stands_out)
+        signal = subtract_broad_light(signal, stands_out, soft_edge_window(signal.shape))
     return remove_ruled_lines(subtract_uneven_background(signal)), ink_is_dark
 
 
@@ -60,10 +60,15 @@ def is_blank(ink: np.ndarray, noise: float) -> bool:
 def stands_out(ink: np.ndarray, level: float) -> np.ndarray:
     """bool (H, W): where the ink rises more than `level` above the lowest ink within a soft edge's reach
     (SOFT_EDGE): a stroke falls to its ground that near on one side; a broad haze, a glare hardly falls."""
+    window = soft_edge_window(ink.shape)
+    return ink - np.maximum(ndimage.minimum_filter(ink, size=window), 0) > level
+
+
+def soft_edge_window(shape: tuple[int, ...]) -> int:
+    """The side of a square window that reaches a soft edge's width (SOFT_EDGE) either way of its centre."""
     # the reach on the picture's longer side here (marks.py measures it on the shorter): on the shorter, a wide
     # photo's bold strokes lost clear ink and readings changed; on the longer none of 1,480 did
-    window = 2 * math.ceil(SOFT_EDGE * max(ink.shape)) + 1
-    return ink - np.maximum(ndimage.minimum_filter(ink, size=window), 0) > level
+    return 2 * math.ceil(SOFT_EDGE * max(shape)) + 1
 
 
 def clear_ink(ink: np.ndarray, noise: float) -> np.ndarray:

@@ -9,10 +9,10 @@ import numpy as np
 from scipy import ndimage
 from skimage import morphology
 
-from digits.preprocessing.arrays import ROBUST_SIGMA, border, border_band, low_percentile, median, median_is_below, subsampled
+from digits.preprocessing.arrays import ROBUST_SIGMA, border, border_band, low_percentile, median
 from digits.preprocessing.filters import median_3x3
 from digits.preprocessing.normalise import stroke_width
-from digits.preprocessing.polarity import CLEAR_INK, DARK_LEVEL, INK_SHARE, LUMINANCE, _is_two_level, goes_further
+from digits.preprocessing.polarity import CLEAR_INK, DARK_LEVEL, INK_SHARE, LUMINANCE, goes_further, is_dark_ground
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,8 @@ def even_out_lighting(pixels: np.ndarray, settings: LightingSettings = SETTINGS)
     paper = float(np.percentile(border(grey), settings.paper))
     if paper < DARK_LEVEL or _border_is_flat(-grey, settings):  # (negated, as the paper is the light side here)
         return pixels
-    if median_is_below(subsampled(grey).ravel(), DARK_LEVEL) and not _is_two_level(grey):  # mostly a dark ground
-        return pixels  # (a board) with something light along an edge (its frame); not a 1-bit scan of bold ink
+    if is_dark_ground(grey):
+        return pixels
     if paper <= 255 - DARK_LEVEL:  # a mid-grey ground, as the ink's polarity has it (polarity._ink_is_dark)
         from_paper = grey - paper
         if not goes_further(from_paper, from_paper):  # with light ink on it
@@ -83,7 +83,7 @@ def even_out_lighting(pixels: np.ndarray, settings: LightingSettings = SETTINGS)
     return np.clip(evened, 0.0, 255.0, out=evened)
 
 
-def subtract_broad_light(signal: np.ndarray, stands_out: Callable[[np.ndarray, float], np.ndarray],
+def subtract_broad_light(signal: np.ndarray, stands_out: Callable[[np.ndarray, float], np.ndarray], reach: int,
                          settings: LightingSettings = SETTINGS) -> np.ndarray:
     """Light ink on a dark ground (chalk on a board): the signal less what is light over an area wider
     than the strokes, chalk dust an eraser or a hand smeared beside them, glare, a light frame: the
@@ -98,14 +98,14 @@ def subtract_broad_light(signal: np.ndarray, stands_out: Callable[[np.ndarray, f
     than its strokes), the biggest piece of all. The piece is measured with its pits and pinholes a pixel
     across filled (a closing): chalk's grain breaks the outline of its strongest ink, and every break
     counts as outline, so a grainy stroke measured as half its width, and a window that narrow took a
-    digit's own filled loop for the ground (a 9's loop hollowed, "no digit"). Where all the pieces inside
-    that stand out, measured together, are wider than that one, their width is the strokes': on a worn
-    board the strongest ink of a thin line is a scatter of dots and dashes, and the one chosen can be a
-    dash a few pixels long whose outline runs all round it (a width of 1 where the line's is 2-3): a
-    window that narrow took the line itself for the ground (a thin 6 "no digit", an 8 read 3). The
-    wider of the two, not all of them alone: a screen's thin print inside stands out too and narrowed
-    the window past a bold digit's strokes (docs/reading-pipeline.md, "Worn boards: the chalk's width
-    measured on all of it"). What a window
+    digit's own filled loop for the ground (a 9's loop hollowed, "no digit"). With it are measured
+    the pieces inside that stand out and lie within `reach` of it (ink.py's soft edge, gaps and all):
+    on a worn board the strongest ink of a thin line is a scatter of dots and dashes, and the one chosen
+    can be a dash a few pixels long whose outline runs all round it (a width of 1 where the line's is
+    2-3): a window that narrow took the line itself for the ground (a thin 6 "no digit", an 8 read 3).
+    Within reach of it, not all of them: a screen's thin print stands out too, in rows of letters away
+    from the writing, and narrowed the window past a bold digit's strokes (docs/reading-pipeline.md,
+    "Worn boards: the chalk's width measured on its line"). What a window
     `ground_strokes` strokes wide cannot fit inside (a grey opening: the lowest light round each pixel,
     then the highest of those) is the ground, and goes: a stroke keeps what rises above it, a smear a
     few strokes wide falls to it. As the window follows the measured strokes, a bold digit cropped
@@ -123,12 +123,20 @@ def subtract_broad_light(signal: np.ndarray, stands_out: Callable[[np.ndarray, f
     sharp = np.bincount(pieces[stands_out(signal, strongest)], minlength=len(sizes)) if inside.any() else inside
     sharp[inside == 0] = 0
     biggest = int(next(counts for counts in (sharp, sizes) if counts.any()).argmax())
-    width = _closed_width(pieces == biggest)
-    if sharp.any():  # and all the pieces inside that stand out, together, where they are wider
-        width = max(width, _closed_width((sharp > 0)[pieces]))
-    window = math.ceil(settings.ground_strokes * width) | 1
+    chosen = pieces == biggest
+    if sharp.any():  # with the pieces inside that stand out within reach of it: the rest of its line
+        chosen = _within_reach((sharp > 0)[pieces], chosen, reach)
+    window = math.ceil(settings.ground_strokes * _closed_width(chosen)) | 1
     ground = np.maximum(ndimage.grey_opening(signal, size=(window, window)), 0)
     return signal - ground
+
+
+def _within_reach(mask: np.ndarray, piece: np.ndarray, reach: int) -> np.ndarray:
+    """The pieces of `mask` joined to `piece` (one of them) by gaps no wider than `reach` (a square
+    window's side). A maximum filter, not a binary dilation: that wide, a dilation ran out of memory on a
+    broad shape (docs/reading-pipeline.md, stop 45)."""
+    groups, _ = ndimage.label(ndimage.maximum_filter(mask.view(np.uint8), size=reach) > 0, structure=np.ones((3, 3), bool))
+    return mask & (groups == groups[piece].max())
 
 
 def _closed_width(piece: np.ndarray) -> float:

@@ -8,7 +8,7 @@ import functools
 
 import numpy as np
 
-from digits.preprocessing.arrays import a_tenth_in, border, kth_smallest, median, otsu_threshold, subsampled
+from digits.preprocessing.arrays import a_tenth_in, border, kth_smallest, median, median_is_below, otsu_threshold, subsampled
 from digits.preprocessing.ink_side import TINY, box_filling_side, stroke_side
 
 MIN_INK_LEVEL = 12.0  # ink must differ from the background by this much (0-255) to count at all
@@ -34,7 +34,7 @@ def signal_and_side(pixels: np.ndarray) -> tuple[np.ndarray, bool]:
     background = _background_colour(pixels)
     differences = [pixels[..., channel] - background[channel] for channel in range(pixels.shape[-1])]
     darkest, lightest = functools.reduce(np.minimum, differences), functools.reduce(np.maximum, differences)
-    dark = _ink_is_dark(darkest, lightest, background)
+    dark = _ink_is_dark(darkest, lightest, background, pixels)
     return (-darkest if dark else lightest), dark
 
 
@@ -84,6 +84,12 @@ def _paper_colour(pixels: np.ndarray, grey: np.ndarray, light: np.ndarray, ink_i
     return pixels[paper][order[tenth if ink_is_light else len(order) - 1 - tenth]]
 
 
+def is_dark_ground(grey: np.ndarray) -> bool:
+    """Whether most of the picture is dark (a board with something light along an edge, its frame), and
+    not a 1-bit scan of bold dark ink, which covers most of the picture too."""
+    return median_is_below(subsampled(grey).ravel(), DARK_LEVEL) and not _is_two_level(grey)
+
+
 def _is_two_level(grey: np.ndarray) -> bool:
     """Whether nearly every pixel is near the darkest or the lightest level: a 1-bit scan, no soft edges."""
     low, high = float(grey.min()), float(grey.max())
@@ -103,12 +109,18 @@ def _commonest(pixels: np.ndarray) -> np.ndarray:
     return median(pixels[np.abs(band - fullest) <= 1])
 
 
-def _ink_is_dark(darkest: np.ndarray, lightest: np.ndarray, background: np.ndarray) -> bool:
+def _ink_is_dark(darkest: np.ndarray, lightest: np.ndarray, background: np.ndarray, pixels: np.ndarray) -> bool:
+    """Whether the ink is dark: on a light background, yes; on a dark one, no; on a mid-grey one, where
+    the picture goes further from it, unless most of the picture is dark: ink is the smaller share, so a
+    dark ground whose border is a grey frame (a board in its frame) has light ink on it, however faint
+    the chalk and however far its dark green lies below the frame's grey (the side `goes_further` picks)."""
     level = float(background @ LUMINANCE) if background.size == 3 else float(background[0])
     if level < DARK_LEVEL:
         return False
     if level > 255 - DARK_LEVEL:  # as far from white as DARK_LEVEL is from black: light ink is not on it
         return True
+    if is_dark_ground(pixels @ LUMINANCE if pixels.shape[-1] == 3 else pixels[..., 0]):
+        return False
     return goes_further(darkest, lightest)  # a mid-grey background: a dim photo of a page, a grey canvas
 
 
