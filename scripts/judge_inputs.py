@@ -8,8 +8,7 @@ suite's 11 scenes (training/scenes.py), the 19 style-shift styles and 120 pen dr
 everyday photographs (training/everyday_photos.py, 40 a kind) and, with --pictures, the proxy's 6 kinds of
 photos and the scenes suite's 17 kinds without a digit (40 each). Per upload: the 28x28 images the judge
 was asked about (the first as found; after it, where a loop is drawn close round the marks, those inside),
-the squared feature distance of each, the share of the picture's ink the marks as found hold
-(pipeline.ink_share; 1 in records made before it), and whether the pipeline as it stands found a digit.
+the squared feature distance of each, and whether the pipeline as it stands found a digit.
 
 Scored (`score`): the decision of pipeline.read and close_loops_or_not, offline: the marks as found pass
 if their log-odds meet the threshold, else the mean of theirs and the inside reading's must (of the
@@ -22,7 +21,7 @@ digits, with the CNN's answer for each image asked: how many each card and setti
 
     python scripts/judge_inputs.py record /tmp/judge_inputs.npz --data ../shared/data/mnist.npz [--pictures]
     python scripts/judge_inputs.py score /tmp/judge_inputs.npz models/digit_scorer.json /tmp/new.json \
-        --weight 0.0005 --threshold -0.591 [--weight W --threshold T ...] [--ink-share-weight 0.2]
+        --weight 0.0005 --threshold -0.591 [--weight W --threshold T ...]
     python scripts/judge_inputs.py record-circled /tmp/judge_circled.npz --data ../shared/data/mnist.npz
     python scripts/judge_inputs.py score /tmp/judge_circled.npz models/digit_scorer.json --weight 0.0005 --threshold -0.591
 """
@@ -84,20 +83,19 @@ def uploads(data: str | None, pictures: bool):
 
 
 def record(out: Path, data: str | None, pictures: bool) -> None:
-    rows, views, shares, started = [], [], [], time.time()
+    rows, views, started = [], [], time.time()
     for number, (group, kind, is_digit, upload, filename) in enumerate(uploads(data, pictures), 1):
         with judge_inputs() as asked:
             has_digit = prepare_upload(upload, filename).has_digit
         rows.append((group, kind, is_digit, has_digit, len(views), len(asked)))
         views += [view for view, _ in asked]
-        shares += [judgement.ink_share for _, judgement in asked]
         if number % 200 == 0:
             print(json.dumps({"event": "recorded", "uploads": number, "seconds": round(time.time() - started)}), flush=True)
     group, kind, is_digit, has_digit, first, calls = (np.array(column) for column in zip(*rows))
     images = np.stack(views)
     distance = load_feature_distance().distance(images)
     np.savez_compressed(out, group=group, kind=kind, is_digit=is_digit, has_digit=has_digit, first=first, calls=calls,
-                        images=images, distance=distance, share=np.array(shares))
+                        images=images, distance=distance)
 
 
 def decide(log_odds: np.ndarray, distance: np.ndarray, first: np.ndarray, calls: np.ndarray, has_digit: np.ndarray,
@@ -117,25 +115,24 @@ def decide(log_odds: np.ndarray, distance: np.ndarray, first: np.ndarray, calls:
     return found, kept
 
 
-def score(records: Path, cards: list[str], settings: list[tuple[float, float]], ink_share_weight: float) -> None:
+def score(records: Path, cards: list[str], settings: list[tuple[float, float]]) -> None:
     with np.load(records) as recorded:
         r = {key: recorded[key] for key in recorded.files}
-    surroundings = ink_share_weight * np.log(r.get("share", np.ones(len(r["images"]))))
     features = np.stack([shape_features(image) for image in r["images"]])
     for card in cards:
         scorer = load_digit_scorer(Path(card))
         logit = np.concatenate([scorer.logit(r["images"][i:i + 512], features[i:i + 512]) for i in range(0, len(features), 512)])
         for weight, threshold in settings:
-            found, kept = decide(logit - weight * r["distance"] + surroundings, r["distance"], r["first"], r["calls"], r["has_digit"], threshold)
+            found, kept = decide(logit - weight * r["distance"], r["distance"], r["first"], r["calls"], r["has_digit"], threshold)
             if "label" in r:  # record-circled's: read right, and "no digit", per group
                 right = found & (r["probabilities"][kept].argmax(axis=1) == r["label"])
-                print(json.dumps({"card": card, "weight": weight, "threshold": threshold, "ink_share_weight": ink_share_weight, **{
+                print(json.dumps({"card": card, "weight": weight, "threshold": threshold, **{
                     group: {"read_right": int(right[r["group"] == group].sum()), "of": int(np.sum(r["group"] == group)),
                             "no_digit": int(np.sum(~found[r["group"] == group]))} for group in dict.fromkeys(r["group"])}}),
                       flush=True)
                 continue
             lost = r["is_digit"] & ~found
-            figures = {"card": card, "weight": weight, "threshold": threshold, "ink_share_weight": ink_share_weight,
+            figures = {"card": card, "weight": weight, "threshold": threshold,
                        "digits_no_digit": int(lost.sum()), "digits": int(r["is_digit"].sum()),
                        "differ_from_recorded": int(np.sum(found != r["has_digit"]))}  # 0 for the judge recorded with
             for group in dict.fromkeys(r["group"]):
@@ -176,19 +173,18 @@ def record_circled(out: Path, data: str | None) -> None:
     (what the reader says where that image is the one kept), and the digit's label."""
     from digits.engine import Engine
 
-    rows, views, shares = [], [], []
+    rows, views = [], []
     for group, label, upload in circled_uploads(data):
         with judge_inputs() as asked:
             has_digit = prepare_upload(upload).has_digit
         rows.append((group, label, has_digit, len(views), len(asked)))
         views += [view for view, _ in asked]
-        shares += [judgement.ink_share for _, judgement in asked]
     group, label, has_digit, first, calls = (np.array(column) for column in zip(*rows))
     images = np.stack(views)
     with Engine(model_ids=("cnn",), processes=0) as engine:
         probabilities = engine.predict_probabilities("cnn", images)
     np.savez_compressed(out, group=group, label=label, has_digit=has_digit, first=first, calls=calls, images=images,
-                        probabilities=probabilities, distance=load_feature_distance().distance(images), share=np.array(shares))
+                        probabilities=probabilities, distance=load_feature_distance().distance(images))
 
 
 def main() -> int:
@@ -200,15 +196,13 @@ def main() -> int:
     parser.add_argument("--pictures", action="store_true")
     parser.add_argument("--weight", type=float, action="append", default=[])
     parser.add_argument("--threshold", type=float, action="append", default=[])
-    parser.add_argument("--ink-share-weight", type=float, default=0.0,
-                        help="the weight of the log of the find's share of the picture's ink (pipeline.JUDGE's: 0.2)")
     args = parser.parse_args()
     if args.mode == "record-circled":
         record_circled(Path(args.records), args.data)
     elif args.mode == "record":
         record(Path(args.records), args.data, args.pictures)
     else:
-        score(Path(args.records), args.cards, list(zip(args.weight, args.threshold)), args.ink_share_weight)
+        score(Path(args.records), args.cards, list(zip(args.weight, args.threshold)))
     return 0
 
 

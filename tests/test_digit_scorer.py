@@ -33,7 +33,7 @@ def test_the_judge_settings_are_those_the_feature_distance_card_and_the_scorer_c
     card = json.loads(FEATURES_MODEL_PATH.with_suffix(".json").read_text())
     chosen = json.loads(SCORER_PATH.read_text())["judge_settings"]
     assert JUDGE.distance_weight == card["chosen"]["weight"] == chosen["distance_weight"]
-    assert JUDGE.threshold == chosen["threshold"] and JUDGE.ink_share_weight == chosen["ink_share_weight"]
+    assert JUDGE.threshold == chosen["threshold"]
     assert card["tflite_sha256"] == hashlib.sha256(FEATURES_MODEL_PATH.read_bytes()).hexdigest()
     assert "training.feature_distance" in card["command"]
 
@@ -44,26 +44,6 @@ def test_mnist_test_digits_look_like_handwriting(mnist_test):
     # at most the share of validation digits the threshold was chosen to set aside (uploads in MNIST's
     # form are never judged; this is the judge alone, on the digit as it is)
     assert sum(kept) >= 0.995 * len(kept), f"{len(kept) - sum(kept)} of {len(kept)} MNIST test digits set aside"
-
-
-def test_the_judge_counts_against_a_find_the_ink_round_it(mnist_test):
-    """A digit on plain paper is nearly all of its picture's ink (the trace says how much), so what lies
-    round it costs it next to nothing; a find that holds a quarter of its picture's ink (the rest texture,
-    edges, other things) is judged the less a digit by the share's weight."""
-    import math
-    import re
-
-    rng = np.random.default_rng(3)
-    held = []
-    for digit in mnist_test[0][:20]:
-        trace = []
-        assert prepare_upload(scenes.plain_paper(digit, rng), trace=trace).has_digit
-        held += [int(re.search(r"the find holds (\d+)% of the picture's ink", step.decided)[1])
-                 for step in trace if step.stage == "judge"]
-    assert len(held) >= 20 and min(held) >= 90, held
-    alone, among = judge(mnist_test[0][0], []), judge(mnist_test[0][0], [], 0.25)
-    assert among.log_odds == pytest.approx(alone.log_odds + JUDGE.ink_share_weight * math.log(0.25))
-    assert JUDGE.ink_share_weight > 0
 
 
 def test_photographed_bold_and_marker_digits_are_kept(mnist_test):

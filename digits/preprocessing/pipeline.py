@@ -65,15 +65,7 @@ class JudgeSettings:
     # judge_settings; the same at stop 46, with the readings inside a loop chosen by `reads_surer_than`).
     # Digits lost 8 -> 7 of 1,480, everyday photos set aside 90.0% -> 93.5% (stop 46's tree).
     distance_weight: float = 0.0005
-    # What lies round the find: plus `ink_share_weight` times the log of the share of the picture's ink
-    # (the ink stage's signal, summed) that the marks found hold: 0 for one mark on a plain ground, below
-    # it where other ink, texture or edges lie round the find. Chosen at stop 47 on the held-out picture
-    # families through the whole pipeline (60 each: 93.0% -> 94.0% "no digit" at the rule's threshold;
-    # of 0.1, 0.2, 0.3, 0.5, the smallest of the best; at 0.5 digits on busy pages bind the threshold); the
-    # threshold by the rule above (7 of the 1,480 lost, the same kinds): a pen drawing's (-0.653), rounded
-    # down. Everyday photos (reported only) 93.5% -> 94.75%. docs/reading-pipeline.md, "Stop 47".
-    ink_share_weight: float = 0.2
-    threshold: float = -0.654
+    threshold: float = -0.646
 
 
 JUDGE = JudgeSettings()
@@ -116,7 +108,6 @@ class Judgement:
     threshold: float
     is_digit: bool
     distance: float = math.nan  # how far the CNN's own features lie from MNIST's digits (nan: not fitted)
-    ink_share: float = 1.0  # the share of the picture's ink that the marks as found hold (`ink_share`)
 
     def reads_surer_than(self, other: "Judgement") -> bool:
         """Of two readings of one picture (close_loops_or_not), whether this one reads more surely as a
@@ -157,7 +148,7 @@ def read(pixels: np.ndarray, lossy: bool, judged: bool = True, trace: list[Step]
         else:
             digit = normalise(located, steps)
             judging = judged and max(pixels.shape[:2]) > JUDGE.smallest_judged
-            judgement = judge(digit, steps, ink_share(found, located)) if judging else None
+            judgement = judge(digit, steps) if judging else None
             if judgement is not None and located.close_loop:
                 located, digit, judgement = close_loops_or_not(found, lossy, located, digit, judgement, steps)
             if judgement is not None and not judgement.is_digit:
@@ -267,15 +258,7 @@ def normalise(located: Located, steps: list[Step]) -> np.ndarray:
     return digit
 
 
-def ink_share(found: Ink, located: Located) -> float:
-    """The share of the picture's ink that the marks found hold: 1 for one mark on a plain ground, less
-    where other ink, texture or edges lie round it (a photo of things, a logo on a label, printed text)."""
-    held, picture = (float(np.clip(ink, 0, None).sum()) for ink in (located.digit, found.signal))  # the signal dips below 0 off the ink
-    return min(1.0, held / picture) if picture > 0 else 1.0
-
-
-def judge(digit: np.ndarray, steps: list[Step], share: float = 1.0) -> Judgement:
-    """`share`: of the picture's ink, the share the marks as found hold (`ink_share`; 1: the 28x28 alone)."""
+def judge(digit: np.ndarray, steps: list[Step]) -> Judgement:
     scorer, features = load_digit_scorer(), load_feature_distance()
     if scorer is None:
         steps.append(Step("judge", "no digit scorer trained: not judged"))
@@ -285,11 +268,9 @@ def judge(digit: np.ndarray, steps: list[Step], share: float = 1.0) -> Judgement
         threshold, decided = float(np.log(scorer.threshold / (1 - scorer.threshold))), f"digit scorer {log_odds:.2f}"
     else:
         distance = float(features.distance(digit[None])[0])
-        threshold = JUDGE.threshold
-        decided = (f"digit scorer {log_odds:.2f}, the CNN's features {distance:.0f} from MNIST's digits, "
-                   f"the find holds {share:.0%} of the picture's ink")
-        log_odds += JUDGE.ink_share_weight * (math.log(share) if share > 0 else -math.inf) - JUDGE.distance_weight * distance
-    judgement = Judgement(log_odds, threshold, log_odds >= threshold, math.nan if features is None else distance, share)
+        threshold, decided = JUDGE.threshold, f"digit scorer {log_odds:.2f}, the CNN's features {distance:.0f} from MNIST's digits"
+        log_odds -= JUDGE.distance_weight * distance
+    judgement = Judgement(log_odds, threshold, log_odds >= threshold, math.nan if features is None else distance)
     steps.append(Step("judge", f"{decided}: log-odds {log_odds:.2f} (threshold {threshold:.2f}): "
                                + ("a handwritten digit" if judgement.is_digit else "not a handwritten digit")))
     return judgement
@@ -317,12 +298,12 @@ def close_loops_or_not(found: Ink, lossy: bool, located: Located, digit: np.ndar
     if peeled.digit is None:
         return located, digit, judgement
     peeled_digit = normalise(peeled, steps)
-    inside = judge(peeled_digit, steps, judgement.ink_share)  # the loop round them is the find's, not its surroundings
+    inside = judge(peeled_digit, steps)
     if peeled.loops_set_aside > 1:
         outermost = locate_digit(found.signal, lossy=lossy, close_loops=1)
         if outermost.digit is not None:
             outermost_digit = normalise(outermost, steps)
-            outermost_judged = judge(outermost_digit, steps, judgement.ink_share)
+            outermost_judged = judge(outermost_digit, steps)
             if outermost_judged.reads_surer_than(inside):
                 peeled, peeled_digit, inside = outermost, outermost_digit, outermost_judged
     if judgement.is_digit:
@@ -331,7 +312,7 @@ def close_loops_or_not(found: Ink, lossy: bool, located: Located, digit: np.ndar
     else:
         mean = (inside.log_odds + judgement.log_odds) / 2
         better = mean >= judgement.threshold
-        chosen = Judgement(mean, judgement.threshold, better, inside.distance, judgement.ink_share)
+        chosen = Judgement(mean, judgement.threshold, better, inside.distance)
         steps.append(Step("judge", f"the two readings' log-odds on average {mean:.2f} (threshold {judgement.threshold:.2f}): "
                                    + ("a handwritten digit in a loop" if better else "not a handwritten digit")))
     if better:
