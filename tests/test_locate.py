@@ -219,3 +219,25 @@ def test_faint_specks_beside_the_table_on_a_close_photo_of_a_page_are_not_a_digi
     pictures = [scenes.empty_page_close_up(rng) for _ in range(39)]  # as the blanks test makes them
     prepared = prepare_upload(pictures[38])  # small faint specks: the digit scorer says they are no digit
     assert not prepared.has_digit and prepared.warnings[0].startswith("No digit found")
+
+
+# 1-bit 16x16 scans of held-out typeface digits stretched to their box (training/styles.py's binary_box_16,
+# light ink '.' on a dark ground): the 1-bit threshold broke a thin stroke, and every piece runs into the edge
+_BROKEN_SIX = """##############.. ############..## ##########..#### #########..##### ########..###### #######..#######
+######..######## ####...###.....# ###...######...# ##...#######...# #...#######...## #...#######..###
+...#######..#### ...#####...##### ...####..####### #.....##########"""
+_BROKEN_EIGHT = """############...# #############... ##############.. ####.#########.. ###...#######..# ####...#####.###
+#####......##### #######......### ##########....## ####..#####....# ###..#######...# ##...########.##
+#...########..## ....########.### ....############ ##....##########"""
+
+
+@pytest.mark.parametrize("scan", [_BROKEN_SIX, _BROKEN_EIGHT], ids=["six", "eight"])
+def test_a_tiny_one_bit_scan_whose_stroke_the_threshold_broke_is_read_whole(scan):
+    """Each piece of the digit runs into the picture's edge; the pieces a stroke's breadth from the one
+    found away from the edges are the digit's, not a table's edge: the digit is read whole (it was one
+    piece of it, 8x8 and 13x14 of the 16x16, the rest dropped without a word)."""
+    pixels = np.array([[255 if cell == "." else 0 for cell in row] for row in scan.split()], np.uint8)
+    trace = []
+    prepared = prepare_upload(encode(Image.fromarray(pixels)), trace=trace)
+    assert prepared.has_digit
+    assert any(step.decided == "the digit's marks: 16x16 pixels" for step in trace), [step.decided for step in trace]

@@ -249,7 +249,7 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
     """
     pieces = ink_pieces(ink, noise, drawn, chalk)
     labels, masses, boxes, strong, crowded = pieces.labels, pieces.masses, pieces.boxes, pieces.clear, pieces.crowded
-    _set_aside_the_edges(labels, masses, boxes)
+    at_the_edge = _set_aside_the_edges(labels, masses, boxes)
     body = _body(labels, masses, boxes)
     if body is None:  # nothing but lines and rows of text
         return Marks(labels, np.zeros_like(masses), np.zeros_like(masses), crowded=crowded)
@@ -271,8 +271,9 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
     masses[(apart & flat) | under] = 0  # a word of a label or a caption, a dash; a line drawn under the digit
     others = int(np.count_nonzero(apart & (masses >= MARK_FRACTION * masses[body])))
     masses[(apart & (masses < MARK_FRACTION * masses[body])) | (gaps > FAR_GAP)] = 0
-    return Marks(labels, masses, gaps, others, body, alike, strong, crowded,
-                 ("a line drawn under the digit",) if under.any() else (), close_loop)
+    set_aside = ((f"{at_the_edge} mark{'s' if at_the_edge > 1 else ''} running into the picture's edge",) if at_the_edge else ()) \
+        + (("a line drawn under the digit",) if under.any() else ())
+    return Marks(labels, masses, gaps, others, body, alike, strong, crowded, set_aside, close_loop)
 
 
 def _pieces(mask: np.ndarray, joined: int) -> tuple[np.ndarray, int]:
@@ -339,12 +340,16 @@ def _alike(labels: np.ndarray, masses: np.ndarray, body: int, boxes: list) -> in
                and size(mark) >= _ALIKE * size(body))
 
 
-def _set_aside_the_edges(labels: np.ndarray, masses: np.ndarray, boxes: list) -> None:
+def _set_aside_the_edges(labels: np.ndarray, masses: np.ndarray, boxes: list) -> int:
     """Marks that run into the picture's edge are dropped (masses set to 0) when a mark away from the
-    edges is there to read and they are not part of it: far from it, or much thicker (a table, a bar)."""
+    edges is there to read and they are not part of it: far from it, or much thicker (a table, a bar).
+    Near it is within its share of the digit's size or its stroke's breadth, whichever is more: a
+    stroke broken by a coarse threshold (a tiny 1-bit scan stretched to its box, where every piece of
+    the digit runs into the edge) has pieces a stroke's breadth apart, however small the piece found
+    away from the edges (a 6's belly, 8x8 of a 16x16 scan, its stem along the edge). How many dropped."""
     kept = np.flatnonzero(masses)
     if len(kept) < 2:
-        return
+        return 0
     touching = np.zeros(len(masses), bool)
     for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
         touching[edge] = True
@@ -354,16 +359,20 @@ def _set_aside_the_edges(labels: np.ndarray, masses: np.ndarray, boxes: list) ->
               and max(box.stop - box.start for box in boxes[mark - 1]) >= smallest]  # not a speck
     edge_marks = [mark for mark in kept if touching[mark]]
     if not inside or not edge_marks:
-        return
+        return 0
     digit = max(inside, key=lambda mark: masses[mark])
     digit_box = boxes[digit - 1]
     digit_size = max(digit_box[0].stop - digit_box[0].start, digit_box[1].stop - digit_box[1].start)
     digit_thickness = _thickness(labels[digit_box] == digit)
+    near = max(_MARK_GAP * digit_size, digit_thickness)
     distance = ndimage.distance_transform_edt(labels != digit)
     nearest = ndimage.minimum(distance, labels, edge_marks)
+    dropped = 0
     for mark, gap in zip(edge_marks, np.atleast_1d(nearest)):
-        if gap > _MARK_GAP * digit_size or _thickness(labels[boxes[mark - 1]] == mark) > _EDGE_WIDER * digit_thickness:
+        if gap > near or _thickness(labels[boxes[mark - 1]] == mark) > _EDGE_WIDER * digit_thickness:
             masses[mark] = 0
+            dropped += 1
+    return dropped
 
 
 def _thickness(mask: np.ndarray) -> float:
