@@ -181,9 +181,15 @@ def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarr
     """Softmax of log-probabilities / temperature: below 1 sharpens, above 1 softens, the ranking stays."""
     if temperature == 1.0:
         return probabilities
-    logits = np.log(np.clip(probabilities, 1e-12, None)) / temperature
-    exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return exp / exp.sum(axis=-1, keepdims=True)
+    # The same steps in place, in one new array (every upload's answer passes here): the same bits as
+    # log(clip) / t, exp(l - max), e / sum, a few microseconds less a call (docs/speed.md, *16 callers, twelfth round*).
+    scaled = np.maximum(probabilities, 1e-12)
+    np.log(scaled, out=scaled)
+    np.divide(scaled, temperature, out=scaled)
+    scaled -= scaled.max(axis=-1, keepdims=True)
+    np.exp(scaled, out=scaled)
+    scaled /= scaled.sum(axis=-1, keepdims=True)
+    return scaled
 
 
 @dataclass(frozen=True)
