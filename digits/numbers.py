@@ -128,13 +128,15 @@ def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = 
     engine.check_model(model)
     prepared = prepare_number(data, filename, trace=trace) if prepared is None else prepared
     readings = _digits_read(engine, model, prepared, confirm)
-    if prepared.with_close_loop is not None:  # a loop close round the number, or its own outline: the surer reading
+    if prepared.with_close_loop is not None:  # a loop close round the number, or its own outline (read with it
+        # and without it), or a clear loop whose soft edge took the end digits' strokes (read with them given
+        # back and without): the surer reading
         with_loop = _digits_read(engine, model, prepared.with_close_loop, confirm)
         surer = _confidence(with_loop) > _confidence(readings)
         if trace is not None:
-            trace.append(Step("read", f"the reader is surer of the number {'with' if surer else 'without'} the loop "
-                                      f"drawn close round it ({_confidence(with_loop):.2f} with it, "
-                                      f"{_confidence(readings):.2f} without)"))
+            trace.append(Step("read", f"the reader is surer of the number {'read the second way' if surer else 'as it is'} "
+                                      f"(with the loop drawn close round it left in, or the strokes a clear loop's edge "
+                                      f"took given back: {_confidence(with_loop):.2f}; as it is: {_confidence(readings):.2f})"))
         if surer:
             prepared, readings = prepared.with_close_loop, with_loop
     unsure = [str(i + 1) for i, r in enumerate(readings) if r.confidence < UNSURE]

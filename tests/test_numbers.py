@@ -18,7 +18,8 @@ from upload_files import encode, photo_jpeg
 from digits.cli import main
 from digits.numbers import CROWDED, UNSURE_DIGIT_WARNING, DigitReading, read_number, weigh_crowded_digits
 from digits.preprocessing import NO_DIGIT_WARNING, InputError, NumberDigit, prepare_number
-from digits.preprocessing.locate.marks import ink_pieces, loop_round_the_writing, with_soft_edge
+from digits.preprocessing.locate.marks import LOOP, ink_pieces, loop_round_the_writing, with_soft_edge
+from digits.preprocessing.pipeline import Ink, layout_set_aside
 from training.number_data import SPACINGS
 from training import proxy_numbers
 from training.number_suite import TEST_SEED, score, suite_numbers
@@ -260,6 +261,52 @@ def test_a_loop_joined_to_the_digits_by_the_papers_grain_is_set_aside_clear_of_t
         outline = loop_round_the_writing(ink_pieces(found, noise=1.0))
         assert outline is None or not outline.clear, number.truth
     assert clear >= 6, clear
+
+
+def _ink_circled_tight_at_mnists_size(ink: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A composed number (0-1) at MNIST's own size (its digits about 20 pixels tall, as small as a photo
+    of a page makes them) as the ink found on a page (0-255, noise 1), with a loop drawn as wide as the
+    number round it (3 pixels wide): its end digits lie against it. And where the digits' own ink lies,
+    and the loop's (masks)."""
+    rows, cols = np.flatnonzero(ink.max(axis=1) > 0.5), np.flatnonzero(ink.max(axis=0) > 0.5)
+    margin = rows[-1] - rows[0]
+    layer = np.pad(ink.astype(np.float32), margin)
+    top, bottom, left, right = margin + rows[0], margin + rows[-1], margin + cols[0], margin + cols[-1]
+    height = bottom - top
+    drawn = Image.new("L", (layer.shape[1], layer.shape[0]), 0)
+    ImageDraw.Draw(drawn).ellipse((left, top - 0.4 * height, right, bottom + 0.4 * height), outline=255, width=3)
+    loop = np.asarray(drawn, np.float32) / 255
+    found = 200 * np.maximum(layer, loop) + np.random.default_rng(seed).normal(0, 1, layer.shape)
+    return np.clip(found, 0, 255).astype(np.float32), layer > 0.5, (loop > 0.5) & (layer <= 0.1)
+
+
+def test_the_end_digits_strokes_a_clear_loops_soft_edge_took_are_given_back_for_a_second_reading(mnist_test):
+    """A clear loop round a number is cleared with its soft edge (2 pixels round its band), and an end
+    digit lying against it lost the end of its stroke there: at MNIST's size a 3's lower bowl or a 4's
+    foot (proxy circled validation numbers: `29173` read `29172`, `13744` read `13740`). Its strokes are now
+    given back across the soft edge (marks.py, `without_the_loop`) for a second reading, the reader keeping
+    the surer, as for a close loop. Of these 18 numbers, where the loop is found clear (15; the bar 13), the
+    ink as kept holds 90.3% of the digits' ink (every number under 96%), the second reading 95.3% (the bars
+    93% and 3 points more), with 1.1% of the loop's own ink (the bar 2%). Before stop 48 there was no
+    second reading for a clear loop."""
+    images, labels = mnist_test
+    suite = suite_numbers(images, labels, per_spacing=6, seed=TEST_SEED)
+    shares, clear = [], 0
+    for seed, number in enumerate(suite):
+        found, digits, loop = _ink_circled_tight_at_mnists_size(number.ink, seed)
+        steps = []
+        kept, second = layout_set_aside(Ink(found, 1.0), True, steps)
+        if not any(step.decided == f"set aside: {LOOP.replace('digit', 'number')}" for step in steps):
+            continue  # found close round the number (its end digits and the loop one stroke): read with it and without
+        clear += 1
+        assert second is not None, number.truth
+        kept, second = kept.signal > 0, second.signal > 0
+        shares.append((np.count_nonzero(kept & digits), np.count_nonzero(second & digits), np.count_nonzero(digits),
+                       np.count_nonzero(second & loop & ~kept), np.count_nonzero(loop)))
+    as_kept, given_back, whole, loop_given, loop_whole = np.sum(shares, axis=0)
+    assert clear >= 13, clear
+    assert given_back >= 0.93 * whole and given_back - as_kept >= 0.03 * whole, (as_kept / whole, given_back / whole)
+    assert loop_given <= 0.02 * loop_whole, loop_given / loop_whole
 
 
 @pytest.mark.slow

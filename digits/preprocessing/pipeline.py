@@ -35,7 +35,7 @@ from digits.preprocessing.ink import MIN_INK_LEVEL, find_ink_and_side, noise_lev
 from digits.preprocessing.lighting import even_out_lighting
 from digits.preprocessing.locate import NO_DIGIT_WARNING, Located, contrast_notes, locate_digit
 from digits.preprocessing.locate.surface import cut_surface
-from digits.preprocessing.locate.marks import LOOP, ink_pieces, loop_round_the_writing, with_soft_edge
+from digits.preprocessing.locate.marks import LOOP, ink_pieces, loop_round_the_writing, with_soft_edge, without_the_loop
 from digits.preprocessing.normalise import IMAGE_SIZE, is_in_mnist_form, stretch, to_mnist_frame
 from digits.preprocessing.shape_features import NOT_HANDWRITING, shape_features
 from models.digit_scorer import load_digit_scorer
@@ -170,7 +170,8 @@ class NumberInk:
     ink: Ink  # the ink of the surface the number is on (of the whole picture where there is none)
     top: int  # where the surface lies in the picture: the digits' boxes are given in the picture's pixels
     left: int
-    with_close_loop: Ink | None = None  # `ink` with the loop drawn close round the number left in (read too)
+    with_close_loop: Ink | None = None  # `ink` with the loop drawn close round the number left in, or with the
+    # end digits' strokes a clear loop's soft edge took given back (read too: `layout_set_aside`)
 
 
 def read_number_ink(pixels: np.ndarray, lossy: bool, trace: list[Step] | None = None) -> NumberInk:
@@ -186,9 +187,11 @@ def read_number_ink(pixels: np.ndarray, lossy: bool, trace: list[Step] | None = 
 def layout_set_aside(found: Ink, lossy: bool, steps: list[Step]) -> tuple[Ink, Ink | None]:
     """A whole number's ink: the pieces `ink_pieces` keeps (what a layout puts round writing set aside: a
     ruled page's margin line, a frame, a form's lines, a board's edge; grain and dust with no clear ink
-    in them, faint smears beyond a stroke's reach), less a loop drawn round the number; and where the loop
-    is drawn close round it (or is the number's own outline: `loop_round_the_writing`), the ink with it
-    left in, for the reader to choose between the two (digits/numbers.py), else None."""
+    in them, faint smears beyond a stroke's reach), less a loop drawn round the number; and a second
+    reading for the reader to choose between the two (digits/numbers.py), else None: where the loop is
+    drawn close round it (or is the number's own outline: `loop_round_the_writing`), the ink with it left
+    in; where it is clear of it, the end digits' strokes that its soft edge took given back
+    (`without_the_loop`)."""
     if not found.signal.any():
         return found, None
     pieces = ink_pieces(found.signal, found.noise, drawn=not lossy)
@@ -205,7 +208,10 @@ def layout_set_aside(found: Ink, lossy: bool, steps: list[Step]) -> tuple[Ink, I
 
     def cleared(mask: np.ndarray) -> Ink:
         return dataclasses.replace(found, signal=np.where(mask, found.signal, 0).astype(found.signal.dtype))
-    return cleared(kept), (cleared(pieces.mask) if loop is not None and not loop.clear else None)
+    if loop is None:
+        return cleared(kept), None
+    second = pieces.mask if not loop.clear else without_the_loop(pieces, loop)
+    return cleared(kept), (cleared(second) if (second != kept).any() else None)
 
 
 def lighting(pixels: np.ndarray, steps: list[Step]) -> Lit:
