@@ -6,9 +6,12 @@ Recorded (`record`): MNIST *validation* digits (40 a kind) in the proxy's plain 
 and ruled notebook (training/proxy_scenes.py; the worn chalkboard left to its own work), the scenes
 suite's 11 scenes (training/scenes.py), the 19 style-shift styles and 120 pen drawings (1,480 digits); the
 everyday photographs (training/everyday_photos.py, 40 a kind) and, with --pictures, the proxy's 6 kinds of
-photos and the scenes suite's 17 kinds without a digit (40 each). Per upload: the 28x28 images the judge
-was asked about (the first as found; after it, where a loop is drawn close round the marks, those inside),
-the squared feature distance of each, and whether the pipeline as it stands found a digit.
+photos and the scenes suite's 17 kinds without a digit (40 each), and with --held-out, the digit scorer's
+held-out picture families (training/digit_scorer.py's HELD_OUT, 60 each, its choosing side's seeds from
+index 5000: pictures it was not trained or thresholded on). Per upload: the 28x28 images the judge was
+asked about (the first as found; after it, where a loop is drawn close round the marks, those inside),
+the squared feature distance of each, the share of the ink's pieces the marks judged hold
+(`Located.ink_share`; 1 in records made before it), and whether the pipeline as it stands found a digit.
 
 Scored (`score`): the decision of pipeline.read and close_loops_or_not, offline: the marks as found pass
 if their log-odds meet the threshold, else the mean of theirs and the inside reading's must (of the
@@ -19,9 +22,9 @@ Circled digits (`record-circled`, then `score` on its file): tests/test_proxy_sc
 (its renderer and seed) and the proxy's circled scene, on MNIST *validation* digits and held-out typeface
 digits, with the CNN's answer for each image asked: how many each card and setting reads right.
 
-    python scripts/judge_inputs.py record /tmp/judge_inputs.npz --data ../shared/data/mnist.npz [--pictures]
+    python scripts/judge_inputs.py record /tmp/judge_inputs.npz --data ../shared/data/mnist.npz [--pictures] [--held-out]
     python scripts/judge_inputs.py score /tmp/judge_inputs.npz models/digit_scorer.json /tmp/new.json \
-        --weight 0.0005 --threshold -0.591 [--weight W --threshold T ...]
+        --weight 0.0005 --threshold -0.591 [--weight W --threshold T ...] [--ink-share]
     python scripts/judge_inputs.py record-circled /tmp/judge_circled.npz --data ../shared/data/mnist.npz
     python scripts/judge_inputs.py score /tmp/judge_circled.npz models/digit_scorer.json --weight 0.0005 --threshold -0.591
 """
@@ -40,7 +43,7 @@ from models.digit_scorer import load_digit_scorer
 from models.feature_distance import load_feature_distance
 from training import everyday_photos, proxy_scenes, scenes
 from training.data import load_mnist
-from training.digit_scorer import ScorerConfig, judge_inputs, pen_drawing
+from training.digit_scorer import FAMILIES, HELD_OUT, SIDES, ScorerConfig, judge_inputs, pen_drawing
 from training.scene_suite import BLANK_SEED_OFFSET
 from training.style_shift import SEED, render_style, validation_digits
 from training.styles import STYLES
@@ -49,9 +52,11 @@ COUNT = 40
 PENS = 120
 PEN_SEED = 4500
 PROXY_KINDS = ("plain paper", "circled", "chalkboard", "ruled notebook")
+HELD_OUT_COUNT = 60
+HELD_OUT_FROM = 5000  # past the indices training.digit_scorer renders (NEGATIVE_COUNTS: at most 500)
 
 
-def uploads(data: str | None, pictures: bool):
+def uploads(data: str | None, pictures: bool, held_out: bool = False):
     """(group, kind, is_digit, bytes, filename) for every upload recorded."""
     mnist = load_mnist(data)
     x_val, y_val = validation_digits(mnist)
@@ -80,22 +85,28 @@ def uploads(data: str | None, pictures: bool):
             rng = np.random.default_rng(BLANK_SEED_OFFSET + index)
             for _ in range(COUNT):
                 yield "no-digit scenes", name, False, make(rng), None
+    if held_out:
+        for name in HELD_OUT:
+            for index in range(HELD_OUT_FROM, HELD_OUT_FROM + HELD_OUT_COUNT):
+                rng = np.random.default_rng([ScorerConfig.seed, SIDES.index("choose"), sum(map(ord, "blank" + name)), index])
+                yield "held-out families", name, False, FAMILIES[name](rng), None
 
 
-def record(out: Path, data: str | None, pictures: bool) -> None:
-    rows, views, started = [], [], time.time()
-    for number, (group, kind, is_digit, upload, filename) in enumerate(uploads(data, pictures), 1):
+def record(out: Path, data: str | None, pictures: bool, held_out: bool) -> None:
+    rows, views, shares, started = [], [], [], time.time()
+    for number, (group, kind, is_digit, upload, filename) in enumerate(uploads(data, pictures, held_out), 1):
         with judge_inputs() as asked:
             has_digit = prepare_upload(upload, filename).has_digit
         rows.append((group, kind, is_digit, has_digit, len(views), len(asked)))
         views += [view for view, _ in asked]
+        shares += [judgement.ink_share for _, judgement in asked]
         if number % 200 == 0:
             print(json.dumps({"event": "recorded", "uploads": number, "seconds": round(time.time() - started)}), flush=True)
     group, kind, is_digit, has_digit, first, calls = (np.array(column) for column in zip(*rows))
     images = np.stack(views)
     distance = load_feature_distance().distance(images)
     np.savez_compressed(out, group=group, kind=kind, is_digit=is_digit, has_digit=has_digit, first=first, calls=calls,
-                        images=images, distance=distance)
+                        images=images, distance=distance, share=np.array(shares))
 
 
 def decide(log_odds: np.ndarray, distance: np.ndarray, first: np.ndarray, calls: np.ndarray, has_digit: np.ndarray,
@@ -115,24 +126,25 @@ def decide(log_odds: np.ndarray, distance: np.ndarray, first: np.ndarray, calls:
     return found, kept
 
 
-def score(records: Path, cards: list[str], settings: list[tuple[float, float]]) -> None:
+def score(records: Path, cards: list[str], settings: list[tuple[float, float]], ink_share: bool) -> None:
     with np.load(records) as recorded:
         r = {key: recorded[key] for key in recorded.files}
+    counted = r["distance"] / r.get("share", 1.0) if ink_share else r["distance"]  # as pipeline.judge counts it
     features = np.stack([shape_features(image) for image in r["images"]])
     for card in cards:
         scorer = load_digit_scorer(Path(card))
         logit = np.concatenate([scorer.logit(r["images"][i:i + 512], features[i:i + 512]) for i in range(0, len(features), 512)])
         for weight, threshold in settings:
-            found, kept = decide(logit - weight * r["distance"], r["distance"], r["first"], r["calls"], r["has_digit"], threshold)
+            found, kept = decide(logit - weight * counted, r["distance"], r["first"], r["calls"], r["has_digit"], threshold)
             if "label" in r:  # record-circled's: read right, and "no digit", per group
                 right = found & (r["probabilities"][kept].argmax(axis=1) == r["label"])
-                print(json.dumps({"card": card, "weight": weight, "threshold": threshold, **{
+                print(json.dumps({"card": card, "weight": weight, "threshold": threshold, "ink_share": ink_share, **{
                     group: {"read_right": int(right[r["group"] == group].sum()), "of": int(np.sum(r["group"] == group)),
                             "no_digit": int(np.sum(~found[r["group"] == group]))} for group in dict.fromkeys(r["group"])}}),
                       flush=True)
                 continue
             lost = r["is_digit"] & ~found
-            figures = {"card": card, "weight": weight, "threshold": threshold,
+            figures = {"card": card, "weight": weight, "threshold": threshold, "ink_share": ink_share,
                        "digits_no_digit": int(lost.sum()), "digits": int(r["is_digit"].sum()),
                        "differ_from_recorded": int(np.sum(found != r["has_digit"]))}  # 0 for the judge recorded with
             for group in dict.fromkeys(r["group"]):
@@ -173,18 +185,19 @@ def record_circled(out: Path, data: str | None) -> None:
     (what the reader says where that image is the one kept), and the digit's label."""
     from digits.engine import Engine
 
-    rows, views = [], []
+    rows, views, shares = [], [], []
     for group, label, upload in circled_uploads(data):
         with judge_inputs() as asked:
             has_digit = prepare_upload(upload).has_digit
         rows.append((group, label, has_digit, len(views), len(asked)))
         views += [view for view, _ in asked]
+        shares += [judgement.ink_share for _, judgement in asked]
     group, label, has_digit, first, calls = (np.array(column) for column in zip(*rows))
     images = np.stack(views)
     with Engine(model_ids=("cnn",), processes=0) as engine:
         probabilities = engine.predict_probabilities("cnn", images)
     np.savez_compressed(out, group=group, label=label, has_digit=has_digit, first=first, calls=calls, images=images,
-                        probabilities=probabilities, distance=load_feature_distance().distance(images))
+                        probabilities=probabilities, distance=load_feature_distance().distance(images), share=np.array(shares))
 
 
 def main() -> int:
@@ -194,15 +207,18 @@ def main() -> int:
     parser.add_argument("cards", nargs="*")
     parser.add_argument("--data")
     parser.add_argument("--pictures", action="store_true")
+    parser.add_argument("--held-out", action="store_true", help="the digit scorer's held-out picture families too")
     parser.add_argument("--weight", type=float, action="append", default=[])
     parser.add_argument("--threshold", type=float, action="append", default=[])
+    parser.add_argument("--ink-share", action="store_true",
+                        help="the distance over the marks' share of the ink's pieces, as pipeline.judge counts it")
     args = parser.parse_args()
     if args.mode == "record-circled":
         record_circled(Path(args.records), args.data)
     elif args.mode == "record":
-        record(Path(args.records), args.data, args.pictures)
+        record(Path(args.records), args.data, args.pictures, args.held_out)
     else:
-        score(Path(args.records), args.cards, list(zip(args.weight, args.threshold)))
+        score(Path(args.records), args.cards, list(zip(args.weight, args.threshold)), args.ink_share)
     return 0
 
 

@@ -8,8 +8,10 @@ hold today's figures so that they cannot fall: raise them as the judge learns th
 Measured with 24 pictures a kind (the same seeds as here, CNN; the ViT the same, the judge being one;
 `python -m training.everyday_photos --count 24 --json`): with stop 46's judge 94.2% overall (91.7%
 before); printed letter 87.5% (75.0), logo 83.3% (75.0), person 91.7% (87.5), object 83.3% (87.5),
-animal 95.8% (100), printed text, food, texture, screenshot and desk 100%. The bars sit a picture or two
-under each figure (object at it).
+animal 95.8% (100), printed text, food, texture, screenshot and desk 100%. With stop 48's judge (the
+feature distance over the share of the ink's pieces the find holds) 95.0%: person 95.8%, object 87.5%,
+texture 100% (one picture each more), the rest the same. The bars sit a picture or two under each figure
+(object at it).
 """
 
 import pytest
@@ -20,9 +22,9 @@ from training import everyday_photos
 pytestmark = pytest.mark.slow
 
 COUNT = 24  # pictures a kind
-OVERALL_BAR = 0.93
+OVERALL_BAR = 0.94
 # Each kind at least this share "no digit"; the rest at least DEFAULT_KIND_BAR
-KIND_BAR = {"printed letter": 0.83, "logo": 0.79, "person": 0.87, "object": 0.83}
+KIND_BAR = {"printed letter": 0.83, "logo": 0.79, "person": 0.91, "object": 0.87}
 DEFAULT_KIND_BAR = 0.9
 
 

@@ -190,8 +190,8 @@ def judge_inputs() -> Iterator[list[tuple[np.ndarray, pipeline.Judgement]]]:
     """Every 28x28 image the pipeline's judge is asked about while the block runs, in order, with the
     judgement it gave."""
     asked, judge = [], pipeline.judge
-    def recording(digit: np.ndarray, steps: list) -> pipeline.Judgement:
-        judgement = judge(digit, steps)
+    def recording(digit: np.ndarray, steps: list, ink_share: float = 1.0) -> pipeline.Judgement:
+        judgement = judge(digit, steps, ink_share)
         asked.append((np.array(digit), judgement))
         return judgement
     pipeline.judge = recording

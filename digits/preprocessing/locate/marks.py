@@ -51,6 +51,7 @@ class Marks:
     crowded: bool = False  # more than MAX_MARKS marks: only the heaviest were looked at (a texture, a pattern)
     set_aside: tuple[str, ...] = ()  # what a hand drew round the digit and was set aside (for the trace)
     close_loop: bool = False  # a loop drawn close round the digit (or the digit's own outline) was left in
+    pieces_ink: float = 0.0  # the ink of every piece `ink_pieces` kept (the layout's set aside), the digit's among them
 
     @property
     def looks_like_text(self) -> bool:
@@ -273,10 +274,11 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
     """
     pieces = ink_pieces(ink, noise, drawn, chalk)
     labels, masses, boxes, strong, crowded = pieces.labels, pieces.masses, pieces.boxes, pieces.clear, pieces.crowded
+    pieces_ink = float(masses.sum())  # before the edges, specks and stray marks are dropped from `masses`
     at_the_edge = _set_aside_the_edges(labels, masses, boxes)
     body = _body(labels, masses, boxes)
     if body is None:  # nothing but lines and rows of text
-        return Marks(labels, np.zeros_like(masses), np.zeros_like(masses), crowded=crowded)
+        return Marks(labels, np.zeros_like(masses), np.zeros_like(masses), crowded=crowded, pieces_ink=pieces_ink)
     close_loop = False
     if look_for_loops:
         loop = loop_round_the_digit(labels, masses, body, MARK_FRACTION)
@@ -297,7 +299,7 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
     masses[(apart & (masses < MARK_FRACTION * masses[body])) | (gaps > FAR_GAP)] = 0
     set_aside = ((f"{at_the_edge} mark{'s' if at_the_edge > 1 else ''} running into the picture's edge",) if at_the_edge else ()) \
         + (("a line drawn under the digit",) if under.any() else ())
-    return Marks(labels, masses, gaps, others, body, alike, strong, crowded, set_aside, close_loop)
+    return Marks(labels, masses, gaps, others, body, alike, strong, crowded, set_aside, close_loop, pieces_ink)
 
 
 def _pieces(mask: np.ndarray, joined: int) -> tuple[np.ndarray, int]:
