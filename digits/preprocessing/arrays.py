@@ -29,15 +29,24 @@ def border_band(height: int, width: int) -> int:
 
 def border_regions(height: int, width: int) -> list[tuple[slice, slice]]:
     """(rows, columns) of the four bands along an image's edges, subsampled to a few thousand pixels."""
-    band = border_band(height, width)
-    step = max(1, (height + width) // 1024)
+    band, step = border_band(height, width), _border_step(height, width)
     return [(slice(0, band, 1), slice(0, width, step)), (slice(height - band, height, 1), slice(0, width, step)),
             (slice(0, height, step), slice(0, band, 1)), (slice(0, height, step), slice(width - band, width, 1))]
 
 
+def _border_step(height: int, width: int) -> int:
+    """Every how many pixels along the border's bands `border_regions` takes one."""
+    return max(1, (height + width) // 1024)
+
+
 def border(array: np.ndarray) -> np.ndarray:
     """The pixels of a band along the image's edges, (N, ...), subsampled to a few thousand."""
-    regions = border_regions(*array.shape[:2])
+    height, width = array.shape[:2]
+    if border_band(height, width) == 1 and _border_step(height, width) == 1:  # every pixel of a one-pixel band
+        # (a small picture, a 28x28 upload): the same four sides in the same order, taken as rows and columns,
+        # in 2.5 us rather than the regions' 10
+        return np.concatenate((array[0], array[-1], array[:, 0], array[:, -1]))
+    regions = border_regions(height, width)
     return np.concatenate([array[rows, cols].reshape(-1, *array.shape[2:]) for rows, cols in regions])
 
 

@@ -14,6 +14,7 @@ DIGIT_BOX = 20  # the box the digit is fitted into, as MNIST did
 
 _MIN_STROKE_RATIO = 0.04  # strokes thinner than this share of the digit's size get thickened (MNIST: 0.1% are) ...
 _TARGET_STROKE_RATIO = 0.10  # ... to MNIST's median share
+_POSITIONS = np.arange(IMAGE_SIZE)  # the frame's rows (and columns), for its centre of mass
 
 
 def to_mnist_frame(digit: np.ndarray) -> np.ndarray:
@@ -29,14 +30,18 @@ def is_in_mnist_form(ink: np.ndarray) -> bool:
     """
     if ink.shape != (IMAGE_SIZE, IMAGE_SIZE):
         return False
-    inked = ink > 0  # (each test once: this runs on every 28x28 upload)
-    rows = np.flatnonzero(inked.any(axis=1))
+    # (each measure once: this runs on every 28x28 upload) A row or column holds ink where its mass is
+    # not 0: a sum of values >= 0 is 0 only when all of them are.
+    weights = np.maximum(ink, 0)
+    row_mass, column_mass = weights.sum(axis=1), weights.sum(axis=0)
+    rows = np.flatnonzero(row_mass)
     if not len(rows):
         return False
-    cols = np.flatnonzero(inked.any(axis=0))
+    cols = np.flatnonzero(column_mass)
     if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 != DIGIT_BOX:
         return False
-    centre_y, centre_x = _centre_of_mass(np.maximum(ink, 0))
+    total = float(weights.sum())
+    centre_y, centre_x = float(row_mass @ _POSITIONS / total), float(column_mass @ _POSITIONS / total)
     return abs(centre_y - IMAGE_SIZE / 2) <= 0.5 and abs(centre_x - IMAGE_SIZE / 2) <= 0.5
 
 
@@ -46,7 +51,9 @@ def stretch(frame: np.ndarray) -> np.ndarray:
     peak = float(frame.max())
     if peak <= 0:
         return np.zeros(frame.shape, np.uint8)
-    return np.clip(np.rint(frame * (255.0 / peak)), 0, 255).astype(np.uint8)
+    scaled = frame * (255.0 / peak)  # (in place from here: on a 28x28 frame each call's cost is its overhead)
+    np.rint(scaled, out=scaled)
+    return np.minimum(scaled, 255, out=scaled).astype(np.uint8)  # (>= 0 already: the frame and the scale are)
 
 
 def stroke_width(mask: np.ndarray) -> float:
