@@ -1,4 +1,4 @@
-"""How long `prepare_upload` takes (p50, ms) for a 28x28 PNG, a 1200x900 photo of a page on a table
+"""How long `prepare_upload` takes (p50, ms) for a 28x28 PNG, the same digit as a 28-row CSV, a 1200x900 photo of a page on a table
 and a 3000x2250 photo with a small digit, each made from MNIST test digits (training/scenes.py).
 
     python -m benchmarks.time_prepare --data ../shared/data/mnist.npz [--repeat 20]
@@ -39,6 +39,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     uploads = {
         "28x28 PNG": [encode(Image.fromarray(digit)) for digit in digits],
+        "28x28 CSV": ["\n".join(",".join(map(str, row)) for row in digit).encode() for digit in digits],
         "1200x900 photo of a page on a table": [photo_1200x900(digit, rng) for digit in digits],
         "3000x2250 photo, small digit": [scenes.small_in_large(digit, rng) for digit in digits[:5]],
     }
