@@ -55,8 +55,9 @@ def even_out_lighting(pixels: np.ndarray, settings: LightingSettings = SETTINGS)
     could not fill (shadows) are grown back to their exact outline, so a shadow's edge stays sharp.
     Where a smooth surface follows the light all along the border (a lamp's pool of light fading to
     dark corners), that surface is the brightness instead: the max filter cannot see past a corner.
-    Left as they are: dark backgrounds (and grey ones with light ink, which goes further from most of the
-    picture's level than the dark does: a board lit in its middle in a light frame), pages whose border is evenly lit,
+    Left as they are: dark backgrounds (and grey ones with light ink, which rises further from most of the
+    picture's level than the dark falls below the paper: a board lit in its middle in a light frame), pages
+    whose border is evenly lit,
     and ink too wide for the filter (dark that survives it is ink, not shadow). A smooth gradient on
     those is removed later (`subtract_uneven_background`).
     """
@@ -70,9 +71,10 @@ def even_out_lighting(pixels: np.ndarray, settings: LightingSettings = SETTINGS)
     if is_dark_ground(grey):
         return pixels
     if paper <= 255 - DARK_LEVEL:  # a mid-grey ground, as the ink's polarity has it (polarity._ink_is_dark)
-        from_ground = grey - median(subsampled(grey).ravel())  # from most of the picture, not its border's light
-        # tenth: a board lit in its middle, a light frame along its edge, is no grey page of dark ink
-        if not goes_further(from_ground, from_ground):  # with light ink on it
+        below_paper, above_ground = grey - paper, grey - median(subsampled(grey).ravel())  # light ink rises from
+        # most of the picture, not from its border's lightest tenth: a board lit in its middle, a light frame along
+        # its edge, is no grey page of dark ink (a lit gradient's light end is no light ink above the paper)
+        if not goes_further(below_paper, above_ground):  # with light ink on it
             return pixels
     grey = median_3x3(grey)  # noise would lift the estimate above the paper's mean
     lighting = _smooth_lighting(grey, paper, settings)
