@@ -84,6 +84,21 @@ def test_a_circle_drawn_across_the_digit_takes_only_its_own_stroke(reader, mnist
     assert right >= 34, f"{right} of 40 read right; {sum(answer is None for answer in answers)} 'no digit'"
 
 
+def test_chalk_on_a_board_lit_in_its_middle_with_a_light_frame_is_read_as_chalk(reader, mnist_test):
+    """A board under a lamp (its middle lit to a mid-grey, its corners dark) in a light frame: the frame is
+    the lightest tenth of the picture's border, and from it the dark corners went further than the chalk
+    rose, so the board was evened out as a grey page of dark ink and the digit lost ("no digit"). The
+    lighting stage now looks from most of the picture's level. Chosen on validation digits (25 -> 28 of
+    30 read right with this renderer and seed) and held-out typefaces (33 -> 36 of 40); these 40 test
+    digits, once after: 34 -> 38, so the bar, 37, fails on the code before."""
+    images, labels = mnist_test.first(40)
+    rng = np.random.default_rng(2760)
+    uploads = [proxy_scenes.lamp_lit_chalkboard(ink, rng) for ink in proxy_scenes.mnist_inks(images)]
+    answers = [reader.classify(upload).digit for upload in uploads]
+    right = sum(answer == label for answer, label in zip(answers, labels))
+    assert right >= 37, f"{right} of 40 read right; {sum(answer is None for answer in answers)} 'no digit'"
+
+
 def test_a_circled_digit_is_seldom_called_no_digit(figures):
     """A ring round a digit is no digit to the judge; the marks inside it are (1 of 35 "no digit"; 6 of
     35 when the reading without the loop was tried only for marks judged a digit with it)."""

@@ -316,6 +316,28 @@ def _board_photographed(image: np.ndarray, rng) -> np.ndarray:
     return image
 
 
+def lamp_lit_chalkboard(ink: np.ndarray, rng) -> bytes:
+    """The digit in chalk on a board under a lamp: its middle lit to a mid-grey, its corners dark, and its
+    light grey frame along the bottom and one side, the lightest thing on the picture's border (not one
+    of SCENES: a board the chalkboard draws now and then, drawn every time, for the test that names it)."""
+    height, width = int(rng.integers(420, 540)), int(rng.integers(560, 720))
+    board = _board_surface(rng, height, width)
+    layer = np.zeros((height, width), np.float32)
+    length = int(height * rng.uniform(0.3, 0.5))
+    centre = (width // 2 + int(rng.integers(-60, 61)), height // 2 + int(rng.integers(-30, 31)))
+    _laid(layer, _scaled(ink, length), centre)
+    image = _paint(board, _chalk_stroke(layer, rng), _chalk_colour(rng), 1.0)
+    y, x = np.mgrid[:height, :width].astype(np.float32)
+    pool = np.exp(-(((x - centre[0]) / width) ** 2 + ((y - centre[1]) / height) ** 2) / (2 * 0.3**2))[..., None]
+    image = image * (0.7 + 0.4 * pool) + 45.0 * pool  # the lamp's pool of light: a mid-grey middle, dark corners
+    depth = int(rng.uniform(0.03, 0.05) * min(height, width))
+    frame = np.asarray((155, 155, 160), np.float32)  # lit from the front: as light all along
+    image[-2 * depth:] = frame + rng.normal(0, 6, image[-2 * depth:].shape)
+    side = np.s_[:, :depth] if rng.random() < 0.5 else np.s_[:, -depth:]
+    image[side] = frame + rng.normal(0, 6, image[side].shape)
+    return _as_photo(image, rng)
+
+
 def worn_chalkboard(ink: np.ndarray, rng) -> bytes:
     """A harder board, as a hurried hand and a used board leave it: a thin, lightly pressed stroke of
     chalk broken by the board's grain (low contrast), smeared by the hand beside it, a band across the

@@ -9,7 +9,7 @@ import numpy as np
 from scipy import ndimage
 from skimage import morphology
 
-from digits.preprocessing.arrays import ROBUST_SIGMA, border, border_band, low_percentile, median
+from digits.preprocessing.arrays import ROBUST_SIGMA, border, border_band, low_percentile, median, subsampled
 from digits.preprocessing.filters import median_3x3
 from digits.preprocessing.normalise import stroke_width
 from digits.preprocessing.polarity import CLEAR_INK, DARK_LEVEL, INK_SHARE, LUMINANCE, goes_further, is_dark_ground
@@ -55,7 +55,9 @@ def even_out_lighting(pixels: np.ndarray, settings: LightingSettings = SETTINGS)
     could not fill (shadows) are grown back to their exact outline, so a shadow's edge stays sharp.
     Where a smooth surface follows the light all along the border (a lamp's pool of light fading to
     dark corners), that surface is the brightness instead: the max filter cannot see past a corner.
-    Left as they are: dark backgrounds (and grey ones with light ink), pages whose border is evenly lit,
+    Left as they are: dark backgrounds (and grey ones with light ink, which rises further from most of the
+    picture's level than the dark falls below the paper: a board lit in its middle in a light frame), pages
+    whose border is evenly lit,
     and ink too wide for the filter (dark that survives it is ink, not shadow). A smooth gradient on
     those is removed later (`subtract_uneven_background`).
     """
@@ -69,8 +71,10 @@ def even_out_lighting(pixels: np.ndarray, settings: LightingSettings = SETTINGS)
     if is_dark_ground(grey):
         return pixels
     if paper <= 255 - DARK_LEVEL:  # a mid-grey ground, as the ink's polarity has it (polarity._ink_is_dark)
-        from_paper = grey - paper
-        if not goes_further(from_paper, from_paper):  # with light ink on it
+        below_paper, above_ground = grey - paper, grey - median(subsampled(grey).ravel())  # light ink rises from
+        # most of the picture, not from its border's lightest tenth: a board lit in its middle, a light frame along
+        # its edge, is no grey page of dark ink (a lit gradient's light end is no light ink above the paper)
+        if not goes_further(below_paper, above_ground):  # with light ink on it
             return pixels
     grey = median_3x3(grey)  # noise would lift the estimate above the paper's mean
     lighting = _smooth_lighting(grey, paper, settings)
