@@ -128,17 +128,22 @@ def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = 
     engine.check_model(model)
     prepared = prepare_number(data, filename, trace=trace) if prepared is None else prepared
     readings = _digits_read(engine, model, prepared, confirm)
-    if prepared.with_close_loop is not None:  # a loop close round the number, or its own outline (read with it
-        # and without it), or a clear loop whose soft edge took the end digits' strokes (read with them given
-        # back and without): the surer reading
-        with_loop = _digits_read(engine, model, prepared.with_close_loop, confirm)
-        surer = _confidence(with_loop) > _confidence(readings)
+    first, other = readings, prepared.with_close_loop
+    while other is not None:  # a loop close round the number, or its own outline (read with it and without
+        # it, and less a clear loop an end digit touches), or a clear loop whose soft edge took the end
+        # digits' strokes (read with them given back and without): the surest reading
+        read_so = _digits_read(engine, model, other, confirm)
+        # a loop's peel that leaves fewer digits took one with it (an end digit's stem along a clear loop
+        # that it touches: `339` read `33`), however sure the reader is of what is left
+        surer = _confidence(read_so) > _confidence(readings) and len(read_so) >= len(first)
         if trace is not None:
-            trace.append(Step("read", f"the reader is surer of the number {'read the second way' if surer else 'as it is'} "
-                                      f"(with the loop drawn close round it left in, or the strokes a clear loop's edge "
-                                      f"took given back: {_confidence(with_loop):.2f}; as it is: {_confidence(readings):.2f})"))
+            trace.append(Step("read", f"the reader is surer of the number {'read another way' if surer else 'as it was'} "
+                                      f"(with the loop drawn close round it left in, less a clear loop an end digit "
+                                      f"touches, or the strokes a clear loop's edge took given back: "
+                                      f"{_confidence(read_so):.2f}; as it was: {_confidence(readings):.2f})"))
         if surer:
-            prepared, readings = prepared.with_close_loop, with_loop
+            prepared, readings = other, read_so
+        other = other.with_close_loop
     unsure = [str(i + 1) for i, r in enumerate(readings) if r.confidence < UNSURE]
     notes = prepared.warnings + ((UNSURE_DIGIT_WARNING.format(_ordinals(unsure)),) if unsure else ())
     if not readings and not notes:

@@ -132,7 +132,8 @@ class PreparedNumber:
     source_size: tuple[int, int]  # (width, height) of the upload, after its EXIF orientation
     line: NumberLine | None = None  # None: no ink worth reading
     with_close_loop: PreparedNumber | None = None  # the same with a loop drawn close round the number left in
-    # (or the number's own outline, which passes for one): the reader reads both and keeps the surer
+    # (or the number's own outline, which passes for one), or read another way round a loop (its own
+    # `with_close_loop` the next way: `layout_set_aside`): the reader reads each and keeps the surest
 
 
 def to_model_input(images: np.ndarray) -> np.ndarray:
@@ -173,9 +174,11 @@ def prepare_number(data: bytes, filename: str | None = None, trace: list[Step] |
     decoded = _decoded(data, filename, steps)
     number_ink = read_number_ink(decoded.pixels, decoded.lossy, steps)
     prepared = _number_of(number_ink.ink, number_ink.top, number_ink.left, decoded, steps)
-    if number_ink.with_close_loop is not None:
-        with_loop = _number_of(number_ink.with_close_loop, number_ink.top, number_ink.left, decoded, [])
-        prepared = dataclasses.replace(prepared, with_close_loop=with_loop)
+    other_readings = None
+    for other in reversed(number_ink.other_readings):  # each with the next to read after it
+        other_readings = dataclasses.replace(_number_of(other, number_ink.top, number_ink.left, decoded, []),
+                                             with_close_loop=other_readings)
+    prepared = dataclasses.replace(prepared, with_close_loop=other_readings)
     log_trace(steps, prepared.line is not None)
     return prepared
 

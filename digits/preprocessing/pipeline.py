@@ -35,7 +35,8 @@ from digits.preprocessing.ink import MIN_INK_LEVEL, find_ink_and_side, noise_lev
 from digits.preprocessing.lighting import even_out_lighting
 from digits.preprocessing.locate import NO_DIGIT_WARNING, Located, contrast_notes, locate_digit
 from digits.preprocessing.locate.surface import cut_surface
-from digits.preprocessing.locate.marks import LOOP, ink_pieces, loop_round_the_writing, with_soft_edge, without_the_loop
+from digits.preprocessing.locate.marks import (LOOP, clear_loop_against_the_digits, ink_pieces, loop_round_the_writing,
+                                               with_soft_edge, without_the_loop)
 from digits.preprocessing.normalise import IMAGE_SIZE, is_in_mnist_form, stretch, to_mnist_frame
 from digits.preprocessing.shape_features import NOT_HANDWRITING, shape_features
 from models.digit_scorer import load_digit_scorer
@@ -180,8 +181,8 @@ class NumberInk:
     ink: Ink  # the ink of the surface the number is on (of the whole picture where there is none)
     top: int  # where the surface lies in the picture: the digits' boxes are given in the picture's pixels
     left: int
-    with_close_loop: Ink | None = None  # `ink` with the loop drawn close round the number left in, or with the
-    # end digits' strokes a clear loop's soft edge took given back (read too: `layout_set_aside`)
+    other_readings: tuple[Ink, ...] = ()  # `ink` with the loop drawn close round the number left in, or with
+    # the end digits' strokes a clear loop's soft edge took given back, ... (read too: `layout_set_aside`)
 
 
 def read_number_ink(pixels: np.ndarray, lossy: bool, trace: list[Step] | None = None) -> NumberInk:
@@ -190,20 +191,21 @@ def read_number_ink(pixels: np.ndarray, lossy: bool, trace: list[Step] | None = 
     steps = [] if trace is None else trace
     lit = lighting(pixels, steps)
     on = surface(pixels, lit, steps)
-    kept, with_close_loop = layout_set_aside(ink(on, steps), lossy, steps)
-    return NumberInk(kept, on.top, on.left, with_close_loop)
+    kept, other_readings = layout_set_aside(ink(on, steps), lossy, steps)
+    return NumberInk(kept, on.top, on.left, other_readings)
 
 
-def layout_set_aside(found: Ink, lossy: bool, steps: list[Step]) -> tuple[Ink, Ink | None]:
+def layout_set_aside(found: Ink, lossy: bool, steps: list[Step]) -> tuple[Ink, tuple[Ink, ...]]:
     """A whole number's ink: the pieces `ink_pieces` keeps (what a layout puts round writing set aside: a
     ruled page's margin line, a frame, a form's lines, a board's edge; grain and dust with no clear ink
-    in them, faint smears beyond a stroke's reach), less a loop drawn round the number; and a second
-    reading for the reader to choose between the two (digits/numbers.py), else None: where the loop is
-    drawn close round it (or is the number's own outline: `loop_round_the_writing`), the ink with it left
-    in; where it is clear of it, the end digits' strokes that its soft edge took given back
-    (`without_the_loop`)."""
+    in them, faint smears beyond a stroke's reach), less a loop drawn round the number; and the other
+    readings for the reader to choose among (digits/numbers.py), none where there is no loop: where the
+    loop is drawn close round it (or is the number's own outline: `loop_round_the_writing`), the ink with
+    it left in, and where that close loop is a clear loop in the clear ink that an end digit touches
+    (`clear_loop_against_the_digits`), the ink less that clear loop too; where it is clear of it, the end
+    digits' strokes that its soft edge took given back (`without_the_loop`)."""
     if not found.signal.any():
-        return found, None
+        return found, ()
     pieces = ink_pieces(found.signal, found.noise, drawn=not lossy)
     set_aside = int(np.count_nonzero(pieces.set_aside))
     loop = loop_round_the_writing(pieces)
@@ -219,9 +221,13 @@ def layout_set_aside(found: Ink, lossy: bool, steps: list[Step]) -> tuple[Ink, I
     def cleared(mask: np.ndarray) -> Ink:
         return dataclasses.replace(found, signal=np.where(mask, found.signal, 0).astype(found.signal.dtype))
     if loop is None:
-        return cleared(kept), None
-    second = pieces.mask if not loop.clear else without_the_loop(pieces, loop)
-    return cleared(kept), (cleared(second) if (second != kept).any() else None)
+        return cleared(kept), ()
+    if loop.clear:
+        others = [without_the_loop(pieces, loop)]
+    else:
+        touching = clear_loop_against_the_digits(pieces, loop)
+        others = [pieces.mask] + ([] if touching is None else [without_the_loop(pieces, touching)])
+    return cleared(kept), tuple(cleared(other) for other in others if (other != kept).any())
 
 
 def lighting(pixels: np.ndarray, steps: list[Step]) -> Lit:

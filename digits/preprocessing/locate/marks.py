@@ -226,7 +226,20 @@ def without_the_loop(pieces: Pieces, loop: Loop) -> np.ndarray:
     return kept | (grown & (pieces_joined <= 1).take(joined))
 
 
-def _apart_in_the_clear_ink(pieces: Pieces, close: Loop) -> Loop | None:
+def clear_loop_against_the_digits(pieces: Pieces, close: Loop) -> Loop | None:
+    """Where a loop found close round a number is a clear loop in the clear ink with an end digit
+    touching it there (`_apart_in_the_clear_ink` leaves the close loop's peel standing: the loop and
+    that digit are one piece), that clear loop (with the pieces that lie along it), for a further
+    reading: the close loop's peel is only the grain along the loop's outer side, and the loop left in
+    reads as digits (`99461` read `99460`, `871` read `81`). The reader keeps the surest reading that
+    reads no fewer digits (digits/numbers.py); else None."""
+    found = _apart_in_the_clear_ink(pieces, close, digit_in_it=True)
+    if found is None:
+        return None
+    return Loop(found.pixels | _along_the_loop(pieces.mask & ~with_soft_edge(found.pixels), found.pixels), True)
+
+
+def _apart_in_the_clear_ink(pieces: Pieces, close: Loop, digit_in_it: bool = False) -> Loop | None:
     """A loop found close round a number looked for again among the pieces of the clear ink of the mark
     it was found in, each a mark of its own: a photo's grain joins a hand's loop to the digits it holds
     and along its outer side makes its edge (`9745` read `6393`); without the grain the loop is a piece
@@ -234,10 +247,11 @@ def _apart_in_the_clear_ink(pieces: Pieces, close: Loop) -> Loop | None:
     digit is in its piece (an end digit touching it: `339`, the 9 and the loop one stroke), the close
     loop's peel stands: a clear loop's would take that digit with it. A number's own outline is one
     piece with its digits in the clear ink too (a bold touching `930` on clean paper), or in pieces no
-    one of which goes round the others. The loop found there (its pixels clear ink); else None."""
+    one of which goes round the others. The loop found there (its pixels clear ink); else None.
+    `digit_in_it`: the loop found only where a digit is in its piece (`clear_loop_against_the_digits`)."""
     mark = int(np.argmax(np.bincount(pieces.labels[close.pixels])))
     labels, count = ndimage.label(pieces.clear & (pieces.labels == mark), np.ones((3, 3), bool), output=np.intp)
-    if count < 2:
+    if count < 2 and not digit_in_it:  # one piece: no loop apart from the digits (one may touch it)
         return None
     masses = np.bincount(labels.ravel(), minlength=count + 1).astype(float)
     masses[0] = 0
@@ -246,9 +260,8 @@ def _apart_in_the_clear_ink(pieces: Pieces, close: Loop) -> Loop | None:
         return None
     own = int(np.argmax(np.bincount(labels[found.pixels])))
     rest, _ = ndimage.label((labels == own) & ~with_soft_edge(found.pixels), np.ones((3, 3), bool))
-    if np.bincount(rest.ravel())[1:].max(initial=0) >= MARK_FRACTION * masses[own]:  # a digit in the loop's piece
-        return None
-    return found
+    holds_a_digit = np.bincount(rest.ravel())[1:].max(initial=0) >= MARK_FRACTION * masses[own]
+    return found if holds_a_digit == digit_in_it else None
 
 
 def _along_the_loop(ink: np.ndarray, loop: np.ndarray) -> np.ndarray:
