@@ -149,9 +149,10 @@ def read(pixels: np.ndarray, lossy: bool, judged: bool = True, trace: list[Step]
     lit = lighting(pixels, steps)
     on = surface(pixels, lit, steps)
     found = ink(on, steps)
-    if is_in_mnist_form(found.signal) and found.noise == 0 and float(found.signal.max()) >= MIN_INK_LEVEL:
+    if (is_in_mnist_form(found.signal) and found.noise == 0
+            and (strongest := float(found.signal.max())) >= MIN_INK_LEVEL):
         steps.append(Step("locate", "already in MNIST's form: read as it is"))
-        reading = _reading(stretch(found.signal), contrast_notes(float(found.signal.max()), 0.0), True, steps)
+        reading = _reading(stretch(found.signal), contrast_notes(strongest, 0.0), True, steps)
     else:
         located = locate(found, lossy, steps)
         if located.digit is None:
