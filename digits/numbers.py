@@ -128,10 +128,8 @@ def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = 
     engine.check_model(model)
     prepared = prepare_number(data, filename, trace=trace) if prepared is None else prepared
     readings = _digits_read(engine, model, prepared, confirm)
-    first, other = readings, prepared.with_close_loop
-    while other is not None:  # a loop close round the number, or its own outline (read with it and without
-        # it, and less a clear loop an end digit touches), or a clear loop whose soft edge took the end
-        # digits' strokes (read with them given back and without): the surest reading
+    first = readings
+    for other in prepared.other_readings:  # read other ways round a loop (`layout_set_aside`): the surest
         read_so = _digits_read(engine, model, other, confirm)
         # a loop's peel that leaves fewer digits took one with it (an end digit's stem along a clear loop
         # that it touches: `339` read `33`), however sure the reader is of what is left
@@ -143,7 +141,6 @@ def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = 
                                       f"{_confidence(read_so):.2f}; as it was: {_confidence(readings):.2f})"))
         if surer:
             prepared, readings = other, read_so
-        other = other.with_close_loop
     unsure = [str(i + 1) for i, r in enumerate(readings) if r.confidence < UNSURE]
     notes = prepared.warnings + ((UNSURE_DIGIT_WARNING.format(_ordinals(unsure)),) if unsure else ())
     if not readings and not notes:

@@ -131,9 +131,10 @@ class PreparedNumber:
     source_format: str
     source_size: tuple[int, int]  # (width, height) of the upload, after its EXIF orientation
     line: NumberLine | None = None  # None: no ink worth reading
-    with_close_loop: PreparedNumber | None = None  # the same with a loop drawn close round the number left in
-    # (or the number's own outline, which passes for one), or read another way round a loop (its own
-    # `with_close_loop` the next way: `layout_set_aside`): the reader reads each and keeps the surest
+    other_readings: tuple[PreparedNumber, ...] = ()  # the same read other ways round a loop (`layout_set_aside`:
+    # with a loop drawn close round the number left in, or the number's own outline that passes for one; less
+    # a clear loop an end digit touches; with the strokes a clear loop's edge took given back): the reader reads
+    # each and keeps the surest
 
 
 def to_model_input(images: np.ndarray) -> np.ndarray:
@@ -174,11 +175,9 @@ def prepare_number(data: bytes, filename: str | None = None, trace: list[Step] |
     decoded = _decoded(data, filename, steps)
     number_ink = read_number_ink(decoded.pixels, decoded.lossy, steps)
     prepared = _number_of(number_ink.ink, number_ink.top, number_ink.left, decoded, steps)
-    other_readings = None
-    for other in reversed(number_ink.other_readings):  # each with the next to read after it
-        other_readings = dataclasses.replace(_number_of(other, number_ink.top, number_ink.left, decoded, []),
-                                             with_close_loop=other_readings)
-    prepared = dataclasses.replace(prepared, with_close_loop=other_readings)
+    if number_ink.other_readings:
+        prepared = dataclasses.replace(prepared, other_readings=tuple(
+            _number_of(other, number_ink.top, number_ink.left, decoded, []) for other in number_ink.other_readings))
     log_trace(steps, prepared.line is not None)
     return prepared
 
