@@ -171,7 +171,7 @@ def with_soft_edge(pixels: np.ndarray) -> np.ndarray:
     return ndimage.binary_dilation(pixels, np.ones((3, 3), bool), iterations=_SOFT_EDGE_STEPS)
 
 
-def loop_round_the_writing(pieces: Pieces) -> Loop | None:
+def loop_round_the_writing(pieces: Pieces, strokes_joined: bool = False) -> Loop | None:
     """A hand's loop drawn round a whole number (circled), or None: emphasis.py's loop, looked for round
     the heaviest large piece that lies in another's box, or where the ink is one large piece, in it (the
     loop touches the number's digits: they are one piece). A loop drawn close round the number
@@ -179,7 +179,11 @@ def loop_round_the_writing(pieces: Pieces) -> Loop | None:
     and the reader chooses (digits/numbers.py), as the judge chooses for one digit, for a number's own
     outline passes for such a loop. A digit of the number is no loop round its neighbour where they
     overlap: the neighbour's ink touches it and spans no paper inside (emphasis.py's tests). With a clear
-    loop go the pieces of ink that lie along it (`_along_the_loop`)."""
+    loop go the pieces of ink that lie along it (`_along_the_loop`). Where no clear loop is found and a
+    large piece's box holds another's (never a number written alone, its digits side by side), a clear
+    loop is looked for again among the pieces less than a stroke's width apart joined (`_joined`: a loop
+    drawn in two strokes), and taken where it lies in two of the pieces or more (`_in_strokes`: where it
+    lies in one, its own stroke, the loop as found stands); `strokes_joined`: they are."""
     kept = np.flatnonzero(pieces.masses)
     if not len(kept):
         return None
@@ -198,9 +202,35 @@ def loop_round_the_writing(pieces: Pieces) -> Loop | None:
     loop = loop_round_the_digit(pieces.labels, masses, body, MARK_FRACTION, long=True)
     if loop is not None and not loop.clear:
         loop = _apart_in_the_clear_ink(pieces, loop) or loop
+    if (loop is None or not loop.clear) and held and not strokes_joined:  # a loop drawn in two strokes (`_joined`)
+        joined = loop_round_the_writing(_joined(pieces), strokes_joined=True)
+        if joined is not None and joined.clear and _in_strokes(pieces, joined) >= 2:
+            return joined
     if loop is None or not loop.clear:
         return loop
     return Loop(loop.pixels | _along_the_loop(pieces.mask & ~with_soft_edge(loop.pixels), loop.pixels), True)
+
+
+def _joined(pieces: Pieces) -> Pieces:
+    """The pieces, those less than a stroke's width apart one (as `ink_pieces` joins a line of chalk), each
+    with the ink of those it joins: people draw a loop round a number in two strokes, two arcs whose ends
+    meet, nearly meet or pass each other, two pieces of ink neither of which goes round the number
+    (`7334`: the loop was not found, and its arcs were read with the digits)."""
+    labels, count = _pieces(pieces.mask, math.ceil(stroke_width(pieces.clear) / 2))
+    merged = np.zeros(len(pieces.masses), np.intp)
+    merged[pieces.labels[pieces.mask]] = labels[pieces.mask]
+    masses = np.bincount(merged, weights=pieces.masses, minlength=count + 1)
+    masses[0] = 0
+    return Pieces(labels, masses, ndimage.find_objects(labels, max_label=count), pieces.clear, pieces.crowded,
+                  np.zeros(count + 1, bool))
+
+
+def _in_strokes(pieces: Pieces, loop: Loop) -> int:
+    """How many of the pieces hold a share of the loop's pixels that makes a mark (`MARK_FRACTION`): a
+    loop in one stroke holds one (a digit joined to it by `_joined` is not in its band), one drawn in two
+    strokes two."""
+    held = np.bincount(pieces.labels[loop.pixels & pieces.mask])[1:]
+    return int(np.count_nonzero(held >= MARK_FRACTION * held.sum()))
 
 
 def without_the_loop(pieces: Pieces, loop: Loop) -> np.ndarray:
