@@ -463,3 +463,28 @@ def png_bytes(digit: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(digit).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def test_a_grey_grounds_ink_side_is_told_without_the_median_as_with_it():
+    """`polarity.falls_further_than_it_rises` (the lighting stage's question of a mid-grey ground, without
+    partitioning the whole-picture sample for its median: 0.5 ms of a phone photo) must answer as
+    `goes_further(grey - paper, grey - median)` does, on grounds of every level and noise, whole grey levels
+    and luminance sums, with light and dark marks on them."""
+    from digits.preprocessing.arrays import median, subsampled
+    from digits.preprocessing.polarity import falls_further_than_it_rises, goes_further
+
+    rng = np.random.default_rng(48)
+    answers = set()
+    for trial in range(600):
+        height, width = (int(n) for n in rng.integers(20, 900, 2))
+        grey = (rng.uniform(40, 220) + rng.normal(0, rng.uniform(1, 30), (height, width))).astype(np.float32)
+        if trial % 2:
+            grey = np.round(grey)
+        for _ in range(int(rng.integers(0, 5))):
+            top, left = int(rng.integers(0, height - 5)), int(rng.integers(0, width - 5))
+            grey[top:top + 5, left:left + 5] += rng.uniform(-150, 150)
+        paper = float(np.percentile(grey, rng.uniform(50, 99)))
+        answer = falls_further_than_it_rises(grey, paper)
+        assert answer == goes_further(grey - paper, grey - median(subsampled(grey).ravel()))
+        answers.add(answer)
+    assert answers == {True, False}

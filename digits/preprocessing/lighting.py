@@ -9,10 +9,11 @@ import numpy as np
 from scipy import ndimage
 from skimage import morphology
 
-from digits.preprocessing.arrays import ROBUST_SIGMA, border, border_band, low_percentile, median, subsampled
+from digits.preprocessing.arrays import ROBUST_SIGMA, border, border_band, low_percentile, median
 from digits.preprocessing.filters import median_3x3
 from digits.preprocessing.normalise import stroke_width
-from digits.preprocessing.polarity import CLEAR_INK, DARK_LEVEL, INK_SHARE, LUMINANCE, goes_further, is_dark_ground
+from digits.preprocessing.polarity import (CLEAR_INK, DARK_LEVEL, INK_SHARE, LUMINANCE, falls_further_than_it_rises,
+                                           is_dark_ground)
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,10 @@ def even_out_lighting(pixels: np.ndarray, settings: LightingSettings = SETTINGS)
     if is_dark_ground(grey):
         return pixels
     if paper <= 255 - DARK_LEVEL:  # a mid-grey ground, as the ink's polarity has it (polarity._ink_is_dark)
-        below_paper, above_ground = grey - paper, grey - median(subsampled(grey).ravel())  # light ink rises from
-        # most of the picture, not from its border's lightest tenth: a board lit in its middle, a light frame along
-        # its edge, is no grey page of dark ink (a lit gradient's light end is no light ink above the paper)
-        if not goes_further(below_paper, above_ground):  # with light ink on it
+        # light ink rises from most of the picture, not from its border's lightest tenth: a board lit in its
+        # middle, a light frame along its edge, is no grey page of dark ink (a lit gradient's light end is no
+        # light ink above the paper)
+        if not falls_further_than_it_rises(grey, paper):  # with light ink on it
             return pixels
     grey = median_3x3(grey)  # noise would lift the estimate above the paper's mean
     lighting = _smooth_lighting(grey, paper, settings)
