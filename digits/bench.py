@@ -20,8 +20,9 @@ from one run (the ratios are what to compare; absolute times drift with the mach
   and whether it is met (also in the thread's CPU time), and the reading's own decode stage;
 - a folder run: 2,000 mixed uploads (phone photos, scanned pages, CSVs, 28x28 PNGs: `mixed_uploads`)
   through `Engine.classify_batches` in groups of 64, prepared one after another in this process, then by
-  a pool of one process per core (`preparation_pool`, a group ahead), as `digits classify DIR` does; the pool's start
-  apart and included; each way's CPU time per upload.
+  a pool of one process per core (`preparation_pool`, a group ahead), as `digits classify DIR` does: from
+  the pool's making (its start included, files prepared here while it starts) and warm; the start's
+  length; each way's CPU time per upload.
 """
 
 import io
@@ -390,11 +391,15 @@ def cpu_seconds(pids=()) -> float:
 def folder_throughput(engine: Engine, uploads: list[tuple[str, bytes]], model: str = "cnn") -> dict:
     """Uploads per second through `classify_batches` in groups of 64, prepared one after another in this
     process (as before folder runs used processes), then by a pool of one process per worker, as `digits
-    classify DIR` does: the pool's start (until its processes have answered once) timed apart, and the
-    run with it; the answers must agree. Also each way's CPU time per upload (this process and the
-    pool's), and from them, where other programs share the cores (a busy machine gives this command
-    only its share of them), an ESTIMATE of the ratio on cores of its own: the pool's processes each
-    on a core, at the rate their CPU time per upload allows, against the process alone at its own."""
+    classify DIR` does: first from the pool's making, its start included (this process prepares files
+    while the pool's processes start: `PreparationPool`), then again with the pool warm; the answers must
+    agree. The start is this process's first forkserver pool's (a later pool's server is running already).
+    Also the pool's start alone (from its making to its first answer), the uploads prepared here meanwhile,
+    and the ratio as it was taken before the start was hidden (the warm run plus the start, one after the
+    other); each way's CPU time per upload (this process and the pool's), and from them, where other
+    programs share the cores (a busy machine gives this command only its share of them), an ESTIMATE of
+    the ratio on cores of its own: the pool's processes each on a core, at the rate their CPU time per
+    upload allows, against the process alone at its own."""
     def run(pool, pids=()) -> tuple[float, float, list]:
         started, cpu, results = time.perf_counter(), cpu_seconds(pids), []
         for group in engine.classify_batches(per_call(uploads), model, pool=pool):
@@ -410,20 +415,24 @@ def folder_throughput(engine: Engine, uploads: list[tuple[str, bytes]], model: s
     if pool is None:
         return figures
     try:
-        list(pool.map(len, [b""] * 2 * engine.workers))
-        pool_start_s = time.perf_counter() - started
+        with_start_answers = run(pool)[2]
+        with_start_s = time.perf_counter() - started  # from the pool's making: its start included
+        pool.ready.result()
         pids = list(pool._processes)  # (the executor's own record of its processes)
         parallel_s, parallel_cpu, parallel_answers = run(pool, pids)
     finally:
         pool.shutdown()
     own_cores = min(engine.workers, available_cores())
-    return {**figures, "pool_start_s": round(pool_start_s, 2), "parallel_per_s": round(len(uploads) / parallel_s, 1),
+    return {**figures, "pool_start_s": round(pool.start_s, 2),
+            "prepared_here_while_pool_started": pool.prepared_while_starting,
+            "parallel_per_s": round(len(uploads) / parallel_s, 1),
             "parallel_vs_serial": round(serial_s / parallel_s, 2),
-            "parallel_with_start_vs_serial": round(serial_s / (parallel_s + pool_start_s), 2),
+            "parallel_with_start_vs_serial": round(serial_s / with_start_s, 2),
+            "parallel_with_start_apart_vs_serial": round(serial_s / (parallel_s + pool.start_s), 2),
             "parallel_cpu_ms_per_upload": round(1000 * parallel_cpu / len(uploads), 2),
             "parallel_vs_serial_on_own_cores_estimated": round(own_cores * serial_cpu / parallel_cpu, 2),
             "load_average": round(os.getloadavg()[0], 1),
-            "same_answers": serial_answers == parallel_answers}
+            "same_answers": serial_answers == parallel_answers == with_start_answers}
 
 
 def run_photo_benchmark(test_images: np.ndarray, test_labels: np.ndarray | None = None, folder: int = 512,

@@ -224,15 +224,16 @@ def classify_folder(reader, paths: list[Path], model: str, pool=None) -> Iterato
     return zip(map(len, groups), reader.classify_batches(uploads, model=model, pool=pool))
 
 
-# Fewer files are prepared in this process: starting the pool (about a second: each worker imports the
+# Fewer files are prepared in this process: starting the pool (about a second: its server imports the
 # pipeline) costs more than preparing a few dozen files, even photos (30-90 ms each on one core).
 PARALLEL_FROM_FILES = 64
 
 
 @contextlib.contextmanager
 def folder_run(files: int, as_json: bool, processes: bool = True, stream=None):
-    """A bulk run's preparation pool (None for a few files, on one core, or without `processes`) and its
-    progress bar: on standard error, only when that is a terminal and the output is not JSON (tqdm)."""
+    """A bulk run's preparation pool (None for a few files, on one core, or without `processes`), its
+    processes starting at once (`PreparationPool`), and its progress bar: on standard error, only when
+    that is a terminal and the output is not JSON (tqdm)."""
     from tqdm import tqdm
 
     from digits.engine import preparation_pool
@@ -307,7 +308,9 @@ def run_classify(args) -> int:
         print(f"digits classify: skipped {entry}: {reason}", file=sys.stderr)
     failed, read, labelled = False, set(), []
     if inputs.files:
-        with open_reader(args.model) as reader, folder_run(len(inputs.files), args.json) as (pool, bar):
+        # The pool first: its processes start (about a second, PreparationPool) while the models load.
+        with folder_run(len(inputs.files), args.json, processes=not args.trace) as (pool, bar), \
+                open_reader(args.model) as reader:
             if args.trace:
                 groups = ((len(batch), classify_traced(reader, batch, args.model))
                           for batch in per_call(inputs.files))

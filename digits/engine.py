@@ -124,19 +124,48 @@ def pin_workers() -> bool:
     return available_cores() >= len(os.sched_getaffinity(0))
 
 
-def preparation_pool(workers: int | None = None) -> ProcessPoolExecutor | None:
+class PreparationPool(ProcessPoolExecutor):
+    """A preparation pool whose processes start at once, in a thread of their own: the first start of a
+    forkserver pool takes about a second (the server process imports the pipeline), and the call that
+    starts it waits that long. `ready` is done once every process has answered (or with the error
+    that kept them from starting); until then a folder run prepares its files in this process
+    (`Engine.classify_batches`), and a CLI run loads its models (docs/speed.md, *Folder runs: the pool's
+    start hidden*)."""
+
+    def __init__(self, workers: int, mp_context):
+        super().__init__(workers, mp_context=mp_context)
+        self.ready: Future = Future()
+        self.start_s: float | None = None  # from this pool's making to `ready`
+        self.prepared_while_starting = 0  # uploads folder runs prepared themselves before `ready`
+        threading.Thread(target=self._start, args=(time.perf_counter(),), daemon=True,
+                         name="preparation-pool-start").start()
+
+    def _start(self, made: float) -> None:
+        try:
+            # One call per process: a forkserver pool starts a process for each call that finds none idle.
+            for answered in [self.submit(prepare_each, []) for _ in range(self._max_workers)]:
+                answered.result()  # (and the process has imported this module, whose function it ran)
+        except BaseException as error:  # shut down before it started, or a process could not start
+            self.ready.set_exception(error)
+        else:
+            self.start_s = time.perf_counter() - made
+            self.ready.set_result(None)
+
+
+def preparation_pool(workers: int | None = None) -> PreparationPool | None:
     """Processes that prepare uploads side by side in bulk runs (`digits classify DIR`): a picture's
     preparation is Python and small NumPy steps that hold the GIL much of the time, so threads would
     queue behind one another. None with one worker (nothing to gain). Forked from a server that has
     imported the pipeline already (never from this process, whose model threads are running), so a
-    worker starts in a fraction of a second; each holds its own decode budget. As with any process pool,
-    a script that starts one needs the `if __name__ == "__main__":` guard (each worker imports it)."""
+    worker starts in a fraction of a second once that server runs; the processes start now
+    (`PreparationPool`); each holds its own decode budget. As with any process pool, a script that
+    starts one needs the `if __name__ == "__main__":` guard (each worker imports it)."""
     workers = worker_count(workers)
     if workers < 2:
         return None
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["digits.preprocessing"])
-    return ProcessPoolExecutor(workers, mp_context=context)
+    return PreparationPool(workers, context)
 
 
 def prepare_or_error(upload: "tuple[str | None, bytes] | ClassificationError") -> "list[PreparedImage] | ClassificationError":
@@ -175,6 +204,66 @@ def preparation_tasks(uploads: Sequence) -> list[list]:
         task.append(upload)
         size += length
     return tasks + ([task] if task else [])
+
+
+class _FolderGroup:
+    """One group of a folder run's uploads: how many of them, from the first, were prepared in this
+    process, and the pool's results for the rest once they are handed to it."""
+
+    __slots__ = ("uploads", "prepared_here", "from_pool")
+
+    def __init__(self, uploads: Sequence):
+        self.uploads, self.prepared_here, self.from_pool = uploads, 0, None
+
+
+class _FolderPreparation:
+    """A folder run's groups prepared in order. Each group goes to the pool when it is made (one group
+    ahead: `Engine.classify_batches`), except while the pool's processes are still starting
+    (`PreparationPool.ready`): this process then prepares the groups' uploads itself, one after another,
+    as they are asked for, and hands the pool the rest of every group it holds as soon as the pool is
+    ready. So the start, about a second in which this process would wait for the pool's first answer,
+    costs the run only the core the pool's server takes for it, not both (docs/speed.md, *Folder runs:
+    the pool's start hidden*)."""
+
+    def __init__(self, pool: Executor | None):
+        self._pool = pool
+        self._ready: Future | None = getattr(pool, "ready", None)
+        self._waiting: list[_FolderGroup] = []  # groups made while the pool was starting, not yet handed over
+
+    def group(self, uploads: Sequence) -> Iterator:
+        """Each upload's `prepare_or_error`, in order."""
+        if self._pool is None:
+            return map(prepare_or_error, uploads)
+        group = _FolderGroup(uploads)
+        if self._pool_ready():
+            self._hand_over(group)
+        else:
+            self._waiting.append(group)
+        return self._results(group)
+
+    def _pool_ready(self) -> bool:
+        return self._ready is None or self._ready.done()
+
+    def _hand_over(self, group: _FolderGroup) -> None:
+        """The group's uploads not prepared here to the pool, all at once (Executor.map submits every task now)."""
+        tasks = preparation_tasks(group.uploads[group.prepared_here:])
+        group.from_pool = itertools.chain.from_iterable(self._pool.map(prepare_each, tasks))
+
+    def _results(self, group: _FolderGroup) -> Iterator:
+        while group.from_pool is None:
+            if self._pool_ready():
+                for waiting in self._waiting:
+                    self._hand_over(waiting)
+                self._waiting.clear()
+                break
+            if group.prepared_here == len(group.uploads):
+                self._waiting.remove(group)
+                return
+            outcome = prepare_or_error(group.uploads[group.prepared_here])
+            group.prepared_here += 1
+            self._pool.prepared_while_starting += 1
+            yield outcome
+        yield from group.from_pool
 
 
 def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarray:
@@ -608,27 +697,20 @@ class Engine:
         it ends. An upload may be a ClassificationError already (a file that could not be read): it stands
         in its place. With a `pool`, the next batch is handed to the pool before this batch's model calls
         (one batch ahead, so memory stays bounded): its processes need not wait for this process between
-        batches, nor one at a batch's end while another prepares its last file (benchmarks/folder_in_turns)."""
+        batches, nor one at a batch's end while another prepares its last file (benchmarks/folder_in_turns).
+        While a `PreparationPool`'s processes are still starting, this process prepares the files itself,
+        in order, and hands the pool the rest once it is ready (`_FolderPreparation`)."""
         self.check_model(model)
+        preparing = _FolderPreparation(pool)
         batches = iter(batches)
         current = next(batches, None)
-        preparing = self._preparing(current, pool) if current is not None else None
+        prepared = preparing.group(current) if current is not None else None
         while current is not None:
             started = time.perf_counter()
             following = next(batches, None)
-            ahead = self._preparing(following, pool) if following is not None and pool is not None else None
-            yield self._classified(current, preparing, model, max_rows, started)
-            current = following
-            if current is not None:
-                preparing = ahead if ahead is not None else self._preparing(current, pool)
-
-    @staticmethod
-    def _preparing(uploads: Sequence, pool: Executor | None) -> Iterator:
-        """Each upload's `prepare_or_error`, in order: started now in the pool (Executor.map submits every
-        task at once), else one by one as they are asked for."""
-        if pool is None:
-            return map(prepare_or_error, uploads)
-        return itertools.chain.from_iterable(pool.map(prepare_each, preparation_tasks(uploads)))
+            ahead = preparing.group(following) if following is not None else None
+            yield self._classified(current, prepared, model, max_rows, started)
+            current, prepared = following, ahead
 
     def _classified(self, uploads: Sequence, each: Iterator, model: str, max_rows: int,
                     started: float) -> list[Classification | ClassificationError]:

@@ -4,14 +4,16 @@ without stopping the run. (The same lines on one core as on several, and the pro
 
 import json
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 from number_images import RENDERINGS, build_number, rendered
 
+import digits.cli
 import digits.engine
-from digits.cli import classify_files, main, open_reader
+from digits.cli import classify_files, classify_folder, main, open_reader
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 BROKEN = b"\x89PNG\r\n\x1a\n not really a picture"
@@ -133,3 +135,69 @@ def test_a_folder_read_prepares_side_by_side_and_reads_as_one_file_at_a_time(num
     assert sum("number" in line for line in lines) == len(files) - 1  # the run went on past the broken file
     assert any(len(line.get("number", "")) > 1 for line in lines)  # whole numbers, not only single digits
     assert err == ""  # no progress bar: standard error is not a terminal here
+
+
+class StartingPool(ThreadPoolExecutor):
+    """A preparation pool whose processes are ready once the run has prepared `starting_for` uploads itself
+    (as `PreparationPool.ready` becomes done while a folder run prepares files here); it records the
+    files it is handed."""
+
+    def __init__(self, starting_for: int):
+        super().__init__(2)
+        self.ready, self.starting_for, self._prepared_here, self.handed = Future(), starting_for, 0, []
+
+    @property
+    def prepared_while_starting(self) -> int:
+        return self._prepared_here
+
+    @prepared_while_starting.setter
+    def prepared_while_starting(self, count: int) -> None:
+        self._prepared_here = count
+        if count == self.starting_for:
+            self.ready.set_result(None)
+
+    def map(self, function, tasks, **kwargs):
+        tasks = list(tasks)
+        self.handed += [upload[0] if isinstance(upload, tuple) else upload.file for task in tasks for upload in task]
+        return super().map(function, tasks, **kwargs)
+
+
+@pytest.mark.parametrize("starting_for", [3, 7, 10_000])  # within the first group, in the second, never ready
+def test_a_folder_run_prepares_files_itself_while_the_pool_starts_then_hands_it_the_rest(folder, starting_for,
+                                                                                        monkeypatch):
+    monkeypatch.setattr("digits.preprocessing.MAX_FILES_PER_CALL", 5)  # several groups, the broken file in one
+    files = sorted(folder.iterdir())
+    with open_reader("cnn") as reader, StartingPool(starting_for) as pool:
+        in_the_run = [result.to_dict() for _, results in classify_folder(reader, files, "cnn", pool)
+                      for result in results]
+        one_by_one = [result.to_dict() for path in files for result in classify_files(reader, [path], "cnn")]
+
+    assert answers(in_the_run) == answers(one_by_one)  # every file, in order, with the same answer
+    here = min(starting_for, len(files))
+    assert pool.prepared_while_starting == here
+    assert pool.handed == [str(path) for path in files[here:]]  # the pool got the rest, each file once
+
+
+def test_a_folder_run_starts_the_pool_before_it_loads_the_models(folder, pools, monkeypatch, capsys):
+    made_before = []
+    opened = digits.cli.open_reader
+
+    def open_after_the_pool(model):
+        made_before.append(len(pools))
+        return opened(model)
+
+    monkeypatch.setattr("digits.cli.open_reader", open_after_the_pool)
+    assert main(["classify", "--json", str(folder)]) == 1  # the broken file
+    capsys.readouterr()
+    assert made_before == [1]  # the pool was made, and its processes started, before the models loaded
+    assert main(["classify", "--json", "--trace", str(folder)]) == 1  # a traced run reads here: no pool
+    assert len(pools) == 1 or pools[1] is None
+
+
+def test_a_preparation_pool_starts_its_processes_as_it_is_made():
+    pool = digits.engine.preparation_pool(2)
+    try:
+        assert pool.ready.result(timeout=120) is None  # nothing asked of it
+        assert len(pool._processes) == 2 and pool.start_s > 0
+    finally:
+        pool.shutdown()
