@@ -42,7 +42,11 @@ def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
 
 def _line_profile(thin: np.ndarray, bands: np.ndarray) -> np.ndarray:
     """On the bands of row-wise rulings, each ruling's own thin ink: at each distance from its middle
-    row (column by column), the median along the ruling, so a stroke on a short stretch of it is not."""
+    row (column by column), the median along the whole ruling, so a stroke on a short stretch of it is
+    not. Where small digits sit close together on a ruling, their ink joins its band for rows above
+    it: those columns' middle row is the ruling's, drawn on from the columns where the band is no taller
+    than usual, and a distance from it that only they reach is ink along a short stretch, not the line's
+    (along the rest of the ruling it is the paper: the median counts those columns as blank)."""
     own = np.zeros(thin.shape, np.float32)
     if not bands.any():
         return own
@@ -50,14 +54,26 @@ def _line_profile(thin: np.ndarray, bands: np.ndarray) -> np.ndarray:
     ys, xs = np.nonzero(bands)
     line = labels[ys, xs]
     column = line * thin.shape[1] + xs  # a ruling's column
-    middle = np.rint(np.bincount(column, weights=ys)[column] / np.bincount(column)[column]).astype(np.intp)
-    offset = ys - middle
+    rows_in_column = np.bincount(column)
+    middle = np.bincount(column, weights=ys) / np.maximum(rows_in_column, 1)
+    for ruling in np.unique(line):
+        columns = np.unique(column[line == ruling])
+        tall = rows_in_column[columns]
+        usual = tall <= np.median(tall)
+        if usual.any() and not usual.all():
+            middle[columns[~usual]] = np.interp(columns[~usual] % thin.shape[1], columns[usual] % thin.shape[1],
+                                                middle[columns[usual]])
+    offset = ys - np.rint(middle[column]).astype(np.intp)
     group = line * (2 * thin.shape[0] + 1) + offset + thin.shape[0]  # a ruling's row at a distance from its middle
     values = thin[ys, xs]
     order = np.lexsort((values, group))
     starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
     counts = np.diff(np.r_[starts, len(order)])
-    medians = values[order][starts + counts // 2]
+    # along the whole ruling: the columns where the band does not reach this distance count as blank
+    length = np.bincount(line, weights=(rows_in_column[column] > 0) / np.maximum(rows_in_column[column], 1))
+    blank = np.rint(length[line[order][starts]]).astype(np.intp) - counts
+    rank = (counts + blank) // 2 - blank
+    medians = np.where(rank >= 0, values[order][starts + np.clip(rank, 0, None)], 0.0)
     own[ys, xs] = medians[np.searchsorted(group[order][starts], group)]
     return own
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from digits.preprocessing.filters import fill_holes
 from digits.preprocessing.ink import MIN_INK_LEVEL, clear_ink, is_blank, noise_level
-from digits.preprocessing.locate.marks import FAR_GAP, FLAT, MARK_FRACTION, SPECK_FRACTION
+from digits.preprocessing.locate.marks import FAR_GAP, FLAT, MARK_FRACTION, SPECK_FRACTION, is_a_bar
 
 _OVERLAP = 0.5  # marks one digit when they share this much of the narrower one's width
 _PIECE = 0.6  # a mark less tall than this share of the line's height is a piece of its nearest neighbour
@@ -92,20 +93,29 @@ def find_marks(ink: np.ndarray, noise: float | None = None) -> tuple[np.ndarray,
     keep = np.flatnonzero((masses > 0) & (masses >= SPECK_FRACTION * masses.max()))
     if len(keep) > MAX_MARKS:
         raise TooManyMarks(len(keep))
-    return labels, _along_the_writing(ndimage.find_objects(labels), masses, keep.tolist(), ink.shape)
+    return labels, _along_the_writing(labels, ndimage.find_objects(labels), masses, keep.tolist())
 
 
-def _along_the_writing(boxes: list, masses: np.ndarray, keep: list[int], shape: tuple[int, int]) -> list[int]:
-    """The marks of the number: the heaviest that can be a digit (upright, not flat like a line, and away
-    from the picture's edges where one is: what runs into the edge is often the surface's own, a board's
-    frame, a table), the large marks (MARK_FRACTION of its ink) within FAR_GAP of its height from a mark
-    already taken, in turn, and the smaller marks within that reach of one taken. What lies further off
-    is not written with the number (a margin line's pieces left by the rulings, a board's dust): the
-    reach a single digit's marks are read together within (marks.py)."""
+def _along_the_writing(labels: np.ndarray, boxes: list, masses: np.ndarray, keep: list[int]) -> list[int]:
+    """The marks of the number: the heaviest that can be written (a digit, upright, or digits written
+    together, touching or overlapping, which may be flat but are not a straight line: `is_a_bar`; and
+    away from the picture's edges where one is: what runs into the edge is often the surface's own, a
+    board's frame, a table), the large marks (MARK_FRACTION of its ink) within FAR_GAP of its height
+    from a mark already taken, in turn, and the smaller marks within that reach of one taken. What lies
+    further off is not written with the number (a margin line's pieces left by the rulings, a board's
+    dust): the reach a single digit's marks are read together within (marks.py). (Were only an upright
+    mark taken first, a number written as one flat mark would give way to an upright piece of the
+    margin line beside it.)"""
     if not keep:
         return keep
-    upright = [mark for mark in keep if _height(boxes[mark - 1]) >= FLAT * _width(boxes[mark - 1])] or keep
-    inside = [mark for mark in upright if not _at_the_edge(boxes[mark - 1], shape)] or upright
+    keep = [mark for mark in keep if not _lies_round(labels, boxes, masses, keep, mark)] or keep
+
+    def written(mark: int) -> bool:
+        box = boxes[mark - 1]
+        return _height(box) >= FLAT * _width(box) or not is_a_bar(labels[box] == mark)
+
+    upright = [mark for mark in keep if written(mark)] or keep
+    inside = [mark for mark in upright if not _at_the_edge(boxes[mark - 1], labels.shape)] or upright
     heaviest = max(inside, key=lambda mark: masses[mark])
     reach = FAR_GAP * _height(boxes[heaviest - 1])
     large = {mark for mark in keep if masses[mark] >= MARK_FRACTION * masses[heaviest]}
@@ -117,6 +127,34 @@ def _along_the_writing(boxes: list, masses: np.ndarray, keep: list[int], shape: 
         frontier.extend(near)
     return [mark for mark in keep if mark in taken
             or any(_box_gap(boxes[mark - 1], boxes[other - 1]) <= reach for other in taken)]
+
+
+def _lies_round(labels: np.ndarray, boxes: list, masses: np.ndarray, keep: list[int], mark: int) -> bool:
+    """Whether a mark lies round the writing without closing round it: its box holds a large mark's
+    (MARK_FRACTION of its ink) with more than FAR_GAP of that mark's height to spare on every side, that
+    mark not in the paper it closes round. The edge of a page on a desk the surface stage did not cut
+    out, its shadow along two sides (an L round the number, heavier than it): not written with the
+    number. (A loop round the number closes round it; a digit's box holds its own pieces, a 3's top
+    stroke, against one of its sides.)"""
+    outer = boxes[mark - 1]
+    held = [other for other in keep if other != mark and masses[other] >= MARK_FRACTION * masses[mark]
+            and _holds(outer, boxes[other - 1], FAR_GAP * _height(boxes[other - 1]))]
+    if not held:
+        return False
+    closed_round = fill_holes(labels[outer] == mark)
+    return any(not closed_round[_centre(boxes[other - 1], outer)] for other in held)
+
+
+def _holds(outer: tuple[slice, slice], inner: tuple[slice, slice], spare: float) -> bool:
+    """Whether `inner` lies in `outer` with more than `spare` pixels of it to spare on every side."""
+    sides = (inner[0].start - outer[0].start, outer[0].stop - inner[0].stop,
+             inner[1].start - outer[1].start, outer[1].stop - inner[1].stop)
+    return min(sides) > spare
+
+
+def _centre(box: tuple[slice, slice], within: tuple[slice, slice]) -> tuple[int, int]:
+    """A box's centre, in the pixels of the box `within` that holds it."""
+    return ((box[0].start + box[0].stop) // 2 - within[0].start, (box[1].start + box[1].stop) // 2 - within[1].start)
 
 
 def _height(box: tuple[slice, slice]) -> int:

@@ -62,14 +62,7 @@ class Marks:
     @property
     def body_is_a_bar(self) -> bool:
         """Longer for its width than a handwritten 1 ever is: a pen, a pencil, the edge of something."""
-        ys, xs = np.nonzero((self.labels == self.body) & self.clear)
-        if len(ys) < 2:
-            return False
-        points = np.stack([ys, xs], axis=1).astype(np.float32)
-        points -= points.mean(axis=0)
-        along, across = (points @ np.linalg.svd(points, full_matrices=False)[2].T).T
-        length, width = np.ptp(along) + 1, np.ptp(across) + 1
-        return bool(length >= _BAR_ASPECT * width)
+        return is_a_bar((self.labels == self.body) & self.clear)
 
     @property
     def body_is_solid(self) -> bool:
@@ -85,6 +78,19 @@ class Marks:
     def has_separate_marks(self) -> bool:
         large = self.masses >= MARK_FRACTION * self.masses.max(initial=0)
         return bool(np.any(large & (self.gaps > _MARK_GAP)))
+
+
+def is_a_bar(mask: np.ndarray) -> bool:
+    """Whether a mark's pixels (bool) lie longer for their width, along their own axis, than a handwritten
+    1 ever is: a pen, a pencil, the edge of something, a line."""
+    ys, xs = np.nonzero(mask)
+    if len(ys) < 2:
+        return False
+    points = np.stack([ys, xs], axis=1).astype(np.float32)
+    points -= points.mean(axis=0)
+    along, across = (points @ np.linalg.svd(points, full_matrices=False)[2].T).T
+    length, width = np.ptp(along) + 1, np.ptp(across) + 1
+    return bool(length >= _BAR_ASPECT * width)
 
 
 @dataclass(frozen=True, eq=False)
