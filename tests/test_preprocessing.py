@@ -327,3 +327,33 @@ def test_damaged_csv_files_are_read_or_refused_with_an_input_error(changes, extr
         values[position % len(values)] = str(value)
     rows = [",".join(values[start : start + IMAGE_SIZE]) for start in range(0, len(values), IMAGE_SIZE)]
     _prepare_or_refuse(row_end.join(rows).encode())
+
+
+def _thin_chalk_photo(digit: np.ndarray, rng) -> bytes:
+    """The digit's skeleton drawn as a thin stick of chalk (an 11-pixel line, about 5% of its 200-pixel
+    height) on a green board, photographed (JPEG)."""
+    from scipy import ndimage
+    from skimage.morphology import skeletonize
+
+    big = np.asarray(Image.fromarray(digit).resize((280, 280), Image.BILINEAR)) > 100
+    line = ndimage.binary_dilation(skeletonize(big), iterations=5)
+    board = np.full((420, 560, 3), (42, 75, 58), np.float32) + rng.normal(0, 3, (420, 560, 1))
+    board[70:350, 140:420][line] = (238, 238, 230)
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(board, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def test_a_thin_line_of_chalk_comes_out_as_wide_as_mnists_pen(mnist_train_digits):
+    """Chalk's width is the stick's, not the hand's pen: a thin line of it is drawn at MNIST's pen, where
+    it came out of the 20-pixel box about a pixel wide, thinner than 99% of MNIST's digits (a worn board's
+    8 read 3). Measured as the mean stroke width of the 28x28 image's ink above half strength."""
+    from digits.preprocessing.normalise import stroke_width
+
+    digits = mnist_train_digits[0]
+    mnist_widths = [stroke_width(digit >= 128) for digit in digits]
+    rng = np.random.default_rng(0)
+    prepared = [prepare_upload(_thin_chalk_photo(digit, rng)) for digit in digits[:30]]
+    assert all(each.has_digit for each in prepared)
+    chalk_widths = [stroke_width(each.pixels >= 128) for each in prepared]
+    assert np.median(chalk_widths) >= np.percentile(mnist_widths, 5), (np.median(chalk_widths), np.percentile(mnist_widths, [1, 5]))

@@ -13,13 +13,22 @@ from models.frame import IMAGE_SIZE  # the frame the models see; it lives with t
 DIGIT_BOX = 20  # the box the digit is fitted into, as MNIST did
 
 _MIN_STROKE_RATIO = 0.04  # strokes thinner than this share of the digit's size get thickened (MNIST: 0.1% are) ...
-_TARGET_STROKE_RATIO = 0.10  # ... to MNIST's median share
+_TARGET_STROKE_RATIO = 0.10  # ... to MNIST's median share. Chalk's, when thinner than that median (see
+# `to_mnist_frame`)
 _POSITIONS = np.arange(IMAGE_SIZE)  # the frame's rows (and columns), for its centre of mass
 
 
-def to_mnist_frame(digit: np.ndarray) -> np.ndarray:
-    """float32 (h, w) ink cropped to the digit's box -> uint8 (28, 28) as MNIST has it."""
-    return stretch(_centre_by_mass(_fit_into_box(_thicken_thin_strokes(digit))))
+def to_mnist_frame(digit: np.ndarray, chalk: bool = False) -> np.ndarray:
+    """float32 (h, w) ink cropped to the digit's box -> uint8 (28, 28) as MNIST has it.
+
+    `chalk` (light ink in a photo, `Located.chalk`): the line's width is the stick's and the board's grain's,
+    not the hand's pen, as its strength is (`locate._chalk_as_drawn`): a stroke thinner than MNIST's median
+    pen is drawn at that pen. A thin stick's line 4-5% of the digit's height passed the paper's bar and
+    came out of the 20-pixel box a pixel wide, where MNIST's pen is 2-3 (an 8 read 3). On paper the bar
+    stays: a pen's width is the hand's, and thickening there set aside a circled 0 and a ruled page's 1.
+    """
+    thinnest = _TARGET_STROKE_RATIO if chalk else _MIN_STROKE_RATIO
+    return stretch(_centre_by_mass(_fit_into_box(_thicken_thin_strokes(digit, thinnest))))
 
 
 def is_in_mnist_form(ink: np.ndarray) -> bool:
@@ -68,12 +77,13 @@ def stroke_width(mask: np.ndarray) -> float:
     return 2.0 * np.count_nonzero(mask) / max(outline, 1)
 
 
-def _thicken_thin_strokes(digit: np.ndarray) -> np.ndarray:
-    """Strokes far thinner than MNIST's (a 1-px pen on a big canvas) widened so they survive the resize."""
+def _thicken_thin_strokes(digit: np.ndarray, thinnest: float = _MIN_STROKE_RATIO) -> np.ndarray:
+    """Strokes thinner than `thinnest` of the digit's size (a 1-px pen on a big canvas) widened to MNIST's
+    median share so they survive the resize."""
     size = max(digit.shape)
     level = float(digit.max())
     mask = digit >= 0.5 * level
-    if stroke_width(mask) >= _MIN_STROKE_RATIO * size:
+    if stroke_width(mask) >= thinnest * size:
         return digit
     factor = max(1, size // (4 * DIGIT_BOX))  # work at about 4x the final size: max-pooling keeps thin lines
     if factor > 1:

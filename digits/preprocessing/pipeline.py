@@ -276,7 +276,7 @@ def locate(found: Ink, lossy: bool, steps: list[Step]) -> Located:
 
 
 def normalise(located: Located, steps: list[Step]) -> np.ndarray:
-    digit = to_mnist_frame(located.digit)
+    digit = to_mnist_frame(located.digit, chalk=located.chalk)
     steps.append(Step("normalise", "fitted into 20x20, centred by mass in 28x28"))
     return digit
 

@@ -56,6 +56,7 @@ class Located:
 
     close_loop: bool = False  # a loop drawn close round the digit, or its own outline, was left in its marks
     ink_share: float = 1.0  # the share of the ink's pieces (`ink_pieces`: the layout's set aside) the digit's marks hold
+    chalk: bool = False  # light ink in a photo: chalk, its line drawn at MNIST's pen (`to_mnist_frame`)
 
     @property
     def loops_set_aside(self) -> int:
@@ -103,7 +104,7 @@ def locate_digit(ink: np.ndarray, lossy: bool, close_loops: float = 0, light_on_
     if chalk:  # chalk in a photo: how light a stroke is, along it, is the board's grain, not the hand's
         digit = _chalk_as_drawn(digit, mask[crop], marks.clear[crop])
     share = min(1.0, float(marks.masses.sum()) / marks.pieces_ink) if marks.pieces_ink > 0 else 1.0
-    return Located(digit, notes, marks.set_aside, marks.close_loop, share)
+    return Located(digit, notes, marks.set_aside, marks.close_loop, share, chalk)
 
 
 def _chalk_as_drawn(digit: np.ndarray, mask: np.ndarray, clear: np.ndarray) -> np.ndarray:
