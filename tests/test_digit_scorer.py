@@ -192,3 +192,27 @@ def test_the_judges_convolution_is_the_textbook_one():
         for x in range(5):
             expected[:, y, x] += np.einsum("nijc,ijco->no", padded[:, y:y + 3, x:x + 3], kernel)
     assert np.allclose(conv_same(images, kernel, bias), expected)
+
+
+def test_the_styled_typeface_digits_it_trains_on_are_the_training_families_in_each_style(tmp_path, mnist_path):
+    """training.digit_scorer --styled: the training typeface families' digits, never the held-out ones,
+    in each stroke-changing upload style, as uploaded and photographed, are digits to learn."""
+    from training import digit_scorer, typefaces
+
+    folder = typefaces.fonts_dir()
+    if not (folder / "node_modules" / "@fontsource").is_dir():
+        pytest.skip(f"the typeface packages are not installed in {folder}")
+    held_out = {family.name for split in typefaces.SPLITS for family in typefaces.held_out_families(split=split)}
+    families = typefaces.training_families()[:2]
+    assert families and not held_out & {family.name for family in families}
+    train = np.concatenate([typefaces.render_family(family, 1, 0, folder) for family in families])
+    cache = tmp_path / "typefaces.npz"  # the held-out side blank: a task drawing on it would find no digit
+    np.savez_compressed(cache, train=train, choose=np.zeros_like(train))
+    digit_scorer._load_digits(str(mnist_path), cache)
+    config = digit_scorer.ScorerConfig(styled_typeface_digits=2)
+    found = [one for task in digit_scorer.styled_typeface_tasks(config) for one in digit_scorer.render_task(task)]
+    kinds = {kind for _, _, kind, _ in found}
+    for style in digit_scorer.STYLED:
+        assert f"{digit_scorer.STYLED_TYPEFACE}: {style}" in kinds, f"no {style} typeface digit found"
+    assert all(is_digit and side == "train" and image.max() > 0 for image, is_digit, _, side in found)
+    assert len(found) >= 0.8 * 2 * 2 * len(digit_scorer.STYLED)  # as uploaded and photographed
