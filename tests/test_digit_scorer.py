@@ -216,3 +216,26 @@ def test_the_styled_typeface_digits_it_trains_on_are_the_training_families_in_ea
         assert f"{digit_scorer.STYLED_TYPEFACE}: {style}" in kinds, f"no {style} typeface digit found"
     assert all(is_digit and side == "train" and image.max() > 0 for image, is_digit, _, side in found)
     assert len(found) >= 0.8 * 2 * 2 * len(digit_scorer.STYLED)  # as uploaded and photographed
+
+
+def test_a_render_cut_short_is_finished_as_if_it_had_run_through(tmp_path, mnist_path):
+    """The judge's rendered caches take an hour of one core: a run cut short (the file saved as it goes)
+    is picked up where it stopped, and ends with the same pictures as a run that went through."""
+    from training import digit_scorer
+
+    todo = [("uploaded", "MNIST digit as uploaded", "train", i) for i in range(6)]
+    whole, cut = tmp_path / "whole.npz", tmp_path / "cut.npz"
+    digit_scorer.render(todo, str(mnist_path), 1, whole, seed=5)
+    digit_scorer._load_digits(str(mnist_path))
+    first = [todo[i] for i in np.random.default_rng(5).permutation(len(todo))][:3]
+    found = [one for task in first for one in digit_scorer.render_task(task)]
+    images, labels, kinds, sides = zip(*found)
+    marked = [f"rendered before: {kind}" for kind in kinds]  # to tell them from pictures rendered again
+    np.savez_compressed(cut, images=np.stack(images), labels=np.array(labels), kinds=np.array(marked),
+                        sides=np.array(sides), tasks_done=3, tasks=len(todo))
+    assert digit_scorer.rendered_tasks(cut, len(todo)) == 3 and digit_scorer.rendered_tasks(cut, 7) == 0
+    digit_scorer.render(todo, str(mnist_path), 1, cut, seed=5)
+    with np.load(whole) as expected, np.load(cut) as finished:
+        assert int(finished["tasks_done"]) == len(todo) == digit_scorer.rendered_tasks(cut, len(todo))
+        assert np.array_equal(expected["images"], finished["images"])
+        assert list(finished["kinds"]) == marked + list(expected["kinds"][len(marked):])

@@ -308,15 +308,28 @@ def nearest_negative_tasks(config: ScorerConfig) -> list[tuple]:
             for name in NEAREST for i in range(config.nearest_negatives_per_family)]
 
 
+def rendered_tasks(cache: Path, tasks: int) -> int:
+    """How many of `tasks` tasks a cache file already holds (0 where there is none, or it is of others)."""
+    if not cache.is_file():
+        return 0
+    with np.load(cache) as cached:
+        return int(cached["tasks_done"]) if int(cached["tasks"]) == tasks else 0
+
+
 def render(todo: list[tuple], data: str | None, workers: int, cache: Path, seed: int = ScorerConfig.seed,
            typeface_cache: Path | None = None) -> None:
     """Renders the tasks, in a seeded random order, into `cache` (images uint8 (N, 28, 28), labels
-    (is a digit), kinds, sides), saved as it goes: a run cut short leaves an even sample of all of them.
+    (is a digit), kinds, sides), saved as it goes: a run cut short leaves an even sample of all of them,
+    and the next run on the same file and tasks picks up where it stopped (each task seeds its own render).
     `typeface_cache`: the typeface digits' file, for tasks of the training families' digits."""
-    results, started = [], time.time()
+    results, started, done_before = [], time.time(), rendered_tasks(cache, len(todo))
+    if done_before:
+        with np.load(cache) as cached:
+            results = list(zip(cached["images"], cached["labels"], cached["kinds"], cached["sides"]))
+        print(f"{cache}: {done_before} of {len(todo)} rendered before, going on", flush=True)
     todo = [todo[i] for i in np.random.default_rng(seed).permutation(len(todo))]
     with Pool(workers, initializer=_load_digits, initargs=(data, typeface_cache)) as pool:
-        for done, found in enumerate(pool.imap(render_task, todo, chunksize=4), 1):
+        for done, found in enumerate(pool.imap(render_task, todo[done_before:], chunksize=4), done_before + 1):
             results += found
             if done % 250 == 0 or done == len(todo):
                 print(f"{time.time() - started:7.0f} s  {done} of {len(todo)} rendered", flush=True)
@@ -461,7 +474,7 @@ def load_sets(args, config: ScorerConfig) -> tuple[np.ndarray, ...]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data")
-    parser.add_argument("--cache", required=True, help="the .npz of rendered images (rendered into it if missing)")
+    parser.add_argument("--cache", required=True, help="the .npz of rendered images (rendered into it if missing, finished if cut short)")
     parser.add_argument("--more", help="the .npz of more training pictures without a digit (rendered if missing)")
     parser.add_argument("--typefaces", required=True, help="the .npz of typeface digits (rendered if missing)")
     parser.add_argument("--circled", help="the .npz of circled training digits as the judge sees them (rendered if missing)")
@@ -474,20 +487,15 @@ def main() -> None:
     args = parser.parse_args()
     config = ScorerConfig()
     started = time.time()
-    if not Path(args.cache).is_file():
-        render(tasks(config), args.data, args.workers, Path(args.cache), config.seed)
-    if args.more and not Path(args.more).is_file():
-        render(more_negative_tasks(config), args.data, args.workers, Path(args.more), config.seed + 1)
-    if args.circled and not Path(args.circled).is_file():
-        render(circled_tasks(config), args.data, args.workers, Path(args.circled), config.seed + 2)
-    if args.drawings and not Path(args.drawings).is_file():
-        render(more_drawing_tasks(config), args.data, args.workers, Path(args.drawings), config.seed + 3)
-    if args.nearest and not Path(args.nearest).is_file():
-        render(nearest_negative_tasks(config), args.data, args.workers, Path(args.nearest), config.seed + 4)
-    if args.styled and not Path(args.styled).is_file():
-        typeface_digits(Path(args.typefaces))  # rendered once here, not in every worker
-        render(styled_typeface_tasks(config), args.data, args.workers, Path(args.styled), config.seed + 5,
-               Path(args.typefaces))
+    for path, todo, seed in ((args.cache, tasks(config), config.seed),
+                             (args.more, more_negative_tasks(config), config.seed + 1),
+                             (args.circled, circled_tasks(config), config.seed + 2),
+                             (args.drawings, more_drawing_tasks(config), config.seed + 3),
+                             (args.nearest, nearest_negative_tasks(config), config.seed + 4),
+                             (args.styled, styled_typeface_tasks(config), config.seed + 5)):
+        if path and rendered_tasks(Path(path), len(todo)) < len(todo):  # missing, or a run cut short
+            typeface_digits(Path(args.typefaces))  # rendered once here, not in every worker
+            render(todo, args.data, args.workers, Path(path), seed, Path(args.typefaces))
     images, labels, kinds, sides = load_sets(args, config)
     train, choose = sides == "train", sides == "choose"
     assert not set(kinds[train & ~labels]) & set(kinds[choose & ~labels]), "a family on both sides"
