@@ -18,6 +18,10 @@ if their log-odds meet the threshold, else the mean of theirs and the inside rea
 readings inside, the one whose CNN features lie nearer MNIST's digits; that one too is read where it lies
 nearer than the marks as found).
 
+Held-out typeface digits in the upload styles (`record-typeface-styles`, then `score` on its file): the
+uploads of `python -m training.upload_styles --digits typefaces --per-style 150` (its renderer and seed),
+recorded as `record` does: how many each card calls "no digit", per style, without reading them again.
+
 Circled digits (`record-circled`, then `score` on its file): tests/test_proxy_scenes.py's touching circle
 (its renderer and seed) and the proxy's circled scene, on MNIST *validation* digits and held-out typeface
 digits, with the CNN's answer for each image asked: how many each card and setting reads right.
@@ -25,6 +29,7 @@ digits, with the CNN's answer for each image asked: how many each card and setti
     python scripts/judge_inputs.py record /tmp/judge_inputs.npz --data ../shared/data/mnist.npz [--pictures] [--held-out]
     python scripts/judge_inputs.py score /tmp/judge_inputs.npz models/digit_scorer.json /tmp/new.json \
         --weight 0.0005 --threshold -0.591 [--weight W --threshold T ...] [--ink-share]
+    python scripts/judge_inputs.py record-typeface-styles /tmp/judge_styles.npz [--digits typefaces] [--per-style 150]
     python scripts/judge_inputs.py record-circled /tmp/judge_circled.npz --data ../shared/data/mnist.npz
     python scripts/judge_inputs.py score /tmp/judge_circled.npz models/digit_scorer.json --weight 0.0005 --threshold -0.591
 """
@@ -92,9 +97,22 @@ def uploads(data: str | None, pictures: bool, held_out: bool = False):
                 yield "held-out families", name, False, FAMILIES[name](rng), None
 
 
-def record(out: Path, data: str | None, pictures: bool, held_out: bool) -> None:
+def typeface_style_uploads(suite: str, per_style: int):
+    """(group, kind, is_digit, bytes, filename): a held-out typeface suite's digits in every upload style,
+    the uploads of `python -m training.upload_styles --digits SUITE --per-style N` (its renderer and seed)."""
+    from training.upload_styles import SEED as UPLOAD_SEED
+    from training.upload_styles import UPLOAD_STYLES, digits_of
+
+    x, y = digits_of(suite)
+    for name in UPLOAD_STYLES:
+        for _, upload in render_style(name, x, y, per_style, UPLOAD_SEED):
+            yield f"{suite} in styles", name, True, upload.data, upload.filename
+
+
+def record(out: Path, recorded) -> None:
+    """Per upload of `recorded` (`uploads` or `typeface_style_uploads`): as the module says."""
     rows, views, shares, started = [], [], [], time.time()
-    for number, (group, kind, is_digit, upload, filename) in enumerate(uploads(data, pictures, held_out), 1):
+    for number, (group, kind, is_digit, upload, filename) in enumerate(recorded, 1):
         with judge_inputs() as asked:
             has_digit = prepare_upload(upload, filename).has_digit
         rows.append((group, kind, is_digit, has_digit, len(views), len(asked)))
@@ -202,12 +220,15 @@ def record_circled(out: Path, data: str | None) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["record", "score", "record-circled"])
+    parser.add_argument("mode", choices=["record", "score", "record-circled", "record-typeface-styles"])
     parser.add_argument("records")
     parser.add_argument("cards", nargs="*")
     parser.add_argument("--data")
     parser.add_argument("--pictures", action="store_true")
     parser.add_argument("--held-out", action="store_true", help="the digit scorer's held-out picture families too")
+    parser.add_argument("--digits", choices=["typefaces", "typefaces-2"], default="typefaces",
+                        help="record-typeface-styles: the held-out typeface suite")
+    parser.add_argument("--per-style", type=int, default=150, help="record-typeface-styles: digits a style")
     parser.add_argument("--weight", type=float, action="append", default=[])
     parser.add_argument("--threshold", type=float, action="append", default=[])
     parser.add_argument("--ink-share", action="store_true",
@@ -216,7 +237,9 @@ def main() -> int:
     if args.mode == "record-circled":
         record_circled(Path(args.records), args.data)
     elif args.mode == "record":
-        record(Path(args.records), args.data, args.pictures, args.held_out)
+        record(Path(args.records), uploads(args.data, args.pictures, args.held_out))
+    elif args.mode == "record-typeface-styles":
+        record(Path(args.records), typeface_style_uploads(args.digits, args.per_style))
     else:
         score(Path(args.records), args.cards, list(zip(args.weight, args.threshold)), args.ink_share)
     return 0

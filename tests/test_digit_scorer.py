@@ -192,3 +192,50 @@ def test_the_judges_convolution_is_the_textbook_one():
         for x in range(5):
             expected[:, y, x] += np.einsum("nijc,ijco->no", padded[:, y:y + 3, x:x + 3], kernel)
     assert np.allclose(conv_same(images, kernel, bias), expected)
+
+
+def test_the_styled_typeface_digits_it_trains_on_are_the_training_families_in_each_style(tmp_path, mnist_path):
+    """training.digit_scorer --styled: the training typeface families' digits, never the held-out ones,
+    in each stroke-changing upload style, as uploaded and photographed, are digits to learn."""
+    from training import digit_scorer, typefaces
+
+    folder = typefaces.fonts_dir()
+    if not (folder / "node_modules" / "@fontsource").is_dir():
+        pytest.skip(f"the typeface packages are not installed in {folder}")
+    held_out = {family.name for split in typefaces.SPLITS for family in typefaces.held_out_families(split=split)}
+    families = typefaces.training_families()[:2]
+    assert families and not held_out & {family.name for family in families}
+    train = np.concatenate([typefaces.render_family(family, 1, 0, folder) for family in families])
+    cache = tmp_path / "typefaces.npz"  # the held-out side blank: a task drawing on it would find no digit
+    np.savez_compressed(cache, train=train, choose=np.zeros_like(train))
+    digit_scorer._load_digits(str(mnist_path), cache)
+    config = digit_scorer.ScorerConfig(styled_typeface_digits=2)
+    found = [one for task in digit_scorer.styled_typeface_tasks(config) for one in digit_scorer.render_task(task)]
+    kinds = {kind for _, _, kind, _ in found}
+    for style in digit_scorer.STYLED:
+        assert f"{digit_scorer.STYLED_TYPEFACE}: {style}" in kinds, f"no {style} typeface digit found"
+    assert all(is_digit and side == "train" and image.max() > 0 for image, is_digit, _, side in found)
+    assert len(found) >= 0.8 * 2 * 2 * len(digit_scorer.STYLED)  # as uploaded and photographed
+
+
+def test_a_render_cut_short_is_finished_as_if_it_had_run_through(tmp_path, mnist_path):
+    """The judge's rendered caches take an hour of one core: a run cut short (the file saved as it goes)
+    is picked up where it stopped, and ends with the same pictures as a run that went through."""
+    from training import digit_scorer
+
+    todo = [("uploaded", "MNIST digit as uploaded", "train", i) for i in range(6)]
+    whole, cut = tmp_path / "whole.npz", tmp_path / "cut.npz"
+    digit_scorer.render(todo, str(mnist_path), 1, whole, seed=5)
+    digit_scorer._load_digits(str(mnist_path))
+    first = [todo[i] for i in np.random.default_rng(5).permutation(len(todo))][:3]
+    found = [one for task in first for one in digit_scorer.render_task(task)]
+    images, labels, kinds, sides = zip(*found)
+    marked = [f"rendered before: {kind}" for kind in kinds]  # to tell them from pictures rendered again
+    np.savez_compressed(cut, images=np.stack(images), labels=np.array(labels), kinds=np.array(marked),
+                        sides=np.array(sides), tasks_done=3, tasks=len(todo))
+    assert digit_scorer.rendered_tasks(cut, len(todo)) == 3 and digit_scorer.rendered_tasks(cut, 7) == 0
+    digit_scorer.render(todo, str(mnist_path), 1, cut, seed=5)
+    with np.load(whole) as expected, np.load(cut) as finished:
+        assert int(finished["tasks_done"]) == len(todo) == digit_scorer.rendered_tasks(cut, len(todo))
+        assert np.array_equal(expected["images"], finished["images"])
+        assert list(finished["kinds"]) == marked + list(expected["kinds"][len(marked):])
