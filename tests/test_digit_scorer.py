@@ -239,3 +239,22 @@ def test_a_render_cut_short_is_finished_as_if_it_had_run_through(tmp_path, mnist
         assert int(finished["tasks_done"]) == len(todo) == digit_scorer.rendered_tasks(cut, len(todo))
         assert np.array_equal(expected["images"], finished["images"])
         assert list(finished["kinds"]) == marked + list(expected["kinds"][len(marked):])
+
+
+def test_a_judge_fine_tuned_from_a_card_starts_from_that_card(mnist_path):
+    """training.digit_scorer --init-from: the shipped judge's weights, in the Keras twin fine-tuning them,
+    judge as the card does before a step is taken (each layer where it belongs, the card's standardising of
+    the shape measures kept), so that the few epochs that follow move the shipped boundary, not a new one."""
+    from training import digit_scorer
+
+    shipped = load_digit_scorer()
+    with np.load(mnist_path) as mnist:  # training digits, as the fine-tuning reads them
+        digits = digit_scorer.as_located(mnist["x_train"][:64])
+    features = np.stack([digit_scorer.shape_features(digit) for digit in digits])
+    images = np.concatenate([digits, digits[:, :, ::-1]])  # a mirrored digit is no digit: both classes present
+    features = np.concatenate([features, np.stack([digit_scorer.shape_features(image) for image in digits[:, :, ::-1]])])
+    labels = np.arange(len(images)) < len(digits)
+    config = digit_scorer.ScorerConfig(finetune_epochs=0)
+    conv = digit_scorer.fit_conv(images, features, labels, [labels], config, start=shipped.conv)
+    assert np.array_equal(conv.mean, shipped.conv.mean) and np.array_equal(conv.scale, shipped.conv.scale)
+    assert np.allclose(conv.logit(images, features), shipped.conv.logit(images, features), atol=1e-3)
