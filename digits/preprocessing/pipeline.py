@@ -277,7 +277,8 @@ def locate(found: Ink, lossy: bool, steps: list[Step]) -> Located:
 
 def normalise(located: Located, steps: list[Step]) -> np.ndarray:
     digit = to_mnist_frame(located.digit, chalk=located.chalk)
-    steps.append(Step("normalise", "fitted into 20x20, centred by mass in 28x28"))
+    pen = "chalk, its line drawn at least at MNIST's median pen; " if located.chalk else ""
+    steps.append(Step("normalise", f"{pen}fitted into 20x20, centred by mass in 28x28"))
     return digit
 
 
