@@ -284,15 +284,23 @@ def _chalk_stroke(layer: np.ndarray, rng) -> np.ndarray:
 def chalkboard(ink: np.ndarray, rng) -> bytes:
     """The digit in chalk on a board, photographed: the board's frame and tray may show, the light
     steep, a glare."""
-    height, width = int(rng.integers(420, 540)), int(rng.integers(560, 720))
-    board = _board_surface(rng, height, width)
-    layer = np.zeros((height, width), np.float32)
-    length = int(height * rng.uniform(0.3, 0.55))
-    centre = (width // 2 + int(rng.integers(-120, 121)), height // 2 + int(rng.integers(-50, 51)))
-    _laid(layer, _scaled(ink, length), centre)
+    board, layer, _ = _digit_over_a_board(ink, rng, largest=0.55, shift=(120, 50))
     colour = _chalk_colour(rng)
     image = _paint(board, _chalk_stroke(layer, rng), colour, 1.0)
     return _as_photo(_board_photographed(image, rng), rng)
+
+
+def _digit_over_a_board(ink: np.ndarray, rng, largest: float, shift: tuple) -> tuple:
+    """A bare board, and the digit's ink laid on a layer of its size: 30% of its height tall up to
+    `largest`, its centre up to `shift` (x, y) pixels off the board's; returns (board, layer, centre)."""
+    height, width = int(rng.integers(420, 540)), int(rng.integers(560, 720))
+    board = _board_surface(rng, height, width)
+    layer = np.zeros((height, width), np.float32)
+    length = int(height * rng.uniform(0.3, largest))
+    centre = (width // 2 + int(rng.integers(-shift[0], shift[0] + 1)),
+              height // 2 + int(rng.integers(-shift[1], shift[1] + 1)))
+    _laid(layer, _scaled(ink, length), centre)
+    return board, layer, centre
 
 
 def _chalk_colour(rng) -> tuple:
@@ -320,12 +328,8 @@ def lamp_lit_chalkboard(ink: np.ndarray, rng) -> bytes:
     """The digit in chalk on a board under a lamp: its middle lit to a mid-grey, its corners dark, and its
     light grey frame along the bottom and one side, the lightest thing on the picture's border (not one
     of SCENES: a board the chalkboard draws now and then, drawn every time, for the test that names it)."""
-    height, width = int(rng.integers(420, 540)), int(rng.integers(560, 720))
-    board = _board_surface(rng, height, width)
-    layer = np.zeros((height, width), np.float32)
-    length = int(height * rng.uniform(0.3, 0.5))
-    centre = (width // 2 + int(rng.integers(-60, 61)), height // 2 + int(rng.integers(-30, 31)))
-    _laid(layer, _scaled(ink, length), centre)
+    board, layer, centre = _digit_over_a_board(ink, rng, largest=0.5, shift=(60, 30))
+    height, width = layer.shape
     image = _paint(board, _chalk_stroke(layer, rng), _chalk_colour(rng), 1.0)
     y, x = np.mgrid[:height, :width].astype(np.float32)
     pool = np.exp(-(((x - centre[0]) / width) ** 2 + ((y - centre[1]) / height) ** 2) / (2 * 0.3**2))[..., None]
