@@ -1,4 +1,5 @@
-"""The lines of ruled and squared paper, removed from the ink signal; the strokes that cross them stay."""
+"""The lines of ruled and squared paper (a ruled page's margin line too), removed from the ink signal; the
+strokes that cross them stay."""
 
 import numpy as np
 from scipy import ndimage
@@ -11,9 +12,10 @@ _RULING_SPAN = 0.8  # ... and run across at least this share of the picture
 
 
 def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
-    """The ink less the lines of ruled or squared paper. Strokes keep their ink where they cross one
-    (a thick one as it is thicker than the line, a thin one or a printed box's line as it goes on
-    beyond it); a single long thin stroke (a 7's bar drawn with a fine pen) stays.
+    """The ink less the lines of ruled or squared paper, a ruled page's margin line with them. Strokes
+    keep their ink where they cross one (a thick one as it is thicker than the line, a thin one or a
+    printed box's line as it goes on beyond it); a single long thin stroke (a 7's bar drawn with a fine
+    pen) stays.
     """
     if min(ink.shape) < TINY:  # too small to hold a ruled page
         return ink
@@ -26,8 +28,11 @@ def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
         return ink
     thin = ink - ndimage.grey_opening(ink, size=(_RULING_WIDTH, _RULING_WIDTH))  # what a small square cannot fit in
     # Lines across the rows (ruled paper) and down the columns (squared paper).
-    along_rows = _rulings_along_rows(thin) if across_rows else np.zeros(thin.shape, bool)
-    along_columns = _rulings_along_rows(thin.T).T if down_columns else np.zeros(thin.shape, bool)
+    # On a ruled page, a lone line down the columns from edge to edge is its margin line.
+    none = np.zeros(thin.shape, bool)
+    along_rows, _ = _rulings_along_rows(thin) if across_rows else (none, False)
+    along_columns, margin_line = _rulings_along_rows(thin.T, along_rows.any()) if down_columns else (none.T, False)
+    along_columns = along_columns.T
     if not (along_rows.any() or along_columns.any()):
         return ink
     # Where a thin stroke or a printed box's line crosses a ruling, it keeps its ink there; elsewhere on a
@@ -37,6 +42,8 @@ def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
     crossings = (_crossed(thin, along_rows) & ~along_columns) | (_crossed(thin.T, along_columns.T).T & ~along_rows)
     own = np.maximum(_line_profile(thin, along_rows), _line_profile(thin.T, along_columns.T).T)
     ruling = np.where(thin < 2 * own, thin, own)
+    if margin_line:  # nothing is written along a margin line: its band goes whole, where nothing crosses it
+        ruling = np.where(along_columns, thin, ruling)
     return ink - np.where((along_rows | along_columns) & ~crossings, ruling, 0.0)
 
 
@@ -89,26 +96,33 @@ def _crossed(thin: np.ndarray, rulings: np.ndarray, reach: int = 10) -> np.ndarr
     return rulings & above & below
 
 
-def _rulings_along_rows(thin: np.ndarray) -> np.ndarray:
+def _rulings_along_rows(thin: np.ndarray, lone_line: bool = False) -> tuple[np.ndarray, bool]:
     """Where the thin ink forms ruled lines along the rows: at least two lines across nearly the whole
-    width (plus, then, those a tilted frame cuts short at its edge), with their soft edges."""
+    width (plus, then, those a tilted frame cuts short at its edge), with their soft edges; and whether
+    it is a lone line instead. `lone_line`: one line from edge to edge counts too (the margin line down
+    a ruled page: ruled paper has one, squared paper's lines come at least two, and a digit's stroke,
+    a 1 on a tight crop, stops short of the picture's edges)."""
     length = thin.shape[1]
     # On the ink's mask (the same pixels as on its levels, and faster): a page photographed slightly askew.
     tolerant = ndimage.maximum_filter((thin > MIN_INK_LEVEL).view(np.uint8), size=(5, 1))
     on_line = ndimage.grey_opening(tolerant, size=(1, max(3, length // 12))).view(bool)
     if not _may_hold_line(on_line.any(axis=0)):
-        return np.zeros(thin.shape, bool)
+        return np.zeros(thin.shape, bool), False
     # A line is cut where the digit crosses it: pieces in line with each other make one line.
     labels, count = ndimage.label(ndimage.maximum_filter1d(on_line, _joining(length), axis=1))
     pieces = labels * on_line  # each line's own pixels, labelled by the line they belong to
     boxes = [box[1] if box else slice(0, 0) for box in ndimage.find_objects(pieces, count)]
     spans = np.array([box.stop - box.start for box in boxes], dtype=int).reshape(-1)
     across = spans >= _RULING_SPAN * length
-    if np.count_nonzero(across) < 2:
-        return np.zeros(thin.shape, bool)
-    off_the_edge = np.array([box.start == 0 or box.stop == length for box in boxes]) & (spans >= length // 4)
-    rulings = np.isin(pieces, np.flatnonzero(across | off_the_edge) + 1)
-    return ndimage.binary_dilation(rulings, np.ones((3, 3), bool))
+    lone = np.count_nonzero(across) < 2
+    if lone:
+        across &= lone_line & np.array([box.start == 0 and box.stop == length for box in boxes], bool)
+        if not across.any():
+            return np.zeros(thin.shape, bool), False
+    else:  # and those off the edge
+        across |= np.array([box.start == 0 or box.stop == length for box in boxes]) & (spans >= length // 4)
+    rulings = np.isin(pieces, np.flatnonzero(across) + 1)
+    return ndimage.binary_dilation(rulings, np.ones((3, 3), bool)), lone
 
 
 def _joining(length: int) -> int:
