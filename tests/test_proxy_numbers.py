@@ -20,7 +20,7 @@ from training.number_data import SPACINGS
 pytestmark = pytest.mark.slow
 
 PER_SPACING = 10
-BARS = {"paper photo": 0.93, "page on a desk": 0.86, "ruled notebook": 0.89, "chalkboard": 0.66, "circled": 0.83}
+BARS = {"paper photo": 0.93, "page on a desk": 0.86, "ruled notebook": 0.93, "chalkboard": 0.66, "circled": 0.83}
 # surface -> least share of the 30 read whole, two numbers under the one test reading (stop 43): paper photo
 # 100%, page on a desk 90%, ruled notebook 90%, chalkboard 73.3%, circled 20%; circled at stop 44 (the loop
 # found where it and the number are one piece, measured in pixels all round, a close one read both ways):
@@ -39,6 +39,9 @@ BARS = {"paper photo": 0.93, "page on a desk": 0.86, "ruled notebook": 0.89, "ch
 # read rather than the margin line, a page's edge round the number set aside): 86.7 -> 93.3% and 90.0 -> 96.7%
 # (validation 96.7 / 93.3 / 86.7 -> 100 / 96.7 / 90.0% and 96.7 / 96.7 / 80.0 -> 96.7 / 100 / 83.3%; the other
 # surfaces' test figures as before: paper photo 100, chalkboard 90.0, circled 90.0%)
+# ruled notebook at stop 50 (a ruled page's margin line removed with its rulings): 96.7 -> 100% (validation 96.7 /
+# 100 / 83.3 -> 100 / 100 / 83.3%, held-out typefaces 90.0 / 86.7 / 76.7 -> 93.3 / 90.0 / 80.0%; the other
+# surfaces' readings unchanged)
 
 
 @pytest.fixture(scope="module")
