@@ -258,3 +258,25 @@ def test_a_judge_fine_tuned_from_a_card_starts_from_that_card(mnist_path):
     conv = digit_scorer.fit_conv(images, features, labels, [labels], config, start=shipped.conv)
     assert np.array_equal(conv.mean, shipped.conv.mean) and np.array_equal(conv.scale, shipped.conv.scale)
     assert np.allclose(conv.logit(images, features), shipped.conv.logit(images, features), atol=1e-3)
+
+
+def test_a_judge_fine_tuned_in_its_dense_layers_alone_keeps_the_cards_convolutions(mnist_path):
+    """training.digit_scorer --init-from CARD --dense-only (a try of stop 50): the card's convolutions as
+    they were after the epochs, its dense layers moved; without the option the convolutions move too."""
+    from dataclasses import replace
+
+    from training import digit_scorer
+
+    shipped = load_digit_scorer()
+    with np.load(mnist_path) as mnist:
+        digits = digit_scorer.as_located(mnist["x_train"][:64])
+    images = np.concatenate([digits, digits[:, :, ::-1]])
+    features = np.stack([digit_scorer.shape_features(image) for image in images])
+    labels = np.arange(len(images)) < len(digits)
+    config = digit_scorer.ScorerConfig(finetune_epochs=1, finetune_learning_rate=1e-2, batch_size=32)
+    dense_only = digit_scorer.fit_conv(images, features, labels, [labels], replace(config, finetune_dense_only=True),
+                                       start=shipped.conv)
+    assert all(np.array_equal(kernel, before) for kernel, before in zip(dense_only.kernels, shipped.conv.kernels))
+    assert not np.array_equal(dense_only.hidden_weights, shipped.conv.hidden_weights)
+    everything = digit_scorer.fit_conv(images, features, labels, [labels], config, start=shipped.conv)
+    assert not np.array_equal(everything.kernels[0], shipped.conv.kernels[0])
