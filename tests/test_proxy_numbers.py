@@ -22,7 +22,7 @@ from training.number_data import SPACINGS
 pytestmark = pytest.mark.slow
 
 PER_SPACING = 10
-BARS = {"paper photo": 0.93, "page on a desk": 0.86, "ruled notebook": 0.89, "chalkboard": 0.66, "circled": 0.83}
+BARS = {"paper photo": 0.93, "page on a desk": 0.86, "ruled notebook": 0.89, "chalkboard": 0.89, "circled": 0.83}
 # surface -> least share of the 30 read whole, two numbers under the one test reading (stop 43): paper photo
 # 100%, page on a desk 90%, ruled notebook 90%, chalkboard 73.3%, circled 20%; circled at stop 44 (the loop
 # found where it and the number are one piece, measured in pixels all round, a close one read both ways):
@@ -40,7 +40,10 @@ BARS = {"paper photo": 0.93, "page on a desk": 0.86, "ruled notebook": 0.89, "ch
 # page on a desk and ruled notebook at stop 49 (small digits on a ruling kept whole, a number of one flat mark
 # read rather than the margin line, a page's edge round the number set aside): 86.7 -> 93.3% and 90.0 -> 96.7%
 # (validation 96.7 / 93.3 / 86.7 -> 100 / 96.7 / 90.0% and 96.7 / 96.7 / 80.0 -> 96.7 / 100 / 83.3%; the other
-# surfaces' test figures as before: paper photo 100, chalkboard 90.0, circled 90.0%)
+# surfaces' test figures as before: paper photo 100, chalkboard 90.0, circled 90.0%); chalkboard at stop 50 (chalk's
+# line drawn at full strength and at least MNIST's median pen, its pieces a stroke apart one mark): 90.0 -> 96.7%
+# (validation 86.7 / 80.0 / 63.3 -> 93.3 / 96.7 / 80.0%, held-out typefaces 73.3 / 53.3 / 53.3 -> 83.3 / 73.3 /
+# 63.3%; the other surfaces' figures unchanged)
 
 
 @pytest.fixture(scope="module")
