@@ -13,6 +13,8 @@ under it.
 import numpy as np
 import pytest
 
+from digits.preprocessing import prepare_number
+from digits.preprocessing.normalise import stroke_width
 from digits.reader import Reader
 from training import proxy_numbers
 from training.number_data import SPACINGS
@@ -20,7 +22,7 @@ from training.number_data import SPACINGS
 pytestmark = pytest.mark.slow
 
 PER_SPACING = 10
-BARS = {"paper photo": 0.93, "page on a desk": 0.86, "ruled notebook": 0.93, "chalkboard": 0.66, "circled": 0.83}
+BARS = {"paper photo": 0.93, "page on a desk": 0.86, "ruled notebook": 0.93, "chalkboard": 0.89, "circled": 0.83}
 # surface -> least share of the 30 read whole, two numbers under the one test reading (stop 43): paper photo
 # 100%, page on a desk 90%, ruled notebook 90%, chalkboard 73.3%, circled 20%; circled at stop 44 (the loop
 # found where it and the number are one piece, measured in pixels all round, a close one read both ways):
@@ -38,7 +40,10 @@ BARS = {"paper photo": 0.93, "page on a desk": 0.86, "ruled notebook": 0.93, "ch
 # page on a desk and ruled notebook at stop 49 (small digits on a ruling kept whole, a number of one flat mark
 # read rather than the margin line, a page's edge round the number set aside): 86.7 -> 93.3% and 90.0 -> 96.7%
 # (validation 96.7 / 93.3 / 86.7 -> 100 / 96.7 / 90.0% and 96.7 / 96.7 / 80.0 -> 96.7 / 100 / 83.3%; the other
-# surfaces' test figures as before: paper photo 100, chalkboard 90.0, circled 90.0%)
+# surfaces' test figures as before: paper photo 100, chalkboard 90.0, circled 90.0%); chalkboard at stop 50 (chalk's
+# line drawn at full strength and at least MNIST's median pen, its pieces a stroke apart one mark): 90.0 -> 96.7%
+# (validation 86.7 / 80.0 / 63.3 -> 93.3 / 96.7 / 80.0%, held-out typefaces 73.3 / 53.3 / 53.3 -> 83.3 / 73.3 /
+# 63.3%; the other surfaces' figures unchanged)
 # ruled notebook at stop 50 (a ruled page's margin line removed with its rulings): 96.7 -> 100% (validation 96.7 /
 # 100 / 83.3 -> 100 / 100 / 83.3%, held-out typefaces 90.0 / 86.7 / 76.7 -> 93.3 / 90.0 / 80.0%; the other
 # surfaces' readings unchanged)
@@ -108,3 +113,16 @@ def test_a_number_beside_a_ruled_pages_margin_line_is_read_without_it(reader, su
         handed_alone += line is not None and (line.offset[0] + line.located.left) * line.scale[0] > margin_x + 5
         read_right += reader.read_number(upload).number == number.truth
     assert handed_alone >= len(written) - 1 and read_right >= len(written) - 1, (handed_alone, read_right)
+
+
+def test_a_chalk_number_is_handed_to_the_reader_at_the_paper_s_pen(suite):
+    """Chalk's line is the stick's and the board's grain's, not the hand's pen: drawn as it came, the line
+    handed to the reader was grained and thin (its stroke in the reader's frame 1.95 pixels at the median
+    against 2.59 for the same validation numbers photographed on paper; these test numbers: 0.77 of the
+    paper's before, 0.93 after), and the reader read grain as strokes and lost thin ones (stop 50). Now
+    its clear ink is at full strength and its line at least at MNIST's median pen, as one digit's chalk is."""
+    def median_stroke(surface: str) -> float:
+        lines = [prepare_number(upload).line for upload in proxy_numbers.render(surface, suite)]
+        return float(np.median([stroke_width(line.fitted.pixels > 0.35) for line in lines if line is not None]))
+
+    assert median_stroke("chalkboard") >= 0.85 * median_stroke("paper photo")

@@ -39,6 +39,7 @@ from digits.preprocessing.decode import (
     per_call,
 )
 from digits.preprocessing.errors import describe_file
+from digits.preprocessing.ink import clear_ink
 from digits.preprocessing.locate import (
     A_PATTERN,
     BOX_SHARE,
@@ -46,6 +47,8 @@ from digits.preprocessing.locate import (
     NO_DIGIT_WARNING,
     NO_INK,
     SEVERAL_MARKS_WARNING,
+    chalk_line_as_drawn,
+    is_chalk,
 )
 from digits.preprocessing.normalise import DIGIT_BOX, IMAGE_SIZE, to_mnist_frame
 from digits.preprocessing.number_line import FittedLine, LocatedLine, fit_line, locate_line
@@ -194,14 +197,17 @@ def _number_of(found: Ink, top: int, left: int, decoded, steps: list[Step]) -> P
                min(height, math.ceil((top + segment.bottom) * scale_y)))
         return NumberDigit(segment.crop(ink), box)
 
+    chalk = is_chalk(ink, decoded.lossy, found.light_on_dark)
     try:
-        found_marks = find_marks(ink, found.noise)  # labelled once, for the digits' marks and for the line
+        found_marks = find_marks(ink, found.noise, chalk)  # labelled once, for the digits' marks and for the line
     except TooManyMarks:
         steps.append(Step("locate", NO_DIGIT_WARNING.format(A_PATTERN)))
         return PreparedNumber((), (NO_DIGIT_WARNING.format(A_PATTERN),), decoded.source_format, decoded.source_size)
     marks = tuple(tuple(tuple(map(digit, reading)) for reading in mark.readings)
                   for mark in segment_digits(ink, found_marks))
     located = locate_line(ink, found_marks)
+    if located is not None and chalk:  # the line drawn as the hand drew it, as one digit's chalk is
+        located = LocatedLine(*chalk_line_as_drawn(located.ink, clear_ink(ink, found.noise), located.top, located.left))
     line = NumberLine(located, fit_line(located.ink), (scale_x, scale_y), decoded.source_size, (left, top)) \
         if located else None
     if line is None:
@@ -209,7 +215,9 @@ def _number_of(found: Ink, top: int, left: int, decoded, steps: list[Step]) -> P
     else:
         steps.append(Step("locate", f"{len(marks)} marks left to right ({sum(len(mark) > 1 for mark in marks)} wide "
                                     f"enough to be touching digits); the line's ink {located.ink.shape[1]}x"
-                                    f"{located.ink.shape[0]}, fitted into the reader's frame"))
+                                    f"{located.ink.shape[0]}, fitted into the reader's frame"
+                                    + ("; chalk: its pieces a stroke apart one mark, its line drawn at full strength "
+                                       "and at least at MNIST's median pen" if chalk else "")))
     return PreparedNumber(marks, () if marks else (NO_DIGIT_WARNING.format(NO_INK),), decoded.source_format,
                           decoded.source_size, line)
 

@@ -16,7 +16,15 @@ from scipy import ndimage
 
 from digits.preprocessing.filters import fill_holes
 from digits.preprocessing.ink import MIN_INK_LEVEL, clear_ink, is_blank, noise_level
-from digits.preprocessing.locate.marks import FAR_GAP, FLAT, MARK_FRACTION, SPECK_FRACTION, is_a_bar
+from digits.preprocessing.locate.marks import (
+    FAR_GAP,
+    FLAT,
+    MARK_FRACTION,
+    SPECK_FRACTION,
+    is_a_bar,
+    joined_pieces,
+    joining_reach,
+)
 
 _OVERLAP = 0.5  # marks one digit when they share this much of the narrower one's width
 _PIECE = 0.6  # a mark less tall than this share of the line's height is a piece of its nearest neighbour
@@ -77,16 +85,19 @@ def segment_digits(ink: np.ndarray, marks: tuple[np.ndarray, list[int]] | None =
     return tuple(sorted(marks, key=lambda mark: mark.readings[0][0].left))
 
 
-def find_marks(ink: np.ndarray, noise: float | None = None) -> tuple[np.ndarray, list[int]]:
+def find_marks(ink: np.ndarray, noise: float | None = None, chalk: bool = False) -> tuple[np.ndarray, list[int]]:
     """Connected marks (numbered from 1) and the numbers of those worth keeping: clear ink, not specks.
-    `noise`: the background's, where the caller measured it before clearing what is not writing.
+    `noise`: the background's, where the caller measured it before clearing what is not writing. `chalk`
+    (light ink in a photo, `locate.is_chalk`): pieces less than a stroke's width apart are one mark, as a
+    single digit's are (`ink_pieces`): the board's grain breaks a line of chalk, and a half-wiped stretch
+    of it is pieces with no clear ink of their own, dropped as faint until joined to the stroke.
     Raises TooManyMarks past MAX_MARKS."""
     noise = noise_level(ink) if noise is None else noise
     if is_blank(ink, noise):
         return np.zeros(ink.shape, np.intp), []
     strong = clear_ink(ink, noise)
     faint = ink > max(3 * noise, MIN_INK_LEVEL)
-    labels, count = ndimage.label(faint, structure=np.ones((3, 3), bool), output=np.intp)
+    labels, count = joined_pieces(faint, joining_reach(strong) if chalk else 0)
     masses = np.bincount(labels[faint], weights=ink[faint], minlength=count + 1)
     masses[np.bincount(labels[strong], minlength=count + 1) == 0] = 0
     masses[0] = 0

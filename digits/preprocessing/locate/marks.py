@@ -129,12 +129,12 @@ def ink_pieces(ink: np.ndarray, noise: float, drawn: bool = False, chalk: bool =
         faint &= ~ndimage.binary_dilation(framing, np.ones((3, 3), bool), iterations=2)
     lines = _form_lines(faint, ink)  # the lines of a layout or a form, where no stroke crosses them
     strong, faint = strong & ~lines, faint & ~lines
-    joined = math.ceil(stroke_width(strong) / 2) if chalk and strong.any() else 0
-    labels, count = _pieces(faint, joined)
+    joined = joining_reach(strong) if chalk else 0
+    labels, count = joined_pieces(faint, joined)
     tinted = tinted_areas(labels, count, ink, strong, max(3 * noise, _FAINTEST_INK))
     if tinted.any():  # a panel or a bar of another shade: its own colour is the background of what is on it
         strong, faint = strong & ~tinted, faint & ~tinted
-        labels, count = _pieces(faint, joined)
+        labels, count = joined_pieces(faint, joined)
     masses = np.bincount(labels[faint], weights=ink[faint], minlength=count + 1)
     masses[np.bincount(labels[strong & faint], minlength=count + 1) == 0] = 0  # no clear ink in it
     crowded = keep_the_heaviest(masses, MAX_MARKS)
@@ -222,7 +222,7 @@ def _joined(pieces: Pieces) -> Pieces:
     with the ink of those it joins: people draw a loop round a number in two strokes, two arcs whose ends
     meet, nearly meet or pass each other, two pieces of ink neither of which goes round the number
     (`7334`: the loop was not found, and its arcs were read with the digits)."""
-    labels, count = _pieces(pieces.mask, math.ceil(stroke_width(pieces.clear) / 2))
+    labels, count = joined_pieces(pieces.mask, joining_reach(pieces.clear))
     merged = np.zeros(len(pieces.masses), np.intp)
     merged[pieces.labels[pieces.mask]] = labels[pieces.mask]
     masses = np.bincount(merged, weights=pieces.masses, minlength=count + 1)
@@ -351,7 +351,15 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
     return Marks(labels, masses, gaps, others, body, alike, strong, crowded, set_aside, close_loop, pieces_ink)
 
 
-def _pieces(mask: np.ndarray, joined: int) -> tuple[np.ndarray, int]:
+def joining_reach(clear: np.ndarray) -> int:
+    """How far each piece reaches to join the next (`joined_pieces`): half the clear ink's stroke, so that
+    pieces less than a stroke's width apart are one, as a line of chalk the board's grain broke is one
+    stroke. Shared by one digit's marks (`ink_pieces`), a whole number's (segment.py, `find_marks`) and a
+    loop's arcs (`_joined`)."""
+    return math.ceil(stroke_width(clear) / 2) if clear.any() else 0
+
+
+def joined_pieces(mask: np.ndarray, joined: int) -> tuple[np.ndarray, int]:
     """The mask's connected pieces, numbered from 1 (0 off the mask); pieces within 2 * `joined` pixels
     of each other (along the rows and columns) are one."""
     if joined <= 0:
