@@ -129,16 +129,16 @@ def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = 
     prepared = prepare_number(data, filename, trace=trace) if prepared is None else prepared
     readings = _digits_read(engine, model, prepared, confirm)
     first = readings
-    for other in prepared.other_readings:  # read other ways round a loop (`layout_set_aside`): the surest
+    for other in prepared.other_readings:  # read other ways (`layout_set_aside`, `finer_reading`): the surest
         read_so = _digits_read(engine, model, other, confirm)
         # a loop's peel that leaves fewer digits took one with it (an end digit's stem along a clear loop
         # that it touches: `339` read `33`), however sure the reader is of what is left
         surer = _confidence(read_so) > _confidence(readings) and len(read_so) >= len(first)
         if trace is not None:
+            how = other.read_as or ("with the loop drawn close round it left in, less a clear loop an end digit "
+                                     "touches, or the strokes a clear loop's edge took given back")
             trace.append(Step("read", f"the reader is surer of the number {'read another way' if surer else 'as it was'} "
-                                      f"(with the loop drawn close round it left in, less a clear loop an end digit "
-                                      f"touches, or the strokes a clear loop's edge took given back: "
-                                      f"{_confidence(read_so):.2f}; as it was: {_confidence(readings):.2f})"))
+                                      f"({how}: {_confidence(read_so):.2f}; as it was: {_confidence(readings):.2f})"))
         if surer:
             prepared, readings = other, read_so
     unsure = [str(i + 1) for i, r in enumerate(readings) if r.confidence < UNSURE]

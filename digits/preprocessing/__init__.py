@@ -36,6 +36,7 @@ from digits.preprocessing.decode import (
     check_call_size,
     check_file_count,
     decode,
+    decode_region,
     per_call,
 )
 from digits.preprocessing.errors import describe_file
@@ -107,6 +108,7 @@ class NumberLine:
     scale: tuple[float, float]  # upload pixels per ink pixel, across and down
     source_size: tuple[int, int]
     offset: tuple[int, int] = (0, 0)  # where the ink's frame (the surface cut out) lies in the decoded picture
+    origin: tuple[int, int] = (0, 0)  # where the decoded picture lies in the upload (a region decoded again)
 
     def digit(self, start: float, stop: float) -> NumberDigit | None:
         """The ink between two of the frame's columns as one digit: its box tightened to its ink, in the
@@ -122,8 +124,10 @@ class NumberLine:
         top, bottom, left, right = rows[0], rows[-1] + 1, first + cols[0], first + cols[-1] + 1
         (scale_x, scale_y), (width, height) = self.scale, self.source_size
         x0, y0 = self.offset[0] + self.located.left, self.offset[1] + self.located.top
-        box = (int((x0 + left) * scale_x), int((y0 + top) * scale_y),
-               min(width, math.ceil((x0 + right) * scale_x)), min(height, math.ceil((y0 + bottom) * scale_y)))
+        (across, down) = self.origin
+        box = (across + int((x0 + left) * scale_x), down + int((y0 + top) * scale_y),
+               min(width, across + math.ceil((x0 + right) * scale_x)),
+               min(height, down + math.ceil((y0 + bottom) * scale_y)))
         return NumberDigit(ink[top:bottom, left:right], box)
 
 
@@ -136,8 +140,9 @@ class PreparedNumber:
     line: NumberLine | None = None  # None: no ink worth reading
     other_readings: tuple[PreparedNumber, ...] = ()  # the same read other ways round a loop (`layout_set_aside`:
     # with a loop drawn close round the number left in, or the number's own outline that passes for one; less
-    # a clear loop an end digit touches; with the strokes a clear loop's edge took given back): the reader reads
-    # each and keeps the surest
+    # a clear loop an end digit touches; with the strokes a clear loop's edge took given back; a small number's
+    # region decoded again at full size: `finer_reading`): the reader reads each and keeps the surest
+    read_as: str = ""  # how this reading differs from the first, for the trace ("" for a loop's readings)
 
 
 def to_model_input(images: np.ndarray) -> np.ndarray:
@@ -178,23 +183,61 @@ def prepare_number(data: bytes, filename: str | None = None, trace: list[Step] |
     decoded = _decoded(data, filename, steps)
     number_ink = read_number_ink(decoded.pixels, decoded.lossy, steps)
     prepared = _number_of(number_ink.ink, number_ink.top, number_ink.left, decoded, steps)
-    if number_ink.other_readings:
-        prepared = dataclasses.replace(prepared, other_readings=tuple(
-            _number_of(other, number_ink.top, number_ink.left, decoded, []) for other in number_ink.other_readings))
+    others = tuple(_number_of(other, number_ink.top, number_ink.left, decoded, [])
+                   for other in number_ink.other_readings)
+    finer = finer_reading(data, filename, decoded, prepared, steps)
+    if finer is not None:
+        others += (finer, *finer.other_readings)
+    if others:
+        prepared = dataclasses.replace(prepared, other_readings=others)
     log_trace(steps, prepared.line is not None)
     return prepared
 
 
-def _number_of(found: Ink, top: int, left: int, decoded, steps: list[Step]) -> PreparedNumber:
-    """A number's ink (a surface's, cut out at `top`, `left` of the decoded picture) -> its marks and line."""
+def finer_reading(data: bytes, filename: str | None, decoded, prepared: PreparedNumber,
+                  steps: list[Step]) -> PreparedNumber | None:
+    """A number whose line is smaller than MNIST's digit box (DIGIT_BOX) in a picture shrunk to be worked on,
+    read again from its region decoded at full size (`decode_region`; a line's height of the picture spared
+    on each side for the surface and its rulings); None for any other number. A photo just over the working
+    size is halved, and a number on it 12-16 pixels tall loses its digits' shapes (docs/numbers.md, stop 50)."""
+    line = prepared.line
+    width, height = decoded.source_size
+    if line is None or line.located.ink.shape[0] >= DIGIT_BOX or width <= decoded.pixels.shape[1]:
+        return None
+    (scale_x, scale_y), (left, top) = line.scale, line.offset
+    ink_height, ink_width = line.located.ink.shape
+    x0, y0 = (left + line.located.left) * scale_x, (top + line.located.top) * scale_y
+    x1, y1 = x0 + ink_width * scale_x, y0 + ink_height * scale_y
+    spare = y1 - y0
+    box = (max(0, math.floor(x0 - spare)), max(0, math.floor(y0 - spare)),
+           min(width, math.ceil(x1 + spare)), min(height, math.ceil(y1 + spare)))
+    region = decode_region(data, box, y1 - y0, DIGIT_BOX, filename)
+    found = read_number_ink(region.pixels, decoded.lossy, [])
+    read_as = "its region decoded again at full size"
+    finer = dataclasses.replace(_number_of(found.ink, found.top, found.left, decoded, [], region.scale, box[:2]),
+                                read_as=read_as, other_readings=tuple(dataclasses.replace(
+                                    _number_of(other, found.top, found.left, decoded, [], region.scale, box[:2]),
+                                    read_as=read_as) for other in found.other_readings))
+    steps.append(Step("decode", f"the number's line is {ink_height} pixels tall in a picture shrunk to be worked on: "
+                                f"its region {box[2] - box[0]}x{box[3] - box[1]} at ({box[0]}, {box[1]}) decoded again "
+                                f"at {region.pixels.shape[1]}x{region.pixels.shape[0]} and read as one more reading"))
+    return finer
+
+
+def _number_of(found: Ink, top: int, left: int, decoded, steps: list[Step],
+               scale: tuple[float, float] | None = None, origin: tuple[int, int] = (0, 0)) -> PreparedNumber:
+    """A number's ink (a surface's, cut out at `top`, `left` of the decoded picture) -> its marks and line.
+    `scale` (upload pixels per picture pixel) and `origin` (where the picture lies in the upload): for a region
+    decoded again; the whole decoded picture's by default."""
     ink = found.signal
     width, height = decoded.source_size
-    scale_x, scale_y = width / decoded.pixels.shape[1], height / decoded.pixels.shape[0]
+    scale_x, scale_y = scale or (width / decoded.pixels.shape[1], height / decoded.pixels.shape[0])
+    across, down = origin
 
     def digit(segment) -> NumberDigit:
-        box = (int((left + segment.left) * scale_x), int((top + segment.top) * scale_y),
-               min(width, math.ceil((left + segment.right) * scale_x)),
-               min(height, math.ceil((top + segment.bottom) * scale_y)))
+        box = (across + int((left + segment.left) * scale_x), down + int((top + segment.top) * scale_y),
+               min(width, across + math.ceil((left + segment.right) * scale_x)),
+               min(height, down + math.ceil((top + segment.bottom) * scale_y)))
         return NumberDigit(segment.crop(ink), box)
 
     chalk = is_chalk(ink, decoded.lossy, found.light_on_dark)
@@ -208,7 +251,7 @@ def _number_of(found: Ink, top: int, left: int, decoded, steps: list[Step]) -> P
     located = locate_line(ink, found_marks)
     if located is not None and chalk:  # the line drawn as the hand drew it, as one digit's chalk is
         located = LocatedLine(*chalk_line_as_drawn(located.ink, clear_ink(ink, found.noise), located.top, located.left))
-    line = NumberLine(located, fit_line(located.ink), (scale_x, scale_y), decoded.source_size, (left, top)) \
+    line = NumberLine(located, fit_line(located.ink), (scale_x, scale_y), decoded.source_size, (left, top), origin) \
         if located else None
     if line is None:
         steps.append(Step("locate", NO_DIGIT_WARNING.format(NO_INK)))

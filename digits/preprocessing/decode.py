@@ -2,7 +2,8 @@
 
 Everything wrong with the file itself raises InputError, with a message that names the file.
 The result is float32 (H, W, C) on the 0-255 scale (C = 1 grey, 3 colour), transparency resolved,
-at most WORK_MAX_SIDE long: plenty for a 20-pixel digit, and fast.
+at most WORK_MAX_SIDE long: plenty for a 20-pixel digit, and fast. A number written smaller than that in a
+shrunk picture has its region decoded again, finer (`decode_region`), under the same budget.
 """
 
 from __future__ import annotations
@@ -141,6 +142,72 @@ def _decode_image(data: bytes, label: str) -> Decoded:
             source_size = (height, width)
     pixels = np.asarray(working, dtype=np.float32)
     return Decoded(pixels if pixels.ndim == 3 else pixels[..., np.newaxis], source_format, source_size)
+
+
+@dataclass(frozen=True, eq=False)
+class Region:
+    """Part of an upload decoded again, finer than its working picture (`decode_region`)."""
+
+    pixels: np.ndarray  # float32 (h, w, C), 0-255, as `Decoded.pixels`
+    box: tuple[int, int, int, int]  # (left, top, right, bottom) in the upload's pixels, after its EXIF orientation
+    scale: tuple[float, float]  # upload pixels per region pixel, across and down
+
+
+def decode_region(data: bytes, box: tuple[int, int, int, int], height: float, smallest_height: int,
+                  filename: str | None = None) -> Region:
+    """The upload's pixels inside `box` (upload pixels, upright), decoded again at full size, or, for a
+    JPEG, at the coarsest of its decoder's own shrinks that keeps `height` (upload pixels: what is to be
+    read in the box) at least `smallest_height` pixels tall. The whole picture is decoded (a JPEG cannot
+    decode a part alone) under the decode budget, as `decode` does, and only the box kept."""
+    label = _describe(filename)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module="PIL")
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        image, source_format = _open_image(bytes(data), label)
+        stored_width, stored_height = image.size
+        if source_format == "JPEG":
+            shrink = max((scale for scale in _JPEG_SCALES if height / scale >= smallest_height), default=1)
+            if shrink > 1:
+                try:
+                    image.draft(None, (math.ceil(stored_width / shrink), math.ceil(stored_height / shrink)))
+                except Exception:  # as in `_draft`: read at full size
+                    pass
+        with DECODE_BUDGET.reserve(_decode_cost(image, source_format, label)):
+            try:
+                _load(image, label, source_format)
+                orientation = _exif_orientation(image)
+                left, top, right, bottom = _stored_box(box, orientation, (stored_width, stored_height))
+                across, down = stored_width / image.width, stored_height / image.height
+                cut = image.crop((math.floor(left / across), math.floor(top / down),
+                                  math.ceil(right / across), math.ceil(bottom / down)))
+                part = _working_image(cut, label)
+            finally:
+                image.close()
+    if orientation != 1:
+        part = _upright(part, orientation)
+    pixels = np.asarray(part, dtype=np.float32)
+    pixels = pixels if pixels.ndim == 3 else pixels[..., np.newaxis]
+    return Region(pixels, box, ((box[2] - box[0]) / pixels.shape[1], (box[3] - box[1]) / pixels.shape[0]))
+
+
+def _stored_box(box: tuple[int, int, int, int], orientation: int,
+                stored_size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """A box in the upright picture's pixels -> the same box in the picture as stored, before the EXIF
+    orientation's turn: learnt from a 2x2 picture of its four corners turned by `_upright` itself, so the
+    two never disagree."""
+    width, height = stored_size
+    upright_width, upright_height = (height, width) if orientation in QUARTER_TURNS else (width, height)
+    corners = Image.fromarray(np.uint8([[0, 1], [2, 3]]))  # stored corner k at (k % 2, k // 2)
+    turned = np.asarray(_upright(corners, orientation)) if orientation != 1 else np.asarray(corners)
+
+    def stored(across: int, down: int) -> np.ndarray:  # an upright corner -> the stored one (0 or 1 each way)
+        return np.array(divmod(int(turned[down, across]), 2)[::-1], dtype=np.float64)
+
+    start, along_x, along_y = stored(0, 0), stored(1, 0) - stored(0, 0), stored(0, 1) - stored(0, 0)
+    points = [(start + x / upright_width * along_x + y / upright_height * along_y) * (width, height)
+              for x in (box[0], box[2]) for y in (box[1], box[3])]
+    xs, ys = zip(*points)
+    return round(min(xs)), round(min(ys)), round(max(xs)), round(max(ys))
 
 
 def _open_image(data: bytes, label: str) -> tuple[Image.Image, str]:
