@@ -26,7 +26,7 @@ from digits.preprocessing import (
     prepare_upload,
 )
 from digits.preprocessing.budget import PixelBudget
-from digits.preprocessing.decode import WORK_MAX_SIDE, decode
+from digits.preprocessing.decode import WORK_MAX_SIDE, decode, decode_region
 from upload_files import (
     assert_reads_as,
     best_shift_correlation,
@@ -134,6 +134,20 @@ def test_every_exif_orientation_turns_the_picture_as_pillow_does(orientation):
     assert decoded.source_size == shown.size
     np.testing.assert_array_equal(decoded.pixels, np.asarray(shown, dtype=np.float32))
 
+
+
+@pytest.mark.parametrize("orientation", [1, 2, 3, 4, 5, 6, 7, 8])
+def test_a_region_decoded_again_is_the_same_part_of_the_picture_as_shown(orientation):
+    """`decode_region` (a small number's region read again at full size) finds the box, given as the
+    picture is shown, in the picture as stored, whatever its EXIF turn."""
+    stored = Image.fromarray(np.random.default_rng(orientation).integers(0, 256, (90, 130, 3), dtype=np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = encode(stored, "PNG", exif=exif.tobytes())
+    shown = decode(data, "turned.png").pixels
+    region = decode_region(data, (10, 20, 50, 60), 40, 20, "turned.png")
+    np.testing.assert_array_equal(region.pixels, shown[20:60, 10:50])
+    assert region.scale == (1.0, 1.0)
 
 def test_a_large_phone_photo_is_read_at_the_working_size(digits):
     photo = Image.open(io.BytesIO(ink_photo(digits[NINE]))).resize((2400, 1800), Image.Resampling.BILINEAR)
