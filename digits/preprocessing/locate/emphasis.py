@@ -30,9 +30,7 @@ from digits.preprocessing.normalise import stroke_width
 class EmphasisSettings:
     directions: int = 48  # the loop is followed in this many directions round its centre
     closed: float = ENCLOSING  # ... and is there in at least this share of them (a loop left a little open counts)
-    oval: float = 0.2  # its distance from the centre (over its box's half-sides) spreads by at most this (robust
-    # spread): a rough box drawn round a tall digit, its corners overshooting, spreads by 0.15-0.19 (with 0.15, 11
-    # of the proxy scenes' 46 boxed digits of 160 validation and 160 typeface digits misread; with 0.2, 3)
+    oval: float = 0.15  # its distance from the centre (over its box's half-sides) spreads by at most this (robust spread)
     band: float = 0.14  # its pixels lie within this (same units) of its outer edge
     clear: float = 0.12  # the ink inside keeps at least this much further in ...
     clear_share: float = 0.6  # ... along this share of the directions where there is ink inside

@@ -333,11 +333,7 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
         loop = loop_round_the_digit(labels, masses, body, MARK_FRACTION)
         close_loop = loop is not None and not loop.clear
         if loop is not None and (loop.clear or close_loops >= 1):  # cleared with its soft edge
-            taken = with_soft_edge(loop.pixels)
-            if not loop.clear:  # and the arcs a close loop's own stroke left along it (`_along_the_loop`): of a
-                # loop and the line drawn under it in one stroke, the stroke is the line's, the loop's arc stays
-                taken |= _along_the_loop(pieces.mask & ~taken, loop.pixels)
-            cleared = np.where(taken, 0, ink)
+            cleared = np.where(with_soft_edge(loop.pixels), 0, ink)
             laps = close_loops - 1
             again = ink_marks(cleared, noise, drawn, look_for_loops=laps >= 1, close_loops=laps, chalk=chalk)
             return Marks(**{**again.__dict__, "set_aside": (LOOP,) + again.set_aside})
