@@ -75,18 +75,8 @@ def _beside_the_margin_line(ink, rng) -> tuple[bytes, int]:
     spacing = int(rng.integers(24, 36))
     line = proxy_numbers._line_sized(ink, spacing * rng.uniform(0.8, 1.3))
     height, width = int(rng.integers(420, 480)), int(rng.integers(360, 460))
-    image = scenes._paper(rng, height, width)
-    rulings = np.zeros((height, width), np.float32)
-    first = int(rng.integers(25, 70))
-    for y in range(first, height, spacing):
-        scenes._stroke(rulings, np.array([[0.0, y], [width, y + rng.uniform(-2, 2)]]), rng.uniform(0.8, 2.2), rng,
-                       pressure=0.0)
-    image = scenes._paint(image, rulings, (130, 165, 215), rng.uniform(0.6, 1.0))
-    margin_x = int(rng.integers(35, 80))
-    margin = np.zeros((height, width), np.float32)
-    scenes._stroke(margin, np.array([[margin_x, 0.0], [margin_x, height]]), rng.uniform(1, 2.5), rng, pressure=0.0)
-    image = scenes._paint(image, margin, (210, 85, 95), rng.uniform(0.7, 1.0))
-    on = np.arange(first, height, spacing)[len(range(first, height, spacing)) // 2]
+    image, rulings_at, margin_x = proxy_numbers.ruled_page(rng, height, width, spacing)
+    on = rulings_at[len(rulings_at) // 2]
     layer = np.zeros((height, width), np.float32)
     scenes._laid(layer, line, (margin_x + line.shape[1] // 2 + 15, int(on - line.shape[0] / 2)))
     image = scenes._paint(image, layer / 255.0, *scenes.PENS[list(scenes.PENS)[int(rng.integers(2))]])
@@ -136,18 +126,8 @@ def _small_on_a_halved_page(ink, rng) -> bytes:
     spacing = int(rng.integers(24, 31))
     line = proxy_numbers._line_sized(ink, spacing * rng.uniform(0.9, 1.0))
     height, width = int(rng.integers(520, 600)), max(int(rng.integers(360, 480)), line.shape[1] + 160)
-    image = scenes._paper(rng, height, width)
-    rulings = np.zeros((height, width), np.float32)
-    first = int(rng.integers(25, 70))
-    for y in range(first, height, spacing):
-        scenes._stroke(rulings, np.array([[0.0, y], [width, y + rng.uniform(-2, 2)]]), rng.uniform(0.8, 2.2), rng,
-                       pressure=0.0)
-    image = scenes._paint(image, rulings, (130, 165, 215), rng.uniform(0.6, 1.0))
-    margin_x = int(rng.integers(35, 80))
-    margin = np.zeros((height, width), np.float32)
-    scenes._stroke(margin, np.array([[margin_x, 0.0], [margin_x, height]]), rng.uniform(1, 2.5), rng, pressure=0.0)
-    image = scenes._paint(image, margin, (210, 85, 95), rng.uniform(0.7, 1.0))
-    on = np.arange(first, height, spacing)[len(range(first, height, spacing)) // 2]
+    image, rulings_at, margin_x = proxy_numbers.ruled_page(rng, height, width, spacing)
+    on = rulings_at[len(rulings_at) // 2]
     layer = np.zeros((height, width), np.float32)
     scenes._laid(layer, line, (margin_x + 15 + line.shape[1] // 2 + int(rng.integers(0, 40)), int(on - line.shape[0])))
     image = scenes._paint(image, layer / 255.0, *scenes.PENS[list(scenes.PENS)[int(rng.integers(2))]])

@@ -111,6 +111,19 @@ def ruled_notebook(ink: np.ndarray, rng) -> bytes:
     line = _line_sized(ink, spacing * rng.uniform(0.8, 1.3))
     height = int(rng.integers(420, 560))
     width = max(int(rng.integers(360, 480)), line.shape[1] + 160)
+    image, rulings_at, margin_x = ruled_page(rng, height, width, spacing)
+    on = rulings_at[len(rulings_at) // 2]
+    layer = np.zeros((height, width), np.float32)
+    cx = int(rng.integers(margin_x + line.shape[1] // 2 + 15, width - line.shape[1] // 2 - 10))
+    scenes._laid(layer, line, (cx, int(on - line.shape[0] / 2 + rng.uniform(0, 0.15) * line.shape[0])))
+    image = scenes._paint(image, layer / 255.0, *scenes.PENS[list(scenes.PENS)[int(rng.integers(2))]])
+    image = image * scenes._light(rng, height, width, rng.uniform(0.05, 0.3))
+    return scenes._as_photo(image, rng)
+
+
+def ruled_page(rng, height: int, width: int, spacing: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """A ruled notebook page, not yet written on: blue rulings `spacing` pixels apart from a row drawn at
+    random, a red margin line down it. Returns the page, the rulings' rows and the margin line's column."""
     image = scenes._paper(rng, height, width)
     rulings = np.zeros((height, width), np.float32)
     first = int(rng.integers(25, 70))
@@ -122,14 +135,7 @@ def ruled_notebook(ink: np.ndarray, rng) -> bytes:
     margin = np.zeros((height, width), np.float32)
     scenes._stroke(margin, np.array([[margin_x, 0.0], [margin_x, height]]), rng.uniform(1, 2.5), rng, pressure=0.0)
     image = scenes._paint(image, margin, (210, 85, 95), rng.uniform(0.7, 1.0))
-    rulings_at = np.arange(first, height, spacing)
-    on = rulings_at[len(rulings_at) // 2]
-    layer = np.zeros((height, width), np.float32)
-    cx = int(rng.integers(margin_x + line.shape[1] // 2 + 15, width - line.shape[1] // 2 - 10))
-    scenes._laid(layer, line, (cx, int(on - line.shape[0] / 2 + rng.uniform(0, 0.15) * line.shape[0])))
-    image = scenes._paint(image, layer / 255.0, *scenes.PENS[list(scenes.PENS)[int(rng.integers(2))]])
-    image = image * scenes._light(rng, height, width, rng.uniform(0.05, 0.3))
-    return scenes._as_photo(image, rng)
+    return image, np.arange(first, height, spacing), margin_x
 
 
 def chalkboard(ink: np.ndarray, rng) -> bytes:

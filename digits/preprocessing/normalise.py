@@ -13,7 +13,7 @@ from models.frame import IMAGE_SIZE  # the frame the models see; it lives with t
 DIGIT_BOX = 20  # the box the digit is fitted into, as MNIST did
 
 _MIN_STROKE_RATIO = 0.04  # strokes thinner than this share of the digit's size get thickened (MNIST: 0.1% are) ...
-_TARGET_STROKE_RATIO = 0.10  # ... to MNIST's median share. Chalk's, when thinner than that median (see
+TARGET_STROKE_RATIO = 0.10  # ... to MNIST's median share. Chalk's, when thinner than that median (see
 # `to_mnist_frame`)
 _POSITIONS = np.arange(IMAGE_SIZE)  # the frame's rows (and columns), for its centre of mass
 
@@ -27,7 +27,7 @@ def to_mnist_frame(digit: np.ndarray, chalk: bool = False) -> np.ndarray:
     came out of the 20-pixel box a pixel wide, where MNIST's pen is 2-3 (an 8 read 3). On paper the bar
     stays: a pen's width is the hand's, and thickening there set aside a circled 0 and a ruled page's 1.
     """
-    thinnest = _TARGET_STROKE_RATIO if chalk else _MIN_STROKE_RATIO
+    thinnest = TARGET_STROKE_RATIO if chalk else _MIN_STROKE_RATIO
     return stretch(_centre_by_mass(_fit_into_box(_thicken_thin_strokes(digit, thinnest))))
 
 
@@ -90,7 +90,7 @@ def _thicken_thin_strokes(digit: np.ndarray, thinnest: float = _MIN_STROKE_RATIO
         digit = _max_pool(digit, factor)
         size = max(digit.shape)
         mask = digit >= 0.5 * level
-    radius = max(0.0, (_TARGET_STROKE_RATIO * size - stroke_width(mask)) / 2)
+    radius = max(0.0, (TARGET_STROKE_RATIO * size - stroke_width(mask)) / 2)
     pad = int(math.ceil(radius)) + 1
     digit, mask = zero_padded(digit, pad), zero_padded(mask, pad)
     distance = ndimage.distance_transform_edt(~mask)

@@ -21,7 +21,7 @@ from digits.preprocessing.lighting import SETTINGS as LIGHTING
 from digits.preprocessing.locate.layout import WRITING_CLEAR
 from digits.preprocessing.locate.marks import FLAT, LOOP, MIN_DIGIT_SHARE, MIN_DIGIT_SIDE, SOLID_STROKES, ink_marks
 from digits.preprocessing.locate.surface import find_surface
-from digits.preprocessing.normalise import _TARGET_STROKE_RATIO, stroke_width
+from digits.preprocessing.normalise import TARGET_STROKE_RATIO, stroke_width
 
 __all__ = ["A_PATTERN", "BOX_SHARE", "LOW_CONTRAST_WARNING", "NO_DIGIT_WARNING", "NO_INK", "SEVERAL_MARKS_WARNING",
            "Located", "chalk_line_as_drawn", "contrast_notes", "find_surface", "is_chalk", "locate_digit"]
@@ -132,7 +132,7 @@ def chalk_line_as_drawn(line: np.ndarray, clear: np.ndarray, top: int, left: int
     drawn = _chalk_as_drawn(line, mask, clear[top : top + height, left : left + width] & mask)
     full = float(drawn.max())
     strokes = drawn >= 0.5 * full
-    radius = (_TARGET_STROKE_RATIO * height - stroke_width(strokes)) / 2
+    radius = (TARGET_STROKE_RATIO * height - stroke_width(strokes)) / 2
     if radius <= 0 or full <= 0:
         return drawn, top, left
     reach = math.ceil(radius) + 1
