@@ -80,9 +80,7 @@ def lone_letters(rng) -> bytes:
     held-out one): a monogram, a door's sign, a shop's initial, large on a plain or graded ground."""
     side_a, side_b = int(rng.integers(60, 480)), int(rng.integers(60, 480))
     ground = not_digits._ground(rng, side_a, side_b)
-    ink = np.asarray(scenes._colour(rng), np.float32)
-    while abs(float(ink.mean()) - float(ground.mean())) < 60:
-        ink = np.asarray(scenes._colour(rng), np.float32)
+    ink = not_digits.contrasting_colour(rng, ground)
     alone = rng.random() < 0.6
     text = str(rng.choice(list(not_digits.UNLIKE_DIGITS + "p"))) if alone else \
         "".join(rng.choice(list(not_digits.WORD_LETTERS), int(rng.integers(2, 5))))
@@ -101,9 +99,7 @@ def crescent(rng) -> bytes:
     on a plain or graded ground, perhaps a word beneath."""
     side = int(rng.integers(48, 420))
     image = not_digits._ground(rng, side, side)
-    colour = np.asarray(scenes._colour(rng), np.float32)
-    while abs(float(colour.mean()) - float(image.mean())) < 60:
-        colour = np.asarray(scenes._colour(rng), np.float32)
+    colour = not_digits.contrasting_colour(rng, image)
     cx, cy, r = side * rng.uniform(0.35, 0.65), side * rng.uniform(0.35, 0.65), side * rng.uniform(0.2, 0.42)
     offset, inner, angle = rng.uniform(0.15, 0.6) * r, rng.uniform(0.75, 1.05) * r, rng.uniform(0, 2 * np.pi)
     mask = not_digits._disc_mask(side, side, cx, cy, r) & \

@@ -330,6 +330,15 @@ def scattered_things(rng) -> bytes:
     return _finish(picture.filter(ImageFilter.SMOOTH), rng)
 
 
+def contrasting_colour(rng, ground: np.ndarray) -> np.ndarray:
+    """A colour drawn at random until it stands out from the ground (at least 60 apart in mean level), for
+    a glyph or a shape laid on it."""
+    colour = np.asarray(_colour(rng), np.float32)
+    while abs(float(colour.mean()) - float(ground.mean())) < 60:
+        colour = np.asarray(_colour(rng), np.float32)
+    return colour
+
+
 def printed_glyphs(rng) -> bytes:
     """Printed glyphs, large: one letter unlike any digit, a symbol, or a short word, in a printed face
     (a monogram, a key cap, a door sign, an initial on a mug), regular or bold, on a plain or graded ground."""
@@ -337,9 +346,7 @@ def printed_glyphs(rng) -> bytes:
 
     height, width = int(rng.integers(60, 480)), int(rng.integers(60, 480))
     ground = _ground(rng, height, width)
-    ink = np.asarray(_colour(rng), np.float32)
-    while abs(float(ink.mean()) - float(ground.mean())) < 60:
-        ink = np.asarray(_colour(rng), np.float32)
+    ink = contrasting_colour(rng, ground)
     roll = rng.random()
     if roll < 0.5:
         text = str(rng.choice(list(UNLIKE_DIGITS + "&@#%?!*+=<>")))
