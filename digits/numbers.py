@@ -132,13 +132,17 @@ def read_number(engine, data: bytes, model: str = "cnn", filename: str | None = 
     for other in prepared.other_readings:  # read other ways (`layout_set_aside`, `finer_reading`): the surest
         read_so = _digits_read(engine, model, other, confirm)
         # a loop's peel that leaves fewer digits took one with it (an end digit's stem along a clear loop
-        # that it touches: `339` read `33`), however sure the reader is of what is left
-        surer = _confidence(read_so) > _confidence(readings) and len(read_so) >= len(first)
+        # that it touches: `339` read `33`), however sure the reader is of what is left; the number's region
+        # read at full size stands over the shrunk picture's readings however sure the reader is of those
+        # (`87973`: 0.66 against `87773` at 0.88; docs/numbers.md, stop 51)
+        finer = other.at_full_size and not prepared.at_full_size
+        surer = (finer or _confidence(read_so) > _confidence(readings)) and len(read_so) >= len(first)
         if trace is not None:
             how = other.read_as or ("with the loop drawn close round it left in, less a clear loop an end digit "
                                      "touches, or the strokes a clear loop's edge took given back")
-            trace.append(Step("read", f"the reader is surer of the number {'read another way' if surer else 'as it was'} "
-                                      f"({how}: {_confidence(read_so):.2f}; as it was: {_confidence(readings):.2f})"))
+            chose = ("the number read from its region at full size, which stands over the shrunk picture's readings"
+                     if finer and surer else f"the reader is surer of the number {'read another way' if surer else 'as it was'}")
+            trace.append(Step("read", f"{chose} ({how}: {_confidence(read_so):.2f}; as it was: {_confidence(readings):.2f})"))
         if surer:
             prepared, readings = other, read_so
     unsure = [str(i + 1) for i, r in enumerate(readings) if r.confidence < UNSURE]

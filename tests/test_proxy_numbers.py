@@ -10,9 +10,12 @@ where people write them"); these test numbers gave the final figure once, and th
 under it.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 
+from digits.numbers import read_number
 from digits.preprocessing import prepare_number
 from digits.preprocessing.normalise import stroke_width
 from digits.reader import Reader
@@ -138,9 +141,10 @@ def test_a_small_number_on_a_halved_photo_is_read_from_its_region_at_full_size(r
     """A photo just over the working size is halved to be worked on, and a number written small on it is
     then 12-15 pixels tall: its digits' shapes were lost (`5125` read `5105`). Now, where the picture was
     shrunk and the number's line is smaller than MNIST's digit box, its region is decoded again at full
-    size and read as one more reading, the reader keeping the surest (`finer_reading`). The 30 MNIST test
-    numbers written small on the proxy's ruled page, halved: before, 26 read right (`436158` read
-    `936158`, `910409` read `910403`); now 28, the bar one under."""
+    size and read as one more reading (`finer_reading`). The 30 MNIST test numbers written small on the
+    proxy's ruled page, halved: before, 26 read right (`436158` read `936158`, `910409` read `910403`); 28
+    with the reader keeping the surest reading (stop 50); 29 with the region's reading standing over the
+    halved one (stop 51: `20559`, read `2559` halved), the bar one under."""
     rng = np.random.default_rng(2551)
     uploads = [_small_on_a_halved_page(number.ink, rng) for number in suite]
     traces = [[] for _ in uploads]
@@ -148,5 +152,25 @@ def test_a_small_number_on_a_halved_photo_is_read_from_its_region_at_full_size(r
     decoded_again = sum(any("decoded again" in step.decided for step in trace) for trace in traces)
     read_right = sum(answer == number.truth for answer, number in zip(read, suite))
     assert decoded_again == len(suite), decoded_again
-    assert read_right >= len(suite) - 3, [(number.truth, answer) for answer, number in zip(read, suite)
+    assert read_right >= len(suite) - 2, [(number.truth, answer) for answer, number in zip(read, suite)
                                           if answer != number.truth]
+
+
+def test_a_small_number_s_region_at_full_size_stands_over_the_halved_reading(engine, suite):
+    """The region decoded again at full size is the better-resolved view of the same ink, but the reader was
+    often surer of the halved picture's misreading (validation `87973`: `87773` at 0.88 against the
+    region's `87973` at 0.66; these test numbers: `20559` read `2559`). Now where the region is read with at
+    least as many digits as the halved picture, the number read is the region's, however sure the reader is
+    of the halved reading (a region read with fewer digits lost one: validation `35281` read `5281` there)."""
+    rng = np.random.default_rng(2551)
+    stood_over = []
+    for number in suite:
+        upload = _small_on_a_halved_page(number.ink, rng)
+        prepared = prepare_number(upload)
+        halved = read_number(engine, upload, prepared=dataclasses.replace(prepared, other_readings=())).number
+        finer = [other for other in prepared.other_readings if other.at_full_size]
+        region = read_number(engine, upload, prepared=dataclasses.replace(finer[0], other_readings=())).number
+        if len(region) >= len(halved) and region != halved and len(finer) == 1:
+            stood_over.append((number.truth, region, read_number(engine, upload, prepared=prepared).number))
+    assert stood_over, "no halved reading that the region's disagrees with"
+    assert all(region == answer for _, region, answer in stood_over), stood_over

@@ -143,6 +143,8 @@ class PreparedNumber:
     # a clear loop an end digit touches; with the strokes a clear loop's edge took given back; a small number's
     # region decoded again at full size: `finer_reading`): the reader reads each and keeps the surest
     read_as: str = ""  # how this reading differs from the first, for the trace ("" for a loop's readings)
+    at_full_size: bool = False  # read from the number's region decoded again at full size (`finer_reading`): the
+    # better-resolved view of the ink a shrunk picture's readings come from
 
 
 def to_model_input(images: np.ndarray) -> np.ndarray:
@@ -215,9 +217,9 @@ def finer_reading(data: bytes, filename: str | None, decoded, prepared: Prepared
     found = read_number_ink(region.pixels, decoded.lossy, [])
     read_as = "its region decoded again at full size"
     finer = dataclasses.replace(_number_of(found.ink, found.top, found.left, decoded, [], region.scale, box[:2]),
-                                read_as=read_as, other_readings=tuple(dataclasses.replace(
+                                read_as=read_as, at_full_size=True, other_readings=tuple(dataclasses.replace(
                                     _number_of(other, found.top, found.left, decoded, [], region.scale, box[:2]),
-                                    read_as=read_as) for other in found.other_readings))
+                                    read_as=read_as, at_full_size=True) for other in found.other_readings))
     steps.append(Step("decode", f"the number's line is {ink_height} pixels tall in a picture shrunk to be worked on: "
                                 f"its region {box[2] - box[0]}x{box[3] - box[1]} at ({box[0]}, {box[1]}) decoded again "
                                 f"at {region.pixels.shape[1]}x{region.pixels.shape[0]} and read as one more reading"))
