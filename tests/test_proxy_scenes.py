@@ -27,6 +27,8 @@ on the code before), the others as before.
 
 import numpy as np
 import pytest
+from scipy import ndimage
+from skimage.morphology import skeletonize
 
 from digits.reader import Reader
 from training import proxy_scenes
@@ -97,6 +99,40 @@ def test_chalk_on_a_board_lit_in_its_middle_with_a_light_frame_is_read_as_chalk(
     answers = [reader.classify(upload).digit for upload in uploads]
     right = sum(answer == label for answer, label in zip(answers, labels))
     assert right >= 37, f"{right} of 40 read right; {sum(answer is None for answer in answers)} 'no digit'"
+
+
+def _chalk_half_wiped_on_the_left(ink: np.ndarray, rng) -> bytes:
+    """A thin line of chalk broken by the board's grain, as the worn board draws it, with an upright band
+    across the left of the digit wiped to a quarter of the chalk: the line there is a run of grain dots."""
+    height, width = 480, 640
+    board = proxy_scenes._board_surface(rng, height, width)
+    length = int(height * 0.45)
+    scaled = proxy_scenes._scaled(ink, length)
+    line = ndimage.binary_dilation(skeletonize(scaled > 100), iterations=max(1, int(0.015 * length)))
+    layer = np.zeros((height, width), np.float32)
+    x0, _, x1, _ = proxy_scenes._laid(layer, ndimage.gaussian_filter(line.astype(np.float32), 0.8) * 255.0,
+                                      (width // 2, height // 2))
+    solid = layer / 255.0
+    chalk = np.clip((proxy_scenes._smooth_field(rng, height, width, 0.9) + 2.0 * solid - 1.3) / 0.6, 0, 1) * solid
+    columns = np.arange(width, dtype=np.float32)[None, :]
+    band = np.abs(columns - (x0 + x1) / 2 + 0.25 * (x1 - x0)) < 0.12 * length
+    chalk = chalk * np.where(band, 0.25, 1.0)
+    return proxy_scenes._as_photo(proxy_scenes._paint(board, np.clip(chalk * 0.55, 0, 1), (235, 235, 228), 1.0), rng)
+
+
+def test_a_stretch_of_chalk_an_eraser_half_wiped_is_read_as_the_line(reader, mnist_test):
+    """Where an eraser half wiped a line of chalk, the line is the board's grain, dots of 7-20 of 255
+    beyond a soft edge's reach of the clear ink, each dropped alone as a smear: a 9's loop read 7, a 6's
+    loop read 5 or 9. The dots that run on from a loose end of the line along its heading and come back to
+    it are the line (`marks._wiped_stretches`). Chosen on the proxy's worn boards (validation 91.25 ->
+    92.5%, held-out typefaces 87.5 -> 90.0%); these 40 test digits, once after: 29 -> 35 read right (a
+    2, a 5, two 6s and two 9s gained, none lost), so the bar, 34, fails on the code before."""
+    images, labels = mnist_test.first(40)
+    rng = np.random.default_rng(2751)
+    uploads = [_chalk_half_wiped_on_the_left(ink, rng) for ink in proxy_scenes.mnist_inks(images)]
+    answers = [reader.classify(upload).digit for upload in uploads]
+    right = sum(answer == label for answer, label in zip(answers, labels))
+    assert right >= 34, f"{right} of 40 read right; {sum(answer is None for answer in answers)} 'no digit'"
 
 
 def test_a_circled_digit_is_seldom_called_no_digit(figures):

@@ -118,25 +118,30 @@ def ink_pieces(ink: np.ndarray, noise: float, drawn: bool = False, chalk: bool =
     `chalk` (light ink in a photo): a stick of chalk skips where the board's grain dips, so its line is
     in pieces; pieces less than a stroke's width apart (the clear ink's) are one, as they are one stroke.
     (Not in a lossless picture: a dark screen's lines of print a bold stroke's width apart would become
-    one block.)"""
+    one block.) And where an eraser half wiped the line, its faint dots that continue a loose end of it
+    back to the line are the line there (`_wiped_stretches`)."""
     strong = clear_ink(ink, noise)
     faint = ink > max(3 * noise, _FAINTEST_INK)
+    every_faint, reach = faint, 0
     if strong.any():  # a stroke's soft edge is narrower than the stroke: fainter ink further off is a smear (chalk dust, a shadow)
         reach = max(math.ceil(SOFT_EDGE * min(ink.shape)), math.ceil(stroke_width(strong)))
-        faint &= _within(strong, reach)
+        faint = faint & _within(strong, reach)
     framing = frames(strong, min(ink.shape))
     if framing.any():  # the frames' lines (with their soft edges) removed, what they held is looked at alone
-        faint &= ~ndimage.binary_dilation(framing, np.ones((3, 3), bool), iterations=2)
+        framed = ndimage.binary_dilation(framing, np.ones((3, 3), bool), iterations=2)
+        faint, every_faint = faint & ~framed, every_faint & ~framed
     lines = _form_lines(faint, ink)  # the lines of a layout or a form, where no stroke crosses them
-    strong, faint = strong & ~lines, faint & ~lines
+    strong, faint, every_faint = strong & ~lines, faint & ~lines, every_faint & ~lines
     joined = joining_reach(strong) if chalk else 0
     labels, count = joined_pieces(faint, joined)
     tinted = tinted_areas(labels, count, ink, strong, max(3 * noise, _FAINTEST_INK))
     if tinted.any():  # a panel or a bar of another shade: its own colour is the background of what is on it
-        strong, faint = strong & ~tinted, faint & ~tinted
+        strong, faint, every_faint = strong & ~tinted, faint & ~tinted, every_faint & ~tinted
         labels, count = joined_pieces(faint, joined)
-    masses = np.bincount(labels[faint], weights=ink[faint], minlength=count + 1)
-    masses[np.bincount(labels[strong & faint], minlength=count + 1) == 0] = 0  # no clear ink in it
+    masses = _with_clear_ink(labels, count, ink, faint, strong)
+    if chalk and reach:
+        faint = _wiped_stretches(labels, masses, faint, every_faint & ~faint, strong, reach)
+        masses = _with_clear_ink(labels, count, ink, faint, strong)
     crowded = keep_the_heaviest(masses, MAX_MARKS)
     if crowded:  # the marks kept numbered 1, 2, ... again, the others background: what follows sees only them
         kept = np.flatnonzero(masses)
@@ -150,6 +155,80 @@ def ink_pieces(ink: np.ndarray, noise: float, drawn: bool = False, chalk: bool =
     if drawn:  # a lossless picture: a screenshot, a drawing, a scan saved as PNG
         set_aside_boxes(labels, masses, boxes)
     return Pieces(labels, masses, boxes, strong, crowded, with_clear_ink & (masses == 0))
+
+
+def _with_clear_ink(labels: np.ndarray, count: int, ink: np.ndarray, faint: np.ndarray, strong: np.ndarray) -> np.ndarray:
+    """Each piece's ink, 0 for the background and for a piece with no clear ink in it (a smear)."""
+    masses = np.bincount(labels[faint], weights=ink[faint], minlength=count + 1)
+    masses[np.bincount(labels[strong & faint], minlength=count + 1) == 0] = 0
+    masses[0] = 0
+    return masses
+
+
+def _wiped_stretches(labels: np.ndarray, masses: np.ndarray, faint: np.ndarray, loose: np.ndarray, strong: np.ndarray,
+                     reach: int) -> np.ndarray:
+    """The line of chalk with the stretches an eraser half wiped given back: the faint ink it keeps
+    (the pieces of `faint` that hold clear ink, `masses` > 0), grown by runs of `loose` dots (faint ink beyond a soft
+    edge's `reach` of clear ink, each dropped alone as a smear) that continue a loose end of the line
+    along its heading, a soft edge's reach at a step, and come back to the line a reach or more from
+    where they left it; the piece they reach is one with the piece they left (`labels` changed in place).
+    Returns `faint` with those dots.
+
+    Traced on the proxy's worn boards, the band an eraser wiped across a digit leaves its line as the
+    board's grain, dots of 7-20 of 255 in a row: a 9's side of its loop, a 6's stem. A straight bridge
+    between two loose ends (stop 50) joined an 8's own loop ends and ghost writing; a chain follows the
+    dots as they come, heading as they head. Each step takes the dots within a stroke's width of the
+    heading; where the dots beyond a soft edge's reach on either side lie as densely (a patch of dust, a
+    glare's rim, the board's frame), the run is not a line's and stops."""
+    kept = (masses > 0).take(labels)
+    faint = faint.copy()
+    width = max(stroke_width(strong), 1.0)
+    skeleton = morphology.skeletonize(ndimage.binary_closing(kept, np.ones((3, 3), bool)) | kept)
+    neighbours = ndimage.convolve(skeleton.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant") - 1
+    ends = np.argwhere(skeleton & (neighbours == 1)).astype(np.float32)
+    dots = np.argwhere(loose).astype(np.float32)
+    if not len(ends) or not len(dots):
+        return faint
+    branches, _ = ndimage.label(skeleton, structure=np.ones((3, 3), bool))
+    along_skeleton = np.argwhere(skeleton).astype(np.float32)
+    branch_of = branches[skeleton]
+    from_line = ndimage.distance_transform_edt(~kept, return_indices=True)
+    distance, (nearest_row, nearest_col) = from_line
+    for end in ends:
+        own = branch_of == branches[int(end[0]), int(end[1])]
+        apart = np.hypot(*(along_skeleton[own] - end).T)
+        behind = along_skeleton[own][(apart > reach / 2) & (apart <= reach)]
+        if not len(behind):
+            continue
+        heading = end - behind.mean(axis=0)
+        if not np.hypot(*heading):  # the skeleton behind lies all round the end: no heading
+            continue
+        heading /= np.hypot(*heading)
+        point, run = end.copy(), []
+        for _ in range(max(kept.shape)):
+            offset = dots - point
+            along = offset @ heading
+            across = np.abs(offset[:, 0] * heading[1] - offset[:, 1] * heading[0])
+            within = (along > 0) & (along <= reach)
+            ahead = within & (across <= width)
+            beside = within & (across > reach) & (across <= 2 * reach)
+            if not ahead.any() or np.count_nonzero(beside) * width >= np.count_nonzero(ahead) * reach:
+                break
+            step = dots[ahead].mean(axis=0) - point
+            heading = heading + step / np.hypot(*step)  # the dots ahead lie ahead: it never turns back
+            heading /= np.hypot(*heading)
+            point = point + step
+            run.append(dots[ahead].astype(np.intp))
+            row, col = int(round(point[0])), int(round(point[1]))
+            if distance[row, col] <= width and np.hypot(*(point - end)) > reach:
+                left = labels[nearest_row[int(end[0]), int(end[1])], nearest_col[int(end[0]), int(end[1])]]
+                reached = labels[nearest_row[row, col], nearest_col[row, col]]
+                labels[labels == reached] = left
+                taken = np.concatenate(run)
+                labels[taken[:, 0], taken[:, 1]] = left
+                faint[taken[:, 0], taken[:, 1]] = True
+                break
+    return faint
 
 
 def _form_lines(faint: np.ndarray, ink: np.ndarray) -> np.ndarray:
