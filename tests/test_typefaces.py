@@ -14,7 +14,9 @@ import pytest
 
 from digits.preprocessing import prepare_upload
 from training import typefaces
+from training.config import TYPEFACE_PER_DIGIT
 from training.evaluate import evaluate_styles
+from training.styles import stroke_width
 
 DEJAVU = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
 OPEN_LICENCES = {"OFL-1.1", "Apache-2.0", "MIT"}
@@ -160,3 +162,40 @@ def test_the_model_page_states_the_held_out_typeface_figure():
                                      "training_minutes": 20, "fine_tuned": True})
     assert "97.35% of the digits in handwriting typefaces it never trained on read correctly." in facts.splitlines()
     assert "typefaces" not in presentation.facts_text({"test_accuracy": 0.9974})
+
+
+def stroke_share(pixels: np.ndarray) -> float:
+    """The strokes' width over the longer side of the digit's box, in the 28x28 the model reads."""
+    ink = pixels > 127
+    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return stroke_width(ink) / max(rows[-1] - rows[0] + 1, columns[-1] - columns[0] + 1)
+
+
+def test_heavy_digits_reach_the_model_far_bolder_than_the_ordinary_renders_and_stay_digits(engine):
+    rng = np.random.default_rng(0)
+    heavy, ordinary, labels = [], [], []
+    for digit in range(10):
+        for _ in range(3):
+            for rendered, renderer in ((heavy, typefaces.render_heavy_digit), (ordinary, typefaces.render_digit)):
+                upload = renderer(DEJAVU, digit, rng)
+                rendered.append(prepare_upload(upload.data, upload.filename).pixels)
+            labels.append(digit)
+    heavy, ordinary = np.stack(heavy), np.stack(ordinary)
+    # The ordinary renders' pen is MNIST's (a tenth of the box); the heavy ones' more than twice it
+    assert np.median([stroke_share(pixels) for pixels in heavy]) >= 0.2 > np.median([stroke_share(pixels) for pixels in ordinary])
+    assert heavy.mean() >= 1.4 * ordinary.mean()
+    predictions = np.argmax(engine.predict_probabilities("cnn", heavy), axis=1)
+    assert np.mean(predictions == np.array(labels)) >= 0.8  # strokes run together, still digits
+
+
+def test_heavy_digits_are_drawn_in_the_family_s_boldest_upright_weight():
+    files = [Path(f"caveat-latin-{weight}-{style}.woff") for weight in (400, 700, 500) for style in ("italic", "normal")]
+    assert typefaces.heaviest_font(files).name == "caveat-latin-700-normal.woff"
+
+
+def test_heavy_digits_are_cached_apart_so_the_ordinary_training_renders_stay_as_they_were():
+    family = typefaces.training_families()[0]
+    ordinary = typefaces.family_cache_file(family, TYPEFACE_PER_DIGIT, typefaces.TRAINING_SEED)
+    heavy = typefaces.family_cache_file(family, TYPEFACE_PER_DIGIT, typefaces.TRAINING_SEED, heavy=True)
+    assert ordinary.parent.name == typefaces.SUITE and heavy.parent.name == typefaces.HEAVY_SUITE
+    assert ordinary.name != heavy.name

@@ -66,6 +66,10 @@ class TrainConfig:
     # Training digits redrawn from their own pen strokes as other people write them (training/hand_variants.py:
     # hooked 9s, flagged 1s, crossed and curved 7s, open 4s, bold and slanted pens): renders per variant
     hand_variants: int = 0
+    # Heavy digits of the training typeface families (training/typefaces.py's render_heavy_family: each
+    # family's boldest weight with a pen widened until strokes touch, against the hidden set's "bold digits
+    # that fill their box"): renders of each digit per family. Off (0) for the shipped models.
+    heavy_typeface_per_digit: int = 0
     # Distillation: train towards (1 - w) * the true label + w * the shipped `teachers`' answer (model ids:
     # their files in models/; the mean of their probabilities), read on each augmented batch as the student
     # sees it, at `distill_temperature` (their log-probabilities divided by it, Hinton et al. 2015). The

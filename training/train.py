@@ -28,7 +28,8 @@ from training.evaluate import StyleShiftEvaluation
 from training.export import export_litert
 from training.hand_variants import load_variant_suite, variant_training_digits
 from training.style_shift import StyleShiftSuite, load_suite, styled_training_digits
-from training.typefaces import SECOND_SPLIT, family_list, load_typeface_suite, typeface_training_digits
+from training.typefaces import (SECOND_SPLIT, family_list, heavy_typeface_training_digits, load_typeface_suite,
+                                typeface_training_digits)
 
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int):
@@ -141,7 +142,8 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
           seed: int | None = None, limit: int | None = None, log_dir: str | Path = "runs",
           command: str = "", verbose: int = 1, init_from: str | Path | None = None,
           suite_per_style: int | None = None, typefaces: bool = True, member_seed: int | None = None,
-          distill: bool = False, architecture: str | None = None, hand_variants: int | None = None) -> dict:
+          distill: bool = False, architecture: str | None = None, hand_variants: int | None = None,
+          heavy_typefaces: int | None = None) -> dict:
     """Trains `model_id`, saves the model of its best epoch (validation + held-out typefaces) and its card
     in `out`; returns the card.
 
@@ -155,6 +157,8 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     another of models.ARCHITECTURES, with its own settings (MEMBER_ARCHITECTURES), saved under `model_id`'s
     file names as every member is. `hand_variants` sets how many training digits redrawn as each hand variant
     (training/hand_variants.py) are added; with any, the held-out variants are logged each epoch.
+    `heavy_typefaces` sets how many heavy renders of each digit per training typeface family are added
+    (training/typefaces.py: strokes widened until they touch).
     """
     import keras
     import tensorflow as tf
@@ -168,7 +172,9 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     config = settings[architecture or model_id]
     config = replace(config, epochs=epochs or config.epochs, seed=config.seed if seed is None else seed,
                      member_seed=member_seed,
-                     hand_variants=config.hand_variants if hand_variants is None else hand_variants)
+                     hand_variants=config.hand_variants if hand_variants is None else hand_variants,
+                     heavy_typeface_per_digit=(config.heavy_typeface_per_digit if heavy_typefaces is None
+                                               else heavy_typefaces))
     own_seed = config.seed if member_seed is None else member_seed  # weights, shuffling, augmentation
     keras.utils.set_random_seed(own_seed)
     mnist = load_mnist(data)
@@ -185,7 +191,12 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     if typefaces and config.typeface_per_digit:
         extra = typeface_training_digits(config.typeface_per_digit)
         x_train, y_train = np.concatenate([x_train, extra.images]), np.concatenate([y_train, extra.labels])
-    typeface_size = len(x_train) - mnist_training_size - styled_size
+    heavy_size = 0
+    if typefaces and config.heavy_typeface_per_digit:
+        extra = heavy_typeface_training_digits(config.heavy_typeface_per_digit)
+        x_train, y_train = np.concatenate([x_train, extra.images]), np.concatenate([y_train, extra.labels])
+        heavy_size = len(extra.labels)
+    typeface_size = len(x_train) - mnist_training_size - styled_size  # the heavy ones among them
     if config.hand_variants:
         extra = variant_training_digits(mnist, config.hand_variants, limit)
         x_train, y_train = np.concatenate([x_train, extra.images]), np.concatenate([y_train, extra.labels])
@@ -241,6 +252,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
         "training_size": mnist_training_size,
         "styled_training_size": styled_size,
         "typeface_training_size": typeface_size,
+        **({"heavy_typeface_training_size": heavy_size} if heavy_size else {}),
         **({"hand_variant_training_size": len(x_train) - mnist_training_size - styled_size - typeface_size}
            if config.hand_variants else {}),
         "parameters": best.count_params(),

@@ -34,7 +34,7 @@ from scipy import ndimage
 
 from digits.preprocessing import prepare_upload
 from training.style_shift import StyledSet, cache_dir, cache_key
-from training.styles import Upload, encode, in_colour, on_paper, sheared
+from training.styles import Upload, encode, in_colour, on_paper, sheared, stroke_width
 
 PACKAGE_DIR = Path(__file__).parent / "fonts"  # package.json, package-lock.json, families.json
 FAMILIES_FILE = PACKAGE_DIR / "families.json"
@@ -46,6 +46,7 @@ SECOND_SPLIT = "typefaces-2"  # the families added at issue 26's school-handwrit
 SUITE_PER_DIGIT = 20  # renders of each digit per held-out family
 SUITE_SEED = 26
 TRAINING_SEED = 27
+HEAVY_SEED = 51  # the heavy training digits' own draws, so none repeats a training render's
 VERSION = 1  # of the renderer: part of the cache key
 
 
@@ -239,30 +240,97 @@ RENDERER_SOURCE = "".join(inspect.getsource(function)
                           for function in (glyph_ink, elastic, handled, on_a_page, scaled_to, render_digit, render_family))
 
 
-def family_cache_file(family: Family, per_digit: int, seed: int) -> Path:
+# ---- heavy digits: bold faces made bolder until their strokes touch (issue 26, stop 51) -----------------
+
+HEAVY_SUITE = "typefaces-heavy"  # the cache folder and key of the heavy training digits
+# The pen's whole width against the glyph's height. The nineteenth round's misread bold uploads were faces
+# already bold (their own stroke 0.141 of their size) made bolder, located at a stroke share of 0.261 (those
+# read right 0.227; MNIST validation's 99th percentile 0.179): from MNIST's boldest to past the misread ones,
+# where a 2's tail meets its bowl and a 5's gap closes (docs/typefaces.md, the twenty-first round).
+HEAVY_STROKE_SHARE = (0.22, 0.42)
+
+
+def heaviest_font(files: list[Path]) -> Path:
+    """The family's boldest weight (the number in `name-latin-700-normal.woff`), upright before italic."""
+    return max(files, key=lambda file: (int(file.stem.split("-")[-2]), file.stem.endswith("normal")))
+
+
+def heavy_glyph_ink(font_file: Path, digit: int, rng) -> np.ndarray:
+    """Float ink in [0, 1] of `digit` in this font with a pen widened until its strokes are a share
+    HEAVY_STROKE_SHARE of the glyph's height: the font's own stroke measured, the rest added around it."""
+    font = ImageFont.truetype(str(font_file), size=int(GLYPH_HEIGHT * rng.uniform(0.9, 1.4)))
+    left, top, right, bottom = font.getbbox(str(digit))
+    pad = GLYPH_HEIGHT
+    canvas = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 0)
+    ImageDraw.Draw(canvas).text((pad - left, pad - top), str(digit), font=font, fill=255)
+    own = np.asarray(canvas) > 127
+    rows = np.flatnonzero(own.any(axis=1))
+    height = rows[-1] - rows[0] + 1
+    pen = max(0, round((rng.uniform(*HEAVY_STROKE_SHARE) * height - stroke_width(own)) / 2))  # on each side
+    ImageDraw.Draw(canvas).text((pad - left, pad - top), str(digit), font=font, fill=255,
+                                stroke_width=int(pen), stroke_fill=255)
+    return np.asarray(canvas, np.float32) / 255.0
+
+
+def handed_over(ink: np.ndarray, rng) -> Upload:
+    """The ink as a file, in render_digit's deliveries and shares: a grey PNG scan, a colour JPEG, light on
+    dark, or plain (render_digit keeps its own copy: its source keys the cached training renders)."""
+    delivery = rng.random()
+    if delivery < 0.45:
+        return encode(on_paper(ink, rng, paper=rng.uniform(215, 250), ink_level=rng.uniform(10, 80)), "PNG", "digit.png")
+    if delivery < 0.8:
+        colour = [(20, 20, 20), (25, 45, 150), (40, 40, 90), (120, 20, 20)][rng.integers(4)]
+        return encode(in_colour(ink, rng, colour=colour), "JPEG", "digit.jpg", quality=int(rng.integers(60, 95)))
+    if delivery < 0.9:
+        return encode(np.uint8(np.clip(ink * rng.uniform(180, 255), 0, 255)), "PNG", "digit.png")  # light on dark
+    return encode(on_paper(ink, rng), "PNG", "digit.png")
+
+
+def render_heavy_digit(font_file: Path, digit: int, rng) -> Upload:
+    """`digit` in this font with a heavy pen, then the hand, page, size and delivery of render_digit."""
+    ink = on_a_page(handled(heavy_glyph_ink(font_file, digit, rng), rng), rng)
+    return handed_over(scaled_to(ink, int(rng.integers(40, 160))), rng)
+
+
+def render_heavy_family(family: Family, per_digit: int, seed: int, folder: Path) -> np.ndarray:
+    """uint8 (10 * per_digit, 28, 28): per_digit heavy renders of each digit 0-9 in the family's boldest
+    weight, read back through prepare_upload; seeded by the family's name."""
+    font_file = heaviest_font(font_files(family, folder))
+    rng = np.random.default_rng([seed, int(hashlib.sha256(family.name.encode()).hexdigest()[:8], 16)])
+    uploads = [render_heavy_digit(font_file, digit, rng) for digit in range(10) for _ in range(per_digit)]
+    return np.stack([prepare_upload(upload.data, upload.filename).pixels for upload in uploads])
+
+
+HEAVY_RENDERER_SOURCE = RENDERER_SOURCE + "".join(inspect.getsource(function) for function in (
+    heavy_glyph_ink, handed_over, render_heavy_digit, render_heavy_family, heaviest_font))
+
+
+def family_cache_file(family: Family, per_digit: int, seed: int, heavy: bool = False) -> Path:
     """Where one family's renders are cached: keyed by the family, sample, renderer, its own package (the
     lock file's version and hash of it) and upload pipeline, so a change of split or of the other families
-    (one added to the list) re-renders nothing."""
-    renderer = RENDERER_SOURCE
+    (one added to the list) re-renders nothing. `heavy`: its heavy digits (render_heavy_family)."""
+    suite, renderer = (HEAVY_SUITE, HEAVY_RENDERER_SOURCE) if heavy else (SUITE, RENDERER_SOURCE)
     lock = json.loads((PACKAGE_DIR / "package-lock.json").read_text())
     package = json.dumps(lock["packages"][f"node_modules/@fontsource/{family.name}"], sort_keys=True)
-    key = cache_key(SUITE, family.name, per_digit, seed, VERSION, hashlib.sha256(renderer.encode()).hexdigest(),
+    key = cache_key(suite, family.name, per_digit, seed, VERSION, hashlib.sha256(renderer.encode()).hexdigest(),
                     hashlib.sha256(package.encode()).hexdigest())
-    return cache_dir() / "typefaces" / f"{family.name}-{key}.npy"
+    return cache_dir() / suite / f"{family.name}-{key}.npy"
 
 
-def render_families(chosen: list[Family], per_digit: int, seed: int, cache: bool = True) -> StyledSet:
-    """render_family for each family (from the cache where there, the rest on every core, fetching the
-    fonts the first time); `styles` holds each image's family."""
-    files = {family.name: family_cache_file(family, per_digit, seed) for family in chosen}
+def render_families(chosen: list[Family], per_digit: int, seed: int, cache: bool = True,
+                    heavy: bool = False) -> StyledSet:
+    """render_family (with `heavy`, render_heavy_family) for each family (from the cache where there, the
+    rest on every core, fetching the fonts the first time); `styles` holds each image's family."""
+    files = {family.name: family_cache_file(family, per_digit, seed, heavy) for family in chosen}
     missing = [family for family in chosen if not (cache and files[family.name].is_file())]
     rendered = {}
     if missing:
         folder = install_fonts()
+        renderer = render_heavy_family if heavy else render_family
         # spawned, not forked: the caller may have TensorFlow's threads running
         with concurrent.futures.ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context("spawn")) as pool:
             arguments = zip(*[(family, per_digit, seed, folder) for family in missing])
-            rendered = {family.name: images for family, images in zip(missing, pool.map(render_family, *arguments))}
+            rendered = {family.name: images for family, images in zip(missing, pool.map(renderer, *arguments))}
     for name, images in rendered.items() if cache else ():
         files[name].parent.mkdir(parents=True, exist_ok=True)
         partial = files[name].with_suffix(f".{os.getpid()}.npy")
@@ -286,6 +354,16 @@ def typeface_training_digits(per_digit: int, limit_families: int | None = None) 
     pipeline lost (a blank 28x28 teaches nothing)."""
     chosen = training_families()[:limit_families] if limit_families else training_families()
     rendered = render_families(chosen, per_digit, TRAINING_SEED)
+    kept = rendered.images.reshape(len(rendered.labels), -1).max(axis=1) > 0
+    return StyledSet(rendered.images[kept], rendered.labels[kept], rendered.styles[kept], rendered.sources[kept],
+                     rendered.data_sha256)
+
+
+def heavy_typeface_training_digits(per_digit: int, limit_families: int | None = None) -> StyledSet:
+    """The training families' heavy digits (render_heavy_family): per_digit of each digit in each, drawn
+    with their own seed (HEAVY_SEED), less any the upload pipeline lost."""
+    chosen = training_families()[:limit_families] if limit_families else training_families()
+    rendered = render_families(chosen, per_digit, HEAVY_SEED, heavy=True)
     kept = rendered.images.reshape(len(rendered.labels), -1).max(axis=1) > 0
     return StyledSet(rendered.images[kept], rendered.labels[kept], rendered.styles[kept], rendered.sources[kept],
                      rendered.data_sha256)
