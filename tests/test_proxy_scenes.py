@@ -86,6 +86,40 @@ def test_a_circle_drawn_across_the_digit_takes_only_its_own_stroke(reader, mnist
     assert right >= 34, f"{right} of 40 read right; {sum(answer is None for answer in answers)} 'no digit'"
 
 
+def test_a_circled_digit_the_two_readings_disagree_on_is_decided_by_their_average(reader, mnist_test):
+    """The marks as found (the loop with them) judged a digit, those inside the loop nearer MNIST's digits
+    but judged no digit: "no digit" was answered, whatever the two said together. Their log-odds' average
+    against the judge's threshold now decides whether the marks inside are read (close_loops_or_not).
+    Chosen on 160 MNIST validation digits circled in the proxy's seven marks (91.25% -> 92.5% read right,
+    "no digit" 7 -> 5; at the scene seed + 1000: 91.875% both, "no digit" 6 -> 5), held-out typefaces
+    unchanged (91.875%); these 280 test digits, once after: 260 -> 262 read right ("no digit" 9 -> 7), so
+    the bars, 261 and 8, fail on the code before."""
+    images, labels = mnist_test.first(280)
+    rng = np.random.default_rng(2751)
+    marks = proxy_scenes.MARKS
+    uploads = [proxy_scenes.circled(ink, rng, marks[index % len(marks)])
+               for index, ink in enumerate(proxy_scenes.mnist_inks(images))]
+    answers = [reader.classify(upload).digit for upload in uploads]
+    right, no_digit = sum(answer == label for answer, label in zip(answers, labels)), answers.count(None)
+    assert right >= 261 and no_digit <= 8, f"{right} of 280 read right; {no_digit} 'no digit'"
+
+
+def test_a_rough_box_drawn_round_a_digit_is_set_aside(reader, mnist_test):
+    """A box drawn by hand round a digit, each side its own stroke overshooting the corners, is no smooth
+    oval (its distance from the centre spreads by 0.15-0.19 of its half-sides, over the loop test's 0.15),
+    so it was left in and the digit read with it or the whole judged no digit. It is now told by its own
+    shape: its outermost ink along its box's sides all round, clear of the digit. Chosen on 160 MNIST
+    validation digits in the proxy's circled scenes (box 18 -> 22 of 23; at the scene seed + 1000, 20 ->
+    22) and 160 held-out typeface digits (17 -> 19 of 23); these 40 test digits, once after: 33 -> 35 read
+    right, so the bar, 34, fails on the code before."""
+    images, labels = mnist_test.first(40)
+    rng = np.random.default_rng(2750)
+    uploads = [proxy_scenes.circled(ink, rng, "box") for ink in proxy_scenes.mnist_inks(images)]
+    answers = [reader.classify(upload).digit for upload in uploads]
+    right = sum(answer == label for answer, label in zip(answers, labels))
+    assert right >= 34, f"{right} of 40 read right; {answers.count(None)} 'no digit'"
+
+
 def test_chalk_on_a_board_lit_in_its_middle_with_a_light_frame_is_read_as_chalk(reader, mnist_test):
     """A board under a lamp (its middle lit to a mid-grey, its corners dark) in a light frame: the frame is
     the lightest tenth of the picture's border, and from it the dark corners went further than the chalk

@@ -317,7 +317,11 @@ def close_loops_or_not(found: Ink, lossy: bool, located: Located, digit: np.ndar
     looks passes the judge's bar more often than one does, by chance too: shapes and photos of things
     have a ring or an outline to peel, and a bar or a blob inside it to show. So there the two readings'
     log-odds must meet the bar on average: the further the marks as found fell short, the more like a
-    digit the marks inside must be. No new number: the judge's own threshold, once.
+    digit the marks inside must be. No new number: the judge's own threshold, once. The same where the
+    marks as found are a digit and those inside read more surely but are judged no digit (a cloud's bumps
+    or an overshooting loop's end peeled with a curve of the digit, a 2 or a 4 the judge turned down): the
+    two readings disagree, and on average they decide whether the surer is read or "no digit" answered
+    ("no digit" before, whatever the average: 2 of 160 circled validation digits lost, stop 50).
 
     Every loop within is set aside (a hand that went round twice), and where there were several, the
     outermost alone too: a digit's own outline (a 0, an 8's loops, a 3's curves) passes for a loop within
@@ -334,16 +338,19 @@ def close_loops_or_not(found: Ink, lossy: bool, located: Located, digit: np.ndar
             outermost_judged = judge(outermost_digit, steps, outermost.ink_share)
             if outermost_judged.reads_surer_than(inside):
                 peeled, peeled_digit, inside = outermost, outermost_digit, outermost_judged
-    if judgement.is_digit:
-        better = inside.reads_surer_than(judgement)
+    surer = inside.reads_surer_than(judgement)
+    disagree = judgement.is_digit and surer and not inside.is_digit
+    if judgement.is_digit and not disagree:
+        better = surer
         chosen = inside
     else:
         mean = (inside.log_odds + judgement.log_odds) / 2
         better = mean >= judgement.threshold
         chosen = Judgement(mean, judgement.threshold, better, inside.distance, inside.ink_share)
-        steps.append(Step("judge", f"the two readings' log-odds on average {mean:.2f} (threshold {judgement.threshold:.2f}): "
+        steps.append(Step("judge", ("the marks as found a digit, those inside surer but not: " if disagree else "")
+                                   + f"the two readings' log-odds on average {mean:.2f} (threshold {judgement.threshold:.2f}): "
                                    + ("a handwritten digit in a loop" if better else "not a handwritten digit")))
-    if better:
+    if better or disagree:  # disagreeing, the surer reading is read where the average passes, else "no digit"
         loops = peeled.loops_set_aside
         steps.append(Step("locate", f"{loops} loop{'s' if loops > 1 else ''} drawn round the digit set aside: "
                                     + ("the marks inside read more surely as a digit" if judgement.is_digit else
