@@ -72,6 +72,12 @@ def test_every_mark_drawn_round_a_digit_leaves_the_digit_readable(figures):
     assert min(by_mark.values()) >= 2 and sum(by_mark.values()) >= BARS["circled"] * COUNT, by_mark
 
 
+def _read(reader, uploads, labels) -> tuple[int, int]:
+    """How many of the uploads are read as their label, and how many are answered "no digit"."""
+    answers = [reader.classify(upload).digit for upload in uploads]
+    return sum(answer == label for answer, label in zip(answers, labels)), answers.count(None)
+
+
 def test_a_circle_drawn_across_the_digit_takes_only_its_own_stroke(reader, mnist_test):
     """A circle too small or off the centre touches or crosses the digit's strokes: set aside, it takes
     its own pen's width and not the strokes beside it (a 7's bar along it, a 2's tail across it), so the
@@ -81,9 +87,8 @@ def test_a_circle_drawn_across_the_digit_takes_only_its_own_stroke(reader, mnist
     images, labels = mnist_test.first(40)
     rng = np.random.default_rng(2743)
     uploads = [proxy_scenes.circled(ink, rng, "touching circle") for ink in proxy_scenes.mnist_inks(images)]
-    answers = [reader.classify(upload).digit for upload in uploads]
-    right = sum(answer == label for answer, label in zip(answers, labels))
-    assert right >= 34, f"{right} of 40 read right; {sum(answer is None for answer in answers)} 'no digit'"
+    right, no_digit = _read(reader, uploads, labels)
+    assert right >= 34, f"{right} of 40 read right; {no_digit} 'no digit'"
 
 
 def test_a_circled_digit_the_two_readings_disagree_on_is_decided_by_their_average(reader, mnist_test):
@@ -99,8 +104,7 @@ def test_a_circled_digit_the_two_readings_disagree_on_is_decided_by_their_averag
     marks = proxy_scenes.MARKS
     uploads = [proxy_scenes.circled(ink, rng, marks[index % len(marks)])
                for index, ink in enumerate(proxy_scenes.mnist_inks(images))]
-    answers = [reader.classify(upload).digit for upload in uploads]
-    right, no_digit = sum(answer == label for answer, label in zip(answers, labels)), answers.count(None)
+    right, no_digit = _read(reader, uploads, labels)
     assert right >= 261 and no_digit <= 8, f"{right} of 280 read right; {no_digit} 'no digit'"
 
 
@@ -115,9 +119,8 @@ def test_a_rough_box_drawn_round_a_digit_is_set_aside(reader, mnist_test):
     images, labels = mnist_test.first(40)
     rng = np.random.default_rng(2750)
     uploads = [proxy_scenes.circled(ink, rng, "box") for ink in proxy_scenes.mnist_inks(images)]
-    answers = [reader.classify(upload).digit for upload in uploads]
-    right = sum(answer == label for answer, label in zip(answers, labels))
-    assert right >= 34, f"{right} of 40 read right; {answers.count(None)} 'no digit'"
+    right, no_digit = _read(reader, uploads, labels)
+    assert right >= 34, f"{right} of 40 read right; {no_digit} 'no digit'"
 
 
 def test_chalk_on_a_board_lit_in_its_middle_with_a_light_frame_is_read_as_chalk(reader, mnist_test):
@@ -130,9 +133,8 @@ def test_chalk_on_a_board_lit_in_its_middle_with_a_light_frame_is_read_as_chalk(
     images, labels = mnist_test.first(40)
     rng = np.random.default_rng(2760)
     uploads = [proxy_scenes.lamp_lit_chalkboard(ink, rng) for ink in proxy_scenes.mnist_inks(images)]
-    answers = [reader.classify(upload).digit for upload in uploads]
-    right = sum(answer == label for answer, label in zip(answers, labels))
-    assert right >= 37, f"{right} of 40 read right; {sum(answer is None for answer in answers)} 'no digit'"
+    right, no_digit = _read(reader, uploads, labels)
+    assert right >= 37, f"{right} of 40 read right; {no_digit} 'no digit'"
 
 
 def _chalk_half_wiped_on_the_left(ink: np.ndarray, rng) -> bytes:
@@ -164,9 +166,8 @@ def test_a_stretch_of_chalk_an_eraser_half_wiped_is_read_as_the_line(reader, mni
     images, labels = mnist_test.first(40)
     rng = np.random.default_rng(2751)
     uploads = [_chalk_half_wiped_on_the_left(ink, rng) for ink in proxy_scenes.mnist_inks(images)]
-    answers = [reader.classify(upload).digit for upload in uploads]
-    right = sum(answer == label for answer, label in zip(answers, labels))
-    assert right >= 34, f"{right} of 40 read right; {sum(answer is None for answer in answers)} 'no digit'"
+    right, no_digit = _read(reader, uploads, labels)
+    assert right >= 34, f"{right} of 40 read right; {no_digit} 'no digit'"
 
 
 def test_a_circled_digit_is_seldom_called_no_digit(figures):

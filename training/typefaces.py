@@ -204,11 +204,8 @@ def scaled_to(ink: np.ndarray, side: int) -> np.ndarray:
                                    Image.LANCZOS), np.float32) / 255.0
 
 
-def render_digit(font_file: Path, digit: int, rng) -> Upload:
-    """`digit` in this font, drawn by a hand and handed to us as a file: a grey or colour scan (PNG or
-    JPEG) at a random size, sometimes light on dark."""
-    ink = on_a_page(handled(glyph_ink(font_file, digit, rng), rng), rng)
-    ink = scaled_to(ink, int(rng.integers(40, 160)))
+def handed_over(ink: np.ndarray, rng) -> Upload:
+    """The ink as a file: a grey PNG scan, a colour JPEG, light on dark, or plain."""
     delivery = rng.random()
     if delivery < 0.45:
         return encode(on_paper(ink, rng, paper=rng.uniform(215, 250), ink_level=rng.uniform(10, 80)), "PNG", "digit.png")
@@ -218,6 +215,13 @@ def render_digit(font_file: Path, digit: int, rng) -> Upload:
     if delivery < 0.9:
         return encode(np.uint8(np.clip(ink * rng.uniform(180, 255), 0, 255)), "PNG", "digit.png")  # light on dark
     return encode(on_paper(ink, rng), "PNG", "digit.png")
+
+
+def render_digit(font_file: Path, digit: int, rng) -> Upload:
+    """`digit` in this font, drawn by a hand and handed to us as a file: a grey or colour scan (PNG or
+    JPEG) at a random size, sometimes light on dark."""
+    ink = on_a_page(handled(glyph_ink(font_file, digit, rng), rng), rng)
+    return handed_over(scaled_to(ink, int(rng.integers(40, 160))), rng)
 
 
 # ---- sets of digits ------------------------------------------------------------------------------------
@@ -237,7 +241,8 @@ def render_family(family: Family, per_digit: int, seed: int, folder: Path) -> np
 
 # The renderer's source, read once at import (a file edited later must not change a running key)
 RENDERER_SOURCE = "".join(inspect.getsource(function)
-                          for function in (glyph_ink, elastic, handled, on_a_page, scaled_to, render_digit, render_family))
+                          for function in (glyph_ink, elastic, handled, on_a_page, scaled_to, handed_over, render_digit,
+                                           render_family))
 
 
 # ---- heavy digits: bold faces made bolder until their strokes touch (issue 26, stop 51) -----------------
@@ -272,20 +277,6 @@ def heavy_glyph_ink(font_file: Path, digit: int, rng) -> np.ndarray:
     return np.asarray(canvas, np.float32) / 255.0
 
 
-def handed_over(ink: np.ndarray, rng) -> Upload:
-    """The ink as a file, in render_digit's deliveries and shares: a grey PNG scan, a colour JPEG, light on
-    dark, or plain (render_digit keeps its own copy: its source keys the cached training renders)."""
-    delivery = rng.random()
-    if delivery < 0.45:
-        return encode(on_paper(ink, rng, paper=rng.uniform(215, 250), ink_level=rng.uniform(10, 80)), "PNG", "digit.png")
-    if delivery < 0.8:
-        colour = [(20, 20, 20), (25, 45, 150), (40, 40, 90), (120, 20, 20)][rng.integers(4)]
-        return encode(in_colour(ink, rng, colour=colour), "JPEG", "digit.jpg", quality=int(rng.integers(60, 95)))
-    if delivery < 0.9:
-        return encode(np.uint8(np.clip(ink * rng.uniform(180, 255), 0, 255)), "PNG", "digit.png")  # light on dark
-    return encode(on_paper(ink, rng), "PNG", "digit.png")
-
-
 def render_heavy_digit(font_file: Path, digit: int, rng) -> Upload:
     """`digit` in this font with a heavy pen, then the hand, page, size and delivery of render_digit."""
     ink = on_a_page(handled(heavy_glyph_ink(font_file, digit, rng), rng), rng)
@@ -302,7 +293,7 @@ def render_heavy_family(family: Family, per_digit: int, seed: int, folder: Path)
 
 
 HEAVY_RENDERER_SOURCE = RENDERER_SOURCE + "".join(inspect.getsource(function) for function in (
-    heavy_glyph_ink, handed_over, render_heavy_digit, render_heavy_family, heaviest_font))
+    heavy_glyph_ink, render_heavy_digit, render_heavy_family, heaviest_font))
 
 
 def family_cache_file(family: Family, per_digit: int, seed: int, heavy: bool = False) -> Path:
