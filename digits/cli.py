@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--hand-variants", type=int, metavar="N",
                        help="add N training digits per hand variant (training/hand_variants.py: MNIST training "
                             "digits redrawn from their strokes as hooked 9s, flagged 1s, ...; default: the config's)")
+    train.add_argument("--heavy-typefaces", type=int, metavar="N",
+                       help="add N heavy renders of each digit per training typeface family (training/typefaces.py: "
+                            "the family's boldest weight, its pen widened until strokes touch; default: the config's)")
     train.add_argument("--limit", type=int, help=argparse.SUPPRESS)  # smoke runs: first N training images
 
     evaluate = commands.add_parser("evaluate", help="accuracy on the 10,000 MNIST test images, or another suite")
@@ -545,7 +548,8 @@ def run(args, argv: list[str]) -> int:
         card = train(args.model, epochs=args.epochs, data=args.data, out=args.out or models.MODELS_DIR,
                      seed=args.seed, limit=args.limit, command=shlex.join(["digits", *argv]),
                      init_from=args.init_from, member_seed=args.member_seed,
-                     distill=args.distill, architecture=args.architecture, hand_variants=args.hand_variants)
+                     distill=args.distill, architecture=args.architecture, hand_variants=args.hand_variants,
+                     heavy_typefaces=args.heavy_typefaces)
         print(f"{card['model']}: validation accuracy {card['validation_accuracy']:.4f}, "
               f"test accuracy {card['test_accuracy']:.4f}, {card['training_seconds'] / 60:.1f} min")
         return 0
