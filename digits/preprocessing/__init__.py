@@ -122,13 +122,19 @@ class NumberLine:
         if not len(rows):
             return None
         top, bottom, left, right = rows[0], rows[-1] + 1, first + cols[0], first + cols[-1] + 1
-        (scale_x, scale_y), (width, height) = self.scale, self.source_size
         x0, y0 = self.offset[0] + self.located.left, self.offset[1] + self.located.top
-        (across, down) = self.origin
-        box = (across + int((x0 + left) * scale_x), down + int((y0 + top) * scale_y),
-               min(width, across + math.ceil((x0 + right) * scale_x)),
-               min(height, down + math.ceil((y0 + bottom) * scale_y)))
+        box = _in_upload((x0 + left, y0 + top, x0 + right, y0 + bottom), self.scale, self.origin, self.source_size)
         return NumberDigit(ink[top:bottom, left:right], box)
+
+
+def _in_upload(box: tuple[float, float, float, float], scale: tuple[float, float], origin: tuple[int, int],
+              source_size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """A box (left, top, right, bottom) in a decoded picture's pixels -> the upload's: scaled by `scale`
+    (upload pixels per picture pixel), moved to where the picture lies in the upload (`origin`), widened to
+    whole pixels and kept inside the upload."""
+    (scale_x, scale_y), (across, down), (width, height) = scale, origin, source_size
+    return (across + int(box[0] * scale_x), down + int(box[1] * scale_y),
+            min(width, across + math.ceil(box[2] * scale_x)), min(height, down + math.ceil(box[3] * scale_y)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -234,13 +240,10 @@ def _number_of(found: Ink, top: int, left: int, decoded, steps: list[Step],
     ink = found.signal
     width, height = decoded.source_size
     scale_x, scale_y = scale or (width / decoded.pixels.shape[1], height / decoded.pixels.shape[0])
-    across, down = origin
 
     def digit(segment) -> NumberDigit:
-        box = (across + int((left + segment.left) * scale_x), down + int((top + segment.top) * scale_y),
-               min(width, across + math.ceil((left + segment.right) * scale_x)),
-               min(height, down + math.ceil((top + segment.bottom) * scale_y)))
-        return NumberDigit(segment.crop(ink), box)
+        box = (left + segment.left, top + segment.top, left + segment.right, top + segment.bottom)
+        return NumberDigit(segment.crop(ink), _in_upload(box, (scale_x, scale_y), origin, decoded.source_size))
 
     chalk = is_chalk(ink, decoded.lossy, found.light_on_dark)
     try:

@@ -97,17 +97,14 @@ def _loop_in(own: np.ndarray, inked: np.ndarray, settings: EmphasisSettings, lon
         steep = np.hypot(np.sin(angle) / (height / 2), np.cos(angle) / (width / 2))
         across = (min(height, width) / 2 * steep).astype(np.float32)
         band, clear = settings.band * across[direction], settings.clear * across
-    outer = np.zeros(settings.directions, np.float32)
-    np.maximum.at(outer, direction[own], radius[own])
+    outer = _outermost(own, direction, radius, settings)
     there = outer > 0
     if there.mean() < settings.closed:
         return None
-    reach = outer[there]
-    middle = np.median(reach)
-    spread = ROBUST_SIGMA * np.median(np.abs(reach - middle))
+    middle, even = _even_all_round(outer[there], settings)
     # No oval: a rough box round the digit (its four strokes overshoot the corners: spread 0.15-0.19, stop
     # 50), told by its own shape, or no loop. Round a single digit only (a number's loop is long).
-    boxed = spread > settings.oval * float(middle)
+    boxed = not even
     if boxed and (long or not _box_shaped(own, direction, there, dy, dx, settings)):
         return None
     edge = np.where(there, outer, middle)[direction]
@@ -175,11 +172,21 @@ def _box_shaped(own: np.ndarray, direction: np.ndarray, there: np.ndarray, dy: n
     distance from the centre measured as the larger of across and down, in shares of the half-sides),
     spread no more than an oval loop's may be (`oval`, reused: no new number)."""
     square = np.maximum(np.abs(dy), np.abs(dx))
+    return _even_all_round(_outermost(own, direction, square, settings)[there], settings)[1]
+
+
+def _outermost(own: np.ndarray, direction: np.ndarray, distance: np.ndarray, settings: EmphasisSettings) -> np.ndarray:
+    """Per direction from the box's centre, the mark's furthest ink by `distance` (0 where it has none)."""
     outer = np.zeros(settings.directions, np.float32)
-    np.maximum.at(outer, direction[own], square[own])
-    reach = outer[there]
+    np.maximum.at(outer, direction[own], distance[own])
+    return outer
+
+
+def _even_all_round(reach: np.ndarray, settings: EmphasisSettings) -> tuple[np.float32, bool]:
+    """The outermost ink's middle distance, and whether it spreads round it no more than a loop drawn
+    by hand does (`oval`)."""
     middle = np.median(reach)
-    return bool(ROBUST_SIGMA * np.median(np.abs(reach - middle)) <= settings.oval * float(middle))
+    return middle, bool(ROBUST_SIGMA * np.median(np.abs(reach - middle)) <= settings.oval * float(middle))
 
 
 def underlines(labels: np.ndarray, masses: np.ndarray, body: int, flat: np.ndarray) -> np.ndarray:
