@@ -170,33 +170,18 @@ def test_a_stretch_of_chalk_an_eraser_half_wiped_is_read_as_the_line(reader, mni
     assert right >= 34, f"{right} of 40 read right; {no_digit} 'no digit'"
 
 
-def _thin_line_of_chalk(ink: np.ndarray, rng) -> bytes:
-    """The worn board's thin line of chalk (its stick 1.5% of the digit's height wide), broken by the
-    board's grain, nothing wiped: a 1 drawn so is longer than twelve times its clear stroke's width."""
-    height, width = 480, 640
-    board = proxy_scenes._board_surface(rng, height, width)
-    length = int(height * rng.uniform(0.3, 0.55))
-    scaled = proxy_scenes._scaled(ink, length)
-    line = ndimage.binary_dilation(skeletonize(scaled > 100), iterations=max(1, int(0.015 * length)))
-    layer = np.zeros((height, width), np.float32)
-    proxy_scenes._laid(layer, ndimage.gaussian_filter(line.astype(np.float32), 0.8) * 255.0, (width // 2, height // 2))
-    solid = layer / 255.0
-    chalk = np.clip((proxy_scenes._smooth_field(rng, height, width, 0.9) + 2.0 * solid - 1.3) / 0.6, 0, 1) * solid
-    return proxy_scenes._as_photo(proxy_scenes._paint(board, np.clip(chalk * 0.55, 0, 1), (235, 235, 228), 1.0), rng)
-
-
-def test_a_one_drawn_in_a_thin_line_of_chalk_is_read_not_taken_for_a_bar(reader, mnist_test):
-    """A 1 in a thin stick's line of chalk is longer than twelve times its clear stroke's width, so
-    locate took it for a pen or an edge ("a straight bar"); chalk's width is the stick's, and its line is
-    drawn at MNIST's pen (stop 49), so chalk is not held to the bar test. Chosen on the proxy's worn boards
-    (a second set of 160 validation digits: three 1s gained) and 30 validation 1s drawn so (23 -> 30);
-    these 30 MNIST test 1s, once after: 21 -> 30 read right, so the bar, 28, fails on the code before."""
-    images, labels = mnist_test
-    ones = images[labels == 1][:30]
-    rng = np.random.default_rng(2752)
-    uploads = [_thin_line_of_chalk(ink, rng) for ink in proxy_scenes.mnist_inks(ones)]
-    right, no_digit = _read(reader, uploads, [1] * len(ones))
-    assert right >= 28, f"{right} of 30 read right; {no_digit} 'no digit'"
+def test_a_half_wiped_stretch_whose_dots_scatter_wider_than_the_stick_is_read_as_the_line(reader, mnist_test):
+    """The thin stick's clear stroke is 1.3 pixels at the working size, and the grain's dots of its
+    wiped stretch scatter wider about the line's heading than that, so the chain of dots
+    (`marks._wiped_stretches`) steps within half a soft edge's reach of its heading. Chosen on the
+    proxy's worn boards (validation 80-239 at another seed: 84.4 -> 86.25%; validation 0-79 and held-out
+    typefaces the same); the next 80 test digits on the half-wiped board, once after: 72 -> 74 read
+    right (two 9s read 7 gained, none lost), so the bar, 73, fails on the code before."""
+    images, labels = mnist_test.images[40:120], mnist_test.labels[40:120]
+    rng = np.random.default_rng(2753)
+    uploads = [_chalk_half_wiped_on_the_left(ink, rng) for ink in proxy_scenes.mnist_inks(images)]
+    right, no_digit = _read(reader, uploads, labels)
+    assert right >= 73, f"{right} of 80 read right; {no_digit} 'no digit'"
 
 
 def test_a_circled_digit_is_seldom_called_no_digit(figures):
