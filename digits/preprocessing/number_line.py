@@ -71,8 +71,8 @@ def _along_the_line(ink: np.ndarray, labels: np.ndarray, keep: list[int]) -> lis
     if len(keep) < 2:
         return keep
     boxes = ndimage.find_objects(labels)
-    masses = ndimage.sum(np.maximum(ink, 0), labels, keep)
-    large = [mark for mark, mass in zip(keep, masses) if mass >= MARK_FRACTION * masses.max()]
+    masses = [float(np.maximum(ink[boxes[mark - 1]], 0)[labels[boxes[mark - 1]] == mark].sum()) for mark in keep]
+    large = [mark for mark, mass in zip(keep, masses) if mass >= MARK_FRACTION * max(masses)]
 
     def along(mark: int) -> bool:
         rows, cols = boxes[mark - 1]
