@@ -559,3 +559,24 @@ def test_the_edge_of_a_page_round_a_number_is_not_read_with_it(mnist_test):
         located = locate_line(page)
         handed += located is not None and located.ink.shape[0] <= ink.shape[0] and located.ink.shape[1] <= ink.shape[1]
     assert handed == 10, handed
+
+
+def test_a_pages_edge_beside_a_number_reaching_far_below_it_is_not_read_with_it(mnist_test):
+    """A page on a desk, its edge (or its shadow's corner) beside the number, upright and near enough to
+    be taken with the number's marks, but reaching far below the number's line: the line handed to the
+    reader was the number and the edge, several digits tall, the digits shrunk to a few pixels of the
+    reader's frame (typefaces on a desk: `5084` read `8`, `1472` read `49`). Now a mark that reaches
+    further above or below the other marks' rows than a digit's reach is not the line's. 10 MNIST test
+    numbers, 30 pixels tall, an edge 8 pixels wide from the number's middle to 4 line heights below it:
+    the reader is handed the number alone (before: none of them)."""
+    from digits.preprocessing.number_line import locate_line
+
+    handed = 0
+    for ink, _ in _overlapping_inks(mnist_test, 10, 30)[:10]:
+        page = np.zeros((320, ink.shape[1] + 120), np.float32)
+        page[60 : 60 + ink.shape[0], 40 : 40 + ink.shape[1]] = ink
+        edge = 40 + ink.shape[1] + 14
+        page[60 + ink.shape[0] // 2 : 60 + 5 * ink.shape[0], edge : edge + 8] = 150.0
+        located = locate_line(page)
+        handed += located is not None and (located.top, located.left) == (60, 40) and located.ink.shape == ink.shape
+    assert handed == 10, handed

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from scipy import ndimage
+
+from digits.preprocessing.locate.marks import FAR_GAP, MARK_FRACTION
 from digits.preprocessing.normalise import DIGIT_BOX
 from digits.preprocessing.segment import find_marks
 from models.frame import IMAGE_SIZE, LINE_HEIGHT, LINE_WIDTH  # the frames the models see; they live with them
@@ -50,11 +53,37 @@ def locate_line(ink: np.ndarray, marks: tuple[np.ndarray, list[int]] | None = No
     labels, keep = find_marks(ink) if marks is None else marks
     if not keep:
         return None
+    keep = _along_the_line(ink, labels, keep)
     mask = np.isin(labels, keep)
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     crop = np.where(mask[top:bottom, left:right], np.maximum(ink[top:bottom, left:right], 0), 0).astype(np.float32)
     return LocatedLine(crop, int(top), int(left))
+
+
+def _along_the_line(ink: np.ndarray, labels: np.ndarray, keep: list[int]) -> list[int]:
+    """The marks written along the number's line: a mark that reaches further above or below the rows of
+    the large marks beside it (MARK_FRACTION of the heaviest's ink, in other columns) than FAR_GAP of
+    their height is not written with them (a page's edge or its shadow's corner beside the number on a
+    desk: `5084` read `8`, its line handed to the reader 9 digits tall), the reach beyond which a digit's
+    own marks are not read with it (marks.py). A digit's pieces over one another (a 5's flag over its
+    body) share columns: they are not measured against each other."""
+    if len(keep) < 2:
+        return keep
+    boxes = ndimage.find_objects(labels)
+    masses = [float(np.maximum(ink[boxes[mark - 1]], 0)[labels[boxes[mark - 1]] == mark].sum()) for mark in keep]
+    large = [mark for mark, mass in zip(keep, masses) if mass >= MARK_FRACTION * max(masses)]
+
+    def along(mark: int) -> bool:
+        rows, cols = boxes[mark - 1]
+        beside = [boxes[other - 1][0] for other in large if other != mark
+                  and (boxes[other - 1][1].stop <= cols.start or cols.stop <= boxes[other - 1][1].start)]
+        if not beside:
+            return True
+        top, bottom = min(r.start for r in beside), max(r.stop for r in beside)
+        return max(top - rows.start, rows.stop - bottom) <= FAR_GAP * max(r.stop - r.start for r in beside)
+
+    return [mark for mark in keep if along(mark)] or keep
 
 
 def fit_line(crop: np.ndarray, widen: float = 1.0) -> FittedLine:
