@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
-
 from scipy import ndimage
 
 from digits.preprocessing.locate.marks import FAR_GAP, MARK_FRACTION
