@@ -62,11 +62,14 @@ def main() -> None:
     report = {name: {"n": len(labels), "shipped_wrong": wrong(shipped, images, labels),
                      "candidate_wrong": wrong(candidate, images, labels)} for name, (images, labels) in sets.items()}
 
+    print(json.dumps(report), flush=True)
     if args.copy.exists():
         shutil.rmtree(args.copy)
     shutil.copytree(models.MODELS_DIR, args.copy, ignore=shutil.ignore_patterns("__pycache__"))
     candidate.save(models.model_path("cnn", args.copy))
-    export_litert("cnn", args.copy, x_val, candidate)
+    card = models.load_card("cnn", args.copy)  # the engine loads only the LiteRT file its card records
+    card["tflite"] = export_litert("cnn", args.copy, x_val, candidate)
+    models.card_path("cnn", args.copy).write_text(json.dumps(card, indent=2) + "\n")
     for digit_set in ("typefaces", "typefaces-2"):
         for who, folder in (("shipped", models.MODELS_DIR), ("candidate", args.copy)):
             with open_engine("cnn", folder) as engine:
