@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--heavy-typefaces", type=int, metavar="N",
                        help="add N heavy renders of each digit per training typeface family (training/typefaces.py: "
                             "the family's boldest weight, its pen widened until strokes touch; default: the config's)")
+    train.add_argument("--heavy-bold-and-marker-only", action="store_true", default=None,
+                       help="with --heavy-typefaces: from the bold and marker families alone (training/typefaces.py's "
+                            "bold_or_marker)")
     train.add_argument("--limit", type=int, help=argparse.SUPPRESS)  # smoke runs: first N training images
 
     evaluate = commands.add_parser("evaluate", help="accuracy on the 10,000 MNIST test images, or another suite")
@@ -549,7 +552,8 @@ def run(args, argv: list[str]) -> int:
                      seed=args.seed, limit=args.limit, command=shlex.join(["digits", *argv]),
                      init_from=args.init_from, member_seed=args.member_seed,
                      distill=args.distill, architecture=args.architecture, hand_variants=args.hand_variants,
-                     heavy_typefaces=args.heavy_typefaces)
+                     heavy_typefaces=args.heavy_typefaces,
+                     heavy_bold_and_marker_only=args.heavy_bold_and_marker_only)
         print(f"{card['model']}: validation accuracy {card['validation_accuracy']:.4f}, "
               f"test accuracy {card['test_accuracy']:.4f}, {card['training_seconds'] / 60:.1f} min")
         return 0

@@ -199,3 +199,46 @@ def test_heavy_digits_are_cached_apart_so_the_ordinary_training_renders_stay_as_
     heavy = typefaces.family_cache_file(family, TYPEFACE_PER_DIGIT, typefaces.TRAINING_SEED, heavy=True)
     assert ordinary.parent.name == typefaces.SUITE and heavy.parent.name == typefaces.HEAVY_SUITE
     assert ordinary.name != heavy.name
+
+
+def fake_fonts(folder: Path, weights: dict[str, list[int]]) -> Path:
+    """Font files named as the packages name them (only the names are read to choose a family's weight)."""
+    for name, family_weights in weights.items():
+        files = folder / "node_modules" / "@fontsource" / name / "files"
+        files.mkdir(parents=True)
+        for weight in family_weights:
+            (files / f"{name}-latin-{weight}-normal.woff").write_bytes(b"")
+    return folder
+
+
+def test_fewer_heavy_digits_come_from_the_bold_and_marker_faces_alone(tmp_path, monkeypatch):
+    chosen_families = [typefaces.Family("thin-hand", "handwriting", "OFL-1.1"),
+                       typefaces.Family("bold-hand", "handwriting", "OFL-1.1"),
+                       typefaces.Family("thin-marker", "marker", "OFL-1.1"),
+                       typefaces.Family("semi-bold-script", "script", "OFL-1.1")]
+    folder = fake_fonts(tmp_path, {"thin-hand": [300, 400], "bold-hand": [400, 700], "thin-marker": [400],
+                                   "semi-bold-script": [400, 600]})
+    drawn = []
+
+    def render_families(chosen, per_digit, seed, cache=True, heavy=False):
+        drawn.append([family.name for family in chosen])
+        labels = np.tile(np.repeat(np.arange(10), per_digit), len(chosen))
+        return typefaces.StyledSet(np.full((len(labels), 28, 28), 255, np.uint8), labels, np.repeat(
+            [family.name for family in chosen], 10 * per_digit), np.arange(len(labels)), "")
+
+    monkeypatch.setattr(typefaces, "training_families", lambda: chosen_families)
+    monkeypatch.setattr(typefaces, "install_fonts", lambda: folder)
+    monkeypatch.setattr(typefaces, "render_families", render_families)
+    every = typefaces.heavy_typeface_training_digits(2)
+    fewer = typefaces.heavy_typeface_training_digits(2, bold_and_marker_only=True)
+    assert drawn == [["thin-hand", "bold-hand", "thin-marker", "semi-bold-script"], ["bold-hand", "thin-marker"]]
+    assert len(every.labels) == 80 and len(fewer.labels) == 40
+    assert set(fewer.styles) == {"bold-hand", "thin-marker"}
+
+
+def test_the_training_families_bold_and_marker_faces_are_about_a_quarter_of_them():
+    folder = installed_fonts()
+    trained = typefaces.training_families()
+    bold_or_marker = [family for family in trained if typefaces.bold_or_marker(family, folder)]
+    assert {family.name for family in trained if family.category == "marker"} <= {family.name for family in bold_or_marker}
+    assert 25 <= len(bold_or_marker) <= 35 < len(trained)  # 30 of 107: the twenty-second round's ~600 heavy digits

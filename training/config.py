@@ -70,6 +70,9 @@ class TrainConfig:
     # family's boldest weight with a pen widened until strokes touch, against the hidden set's "bold digits
     # that fill their box"): renders of each digit per family. Off (0) for the shipped models.
     heavy_typeface_per_digit: int = 0
+    # Those heavy digits from the bold and marker faces alone (training/typefaces.py's bold_or_marker: 30 of
+    # the 107 families), not every family: the twenty-second round's fewer heavy digits. Off for the shipped models.
+    heavy_bold_and_marker_only: bool = False
     # Distillation: train towards (1 - w) * the true label + w * the shipped `teachers`' answer (model ids:
     # their files in models/; the mean of their probabilities), read on each augmented batch as the student
     # sees it, at `distill_temperature` (their log-probabilities divided by it, Hinton et al. 2015). The

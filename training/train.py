@@ -143,7 +143,7 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
           command: str = "", verbose: int = 1, init_from: str | Path | None = None,
           suite_per_style: int | None = None, typefaces: bool = True, member_seed: int | None = None,
           distill: bool = False, architecture: str | None = None, hand_variants: int | None = None,
-          heavy_typefaces: int | None = None) -> dict:
+          heavy_typefaces: int | None = None, heavy_bold_and_marker_only: bool | None = None) -> dict:
     """Trains `model_id`, saves the model of its best epoch (validation + held-out typefaces) and its card
     in `out`; returns the card.
 
@@ -158,7 +158,8 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
     file names as every member is. `hand_variants` sets how many training digits redrawn as each hand variant
     (training/hand_variants.py) are added; with any, the held-out variants are logged each epoch.
     `heavy_typefaces` sets how many heavy renders of each digit per training typeface family are added
-    (training/typefaces.py: strokes widened until they touch).
+    (training/typefaces.py: strokes widened until they touch); `heavy_bold_and_marker_only`, of the bold and
+    marker faces alone.
     """
     import keras
     import tensorflow as tf
@@ -174,7 +175,9 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
                      member_seed=member_seed,
                      hand_variants=config.hand_variants if hand_variants is None else hand_variants,
                      heavy_typeface_per_digit=(config.heavy_typeface_per_digit if heavy_typefaces is None
-                                               else heavy_typefaces))
+                                               else heavy_typefaces),
+                     heavy_bold_and_marker_only=(config.heavy_bold_and_marker_only if heavy_bold_and_marker_only is None
+                                                 else heavy_bold_and_marker_only))
     own_seed = config.seed if member_seed is None else member_seed  # weights, shuffling, augmentation
     keras.utils.set_random_seed(own_seed)
     mnist = load_mnist(data)
@@ -193,7 +196,8 @@ def train(model_id: str, epochs: int | None = None, data: str | None = None, out
         x_train, y_train = np.concatenate([x_train, extra.images]), np.concatenate([y_train, extra.labels])
     heavy_size = 0
     if typefaces and config.heavy_typeface_per_digit:
-        extra = heavy_typeface_training_digits(config.heavy_typeface_per_digit)
+        extra = heavy_typeface_training_digits(config.heavy_typeface_per_digit,
+                                               bold_and_marker_only=config.heavy_bold_and_marker_only)
         x_train, y_train = np.concatenate([x_train, extra.images]), np.concatenate([y_train, extra.labels])
         heavy_size = len(extra.labels)
     typeface_size = len(x_train) - mnist_training_size - styled_size  # the heavy ones among them

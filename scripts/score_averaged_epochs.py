@@ -1,0 +1,85 @@
+"""Score the mean of a CNN fine-tune's epoch weights against the shipped CNN on what the choice is made on,
+without the MNIST test set: digits wrong on the validation split and both held-out typeface sets (Keras, as
+`digits train` scores its epochs), and the held-out sets' uploads lost in the chosen upload styles, through
+the engine as served (the candidate's LiteRT file in a copy of models/) (issue 26, twenty-second round).
+
+    python scripts/score_averaged_epochs.py runs/cnn/RUN/epoch-0{1,2,3}.weights.h5 --copy /tmp/models-copy
+
+Only a candidate that passes its rule here goes on to scripts/ship_averaged_epochs.py, which reads MNIST test.
+"""
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+import models
+from training import upload_styles
+from training.calibrate import accuracy
+from training.config import FINE_TUNES
+from training.data import load_mnist, validation_split
+from training.evaluate import open_engine
+from training.export import export_litert
+from training.train import predict
+from training.typefaces import SECOND_SPLIT, load_typeface_suite
+
+
+def averaged(weight_files: list[Path]):
+    """The CNN with the mean of these epochs' weights."""
+    model = models.build_model("cnn")
+    epochs = []
+    for path in weight_files:
+        model.load_weights(path)
+        epochs.append(model.get_weights())
+    model.set_weights([np.mean(weights, axis=0).astype(weights[0].dtype) for weights in zip(*epochs)])
+    return model
+
+
+def wrong(model, images: np.ndarray, labels: np.ndarray) -> int:
+    return int(round((1 - accuracy(predict(model, images), labels)) * len(labels)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("weights", type=Path, nargs="+", help="the epochs' .weights.h5 to average")
+    parser.add_argument("--copy", type=Path, required=True, help="a folder to hold a copy of models/ with the candidate")
+    parser.add_argument("--styles", nargs="*", default=["bold", "marker"], choices=upload_styles.UPLOAD_STYLES)
+    parser.add_argument("--per-style", type=int, default=150)
+    parser.add_argument("--data")
+    args = parser.parse_args()
+
+    mnist = load_mnist(args.data)
+    config = FINE_TUNES["cnn"]
+    _, (x_val, y_val) = validation_split(mnist.x_train, mnist.y_train, config.validation_size, config.seed)
+    sets = {"validation": (x_val, y_val)}
+    for name, split in (("typefaces", None), ("typefaces-2", SECOND_SPLIT)):
+        suite = load_typeface_suite(split=split) if split else load_typeface_suite()
+        sets[name] = (suite.images, suite.labels)
+    candidate = averaged(args.weights)
+    shipped = models.load_keras_model("cnn", models.MODELS_DIR)
+    report = {name: {"n": len(labels), "shipped_wrong": wrong(shipped, images, labels),
+                     "candidate_wrong": wrong(candidate, images, labels)} for name, (images, labels) in sets.items()}
+
+    print(json.dumps(report), flush=True)
+    if args.copy.exists():
+        shutil.rmtree(args.copy)
+    shutil.copytree(models.MODELS_DIR, args.copy, ignore=shutil.ignore_patterns("__pycache__"))
+    candidate.save(models.model_path("cnn", args.copy))
+    card = models.load_card("cnn", args.copy)  # the engine loads only the LiteRT file its card records
+    card["tflite"] = export_litert("cnn", args.copy, x_val, candidate)
+    models.card_path("cnn", args.copy).write_text(json.dumps(card, indent=2) + "\n")
+    for digit_set in ("typefaces", "typefaces-2"):
+        for who, folder in (("shipped", models.MODELS_DIR), ("candidate", args.copy)):
+            with open_engine("cnn", folder) as engine:
+                figures = upload_styles.measure(digit_set, "cnn", args.per_style, args.styles, data=args.data,
+                                                engine=engine)
+            report[f"upload {digit_set} {who}"] = {one.style: {"lost": one.lost, "lost_at": one.lost_at}
+                                                   for one in figures}
+            print(json.dumps({f"upload {digit_set} {who}": report[f"upload {digit_set} {who}"]}), flush=True)
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
