@@ -15,9 +15,8 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
-
 import models
+from score_averaged_epochs import averaged
 from training.config import FINE_TUNES
 from training.data import load_mnist, validation_split
 from training.train import card_figures
@@ -32,12 +31,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=models.MODELS_DIR)
     args = parser.parse_args()
 
-    model = models.build_model("cnn")
-    epochs = []
-    for path in args.weights:
-        model.load_weights(path)
-        epochs.append(model.get_weights())
-    model.set_weights([np.mean(weights, axis=0).astype(weights[0].dtype) for weights in zip(*epochs)])
+    model = averaged(args.weights)
     args.out.mkdir(parents=True, exist_ok=True)
     model.save(models.model_path("cnn", args.out))
 
