@@ -320,8 +320,10 @@ def close_loops_or_not(found: Ink, lossy: bool, located: Located, digit: np.ndar
     digit the marks inside must be. No new number: the judge's own threshold, once. The same where the
     marks as found are a digit and those inside read more surely but are judged no digit (a cloud's bumps
     or an overshooting loop's end peeled with a curve of the digit, a 2 or a 4 the judge turned down): the
-    two readings disagree, and on average they decide whether the surer is read or "no digit" answered
-    ("no digit" before, whatever the average: 2 of 160 circled validation digits lost, stop 50).
+    two readings disagree, and on average they decide whether the surer is read; where they fall short,
+    the marks as found are read, as the judge passed them (whether there is a digit at all is its verdict
+    on the marks as found: "no digit" was answered there before, a rough box's 3 and an overshooting
+    loop's 0 of 320 circled validation digits lost, stop 52).
 
     Every loop within is set aside (a hand that went round twice), and where there were several, the
     outermost alone too: a digit's own outline (a 0, an 8's loops, a 3's curves) passes for a loop within
@@ -349,14 +351,18 @@ def close_loops_or_not(found: Ink, lossy: bool, located: Located, digit: np.ndar
         chosen = Judgement(mean, judgement.threshold, better, inside.distance, inside.ink_share)
         steps.append(Step("judge", ("the marks as found a digit, those inside surer but not: " if disagree else "")
                                    + f"the two readings' log-odds on average {mean:.2f} (threshold {judgement.threshold:.2f}): "
-                                   + ("a handwritten digit in a loop" if better else "not a handwritten digit")))
-    if better or disagree:  # disagreeing, the surer reading is read where the average passes, else "no digit"
+                                   + ("a handwritten digit in a loop" if better else
+                                      "the marks as found read, as the judge passed them" if disagree else
+                                      "not a handwritten digit")))
+    if better:
         loops = peeled.loops_set_aside
         steps.append(Step("locate", f"{loops} loop{'s' if loops > 1 else ''} drawn round the digit set aside: "
                                     + ("the marks inside read more surely as a digit" if judgement.is_digit else
                                      "the marks inside pass the judge with those as found")))
         return peeled, peeled_digit, chosen
-    steps.append(Step("locate", "the loop drawn close round the digit kept: the marks with it read more surely as a "
+    steps.append(Step("locate", "the loop drawn close round the digit kept: those inside are not judged a digit, "
+                                "nor pass on average with the marks as found, which the judge passed" if disagree else
+                                "the loop drawn close round the digit kept: the marks with it read more surely as a "
                                 "digit" if judgement.is_digit else
                                 "the loop drawn close round the marks kept: those inside are not enough like a "
                                 "handwritten digit"))
