@@ -91,6 +91,15 @@ def test_a_circle_drawn_across_the_digit_takes_only_its_own_stroke(reader, mnist
     assert right >= 34, f"{right} of 40 read right; {no_digit} 'no digit'"
 
 
+def _circled_in_turn(mnist_test, count: int, seed: int) -> tuple[list, np.ndarray]:
+    """The first `count` MNIST test digits circled in the proxy's marks in turn, and their labels."""
+    images, labels = mnist_test.first(count)
+    rng = np.random.default_rng(seed)
+    marks = proxy_scenes.MARKS
+    return [proxy_scenes.circled(ink, rng, marks[index % len(marks)])
+            for index, ink in enumerate(proxy_scenes.mnist_inks(images))], labels
+
+
 def test_a_circled_digit_the_two_readings_disagree_on_is_decided_by_their_average(reader, mnist_test):
     """The marks as found (the loop with them) judged a digit, those inside the loop nearer MNIST's digits
     but judged no digit: "no digit" was answered, whatever the two said together. Their log-odds' average
@@ -99,12 +108,7 @@ def test_a_circled_digit_the_two_readings_disagree_on_is_decided_by_their_averag
     "no digit" 7 -> 5; at the scene seed + 1000: 91.875% both, "no digit" 6 -> 5), held-out typefaces
     unchanged (91.875%); these 280 test digits, once after: 260 -> 262 read right ("no digit" 9 -> 7), so
     the bars, 261 and 8, fail on the code before."""
-    images, labels = mnist_test.first(280)
-    rng = np.random.default_rng(2751)
-    marks = proxy_scenes.MARKS
-    uploads = [proxy_scenes.circled(ink, rng, marks[index % len(marks)])
-               for index, ink in enumerate(proxy_scenes.mnist_inks(images))]
-    right, no_digit = _read(reader, uploads, labels)
+    right, no_digit = _read(reader, *_circled_in_turn(mnist_test, 280, seed=2751))
     assert right >= 261 and no_digit <= 8, f"{right} of 280 read right; {no_digit} 'no digit'"
 
 
@@ -118,12 +122,7 @@ def test_a_circled_digit_the_judge_passes_as_found_is_not_answered_no_digit(read
     held-out typeface digits (unchanged). These 280 test digits, once after: 261 read right before and
     after, "no digit" 3 -> 2 (the one changed reading, an underlined 3, is read 0, the ring kept: wrong
     either way), so the "no digit" bar fails on the code before."""
-    images, labels = mnist_test.first(280)
-    rng = np.random.default_rng(2752)
-    marks = proxy_scenes.MARKS
-    uploads = [proxy_scenes.circled(ink, rng, marks[index % len(marks)])
-               for index, ink in enumerate(proxy_scenes.mnist_inks(images))]
-    right, no_digit = _read(reader, uploads, labels)
+    right, no_digit = _read(reader, *_circled_in_turn(mnist_test, 280, seed=2752))
     assert right >= 261 and no_digit <= 2, f"{right} of 280 read right; {no_digit} 'no digit'"
 
 
