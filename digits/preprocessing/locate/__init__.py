@@ -92,7 +92,7 @@ def locate_digit(ink: np.ndarray, lossy: bool, close_loops: float = 0, light_on_
         return _no_digit(SOLID_SHAPE, marks.set_aside)
     if marks.looks_like_text or rows[-1] - rows[0] < FLAT * (cols[-1] - cols[0]):  # a digit is never that flat
         return _no_digit(TEXT, marks.set_aside)
-    if lossy and marks.body_is_a_bar:
+    if lossy and marks.body_is_a_bar(chalk):
         return _no_digit(STRAIGHT_BAR, marks.set_aside)
     faint = contrast_notes(strongest, noise)
     if lossy and faint and (marks.others or noise >= _GRAINY):  # faint marks on a grained photo: not writing

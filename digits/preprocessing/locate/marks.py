@@ -59,10 +59,19 @@ class Marks:
         kept = self.masses[self.masses > 0]
         return (len(kept) >= _TEXT_MARKS and self.masses[self.body] < 0.5 * kept.sum()) or self.alike >= _TEXT_MARKS - 1
 
-    @property
-    def body_is_a_bar(self) -> bool:
-        """Longer for its width than a handwritten 1 ever is: a pen, a pencil, the edge of something."""
-        return is_a_bar((self.labels == self.body) & self.clear)
+    def body_is_a_bar(self, chalk: bool = False) -> bool:
+        """Longer for its width than a handwritten 1 ever is: a pen, a pencil, the edge of something.
+        Measured on the clear ink; for `chalk` whose clear stroke is narrower than a drawn mark's soft edge
+        (`_SOFT_EDGE_STEPS`; the thin stick's clear stroke is 1.3 pixels at the working size), on the whole
+        mark with its faint edge, the line the stick drew: a thin chalk 1 is more than 12 times longer than
+        its clear stroke, not than its line (stop 52: 30 validation 1s in the thin line, their whole marks
+        4.8-10.1 times longer than wide). A light streak on a table or a board's edge stays a bar: its clear
+        ink is wider than that (2.7 pixels and more), or it has no faint edge of its own."""
+        whole = self.labels == self.body
+        clear = whole & self.clear
+        if chalk and stroke_width(clear) < _SOFT_EDGE_STEPS:
+            return is_a_bar(whole)
+        return is_a_bar(clear)
 
     @property
     def body_is_solid(self) -> bool:
