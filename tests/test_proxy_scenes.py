@@ -230,6 +230,20 @@ def test_a_half_wiped_stretch_whose_dots_scatter_wider_than_the_stick_is_read_as
     assert right >= 73, f"{right} of 80 read right; {no_digit} 'no digit'"
 
 
+def test_a_faint_worn_board_whose_clear_chalk_is_only_the_grains_dots_is_read(reader, mnist_test):
+    """On a worn board the thin stick's clear ink is the grain's dots along its line (its stroke under
+    2 px, 3-19% of the mark on the boards traced), so a faint board's digit was answered "only faint
+    marks all over it" (`WRITING_CLEAR`). Thin chalk (`Marks.body_is_thin_chalk`) is not held to that
+    test. Chosen on the proxy's worn boards (validation 80-239 at another seed: 87.5 -> 88.1%; no digit
+    pictures, proxy scenes and everyday photos the same); these 160 test digits, once after: 132 -> 136
+    read right, so the bar, 134, fails on the code before."""
+    images, labels = mnist_test.images[120:280], mnist_test.labels[120:280]
+    rng = np.random.default_rng(2754)
+    uploads = [proxy_scenes.SCENES["worn chalkboard"](ink, rng) for ink in proxy_scenes.mnist_inks(images)]
+    right, no_digit = _read(reader, uploads, labels)
+    assert right >= 134, f"{right} of 160 read right; {no_digit} 'no digit'"
+
+
 def test_a_circled_digit_is_seldom_called_no_digit(figures):
     """A ring round a digit is no digit to the judge; the marks inside it are (1 of 35 "no digit"; 6 of
     35 when the reading without the loop was tried only for marks judged a digit with it)."""

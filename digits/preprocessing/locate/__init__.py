@@ -97,7 +97,8 @@ def locate_digit(ink: np.ndarray, lossy: bool, close_loops: float = 0, light_on_
     faint = contrast_notes(strongest, noise)
     if lossy and faint and (marks.others or noise >= _GRAINY):  # faint marks on a grained photo: not writing
         return _no_digit(ONLY_TEXTURE, marks.set_aside)
-    if lossy and np.count_nonzero(marks.clear[mask]) < WRITING_CLEAR * np.count_nonzero(mask):
+    thin_chalk = chalk and marks.body_is_thin_chalk  # its clear ink is the grain's dots: its share says nothing
+    if lossy and not thin_chalk and np.count_nonzero(marks.clear[mask]) < WRITING_CLEAR * np.count_nonzero(mask):
         return _no_digit(ONLY_TEXTURE, marks.set_aside)  # a soft patch (a knot in wood, a smudge) fainter than what was set aside
     notes = faint + ((SEVERAL_MARKS_WARNING,) if marks.has_separate_marks else ())
     digit = np.where(mask[crop], np.maximum(ink[crop], 0), 0).astype(np.float32)

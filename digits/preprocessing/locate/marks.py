@@ -68,10 +68,15 @@ class Marks:
         4.8-10.1 times longer than wide). A light streak on a table or a board's edge stays a bar: its clear
         ink is wider than that (2.7 pixels and more), or it has no faint edge of its own."""
         whole = self.labels == self.body
-        clear = whole & self.clear
-        if chalk and stroke_width(clear) < _SOFT_EDGE_STEPS:
+        if chalk and self.body_is_thin_chalk:
             return is_a_bar(whole)
-        return is_a_bar(clear)
+        return is_a_bar(whole & self.clear)
+
+    @property
+    def body_is_thin_chalk(self) -> bool:
+        """(Of chalk.) The body's clear stroke is narrower than a drawn mark's soft edge (`_SOFT_EDGE_STEPS`):
+        its clear ink is the stick's dots along the line, the board's grain showing through, not the stroke."""
+        return stroke_width((self.labels == self.body) & self.clear) < _SOFT_EDGE_STEPS
 
     @property
     def body_is_solid(self) -> bool:
