@@ -255,9 +255,14 @@ HEAVY_SUITE = "typefaces-heavy"  # the cache folder and key of the heavy trainin
 HEAVY_STROKE_SHARE = (0.22, 0.42)
 
 
+def font_weight(file: Path) -> int:
+    """A font file's weight: the number in `name-latin-700-normal.woff`."""
+    return int(file.stem.split("-")[-2])
+
+
 def heaviest_font(files: list[Path]) -> Path:
-    """The family's boldest weight (the number in `name-latin-700-normal.woff`), upright before italic."""
-    return max(files, key=lambda file: (int(file.stem.split("-")[-2]), file.stem.endswith("normal")))
+    """The family's boldest weight, upright before italic."""
+    return max(files, key=lambda file: (font_weight(file), file.stem.endswith("normal")))
 
 
 def heavy_glyph_ink(font_file: Path, digit: int, rng) -> np.ndarray:
@@ -293,7 +298,7 @@ def render_heavy_family(family: Family, per_digit: int, seed: int, folder: Path)
 
 
 HEAVY_RENDERER_SOURCE = RENDERER_SOURCE + "".join(inspect.getsource(function) for function in (
-    heavy_glyph_ink, render_heavy_digit, render_heavy_family, heaviest_font))
+    heavy_glyph_ink, render_heavy_digit, render_heavy_family, heaviest_font, font_weight))
 
 
 def family_cache_file(family: Family, per_digit: int, seed: int, heavy: bool = False) -> Path:
@@ -357,7 +362,7 @@ BOLD_WEIGHT = 700
 
 def bold_or_marker(family: Family, folder: Path) -> bool:
     """Whether the family is a marker face or has a bold weight: the faces the misread bold uploads resemble."""
-    return family.category == "marker" or int(heaviest_font(font_files(family, folder)).stem.split("-")[-2]) >= BOLD_WEIGHT
+    return family.category == "marker" or font_weight(heaviest_font(font_files(family, folder))) >= BOLD_WEIGHT
 
 
 def heavy_typeface_training_digits(per_digit: int, limit_families: int | None = None,
