@@ -280,3 +280,35 @@ def test_a_judge_fine_tuned_in_its_dense_layers_alone_keeps_the_cards_convolutio
     assert not np.array_equal(dense_only.hidden_weights, shipped.conv.hidden_weights)
     everything = digit_scorer.fit_conv(images, features, labels, [labels], config, start=shipped.conv)
     assert not np.array_equal(everything.kernels[0], shipped.conv.kernels[0])
+
+
+def test_the_lone_letters_it_may_train_on_are_in_no_typeface_the_everyday_photographs_draw():
+    """training.digit_scorer --marks: lone letters in training typeface families, never in one that
+    training/everyday_photos.py draws its printed letters from (it draws from every family of the first
+    split), so that the everyday photographs stay a family no judge trained on."""
+    from PIL import ImageFont
+
+    from training import digit_scorer, everyday_photos, typefaces
+
+    folder = typefaces.fonts_dir()
+    if not (folder / "node_modules" / "@fontsource").is_dir():
+        pytest.skip(f"the typeface packages are not installed in {folder}")
+    opened, truetype = [], ImageFont.truetype
+
+    def recording(font, *args, **kwargs):
+        opened.append(str(font))
+        return truetype(font, *args, **kwargs)
+
+    def fonts_drawn(draw, count: int) -> set[str]:
+        opened.clear()
+        rng = np.random.default_rng(5)
+        for _ in range(count):
+            draw(rng)
+        return {path for path in opened if str(folder) in path}
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ImageFont, "truetype", recording)
+        lone = fonts_drawn(digit_scorer.lone_letters, 60)
+        everyday = fonts_drawn(lambda rng: everyday_photos._open_typeface(rng, 40), 200)
+    assert len(lone) >= 30 and everyday, (len(lone), len(everyday))
+    assert not lone & everyday, sorted(lone & everyday)[:5]
