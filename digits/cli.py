@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", help="folder (default: models/reports/<model>)")
 
     calibrate = commands.add_parser(
-        "calibrate", help="fit a trained model's confidence, or the ensemble's weights, on the validation split")
+        "calibrate", help="fit a trained model's confidence on the validation split, or the ensemble's weights on it and "
+                          "the first held-out typeface set")
     calibrate.add_argument("model", choices=["cnn", "vit", "ensemble"])
     calibrate.add_argument("--data", help=DATA_HELP)
 

@@ -72,9 +72,6 @@ from training.styles import STYLES
 
 from training import not_digits, scenes, typefaces
 
-# Generator families without a digit, and how many pictures of each to render. The HELD_OUT families
-# are never trained on: the scorer is chosen on them (one of each broad kind the maintainers name: shapes,
-# icons, printed text, textures, photos of things), so its figures there are those of pictures it never saw.
 def unseen_by_everyday_photos() -> list["typefaces.Family"]:
     """The training typeface families that training/everyday_photos.py never draws letters from: it draws
     from every family of the first split (`typefaces.FIRST_SPLIT`, held out or not), so letters in those
@@ -136,6 +133,9 @@ def crescent(rng) -> bytes:
 # Lone marks (--marks, stop 50, not in the shipped judge): most of what the judge let through of the everyday
 # photographs (docs/typefaces.md, "The eighteenth round"): one large letter or a short word, a lone crescent
 MARKS = {"lone letter": lone_letters, "crescent": crescent}
+# Generator families without a digit, and how many pictures of each to render. The HELD_OUT families
+# are never trained on: the scorer is chosen on them (one of each broad kind the maintainers name: shapes,
+# icons, printed text, textures, photos of things), so its figures there are those of pictures it never saw.
 FAMILIES = {**scenes.BLANKS, **not_digits.FAMILIES, **MARKS}
 NEGATIVE_COUNTS = {"table": 150, "empty page on a table": 150, "table with things on it": 500, "empty page close up": 250,
                    "noise": 80, "solid colour": 20, "empty screenshot": 60, "empty board": 100, "empty ruled page": 100,
