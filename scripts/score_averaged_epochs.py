@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 
 import models
+from digits.engine import Engine
 from training import upload_styles
 from training.calibrate import accuracy, fit_temperature
 from training.config import FINE_TUNES
 from training.data import load_mnist, validation_split
-from digits.engine import Engine
 from training.export import export_litert
 from training.train import predict
 from training.typefaces import SECOND_SPLIT, load_typeface_suite
