@@ -57,21 +57,22 @@ def whole_number_accuracy(predict, lines: dict) -> dict:
 
 def typeface_hands(held_out: bool, heavy: bool = False):
     """The typeface families' digits (by_family): the held-out families', or the training families' (with
-    `heavy`, their heavy renders: training/typefaces.py's render_heavy_family)."""
+    `heavy`, the heavy renders of their bold and marker faces: training/typefaces.py's render_heavy_family,
+    bold_or_marker)."""
     from training.typefaces import heavy_typeface_training_digits, load_typeface_suite, typeface_training_digits
 
     if heavy:
-        rendered = heavy_typeface_training_digits(HEAVY_PER_DIGIT)
+        rendered = heavy_typeface_training_digits(HEAVY_PER_DIGIT, bold_and_marker_only=True)
     else:
         rendered = load_typeface_suite() if held_out else typeface_training_digits(TYPEFACE_PER_DIGIT)
     return by_family(rendered.images, rendered.labels, rendered.styles)
 
 
 TYPEFACE_PER_DIGIT = 16  # renders of each digit in each training family: the CNN/ViT fine-tunes' set, cached
-# Heavy renders of each digit in each training family: 8,560 digits, about half the plain renders, as the
-# heavy lines are a share of the typeface lines (a render is ~0.1 s on the shared cores; more would be re-drawn
-# whenever the upload pipeline changes).
-HEAVY_PER_DIGIT = 8
+# Heavy renders of each digit in each of the 30 bold and marker training faces (4,800 digits): the faces the
+# misread bold uploads resemble, as many renders a digit as the plain set; every family's heavy renders were three
+# times the renders (a render is ~0.13 s on the shared cores, and all are re-drawn when the upload pipeline changes).
+HEAVY_PER_DIGIT = 16
 
 
 def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_DIR, log=print,
