@@ -174,3 +174,18 @@ def test_a_small_number_s_region_at_full_size_stands_over_the_halved_reading(eng
             stood_over.append((number.truth, region, read_number(engine, upload, prepared=prepared).number))
     assert stood_over, "no halved reading that the region's disagrees with"
     assert all(region == answer for _, region, answer in stood_over), stood_over
+
+
+def test_the_second_held_out_set_writes_its_own_proxy_numbers():
+    """`--source typefaces-2` (stop 53's choosing rule): numbers by the second held-out set's families, none
+    by a family training uses or by the first set's."""
+    from training import typefaces
+
+    if not (typefaces.fonts_dir() / "node_modules" / "@fontsource").is_dir():
+        pytest.skip("the typeface packages are not installed (training fetches them)")
+    second = {family.name for family in typefaces.held_out_families(split=typefaces.SECOND_SPLIT)}
+    first = {family.name for family in typefaces.held_out_families()}
+    numbers = proxy_numbers.numbers("typefaces-2", 5)
+    assert {number.hand for number in numbers} <= second and len({number.hand for number in numbers}) == 5
+    assert not second & ({family.name for family in typefaces.training_families()} | first)
+    assert {number.hand for number in proxy_numbers.numbers("typefaces", 5)} <= first

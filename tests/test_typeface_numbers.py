@@ -92,3 +92,43 @@ def test_the_held_out_families_write_the_typeface_suite(tmp_path, monkeypatch, e
                     lambda digits: engine.predict_probabilities("cnn", digits).argmax(axis=1))
     assert set(figures["per_hand"]) == {family.name for family in chosen}
     assert figures["all"]["digits"] >= 0.75  # other hands, yet most digits read
+
+
+def heavy_digits(font_file: Path, per_digit: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    uploads = [(typefaces.render_heavy_digit(font_file, digit, rng), digit) for digit in range(10) for _ in range(per_digit)]
+    return (np.stack([prepare_upload(upload.data, upload.filename).pixels for upload, _ in uploads]),
+            np.array([digit for _, digit in uploads]))
+
+
+def test_a_share_of_the_typeface_lines_is_written_in_a_heavy_hand(two_hands, mnist_path):
+    """The stop-53 option: heavy renders (a bold face made bolder) write `heavy_lines` of the typeface lines,
+    one hand a line; their digits carry more ink than the plain renders'; off, the lines are drawn as before."""
+    from training.data import load_mnist
+
+    mnist = load_mnist(mnist_path)
+    x, y = mnist.x_train[:500], mnist.y_train[:500]
+    hands = by_family(*two_hands)
+    heavy = by_family(*heavy_digits(FONTS / "DejaVuSans-Bold.ttf", 2, 2), np.array(["sans-bold"] * 20))
+    heavy_seen = {image.tobytes() for image in heavy[0][0]}
+    plain_seen = {image.tobytes() for pool, _ in hands for image in pool}
+    rng = np.random.default_rng(4)
+    heavy_lines = plain_lines = 0
+    for _ in range(300):
+        images, labels = chosen_digits(x, y, 5, rng, hands, typeface_lines=0.5, typeface_digits=1.0,
+                                       heavy_typefaces=heavy, heavy_lines=0.4)
+        in_heavy = [image.tobytes() in heavy_seen for image in images]
+        in_plain = [image.tobytes() in plain_seen for image in images]
+        assert not (any(in_heavy) and any(in_plain))  # one hand a line
+        heavy_lines += all(in_heavy)
+        plain_lines += all(in_plain)
+    assert 0.14 < heavy_lines / 300 < 0.26  # 0.5 of the lines in a typeface's hand, 0.4 of those heavy
+    assert 0.24 < plain_lines / 300 < 0.36
+    ink = lambda images: float(np.mean([(image > 127).mean() for image in images]))  # noqa: E731
+    assert ink(heavy[0][0]) > 1.2 * ink(hands[0][0])  # bolder strokes in the same 28x28 frame
+
+    def lines(**heavy_option):
+        return line_batch(x, y, 6, np.random.default_rng(7), typefaces=hands, **heavy_option)[0]
+
+    assert np.array_equal(lines(heavy_typefaces=heavy, heavy_lines=0.0), lines())  # off: the lines as before
+    assert not np.array_equal(lines(heavy_typefaces=heavy, heavy_lines=1.0), lines())

@@ -184,6 +184,10 @@ class NumberReaderTrainConfig:
     elastic_digits: float = 0.0
     widened_lines: float = 0.0
     typeface_lines: float | None = None  # share of lines in a typeface family's hand; None: number_data.TYPEFACE_LINES
+    # Of those typeface lines, the share written in a training family's heavy hand (training/typefaces.py's
+    # render_heavy_family, HEAVY_PER_DIGIT renders a digit: bold faces made bolder). Off for the runs before
+    # stop 53; docs/numbers.md's stop-53 round says what it measured.
+    heavy_lines: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -55,15 +55,24 @@ def whole_number_accuracy(predict, lines: dict) -> dict:
     return scores
 
 
-def typeface_hands(held_out: bool):
-    """The typeface families' digits (by_family): the held-out families', or the training families'."""
-    from training.typefaces import load_typeface_suite, typeface_training_digits
+def typeface_hands(held_out: bool, heavy: bool = False):
+    """The typeface families' digits (by_family): the held-out families', or the training families' (with
+    `heavy`, the heavy renders of their bold and marker faces: training/typefaces.py's render_heavy_family,
+    bold_or_marker)."""
+    from training.typefaces import heavy_typeface_training_digits, load_typeface_suite, typeface_training_digits
 
-    rendered = load_typeface_suite() if held_out else typeface_training_digits(TYPEFACE_PER_DIGIT)
+    if heavy:
+        rendered = heavy_typeface_training_digits(HEAVY_PER_DIGIT, bold_and_marker_only=True)
+    else:
+        rendered = load_typeface_suite() if held_out else typeface_training_digits(TYPEFACE_PER_DIGIT)
     return by_family(rendered.images, rendered.labels, rendered.styles)
 
 
 TYPEFACE_PER_DIGIT = 16  # renders of each digit in each training family: the CNN/ViT fine-tunes' set, cached
+# Heavy renders of each digit in each of the 30 bold and marker training faces (4,800 digits): the faces the
+# misread bold uploads resemble, as many renders a digit as the plain set; every family's heavy renders were three
+# times the renders (a render is ~0.13 s on the shared cores, and all are re-drawn when the upload pipeline changes).
+HEAVY_PER_DIGIT = 16
 
 
 def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_DIR, log=print,
@@ -85,6 +94,7 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
                                                           config.seed)
     lines = validation_lines(x_val, y_val, config.validation_per_spacing, config.seed)
     hands = typeface_hands(held_out=False) if typefaces else None
+    heavy_hands = typeface_hands(held_out=False, heavy=True) if typefaces and config.heavy_lines else None
     typeface_lines = (validation_lines(x_val, y_val, config.validation_per_spacing, config.seed,
                                        typeface_hands(held_out=True)) if typefaces else None)
     architecture = architecture or NumberReaderConfig()
@@ -130,7 +140,8 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
         for optimizer, share in zip(optimizers, rates):
             optimizer.learning_rate = rate * share
         images, targets, lengths, _ = line_batch(x_train, y_train, config.batch_size, rng, typefaces=hands,
-                                                 typeface_lines=typeface_share,
+                                                 typeface_lines=typeface_share, heavy_typefaces=heavy_hands,
+                                                 heavy_lines=config.heavy_lines,
                                                  elastic_digits=config.elastic_digits, widened_lines=config.widened_lines)
         losses.append(float(step(images, targets, lengths)))
         minutes = (time.time() - started) / 60
@@ -175,7 +186,10 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
         "command": "python -m training.number_reader " + " ".join(sys.argv[1:]),
         **({"typefaces": {"training_lines": typeface_share, "digits_in_hand": TYPEFACE_DIGITS,
                           "renders_per_digit": TYPEFACE_PER_DIGIT, "training_digits": sum(len(i) for i, _ in hands),
-                          "families": family_list()}} if typefaces else {}),
+                          "families": family_list(),
+                          **({"heavy_lines": config.heavy_lines, "heavy_renders_per_digit": HEAVY_PER_DIGIT,
+                              "heavy_training_digits": sum(len(i) for i, _ in heavy_hands)} if heavy_hands else {})}}
+           if typefaces else {}),
         "tflite": exported,
     }
     if init_from:
@@ -243,8 +257,11 @@ def main(argv=None) -> int:
                         help="share of the crowded training lines fitted widened as read_number reads them again")
     parser.add_argument("--typeface-lines", type=float,
                         help="share of the training lines in a typeface family's hand (default: the config's)")
+    parser.add_argument("--heavy-lines", type=float, default=0.0,
+                        help="share of the typeface lines in a training family's heavy hand (default: none)")
     args = parser.parse_args(argv)
-    config = replace(NumberReaderTrainConfig(), elastic_digits=args.elastic_digits, widened_lines=args.widened_lines)
+    config = replace(NumberReaderTrainConfig(), elastic_digits=args.elastic_digits, widened_lines=args.widened_lines,
+                     heavy_lines=args.heavy_lines)
     if args.typeface_lines is not None:
         config = replace(config, typeface_lines=args.typeface_lines)
     if args.minutes:

@@ -13,7 +13,7 @@ choose), with the number's digits sized as people write them on each surface:
 - a chalkboard: a green or black board, chalk broken by the board's grain, frame, glare;
 - circled: the number on paper with a hand's loop round it all, in the same pen.
 
-    python -m training.proxy_numbers [--per-spacing 30] [--source validation|typefaces|test] [--save DIR] [--json]
+    python -m training.proxy_numbers [--per-spacing 30] [--source validation|typefaces|typefaces-2|test] [--save DIR] [--json]
 """
 
 from __future__ import annotations
@@ -155,12 +155,13 @@ SURFACES = {"paper photo": paper_photo, "page on a desk": page_on_a_desk, "ruled
 
 
 def numbers(source: str, per_spacing: int, data=None) -> list[SuiteNumber]:
-    """The whole-number suite's numbers (its seeds): "validation" or "test" (MNIST) digits, or "typefaces"
-    (the held-out families', each number by one)."""
-    if source == "typefaces":
+    """The whole-number suite's numbers (its seeds): "validation" or "test" (MNIST) digits, or "typefaces" /
+    "typefaces-2" (the first / second held-out set's families, each number by one)."""
+    if source in ("typefaces", "typefaces-2"):
         from training.number_suite import typeface_numbers
+        from training.typefaces import SUITES, load_typeface_suite
 
-        return typeface_numbers(per_spacing, TYPEFACE_SEED)
+        return typeface_numbers(per_spacing, TYPEFACE_SEED, load_typeface_suite(split=SUITES[source]))
     from training.config import NumberReaderTrainConfig
     from training.data import load_mnist, validation_split
 
@@ -197,7 +198,7 @@ def measure(read, suite: list[SuiteNumber], surfaces=tuple(SURFACES)) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-spacing", type=int, default=30, help="numbers of each spacing")
-    parser.add_argument("--source", choices=["validation", "typefaces", "test"], default="validation")
+    parser.add_argument("--source", choices=["validation", "typefaces", "typefaces-2", "test"], default="validation")
     parser.add_argument("--model", default="cnn")
     parser.add_argument("--data", default=None, help="mnist.npz")
     parser.add_argument("--save", default=None, help="a folder to write the pictures to (for `digits read --trace`)")
