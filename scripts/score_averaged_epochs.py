@@ -3,7 +3,7 @@ without the MNIST test set: digits wrong on the validation split and both held-o
 `digits train` scores its epochs), and the held-out sets' uploads lost in the chosen upload styles, through
 the engine as served (the candidate's LiteRT file in a copy of models/) (issue 26, twenty-second round).
 `--member cnn2` scores a fine-tune of the ensemble's second CNN against the shipped models/cnn2.* the same way
-(twenty-third round). The copy's card gets the candidate's temperature, fitted on validation as `digits train`
+(twenty-third round); `--member vit` a fine-tune of the ViT against models/vit.* (twenty-fourth round). The copy's card gets the candidate's temperature, fitted on validation as `digits train`
 fits it, so that the ensemble refitted on the copy (scripts/score_refitted_ensemble.py) weighs it as shipped.
 
     python scripts/score_averaged_epochs.py runs/cnn/RUN/epoch-0{1,2,3}.weights.h5 --copy /tmp/models-copy
@@ -30,9 +30,9 @@ from training.train import predict
 from training.typefaces import SECOND_SPLIT, load_typeface_suite
 
 
-def averaged(weight_files: list[Path]):
-    """The CNN with the mean of these epochs' weights (the second CNN is the same architecture)."""
-    model = models.build_model("cnn")
+def averaged(weight_files: list[Path], member: str = "cnn"):
+    """The member with the mean of these epochs' weights (the second CNN is the CNN's architecture)."""
+    model = models.build_model("vit" if member == "vit" else "cnn")
     epochs = []
     for path in weight_files:
         model.load_weights(path)
@@ -48,8 +48,8 @@ def wrong(model, images: np.ndarray, labels: np.ndarray) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("weights", type=Path, nargs="+", help="the epochs' .weights.h5 to average")
-    parser.add_argument("--member", choices=["cnn", *models.EXTRA_MEMBERS], default="cnn",
-                        help="the shipped CNN the candidate would replace")
+    parser.add_argument("--member", choices=[*models.MODEL_IDS, *models.EXTRA_MEMBERS], default="cnn",
+                        help="the shipped member the candidate would replace")
     parser.add_argument("--copy", type=Path, required=True, help="a folder to hold a copy of models/ with the candidate")
     parser.add_argument("--styles", nargs="*", default=["bold", "marker"], choices=upload_styles.UPLOAD_STYLES)
     parser.add_argument("--per-style", type=int, default=150)
@@ -63,8 +63,8 @@ def main() -> None:
     for name, split in (("typefaces", None), ("typefaces-2", SECOND_SPLIT)):
         suite = load_typeface_suite(split=split) if split else load_typeface_suite()
         sets[name] = (suite.images, suite.labels)
-    candidate = averaged(args.weights)
     member = args.member
+    candidate = averaged(args.weights, member)
     shipped = models.load_keras_model(member, models.MODELS_DIR)
     report = {name: {"n": len(labels), "shipped_wrong": wrong(shipped, images, labels),
                      "candidate_wrong": wrong(candidate, images, labels)} for name, (images, labels) in sets.items()}

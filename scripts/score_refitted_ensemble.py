@@ -7,7 +7,9 @@ both held-out typeface sets, through the engine as served (issue 26, twenty-thir
 `--cnn` and `--cnn2` name copies of models/ that scripts/score_averaged_epochs.py wrote a candidate into
 (cnn.* and cnn2.* respectively); the others are taken from models/. The shares are fitted by
 training/calibrate.py's `calibrate_ensemble` (what `digits calibrate ensemble` runs) on validation alone
-(`typefaces=False`), so that both held-out sets judge an ensemble not fitted on them.
+(`typefaces=False`), so that both held-out sets judge an ensemble not fitted on them. `--vit` names a copy
+holding a candidate ViT (twenty-fourth round); `--fit-typefaces` fits the shares as the shipped ones were
+(validation + the first held-out set, `digits calibrate ensemble` as is), so that only the second set judges.
 """
 
 import argparse
@@ -41,6 +43,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cnn", type=Path, help="a copy of models/ holding the candidate CNN")
     parser.add_argument("--cnn2", type=Path, help="a copy of models/ holding the candidate second CNN")
+    parser.add_argument("--vit", type=Path, help="a copy of models/ holding the candidate ViT")
+    parser.add_argument("--fit-typefaces", action="store_true",
+                        help="fit the shares on validation + the first held-out set, as the shipped ones were")
     parser.add_argument("--out", type=Path, required=True, help="the folder to assemble the candidate models/ in")
     parser.add_argument("--data")
     args = parser.parse_args()
@@ -48,10 +53,10 @@ def main() -> None:
     if args.out.exists():
         shutil.rmtree(args.out)
     shutil.copytree(models.MODELS_DIR, args.out, ignore=shutil.ignore_patterns("__pycache__"))
-    for member, source in (("cnn", args.cnn), ("cnn2", args.cnn2)):
+    for member, source in (("cnn", args.cnn), ("cnn2", args.cnn2), ("vit", args.vit)):
         for pattern in MEMBER_FILES if source else ():
             shutil.copy2(source / pattern.format(member), args.out / pattern.format(member))
-    card = calibrate_ensemble(data=args.data, models_dir=args.out, typefaces=False)
+    card = calibrate_ensemble(data=args.data, models_dir=args.out, typefaces=args.fit_typefaces)
     print(json.dumps({"refitted": card["weights"], "validation_accuracy": card["validation_accuracy"]}), flush=True)
 
     mnist = load_mnist(args.data)

@@ -6,7 +6,8 @@ figure measured again for the averaged weights (issue 26, tenth round).
     python scripts/ship_averaged_epochs.py /tmp/run2/cnn.json runs/cnn/RUN2/epoch-0{1,2,3}.weights.h5 --member cnn2
 
 `--member cnn2` ships a fine-tune of the ensemble's second CNN as models/cnn2.*, keeping the shipped card's
-name, description and history (issue 26, twenty-third round).
+name, description and history (issue 26, twenty-third round); `--member vit` the mean of a ViT fine-tune's
+epochs as models/vit.* (twenty-fourth round).
 
 `digits train` keeps the epoch with the best validation + held-out typefaces; here no epoch beat the shipped
 CNN on both, and the mean of the fine-tune's epochs (a candidate fixed before it was measured) did. The
@@ -33,12 +34,12 @@ def main() -> None:
     parser.add_argument("weights", type=Path, nargs="+", help="the epochs' .weights.h5 to average")
     parser.add_argument("--data")
     parser.add_argument("--out", type=Path, default=models.MODELS_DIR)
-    parser.add_argument("--member", choices=["cnn", *models.EXTRA_MEMBERS], default="cnn",
-                        help="the shipped CNN the averaged weights replace")
+    parser.add_argument("--member", choices=[*models.MODEL_IDS, *models.EXTRA_MEMBERS], default="cnn",
+                        help="the shipped member the averaged weights replace")
     args = parser.parse_args()
     member = args.member
 
-    model = averaged(args.weights)
+    model = averaged(args.weights, member)
     args.out.mkdir(parents=True, exist_ok=True)
     # The member's own card names it; the run (`digits train cnn`) wrote the CNN's name on its card
     identity = ({key: value for key, value in models.load_card(member, args.out).items()
