@@ -41,6 +41,15 @@ def averaged(weight_files: list[Path], member: str = "cnn"):
     return model
 
 
+def choosing_sets(mnist) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """What a candidate is chosen on: the fine-tunes' MNIST validation split and both held-out typeface sets."""
+    config = FINE_TUNES["cnn"]
+    _, validation = validation_split(mnist.x_train, mnist.y_train, config.validation_size, config.seed)
+    return {"validation": validation,
+            **{name: (suite.images, suite.labels) for name, suite in
+               (("typefaces", load_typeface_suite()), ("typefaces-2", load_typeface_suite(split=SECOND_SPLIT)))}}
+
+
 def wrong(model, images: np.ndarray, labels: np.ndarray) -> int:
     return int(round((1 - accuracy(predict(model, images), labels)) * len(labels)))
 
@@ -57,12 +66,8 @@ def main() -> None:
     args = parser.parse_args()
 
     mnist = load_mnist(args.data)
-    config = FINE_TUNES["cnn"]
-    _, (x_val, y_val) = validation_split(mnist.x_train, mnist.y_train, config.validation_size, config.seed)
-    sets = {"validation": (x_val, y_val)}
-    for name, split in (("typefaces", None), ("typefaces-2", SECOND_SPLIT)):
-        suite = load_typeface_suite(split=split) if split else load_typeface_suite()
-        sets[name] = (suite.images, suite.labels)
+    sets = choosing_sets(mnist)
+    x_val, y_val = sets["validation"]
     member = args.member
     candidate = averaged(args.weights, member)
     shipped = models.load_keras_model(member, models.MODELS_DIR)

@@ -21,10 +21,9 @@ import numpy as np
 
 import models
 from digits.engine import Engine
+from score_averaged_epochs import choosing_sets
 from training.calibrate import calibrate_ensemble
-from training.config import FINE_TUNES
-from training.data import load_mnist, validation_split
-from training.typefaces import SECOND_SPLIT, load_typeface_suite
+from training.data import load_mnist
 
 MEMBER_FILES = ("{}.keras", "{}.tflite", "{}.json")
 
@@ -59,13 +58,7 @@ def main() -> None:
     card = calibrate_ensemble(data=args.data, models_dir=args.out, typefaces=args.fit_typefaces)
     print(json.dumps({"refitted": card["weights"], "validation_accuracy": card["validation_accuracy"]}), flush=True)
 
-    mnist = load_mnist(args.data)
-    config = FINE_TUNES["cnn"]
-    _, validation = validation_split(mnist.x_train, mnist.y_train, config.validation_size, config.seed)
-    sets = {"validation": validation}
-    for name, split in (("typefaces", None), ("typefaces-2", SECOND_SPLIT)):
-        suite = load_typeface_suite(split=split) if split else load_typeface_suite()
-        sets[name] = (suite.images, suite.labels)
+    sets = choosing_sets(load_mnist(args.data))
     report = {"n": {name: len(labels) for name, (_, labels) in sets.items()},
               "shipped": {"weights": models.ensemble_weights(), "wrong": ensemble_wrong(models.MODELS_DIR, sets)},
               "refitted": {"weights": card["weights"], "wrong": ensemble_wrong(args.out, sets)}}
