@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import CancelledError, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -640,22 +640,24 @@ class Engine:
         if not others:
             return self.classify_prepared(prepare_upload(data, filename), model, filename, started)
         try:
-            outcomes = self.classify_together([(data, model, filename)] + [call.upload for call in others])
+            outcomes = self.classify_together([(data, model, filename)] + [call.upload for call in others], started)
         except BaseException as error:  # never leave a caller waiting for ever
             outcomes = [error] * (1 + len(others))
         for call, outcome in zip(others, outcomes[1:]):
             call.answered(("error", outcome) if isinstance(outcome, BaseException) else ("ok", outcome.packed()))
         if isinstance(outcomes[0], BaseException):
             raise outcomes[0]
-        return replace(outcomes[0], latency_ms=(time.perf_counter() - started) * 1000)
+        return outcomes[0]  # built once, timed from this call's start (`started`), not rebuilt for its latency
 
-    def classify_together(self, calls: list[tuple[bytes, str, str | None]]) -> list[Classification | Exception]:
+    def classify_together(self, calls: list[tuple[bytes, str, str | None]],
+                          started: float | None = None) -> list[Classification | Exception]:
         """Several single uploads, (data, model, filename) each: what `classify` gives each (its answer,
         or the error it raises, returned in its place), each prepared alone, then each model asked once
         for all of its images (one model call for several: a worker process's message, which holds the
         calls that waited for it; digits/worker_processes.py). An image gets the same probabilities in
-        any batch (tests/test_worker_processes.py)."""
-        started = time.perf_counter()
+        any batch (tests/test_worker_processes.py). Each answer's latency is from `started` (a
+        `time.perf_counter()`; by default now)."""
+        started = time.perf_counter() if started is None else started
         prepared: list[PreparedImage | Exception] = []
         for data, model, filename in calls:
             try:
