@@ -242,22 +242,3 @@ def test_a_whole_number_shares_the_stages_up_to_locate_and_read_trace_prints_the
     stages = [line.split()[0] for line in lines[1:]]
     assert stages[:5] == ["decode", "lighting", "surface", "ink", "locate"] and set(stages[5:]) <= {"locate"}
     assert "a photo (lossy)" in lines[1] and "marks left to right" in lines[-1]
-
-
-def test_chalk_the_judge_turns_down_is_read_again_without_its_dust_and_the_trace_says_so(mnist_test):
-    """A worn board whose eraser's pass of dust lies beside its thin line of chalk (the proxy's worn board,
-    test digit 320, a 9): the line holds 14% of the ink's pieces, the dust the rest, and the judge counts
-    the CNN's distance from MNIST's digits over that share: no digit. Read again without the parts of the
-    ink wider than a soft edge's reach all round, the line holds 95% and passes the judge, and the trace
-    says which reading was taken and why (the code before answered "no digit")."""
-    from training import proxy_scenes
-
-    rng = np.random.default_rng(2756)  # the boards of test digits 280-320 in turn, as the proxy test draws them
-    boards = [proxy_scenes.SCENES["worn chalkboard"](ink, rng)
-              for ink in proxy_scenes.mnist_inks(mnist_test.images[280:321])]
-    steps = []
-    prepared = prepare_upload(boards[-1], "board.jpg", trace=steps)
-    decided = [step.decided for step in steps]
-    assert prepared.has_digit, decided
-    assert any("not a handwritten digit" in line for line in decided), decided
-    assert any(line.startswith("chalk without its wide parts (an eraser's dust) read") for line in decided), decided

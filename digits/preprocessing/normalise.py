@@ -12,7 +12,7 @@ from models.frame import IMAGE_SIZE  # the frame the models see; it lives with t
 
 DIGIT_BOX = 20  # the box the digit is fitted into, as MNIST did
 
-MIN_STROKE_RATIO = 0.04  # strokes thinner than this share of the digit's size get thickened (MNIST: 0.1% are) ...
+_MIN_STROKE_RATIO = 0.04  # strokes thinner than this share of the digit's size get thickened (MNIST: 0.1% are) ...
 TARGET_STROKE_RATIO = 0.10  # ... to MNIST's median share. Chalk's, when thinner than that median (see
 # `to_mnist_frame`)
 _POSITIONS = np.arange(IMAGE_SIZE)  # the frame's rows (and columns), for its centre of mass
@@ -27,7 +27,7 @@ def to_mnist_frame(digit: np.ndarray, chalk: bool = False) -> np.ndarray:
     came out of the 20-pixel box a pixel wide, where MNIST's pen is 2-3 (an 8 read 3). On paper the bar
     stays: a pen's width is the hand's, and thickening there set aside a circled 0 and a ruled page's 1.
     """
-    thinnest = TARGET_STROKE_RATIO if chalk else MIN_STROKE_RATIO
+    thinnest = TARGET_STROKE_RATIO if chalk else _MIN_STROKE_RATIO
     return stretch(_centre_by_mass(_fit_into_box(_thicken_thin_strokes(digit, thinnest))))
 
 
@@ -77,7 +77,7 @@ def stroke_width(mask: np.ndarray) -> float:
     return 2.0 * np.count_nonzero(mask) / max(outline, 1)
 
 
-def _thicken_thin_strokes(digit: np.ndarray, thinnest: float = MIN_STROKE_RATIO) -> np.ndarray:
+def _thicken_thin_strokes(digit: np.ndarray, thinnest: float = _MIN_STROKE_RATIO) -> np.ndarray:
     """Strokes thinner than `thinnest` of the digit's size (a 1-px pen on a big canvas) widened to MNIST's
     median share so they survive the resize."""
     size = max(digit.shape)

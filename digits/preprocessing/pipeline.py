@@ -10,9 +10,7 @@
     judge       the learned digit/not-digit judge, a small convolutional network on that 28x28 image
                 and its shape measures (models/digit_scorer.py, shape_features.py), less a share of how
                 far the CNN's own features lie from MNIST's digits (models/feature_distance.py), for
-                every picture: is it a handwritten digit? Chalk it turns down is read once more without
-                the parts of its ink wider than a soft edge's reach all round, an eraser's dust
-                (`chalk_without_its_dust`); the trace says which reading was taken and why.
+                every picture: is it a handwritten digit?
 
 Each stage is a function with a typed result, and each adds a `Step` to the trace: what it decided and,
 where one did, which rule. `prepare_upload(..., trace=[])` collects the trace (`digits classify --trace`
@@ -165,8 +163,6 @@ def read(pixels: np.ndarray, lossy: bool, judged: bool = True, trace: list[Step]
             judgement = judge(digit, steps, located.ink_share) if judging else None
             if judgement is not None and located.close_loop:
                 located, digit, judgement = close_loops_or_not(found, lossy, located, digit, judgement, steps)
-            if judgement is not None and not judgement.is_digit and located.chalk:
-                located, digit, judgement = chalk_without_its_dust(found, lossy, located, digit, judgement, steps)
             if judgement is not None and not judgement.is_digit:
                 reading = _reading(np.zeros_like(digit), (NO_DIGIT_WARNING.format(NOT_HANDWRITING),), False, steps)
             else:
@@ -370,38 +366,6 @@ def close_loops_or_not(found: Ink, lossy: bool, located: Located, digit: np.ndar
                                 "digit" if judgement.is_digit else
                                 "the loop drawn close round the marks kept: those inside are not enough like a "
                                 "handwritten digit"))
-    return located, digit, judgement
-
-
-def chalk_without_its_dust(found: Ink, lossy: bool, located: Located, digit: np.ndarray, judgement: Judgement,
-                           steps: list[Step]) -> tuple[Located, np.ndarray, Judgement]:
-    """Chalk the judge turned down, read again without the parts of its ink wider than a soft edge's reach
-    all round (`marks.wide_parts`: an eraser's pass of dust, which joined the thin line or outweighed it
-    as the digit's body); that reading is taken only where it passes the judge and its body is a thin line
-    (`Located.thin_line`: thinner for its size than hardly any MNIST digit's stroke, the stick's line, not
-    what is left of a shape), else the marks as found are "no digit".
-
-    Decided after the reading, not before the marks (stop 53): no rule on the wide part alone told the
-    dust from a bold stick's stroke (on the plain chalkboard the wide part is the digit, nearly all its
-    ink; taking it out before the reading lost 26 of 80 there), while a bold digit the judge passes is
-    never read again, and one it turns down has no thin line left to pass. No new number: the soft
-    edge's reach, the judge's threshold and the normaliser's thinnest stroke as they are. (The body's
-    clear stroke under a soft edge, `body_is_thin_chalk`, turned the worn boards' lines down too: 2.1-2.5
-    pixels of grain.)"""
-    bare = locate_digit(found.signal, lossy=lossy, light_on_dark=found.light_on_dark, wide_parts_out=True)
-    if bare.digit is None:
-        steps.append(Step("locate", "chalk without its wide parts (an eraser's dust): no marks left that could be a digit; "
-                                    "the marks as found kept"))
-        return located, digit, judgement
-    bare_digit = normalise(bare, steps)
-    bare_judged = judge(bare_digit, steps, bare.ink_share)
-    if bare_judged.is_digit and bare.thin_line:
-        steps.append(Step("locate", f"chalk without its wide parts (an eraser's dust) read: its marks "
-                                    f"{bare.digit.shape[1]}x{bare.digit.shape[0]} pixels, a thin line of chalk the judge passes"))
-        return bare, bare_digit, bare_judged
-    steps.append(Step("locate", "chalk without its wide parts (an eraser's dust) not read: "
-                                + ("its body is not a thin line" if bare_judged.is_digit else
-                                   "not judged a digit either")))
     return located, digit, judgement
 
 

@@ -57,15 +57,13 @@ class Located:
     close_loop: bool = False  # a loop drawn close round the digit, or its own outline, was left in its marks
     ink_share: float = 1.0  # the share of the ink's pieces (`ink_pieces`: the layout's set aside) the digit's marks hold
     chalk: bool = False  # light ink in a photo: chalk, its line drawn at MNIST's pen (`to_mnist_frame`)
-    thin_line: bool = False  # chalk whose body is a line thinner for its size than MNIST's (`Marks.body_is_a_thin_line`)
 
     @property
     def loops_set_aside(self) -> int:
         return self.decisions.count(LOOP)
 
 
-def locate_digit(ink: np.ndarray, lossy: bool, close_loops: float = 0, light_on_dark: bool = False,
-                 wide_parts_out: bool = False) -> Located:
+def locate_digit(ink: np.ndarray, lossy: bool, close_loops: float = 0, light_on_dark: bool = False) -> Located:
     """The digit's ink, cropped to its box, from a picture's ink signal (a loop drawn round it set aside;
     with `close_loops`, up to that many loops one within another, drawn close round it or across it too;
     `math.inf`: every one). `light_on_dark`: the ink is light on a dark ground. In a photo, that is chalk:
@@ -73,14 +71,13 @@ def locate_digit(ink: np.ndarray, lossy: bool, close_loops: float = 0, light_on_
     `ink_marks`), and its marks are the digit at the strength of the line (`_chalk_as_drawn`): chalk is as
     light as the board's grain and an eraser let it be, dots and faint stretches along one stroke, where a
     pen's stroke is even (MNIST's are full in their middle); the 28x28 image of the marks' shape reads as
-    the stroke the hand drew. `wide_parts_out`: chalk read without the parts of its ink wider than a soft
-    edge's reach all round (`ink_pieces`)."""
+    the stroke the hand drew."""
     noise = noise_level(ink)
     strongest = float(ink.max())
     if is_blank(ink, noise) or (lossy and strongest < _PHOTO_INK_LEVEL):
         return _no_digit(NO_INK)
     chalk = is_chalk(ink, lossy, light_on_dark)
-    marks = ink_marks(ink, noise, drawn=not lossy, close_loops=close_loops, chalk=chalk, wide_parts_out=wide_parts_out)
+    marks = ink_marks(ink, noise, drawn=not lossy, close_loops=close_loops, chalk=chalk)
     if not marks.masses.any():
         return _no_digit(A_PATTERN if marks.crowded else NO_INK, marks.set_aside)
     mask = marks.mask
@@ -108,7 +105,7 @@ def locate_digit(ink: np.ndarray, lossy: bool, close_loops: float = 0, light_on_
     if chalk:  # chalk in a photo: how light a stroke is, along it, is the board's grain, not the hand's
         digit = _chalk_as_drawn(digit, mask[crop], marks.clear[crop])
     share = min(1.0, float(marks.masses.sum()) / marks.pieces_ink) if marks.pieces_ink > 0 else 1.0
-    return Located(digit, notes, marks.set_aside, marks.close_loop, share, chalk, chalk and marks.body_is_a_thin_line)
+    return Located(digit, notes, marks.set_aside, marks.close_loop, share, chalk)
 
 
 def is_chalk(ink: np.ndarray, lossy: bool, light_on_dark: bool) -> bool:

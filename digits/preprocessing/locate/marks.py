@@ -14,7 +14,7 @@ from digits.preprocessing.arrays import zero_padded
 from digits.preprocessing.ink import SOFT_EDGE, clear_ink
 from digits.preprocessing.locate.emphasis import Loop, loop_round_the_digit, underlines
 from digits.preprocessing.locate.layout import frames, layout_lines, set_aside_boxes, set_aside_lines_and_blocks, tinted_areas
-from digits.preprocessing.normalise import MIN_STROKE_RATIO, stroke_width
+from digits.preprocessing.normalise import stroke_width
 
 MIN_DIGIT_SIDE = 6  # pixels (at the working size) ...
 MIN_DIGIT_SHARE = 0.025  # ... or this share of the picture's shorter side: smaller is a speck
@@ -79,18 +79,6 @@ class Marks:
         return stroke_width((self.labels == self.body) & self.clear) < _SOFT_EDGE_STEPS
 
     @property
-    def body_is_a_thin_line(self) -> bool:
-        """The body's clear stroke is thinner for its size than hardly any MNIST digit's (`MIN_STROKE_RATIO`
-        of its longer side, 0.1% of them are): a thin line drawn on it, not a shape. (Of chalk read without
-        its wide parts: the worn board's line beside the eraser's dust is 0.020-0.028 of its size, stop 54,
-        the clear grain along it 2.1-2.5 pixels, too wide for `body_is_thin_chalk`; what was left of an
-        everyday photo's object that the judge passed, 0.098.)"""
-        own = self.labels == self.body
-        box = ndimage.find_objects(own.view(np.uint8), max_label=1)[0]
-        longer = max(piece.stop - piece.start for piece in box)
-        return stroke_width(own & self.clear) < MIN_STROKE_RATIO * longer
-
-    @property
     def body_is_solid(self) -> bool:
         box = ndimage.find_objects(self.labels == self.body, max_label=1)[0]
         own = self.labels[box] == self.body
@@ -135,8 +123,7 @@ class Pieces:
         return (self.masses > 0).take(self.labels)
 
 
-def ink_pieces(ink: np.ndarray, noise: float, drawn: bool = False, chalk: bool = False,
-               wide_parts_out: bool = False) -> Pieces:
+def ink_pieces(ink: np.ndarray, noise: float, drawn: bool = False, chalk: bool = False) -> Pieces:
     """The ink worth looking at: connected pieces that rise clearly above the background, kept whole,
     faint anti-aliased edges included, if part of each is clearly ink (above the Otsu threshold and
     the noise); what a layout puts round writing set aside: frames (what they hold looked at alone), a
@@ -146,18 +133,13 @@ def ink_pieces(ink: np.ndarray, noise: float, drawn: bool = False, chalk: bool =
     in pieces; pieces less than a stroke's width apart (the clear ink's) are one, as they are one stroke.
     (Not in a lossless picture: a dark screen's lines of print a bold stroke's width apart would become
     one block.) And where an eraser half wiped the line, its faint dots that continue a loose end of it
-    back to the line are the line there (`_wiped_stretches`). `wide_parts_out` (chalk only): the parts of
-    the ink wider than a soft edge's reach all round taken out first (`wide_parts`: an eraser's dust; a
-    second reading of a chalk picture the judge turned down, pipeline.py's `chalk_without_its_dust`)."""
+    back to the line are the line there (`_wiped_stretches`)."""
     strong = clear_ink(ink, noise)
     faint = ink > max(3 * noise, _FAINTEST_INK)
     every_faint, reach = faint, 0
     if strong.any():  # a stroke's soft edge is narrower than the stroke: fainter ink further off is a smear (chalk dust, a shadow)
         reach = max(math.ceil(SOFT_EDGE * min(ink.shape)), math.ceil(stroke_width(strong)))
         faint = faint & _within(strong, reach)
-        if chalk and wide_parts_out:  # with the clear grain in them: the dust's own specks are no stroke
-            wide = wide_parts(faint, reach)
-            strong, faint, every_faint = strong & ~wide, faint & ~wide, every_faint & ~wide
     framing = frames(strong, min(ink.shape))
     if framing.any():  # the frames' lines (with their soft edges) removed, what they held is looked at alone
         framed = ndimage.binary_dilation(framing, np.ones((3, 3), bool), iterations=2)
@@ -187,17 +169,6 @@ def ink_pieces(ink: np.ndarray, noise: float, drawn: bool = False, chalk: bool =
     if drawn:  # a lossless picture: a screenshot, a drawing, a scan saved as PNG
         set_aside_boxes(labels, masses, boxes)
     return Pieces(labels, masses, boxes, strong, crowded, with_clear_ink & (masses == 0))
-
-
-def wide_parts(mask: np.ndarray, reach: int) -> np.ndarray:
-    """The parts of the mask a disc of radius `reach` fits in (the mask's opening by that disc): on a worn
-    board, the soft, wide patch an eraser's pass of dust leaves, where the stick's line with its soft edge
-    is narrower (stop 53: on the boards it joined, 7-9 pixels of reach). A bold stick's stroke is wider
-    too: it is the reading as found that is read first (`chalk_without_its_dust`)."""
-    centres = ndimage.distance_transform_edt(mask) > reach
-    if not centres.any():
-        return np.zeros_like(mask)
-    return ndimage.distance_transform_edt(~centres) <= reach
 
 
 def _with_clear_ink(labels: np.ndarray, count: int, ink: np.ndarray, faint: np.ndarray, strong: np.ndarray) -> np.ndarray:
@@ -437,7 +408,7 @@ def _along_the_loop(ink: np.ndarray, loop: np.ndarray) -> np.ndarray:
 
 
 def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops: bool = True,
-              close_loops: float = 0, chalk: bool = False, wide_parts_out: bool = False) -> Marks:
+              close_loops: float = 0, chalk: bool = False) -> Marks:
     """One digit's marks among the ink's pieces (`ink_pieces`: the layout set aside): what runs into the
     picture's edge set aside; marks with a tiny share of the ink are specks; small marks away from the
     digit are stray dots. All are dropped; large separate marks are kept (and warned about). A loop
@@ -445,9 +416,9 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
     it. `close_loops`: how many loops, one within another, are cleared, a loop drawn close round the
     digit or across it among them, the marks looked at again for another after each (a hand that went
     round twice; `math.inf`: every one); with none, such a loop is only noted (`close_loop`). `chalk`:
-    pieces of a line of chalk are one mark (`ink_pieces`); `wide_parts_out`: without the chalk's wide parts.
+    pieces of a line of chalk are one mark (`ink_pieces`).
     """
-    pieces = ink_pieces(ink, noise, drawn, chalk, wide_parts_out)
+    pieces = ink_pieces(ink, noise, drawn, chalk)
     labels, masses, boxes, strong, crowded = pieces.labels, pieces.masses, pieces.boxes, pieces.clear, pieces.crowded
     pieces_ink = float(masses.sum())  # before the edges, specks and stray marks are dropped from `masses`
     at_the_edge = _set_aside_the_edges(labels, masses, boxes)
@@ -461,8 +432,7 @@ def ink_marks(ink: np.ndarray, noise: float, drawn: bool = False, look_for_loops
         if loop is not None and (loop.clear or close_loops >= 1):  # cleared with its soft edge
             cleared = np.where(with_soft_edge(loop.pixels), 0, ink)
             laps = close_loops - 1
-            again = ink_marks(cleared, noise, drawn, look_for_loops=laps >= 1, close_loops=laps, chalk=chalk,
-                              wide_parts_out=wide_parts_out)
+            again = ink_marks(cleared, noise, drawn, look_for_loops=laps >= 1, close_loops=laps, chalk=chalk)
             return Marks(**{**again.__dict__, "set_aside": (LOOP,) + again.set_aside})
     alike = _alike(labels, masses, body, boxes)
     masses[masses < SPECK_FRACTION * masses[body]] = 0
