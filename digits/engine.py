@@ -10,6 +10,7 @@ models use every core (LiteRT lets go of the GIL while it computes). No TensorFl
 """
 
 import collections
+import ctypes
 import functools
 import itertools
 import math
@@ -130,10 +131,10 @@ class PreparationPool(ProcessPoolExecutor):
     starts it waits that long. `ready` is done once every process has answered (or with the error
     that kept them from starting); until then a folder run prepares its files in this process
     (`Engine.classify_batches`), and a CLI run loads its models (docs/speed.md, *Folder runs: the pool's
-    start hidden*)."""
+    start hidden*). Its processes keep the memory their tasks free (`keep_freed_memory`)."""
 
     def __init__(self, workers: int, mp_context):
-        super().__init__(workers, mp_context=mp_context)
+        super().__init__(workers, mp_context=mp_context, initializer=keep_freed_memory)
         self.ready: Future = Future()
         self.start_s: float | None = None  # from this pool's making to `ready`
         self.prepared_while_starting = 0  # uploads folder runs prepared themselves before `ready`
@@ -150,6 +151,30 @@ class PreparationPool(ProcessPoolExecutor):
         else:
             self.start_s = time.perf_counter() - made
             self.ready.set_result(None)
+
+
+# A preparation process's heap is kept, not given back to the system after each task: a fresh process
+# whose tasks free all they made hands its heap's top back (glibc trims it) and maps its large arrays
+# afresh, so its tasks faulted their pages in again (60-210 page faults and 0.2-0.5 ms of system time an
+# upload of `digits bench`'s mixed folder, about 240 a 1200x900 photo, where the serving process, whose
+# heap holds its results, had none). Arrays up to 32 MiB (glibc's own ceiling for its sliding threshold;
+# a 4032x3024 photo's float copies are larger) come from the heap, and up to 256 MiB of freed heap stays
+# mapped (a photo's working arrays are tens of MiB): a process holds on to its largest task's memory until
+# the pool ends (docs/speed.md, *Folder runs, stop 55*).
+KEPT_HEAP_BYTES = 256 * 2**20
+HEAP_ARRAYS_UP_TO_BYTES = 32 * 2**20
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
+
+
+def keep_freed_memory() -> None:
+    """In a preparation process (its pool's initializer): glibc keeps freed memory for the next task
+    (`KEPT_HEAP_BYTES`, `HEAP_ARRAYS_UP_TO_BYTES`). Nothing where the C library has no `mallopt`."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (AttributeError, OSError):
+        return
+    mallopt(M_TRIM_THRESHOLD, KEPT_HEAP_BYTES)
+    mallopt(M_MMAP_THRESHOLD, HEAP_ARRAYS_UP_TO_BYTES)
 
 
 def preparation_pool(workers: int | None = None) -> PreparationPool | None:
@@ -185,20 +210,30 @@ def prepare_each(uploads: list[tuple[str | None, bytes]]) -> "list[list[Prepared
     return [prepare_or_error(upload) for upload in uploads]
 
 
-# A pool's task: consecutive uploads up to this many bytes (a 1200x900 phone photo is about 150 KB,
-# a 28x28 PNG under 1 KB) or files, so that its two or more processes finish a group of files at
-# about the same time (a task of eight photos would leave a process idle for a quarter of a second
-# at the end of a group) while small files do not pay a hand-off each.
+# A pool's task: consecutive uploads up to this many bytes (a 1200x900 phone photo is about 125 KB,
+# a scanned page 415 KB, a 28x28 PNG under 1 KB) or files, so that its two or more processes finish a
+# group of files at about the same time (a task of eight photos would leave a process idle for a quarter
+# of a second at the end of a group) while small files do not pay a hand-off each. `Reader.read_numbers`
+# reads each number as its task comes back, so its tasks stay this small.
 TASK_BYTES = 128 * 1024
 TASK_FILES = 16
+# A folder run's tasks (`Engine.classify_batches`) are larger: its groups go to the pool a group ahead, so
+# a process finds the next group's tasks queued when it ends one, and only the run's last task can leave
+# the other waiting. About six tasks a group of 64 mixed uploads (a group's files: 64), against 35 at
+# `TASK_BYTES`: this process's CPU (the executor's threads, pickles and pipes) 1.12 -> 0.96 ms an upload
+# and the pool's 6.7 -> 6.1-6.6 ms, in turns (512 KB: 1.02-1.08 and 6.4-6.7; docs/speed.md, *Folder
+# runs, stop 55*).
+FOLDER_TASK_BYTES = 1024 * 1024
+FOLDER_TASK_FILES = 64
 
 
-def preparation_tasks(uploads: Sequence) -> list[list]:
-    """The uploads in order, cut into a preparation pool's tasks (`TASK_BYTES`, `TASK_FILES`)."""
+def preparation_tasks(uploads: Sequence, task_bytes: int = TASK_BYTES, task_files: int = TASK_FILES) -> list[list]:
+    """The uploads in order, cut into a preparation pool's tasks of consecutive uploads, up to
+    `task_bytes` or `task_files` each (a larger upload is a task of its own)."""
     tasks, task, size = [], [], 0
     for upload in uploads:
         length = 0 if isinstance(upload, ClassificationError) else len(upload[1])
-        if task and (size + length > TASK_BYTES or len(task) == TASK_FILES):
+        if task and (size + length > task_bytes or len(task) == task_files):
             tasks.append(task)
             task, size = [], 0
         task.append(upload)
@@ -246,7 +281,7 @@ class _FolderPreparation:
 
     def _hand_over(self, group: _FolderGroup) -> None:
         """The group's uploads not prepared here to the pool, all at once (Executor.map submits every task now)."""
-        tasks = preparation_tasks(group.uploads[group.prepared_here:])
+        tasks = preparation_tasks(group.uploads[group.prepared_here:], FOLDER_TASK_BYTES, FOLDER_TASK_FILES)
         group.from_pool = itertools.chain.from_iterable(self._pool.map(prepare_each, tasks))
 
     def _results(self, group: _FolderGroup) -> Iterator:
