@@ -159,8 +159,9 @@ class PreparationPool(ProcessPoolExecutor):
 # upload of `digits bench`'s mixed folder, about 240 a 1200x900 photo, where the serving process, whose
 # heap holds its results, had none). Arrays up to 32 MiB (glibc's own ceiling for its sliding threshold;
 # a 4032x3024 photo's float copies are larger) come from the heap, and up to 256 MiB of freed heap stays
-# mapped (a photo's working arrays are tens of MiB): a process holds on to its largest task's memory until
-# the pool ends (docs/speed.md, *Folder runs, stop 55*).
+# mapped (more than a task's arrays take): a process holds on to its largest task's memory until the pool
+# ends, 86-87 MiB resident after 12-megapixel photos against 80-83 before (docs/speed.md, *Folder runs,
+# stop 55*).
 KEPT_HEAP_BYTES = 256 * 2**20
 HEAP_ARRAYS_UP_TO_BYTES = 32 * 2**20
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
