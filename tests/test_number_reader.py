@@ -177,6 +177,53 @@ def test_training_lines_are_read_as_served_widened_and_the_suites_lines_stay_as_
                                              widened_lines=0.5)
     assert images.max() > 0.5 and (targets[np.arange(16), lengths - 1] >= 0).all()
 
+def test_surface_lines_mark_a_share_of_the_lines_and_off_the_lines_stay_as_they_were(mnist_path):
+    from training.data import load_mnist
+    from training.number_data import line_batch
+
+    mnist = load_mnist(mnist_path)
+    x, y = mnist.x_train[:300], mnist.y_train[:300]
+
+    def first_lines(count=1, **styles):  # the first line is composed alike whatever the styles draw after it
+        images, targets, *_ = line_batch(x, y, max(count, 2), np.random.default_rng(5), "overlapping",
+                                         lengths=(3,), weights=(1,), rough=False, **styles)
+        return images[:count, ..., 0], targets[:count]
+
+    (plain,), (truth,) = first_lines()
+    (off,), _ = first_lines(surface_lines=0.0)
+    assert np.array_equal(off, plain)  # off: nothing more drawn, the suites' lines as before
+    (marked,), (marked_truth,) = first_lines(surface_lines=1.0)
+    assert not np.array_equal(marked, plain) and np.array_equal(marked_truth, truth)  # marks carry no label
+
+    images, _ = first_lines(200, surface_lines=0.5)
+    unmarked, _ = first_lines(200)
+    changed = np.mean([not np.array_equal(a, b) for a, b in zip(images[1:], unmarked[1:])])
+    assert changed > 0.3  # later lines differ once the marks draw from the generator
+
+
+def test_a_surface_grains_the_strokes_and_leaves_a_loops_pieces_round_the_number(mnist_path):
+    from training.data import load_mnist
+    from training.number_data import SurfaceMarks, compose_number, surface_marked
+
+    mnist = load_mnist(mnist_path)
+    ink = compose_number(mnist.x_train[:4], mnist.y_train[:4], np.random.default_rng(1), "touching").ink
+    rows, cols = np.flatnonzero(ink.max(axis=1) > 0.05), np.flatnonzero(ink.max(axis=0) > 0.05)
+    ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    nothing = SurfaceMarks(grain=0, uneven=0, loop_pieces=0, stray_stroke=0, line_through=0)
+    assert np.array_equal(surface_marked(ink, np.random.default_rng(0), nothing), ink)
+
+    grain = replace(nothing, grain=1.0)
+    kept = [surface_marked(ink, np.random.default_rng(seed), grain) for seed in range(20)]
+    lost = [1 - (grained > 0.5).sum() / (ink > 0.5).sum() for grained in kept]
+    assert all(0.01 < share < 0.5 for share in lost) and np.mean(lost) > 0.08, lost  # broken, still legible
+
+    loop = replace(nothing, loop_pieces=1.0)
+    circled = [surface_marked(ink, np.random.default_rng(seed), loop) for seed in range(20)]
+    grown = [m.shape[0] - ink.shape[0] + m.shape[1] - ink.shape[1] for m in circled]
+    assert all(g >= 0 for g in grown) and np.mean([g > 2 for g in grown]) > 0.8, grown  # ink beyond the number
+    assert all(m.sum() > ink.sum() for m in circled)
+
+
 @pytest.mark.slow
 def test_a_short_training_run_writes_a_reader_the_server_runs(tmp_path, mnist_path):
     from training.config import NumberReaderTrainConfig

@@ -188,6 +188,13 @@ class NumberReaderTrainConfig:
     # render_heavy_family, HEAVY_PER_DIGIT renders a digit: bold faces made bolder). Off for the runs before
     # stop 53; docs/numbers.md's stop-53 round says what it measured.
     heavy_lines: float = 0.0
+    # The share of lines marked as a surface marks the ink the served path hands the reader (training/number_data.py's
+    # surface_marked: grain, uneven strokes, a loop's pieces, a stray stroke, a faint line through). Off for the runs
+    # before stop 55; docs/numbers.md's stop-55 round says what it measured.
+    surface_lines: float = 0.0
+    # The seed of the run's own draws (the lines, the weights' noise); None: `seed`. The validation split and the
+    # validation lines stay on `seed` (42) whatever this is, so no run trains on the digits the suites read.
+    run_seed: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -14,6 +14,12 @@ Other writers: a share of training lines (TYPEFACE_LINES) is written in one hand
 typeface family (training/typefaces.py: its digits rendered and read back as 28x28 uploads), most of its
 digits in that hand and the rest MNIST's, as a person's digits vary; the held-out families write the
 numbers the reader is chosen on (training/number_suite.py).
+
+Surfaces (off unless a run asks, `surface_lines`): a share of the lines carries the marks a surface leaves in
+the ink the served path hands the reader from a photo (`surface_marked`): strokes broken by a grain and
+widened or thinned unevenly, pieces of a loop drawn round the number near its ends or above and below, a
+stray curved stroke, a faint line through. The marks are drawn here from first principles; the held-out
+surfaces the reader is chosen on (training/proxy_numbers.py) are not drawn from.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from digits.number_reader import WIDENED
@@ -65,6 +71,124 @@ ELASTIC_SIGMA = 4.0  # ... smoothed this much: MNIST's usual setting (34 and 4)
 #   render_heavy_family: the family's boldest weight, its pen widened until the strokes touch): stop 52 traced
 #   89 of 124 proxy and suite misses to shapes the reader and the classifier both misread, the held-out
 #   families' 5/6 and 7/1 and bold grained chalk read as two digits (training/number_reader.py's --heavy-lines).
+
+# - a share of the lines marked as a surface marks the ink (`surface_marked`, SurfaceMarks; training/number_reader.py's
+#   --surface-lines): stops 53 and 54 gained clean typeface numbers from heavy lines on clean paper and lost the
+#   proxies' overlapping numbers on chalk and in a loop, whose ink the reader had never seen broken or beside a
+#   loop's pieces.
+
+
+@dataclass(frozen=True)
+class SurfaceMarks:
+    """What a surface leaves in a line's ink, each mark drawn alone with its chance; lengths in the line's
+    height (the composed ink, digits about DIGIT_HEIGHT tall). Chosen by eye on what find_ink/locate_line hand
+    the reader from a few validation chalkboard and circled numbers (docs/numbers.md, stop 55), not tuned."""
+
+    grain: float = 0.6  # chalk, a worn pen, a coarse photo: the strokes broken by a grain
+    grain_size: tuple[float, float] = (0.012, 0.03)  # the grain's smoothing, of the padded line's height: ~1-2 px as read
+    grain_loss: tuple[float, float] = (0.08, 0.25)  # of the line's area, the share the grain takes out of the ink
+    uneven: float = 0.5  # pressure or a chalk's edge: the stroke widened in places and thinned in others
+    uneven_length: float = 0.3  # the smooth field choosing where, varying over about this much of the line
+    loop_pieces: float = 0.5  # pieces of a loop round the number that the path kept beside it
+    loop_gap: tuple[float, float] = (0.05, 0.3)  # between the number's box and the loop, each side
+    stray_stroke: float = 0.25  # a short curved stroke by an end, or above or below the number
+    line_through: float = 0.15  # a faint line across the number (a ruling, a board's print)
+    margin: float = 0.35  # room round the number for the marks
+
+
+SURFACE_MARKS = SurfaceMarks()
+
+
+def _stroke_width(height: int, rng: np.random.Generator) -> int:
+    return max(1, round(height * rng.uniform(0.03, 0.09)))
+
+
+def _draw(canvas: np.ndarray, points: np.ndarray, width: int, strength: float) -> None:
+    """A stroke through `points` ((n, 2) x, y), at `strength` (0-1), onto a float canvas (max of the two)."""
+    layer = Image.new("L", canvas.shape[::-1])
+    ImageDraw.Draw(layer).line([tuple(p) for p in points.tolist()], fill=255, width=width, joint="curve")
+    np.maximum(canvas, np.asarray(layer, np.float32) / 255.0 * strength, out=canvas)
+
+
+def _uneven(ink: np.ndarray, rng: np.random.Generator, length: float) -> np.ndarray:
+    field = ndimage.gaussian_filter(rng.normal(size=ink.shape), max(1.0, length * ink.shape[0] / 2))
+    field /= field.std() + 1e-9
+    wider, thinner = ndimage.grey_dilation(ink, size=(3, 3)), ndimage.grey_erosion(ink, size=(2, 2))
+    return np.where(field > 0.6, wider, np.where(field < -0.6, thinner, ink))
+
+
+def _grained(ink: np.ndarray, rng: np.random.Generator, size: float, loss: float) -> np.ndarray:
+    grain = ndimage.gaussian_filter(rng.normal(size=ink.shape), max(0.5, size * ink.shape[0]))
+    kept = grain > np.quantile(grain, loss)
+    return ink * np.where(kept, 1.0, rng.uniform(0.0, 0.3)).astype(np.float32)
+
+
+def _loop_pieces(canvas: np.ndarray, box: tuple[int, int, int, int], height: float, rng: np.random.Generator,
+                 gap: tuple[float, float]) -> None:
+    """1-3 arcs of an ellipse round `box` (left, top, right, bottom): mostly by the ends, else above or below."""
+    left, top, right, bottom = box
+    cx, cy = (left + right) / 2, (top + bottom) / 2
+    a = (right - left) / 2 + height * rng.uniform(*gap)
+    b = (bottom - top) / 2 + height * rng.uniform(*gap)
+    width, strength = _stroke_width(round(height), rng), rng.uniform(0.5, 1.0)
+    for _ in range(int(rng.integers(1, 4))):
+        if rng.random() < 0.6:  # by an end: the loop's turn, short
+            middle, span = rng.choice([0.0, np.pi]) + rng.normal(0, 0.35), rng.uniform(0.3, 1.2)
+        else:  # above or below: a flat arc
+            middle, span = rng.choice([np.pi / 2, -np.pi / 2]) + rng.normal(0, 0.4), rng.uniform(0.15, 0.5)
+        angles = np.linspace(middle - span / 2, middle + span / 2, 24)
+        wobble = 1 + rng.normal(0, 0.02) * np.sin(angles * 3 + rng.uniform(0, 6))
+        _draw(canvas, np.stack([cx + a * wobble * np.cos(angles), cy + b * wobble * np.sin(angles)], axis=1),
+              width, strength)
+
+
+def _stray_stroke(canvas: np.ndarray, box: tuple[int, int, int, int], height: float,
+                  rng: np.random.Generator) -> None:
+    left, top, right, bottom = box
+    if rng.random() < 0.7:  # by an end
+        x = (left if rng.random() < 0.5 else right) + rng.normal(0, 0.15) * height
+        y = rng.uniform(top, bottom)
+    else:  # above or below
+        x = rng.uniform(left, right)
+        y = (top if rng.random() < 0.5 else bottom) + rng.normal(0, 0.1) * height
+    start = np.array([x, y])
+    direction = rng.normal(size=2)
+    end = start + direction / (np.linalg.norm(direction) + 1e-9) * height * rng.uniform(0.2, 0.7)
+    bend = (start + end) / 2 + rng.normal(0, 0.2, 2) * height
+    t = np.linspace(0, 1, 16)[:, None]
+    _draw(canvas, (1 - t) ** 2 * start + 2 * (1 - t) * t * bend + t ** 2 * end, _stroke_width(round(height), rng),
+          rng.uniform(0.4, 1.0))
+
+
+def _line_through(canvas: np.ndarray, box: tuple[int, int, int, int], height: float, rng: np.random.Generator) -> None:
+    _, top, _, bottom = box
+    y = rng.uniform(top, bottom + 0.1 * height)
+    tilt = rng.normal(0, 0.02) * canvas.shape[1]
+    _draw(canvas, np.array([[0, y - tilt], [canvas.shape[1] - 1, y + tilt]]), max(1, round(height * 0.03)),
+          rng.uniform(0.15, 0.45))
+
+
+def surface_marked(ink: np.ndarray, rng: np.random.Generator, marks: SurfaceMarks = SURFACE_MARKS) -> np.ndarray:
+    """A line's ink (float (h, w) in [0, 1]) as a surface marks it (SurfaceMarks): the marks carry no label,
+    the number is read as before. Cropped to the ink, marks included, as the served path crops a line."""
+    height = float(ink.shape[0])
+    pad = round(height * marks.margin)
+    canvas = np.pad(ink, pad).astype(np.float32)
+    box = (pad, pad, pad + ink.shape[1], pad + ink.shape[0])
+    if rng.random() < marks.uneven:
+        canvas = _uneven(canvas, rng, marks.uneven_length)
+    if rng.random() < marks.loop_pieces:
+        _loop_pieces(canvas, box, height, rng, marks.loop_gap)
+    if rng.random() < marks.stray_stroke:
+        _stray_stroke(canvas, box, height, rng)
+    if rng.random() < marks.line_through:
+        _line_through(canvas, box, height, rng)
+    if rng.random() < marks.grain:
+        canvas = _grained(canvas, rng, rng.uniform(*marks.grain_size), rng.uniform(*marks.grain_loss))
+    rows, cols = np.flatnonzero(canvas.max(axis=1) > 0.05), np.flatnonzero(canvas.max(axis=0) > 0.05)
+    if not len(rows):
+        return ink
+    return canvas[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
 def by_family(images: np.ndarray, labels: np.ndarray, styles: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -185,14 +309,16 @@ def wobbled(digits: np.ndarray, share: float, rng: np.random.Generator) -> np.nd
 def line_batch(x: np.ndarray, y: np.ndarray, count: int, rng: np.random.Generator, spacing: str | None = None,
                lengths=LENGTHS, weights=LENGTH_WEIGHTS, rough: bool = True, typefaces=None,
                typeface_lines: float = TYPEFACE_LINES, typeface_digits: float = TYPEFACE_DIGITS,
-               elastic_digits: float = 0.0, widened_lines: float = 0.0, heavy_typefaces=None, heavy_lines: float = 0.0):
+               elastic_digits: float = 0.0, widened_lines: float = 0.0, heavy_typefaces=None, heavy_lines: float = 0.0,
+               surface_lines: float = 0.0):
     """`count` composed numbers fitted to the reader's frame: images (count, H, W, 1) float32, labels
     padded with -1 (count, max length) int32, lengths (count,) int32, and the numbers themselves.
     `typefaces`: by_family's list, to write some lines in other hands (chosen_digits). `elastic_digits`:
     the share of digits wobbled (`wobbled`); `widened_lines`: the share of crowded lines (a gap touching or
     overlapping) fitted widened by WIDENED, as read_number reads them again (0, the default, draws nothing
     more from `rng`, so the suites' lines stay as they were). `heavy_typefaces`, `heavy_lines`: the share
-    of the typeface lines in a heavy hand (chosen_digits)."""
+    of the typeface lines in a heavy hand (chosen_digits). `surface_lines`: the share of lines marked as a
+    surface marks them (`surface_marked`; 0, the default, draws nothing more from `rng`)."""
     images = np.zeros((count, LINE_HEIGHT, LINE_WIDTH, 1), np.float32)
     targets = np.full((count, max(lengths)), -1, np.int32)
     sizes = np.zeros(count, np.int32)
@@ -204,7 +330,8 @@ def line_batch(x: np.ndarray, y: np.ndarray, count: int, rng: np.random.Generato
         if elastic_digits:
             digits = wobbled(digits, elastic_digits, rng)
         number = compose_number(digits, labels, rng, spacing)
-        ink = roughened(number.ink, rng) if rough else number.ink
+        ink = surface_marked(number.ink, rng) if surface_lines and rng.random() < surface_lines else number.ink
+        ink = roughened(ink, rng) if rough else ink
         crowded = any(kind != "apart" for kind in number.spacings)
         widen = WIDENED if widened_lines and crowded and rng.random() < widened_lines else 1.0
         images[i, ..., 0] = fit_line(ink, widen).pixels

@@ -29,7 +29,7 @@ import models
 from digits.number_reader import MODEL_ID, decode_text
 from training.config import NumberReaderTrainConfig
 from training.data import load_mnist, validation_split
-from training.number_data import SPACINGS, TYPEFACE_DIGITS, TYPEFACE_LINES, by_family, line_batch
+from training.number_data import SPACINGS, SURFACE_MARKS, TYPEFACE_DIGITS, TYPEFACE_LINES, by_family, line_batch
 from training.typefaces import family_list
 
 
@@ -87,7 +87,8 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
 
     from models.number_reader import BLANK, NumberReaderConfig, build_number_reader, is_context, load_weights_from
 
-    keras.utils.set_random_seed(config.seed)
+    run_seed = config.seed if config.run_seed is None else config.run_seed
+    keras.utils.set_random_seed(run_seed)
     typeface_share = TYPEFACE_LINES if config.typeface_lines is None else config.typeface_lines
     mnist = load_mnist(data)
     (x_train, y_train), (x_val, y_val) = validation_split(mnist.x_train, mnist.y_train, config.validation_size,
@@ -130,7 +131,7 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
     def predict(images):
         return tf.nn.softmax(model.predict(images, batch_size=256, verbose=0)).numpy()
 
-    rng = np.random.default_rng(config.seed)
+    rng = np.random.default_rng(run_seed)
     started, best, history, losses, number, checked = time.time(), None, [], [], 0, 0.0
     while True:
         number += 1
@@ -141,7 +142,7 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
             optimizer.learning_rate = rate * share
         images, targets, lengths, _ = line_batch(x_train, y_train, config.batch_size, rng, typefaces=hands,
                                                  typeface_lines=typeface_share, heavy_typefaces=heavy_hands,
-                                                 heavy_lines=config.heavy_lines,
+                                                 heavy_lines=config.heavy_lines, surface_lines=config.surface_lines,
                                                  elastic_digits=config.elastic_digits, widened_lines=config.widened_lines)
         losses.append(float(step(images, targets, lengths)))
         minutes = (time.time() - started) / 60
@@ -190,6 +191,7 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
                           **({"heavy_lines": config.heavy_lines, "heavy_renders_per_digit": HEAVY_PER_DIGIT,
                               "heavy_training_digits": sum(len(i) for i, _ in heavy_hands)} if heavy_hands else {})}}
            if typefaces else {}),
+        **({"surface_marks": asdict(SURFACE_MARKS)} if config.surface_lines else {}),
         "tflite": exported,
     }
     if init_from:
@@ -259,9 +261,14 @@ def main(argv=None) -> int:
                         help="share of the training lines in a typeface family's hand (default: the config's)")
     parser.add_argument("--heavy-lines", type=float, default=0.0,
                         help="share of the typeface lines in a training family's heavy hand (default: none)")
+    parser.add_argument("--surface-lines", type=float, default=0.0,
+                        help="share of the training lines marked as a surface marks the ink (default: none)")
+    parser.add_argument("--run-seed", type=int,
+                        help="seed of the run's lines and weights' noise (default: the config's seed; the "
+                             "validation split keeps it)")
     args = parser.parse_args(argv)
     config = replace(NumberReaderTrainConfig(), elastic_digits=args.elastic_digits, widened_lines=args.widened_lines,
-                     heavy_lines=args.heavy_lines)
+                     heavy_lines=args.heavy_lines, surface_lines=args.surface_lines, run_seed=args.run_seed)
     if args.typeface_lines is not None:
         config = replace(config, typeface_lines=args.typeface_lines)
     if args.minutes:
