@@ -15,7 +15,6 @@ CPU allows on cores of its own, `workers x (alone's CPU an upload) / (the pool w
 this one)`, beside the wall-clock ratio. The answers must be the same all three ways.
 """
 
-import argparse
 import json
 import multiprocessing
 import os
@@ -24,11 +23,9 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from benchmarks.folders import folder_in_groups
 import digits.engine
-from digits.bench import mixed_uploads
 from digits.engine import Engine, prepare_each, preparation_pool
-from digits.preprocessing import per_call
-from training.data import load_mnist
 
 
 def process_times(pid: int | str = "self") -> dict:
@@ -46,13 +43,7 @@ def schedstat(pid: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", help="MNIST .npz")
-    parser.add_argument("--uploads", type=int, default=1024)
-    parser.add_argument("--rounds", type=int, default=4)
-    args = parser.parse_args()
-    uploads = mixed_uploads(load_mnist(args.data).x_test, args.uploads)
-    groups = per_call(uploads)
+    args, uploads, groups = folder_in_groups(__doc__)
     with Engine() as engine:
         today = preparation_pool(engine.workers)
         if today is None:

@@ -15,7 +15,6 @@ alike, which the wall-clock ratios cannot tell from the pool's own waits). The a
 all three ways.
 """
 
-import argparse
 import json
 import os
 import time
@@ -23,10 +22,9 @@ from concurrent.futures import Executor
 
 import numpy as np
 
-from digits.bench import cpu_seconds, mixed_uploads
+from benchmarks.folders import folder_in_groups
+from digits.bench import cpu_seconds
 from digits.engine import Engine, preparation_pool
-from digits.preprocessing import per_call
-from training.data import load_mnist
 
 
 def timed_task(job: tuple) -> tuple:
@@ -63,13 +61,7 @@ class TimedPool(Executor):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", help="MNIST .npz")
-    parser.add_argument("--uploads", type=int, default=1024)
-    parser.add_argument("--rounds", type=int, default=4)
-    args = parser.parse_args()
-    uploads = mixed_uploads(load_mnist(args.data).x_test, args.uploads)
-    groups = per_call(uploads)
+    args, uploads, groups = folder_in_groups(__doc__)
     with Engine() as engine:
         pool = preparation_pool(engine.workers)
         if pool is None:
