@@ -224,6 +224,25 @@ def test_a_surface_grains_the_strokes_and_leaves_a_loops_pieces_round_the_number
     assert all(m.sum() > ink.sum() for m in circled)
 
 
+
+def test_a_run_may_draw_the_grain_alone(mnist_path):
+    from training.data import load_mnist
+    from training.number_data import SURFACE_MARKS, compose_number, only_marks, surface_marked
+
+    grain = only_marks(["grain"])
+    assert grain.grain == SURFACE_MARKS.grain and not (grain.uneven or grain.loop_pieces or grain.stray_stroke
+                                                       or grain.line_through)
+    with pytest.raises(ValueError, match="unknown surface marks"):
+        only_marks(["grain", "coffee_stain"])
+    mnist = load_mnist(mnist_path)
+    ink = compose_number(mnist.x_train[:3], mnist.y_train[:3], np.random.default_rng(2), "touching").ink
+    rows, cols = np.flatnonzero(ink.max(axis=1) > 0.05), np.flatnonzero(ink.max(axis=0) > 0.05)
+    ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    marked = [surface_marked(ink, np.random.default_rng(seed), grain) for seed in range(20)]
+    assert all(m.shape[0] <= ink.shape[0] and m.shape[1] <= ink.shape[1] and m.sum() <= ink.sum() + 1e-3
+               for m in marked)  # only ink taken away, none added round the number
+    assert sum(not np.array_equal(m, ink) for m in marked) >= 6  # the grain's own chance (0.6) of the lines
+
 @pytest.mark.slow
 def test_a_short_training_run_writes_a_reader_the_server_runs(tmp_path, mnist_path):
     from training.config import NumberReaderTrainConfig

@@ -192,6 +192,9 @@ class NumberReaderTrainConfig:
     # surface_marked: grain, uneven strokes, a loop's pieces, a stray stroke, a faint line through). Off for the runs
     # before stop 55; docs/numbers.md's stop-55 round says what it measured.
     surface_lines: float = 0.0
+    # The kinds of mark drawn on those lines (number_data.MARK_KINDS); None: every kind. Stop 55's second run drew
+    # the grain alone (its first run's chalk numbers gained, its loop pieces did not carry onto circled numbers).
+    surface_marks: tuple[str, ...] | None = None
     # The seed of the run's own draws (the lines, the weights' noise); None: `seed`. The validation split and the
     # validation lines stay on `seed` (42) whatever this is, so no run trains on the digits the suites read.
     run_seed: int | None = None

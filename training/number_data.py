@@ -24,7 +24,7 @@ surfaces the reader is chosen on (training/proxy_numbers.py) are not drawn from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -97,6 +97,15 @@ class SurfaceMarks:
 
 
 SURFACE_MARKS = SurfaceMarks()
+MARK_KINDS = ("grain", "uneven", "loop_pieces", "stray_stroke", "line_through")  # SurfaceMarks' chances
+
+
+def only_marks(kinds, marks: SurfaceMarks = SURFACE_MARKS) -> SurfaceMarks:
+    """`marks` drawing only the kinds named (MARK_KINDS), the others' chances 0, each kept at its own chance."""
+    unknown = set(kinds) - set(MARK_KINDS)
+    if unknown:
+        raise ValueError(f"unknown surface marks {sorted(unknown)}; known: {', '.join(MARK_KINDS)}")
+    return replace(marks, **{kind: 0.0 for kind in MARK_KINDS if kind not in kinds})
 
 
 def _stroke_width(height: int, rng: np.random.Generator) -> int:
@@ -310,7 +319,7 @@ def line_batch(x: np.ndarray, y: np.ndarray, count: int, rng: np.random.Generato
                lengths=LENGTHS, weights=LENGTH_WEIGHTS, rough: bool = True, typefaces=None,
                typeface_lines: float = TYPEFACE_LINES, typeface_digits: float = TYPEFACE_DIGITS,
                elastic_digits: float = 0.0, widened_lines: float = 0.0, heavy_typefaces=None, heavy_lines: float = 0.0,
-               surface_lines: float = 0.0):
+               surface_lines: float = 0.0, surface_marks: SurfaceMarks = SURFACE_MARKS):
     """`count` composed numbers fitted to the reader's frame: images (count, H, W, 1) float32, labels
     padded with -1 (count, max length) int32, lengths (count,) int32, and the numbers themselves.
     `typefaces`: by_family's list, to write some lines in other hands (chosen_digits). `elastic_digits`:
@@ -318,7 +327,7 @@ def line_batch(x: np.ndarray, y: np.ndarray, count: int, rng: np.random.Generato
     overlapping) fitted widened by WIDENED, as read_number reads them again (0, the default, draws nothing
     more from `rng`, so the suites' lines stay as they were). `heavy_typefaces`, `heavy_lines`: the share
     of the typeface lines in a heavy hand (chosen_digits). `surface_lines`: the share of lines marked as a
-    surface marks them (`surface_marked`; 0, the default, draws nothing more from `rng`)."""
+    surface marks them (`surface_marked` with `surface_marks`; 0, the default, draws nothing more from `rng`)."""
     images = np.zeros((count, LINE_HEIGHT, LINE_WIDTH, 1), np.float32)
     targets = np.full((count, max(lengths)), -1, np.int32)
     sizes = np.zeros(count, np.int32)
@@ -330,7 +339,7 @@ def line_batch(x: np.ndarray, y: np.ndarray, count: int, rng: np.random.Generato
         if elastic_digits:
             digits = wobbled(digits, elastic_digits, rng)
         number = compose_number(digits, labels, rng, spacing)
-        ink = surface_marked(number.ink, rng) if surface_lines and rng.random() < surface_lines else number.ink
+        ink = surface_marked(number.ink, rng, surface_marks) if surface_lines and rng.random() < surface_lines else number.ink
         ink = roughened(ink, rng) if rough else ink
         crowded = any(kind != "apart" for kind in number.spacings)
         widen = WIDENED if widened_lines and crowded and rng.random() < widened_lines else 1.0

@@ -29,7 +29,8 @@ import models
 from digits.number_reader import MODEL_ID, decode_text
 from training.config import NumberReaderTrainConfig
 from training.data import load_mnist, validation_split
-from training.number_data import SPACINGS, SURFACE_MARKS, TYPEFACE_DIGITS, TYPEFACE_LINES, by_family, line_batch
+from training.number_data import (SPACINGS, SURFACE_MARKS, TYPEFACE_DIGITS, TYPEFACE_LINES, by_family, line_batch,
+                                  only_marks)
 from training.typefaces import family_list
 
 
@@ -132,6 +133,7 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
         return tf.nn.softmax(model.predict(images, batch_size=256, verbose=0)).numpy()
 
     rng = np.random.default_rng(run_seed)
+    marks = SURFACE_MARKS if config.surface_marks is None else only_marks(config.surface_marks)
     started, best, history, losses, number, checked = time.time(), None, [], [], 0, 0.0
     while True:
         number += 1
@@ -143,6 +145,7 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
         images, targets, lengths, _ = line_batch(x_train, y_train, config.batch_size, rng, typefaces=hands,
                                                  typeface_lines=typeface_share, heavy_typefaces=heavy_hands,
                                                  heavy_lines=config.heavy_lines, surface_lines=config.surface_lines,
+                                                 surface_marks=marks,
                                                  elastic_digits=config.elastic_digits, widened_lines=config.widened_lines)
         losses.append(float(step(images, targets, lengths)))
         minutes = (time.time() - started) / 60
@@ -191,7 +194,7 @@ def train(config: NumberReaderTrainConfig, data=None, out: Path = models.MODELS_
                           **({"heavy_lines": config.heavy_lines, "heavy_renders_per_digit": HEAVY_PER_DIGIT,
                               "heavy_training_digits": sum(len(i) for i, _ in heavy_hands)} if heavy_hands else {})}}
            if typefaces else {}),
-        **({"surface_marks": asdict(SURFACE_MARKS)} if config.surface_lines else {}),
+        **({"surface_marks": asdict(marks)} if config.surface_lines else {}),
         "tflite": exported,
     }
     if init_from:
@@ -263,12 +266,16 @@ def main(argv=None) -> int:
                         help="share of the typeface lines in a training family's heavy hand (default: none)")
     parser.add_argument("--surface-lines", type=float, default=0.0,
                         help="share of the training lines marked as a surface marks the ink (default: none)")
+    parser.add_argument("--surface-marks", nargs="+", metavar="KIND",
+                        help="the kinds of mark drawn on those lines, of: grain uneven loop_pieces stray_stroke "
+                             "line_through (default: every kind)")
     parser.add_argument("--run-seed", type=int,
                         help="seed of the run's lines and weights' noise (default: the config's seed; the "
                              "validation split keeps it)")
     args = parser.parse_args(argv)
     config = replace(NumberReaderTrainConfig(), elastic_digits=args.elastic_digits, widened_lines=args.widened_lines,
-                     heavy_lines=args.heavy_lines, surface_lines=args.surface_lines, run_seed=args.run_seed)
+                     heavy_lines=args.heavy_lines, surface_lines=args.surface_lines, run_seed=args.run_seed,
+                     surface_marks=tuple(args.surface_marks) if args.surface_marks else None)
     if args.typeface_lines is not None:
         config = replace(config, typeface_lines=args.typeface_lines)
     if args.minutes:
